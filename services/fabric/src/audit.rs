@@ -1,0 +1,245 @@
+//! The append-only, hash-chained audit log of one node.
+//!
+//! Every record carries the hash of the one before it; `audit_head` holds the
+//! sequence number and hash of the last record, and its row lock serialises
+//! appends on PostgreSQL as the single writer does on SQLite. Records are
+//! appended with [`audit_append!`] inside the transaction of the action they
+//! record, so an action without its audit record cannot commit (fail closed).
+//! [`verify`] finds a changed, inserted or deleted record and names the first.
+//!
+//! Records hold ids, party ids, purposes, bases and hashes: never personal data.
+//! The chain proves integrity against a careless or partial edit; against an
+//! operator who rewrites the whole chain, the counterparty's copy (both sides
+//! record every release and receipt, see `Audit.ListShared`) is the check.
+
+use carenet_proto::v1;
+use sqlx::Row;
+
+use crate::crypto::sha256;
+use crate::store::Db;
+use crate::{Result, with_db};
+
+/// What one audit record says.
+#[derive(Clone, Debug, Default)]
+pub struct Entry {
+    pub actor: String,
+    pub action: String,
+    pub message_id: String,
+    pub counterparty: String,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub payload_sha256: Vec<u8>,
+}
+
+/// The hash of a record: its content and the hash of the record before it.
+pub fn chain_hash(seq: i64, at_ms: i64, e: &Entry, prev_hash: &[u8]) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(256);
+    buf.extend_from_slice(b"carenet-audit-v1");
+    buf.extend_from_slice(&seq.to_be_bytes());
+    buf.extend_from_slice(&at_ms.to_be_bytes());
+    for field in [
+        e.actor.as_bytes(),
+        e.action.as_bytes(),
+        e.message_id.as_bytes(),
+        e.counterparty.as_bytes(),
+        e.purpose.as_bytes(),
+        e.legal_basis.as_bytes(),
+        &e.payload_sha256,
+        prev_hash,
+    ] {
+        buf.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        buf.extend_from_slice(field);
+    }
+    sha256(&buf)
+}
+
+/// Appends `$entry` (an `&audit::Entry`) to the chain inside transaction `$tx`.
+#[macro_export]
+macro_rules! audit_append {
+    ($tx:expr, $entry:expr) => {{
+        let entry: &$crate::audit::Entry = $entry;
+        let head = sqlx::query(
+            "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash",
+        )
+        .fetch_one(&mut *$tx)
+        .await?;
+        let seq: i64 = sqlx::Row::try_get(&head, 0)?;
+        let prev: Vec<u8> = sqlx::Row::try_get(&head, 1)?;
+        let at_ms = $crate::clock::now_ms();
+        let hash = $crate::audit::chain_hash(seq, at_ms, entry, &prev);
+        sqlx::query(
+            "INSERT INTO audit (seq, at_ms, actor, action, message_id, counterparty, purpose, \
+             legal_basis, payload_sha256, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(seq)
+        .bind(at_ms)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.message_id)
+        .bind(&entry.counterparty)
+        .bind(&entry.purpose)
+        .bind(&entry.legal_basis)
+        .bind(&entry.payload_sha256)
+        .bind(&prev)
+        .bind(&hash[..])
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+            .bind(&hash[..])
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
+macro_rules! record_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        v1::AuditRecord {
+            seq: row.try_get::<i64, _>("seq")? as u64,
+            at_ms: row.try_get("at_ms")?,
+            actor: row.try_get("actor")?,
+            action: row.try_get("action")?,
+            message_id: row.try_get("message_id")?,
+            counterparty: row.try_get("counterparty")?,
+            purpose: row.try_get("purpose")?,
+            legal_basis: row.try_get("legal_basis")?,
+            payload_sha256: row.try_get("payload_sha256")?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        }
+    }};
+}
+
+const SELECT_RECORDS: &str = "SELECT seq, at_ms, actor, action, message_id, counterparty, purpose, \
+     legal_basis, payload_sha256, prev_hash, hash FROM audit";
+
+/// Records after `after_seq` in order, at most `limit`.
+pub async fn list(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<v1::AuditRecord>> {
+    with_db!(db, pool => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORDS} WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(record_from_row!(row));
+        }
+        Ok(out)
+    })
+}
+
+/// Records that name `counterparty`, after `after_seq`, at most `limit`.
+pub async fn list_shared(
+    db: &Db,
+    counterparty: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<v1::AuditRecord>> {
+    with_db!(db, pool => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORDS} WHERE counterparty = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        )))
+        .bind(counterparty)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(record_from_row!(row));
+        }
+        Ok(out)
+    })
+}
+
+/// The first place where the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub seq: u64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "record {}: {}", self.seq, self.reason)
+    }
+}
+
+/// Walks the whole chain. `Ok(Ok(n))`: intact with n records.
+pub async fn verify(db: &Db) -> Result<std::result::Result<u64, Broken>> {
+    const PAGE: i64 = 1000;
+    let mut expected: u64 = 1;
+    let mut prev = vec![0u8; 32];
+    loop {
+        let page = list(db, expected as i64 - 1, PAGE).await?;
+        let last_page = (page.len() as i64) < PAGE;
+        for r in &page {
+            if r.seq != expected {
+                return Ok(Err(Broken {
+                    seq: expected,
+                    reason: format!("missing (deleted); the next record is {}", r.seq),
+                }));
+            }
+            if r.prev_hash != prev {
+                return Ok(Err(Broken {
+                    seq: r.seq,
+                    reason: format!(
+                        "does not follow record {} (inserted, or the record before it changed)",
+                        r.seq - 1
+                    ),
+                }));
+            }
+            let entry = Entry {
+                actor: r.actor.clone(),
+                action: r.action.clone(),
+                message_id: r.message_id.clone(),
+                counterparty: r.counterparty.clone(),
+                purpose: r.purpose.clone(),
+                legal_basis: r.legal_basis.clone(),
+                payload_sha256: r.payload_sha256.clone(),
+            };
+            if chain_hash(r.seq as i64, r.at_ms, &entry, &r.prev_hash)[..] != r.hash[..] {
+                return Ok(Err(Broken {
+                    seq: r.seq,
+                    reason: "content does not match its hash (changed)".into(),
+                }));
+            }
+            prev = r.hash.clone();
+            expected += 1;
+        }
+        if last_page {
+            break;
+        }
+    }
+    let count = expected - 1;
+    let (head_seq, head_hash): (i64, Vec<u8>) = with_db!(db, pool => {
+        let row = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
+            .fetch_one(pool)
+            .await?;
+        (row.try_get(0)?, row.try_get(1)?)
+    });
+    let head_seq = head_seq as u64;
+    if head_seq > count {
+        return Ok(Err(Broken {
+            seq: count + 1,
+            reason: format!("missing (deleted); the chain head says {head_seq} records"),
+        }));
+    }
+    if head_seq < count {
+        return Ok(Err(Broken {
+            seq: head_seq + 1,
+            reason: "not in the chain head (inserted)".into(),
+        }));
+    }
+    if head_hash != prev {
+        return Ok(Err(Broken {
+            seq: count,
+            reason: "does not match the chain head (changed)".into(),
+        }));
+    }
+    Ok(Ok(count))
+}

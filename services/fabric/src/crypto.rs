@@ -1,0 +1,76 @@
+//! Hashing and the Ed25519 signing keys with which a party signs envelopes and
+//! receipts, so that evidence survives outside the TLS session.
+
+use ring::signature::{self, Ed25519KeyPair, KeyPair};
+
+use crate::{Error, Result};
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// A party's signing key (Ed25519, PKCS#8 on disk).
+pub struct SigningKey {
+    pair: Ed25519KeyPair,
+}
+
+impl SigningKey {
+    pub fn generate_pkcs8() -> Result<Vec<u8>> {
+        let rng = ring::rand::SystemRandom::new();
+        Ed25519KeyPair::generate_pkcs8(&rng)
+            .map(|doc| doc.as_ref().to_vec())
+            .map_err(|_| Error::Ca("could not generate a signing key".into()))
+    }
+
+    pub fn from_pkcs8(bytes: &[u8]) -> Result<Self> {
+        Ed25519KeyPair::from_pkcs8(bytes)
+            .map(|pair| Self { pair })
+            .map_err(|_| Error::Config("signing key is not an Ed25519 PKCS#8 key".into()))
+    }
+
+    pub fn public_key(&self) -> Vec<u8> {
+        self.pair.public_key().as_ref().to_vec()
+    }
+
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        self.pair.sign(msg).as_ref().to_vec()
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+/// Verifies an Ed25519 signature by a party's published key.
+pub fn verify_ed25519(public_key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    signature::UnparsedPublicKey::new(&signature::ED25519, public_key)
+        .verify(msg, sig)
+        .is_ok()
+}
+
+/// Verifies an ECDSA P-256 SHA-256 signature (the region trust anchor's).
+pub fn verify_p256(public_key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, public_key)
+        .verify(msg, sig)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_verify_and_tampering_is_caught() {
+        let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap();
+        let sig = key.sign(b"header");
+        assert!(verify_ed25519(&key.public_key(), b"header", &sig));
+        assert!(!verify_ed25519(&key.public_key(), b"headeR", &sig));
+        let other = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap();
+        assert!(!verify_ed25519(&other.public_key(), b"header", &sig));
+    }
+}

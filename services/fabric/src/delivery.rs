@@ -1,0 +1,351 @@
+//! The delivery worker of one node: it notifies recipients of queued messages,
+//! fetches what it was notified of, verifies and stores it, and sends receipts.
+//!
+//! Every step is driven by rows in the outbox and inbox, so a crash at any
+//! point is picked up where it stopped on restart; duplicates are harmless
+//! because both sides key on the message id. Failed steps back off
+//! exponentially with jitter; after `max_attempts` a message is dead-lettered.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use carenet_proto::v1::{self, exchange_client::ExchangeClient};
+use futures::StreamExt;
+use tracing::Instrument;
+
+use crate::clock::now_ms;
+use crate::envelope::{Expected, sign_receipt, verify_envelope};
+use crate::exchange::{ExchangeContext, MAX_FETCH_IDS};
+use crate::peers::Peers;
+use crate::store::inbox::Received;
+use crate::{Error, Result};
+
+/// Backoff between failed attempts, and when to give up.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub base_ms: u64,
+    pub max_ms: u64,
+    pub max_attempts: u32,
+    /// How long a notified message waits for its receipt before it is notified again.
+    pub ack_timeout_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base_ms: 500,
+            max_ms: 5 * 60 * 1000,
+            max_attempts: 12,
+            ack_timeout_ms: 60 * 1000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `attempt + 1`: exponential, capped, with jitter
+    /// (between half and all of it) so that peers coming back are not stormed.
+    pub fn delay_ms(&self, attempt: u32) -> i64 {
+        let exp = self.base_ms.saturating_mul(1u64 << attempt.min(30));
+        let capped = exp.min(self.max_ms).max(1);
+        let half = capped / 2;
+        (half + fastrand::u64(0..=capped - half)) as i64
+    }
+}
+
+/// How the worker batches and paces its work.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    pub retry: RetryPolicy,
+    /// Messages per Notify / Fetch / Acknowledge call.
+    pub batch: usize,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// Longest sleep between passes when nothing wakes the worker.
+    pub poll_interval: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            batch: 64,
+            concurrency: 8,
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+pub struct Worker {
+    ctx: ExchangeContext,
+    peers: Arc<Peers>,
+    config: DeliveryConfig,
+}
+
+fn chunks_by<K: Ord + Clone, T>(items: Vec<T>, key: impl Fn(&T) -> K, size: usize) -> Vec<(K, Vec<T>)> {
+    let mut groups: BTreeMap<K, Vec<T>> = BTreeMap::new();
+    for item in items {
+        groups.entry(key(&item)).or_default().push(item);
+    }
+    let mut out = Vec::new();
+    for (k, mut group) in groups {
+        while !group.is_empty() {
+            let rest = group.split_off(size.min(group.len()));
+            out.push((k.clone(), group));
+            group = rest;
+        }
+    }
+    out
+}
+
+fn short(status: &tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
+}
+
+impl Worker {
+    pub fn new(ctx: ExchangeContext, peers: Arc<Peers>, config: DeliveryConfig) -> Self {
+        Self { ctx, peers, config }
+    }
+
+    /// Runs until `shutdown` completes.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let worked = match self.pass().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery pass failed");
+                    0
+                }
+            };
+            if worked > 0 {
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::task::yield_now() => continue,
+                }
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.ctx.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+    }
+
+    /// One round over the outbox and the inbox; returns how many messages it moved.
+    pub async fn pass(&self) -> Result<usize> {
+        let (out, inb) = tokio::join!(self.outbox_pass(), self.inbox_pass());
+        Ok(out? + inb?)
+    }
+
+    async fn outbox_pass(&self) -> Result<usize> {
+        let limit = (self.config.batch * self.config.concurrency) as i64;
+        let due = self.ctx.store.due_outbox(now_ms(), limit).await?;
+        let n = due.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let chunks = chunks_by(due, |d| d.recipient.clone(), self.config.batch);
+        let results: Vec<Result<()>> = futures::stream::iter(chunks)
+            .map(|(recipient, items)| self.notify(recipient, items))
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(n)
+    }
+
+    async fn notify(&self, recipient: String, items: Vec<crate::store::outbox::DueMessage>) -> Result<()> {
+        let span = tracing::info_span!("exchange.send_notify", peer = %recipient, items = items.len());
+        async {
+            let ids: Vec<String> = items.iter().map(|i| i.message_id.clone()).collect();
+            let request = v1::NotifyRequest {
+                items: items
+                    .iter()
+                    .map(|i| v1::NotifyItem {
+                        message_id: i.message_id.clone(),
+                        document_type: i.document_type.clone(),
+                    })
+                    .collect(),
+            };
+            let result = match self.peers.channel(&recipient) {
+                Ok(ch) => ExchangeClient::new(ch).notify(request).await.map_err(|s| short(&s)),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(_) => {
+                    let retry_at = now_ms() + self.config.retry.ack_timeout_ms as i64;
+                    self.ctx.store.mark_notified(&ids, retry_at).await
+                }
+                Err(error) => {
+                    tracing::info!(%error, "notify failed");
+                    self.ctx.store.mark_outbox_failed(&ids, &error, &self.config.retry).await
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn inbox_pass(&self) -> Result<usize> {
+        let limit = (self.config.batch.min(MAX_FETCH_IDS) * self.config.concurrency) as i64;
+        let due = self.ctx.store.due_inbox(now_ms(), limit).await?;
+        let n = due.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let chunks = chunks_by(
+            due,
+            |d| (d.sender.clone(), d.state.clone()),
+            self.config.batch.min(MAX_FETCH_IDS),
+        );
+        let results: Vec<Result<()>> = futures::stream::iter(chunks)
+            .map(|((sender, state), items)| {
+                let ids: Vec<String> = items.into_iter().map(|i| i.message_id).collect();
+                async move {
+                    if state == "notified" {
+                        self.fetch(&sender, ids).await
+                    } else {
+                        self.acknowledge(&sender, ids).await
+                    }
+                }
+            })
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(n)
+    }
+
+    /// Fetches, verifies and stores messages from `sender`, then acknowledges them.
+    async fn fetch(&self, sender: &str, ids: Vec<String>) -> Result<()> {
+        let span = tracing::info_span!("exchange.fetch_from", peer = %sender, ids = ids.len());
+        async {
+            let response = match self.peers.channel(sender) {
+                Ok(ch) => ExchangeClient::new(ch)
+                    .fetch(v1::FetchRequest { message_ids: ids.clone() })
+                    .await
+                    .map(|r| r.into_inner())
+                    .map_err(|s| short(&s)),
+                Err(e) => Err(e.to_string()),
+            };
+            let response = match response {
+                Ok(r) => r,
+                Err(error) => {
+                    tracing::info!(%error, "fetch failed");
+                    return self.ctx.store.mark_inbox_failed(&ids, &error, &self.config.retry).await;
+                }
+            };
+            let entry = self
+                .ctx
+                .directory
+                .get(sender)
+                .ok_or_else(|| Error::Unavailable(format!("party {sender} is not in the directory")))?;
+            let me = self.ctx.store.party.to_string();
+            let mut by_id: HashMap<String, v1::SignedEnvelope> = HashMap::new();
+            let mut rejected = Vec::new();
+            for (i, env) in response.envelopes.into_iter().enumerate() {
+                match prost::Message::decode(env.header.as_slice()) {
+                    Ok(v1::EnvelopeHeader { message_id, .. }) if ids.contains(&message_id) => {
+                        by_id.insert(message_id, env);
+                    }
+                    _ => tracing::warn!(index = i, "fetch returned an envelope that was not asked for"),
+                }
+            }
+            let mut received = Vec::with_capacity(by_id.len());
+            for id in &ids {
+                let Some(env) = by_id.remove(id) else { continue };
+                let expected = Expected { message_id: id, sender, recipient: &me };
+                match verify_envelope("envelope", &env, &entry.signing_key, &expected) {
+                    Ok(header) => {
+                        let receipt = sign_receipt(
+                            &self.ctx.signing,
+                            &v1::ReceiptBody {
+                                message_id: id.clone(),
+                                sender: sender.to_owned(),
+                                receiver: me.clone(),
+                                payload_sha256: header.payload_sha256.clone(),
+                                received_at_ms: now_ms(),
+                            },
+                        );
+                        received.push(Received { header, envelope: env, receipt });
+                    }
+                    Err(e) => {
+                        tracing::warn!(message_id = %id, error = %e, "rejected envelope");
+                        rejected.push((id.clone(), sender.to_owned(), e.to_string()));
+                    }
+                }
+            }
+            let refused: Vec<(String, String, String)> = response
+                .refused
+                .into_iter()
+                .filter(|r| ids.contains(&r.message_id))
+                .map(|r| (r.message_id, sender.to_owned(), r.reason))
+                .collect();
+            if !rejected.is_empty() {
+                self.ctx.store.mark_not_received("rejected", &rejected).await?;
+            }
+            if !refused.is_empty() {
+                self.ctx.store.mark_not_received("refused", &refused).await?;
+            }
+            if received.is_empty() {
+                return Ok(());
+            }
+            self.ctx.store.store_received(&received).await?;
+            let stored: Vec<String> = received.iter().map(|r| r.header.message_id.clone()).collect();
+            self.acknowledge(sender, stored).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends the stored receipts of `ids` to `sender`.
+    async fn acknowledge(&self, sender: &str, ids: Vec<String>) -> Result<()> {
+        let pending = self.ctx.store.pending_receipts(&ids).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let (ids, receipts): (Vec<String>, Vec<v1::SignedReceipt>) = pending.into_iter().unzip();
+        let result = match self.peers.channel(sender) {
+            Ok(ch) => ExchangeClient::new(ch)
+                .acknowledge(v1::AcknowledgeRequest { receipts })
+                .await
+                .map_err(|s| short(&s)),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(_) => self.ctx.store.mark_acked(&ids).await,
+            Err(error) => {
+                tracing::info!(peer = %sender, %error, "acknowledge failed");
+                self.ctx.store.mark_inbox_failed(&ids, &error, &self.config.retry).await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let p = RetryPolicy { base_ms: 100, max_ms: 1000, max_attempts: 5, ack_timeout_ms: 1 };
+        for _ in 0..100 {
+            let d0 = p.delay_ms(0);
+            assert!((50..=100).contains(&d0), "{d0}");
+            let d3 = p.delay_ms(3);
+            assert!((400..=800).contains(&d3), "{d3}");
+            let d20 = p.delay_ms(20);
+            assert!((500..=1000).contains(&d20), "{d20}");
+        }
+    }
+
+    #[test]
+    fn chunks_group_by_key_and_size() {
+        let items = vec![("b", 1), ("a", 2), ("b", 3), ("b", 4)];
+        let chunks = chunks_by(items, |i| i.0, 2);
+        let shape: Vec<(&str, usize)> = chunks.iter().map(|(k, v)| (*k, v.len())).collect();
+        assert_eq!(shape, vec![("a", 1), ("b", 2), ("b", 1)]);
+    }
+}

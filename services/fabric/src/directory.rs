@@ -1,0 +1,179 @@
+//! The region directory: which parties exist, where their nodes are, which key
+//! each may present and with which key each signs.
+//!
+//! The document is signed by the region trust anchor, so it may be fetched over
+//! any channel and cached on disk. A node installs a directory only if the
+//! signature verifies and its version is not older than the one it holds, and it
+//! keeps working from its cache while the SWV that hosts the directory is down.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use carenet_proto::v1;
+use prost::Message;
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
+
+use crate::ca::write_atomic;
+use crate::crypto::verify_p256;
+use crate::party::{PartyId, PartyKind};
+use crate::{Error, Result};
+
+/// One party as the directory describes it.
+#[derive(Clone, Debug)]
+pub struct PartyEntry {
+    pub id: PartyId,
+    pub kind: PartyKind,
+    pub discipline: Option<String>,
+    pub name: String,
+    pub endpoint: String,
+    pub spki_sha256: [u8; 32],
+    pub signing_key: Vec<u8>,
+}
+
+/// A verified directory document and its indexes.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub signed: Vec<u8>,
+    pub region: String,
+    pub version: u64,
+    pub crls: Vec<Vec<u8>>,
+    by_id: HashMap<String, PartyEntry>,
+    revoked: HashSet<Vec<u8>>,
+}
+
+impl Snapshot {
+    /// Verifies the anchor's signature over an encoded `SignedDirectory` and indexes it.
+    pub fn verify(ca_public_key: &[u8], signed_bytes: &[u8]) -> Result<Self> {
+        let signed = v1::SignedDirectory::decode(signed_bytes)
+            .map_err(|_| Error::invalid("directory", "not a signed directory"))?;
+        if !verify_p256(ca_public_key, &signed.document, &signed.signature) {
+            return Err(Error::Unauthenticated(
+                "directory signature does not verify against the region anchor".into(),
+            ));
+        }
+        let doc = v1::DirectoryDocument::decode(signed.document.as_slice())
+            .map_err(|_| Error::invalid("directory.document", "not a directory document"))?;
+        let mut by_id = HashMap::with_capacity(doc.entries.len());
+        for (i, e) in doc.entries.iter().enumerate() {
+            let field = format!("directory.entries[{i}]");
+            let id = PartyId::parse(&format!("{field}.party_id"), &e.party_id)?;
+            let kind = PartyKind::from_proto(e.kind)
+                .ok_or_else(|| Error::invalid(format!("{field}.kind"), "unknown party kind"))?;
+            let spki_sha256: [u8; 32] = e
+                .spki_sha256
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::invalid(format!("{field}.spki_sha256"), "must be 32 bytes"))?;
+            by_id.insert(
+                e.party_id.clone(),
+                PartyEntry {
+                    id,
+                    kind,
+                    discipline: (!e.discipline.is_empty()).then(|| e.discipline.clone()),
+                    name: e.display_name.clone(),
+                    endpoint: e.endpoint.clone(),
+                    spki_sha256,
+                    signing_key: e.signing_key.clone(),
+                },
+            );
+        }
+        let mut revoked = HashSet::new();
+        for (i, crl) in doc.crls.iter().enumerate() {
+            let (_, parsed) = CertificateRevocationList::from_der(crl)
+                .map_err(|_| Error::invalid(format!("directory.crls[{i}]"), "not a DER CRL"))?;
+            for r in parsed.iter_revoked_certificates() {
+                revoked.insert(r.user_certificate.to_bytes_be());
+            }
+        }
+        Ok(Self {
+            signed: signed_bytes.to_vec(),
+            region: doc.region,
+            version: doc.version,
+            crls: doc.crls,
+            by_id,
+            revoked,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&PartyEntry> {
+        self.by_id.get(id)
+    }
+
+    pub fn parties(&self) -> impl Iterator<Item = &PartyEntry> {
+        self.by_id.values()
+    }
+
+    pub fn is_revoked(&self, serial: &[u8]) -> bool {
+        self.revoked.contains(serial)
+    }
+}
+
+/// The directory a node currently trusts, with its on-disk cache.
+pub struct Directory {
+    ca_public_key: Vec<u8>,
+    cache_path: Option<PathBuf>,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Directory {
+    /// Starts from the cache at `cache_path` if there is a valid one, else empty.
+    pub fn open(ca_public_key: Vec<u8>, cache_path: Option<PathBuf>) -> Self {
+        let cached = cache_path
+            .as_deref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|bytes| match Snapshot::verify(&ca_public_key, &bytes) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!(error = %e, "ignoring directory cache");
+                    None
+                }
+            });
+        Self {
+            ca_public_key,
+            cache_path,
+            current: RwLock::new(Arc::new(cached.unwrap_or_default())),
+        }
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn get(&self, id: &str) -> Option<PartyEntry> {
+        self.snapshot().get(id).cloned()
+    }
+
+    /// Installs a signed directory if it verifies and is not older than the
+    /// current one. Returns true if the version changed.
+    pub fn install(&self, signed_bytes: &[u8]) -> Result<bool> {
+        let next = Snapshot::verify(&self.ca_public_key, signed_bytes)?;
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if next.version < current.version
+            || (next.version == current.version && next.signed == current.signed)
+        {
+            return Ok(false);
+        }
+        if !current.region.is_empty() && next.region != current.region {
+            return Err(Error::Unauthenticated(
+                "directory is for another region".into(),
+            ));
+        }
+        if let Some(path) = &self.cache_path {
+            write_atomic(path, signed_bytes)?;
+        }
+        *current = Arc::new(next);
+        Ok(true)
+    }
+
+    /// Installs the directory file the region CA writes (on the SWV node).
+    pub fn install_file(&self, path: &Path) -> Result<bool> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        self.install(&bytes)
+    }
+}

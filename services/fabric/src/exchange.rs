@@ -1,0 +1,257 @@
+//! The `Exchange` service a node serves to other parties (notified pull, the
+//! sender's and the receiver's halves), and the small `Directory`, `Audit` and
+//! `Bench` services beside it.
+
+use std::sync::Arc;
+
+use carenet_proto::v1::{self, exchange_server::Exchange};
+use prost::Message;
+use tokio::sync::Notify;
+use tonic::{Request, Response, Status};
+
+use crate::authz::{Rpc, authorize};
+use crate::clock::now_ms;
+use crate::crypto::{SigningKey, sha256};
+use crate::directory::Directory;
+use crate::envelope::{basis_label, parse_message_id, sign_envelope, verify_receipt};
+use crate::policy::{Decision, ReleasePolicy, ReleaseRequest};
+use crate::store::Store;
+use crate::store::outbox::{Delivery, Release, StoredMessage, valid_token};
+use crate::{Error, Result};
+
+pub const MAX_NOTIFY_ITEMS: usize = 1000;
+pub const MAX_FETCH_IDS: usize = 256;
+pub const MAX_RECEIPTS: usize = 1000;
+
+/// Shared by the exchange service and the delivery worker of one node.
+#[derive(Clone)]
+pub struct ExchangeContext {
+    pub store: Store,
+    pub directory: Arc<Directory>,
+    pub policy: Arc<dyn ReleasePolicy>,
+    pub signing: Arc<SigningKey>,
+    /// Wakes the delivery worker (new notifications, new messages).
+    pub wake: Arc<Notify>,
+}
+
+pub struct ExchangeService {
+    ctx: ExchangeContext,
+}
+
+impl ExchangeService {
+    pub fn new(ctx: ExchangeContext) -> Self {
+        Self { ctx }
+    }
+
+    async fn release(&self, caller: &crate::directory::PartyEntry, ids: &[String]) -> Result<v1::FetchResponse> {
+        let messages = self.ctx.store.load_messages(ids).await?;
+        let mut found: Vec<StoredMessage> = Vec::with_capacity(messages.len());
+        for (i, m) in messages.into_iter().enumerate() {
+            let m = m.ok_or_else(|| Error::NotFound(format!("message_ids[{i}]: message")))?;
+            if m.recipient != caller.id.as_str() {
+                return Err(Error::PermissionDenied(format!(
+                    "message_ids[{i}]: not addressed to the caller"
+                )));
+            }
+            found.push(m);
+        }
+        let released_at_ms = now_ms();
+        let mut envelopes = Vec::with_capacity(found.len());
+        let mut releases = Vec::with_capacity(found.len());
+        let mut refused = Vec::new();
+        for m in found {
+            let decision = self
+                .ctx
+                .policy
+                .decide(ReleaseRequest {
+                    message_id: &m.message_id,
+                    document_type: &m.document_type,
+                    recipient: caller,
+                    purpose: &m.purpose,
+                    legal_basis: Some(&m.legal_basis),
+                    payload: &m.payload,
+                })
+                .await?;
+            match decision {
+                Decision::Release(payload) => {
+                    let hash = sha256(&payload);
+                    let header = v1::EnvelopeHeader {
+                        message_id: m.message_id.clone(),
+                        document_type: m.document_type.clone(),
+                        sender: self.ctx.store.party.to_string(),
+                        recipient: m.recipient.clone(),
+                        purpose: m.purpose.clone(),
+                        legal_basis: Some(m.legal_basis.clone()),
+                        payload_sha256: hash.to_vec(),
+                        created_at_ms: m.created_at_ms,
+                        released_at_ms,
+                        document_id: m.document_id.clone(),
+                        version: m.version,
+                    };
+                    envelopes.push(sign_envelope(&self.ctx.signing, &header, payload));
+                    releases.push(Release {
+                        message_id: m.message_id.clone(),
+                        recipient: m.recipient.clone(),
+                        purpose: m.purpose.clone(),
+                        basis: basis_label(Some(&m.legal_basis)),
+                        released_sha256: hash,
+                    });
+                }
+                Decision::Refuse(reason) => refused.push((m, reason)),
+            }
+        }
+        // Fail closed: nothing leaves unless its release is audited.
+        self.ctx.store.record_releases(&releases, &refused).await?;
+        Ok(v1::FetchResponse {
+            envelopes,
+            refused: refused
+                .into_iter()
+                .map(|(m, reason)| v1::Refusal {
+                    message_id: m.message_id,
+                    reason,
+                })
+                .collect(),
+        })
+    }
+
+    async fn accept_receipts(&self, caller: &crate::directory::PartyEntry, receipts: &[v1::SignedReceipt]) -> Result<u32> {
+        let me = self.ctx.store.party.as_str();
+        let mut deliveries = Vec::with_capacity(receipts.len());
+        for (i, r) in receipts.iter().enumerate() {
+            let field = format!("receipts[{i}]");
+            let body = verify_receipt(&field, r, &caller.signing_key)?;
+            if body.receiver != caller.id.as_str() {
+                return Err(Error::PermissionDenied(format!(
+                    "{field}.receiver: not the caller"
+                )));
+            }
+            if body.sender != me {
+                return Err(Error::invalid(format!("{field}.sender"), "not this node"));
+            }
+            let message_id = parse_message_id(&format!("{field}.message_id"), &body.message_id)?;
+            deliveries.push(Delivery {
+                message_id,
+                receiver: body.receiver,
+                payload_sha256: body.payload_sha256,
+                receipt: r.encode_to_vec(),
+            });
+        }
+        self.ctx.store.record_deliveries(&deliveries).await
+    }
+}
+
+fn check_count(field: &str, n: usize, max: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if n > max {
+        return Err(Error::invalid(field, format!("at most {max} per call")));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl Exchange for ExchangeService {
+    #[tracing::instrument(name = "exchange.notify", skip_all, fields(peer, items))]
+    async fn notify(&self, request: Request<v1::NotifyRequest>) -> Result<Response<v1::NotifyResponse>, Status> {
+        let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeNotify)?;
+        tracing::Span::current().record("peer", caller.id.as_str());
+        let items = request.into_inner().items;
+        tracing::Span::current().record("items", items.len());
+        check_count("items", items.len(), MAX_NOTIFY_ITEMS)?;
+        let mut parsed = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let id = parse_message_id(&format!("items[{i}].message_id"), &item.message_id)?;
+            if !valid_token(&item.document_type) {
+                return Err(Error::invalid(
+                    format!("items[{i}].document_type"),
+                    "1-64 characters of a-z, 0-9, '_' and '.'",
+                )
+                .into());
+            }
+            parsed.push((id, item.document_type.clone()));
+        }
+        let already = self.ctx.store.record_notified(caller.id.as_str(), &parsed).await?;
+        self.ctx.wake.notify_one();
+        Ok(Response::new(v1::NotifyResponse {
+            already_received: already,
+        }))
+    }
+
+    #[tracing::instrument(name = "exchange.fetch", skip_all, fields(peer, ids))]
+    async fn fetch(&self, request: Request<v1::FetchRequest>) -> Result<Response<v1::FetchResponse>, Status> {
+        let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeFetch)?;
+        tracing::Span::current().record("peer", caller.id.as_str());
+        let ids = request.into_inner().message_ids;
+        tracing::Span::current().record("ids", ids.len());
+        check_count("message_ids", ids.len(), MAX_FETCH_IDS)?;
+        let ids = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| parse_message_id(&format!("message_ids[{i}]"), id))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Response::new(self.release(&caller, &ids).await?))
+    }
+
+    #[tracing::instrument(name = "exchange.acknowledge", skip_all, fields(peer, receipts))]
+    async fn acknowledge(&self, request: Request<v1::AcknowledgeRequest>) -> Result<Response<v1::AcknowledgeResponse>, Status> {
+        let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeAcknowledge)?;
+        tracing::Span::current().record("peer", caller.id.as_str());
+        let receipts = request.into_inner().receipts;
+        tracing::Span::current().record("receipts", receipts.len());
+        check_count("receipts", receipts.len(), MAX_RECEIPTS)?;
+        let accepted = self.accept_receipts(&caller, &receipts).await?;
+        Ok(Response::new(v1::AcknowledgeResponse { accepted }))
+    }
+}
+
+/// Serves the signed directory (on the SWV node).
+pub struct DirectoryService {
+    pub directory: Arc<Directory>,
+}
+
+#[tonic::async_trait]
+impl v1::directory_server::Directory for DirectoryService {
+    async fn get(&self, request: Request<v1::GetDirectoryRequest>) -> Result<Response<v1::SignedDirectory>, Status> {
+        // The caller must hold a certificate of the region (checked by TLS). It
+        // need not be in the directory yet: a new party fetches it to join.
+        if request.extensions().get::<crate::tls::PeerInfo>().is_none() {
+            return Err(Error::Unauthenticated("no verified client certificate".into()).into());
+        }
+        let snapshot = self.directory.snapshot();
+        if snapshot.signed.is_empty() {
+            return Err(Status::unavailable("no directory published yet"));
+        }
+        v1::SignedDirectory::decode(snapshot.signed.as_slice())
+            .map(Response::new)
+            .map_err(|_| Status::internal("internal error"))
+    }
+}
+
+/// Lets a counterparty list the audit records that name it.
+pub struct AuditService {
+    pub store: Store,
+    pub directory: Arc<Directory>,
+}
+
+#[tonic::async_trait]
+impl v1::audit_server::Audit for AuditService {
+    async fn list_shared(&self, request: Request<v1::ListSharedRequest>) -> Result<Response<v1::ListSharedResponse>, Status> {
+        let caller = authorize(&request, &self.directory, Rpc::AuditListShared)?;
+        let req = request.into_inner();
+        let limit = i64::from(req.limit.clamp(1, 1000));
+        let after = i64::try_from(req.after_seq).map_err(|_| Error::invalid("after_seq", "too large"))?;
+        let records = crate::audit::list_shared(&self.store.db, caller.id.as_str(), after, limit).await?;
+        Ok(Response::new(v1::ListSharedResponse { records }))
+    }
+}
+
+/// The baseline of the exchange benchmark: a plain echo over the same mTLS.
+pub struct BenchService;
+
+#[tonic::async_trait]
+impl v1::bench_server::Bench for BenchService {
+    async fn echo(&self, request: Request<v1::EchoMessage>) -> Result<Response<v1::EchoMessage>, Status> {
+        Ok(Response::new(request.into_inner()))
+    }
+}

@@ -1,0 +1,63 @@
+//! The release decision at fetch time.
+//!
+//! The fabric asks a [`ReleasePolicy`] at the moment a recipient fetches a
+//! message, not when it was queued: a withdrawn consent stops the release. The
+//! policy may also narrow the payload to what the basis allows (data
+//! minimisation); the fabric signs and audits whatever the policy returns. The
+//! consent service provides the real policy; [`RequireLegalBasis`] is the
+//! fabric's own floor: no basis, no release.
+
+use carenet_proto::v1;
+use futures::future::BoxFuture;
+
+use crate::Result;
+use crate::directory::PartyEntry;
+
+/// One message about to be released.
+pub struct ReleaseRequest<'a> {
+    pub message_id: &'a str,
+    pub document_type: &'a str,
+    pub recipient: &'a PartyEntry,
+    pub purpose: &'a str,
+    pub legal_basis: Option<&'a v1::LegalBasis>,
+    pub payload: &'a [u8],
+}
+
+pub enum Decision {
+    /// Release this payload (the original, or a projection of it).
+    Release(Vec<u8>),
+    /// Do not release; the reason names no personal data.
+    Refuse(String),
+}
+
+pub trait ReleasePolicy: Send + Sync + 'static {
+    fn decide<'a>(&'a self, request: ReleaseRequest<'a>) -> BoxFuture<'a, Result<Decision>>;
+}
+
+/// Releases a message only if it names a legal basis, and a consent basis only
+/// with its receipt.
+pub struct RequireLegalBasis;
+
+impl ReleasePolicy for RequireLegalBasis {
+    fn decide<'a>(&'a self, request: ReleaseRequest<'a>) -> BoxFuture<'a, Result<Decision>> {
+        Box::pin(async move { Ok(require_legal_basis(&request)) })
+    }
+}
+
+fn require_legal_basis(request: &ReleaseRequest<'_>) -> Decision {
+    let Some(basis) = request.legal_basis else {
+        return Decision::Refuse("no legal basis".into());
+    };
+    match v1::LegalBasisKind::try_from(basis.kind) {
+        Ok(v1::LegalBasisKind::Unspecified) | Err(_) => {
+            Decision::Refuse("no legal basis".into())
+        }
+        Ok(v1::LegalBasisKind::Consent) if basis.consent_receipt.is_empty() => {
+            Decision::Refuse("consent basis without a consent receipt".into())
+        }
+        Ok(v1::LegalBasisKind::SafetyException) if basis.reference.is_empty() => {
+            Decision::Refuse("safety exception without its record".into())
+        }
+        Ok(_) => Decision::Release(request.payload.to_vec()),
+    }
+}

@@ -1,0 +1,302 @@
+//! The receiver's side: notifications are recorded once per message id
+//! (duplicates are harmless), fetched, verified and stored with a signed receipt
+//! in one transaction, and the receipt is sent until the sender has taken it.
+//!
+//! States: `notified` (to fetch) → `stored` (receipt to send) → `acked`;
+//! `refused` when the sender's basis no longer allows release, `rejected` when
+//! what arrived did not verify, `dead` after too many failed attempts.
+
+use carenet_proto::v1;
+use prost::Message;
+use sqlx::Row;
+
+use super::Store;
+use crate::audit::Entry;
+use crate::clock::now_ms;
+use crate::delivery::RetryPolicy;
+use crate::envelope::basis_label;
+use crate::{Error, Result, audit_append, with_db};
+
+/// A notified or stored message whose next step is due.
+#[derive(Clone, Debug)]
+pub struct DueInbox {
+    pub message_id: String,
+    pub sender: String,
+    pub state: String,
+}
+
+/// A verified envelope with the receipt that answers it.
+pub struct Received {
+    pub header: v1::EnvelopeHeader,
+    pub envelope: v1::SignedEnvelope,
+    pub receipt: v1::SignedReceipt,
+}
+
+/// A document as the receiver holds it.
+#[derive(Clone, Debug)]
+pub struct ReceivedDocument {
+    pub header: v1::EnvelopeHeader,
+    pub payload: Vec<u8>,
+    pub state: String,
+}
+
+impl Store {
+    /// Records notifications from `sender`. Returns how many it already had;
+    /// for those already acknowledged the receipt is sent again.
+    pub async fn record_notified(&self, sender: &str, items: &[(String, String)]) -> Result<u32> {
+        let now = now_ms();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let mut already = 0u32;
+            for (i, (id, doc_type)) in items.iter().enumerate() {
+                let inserted = sqlx::query(
+                    "INSERT INTO inbox (message_id, sender, document_type, state, attempts, \
+                     next_attempt_at_ms, notified_at_ms) VALUES ($1, $2, $3, 'notified', 0, $4, $4) \
+                     ON CONFLICT (message_id) DO NOTHING",
+                )
+                .bind(id)
+                .bind(sender)
+                .bind(doc_type)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 1 {
+                    continue;
+                }
+                already += 1;
+                let row = sqlx::query("SELECT sender, state FROM inbox WHERE message_id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let known_sender: String = row.try_get("sender")?;
+                if known_sender != sender {
+                    return Err(Error::invalid(
+                        format!("items[{i}].message_id"),
+                        "already used by another sender",
+                    ));
+                }
+                let state: String = row.try_get("state")?;
+                if state == "acked" {
+                    sqlx::query(
+                        "UPDATE inbox SET state = 'stored', next_attempt_at_ms = $1 WHERE message_id = $2",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(already)
+        })
+    }
+
+    pub async fn due_inbox(&self, now: i64, limit: i64) -> Result<Vec<DueInbox>> {
+        with_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT message_id, sender, state FROM inbox \
+                 WHERE state IN ('notified', 'stored') AND next_attempt_at_ms <= $1 \
+                 ORDER BY next_attempt_at_ms LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(DueInbox {
+                        message_id: r.try_get("message_id")?,
+                        sender: r.try_get("sender")?,
+                        state: r.try_get("state")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Stores verified envelopes with their receipts and audit records, all in
+    /// one transaction. A message stored before is left as it is.
+    pub async fn store_received(&self, received: &[Received]) -> Result<()> {
+        let now = now_ms();
+        let actor = self.party.to_string();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for r in received {
+                let updated = sqlx::query(
+                    "UPDATE inbox SET state = 'stored', document_type = $1, header = $2, payload = $3, \
+                     signature = $4, receipt = $5, received_at_ms = $6, next_attempt_at_ms = $6, \
+                     attempts = 0, last_error = NULL \
+                     WHERE message_id = $7 AND state = 'notified'",
+                )
+                .bind(&r.header.document_type)
+                .bind(&r.envelope.header)
+                .bind(&r.envelope.payload)
+                .bind(&r.envelope.signature)
+                .bind(r.receipt.encode_to_vec())
+                .bind(now)
+                .bind(&r.header.message_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    continue;
+                }
+                audit_append!(tx, &Entry {
+                    actor: actor.clone(),
+                    action: "received".into(),
+                    message_id: r.header.message_id.clone(),
+                    counterparty: r.header.sender.clone(),
+                    purpose: r.header.purpose.clone(),
+                    legal_basis: basis_label(r.header.legal_basis.as_ref()),
+                    payload_sha256: r.header.payload_sha256.clone(),
+                });
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Ends messages that will not arrive: `refused` by the sender's policy or
+    /// `rejected` because what came did not verify. Audited; no payload is kept.
+    pub async fn mark_not_received(&self, state: &str, items: &[(String, String, String)]) -> Result<()> {
+        let action = match state {
+            "refused" => "refused_by_sender",
+            "rejected" => "rejected",
+            _ => return Err(Error::invalid("state", "must be refused or rejected")),
+        };
+        let actor = self.party.to_string();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for (id, sender, reason) in items {
+                sqlx::query(
+                    "UPDATE inbox SET state = $1, last_error = $2 WHERE message_id = $3 AND state = 'notified'",
+                )
+                .bind(state)
+                .bind(reason)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                audit_append!(tx, &Entry {
+                    actor: actor.clone(),
+                    action: action.into(),
+                    message_id: id.clone(),
+                    counterparty: sender.clone(),
+                    ..Entry::default()
+                });
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The stored receipts of these messages (those still to be acknowledged).
+    pub async fn pending_receipts(&self, ids: &[String]) -> Result<Vec<(String, v1::SignedReceipt)>> {
+        with_db!(&self.db, pool => {
+            let mut conn = pool.acquire().await?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let row = sqlx::query("SELECT receipt FROM inbox WHERE message_id = $1 AND state = 'stored'")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if let Some(row) = row {
+                    let bytes: Vec<u8> = row.try_get(0)?;
+                    let receipt = v1::SignedReceipt::decode(bytes.as_slice())
+                        .map_err(|_| Error::Audit("stored receipt is corrupt".into()))?;
+                    out.push((id.clone(), receipt));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn mark_acked(&self, ids: &[String]) -> Result<()> {
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for id in ids {
+                sqlx::query("UPDATE inbox SET state = 'acked', last_error = NULL WHERE message_id = $1 AND state = 'stored'")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// A fetch or acknowledge failed: back off, or give up after too many tries.
+    pub async fn mark_inbox_failed(&self, ids: &[String], error: &str, retry: &RetryPolicy) -> Result<()> {
+        let now = now_ms();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for id in ids {
+                let row = sqlx::query(
+                    "UPDATE inbox SET attempts = attempts + 1, last_error = $1 \
+                     WHERE message_id = $2 AND state IN ('notified', 'stored') RETURNING attempts, state",
+                )
+                .bind(error)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { continue };
+                let attempts: i64 = row.try_get(0)?;
+                let state: String = row.try_get(1)?;
+                // A stored message is ours already; only its receipt is late, so it never dies.
+                let dead = state == "notified" && attempts >= i64::from(retry.max_attempts);
+                let next = now + retry.delay_ms(attempts as u32);
+                sqlx::query(
+                    "UPDATE inbox SET state = CASE WHEN $1 = 1 THEN 'dead' ELSE state END, \
+                     next_attempt_at_ms = $2 WHERE message_id = $3",
+                )
+                .bind(i64::from(dead))
+                .bind(next)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// A received document, if this node holds it.
+    pub async fn received(&self, message_id: &str) -> Result<Option<ReceivedDocument>> {
+        with_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT header, payload, state FROM inbox WHERE message_id = $1 AND header IS NOT NULL")
+                .bind(message_id)
+                .fetch_optional(pool)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let header: Vec<u8> = row.try_get("header")?;
+            Ok(Some(ReceivedDocument {
+                header: v1::EnvelopeHeader::decode(header.as_slice())
+                    .map_err(|_| Error::Audit("stored header is corrupt".into()))?,
+                payload: row.try_get("payload")?,
+                state: row.try_get("state")?,
+            }))
+        })
+    }
+
+    /// Counts inbox messages in a state.
+    pub async fn inbox_count(&self, state: &str) -> Result<i64> {
+        with_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT COUNT(*) FROM inbox WHERE state = $1")
+                .bind(state)
+                .fetch_one(pool)
+                .await?;
+            Ok(row.try_get::<i64, _>(0)?)
+        })
+    }
+
+    /// Ids of inbox messages in a state, oldest first.
+    pub async fn inbox_ids(&self, state: &str) -> Result<Vec<String>> {
+        with_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT message_id FROM inbox WHERE state = $1 ORDER BY notified_at_ms, message_id")
+                .bind(state)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! Storage of one party node: SQLite (embedded default) or PostgreSQL.
+//!
+//! The SQL is portable (numbered `$n` parameters, integers for time, bytes for
+//! hashes) and written once: [`with_db!`] expands the same body for each pool
+//! type, so both backends run the same statements and the same tests. Each
+//! slice owns its tables and queries ([`outbox`], [`inbox`], [`crate::audit`]).
+
+pub mod inbox;
+pub mod outbox;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlSafeStr;
+
+use crate::party::PartyId;
+use crate::{Error, Result};
+
+/// The database of one node.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend.
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "fabric",
+    include_str!("../../../../migrations/sqlite/0001_fabric.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "fabric",
+    include_str!("../../../../migrations/postgres/0001_fabric.sql"),
+)];
+
+fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        set.iter()
+            .map(|(v, d, sql)| {
+                Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
+
+impl Db {
+    /// Opens (creating if missing) a SQLite database in WAL mode with full
+    /// durability, and migrates it. One connection: SQLite has one writer, and
+    /// durable throughput comes from batching writes into one transaction.
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    pub async fn open_postgres(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        migrator(POSTGRES_MIGRATIONS).run(&pool).await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    /// `postgres://…` opens PostgreSQL; anything else is a SQLite file path.
+    pub async fn open(url_or_path: &str) -> Result<Self> {
+        if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
+            Self::open_postgres(url_or_path).await
+        } else {
+            let path = url_or_path.strip_prefix("sqlite://").unwrap_or(url_or_path);
+            Self::open_sqlite(Path::new(path)).await
+        }
+    }
+
+    pub async fn close(&self) {
+        with_db!(self, pool => pool.close().await)
+    }
+}
+
+/// A node's storage: its database and who it is.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: Db,
+    pub party: PartyId,
+}
+
+impl Store {
+    pub fn new(db: Db, party: PartyId) -> Self {
+        Self { db, party }
+    }
+}
+
+/// The file name of a node's SQLite database inside its data directory.
+pub const SQLITE_FILE: &str = "carenet.db";
+
+/// Validates a `postgres://` URL enough to give a clear error before connecting.
+pub fn check_database_url(url: &str) -> Result<()> {
+    sqlx::postgres::PgConnectOptions::from_str(url)
+        .map(|_| ())
+        .map_err(|_| Error::invalid("database_url", "not a postgres:// URL"))
+}

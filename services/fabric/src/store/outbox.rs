@@ -1,0 +1,454 @@
+//! The sender's side: a transactional outbox of messages waiting to be
+//! notified, fetched and acknowledged, with per-peer delivery state, retries
+//! with backoff and a dead-letter state an operator can resend from.
+//!
+//! States: `pending` (to notify) → `notified` (waiting for fetch and receipt;
+//! notified again if no receipt comes in time) → `delivered`; `dead` after too
+//! many failed attempts, until `resend`.
+
+use carenet_proto::v1;
+use prost::Message;
+use sqlx::Row;
+
+use super::Store;
+use crate::audit::Entry;
+use crate::clock::now_ms;
+use crate::crypto::sha256;
+use crate::delivery::RetryPolicy;
+use crate::envelope::basis_label;
+use crate::party::PartyId;
+use crate::{Error, Result, audit_append, with_db};
+
+/// A document to send.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub recipient: PartyId,
+    pub document_type: String,
+    /// Id shared by all versions of one document.
+    pub document_id: String,
+    pub version: u32,
+    pub purpose: String,
+    pub legal_basis: v1::LegalBasis,
+    pub payload: Vec<u8>,
+    /// Who asked for it to be sent (a staff id, or `system`); never a name.
+    pub actor: String,
+}
+
+/// A message due for (re)notification.
+#[derive(Clone, Debug)]
+pub struct DueMessage {
+    pub message_id: String,
+    pub recipient: String,
+    pub document_type: String,
+}
+
+/// A message as it is about to be released.
+#[derive(Clone, Debug)]
+pub struct StoredMessage {
+    pub message_id: String,
+    pub document_id: String,
+    pub version: u32,
+    pub recipient: String,
+    pub document_type: String,
+    pub purpose: String,
+    pub legal_basis: v1::LegalBasis,
+    pub payload: Vec<u8>,
+    pub created_at_ms: i64,
+}
+
+/// One line of `carenet outbox list`.
+#[derive(Clone, Debug)]
+pub struct OutboxItem {
+    pub message_id: String,
+    pub recipient: String,
+    pub document_type: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at_ms: i64,
+    pub last_error: Option<String>,
+}
+
+/// A release the sender is about to make, for the audit log.
+pub struct Release {
+    pub message_id: String,
+    pub recipient: String,
+    pub purpose: String,
+    pub basis: String,
+    pub released_sha256: [u8; 32],
+}
+
+/// A verified receipt to record.
+pub struct Delivery {
+    pub message_id: String,
+    pub receiver: String,
+    pub payload_sha256: Vec<u8>,
+    pub receipt: Vec<u8>,
+}
+
+fn validate(i: usize, m: &NewMessage) -> Result<()> {
+    let field = |f: &str| format!("messages[{i}].{f}");
+    if !valid_token(&m.document_type) {
+        return Err(Error::invalid(field("document_type"), "1-64 characters of a-z, 0-9, '_' and '.'"));
+    }
+    if !valid_token(&m.purpose) {
+        return Err(Error::invalid(field("purpose"), "1-64 characters of a-z, 0-9, '_' and '.'"));
+    }
+    if m.document_id.is_empty() || m.document_id.len() > 128 {
+        return Err(Error::invalid(field("document_id"), "1-128 characters"));
+    }
+    if m.version == 0 {
+        return Err(Error::invalid(field("version"), "counts from 1"));
+    }
+    if m.payload.len() > crate::envelope::MAX_PAYLOAD_BYTES {
+        return Err(Error::invalid(field("payload"), "too large"));
+    }
+    Ok(())
+}
+
+/// Document types and purposes: short lowercase tokens.
+pub fn valid_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+}
+
+impl Store {
+    /// Queues messages, each with its audit record, in one transaction.
+    /// Returns their message ids.
+    pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<Vec<String>> {
+        for (i, m) in messages.iter().enumerate() {
+            validate(i, m)?;
+        }
+        let now = now_ms();
+        let ids: Vec<String> = messages
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().hyphenated().to_string())
+            .collect();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for (m, id) in messages.iter().zip(&ids) {
+                sqlx::query(
+                    "INSERT INTO outbox (message_id, document_id, version, recipient, document_type, \
+                     purpose, legal_basis, payload, created_at_ms, state, attempts, next_attempt_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)",
+                )
+                .bind(id)
+                .bind(&m.document_id)
+                .bind(i64::from(m.version))
+                .bind(m.recipient.as_str())
+                .bind(&m.document_type)
+                .bind(&m.purpose)
+                .bind(m.legal_basis.encode_to_vec())
+                .bind(&m.payload)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                audit_append!(tx, &Entry {
+                    actor: m.actor.clone(),
+                    action: "queued".into(),
+                    message_id: id.clone(),
+                    counterparty: m.recipient.to_string(),
+                    purpose: m.purpose.clone(),
+                    legal_basis: basis_label(Some(&m.legal_basis)),
+                    payload_sha256: sha256(&m.payload).to_vec(),
+                });
+            }
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        })?;
+        Ok(ids)
+    }
+
+    /// Messages whose (re)notification is due, oldest first.
+    pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<DueMessage>> {
+        with_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT message_id, recipient, document_type FROM outbox \
+                 WHERE state IN ('pending', 'notified') AND next_attempt_at_ms <= $1 \
+                 ORDER BY next_attempt_at_ms LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(DueMessage {
+                        message_id: r.try_get("message_id")?,
+                        recipient: r.try_get("recipient")?,
+                        document_type: r.try_get("document_type")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The recipient took the notification: wait for its receipt until `retry_at`.
+    pub async fn mark_notified(&self, ids: &[String], retry_at: i64) -> Result<()> {
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for id in ids {
+                sqlx::query(
+                    "UPDATE outbox SET state = 'notified', attempts = 0, next_attempt_at_ms = $1, \
+                     last_error = NULL WHERE message_id = $2 AND state IN ('pending', 'notified')",
+                )
+                .bind(retry_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Notification failed: back off, or move to dead-letter after too many tries.
+    pub async fn mark_outbox_failed(&self, ids: &[String], error: &str, retry: &RetryPolicy) -> Result<()> {
+        let now = now_ms();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for id in ids {
+                let row = sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $1 \
+                     WHERE message_id = $2 AND state IN ('pending', 'notified') RETURNING attempts",
+                )
+                .bind(error)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { continue };
+                let attempts: i64 = row.try_get(0)?;
+                let (state, next) = if attempts >= i64::from(retry.max_attempts) {
+                    ("dead", now)
+                } else {
+                    ("pending", now + retry.delay_ms(attempts as u32))
+                };
+                sqlx::query("UPDATE outbox SET state = $1, next_attempt_at_ms = $2 WHERE message_id = $3")
+                    .bind(state)
+                    .bind(next)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Loads messages for release, in the order asked; `None` for unknown ids.
+    pub async fn load_messages(&self, ids: &[String]) -> Result<Vec<Option<StoredMessage>>> {
+        with_db!(&self.db, pool => {
+            let mut conn = pool.acquire().await?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let row = sqlx::query(
+                    "SELECT message_id, document_id, version, recipient, document_type, purpose, \
+                     legal_basis, payload, created_at_ms FROM outbox WHERE message_id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(r) = row else {
+                    out.push(None);
+                    continue;
+                };
+                let basis: Vec<u8> = r.try_get("legal_basis")?;
+                out.push(Some(StoredMessage {
+                    message_id: r.try_get("message_id")?,
+                    document_id: r.try_get("document_id")?,
+                    version: r.try_get::<i64, _>("version")? as u32,
+                    recipient: r.try_get("recipient")?,
+                    document_type: r.try_get("document_type")?,
+                    purpose: r.try_get("purpose")?,
+                    legal_basis: v1::LegalBasis::decode(basis.as_slice())
+                        .map_err(|_| Error::Audit("stored legal basis is corrupt".into()))?,
+                    payload: r.try_get("payload")?,
+                    created_at_ms: r.try_get("created_at_ms")?,
+                }));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Records releases and refusals with their audit records, in one transaction.
+    pub async fn record_releases(&self, releases: &[Release], refused: &[(StoredMessage, String)]) -> Result<()> {
+        let actor = self.party.to_string();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for r in releases {
+                sqlx::query("UPDATE outbox SET released_sha256 = $1 WHERE message_id = $2")
+                    .bind(&r.released_sha256[..])
+                    .bind(&r.message_id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit_append!(tx, &Entry {
+                    actor: actor.clone(),
+                    action: "released".into(),
+                    message_id: r.message_id.clone(),
+                    counterparty: r.recipient.clone(),
+                    purpose: r.purpose.clone(),
+                    legal_basis: r.basis.clone(),
+                    payload_sha256: r.released_sha256.to_vec(),
+                });
+            }
+            for (m, reason) in refused {
+                sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE message_id = $2")
+                    .bind(format!("release refused: {reason}"))
+                    .bind(&m.message_id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit_append!(tx, &Entry {
+                    actor: actor.clone(),
+                    action: "release_refused".into(),
+                    message_id: m.message_id.clone(),
+                    counterparty: m.recipient.clone(),
+                    purpose: m.purpose.clone(),
+                    legal_basis: basis_label(Some(&m.legal_basis)),
+                    payload_sha256: Vec::new(),
+                });
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Records verified receipts. All or nothing: an unknown message, a receipt
+    /// from another party than the recipient or for other bytes than were
+    /// released rolls the whole batch back. Returns how many were new.
+    pub async fn record_deliveries(&self, deliveries: &[Delivery]) -> Result<u32> {
+        let now = now_ms();
+        let actor = self.party.to_string();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let mut new = 0u32;
+            for (i, d) in deliveries.iter().enumerate() {
+                let row = sqlx::query(
+                    "SELECT recipient, state, released_sha256, purpose, legal_basis \
+                     FROM outbox WHERE message_id = $1",
+                )
+                .bind(&d.message_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("receipts[{i}]: message")))?;
+                let recipient: String = row.try_get("recipient")?;
+                if recipient != d.receiver {
+                    return Err(Error::PermissionDenied(format!(
+                        "receipts[{i}]: message is not addressed to the caller"
+                    )));
+                }
+                let released: Option<Vec<u8>> = row.try_get("released_sha256")?;
+                if released.as_deref() != Some(d.payload_sha256.as_slice()) {
+                    return Err(Error::invalid(
+                        format!("receipts[{i}].payload_sha256"),
+                        "does not match what was released",
+                    ));
+                }
+                let state: String = row.try_get("state")?;
+                if state == "delivered" {
+                    continue;
+                }
+                let basis: Vec<u8> = row.try_get("legal_basis")?;
+                let basis = v1::LegalBasis::decode(basis.as_slice()).ok();
+                sqlx::query(
+                    "UPDATE outbox SET state = 'delivered', delivered_at_ms = $1, receipt = $2, \
+                     last_error = NULL WHERE message_id = $3",
+                )
+                .bind(now)
+                .bind(&d.receipt)
+                .bind(&d.message_id)
+                .execute(&mut *tx)
+                .await?;
+                audit_append!(tx, &Entry {
+                    actor: actor.clone(),
+                    action: "delivered".into(),
+                    message_id: d.message_id.clone(),
+                    counterparty: d.receiver.clone(),
+                    purpose: row.try_get("purpose")?,
+                    legal_basis: basis_label(basis.as_ref()),
+                    payload_sha256: d.payload_sha256.clone(),
+                });
+                new += 1;
+            }
+            tx.commit().await?;
+            Ok(new)
+        })
+    }
+
+    /// Outbox lines, optionally of one state, oldest first.
+    pub async fn list_outbox(&self, state: Option<&str>, limit: i64) -> Result<Vec<OutboxItem>> {
+        with_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT message_id, recipient, document_type, state, attempts, next_attempt_at_ms, \
+                 last_error FROM outbox WHERE ($1 IS NULL OR state = $1) \
+                 ORDER BY created_at_ms, message_id LIMIT $2",
+            )
+            .bind(state)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(OutboxItem {
+                        message_id: r.try_get("message_id")?,
+                        recipient: r.try_get("recipient")?,
+                        document_type: r.try_get("document_type")?,
+                        state: r.try_get("state")?,
+                        attempts: r.try_get("attempts")?,
+                        next_attempt_at_ms: r.try_get("next_attempt_at_ms")?,
+                        last_error: r.try_get("last_error")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Counts per outbox state.
+    pub async fn outbox_count(&self, state: &str) -> Result<i64> {
+        with_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE state = $1")
+                .bind(state)
+                .fetch_one(pool)
+                .await?;
+            Ok(row.try_get::<i64, _>(0)?)
+        })
+    }
+
+    /// Puts dead-lettered messages (all, or the ones named) back in the queue.
+    /// Returns how many.
+    pub async fn resend(&self, ids: Option<&[String]>, actor: &str) -> Result<u64> {
+        let now = now_ms();
+        let dead = self.list_outbox(Some("dead"), i64::MAX).await?;
+        let chosen: Vec<&OutboxItem> = dead
+            .iter()
+            .filter(|d| ids.is_none_or(|ids| ids.contains(&d.message_id)))
+            .collect();
+        if let Some(ids) = ids
+            && let Some(missing) = ids.iter().find(|id| !dead.iter().any(|d| &d.message_id == *id))
+        {
+            return Err(Error::NotFound(format!("dead-lettered message {missing}")));
+        }
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for d in &chosen {
+                sqlx::query(
+                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at_ms = $1, \
+                     last_error = NULL WHERE message_id = $2 AND state = 'dead'",
+                )
+                .bind(now)
+                .bind(&d.message_id)
+                .execute(&mut *tx)
+                .await?;
+                audit_append!(tx, &Entry {
+                    actor: actor.to_owned(),
+                    action: "resend".into(),
+                    message_id: d.message_id.clone(),
+                    counterparty: d.recipient.clone(),
+                    ..Entry::default()
+                });
+            }
+            tx.commit().await?;
+            Ok(chosen.len() as u64)
+        })
+    }
+}
