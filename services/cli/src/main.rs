@@ -1,1 +1,118 @@
-fn main() {}
+//! The `carenet` command: runs nodes and the demo region, and gives operators
+//! the trust anchor, audit, outbox and benchmark commands.
+
+mod bench;
+mod commands;
+mod demo;
+mod target;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "carenet",
+    version,
+    about = "Federated care network for Dutch education"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Region trust anchor: init, issue, revoke.
+    #[command(subcommand)]
+    Ca(commands::CaCommand),
+    /// Run one party's node.
+    Node {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Create (or reuse) a demo region and run all its nodes on loopback.
+    Demo(demo::DemoArgs),
+    /// A demo region's health.
+    #[command(subcommand)]
+    Region(commands::RegionCommand),
+    /// The audit chain.
+    #[command(subcommand)]
+    Audit(commands::AuditCommand),
+    /// The delivery outbox.
+    #[command(subcommand)]
+    Outbox(commands::OutboxCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Ca(c) => commands::ca(c),
+            Command::Node { config } => commands::node(&config).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Region(c) => commands::region(c).await,
+            Command::Audit(c) => commands::audit(c).await,
+            Command::Outbox(c) => commands::outbox(c).await,
+            Command::Bench(c) => bench::run(c).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Spans and events
+/// carry ids only, never personal data.
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -351,7 +351,9 @@ fn ca_params(region: &str) -> Result<CertificateParams> {
     params
         .distinguished_name
         .push(DnType::CommonName, format!("carenet region {region}"));
-    params.distinguished_name.push(DnType::OrganizationName, region);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, region);
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,

@@ -83,7 +83,11 @@ pub struct Worker {
     config: DeliveryConfig,
 }
 
-fn chunks_by<K: Ord + Clone, T>(items: Vec<T>, key: impl Fn(&T) -> K, size: usize) -> Vec<(K, Vec<T>)> {
+fn chunks_by<K: Ord + Clone, T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> K,
+    size: usize,
+) -> Vec<(K, Vec<T>)> {
     let mut groups: BTreeMap<K, Vec<T>> = BTreeMap::new();
     for item in items {
         groups.entry(key(&item)).or_default().push(item);
@@ -156,8 +160,13 @@ impl Worker {
         Ok(n)
     }
 
-    async fn notify(&self, recipient: String, items: Vec<crate::store::outbox::DueMessage>) -> Result<()> {
-        let span = tracing::info_span!("exchange.send_notify", peer = %recipient, items = items.len());
+    async fn notify(
+        &self,
+        recipient: String,
+        items: Vec<crate::store::outbox::DueMessage>,
+    ) -> Result<()> {
+        let span =
+            tracing::info_span!("exchange.send_notify", peer = %recipient, items = items.len());
         async {
             let ids: Vec<String> = items.iter().map(|i| i.message_id.clone()).collect();
             let request = v1::NotifyRequest {
@@ -170,7 +179,10 @@ impl Worker {
                     .collect(),
             };
             let result = match self.peers.channel(&recipient) {
-                Ok(ch) => ExchangeClient::new(ch).notify(request).await.map_err(|s| short(&s)),
+                Ok(ch) => ExchangeClient::new(ch)
+                    .notify(request)
+                    .await
+                    .map_err(|s| short(&s)),
                 Err(e) => Err(e.to_string()),
             };
             match result {
@@ -180,7 +192,10 @@ impl Worker {
                 }
                 Err(error) => {
                     tracing::info!(%error, "notify failed");
-                    self.ctx.store.mark_outbox_failed(&ids, &error, &self.config.retry).await
+                    self.ctx
+                        .store
+                        .mark_outbox_failed(&ids, &error, &self.config.retry)
+                        .await
                 }
             }
         }
@@ -224,7 +239,9 @@ impl Worker {
         async {
             let response = match self.peers.channel(sender) {
                 Ok(ch) => ExchangeClient::new(ch)
-                    .fetch(v1::FetchRequest { message_ids: ids.clone() })
+                    .fetch(v1::FetchRequest {
+                        message_ids: ids.clone(),
+                    })
                     .await
                     .map(|r| r.into_inner())
                     .map_err(|s| short(&s)),
@@ -234,14 +251,16 @@ impl Worker {
                 Ok(r) => r,
                 Err(error) => {
                     tracing::info!(%error, "fetch failed");
-                    return self.ctx.store.mark_inbox_failed(&ids, &error, &self.config.retry).await;
+                    return self
+                        .ctx
+                        .store
+                        .mark_inbox_failed(&ids, &error, &self.config.retry)
+                        .await;
                 }
             };
-            let entry = self
-                .ctx
-                .directory
-                .get(sender)
-                .ok_or_else(|| Error::Unavailable(format!("party {sender} is not in the directory")))?;
+            let entry = self.ctx.directory.get(sender).ok_or_else(|| {
+                Error::Unavailable(format!("party {sender} is not in the directory"))
+            })?;
             let me = self.ctx.store.party.to_string();
             let mut by_id: HashMap<String, v1::SignedEnvelope> = HashMap::new();
             let mut rejected = Vec::new();
@@ -250,13 +269,22 @@ impl Worker {
                     Ok(v1::EnvelopeHeader { message_id, .. }) if ids.contains(&message_id) => {
                         by_id.insert(message_id, env);
                     }
-                    _ => tracing::warn!(index = i, "fetch returned an envelope that was not asked for"),
+                    _ => tracing::warn!(
+                        index = i,
+                        "fetch returned an envelope that was not asked for"
+                    ),
                 }
             }
             let mut received = Vec::with_capacity(by_id.len());
             for id in &ids {
-                let Some(env) = by_id.remove(id) else { continue };
-                let expected = Expected { message_id: id, sender, recipient: &me };
+                let Some(env) = by_id.remove(id) else {
+                    continue;
+                };
+                let expected = Expected {
+                    message_id: id,
+                    sender,
+                    recipient: &me,
+                };
                 match verify_envelope("envelope", &env, &entry.signing_key, &expected) {
                     Ok(header) => {
                         let receipt = sign_receipt(
@@ -269,7 +297,11 @@ impl Worker {
                                 received_at_ms: now_ms(),
                             },
                         );
-                        received.push(Received { header, envelope: env, receipt });
+                        received.push(Received {
+                            header,
+                            envelope: env,
+                            receipt,
+                        });
                     }
                     Err(e) => {
                         tracing::warn!(message_id = %id, error = %e, "rejected envelope");
@@ -284,16 +316,25 @@ impl Worker {
                 .map(|r| (r.message_id, sender.to_owned(), r.reason))
                 .collect();
             if !rejected.is_empty() {
-                self.ctx.store.mark_not_received("rejected", &rejected).await?;
+                self.ctx
+                    .store
+                    .mark_not_received("rejected", &rejected)
+                    .await?;
             }
             if !refused.is_empty() {
-                self.ctx.store.mark_not_received("refused", &refused).await?;
+                self.ctx
+                    .store
+                    .mark_not_received("refused", &refused)
+                    .await?;
             }
             if received.is_empty() {
                 return Ok(());
             }
             self.ctx.store.store_received(&received).await?;
-            let stored: Vec<String> = received.iter().map(|r| r.header.message_id.clone()).collect();
+            let stored: Vec<String> = received
+                .iter()
+                .map(|r| r.header.message_id.clone())
+                .collect();
             self.acknowledge(sender, stored).await
         }
         .instrument(span)
@@ -318,7 +359,10 @@ impl Worker {
             Ok(_) => self.ctx.store.mark_acked(&ids).await,
             Err(error) => {
                 tracing::info!(peer = %sender, %error, "acknowledge failed");
-                self.ctx.store.mark_inbox_failed(&ids, &error, &self.config.retry).await
+                self.ctx
+                    .store
+                    .mark_inbox_failed(&ids, &error, &self.config.retry)
+                    .await
             }
         }
     }
@@ -330,7 +374,12 @@ mod tests {
 
     #[test]
     fn backoff_grows_is_capped_and_jittered() {
-        let p = RetryPolicy { base_ms: 100, max_ms: 1000, max_attempts: 5, ack_timeout_ms: 1 };
+        let p = RetryPolicy {
+            base_ms: 100,
+            max_ms: 1000,
+            max_attempts: 5,
+            ack_timeout_ms: 1,
+        };
         for _ in 0..100 {
             let d0 = p.delay_ms(0);
             assert!((50..=100).contains(&d0), "{d0}");

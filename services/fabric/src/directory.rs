@@ -61,11 +61,10 @@ impl Snapshot {
             let id = PartyId::parse(&format!("{field}.party_id"), &e.party_id)?;
             let kind = PartyKind::from_proto(e.kind)
                 .ok_or_else(|| Error::invalid(format!("{field}.kind"), "unknown party kind"))?;
-            let spki_sha256: [u8; 32] = e
-                .spki_sha256
-                .as_slice()
-                .try_into()
-                .map_err(|_| Error::invalid(format!("{field}.spki_sha256"), "must be 32 bytes"))?;
+            let spki_sha256: [u8; 32] =
+                e.spki_sha256.as_slice().try_into().map_err(|_| {
+                    Error::invalid(format!("{field}.spki_sha256"), "must be 32 bytes")
+                })?;
             by_id.insert(
                 e.party_id.clone(),
                 PartyEntry {

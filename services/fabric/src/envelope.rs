@@ -13,7 +13,11 @@ use crate::{Error, Result};
 /// Largest payload a node accepts in one envelope.
 pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
 
-pub fn sign_envelope(key: &SigningKey, header: &v1::EnvelopeHeader, payload: Vec<u8>) -> v1::SignedEnvelope {
+pub fn sign_envelope(
+    key: &SigningKey,
+    header: &v1::EnvelopeHeader,
+    payload: Vec<u8>,
+) -> v1::SignedEnvelope {
     let header = header.encode_to_vec();
     let signature = key.sign(&header);
     v1::SignedEnvelope {

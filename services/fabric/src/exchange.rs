@@ -43,7 +43,11 @@ impl ExchangeService {
         Self { ctx }
     }
 
-    async fn release(&self, caller: &crate::directory::PartyEntry, ids: &[String]) -> Result<v1::FetchResponse> {
+    async fn release(
+        &self,
+        caller: &crate::directory::PartyEntry,
+        ids: &[String],
+    ) -> Result<v1::FetchResponse> {
         let messages = self.ctx.store.load_messages(ids).await?;
         let mut found: Vec<StoredMessage> = Vec::with_capacity(messages.len());
         for (i, m) in messages.into_iter().enumerate() {
@@ -114,7 +118,11 @@ impl ExchangeService {
         })
     }
 
-    async fn accept_receipts(&self, caller: &crate::directory::PartyEntry, receipts: &[v1::SignedReceipt]) -> Result<u32> {
+    async fn accept_receipts(
+        &self,
+        caller: &crate::directory::PartyEntry,
+        receipts: &[v1::SignedReceipt],
+    ) -> Result<u32> {
         let me = self.ctx.store.party.as_str();
         let mut deliveries = Vec::with_capacity(receipts.len());
         for (i, r) in receipts.iter().enumerate() {
@@ -153,7 +161,10 @@ fn check_count(field: &str, n: usize, max: usize) -> Result<()> {
 #[tonic::async_trait]
 impl Exchange for ExchangeService {
     #[tracing::instrument(name = "exchange.notify", skip_all, fields(peer, items))]
-    async fn notify(&self, request: Request<v1::NotifyRequest>) -> Result<Response<v1::NotifyResponse>, Status> {
+    async fn notify(
+        &self,
+        request: Request<v1::NotifyRequest>,
+    ) -> Result<Response<v1::NotifyResponse>, Status> {
         let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeNotify)?;
         tracing::Span::current().record("peer", caller.id.as_str());
         let items = request.into_inner().items;
@@ -171,7 +182,11 @@ impl Exchange for ExchangeService {
             }
             parsed.push((id, item.document_type.clone()));
         }
-        let already = self.ctx.store.record_notified(caller.id.as_str(), &parsed).await?;
+        let already = self
+            .ctx
+            .store
+            .record_notified(caller.id.as_str(), &parsed)
+            .await?;
         self.ctx.wake.notify_one();
         Ok(Response::new(v1::NotifyResponse {
             already_received: already,
@@ -179,7 +194,10 @@ impl Exchange for ExchangeService {
     }
 
     #[tracing::instrument(name = "exchange.fetch", skip_all, fields(peer, ids))]
-    async fn fetch(&self, request: Request<v1::FetchRequest>) -> Result<Response<v1::FetchResponse>, Status> {
+    async fn fetch(
+        &self,
+        request: Request<v1::FetchRequest>,
+    ) -> Result<Response<v1::FetchResponse>, Status> {
         let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeFetch)?;
         tracing::Span::current().record("peer", caller.id.as_str());
         let ids = request.into_inner().message_ids;
@@ -194,7 +212,10 @@ impl Exchange for ExchangeService {
     }
 
     #[tracing::instrument(name = "exchange.acknowledge", skip_all, fields(peer, receipts))]
-    async fn acknowledge(&self, request: Request<v1::AcknowledgeRequest>) -> Result<Response<v1::AcknowledgeResponse>, Status> {
+    async fn acknowledge(
+        &self,
+        request: Request<v1::AcknowledgeRequest>,
+    ) -> Result<Response<v1::AcknowledgeResponse>, Status> {
         let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeAcknowledge)?;
         tracing::Span::current().record("peer", caller.id.as_str());
         let receipts = request.into_inner().receipts;
@@ -212,7 +233,10 @@ pub struct DirectoryService {
 
 #[tonic::async_trait]
 impl v1::directory_server::Directory for DirectoryService {
-    async fn get(&self, request: Request<v1::GetDirectoryRequest>) -> Result<Response<v1::SignedDirectory>, Status> {
+    async fn get(
+        &self,
+        request: Request<v1::GetDirectoryRequest>,
+    ) -> Result<Response<v1::SignedDirectory>, Status> {
         // The caller must hold a certificate of the region (checked by TLS). It
         // need not be in the directory yet: a new party fetches it to join.
         if request.extensions().get::<crate::tls::PeerInfo>().is_none() {
@@ -236,12 +260,17 @@ pub struct AuditService {
 
 #[tonic::async_trait]
 impl v1::audit_server::Audit for AuditService {
-    async fn list_shared(&self, request: Request<v1::ListSharedRequest>) -> Result<Response<v1::ListSharedResponse>, Status> {
+    async fn list_shared(
+        &self,
+        request: Request<v1::ListSharedRequest>,
+    ) -> Result<Response<v1::ListSharedResponse>, Status> {
         let caller = authorize(&request, &self.directory, Rpc::AuditListShared)?;
         let req = request.into_inner();
         let limit = i64::from(req.limit.clamp(1, 1000));
-        let after = i64::try_from(req.after_seq).map_err(|_| Error::invalid("after_seq", "too large"))?;
-        let records = crate::audit::list_shared(&self.store.db, caller.id.as_str(), after, limit).await?;
+        let after =
+            i64::try_from(req.after_seq).map_err(|_| Error::invalid("after_seq", "too large"))?;
+        let records =
+            crate::audit::list_shared(&self.store.db, caller.id.as_str(), after, limit).await?;
         Ok(Response::new(v1::ListSharedResponse { records }))
     }
 }
@@ -251,7 +280,10 @@ pub struct BenchService;
 
 #[tonic::async_trait]
 impl v1::bench_server::Bench for BenchService {
-    async fn echo(&self, request: Request<v1::EchoMessage>) -> Result<Response<v1::EchoMessage>, Status> {
+    async fn echo(
+        &self,
+        request: Request<v1::EchoMessage>,
+    ) -> Result<Response<v1::EchoMessage>, Status> {
         Ok(Response::new(request.into_inner()))
     }
 }

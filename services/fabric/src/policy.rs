@@ -49,9 +49,7 @@ fn require_legal_basis(request: &ReleaseRequest<'_>) -> Decision {
         return Decision::Refuse("no legal basis".into());
     };
     match v1::LegalBasisKind::try_from(basis.kind) {
-        Ok(v1::LegalBasisKind::Unspecified) | Err(_) => {
-            Decision::Refuse("no legal basis".into())
-        }
+        Ok(v1::LegalBasisKind::Unspecified) | Err(_) => Decision::Refuse("no legal basis".into()),
         Ok(v1::LegalBasisKind::Consent) if basis.consent_receipt.is_empty() => {
             Decision::Refuse("consent basis without a consent receipt".into())
         }

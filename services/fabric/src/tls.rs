@@ -131,11 +131,17 @@ impl NodeTls {
     }
 
     pub fn server_config(&self) -> Arc<ServerConfig> {
-        self.server.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.server
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn client_config(&self) -> Arc<ClientConfig> {
-        self.client.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.client
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -271,20 +277,22 @@ pub fn incoming(
             let acceptor = TlsAcceptor::from(tls.server_config());
             let tx = tx.clone();
             tokio::spawn(async move {
-                let stream =
-                    match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp))
-                        .await
-                    {
-                        Ok(Ok(stream)) => stream,
-                        Ok(Err(e)) => {
-                            tracing::info!(%remote, error = %e, "tls handshake refused");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::info!(%remote, "tls handshake timed out");
-                            return;
-                        }
-                    };
+                let stream = match tokio::time::timeout(
+                    limits.handshake_timeout,
+                    acceptor.accept(tcp),
+                )
+                .await
+                {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        tracing::info!(%remote, error = %e, "tls handshake refused");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::info!(%remote, "tls handshake timed out");
+                        return;
+                    }
+                };
                 let Some(peer) = peer_info(&stream, remote) else {
                     tracing::info!(%remote, "peer presented no usable certificate");
                     return;
@@ -322,9 +330,21 @@ pub fn channel(
     pin: Option<[u8; 32]>,
     timeout: Duration,
 ) -> Result<Channel> {
+    channel_with_config(tls.client_config(), party, endpoint, pin, timeout)
+}
+
+/// [`channel`] with an explicit client config (tests use it to present no
+/// certificate, or one of another authority).
+pub fn channel_with_config(
+    config: Arc<ClientConfig>,
+    party: &PartyId,
+    endpoint: &str,
+    pin: Option<[u8; 32]>,
+    timeout: Duration,
+) -> Result<Channel> {
     let server_name = ServerName::try_from(party.dns_name())
         .map_err(|_| Error::Tls("party id is not a DNS name".into()))?;
-    let connector = TlsConnector::from(tls.client_config());
+    let connector = TlsConnector::from(config);
     let addr = endpoint.to_owned();
     let service = tower::service_fn(move |_uri: tonic::transport::Uri| {
         let connector = connector.clone();

@@ -1,1 +1,299 @@
-//! placeholder
+//! One carenet party node: the fabric's services composed into a gRPC server
+//! over mutual TLS, with its delivery worker and directory refresh.
+//!
+//! [`run`] is the entry point for `carenet node`; tests and the demo use
+//! [`Node::build`] and [`Node::serve`] in-process, and [`NodeHandle`] to queue
+//! documents.
+
+pub mod config;
+pub mod region;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use carenet_fabric::delivery::Worker;
+use carenet_fabric::directory::Directory;
+use carenet_fabric::exchange::{
+    AuditService, BenchService, DirectoryService, ExchangeContext, ExchangeService,
+};
+use carenet_fabric::peers::Peers;
+use carenet_fabric::policy::{ReleasePolicy, RequireLegalBasis};
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_fabric::store::{Db, SQLITE_FILE, Store};
+use carenet_fabric::tls::{self, NodeTls};
+use carenet_fabric::{PartyId, credentials::Credentials};
+use carenet_proto::v1;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tonic::transport::Server;
+
+pub use config::NodeConfig;
+
+/// Largest gRPC message a node accepts.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Fabric(#[from] carenet_fabric::Error),
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection: {0}")]
+    Reflection(String),
+}
+
+impl Error {
+    pub fn invalid(field: &str, reason: &str) -> Self {
+        Error::Fabric(carenet_fabric::Error::invalid(field, reason))
+    }
+}
+
+/// Opens the database a config names: PostgreSQL, or SQLite in the data dir.
+pub async fn open_db(config: &NodeConfig) -> Result<Db> {
+    Ok(match &config.database_url {
+        Some(url) => Db::open_postgres(url).await?,
+        None => Db::open_sqlite(&config.data_dir.join(SQLITE_FILE)).await?,
+    })
+}
+
+/// A node, built and ready to serve.
+pub struct Node {
+    config: NodeConfig,
+    ctx: ExchangeContext,
+    tls: Arc<NodeTls>,
+    peers: Arc<Peers>,
+}
+
+/// What a running node offers the code that composes it.
+#[derive(Clone)]
+pub struct NodeHandle {
+    pub store: Store,
+    pub directory: Arc<Directory>,
+    wake: Arc<Notify>,
+}
+
+impl NodeHandle {
+    /// Queues documents for delivery and wakes the worker.
+    pub async fn send(&self, messages: &[NewMessage]) -> Result<Vec<String>> {
+        let ids = self.store.enqueue(messages).await?;
+        self.wake.notify_one();
+        Ok(ids)
+    }
+}
+
+impl Node {
+    pub async fn build(config: NodeConfig) -> Result<Self> {
+        config.validate()?;
+        let party = PartyId::parse("party", &config.party)?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| Error::Config(format!("data_dir: {e}")))?;
+        let creds = Credentials::load(&config.credentials_dir())?;
+        if creds.party != party {
+            return Err(Error::Config(format!(
+                "the certificate is for party {}, the config says {party}",
+                creds.party
+            )));
+        }
+        let directory = Arc::new(Directory::open(
+            creds.ca_public_key.clone(),
+            Some(config.data_dir.join("directory.cache")),
+        ));
+        if let Some(file) = &config.directory.file {
+            directory.install_file(file)?;
+        }
+        let signing = creds.signing.clone();
+        let tls = Arc::new(NodeTls::new(creds, &directory.snapshot().crls)?);
+        let db = open_db(&config).await?;
+        let peers = Arc::new(Peers::new(
+            tls.clone(),
+            directory.clone(),
+            Duration::from_millis(config.delivery.peer_timeout_ms),
+        ));
+        let ctx = ExchangeContext {
+            store: Store::new(db, party),
+            directory,
+            policy: Arc::new(RequireLegalBasis),
+            signing,
+            wake: Arc::new(Notify::new()),
+        };
+        Ok(Self {
+            config,
+            ctx,
+            tls,
+            peers,
+        })
+    }
+
+    /// Replaces the release policy (the consent service installs its own).
+    pub fn with_policy(mut self, policy: Arc<dyn ReleasePolicy>) -> Self {
+        self.ctx.policy = policy;
+        self
+    }
+
+    pub fn handle(&self) -> NodeHandle {
+        NodeHandle {
+            store: self.ctx.store.clone(),
+            directory: self.ctx.directory.clone(),
+            wake: self.ctx.wake.clone(),
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then stops the worker
+    /// and the directory refresh and closes the database.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = move |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(carenet_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| Error::Reflection(e.to_string()))?;
+
+        let exchange =
+            v1::exchange_server::ExchangeServer::new(ExchangeService::new(self.ctx.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let audit = v1::audit_server::AuditServer::new(AuditService {
+            store: self.ctx.store.clone(),
+            directory: self.ctx.directory.clone(),
+        });
+        let bench = v1::bench_server::BenchServer::new(BenchService)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let directory_service = self.config.directory.file.as_ref().map(|_| {
+            v1::directory_server::DirectoryServer::new(DirectoryService {
+                directory: self.ctx.directory.clone(),
+            })
+        });
+        health
+            .set_serving::<v1::exchange_server::ExchangeServer<ExchangeService>>()
+            .await;
+        health
+            .set_serving::<v1::audit_server::AuditServer<AuditService>>()
+            .await;
+        if directory_service.is_some() {
+            health
+                .set_serving::<v1::directory_server::DirectoryServer<DirectoryService>>()
+                .await;
+        }
+
+        let worker = Worker::new(
+            self.ctx.clone(),
+            self.peers.clone(),
+            self.config.delivery_config(),
+        );
+        let worker_task = tokio::spawn(worker.run(stopped(stop_rx.clone())));
+        let refresh_task = tokio::spawn(refresh_directory(
+            self.config.clone(),
+            self.ctx.directory.clone(),
+            self.tls.clone(),
+            self.peers.clone(),
+            stopped(stop_rx.clone()),
+        ));
+
+        let incoming = tls::incoming(listener, self.tls.clone(), self.config.tls_limits());
+        tracing::info!(party = %self.ctx.store.party, "node serving");
+        let served = Server::builder()
+            .trace_fn(|req| tracing::info_span!("rpc", path = %req.uri().path()))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(exchange)
+            .add_service(audit)
+            .add_service(bench)
+            .add_optional_service(directory_service)
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = worker_task.await;
+        let _ = refresh_task.await;
+        self.ctx.store.db.close().await;
+        tracing::info!(party = %self.ctx.store.party, "node stopped");
+        Ok(served?)
+    }
+}
+
+/// Keeps the directory fresh: the SWV node rereads the CA's file, other nodes
+/// fetch it from the SWV. On failure the node keeps the directory it has.
+async fn refresh_directory(
+    config: NodeConfig,
+    directory: Arc<Directory>,
+    tls: Arc<NodeTls>,
+    peers: Arc<Peers>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let interval = Duration::from_secs(config.directory.refresh_secs);
+    let mut first = true;
+    loop {
+        if !first {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+        first = false;
+        let result = match &config.directory.file {
+            Some(file) => directory.install_file(file),
+            None => fetch_directory(&config, &directory, &tls).await,
+        };
+        match result {
+            Ok(true) => {
+                let snapshot = directory.snapshot();
+                tracing::info!(version = snapshot.version, "directory updated");
+                if let Err(e) = tls.update_crls(&snapshot.crls) {
+                    tracing::warn!(error = %e, "cannot apply new crl");
+                }
+                peers.clear();
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "directory refresh failed; keeping the cached directory")
+            }
+        }
+    }
+}
+
+async fn fetch_directory(
+    config: &NodeConfig,
+    directory: &Directory,
+    tls: &NodeTls,
+) -> carenet_fabric::Result<bool> {
+    let swv = PartyId::parse("directory.swv_party", &config.directory.swv_party)?;
+    let pin = directory.get(swv.as_str()).map(|e| e.spki_sha256);
+    let channel = tls::channel(
+        tls,
+        &swv,
+        &config.directory.swv_endpoint,
+        pin,
+        Duration::from_secs(5),
+    )?;
+    let signed = v1::directory_client::DirectoryClient::new(channel)
+        .get(v1::GetDirectoryRequest {
+            known_version: directory.snapshot().version,
+        })
+        .await?
+        .into_inner();
+    directory.install(&prost::Message::encode_to_vec(&signed))
+}
+
+/// Builds a node from `config` and serves it on `listener` until `shutdown`.
+pub async fn run(
+    config: NodeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    Node::build(config).await?.serve(listener, shutdown).await
+}

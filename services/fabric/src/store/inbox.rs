@@ -159,7 +159,11 @@ impl Store {
 
     /// Ends messages that will not arrive: `refused` by the sender's policy or
     /// `rejected` because what came did not verify. Audited; no payload is kept.
-    pub async fn mark_not_received(&self, state: &str, items: &[(String, String, String)]) -> Result<()> {
+    pub async fn mark_not_received(
+        &self,
+        state: &str,
+        items: &[(String, String, String)],
+    ) -> Result<()> {
         let action = match state {
             "refused" => "refused_by_sender",
             "rejected" => "rejected",
@@ -191,7 +195,10 @@ impl Store {
     }
 
     /// The stored receipts of these messages (those still to be acknowledged).
-    pub async fn pending_receipts(&self, ids: &[String]) -> Result<Vec<(String, v1::SignedReceipt)>> {
+    pub async fn pending_receipts(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, v1::SignedReceipt)>> {
         with_db!(&self.db, pool => {
             let mut conn = pool.acquire().await?;
             let mut out = Vec::with_capacity(ids.len());
@@ -226,7 +233,12 @@ impl Store {
     }
 
     /// A fetch or acknowledge failed: back off, or give up after too many tries.
-    pub async fn mark_inbox_failed(&self, ids: &[String], error: &str, retry: &RetryPolicy) -> Result<()> {
+    pub async fn mark_inbox_failed(
+        &self,
+        ids: &[String],
+        error: &str,
+        retry: &RetryPolicy,
+    ) -> Result<()> {
         let now = now_ms();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;

@@ -12,10 +12,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlSafeStr;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::party::PartyId;
 use crate::{Error, Result};
@@ -53,7 +55,13 @@ fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
         set.iter()
             .map(|(v, d, sql)| {
-                Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false)
+                Migration::new(
+                    *v,
+                    (*d).into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
             })
             .collect(),
     )
@@ -128,4 +136,34 @@ pub fn check_database_url(url: &str) -> Result<()> {
     sqlx::postgres::PgConnectOptions::from_str(url)
         .map(|_| ())
         .map_err(|_| Error::invalid("database_url", "not a postgres:// URL"))
+}
+
+/// Creates a new, empty PostgreSQL database named `name` on the server of
+/// `admin_url` and returns its URL (tests, benchmarks, the demo on PostgreSQL).
+pub async fn create_postgres_database(admin_url: &str, name: &str) -> Result<String> {
+    use sqlx::Connection;
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(Error::invalid("database name", "a-z, 0-9 and '_' only"));
+    }
+    let mut conn = sqlx::postgres::PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let server = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    Ok(match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    })
 }

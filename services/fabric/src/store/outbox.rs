@@ -88,10 +88,16 @@ pub struct Delivery {
 fn validate(i: usize, m: &NewMessage) -> Result<()> {
     let field = |f: &str| format!("messages[{i}].{f}");
     if !valid_token(&m.document_type) {
-        return Err(Error::invalid(field("document_type"), "1-64 characters of a-z, 0-9, '_' and '.'"));
+        return Err(Error::invalid(
+            field("document_type"),
+            "1-64 characters of a-z, 0-9, '_' and '.'",
+        ));
     }
     if !valid_token(&m.purpose) {
-        return Err(Error::invalid(field("purpose"), "1-64 characters of a-z, 0-9, '_' and '.'"));
+        return Err(Error::invalid(
+            field("purpose"),
+            "1-64 characters of a-z, 0-9, '_' and '.'",
+        ));
     }
     if m.document_id.is_empty() || m.document_id.len() > 128 {
         return Err(Error::invalid(field("document_id"), "1-128 characters"));
@@ -109,7 +115,8 @@ fn validate(i: usize, m: &NewMessage) -> Result<()> {
 pub fn valid_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
 }
 
 impl Store {
@@ -204,7 +211,12 @@ impl Store {
     }
 
     /// Notification failed: back off, or move to dead-letter after too many tries.
-    pub async fn mark_outbox_failed(&self, ids: &[String], error: &str, retry: &RetryPolicy) -> Result<()> {
+    pub async fn mark_outbox_failed(
+        &self,
+        ids: &[String],
+        error: &str,
+        retry: &RetryPolicy,
+    ) -> Result<()> {
         let now = now_ms();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
@@ -272,7 +284,11 @@ impl Store {
     }
 
     /// Records releases and refusals with their audit records, in one transaction.
-    pub async fn record_releases(&self, releases: &[Release], refused: &[(StoredMessage, String)]) -> Result<()> {
+    pub async fn record_releases(
+        &self,
+        releases: &[Release],
+        refused: &[(StoredMessage, String)],
+    ) -> Result<()> {
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
@@ -424,7 +440,9 @@ impl Store {
             .filter(|d| ids.is_none_or(|ids| ids.contains(&d.message_id)))
             .collect();
         if let Some(ids) = ids
-            && let Some(missing) = ids.iter().find(|id| !dead.iter().any(|d| &d.message_id == *id))
+            && let Some(missing) = ids
+                .iter()
+                .find(|id| !dead.iter().any(|d| &d.message_id == *id))
         {
             return Err(Error::NotFound(format!("dead-lettered message {missing}")));
         }
@@ -449,6 +467,20 @@ impl Store {
             }
             tx.commit().await?;
             Ok(chosen.len() as u64)
+        })
+    }
+}
+
+impl Store {
+    /// Milliseconds from queueing to receipt of every delivered message (for benchmarks).
+    pub async fn delivery_latencies_ms(&self) -> Result<Vec<i64>> {
+        with_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT delivered_at_ms - created_at_ms FROM outbox WHERE state = 'delivered' ORDER BY 1",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
         })
     }
 }

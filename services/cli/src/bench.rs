@@ -1,0 +1,208 @@
+//! `carenet bench exchange`: full notified-pull deliveries between two real
+//! nodes (durable on both sides) against a plain gRPC echo over the same mTLS
+//! stack, in one process and one run.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use carenet_fabric::store::create_postgres_database;
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_fabric::tls::{self, NodeTls};
+use carenet_fabric::{PartyId, PartyKind, credentials::Credentials};
+use carenet_node::Node;
+use carenet_node::region::{self, PartyPlan};
+use carenet_proto::v1;
+use clap::Subcommand;
+use futures::StreamExt;
+use tokio::sync::watch;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Deliveries per second between two nodes, and the raw mTLS echo rate.
+    Exchange {
+        #[arg(long, default_value_t = 5000)]
+        messages: usize,
+        #[arg(long, default_value_t = 10)]
+        payload_kb: usize,
+        /// Run both nodes on fresh databases of this PostgreSQL server.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Calls (echo) and delivery batches in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    let BenchCommand::Exchange {
+        messages,
+        payload_kb,
+        database_url,
+        concurrency,
+    } = command;
+    if messages == 0 || concurrency == 0 {
+        bail!("--messages and --concurrency must be at least 1");
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("carenet-bench-")
+        .tempdir()?;
+    let plans = vec![
+        PartyPlan::new("swv-bench", PartyKind::Swv, "Bench SWV"),
+        PartyPlan::new("po-bench", PartyKind::PoSchool, "Bench PO"),
+    ];
+    let mut listeners = Vec::new();
+    let mut addresses = Vec::new();
+    for _ in &plans {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        addresses.push(l.local_addr()?.to_string());
+        listeners.push(l);
+    }
+    let urls = match &database_url {
+        Some(admin) => {
+            let tag = std::process::id();
+            let mut urls = Vec::new();
+            for p in &plans {
+                let name = format!(
+                    "carenet_bench_{}_{tag}_{}",
+                    p.id.replace('-', "_"),
+                    fastish_suffix()
+                );
+                urls.push(create_postgres_database(admin, &name).await?);
+            }
+            Some(urls)
+        }
+        None => None,
+    };
+    let region = region::create(dir.path(), "bench", &plans, &addresses, urls.as_deref())?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut handles = Vec::new();
+    let mut tasks = Vec::new();
+    for (p, listener) in region.parties.iter().zip(listeners) {
+        let mut config = region.node_config(&p.id)?;
+        config.delivery.concurrency = concurrency.div_ceil(4).max(1);
+        config.delivery.poll_ms = 50;
+        let node = Node::build(config).await?;
+        handles.push(node.handle());
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(node.serve(listener, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })));
+    }
+    let payload = vec![0x5au8; payload_kb * 1024];
+
+    // (a) raw echo over the same mTLS, as the sender, to the receiver.
+    let sender_cfg = region.node_config("po-bench")?;
+    let tls = NodeTls::new(Credentials::load(&sender_cfg.credentials_dir())?, &[])?;
+    let channel = tls::channel(
+        &tls,
+        &PartyId::parse("p", "swv-bench")?,
+        &addresses[0],
+        None,
+        Duration::from_secs(10),
+    )?;
+    let client = v1::bench_client::BenchClient::new(channel)
+        .max_decoding_message_size(carenet_node::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(carenet_node::MAX_MESSAGE_BYTES);
+    client
+        .clone()
+        .echo(v1::EchoMessage {
+            payload: payload.clone(),
+        })
+        .await?;
+    let start = Instant::now();
+    let results: Vec<Result<_, tonic::Status>> = futures::stream::iter(0..messages)
+        .map(|_| {
+            let mut c = client.clone();
+            let p = payload.clone();
+            async move { c.echo(v1::EchoMessage { payload: p }).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let echo_secs = start.elapsed().as_secs_f64();
+    if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
+        bail!("echo failed: {e}");
+    }
+    let echo_rate = messages as f64 / echo_secs;
+
+    // (b) full deliveries: queue, notify, fetch, verify, store, receipt, audit.
+    let sender = &handles[1];
+    let receiver = PartyId::parse("p", "swv-bench")?;
+    let start = Instant::now();
+    for chunk_start in (0..messages).step_by(256) {
+        let n = (messages - chunk_start).min(256);
+        let batch: Vec<NewMessage> = (0..n)
+            .map(|i| NewMessage {
+                recipient: receiver.clone(),
+                document_type: "bench.document".into(),
+                document_id: format!("bench-{}", chunk_start + i),
+                version: 1,
+                purpose: "bench".into(),
+                legal_basis: v1::LegalBasis {
+                    kind: v1::LegalBasisKind::StatutoryTask as i32,
+                    reference: "bench".into(),
+                    consent_receipt: Vec::new(),
+                },
+                payload: payload.clone(),
+                actor: "bench".into(),
+            })
+            .collect();
+        sender.send(&batch).await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let delivered = sender.store.outbox_count("delivered").await? as usize;
+        if delivered >= messages {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("only {delivered} of {messages} delivered in 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let exchange_secs = start.elapsed().as_secs_f64();
+    let exchange_rate = messages as f64 / exchange_secs;
+    let latencies = sender.store.delivery_latencies_ms().await?;
+    let pct = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    let received = handles[0].store.inbox_count("acked").await?
+        + handles[0].store.inbox_count("stored").await?;
+    if received as usize != messages {
+        bail!("receiver holds {received} messages, expected {messages}");
+    }
+
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        t.await.context("node task")??;
+    }
+    let backend = if database_url.is_some() {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
+    println!(
+        "setup: {messages} messages of {payload_kb} KB, {backend}, echo concurrency {concurrency}, \
+         delivery batch 64 x {} in flight per node",
+        concurrency.div_ceil(4).max(1)
+    );
+    println!(
+        "exchange: {:.0}/s p50 {} ms p99 {} ms; raw mtls echo: {:.0}/s; ratio {:.3}",
+        exchange_rate,
+        pct(0.50),
+        pct(0.99),
+        echo_rate,
+        exchange_rate / echo_rate
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fastish_suffix() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    )
+}

@@ -1,0 +1,248 @@
+//! The operator commands: trust anchor, node, region status, audit, outbox.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use carenet_fabric::ca::{PartySpec, RegionCa};
+use carenet_fabric::credentials::Credentials;
+use carenet_fabric::tls::{self, NodeTls};
+use carenet_fabric::{PartyId, PartyKind};
+use carenet_node::NodeConfig;
+use carenet_node::region::RegionFile;
+use clap::Subcommand;
+
+use crate::target::TargetArgs;
+
+#[derive(Subcommand)]
+pub enum CaCommand {
+    /// Create the region trust anchor.
+    Init {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Issue a party certificate and signing key, and enter the party in the directory.
+    Issue {
+        #[arg(long)]
+        ca_dir: PathBuf,
+        #[arg(long)]
+        party: String,
+        /// po_school, vo_school, swv, zat_partner or vervolg.
+        #[arg(long)]
+        kind: String,
+        /// For a zat_partner: jgz, smw, leerplicht, jeugdzorg, ggz, mee, cjg, politie.
+        #[arg(long)]
+        discipline: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// host:port of the party's node.
+        #[arg(long)]
+        endpoint: String,
+        /// Folder for the party's credentials.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revoke a party's certificate and publish a new CRL and directory.
+    Revoke {
+        #[arg(long)]
+        ca_dir: PathBuf,
+        #[arg(long)]
+        party: String,
+    },
+}
+
+pub fn ca(command: CaCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        CaCommand::Init { region, out } => {
+            let ca = RegionCa::init(&out, &region)?;
+            println!("region {} trust anchor in {}", ca.region(), out.display());
+            println!("directory: {}", ca.directory_path().display());
+        }
+        CaCommand::Issue {
+            ca_dir,
+            party,
+            kind,
+            discipline,
+            name,
+            endpoint,
+            out,
+        } => {
+            let mut ca = RegionCa::open(&ca_dir)?;
+            let spec = PartySpec {
+                id: PartyId::parse("--party", &party)?,
+                kind: PartyKind::parse("--kind", &kind)?,
+                discipline,
+                name,
+                endpoint,
+            };
+            ca.issue(&spec, &out)?;
+            println!("issued {party} ({kind}) into {}", out.display());
+        }
+        CaCommand::Revoke { ca_dir, party } => {
+            let mut ca = RegionCa::open(&ca_dir)?;
+            ca.revoke(&PartyId::parse("--party", &party)?)?;
+            println!("revoked {party}; new CRL and directory published");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn node(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = NodeConfig::load(config_path)?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    carenet_node::run(config, listener, crate::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand)]
+pub enum RegionCommand {
+    /// Each party of a demo region with its health; exit 0 only if all are serving.
+    Status {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+}
+
+pub async fn region(command: RegionCommand) -> anyhow::Result<ExitCode> {
+    let RegionCommand::Status { data_dir } = command;
+    let region = RegionFile::load(&data_dir)?;
+    let mut all = true;
+    for p in &region.parties {
+        let config = region.node_config(&p.id)?;
+        let state = match check_health(&config, &p.id, &p.address).await {
+            Ok(true) => "serving",
+            Ok(false) => {
+                all = false;
+                "not serving"
+            }
+            Err(_) => {
+                all = false;
+                "unreachable"
+            }
+        };
+        println!("{:<20} {:<12} {:<22} {state}", p.id, p.kind, p.address);
+    }
+    Ok(if all {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Asks a node's gRPC health service over mTLS, as the party itself.
+pub async fn check_health(config: &NodeConfig, party: &str, address: &str) -> anyhow::Result<bool> {
+    let creds = Credentials::load(&config.credentials_dir())?;
+    let tls = NodeTls::new(creds, &[])?;
+    let channel = tls::channel(
+        &tls,
+        &PartyId::parse("party", party)?,
+        address,
+        None,
+        Duration::from_secs(3),
+    )?;
+    let response = tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await?;
+    Ok(response.into_inner().status
+        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; names the first broken record.
+    Verify(TargetArgs),
+}
+
+pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
+    let AuditCommand::Verify(target) = command;
+    let store = target.open().await?;
+    let result = carenet_fabric::audit::verify(&store.db).await?;
+    store.db.close().await;
+    match result {
+        Ok(n) => {
+            println!("ok: {n} records");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            println!("broken: {broken}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// Messages in the outbox, oldest first.
+    List {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Only this state: pending, notified, delivered, dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Queue dead-lettered messages again (all, or the ids given).
+    Resend {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long = "id")]
+        ids: Vec<String>,
+    },
+}
+
+pub async fn outbox(command: OutboxCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        OutboxCommand::List {
+            target,
+            state,
+            limit,
+        } => {
+            if let Some(s) = &state
+                && !["pending", "notified", "delivered", "dead"].contains(&s.as_str())
+            {
+                anyhow::bail!("--state: must be pending, notified, delivered or dead");
+            }
+            let store = target.open().await?;
+            println!(
+                "{:<36}  {:<20} {:<24} {:<9} {:>8}  last error",
+                "message", "recipient", "type", "state", "attempts"
+            );
+            for item in store.list_outbox(state.as_deref(), limit).await? {
+                println!(
+                    "{:<36}  {:<20} {:<24} {:<9} {:>8}  {}",
+                    item.message_id,
+                    item.recipient,
+                    item.document_type,
+                    item.state,
+                    item.attempts,
+                    item.last_error.unwrap_or_default()
+                );
+            }
+            store.db.close().await;
+        }
+        OutboxCommand::Resend { target, ids } => {
+            let store = target.open().await?;
+            let ids = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    carenet_fabric::envelope::parse_message_id(&format!("--id[{i}]"), id)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let n = store
+                .resend((!ids.is_empty()).then_some(ids.as_slice()), "operator")
+                .await?;
+            store.db.close().await;
+            println!("requeued {n} messages");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

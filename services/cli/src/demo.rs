@@ -1,0 +1,94 @@
+//! `carenet demo`: a whole region on one machine, on SQLite.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use carenet_node::Node;
+use carenet_node::region::{self, REGION_FILE, RegionFile};
+use tokio::sync::watch;
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Where the region lives; reused when it already holds one.
+    #[arg(long, default_value = "demo-region")]
+    data_dir: PathBuf,
+    /// First port; the parties take the ports after it.
+    #[arg(long, default_value_t = 7400)]
+    port_base: u16,
+    /// Do not open a browser (there is no web UI yet; accepted for scripts).
+    #[arg(long)]
+    no_browser: bool,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let _ = args.no_browser;
+    let region = if args.data_dir.join(REGION_FILE).exists() {
+        RegionFile::load(&args.data_dir)?
+    } else {
+        let plans = region::demo_plans();
+        let addresses: Vec<String> = (0..plans.len())
+            .map(|i| format!("127.0.0.1:{}", args.port_base as usize + i))
+            .collect();
+        std::fs::create_dir_all(&args.data_dir)?;
+        let region = region::create(&args.data_dir, "rivierenland", &plans, &addresses, None)?;
+        println!("created demo region in {}", args.data_dir.display());
+        region
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for p in &region.parties {
+        let config = region.node_config(&p.id)?;
+        let listener = tokio::net::TcpListener::bind(&p.address)
+            .await
+            .with_context(|| format!("cannot listen on {} for {}", p.address, p.id))?;
+        let node = Node::build(config)
+            .await
+            .with_context(|| format!("party {}", p.id))?;
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(node.serve(listener, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })));
+        println!("{:<20} {:<12} {}", p.id, p.kind, p.address);
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut healthy = 0;
+        for p in &region.parties {
+            let config = region.node_config(&p.id)?;
+            if matches!(
+                crate::commands::check_health(&config, &p.id, &p.address).await,
+                Ok(true)
+            ) {
+                healthy += 1;
+            }
+        }
+        if healthy == region.parties.len() {
+            break;
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!(
+                "only {healthy} of {} nodes became healthy",
+                region.parties.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("region: {}", args.data_dir.join(REGION_FILE).display());
+    println!("ready");
+
+    crate::shutdown_signal().await;
+    println!("stopping");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("node stopped with an error: {e}"),
+            Err(e) => eprintln!("node task failed: {e}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

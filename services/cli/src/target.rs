@@ -1,0 +1,74 @@
+//! Which node's database an operator command works on: a node's data
+//! directory, a demo region's (with `--party`), or a PostgreSQL URL.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use carenet_fabric::PartyId;
+use carenet_fabric::store::{Db, SQLITE_FILE, Store};
+use carenet_node::NodeConfig;
+use carenet_node::region::{REGION_FILE, RegionFile};
+
+#[derive(clap::Args, Debug)]
+pub struct TargetArgs {
+    /// A node's data directory, or a demo region's (then also --party).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The party, in a region directory.
+    #[arg(long)]
+    pub party: Option<String>,
+    /// A node's PostgreSQL database.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+impl TargetArgs {
+    pub async fn open(&self) -> anyhow::Result<Store> {
+        let (source, party) = self.resolve()?;
+        let db = Db::open(&source)
+            .await
+            .context("cannot open the database")?;
+        Ok(Store::new(db, party))
+    }
+
+    fn resolve(&self) -> anyhow::Result<(String, PartyId)> {
+        let named = |p: &Option<String>| -> anyhow::Result<Option<PartyId>> {
+            Ok(match p {
+                Some(p) => Some(PartyId::parse("--party", p)?),
+                None => None,
+            })
+        };
+        if let Some(url) = &self.database_url {
+            let party = named(&self.party)?.unwrap_or(PartyId::parse("party", "operator")?);
+            return Ok((url.clone(), party));
+        }
+        let Some(dir) = &self.data_dir else {
+            bail!("give --data-dir DIR or --database-url URL");
+        };
+        if dir.join(REGION_FILE).exists() {
+            let Some(party) = &self.party else {
+                bail!("{} is a region: name the party with --party", dir.display());
+            };
+            let config = RegionFile::load(dir)?.node_config(party)?;
+            return Ok(from_config(&config)?);
+        }
+        let node_toml = dir.join("node.toml");
+        if node_toml.exists() {
+            return Ok(from_config(&NodeConfig::load(&node_toml)?)?);
+        }
+        let party = named(&self.party)?.unwrap_or(PartyId::parse("party", "operator")?);
+        Ok((sqlite_path(dir), party))
+    }
+}
+
+fn from_config(config: &NodeConfig) -> anyhow::Result<(String, PartyId)> {
+    let party = PartyId::parse("party", &config.party)?;
+    Ok(match &config.database_url {
+        Some(url) => (url.clone(), party),
+        None => (sqlite_path(&config.data_dir), party),
+    })
+}
+
+fn sqlite_path(dir: &Path) -> String {
+    dir.join(SQLITE_FILE).display().to_string()
+}

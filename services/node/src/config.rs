@@ -1,0 +1,291 @@
+//! Node configuration: defaults, then a TOML file, then `CARENET_*` environment
+//! variables (sections with `__`, e.g. `CARENET_DELIVERY__BATCH=32`). Unknown
+//! keys are errors; [`NodeConfig::validate`] checks the values.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use carenet_fabric::PartyId;
+use carenet_fabric::delivery::{DeliveryConfig, RetryPolicy};
+use carenet_fabric::tls::TlsLimits;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// This node's party id (must match its certificate).
+    pub party: String,
+    /// `host:port` to listen on.
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Folder with cert.pem, key.pem, signing.pk8, ca.pem; default `data_dir/credentials`.
+    pub credentials_dir: Option<PathBuf>,
+    /// `postgres://…` for PostgreSQL; default a SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// OTLP gRPC endpoint for traces, e.g. `http://127.0.0.1:4317`.
+    pub otlp_endpoint: Option<String>,
+    pub directory: DirectorySection,
+    pub delivery: DeliverySection,
+    pub tls: TlsSection,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySection {
+    /// Party id of the SWV that hosts the directory.
+    pub swv_party: String,
+    /// `host:port` of the SWV node.
+    pub swv_endpoint: String,
+    /// On the SWV node: the signed directory file the region CA writes.
+    pub file: Option<PathBuf>,
+    pub refresh_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySection {
+    pub batch: usize,
+    pub concurrency: usize,
+    pub poll_ms: u64,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    pub max_attempts: u32,
+    pub ack_timeout_ms: u64,
+    pub peer_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub handshake_timeout_ms: u64,
+    pub max_connections: usize,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        let d = DeliveryConfig::default();
+        Self {
+            party: String::new(),
+            listen: "127.0.0.1:7400".into(),
+            data_dir: PathBuf::from("data"),
+            credentials_dir: None,
+            database_url: None,
+            otlp_endpoint: None,
+            directory: DirectorySection {
+                swv_party: String::new(),
+                swv_endpoint: String::new(),
+                file: None,
+                refresh_secs: 30,
+            },
+            delivery: DeliverySection {
+                batch: d.batch,
+                concurrency: d.concurrency,
+                poll_ms: d.poll_interval.as_millis() as u64,
+                retry_base_ms: d.retry.base_ms,
+                retry_max_ms: d.retry.max_ms,
+                max_attempts: d.retry.max_attempts,
+                ack_timeout_ms: d.retry.ack_timeout_ms,
+                peer_timeout_ms: 10_000,
+            },
+            tls: TlsSection {
+                handshake_timeout_ms: 10_000,
+                max_connections: 1024,
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("party", &self.party)
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("credentials_dir", &self.credentials_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("otlp_endpoint", &self.otlp_endpoint)
+            .field("directory", &self.directory)
+            .field("delivery", &self.delivery)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+const SECTIONS: &[&str] = &[
+    "party",
+    "listen",
+    "data_dir",
+    "credentials_dir",
+    "database_url",
+    "otlp_endpoint",
+    "directory",
+    "delivery",
+    "tls",
+];
+
+impl NodeConfig {
+    /// Loads defaults → `file` → `CARENET_*` environment, and validates.
+    pub fn load(file: &Path) -> Result<Self> {
+        if !file.exists() {
+            return Err(Error::Config(format!(
+                "config file {} does not exist",
+                file.display()
+            )));
+        }
+        let config: NodeConfig = Figment::from(Serialized::defaults(NodeConfig::default()))
+            .merge(Toml::file(file))
+            .merge(
+                Env::prefixed("CARENET_")
+                    .filter(|k| {
+                        let first = k.as_str().split("__").next().unwrap_or_default();
+                        SECTIONS.iter().any(|s| s.eq_ignore_ascii_case(first))
+                    })
+                    .split("__"),
+            )
+            .extract()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        PartyId::parse("party", &self.party)?;
+        check_endpoint("listen", &self.listen)?;
+        if self.directory.file.is_none() {
+            PartyId::parse("directory.swv_party", &self.directory.swv_party)?;
+            check_endpoint("directory.swv_endpoint", &self.directory.swv_endpoint)?;
+        }
+        if let Some(url) = &self.database_url {
+            carenet_fabric::store::check_database_url(url)?;
+        }
+        if let Some(ep) = &self.otlp_endpoint
+            && !(ep.starts_with("http://") || ep.starts_with("https://"))
+        {
+            return Err(Error::invalid(
+                "otlp_endpoint",
+                "must start with http:// or https://",
+            ));
+        }
+        let d = &self.delivery;
+        if d.batch == 0 || d.batch > carenet_fabric::exchange::MAX_FETCH_IDS {
+            return Err(Error::invalid("delivery.batch", "must be 1-256"));
+        }
+        if d.concurrency == 0 {
+            return Err(Error::invalid("delivery.concurrency", "must be at least 1"));
+        }
+        if d.max_attempts == 0 {
+            return Err(Error::invalid(
+                "delivery.max_attempts",
+                "must be at least 1",
+            ));
+        }
+        if self.tls.max_connections == 0 {
+            return Err(Error::invalid("tls.max_connections", "must be at least 1"));
+        }
+        if self.directory.refresh_secs == 0 {
+            return Err(Error::invalid(
+                "directory.refresh_secs",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn credentials_dir(&self) -> PathBuf {
+        self.credentials_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("credentials"))
+    }
+
+    pub fn delivery_config(&self) -> DeliveryConfig {
+        let d = &self.delivery;
+        DeliveryConfig {
+            retry: RetryPolicy {
+                base_ms: d.retry_base_ms,
+                max_ms: d.retry_max_ms,
+                max_attempts: d.max_attempts,
+                ack_timeout_ms: d.ack_timeout_ms,
+            },
+            batch: d.batch,
+            concurrency: d.concurrency,
+            poll_interval: Duration::from_millis(d.poll_ms),
+        }
+    }
+
+    pub fn tls_limits(&self) -> TlsLimits {
+        TlsLimits {
+            handshake_timeout: Duration::from_millis(self.tls.handshake_timeout_ms),
+            max_connections: self.tls.max_connections,
+        }
+    }
+}
+
+fn check_endpoint(field: &str, value: &str) -> Result<()> {
+    let ok = value
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, "must be host:port"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    const VALID: &str = r#"
+party = "vo-1"
+listen = "127.0.0.1:7001"
+data_dir = "/tmp/x"
+[directory]
+swv_party = "swv"
+swv_endpoint = "127.0.0.1:7000"
+"#;
+
+    #[test]
+    fn file_is_layered_over_defaults() {
+        let (_d, path) = write(VALID);
+        let c = NodeConfig::load(&path).unwrap();
+        assert_eq!(c.party, "vo-1");
+        assert_eq!(c.delivery.batch, DeliveryConfig::default().batch);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let (_d, path) = write(&format!("{VALID}\nretries = 3\n"));
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("retries"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let (_d, path) = write(&VALID.replace("127.0.0.1:7001", "nowhere"));
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn database_url_is_redacted_in_debug() {
+        let c = NodeConfig {
+            database_url: Some("postgres://u:secret@h/db".into()),
+            ..NodeConfig::default()
+        };
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+}
