@@ -1,1 +1,306 @@
-//! placeholder
+//! Test harness: whole carenet regions on loopback.
+//!
+//! A region is minted per test (trust anchor, certificates, directory) in a
+//! temporary directory; nodes run in-process on pre-bound `127.0.0.1:0`
+//! listeners, on a temporary SQLite file or, when `TEST_DATABASE_URL` is set,
+//! on a fresh PostgreSQL database each. Readiness is awaited by polling a
+//! condition with a deadline, never a fixed sleep.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use carenet_fabric::PartyId;
+use carenet_fabric::credentials::Credentials;
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_fabric::store::{Db, SQLITE_FILE, Store, create_postgres_database};
+use carenet_fabric::tls::{self, NodeTls};
+use carenet_node::region::{self, PartyPlan, RegionFile};
+use carenet_node::{Node, NodeConfig, NodeHandle};
+use carenet_proto::v1;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// Delivery tuning for tests: fast retries, short timeouts.
+#[derive(Clone, Debug)]
+pub struct Tuning {
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    pub ack_timeout_ms: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            max_attempts: 1000,
+            retry_base_ms: 50,
+            retry_max_ms: 300,
+            ack_timeout_ms: 3000,
+        }
+    }
+}
+
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<carenet_node::Result<()>>,
+    handle: NodeHandle,
+}
+
+pub struct TestRegion {
+    pub dir: tempfile::TempDir,
+    pub file: RegionFile,
+    running: HashMap<String, Running>,
+}
+
+/// The PostgreSQL server to use, if the run is on PostgreSQL.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+impl TestRegion {
+    /// Creates a region of `plans` and starts the parties in `start`.
+    pub async fn create(plans: Vec<PartyPlan>, tuning: Tuning) -> anyhow::Result<Self> {
+        init_logs();
+        let dir = tempfile::tempdir()?;
+        let mut addresses = Vec::new();
+        for _ in &plans {
+            // Reserve a port; the node binds it again when it starts.
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            addresses.push(l.local_addr()?.to_string());
+        }
+        let urls = match postgres_url() {
+            Some(admin) => {
+                let mut urls = Vec::new();
+                for _ in &plans {
+                    let name = format!("carenet_t_{}", uuid::Uuid::new_v4().simple());
+                    urls.push(create_postgres_database(&admin, &name).await?);
+                }
+                Some(urls)
+            }
+            None => None,
+        };
+        let file = region::create(dir.path(), "test", &plans, &addresses, urls.as_deref())?;
+        for p in &file.parties {
+            let mut config = file.node_config(&p.id)?;
+            config.delivery.max_attempts = tuning.max_attempts;
+            config.delivery.retry_base_ms = tuning.retry_base_ms;
+            config.delivery.retry_max_ms = tuning.retry_max_ms;
+            config.delivery.ack_timeout_ms = tuning.ack_timeout_ms;
+            config.delivery.poll_ms = 50;
+            config.delivery.peer_timeout_ms = 3000;
+            config.directory.refresh_secs = 1;
+            std::fs::write(&p.config, toml::to_string_pretty(&config)?)?;
+        }
+        Ok(Self {
+            dir,
+            file,
+            running: HashMap::new(),
+        })
+    }
+
+    pub fn config(&self, id: &str) -> NodeConfig {
+        self.file.node_config(id).expect("party config")
+    }
+
+    pub fn config_path(&self, id: &str) -> PathBuf {
+        self.file.party(id).expect("party").config.clone()
+    }
+
+    pub fn address(&self, id: &str) -> String {
+        self.file.party(id).expect("party").address.clone()
+    }
+
+    /// Starts a party's node in-process and waits until it answers health checks.
+    pub async fn start(&mut self, id: &str) -> anyhow::Result<NodeHandle> {
+        let config = self.config(id);
+        let listener = bind_retrying(&config.listen).await?;
+        let node = Node::build(config).await?;
+        let handle = node.handle();
+        let (stop, rx) = oneshot::channel();
+        let task = tokio::spawn(node.serve(listener, async move {
+            let _ = rx.await;
+        }));
+        self.running.insert(
+            id.to_owned(),
+            Running {
+                stop,
+                task,
+                handle: handle.clone(),
+            },
+        );
+        let me = self.client_tls(id)?;
+        let party = PartyId::parse("id", id)?;
+        let address = self.address(id);
+        wait_until(Duration::from_secs(20), || async {
+            let ch = tls::channel(&me, &party, &address, None, Duration::from_secs(2)).ok()?;
+            let resp = tonic_health_check(ch).await.ok()?;
+            resp.then_some(())
+        })
+        .await?;
+        Ok(handle)
+    }
+
+    pub async fn start_all(&mut self) -> anyhow::Result<()> {
+        let ids: Vec<String> = self.file.parties.iter().map(|p| p.id.clone()).collect();
+        for id in ids {
+            self.start(&id).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops a party's node gracefully and waits until it is down.
+    pub async fn stop(&mut self, id: &str) -> anyhow::Result<()> {
+        if let Some(r) = self.running.remove(id) {
+            let _ = r.stop.send(());
+            r.task.await??;
+        }
+        Ok(())
+    }
+
+    pub fn handle(&self, id: &str) -> NodeHandle {
+        self.running
+            .get(id)
+            .expect("node is running")
+            .handle
+            .clone()
+    }
+
+    /// Opens a party's database directly (its node may or may not be running).
+    pub async fn open_store(&self, id: &str) -> anyhow::Result<Store> {
+        let config = self.config(id);
+        let db = match &config.database_url {
+            Some(url) => Db::open_postgres(url).await?,
+            None => Db::open_sqlite(&config.data_dir.join(SQLITE_FILE)).await?,
+        };
+        Ok(Store::new(db, PartyId::parse("id", id)?))
+    }
+
+    /// The TLS setup of a party, to call other nodes as that party.
+    pub fn client_tls(&self, id: &str) -> anyhow::Result<NodeTls> {
+        let config = self.config(id);
+        Ok(NodeTls::new(
+            Credentials::load(&config.credentials_dir())?,
+            &[],
+        )?)
+    }
+
+    /// An Exchange client of party `from` to the node of party `to`.
+    pub fn exchange_client(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> anyhow::Result<v1::exchange_client::ExchangeClient<Channel>> {
+        let tls = self.client_tls(from)?;
+        let ch = tls::channel(
+            &tls,
+            &PartyId::parse("to", to)?,
+            &self.address(to),
+            None,
+            Duration::from_secs(5),
+        )?;
+        Ok(v1::exchange_client::ExchangeClient::new(ch))
+    }
+
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let ids: Vec<String> = self.running.keys().cloned().collect();
+        for id in ids {
+            self.stop(&id).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn bind_retrying(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e) if Instant::now() > deadline => return Err(e.into()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+async fn tonic_health_check(ch: Channel) -> anyhow::Result<bool> {
+    let resp = tonic_health::pb::health_client::HealthClient::new(ch)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await?;
+    Ok(resp.into_inner().status
+        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+}
+
+/// Polls `probe` until it yields a value, or fails after `timeout`.
+pub async fn wait_until<T, F, Fut>(timeout: Duration, mut probe: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("condition not met within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A test document from the sender's side.
+pub fn document(to: &str, n: usize, payload: &[u8]) -> NewMessage {
+    NewMessage {
+        recipient: PartyId::parse("to", to).expect("party id"),
+        document_type: "test.note".into(),
+        document_id: format!("doc-{n}"),
+        version: 1,
+        purpose: "share_with_partner".into(),
+        legal_basis: v1::LegalBasis {
+            kind: v1::LegalBasisKind::StatutoryTask as i32,
+            reference: "test".into(),
+            consent_receipt: Vec::new(),
+        },
+        payload: payload.to_vec(),
+        actor: "staff-test".into(),
+    }
+}
+
+/// Waits until the sender's outbox has `n` messages delivered.
+pub async fn wait_delivered(store: &Store, n: i64, timeout: Duration) -> anyhow::Result<()> {
+    wait_until(timeout, || async {
+        (store.outbox_count("delivered").await.ok()? >= n).then_some(())
+    })
+    .await
+}
+
+/// The path of the `carenet` binary built beside this test binary.
+pub fn carenet_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("CARENET_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join("carenet");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build --bin carenet`",
+        bin.display()
+    );
+    bin
+}

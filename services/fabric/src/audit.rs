@@ -169,15 +169,36 @@ impl std::fmt::Display for Broken {
     }
 }
 
+async fn head(db: &Db) -> Result<(u64, Vec<u8>)> {
+    with_db!(db, pool => {
+        let row = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
+            .fetch_one(pool)
+            .await?;
+        Ok((row.try_get::<i64, _>(0)? as u64, row.try_get(1)?))
+    })
+}
+
 /// Walks the whole chain. `Ok(Ok(n))`: intact with n records.
 pub async fn verify(db: &Db) -> Result<std::result::Result<u64, Broken>> {
     const PAGE: i64 = 1000;
+    // The head is read before the records, so every record up to it must be there.
+    let (mut head_seq, mut head_hash) = head(db).await?;
     let mut expected: u64 = 1;
     let mut prev = vec![0u8; 32];
     loop {
         let page = list(db, expected as i64 - 1, PAGE).await?;
         let last_page = (page.len() as i64) < PAGE;
         for r in &page {
+            if r.seq > head_seq {
+                // Appended while we read? Then the head has moved past it.
+                (head_seq, head_hash) = head(db).await?;
+            }
+            if r.seq > head_seq {
+                return Ok(Err(Broken {
+                    seq: r.seq,
+                    reason: format!("beyond the chain head of {head_seq} records (inserted)"),
+                }));
+            }
             if r.seq != expected {
                 return Ok(Err(Broken {
                     seq: expected,
@@ -216,23 +237,10 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<u64, Broken>> {
         }
     }
     let count = expected - 1;
-    let (head_seq, head_hash): (i64, Vec<u8>) = with_db!(db, pool => {
-        let row = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
-            .fetch_one(pool)
-            .await?;
-        (row.try_get(0)?, row.try_get(1)?)
-    });
-    let head_seq = head_seq as u64;
     if head_seq > count {
         return Ok(Err(Broken {
             seq: count + 1,
             reason: format!("missing (deleted); the chain head says {head_seq} records"),
-        }));
-    }
-    if head_seq < count {
-        return Ok(Err(Broken {
-            seq: head_seq + 1,
-            reason: "not in the chain head (inserted)".into(),
         }));
     }
     if head_hash != prev {

@@ -178,16 +178,16 @@ impl Node {
                 directory: self.ctx.directory.clone(),
             })
         });
-        health
-            .set_serving::<v1::exchange_server::ExchangeServer<ExchangeService>>()
-            .await;
-        health
-            .set_serving::<v1::audit_server::AuditServer<AuditService>>()
-            .await;
-        if directory_service.is_some() {
-            health
-                .set_serving::<v1::directory_server::DirectoryServer<DirectoryService>>()
-                .await;
+        // A node without a directory cannot tell who calls it: not serving
+        // until it has one (from its cache, the CA file, or the SWV).
+        let ready = Readiness {
+            health: health.clone(),
+            serves_directory: directory_service.is_some(),
+        };
+        if self.ctx.directory.snapshot().signed.is_empty() {
+            ready.not_yet().await;
+        } else {
+            ready.serving().await;
         }
 
         let worker = Worker::new(
@@ -201,6 +201,7 @@ impl Node {
             self.ctx.directory.clone(),
             self.tls.clone(),
             self.peers.clone(),
+            ready,
             stopped(stop_rx.clone()),
         ));
 
@@ -225,6 +226,37 @@ impl Node {
     }
 }
 
+/// The node's health as others see it.
+struct Readiness {
+    health: tonic_health::server::HealthReporter,
+    serves_directory: bool,
+}
+
+impl Readiness {
+    async fn serving(&self) {
+        self.health
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        self.health
+            .set_serving::<v1::exchange_server::ExchangeServer<ExchangeService>>()
+            .await;
+        self.health
+            .set_serving::<v1::audit_server::AuditServer<AuditService>>()
+            .await;
+        if self.serves_directory {
+            self.health
+                .set_serving::<v1::directory_server::DirectoryServer<DirectoryService>>()
+                .await;
+        }
+    }
+
+    async fn not_yet(&self) {
+        self.health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+    }
+}
+
 /// Keeps the directory fresh: the SWV node rereads the CA's file, other nodes
 /// fetch it from the SWV. On failure the node keeps the directory it has.
 async fn refresh_directory(
@@ -232,6 +264,7 @@ async fn refresh_directory(
     directory: Arc<Directory>,
     tls: Arc<NodeTls>,
     peers: Arc<Peers>,
+    ready: Readiness,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -252,6 +285,7 @@ async fn refresh_directory(
         match result {
             Ok(true) => {
                 let snapshot = directory.snapshot();
+                ready.serving().await;
                 tracing::info!(version = snapshot.version, "directory updated");
                 if let Err(e) = tls.update_crls(&snapshot.crls) {
                     tracing::warn!(error = %e, "cannot apply new crl");

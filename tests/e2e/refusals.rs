@@ -1,0 +1,221 @@
+//! Who is refused: no certificate, another authority, a revoked certificate, a
+//! certificate whose key is not the pinned one, and a party fetching a message
+//! addressed to another.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use carenet_e2e::{TestRegion, Tuning, document, wait_until};
+use carenet_fabric::PartyId;
+use carenet_fabric::ca::RegionCa;
+use carenet_fabric::credentials::{
+    CA_CERT_FILE, CERT_FILE, Credentials, KEY_FILE, SIGNING_KEY_FILE,
+};
+use carenet_fabric::tls::{self, NodeTls, serial_of_cert};
+use carenet_proto::v1::{self, exchange_client::ExchangeClient};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tonic::Code;
+
+use crate::three_parties;
+
+fn notify_request() -> v1::NotifyRequest {
+    v1::NotifyRequest {
+        items: vec![v1::NotifyItem {
+            message_id: uuid::Uuid::new_v4().to_string(),
+            document_type: "test.note".into(),
+        }],
+    }
+}
+
+/// A client config that trusts the region's anchor and presents `client` (or nothing).
+fn client_config(
+    region_ca: &CertificateDer<'static>,
+    client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(region_ca.clone()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_root_certificates(roots);
+    let mut config = match client {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Arc::new(config)
+}
+
+async fn notify_with(
+    config: Arc<rustls::ClientConfig>,
+    region: &TestRegion,
+    to: &str,
+) -> Result<(), tonic::Status> {
+    let ch = tls::channel_with_config(
+        config,
+        &PartyId::parse("p", to).unwrap(),
+        &region.address(to),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    ExchangeClient::new(ch)
+        .notify(notify_request())
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_without_a_valid_certificate_are_refused() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = Credentials::load(&region.config("vo-1").credentials_dir())?;
+
+    // A party with its own certificate is accepted (the control case).
+    notify_with(
+        client_config(
+            &vo.ca_cert,
+            Some((vo.cert_chain.clone(), vo.key.clone_key())),
+        ),
+        &region,
+        "po-1",
+    )
+    .await
+    .expect("a valid party is accepted");
+
+    // No client certificate: the handshake fails.
+    let err = notify_with(client_config(&vo.ca_cert, None), &region, "po-1")
+        .await
+        .unwrap_err();
+    assert_ne!(err.code(), Code::Ok);
+
+    // A certificate for the same party id from another authority.
+    let other_dir = tempfile::tempdir()?;
+    let mut other = RegionCa::init(&other_dir.path().join("ca"), "elsewhere")?;
+    let (cert, key, _) = other.mint(&PartyId::parse("p", "vo-1")?)?;
+    let chain = vec![CertificateDer::from(rustls_pem_cert(&cert))];
+    let key = rustls_pem_key(&key);
+    let err = notify_with(
+        client_config(&vo.ca_cert, Some((chain, key))),
+        &region,
+        "po-1",
+    )
+    .await
+    .unwrap_err();
+    assert_ne!(err.code(), Code::Ok);
+
+    // Nothing of those attempts reached the store.
+    assert_eq!(
+        region.handle("po-1").store.inbox_count("notified").await?
+            + region.handle("po-1").store.inbox_count("dead").await?,
+        1
+    );
+    region.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_key_not_matching_the_directory_pin_is_unauthenticated() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    // A certificate for vo-1 signed by the real anchor, but with another key.
+    let mut ca = RegionCa::open(&region.file.ca_dir)?;
+    let (cert, key, _) = ca.mint(&PartyId::parse("p", "vo-1")?)?;
+    let rogue = tempfile::tempdir()?;
+    let real = region.config("vo-1").credentials_dir();
+    std::fs::write(rogue.path().join(CERT_FILE), cert)?;
+    std::fs::write(rogue.path().join(KEY_FILE), key)?;
+    std::fs::copy(
+        real.join(SIGNING_KEY_FILE),
+        rogue.path().join(SIGNING_KEY_FILE),
+    )?;
+    std::fs::copy(real.join(CA_CERT_FILE), rogue.path().join(CA_CERT_FILE))?;
+    let tls = NodeTls::new(Credentials::load(rogue.path())?, &[])?;
+    let ch = tls::channel(
+        &tls,
+        &PartyId::parse("p", "po-1")?,
+        &region.address("po-1"),
+        None,
+        Duration::from_secs(5),
+    )?;
+    let err = ExchangeClient::new(ch)
+        .notify(notify_request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    assert!(err.message().contains("directory pin"), "{}", err.message());
+    region.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_certificate_is_refused() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let mut client = region.exchange_client("vo-1", "po-1")?;
+    client
+        .notify(notify_request())
+        .await
+        .expect("accepted before revocation");
+
+    let vo = Credentials::load(&region.config("vo-1").credentials_dir())?;
+    let serial = serial_of_cert(&vo.cert_chain[0])?;
+    RegionCa::open(&region.file.ca_dir)?.revoke(&PartyId::parse("p", "vo-1")?)?;
+    // The SWV rereads the CA's directory, po-1 fetches it from the SWV.
+    let po = region.handle("po-1");
+    wait_until(Duration::from_secs(30), || async {
+        po.directory.snapshot().is_revoked(&serial).then_some(())
+    })
+    .await?;
+
+    // A new connection is refused in the handshake; any call fails.
+    let err = region
+        .exchange_client("vo-1", "po-1")?
+        .notify(notify_request())
+        .await
+        .unwrap_err();
+    assert_ne!(err.code(), Code::Ok);
+    // A connection opened before the revocation is refused per request.
+    let err = client.notify(notify_request()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    region.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn party_cannot_fetch_a_message_addressed_to_another() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start("swv").await?;
+    region.start("po-1").await?;
+    let ids = region
+        .handle("po-1")
+        .send(&[document("vo-1", 1, b"for vo-1 only")])
+        .await?;
+    let err = region
+        .exchange_client("swv", "po-1")?
+        .fetch(v1::FetchRequest {
+            message_ids: ids.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    // The named recipient may.
+    let got = region
+        .exchange_client("vo-1", "po-1")?
+        .fetch(v1::FetchRequest { message_ids: ids })
+        .await?
+        .into_inner();
+    assert_eq!(got.envelopes.len(), 1);
+    region.shutdown().await
+}
+
+fn rustls_pem_cert(pem: &str) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::from_pem_slice(pem.as_bytes())
+        .unwrap()
+        .to_vec()
+}
+
+fn rustls_pem_key(pem: &str) -> PrivateKeyDer<'static> {
+    use rustls::pki_types::pem::PemObject;
+    PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap()
+}
