@@ -1,8 +1,11 @@
 //! End-to-end tests: whole regions of real nodes over mTLS on loopback, on
 //! SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod audit_chain;
 mod crash;
+mod demo;
 mod errors;
 mod exchange;
 mod refusals;

@@ -50,11 +50,11 @@ impl TargetArgs {
                 bail!("{} is a region: name the party with --party", dir.display());
             };
             let config = RegionFile::load(dir)?.node_config(party)?;
-            return Ok(from_config(&config)?);
+            return from_config(&config);
         }
         let node_toml = dir.join("node.toml");
         if node_toml.exists() {
-            return Ok(from_config(&NodeConfig::load(&node_toml)?)?);
+            return from_config(&NodeConfig::load(&node_toml)?);
         }
         let party = named(&self.party)?.unwrap_or(PartyId::parse("party", "operator")?);
         Ok((sqlite_path(dir), party))

@@ -11,11 +11,14 @@ use crate::directory::Directory;
 use crate::tls::{NodeTls, channel};
 use crate::{Error, Result};
 
+/// A channel with the endpoint and pin it was made for.
+type CachedChannel = (String, [u8; 32], Channel);
+
 pub struct Peers {
     tls: Arc<NodeTls>,
     directory: Arc<Directory>,
     timeout: Duration,
-    cache: Mutex<HashMap<String, (String, [u8; 32], Channel)>>,
+    cache: Mutex<HashMap<String, CachedChannel>>,
 }
 
 impl Peers {

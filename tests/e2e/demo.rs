@@ -1,0 +1,104 @@
+//! `carenet demo` brings up the whole demo region, `region status` sees every
+//! party healthy, and Ctrl-C (SIGINT) stops it cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use carenet_e2e::carenet_bin;
+
+/// A run of `n` free ports on loopback.
+fn free_port_base(n: u16) -> u16 {
+    'search: for _ in 0..200 {
+        let base = 20_000 + fastrand_u16() % 30_000;
+        for p in base..base + n {
+            if std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
+                continue 'search;
+            }
+        }
+        return base;
+    }
+    panic!("no run of {n} free ports");
+}
+
+fn fastrand_u16() -> u16 {
+    (uuid::Uuid::new_v4().as_u128() & 0xffff) as u16
+}
+
+#[test]
+fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("region");
+    let base = free_port_base(9);
+    let mut child = Command::new(carenet_bin())
+        .args([
+            "demo",
+            "--no-browser",
+            "--port-base",
+            &base.to_string(),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("demo did not print ready; got {lines:?}"));
+        if line == "ready" {
+            break;
+        }
+        lines.push(line);
+    }
+
+    let region = std::fs::read_to_string(data.join("region.toml")).unwrap();
+    assert_eq!(region.matches("[[party]]").count(), 9);
+    for kind in ["swv", "po_school", "vo_school", "vervolg", "zat_partner"] {
+        assert!(
+            region.contains(&format!("kind = \"{kind}\"")),
+            "{kind} in region.toml"
+        );
+    }
+
+    let status = Command::new(carenet_bin())
+        .args(["region", "status", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.ends_with("serving") && !l.contains("not"))
+            .count(),
+        9,
+        "{text}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "demo exit: {exit:?}");
+
+    // Now every node is down, and status says so.
+    let status = Command::new(carenet_bin())
+        .args(["region", "status", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!status.status.success());
+}
