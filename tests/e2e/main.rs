@@ -9,6 +9,7 @@ mod demo;
 mod errors;
 mod exchange;
 mod refusals;
+mod telemetry;
 
 use carenet_fabric::PartyKind;
 use carenet_node::region::PartyPlan;

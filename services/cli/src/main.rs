@@ -50,7 +50,27 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // A node's own config may name the OTLP endpoint; other commands read the
+    // environment (CARENET_OTLP_ENDPOINT).
+    let (otlp, service) = match &cli.command {
+        Command::Node { config } => match carenet_node::NodeConfig::load(config) {
+            Ok(c) => (c.otlp_endpoint.clone(), format!("carenet-{}", c.party)),
+            Err(_) => (None, "carenet".to_owned()),
+        },
+        _ => (
+            std::env::var("CARENET_OTLP_ENDPOINT")
+                .ok()
+                .filter(|s| !s.is_empty()),
+            "carenet".to_owned(),
+        ),
+    };
+    let _telemetry = match carenet_node::telemetry::init(otlp.as_deref(), &service) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,18 +99,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Spans and events
-/// carry ids only, never personal data.
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -20,6 +20,7 @@ use crate::envelope::{Expected, sign_receipt, verify_envelope};
 use crate::exchange::{ExchangeContext, MAX_FETCH_IDS};
 use crate::peers::Peers;
 use crate::store::inbox::Received;
+use crate::trace_context::inject;
 use crate::{Error, Result};
 
 /// Backoff between failed attempts, and when to give up.
@@ -179,7 +180,7 @@ impl Worker {
                     .collect(),
             };
             let result = match self.peers.channel(&recipient) {
-                Ok(ch) => ExchangeClient::new(ch)
+                Ok(ch) => ExchangeClient::with_interceptor(ch, inject)
                     .notify(request)
                     .await
                     .map_err(|s| short(&s)),
@@ -238,7 +239,7 @@ impl Worker {
         let span = tracing::info_span!("exchange.fetch_from", peer = %sender, ids = ids.len());
         async {
             let response = match self.peers.channel(sender) {
-                Ok(ch) => ExchangeClient::new(ch)
+                Ok(ch) => ExchangeClient::with_interceptor(ch, inject)
                     .fetch(v1::FetchRequest {
                         message_ids: ids.clone(),
                     })
@@ -349,7 +350,7 @@ impl Worker {
         }
         let (ids, receipts): (Vec<String>, Vec<v1::SignedReceipt>) = pending.into_iter().unzip();
         let result = match self.peers.channel(sender) {
-            Ok(ch) => ExchangeClient::new(ch)
+            Ok(ch) => ExchangeClient::with_interceptor(ch, inject)
                 .acknowledge(v1::AcknowledgeRequest { receipts })
                 .await
                 .map_err(|s| short(&s)),

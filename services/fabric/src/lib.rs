@@ -30,6 +30,7 @@ pub mod peers;
 pub mod policy;
 pub mod store;
 pub mod tls;
+pub mod trace_context;
 
 pub use error::{Error, Result};
 pub use party::{PartyId, PartyKind};

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod region;
+pub mod telemetry;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -208,7 +209,7 @@ impl Node {
         let incoming = tls::incoming(listener, self.tls.clone(), self.config.tls_limits());
         tracing::info!(party = %self.ctx.store.party, "node serving");
         let served = Server::builder()
-            .trace_fn(|req| tracing::info_span!("rpc", path = %req.uri().path()))
+            .trace_fn(carenet_fabric::trace_context::server_span)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(exchange)
