@@ -185,3 +185,48 @@ async fn directory_serves_from_cache_while_swv_is_down() -> anyhow::Result<()> {
     wait_delivered(&po.store, 1, T).await?;
     region.shutdown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_without_legal_basis_is_not_released() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let sender = region.handle("po-1");
+    let mut no_basis = document("vo-1", 1, b"no basis for this");
+    no_basis.legal_basis = v1::LegalBasis::default();
+    let ids = sender
+        .send(&[no_basis, document("vo-1", 2, b"with a basis")])
+        .await?;
+    wait_delivered(&sender.store, 1, T).await?;
+    let receiver = region.handle("vo-1").store;
+    wait_until(T, || async {
+        (receiver.inbox_count("refused").await.ok()? == 1).then_some(())
+    })
+    .await?;
+    assert!(
+        receiver.received(&ids[0]).await?.is_none(),
+        "nothing of it was stored"
+    );
+    assert!(receiver.received(&ids[1]).await?.is_some());
+    let dead = sender.store.list_outbox(Some("dead"), 10).await?;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].message_id, ids[0]);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("no legal basis")
+    );
+    let records = audit::list(&sender.db, 0, 100).await?;
+    assert!(
+        records
+            .iter()
+            .any(|r| r.message_id == ids[0] && r.action == "release_refused")
+    );
+    assert!(
+        !records
+            .iter()
+            .any(|r| r.message_id == ids[0] && r.action == "released")
+    );
+    region.shutdown().await
+}

@@ -219,3 +219,25 @@ fn rustls_pem_key(pem: &str) -> PrivateKeyDer<'static> {
     use rustls::pki_types::pem::PemObject;
     PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_after_the_handshake_timeout() -> anyhow::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    let mut config = region.config("po-1");
+    config.tls.handshake_timeout_ms = 300;
+    std::fs::write(region.config_path("po-1"), toml::to_string_pretty(&config)?)?;
+    region.start("swv").await?;
+    region.start("po-1").await?;
+    // Connect and say nothing: the server must hang up by itself.
+    let mut tcp = tokio::net::TcpStream::connect(region.address("po-1")).await?;
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf)).await??;
+    assert_eq!(n, 0, "the server closed the connection");
+    // And it still serves others.
+    region
+        .exchange_client("vo-1", "po-1")?
+        .notify(notify_request())
+        .await?;
+    region.shutdown().await
+}

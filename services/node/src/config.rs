@@ -288,4 +288,12 @@ swv_endpoint = "127.0.0.1:7000"
         };
         assert!(!format!("{c:?}").contains("secret"));
     }
+
+    #[test]
+    fn shipped_example_configs_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/local");
+        for name in ["swv.toml", "vo.toml"] {
+            NodeConfig::load(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
 }
