@@ -217,7 +217,7 @@ async fn message_without_legal_basis_is_not_released() -> anyhow::Result<()> {
             .unwrap_or("")
             .contains("no legal basis")
     );
-    let records = audit::list(&sender.db, 0, 100).await?;
+    let records = audit::list(&sender.store.db, 0, 100).await?;
     assert!(
         records
             .iter()
