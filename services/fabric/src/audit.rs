@@ -53,42 +53,75 @@ pub fn chain_hash(seq: i64, at_ms: i64, e: &Entry, prev_hash: &[u8]) -> [u8; 32]
     sha256(&buf)
 }
 
-/// Appends `$entry` (an `&audit::Entry`) to the chain inside transaction `$tx`.
+/// Records appended with one statement at most.
+pub const APPEND_CHUNK: usize = 500;
+
+/// One record's place in the chain.
+pub struct Link {
+    pub seq: i64,
+    pub prev_hash: Vec<u8>,
+    pub hash: [u8; 32],
+}
+
+/// Chains `entries` after `prev_hash`, the first at sequence number `first_seq`.
+pub fn chain(first_seq: i64, at_ms: i64, entries: &[Entry], mut prev_hash: Vec<u8>) -> Vec<Link> {
+    let mut links = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let seq = first_seq + i as i64;
+        let hash = chain_hash(seq, at_ms, e, &prev_hash);
+        links.push(Link {
+            seq,
+            prev_hash: std::mem::replace(&mut prev_hash, hash.to_vec()),
+            hash,
+        });
+    }
+    links
+}
+
+/// Appends `$entries` (a `&[audit::Entry]`) to the chain inside transaction
+/// `$tx`: one head update, one multi-row insert and one head update per chunk,
+/// whatever the number of records.
 #[macro_export]
 macro_rules! audit_append {
-    ($tx:expr, $entry:expr) => {{
-        let entry: &$crate::audit::Entry = $entry;
-        let head = sqlx::query(
-            "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash",
-        )
-        .fetch_one(&mut *$tx)
-        .await?;
-        let seq: i64 = sqlx::Row::try_get(&head, 0)?;
-        let prev: Vec<u8> = sqlx::Row::try_get(&head, 1)?;
-        let at_ms = $crate::clock::now_ms();
-        let hash = $crate::audit::chain_hash(seq, at_ms, entry, &prev);
-        sqlx::query(
-            "INSERT INTO audit (seq, at_ms, actor, action, message_id, counterparty, purpose, \
-             legal_basis, payload_sha256, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(seq)
-        .bind(at_ms)
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(&entry.message_id)
-        .bind(&entry.counterparty)
-        .bind(&entry.purpose)
-        .bind(&entry.legal_basis)
-        .bind(&entry.payload_sha256)
-        .bind(&prev)
-        .bind(&hash[..])
-        .execute(&mut *$tx)
-        .await?;
-        sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
-            .bind(&hash[..])
-            .execute(&mut *$tx)
+    ($tx:expr, $entries:expr) => {{
+        let entries: &[$crate::audit::Entry] = $entries;
+        for chunk in entries.chunks($crate::audit::APPEND_CHUNK) {
+            let n = chunk.len() as i64;
+            let head = sqlx::query(
+                "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, last_hash",
+            )
+            .bind(n)
+            .fetch_one(&mut *$tx)
             .await?;
+            let last_seq: i64 = sqlx::Row::try_get(&head, 0)?;
+            let prev: Vec<u8> = sqlx::Row::try_get(&head, 1)?;
+            let at_ms = $crate::clock::now_ms();
+            let links = $crate::audit::chain(last_seq - n + 1, at_ms, chunk, prev);
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO audit (seq, at_ms, actor, action, message_id, counterparty, purpose, \
+                 legal_basis, payload_sha256, prev_hash, hash) ",
+            );
+            insert.push_values(chunk.iter().zip(&links), |mut row, (e, link)| {
+                row.push_bind(link.seq)
+                    .push_bind(at_ms)
+                    .push_bind(&e.actor)
+                    .push_bind(&e.action)
+                    .push_bind(&e.message_id)
+                    .push_bind(&e.counterparty)
+                    .push_bind(&e.purpose)
+                    .push_bind(&e.legal_basis)
+                    .push_bind(&e.payload_sha256)
+                    .push_bind(&link.prev_hash)
+                    .push_bind(&link.hash[..]);
+            });
+            insert.build().execute(&mut *$tx).await?;
+            if let Some(last) = links.last() {
+                sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+                    .bind(&last.hash[..])
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
     }};
 }
 

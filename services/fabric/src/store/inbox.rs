@@ -48,20 +48,28 @@ impl Store {
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut already = 0u32;
-            for (i, (id, doc_type)) in items.iter().enumerate() {
-                let inserted = sqlx::query(
+            let mut inserted = std::collections::HashSet::with_capacity(items.len());
+            for chunk in items.chunks(1000) {
+                let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO inbox (message_id, sender, document_type, state, attempts, \
-                     next_attempt_at_ms, notified_at_ms) VALUES ($1, $2, $3, 'notified', 0, $4, $4) \
-                     ON CONFLICT (message_id) DO NOTHING",
-                )
-                .bind(id)
-                .bind(sender)
-                .bind(doc_type)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if inserted == 1 {
+                     next_attempt_at_ms, notified_at_ms) ",
+                );
+                insert.push_values(chunk, |mut row, (id, doc_type)| {
+                    row.push_bind(id)
+                        .push_bind(sender)
+                        .push_bind(doc_type)
+                        .push_bind("notified")
+                        .push_bind(0i64)
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                insert.push(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
+                for row in insert.build().fetch_all(&mut *tx).await? {
+                    inserted.insert(row.try_get::<String, _>(0)?);
+                }
+            }
+            for (i, (id, _)) in items.iter().enumerate() {
+                if inserted.contains(id) {
                     continue;
                 }
                 already += 1;
@@ -122,6 +130,7 @@ impl Store {
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            let mut entries: Vec<Entry> = Vec::new();
             for r in received {
                 let updated = sqlx::query(
                     "UPDATE inbox SET state = 'stored', document_type = $1, header = $2, payload = $3, \
@@ -142,7 +151,7 @@ impl Store {
                 if updated == 0 {
                     continue;
                 }
-                audit_append!(tx, &Entry {
+                entries.push(Entry {
                     actor: actor.clone(),
                     action: "received".into(),
                     message_id: r.header.message_id.clone(),
@@ -152,6 +161,7 @@ impl Store {
                     payload_sha256: r.header.payload_sha256.clone(),
                 });
             }
+            audit_append!(tx, &entries);
             tx.commit().await?;
             Ok(())
         })
@@ -172,6 +182,7 @@ impl Store {
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            let mut entries: Vec<Entry> = Vec::new();
             for (id, sender, reason) in items {
                 sqlx::query(
                     "UPDATE inbox SET state = $1, last_error = $2 WHERE message_id = $3 AND state = 'notified'",
@@ -181,7 +192,7 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                audit_append!(tx, &Entry {
+                entries.push(Entry {
                     actor: actor.clone(),
                     action: action.into(),
                     message_id: id.clone(),
@@ -189,6 +200,7 @@ impl Store {
                     ..Entry::default()
                 });
             }
+            audit_append!(tx, &entries);
             tx.commit().await?;
             Ok(())
         })
@@ -219,15 +231,19 @@ impl Store {
     }
 
     pub async fn mark_acked(&self, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut update = sqlx::QueryBuilder::new(
+                "UPDATE inbox SET state = 'acked', last_error = NULL WHERE state = 'stored' AND message_id IN (",
+            );
+            let mut list = update.separated(", ");
             for id in ids {
-                sqlx::query("UPDATE inbox SET state = 'acked', last_error = NULL WHERE message_id = $1 AND state = 'stored'")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                list.push_bind(id);
             }
-            tx.commit().await?;
+            list.push_unseparated(")");
+            update.build().execute(pool).await?;
             Ok(())
         })
     }

@@ -133,25 +133,30 @@ impl Store {
             .collect();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            for (m, id) in messages.iter().zip(&ids) {
-                sqlx::query(
+            let mut entries: Vec<Entry> = Vec::new();
+            for chunk in messages.iter().zip(&ids).collect::<Vec<_>>().chunks(500) {
+                let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO outbox (message_id, document_id, version, recipient, document_type, \
-                     purpose, legal_basis, payload, created_at_ms, state, attempts, next_attempt_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)",
-                )
-                .bind(id)
-                .bind(&m.document_id)
-                .bind(i64::from(m.version))
-                .bind(m.recipient.as_str())
-                .bind(&m.document_type)
-                .bind(&m.purpose)
-                .bind(m.legal_basis.encode_to_vec())
-                .bind(&m.payload)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                audit_append!(tx, &Entry {
+                     purpose, legal_basis, payload, created_at_ms, state, attempts, next_attempt_at_ms) ",
+                );
+                insert.push_values(chunk, |mut row, (m, id)| {
+                    row.push_bind(*id)
+                        .push_bind(&m.document_id)
+                        .push_bind(i64::from(m.version))
+                        .push_bind(m.recipient.as_str())
+                        .push_bind(&m.document_type)
+                        .push_bind(&m.purpose)
+                        .push_bind(m.legal_basis.encode_to_vec())
+                        .push_bind(&m.payload)
+                        .push_bind(now)
+                        .push_bind("pending")
+                        .push_bind(0i64)
+                        .push_bind(now);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            for (m, id) in messages.iter().zip(&ids) {
+                entries.push(Entry {
                     actor: m.actor.clone(),
                     action: "queued".into(),
                     message_id: id.clone(),
@@ -161,6 +166,7 @@ impl Store {
                     payload_sha256: sha256(&m.payload).to_vec(),
                 });
             }
+            audit_append!(tx, &entries);
             tx.commit().await?;
             Ok::<_, Error>(())
         })?;
@@ -193,19 +199,21 @@ impl Store {
 
     /// The recipient took the notification: wait for its receipt until `retry_at`.
     pub async fn mark_notified(&self, ids: &[String], retry_at: i64) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut update = sqlx::QueryBuilder::new(
+                "UPDATE outbox SET state = 'notified', attempts = 0, last_error = NULL, next_attempt_at_ms = ",
+            );
+            update.push_bind(retry_at);
+            update.push(" WHERE state IN ('pending', 'notified') AND message_id IN (");
+            let mut list = update.separated(", ");
             for id in ids {
-                sqlx::query(
-                    "UPDATE outbox SET state = 'notified', attempts = 0, next_attempt_at_ms = $1, \
-                     last_error = NULL WHERE message_id = $2 AND state IN ('pending', 'notified')",
-                )
-                .bind(retry_at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+                list.push_bind(id);
             }
-            tx.commit().await?;
+            list.push_unseparated(")");
+            update.build().execute(pool).await?;
             Ok(())
         })
     }
@@ -250,23 +258,24 @@ impl Store {
 
     /// Loads messages for release, in the order asked; `None` for unknown ids.
     pub async fn load_messages(&self, ids: &[String]) -> Result<Vec<Option<StoredMessage>>> {
-        with_db!(&self.db, pool => {
-            let mut conn = pool.acquire().await?;
-            let mut out = Vec::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: std::collections::HashMap<String, StoredMessage> = with_db!(&self.db, pool => {
+            let mut select = sqlx::QueryBuilder::new(
+                "SELECT message_id, document_id, version, recipient, document_type, purpose, \
+                 legal_basis, payload, created_at_ms FROM outbox WHERE message_id IN (",
+            );
+            let mut list = select.separated(", ");
             for id in ids {
-                let row = sqlx::query(
-                    "SELECT message_id, document_id, version, recipient, document_type, purpose, \
-                     legal_basis, payload, created_at_ms FROM outbox WHERE message_id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some(r) = row else {
-                    out.push(None);
-                    continue;
-                };
+                list.push_bind(id);
+            }
+            list.push_unseparated(")");
+            let rows = select.build().fetch_all(pool).await?;
+            let mut found = std::collections::HashMap::with_capacity(rows.len());
+            for r in &rows {
                 let basis: Vec<u8> = r.try_get("legal_basis")?;
-                out.push(Some(StoredMessage {
+                let m = StoredMessage {
                     message_id: r.try_get("message_id")?,
                     document_id: r.try_get("document_id")?,
                     version: r.try_get::<i64, _>("version")? as u32,
@@ -277,10 +286,12 @@ impl Store {
                         .map_err(|_| Error::Audit("stored legal basis is corrupt".into()))?,
                     payload: r.try_get("payload")?,
                     created_at_ms: r.try_get("created_at_ms")?,
-                }));
+                };
+                found.insert(m.message_id.clone(), m);
             }
-            Ok(out)
-        })
+            Ok::<_, Error>(found)
+        })?;
+        Ok(ids.iter().map(|id| found.remove(id)).collect())
     }
 
     /// Records releases and refusals with their audit records, in one transaction.
@@ -292,13 +303,14 @@ impl Store {
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            let mut entries: Vec<Entry> = Vec::new();
             for r in releases {
                 sqlx::query("UPDATE outbox SET released_sha256 = $1 WHERE message_id = $2")
                     .bind(&r.released_sha256[..])
                     .bind(&r.message_id)
                     .execute(&mut *tx)
                     .await?;
-                audit_append!(tx, &Entry {
+                entries.push(Entry {
                     actor: actor.clone(),
                     action: "released".into(),
                     message_id: r.message_id.clone(),
@@ -314,7 +326,7 @@ impl Store {
                     .bind(&m.message_id)
                     .execute(&mut *tx)
                     .await?;
-                audit_append!(tx, &Entry {
+                entries.push(Entry {
                     actor: actor.clone(),
                     action: "release_refused".into(),
                     message_id: m.message_id.clone(),
@@ -324,6 +336,7 @@ impl Store {
                     payload_sha256: Vec::new(),
                 });
             }
+            audit_append!(tx, &entries);
             tx.commit().await?;
             Ok(())
         })
@@ -337,6 +350,7 @@ impl Store {
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            let mut entries: Vec<Entry> = Vec::new();
             let mut new = 0u32;
             for (i, d) in deliveries.iter().enumerate() {
                 let row = sqlx::query(
@@ -375,7 +389,7 @@ impl Store {
                 .bind(&d.message_id)
                 .execute(&mut *tx)
                 .await?;
-                audit_append!(tx, &Entry {
+                entries.push(Entry {
                     actor: actor.clone(),
                     action: "delivered".into(),
                     message_id: d.message_id.clone(),
@@ -386,6 +400,7 @@ impl Store {
                 });
                 new += 1;
             }
+            audit_append!(tx, &entries);
             tx.commit().await?;
             Ok(new)
         })
@@ -448,6 +463,7 @@ impl Store {
         }
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            let mut entries: Vec<Entry> = Vec::new();
             for d in &chosen {
                 sqlx::query(
                     "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at_ms = $1, \
@@ -457,7 +473,7 @@ impl Store {
                 .bind(&d.message_id)
                 .execute(&mut *tx)
                 .await?;
-                audit_append!(tx, &Entry {
+                entries.push(Entry {
                     actor: actor.to_owned(),
                     action: "resend".into(),
                     message_id: d.message_id.clone(),
@@ -465,6 +481,7 @@ impl Store {
                     ..Entry::default()
                 });
             }
+            audit_append!(tx, &entries);
             tx.commit().await?;
             Ok(chosen.len() as u64)
         })
