@@ -28,9 +28,13 @@ pub enum BenchCommand {
         /// Run both nodes on fresh databases of this PostgreSQL server.
         #[arg(long)]
         database_url: Option<String>,
-        /// Calls (echo) and delivery batches in flight at once.
+        /// Calls (echo) in flight at once; a quarter of it is the number of
+        /// delivery batches each node keeps in flight.
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// Messages per Notify / Fetch / Acknowledge call.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
     },
 }
 
@@ -40,9 +44,13 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         payload_kb,
         database_url,
         concurrency,
+        batch,
     } = command;
     if messages == 0 || concurrency == 0 {
         bail!("--messages and --concurrency must be at least 1");
+    }
+    if batch == 0 || batch > carenet_fabric::exchange::MAX_FETCH_IDS {
+        bail!("--batch: must be 1-256");
     }
     let dir = tempfile::Builder::new()
         .prefix("carenet-bench-")
@@ -83,6 +91,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         let mut config = region.node_config(&p.id)?;
         config.delivery.concurrency = concurrency.div_ceil(4).max(1);
         config.delivery.poll_ms = 50;
+        config.delivery.batch = batch;
         let node = Node::build(config).await?;
         handles.push(node.handle());
         let mut rx = stop_rx.clone();
@@ -183,7 +192,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     };
     println!(
         "setup: {messages} messages of {payload_kb} KB, {backend}, echo concurrency {concurrency}, \
-         delivery batch 64 x {} in flight per node",
+         delivery batch {batch} x {} in flight per node",
         concurrency.div_ceil(4).max(1)
     );
     println!(
