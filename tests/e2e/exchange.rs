@@ -230,3 +230,70 @@ async fn message_without_legal_basis_is_not_released() -> anyhow::Result<()> {
     );
     region.shutdown().await
 }
+
+/// A peer that takes notifications and never fetches or acknowledges.
+struct SilentPeer;
+
+#[tonic::async_trait]
+impl v1::exchange_server::Exchange for SilentPeer {
+    async fn notify(
+        &self,
+        _: tonic::Request<v1::NotifyRequest>,
+    ) -> Result<tonic::Response<v1::NotifyResponse>, tonic::Status> {
+        Ok(tonic::Response::new(v1::NotifyResponse {
+            already_received: 0,
+        }))
+    }
+    async fn fetch(
+        &self,
+        _: tonic::Request<v1::FetchRequest>,
+    ) -> Result<tonic::Response<v1::FetchResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("silent"))
+    }
+    async fn acknowledge(
+        &self,
+        _: tonic::Request<v1::AcknowledgeRequest>,
+    ) -> Result<tonic::Response<v1::AcknowledgeResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("silent"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recipient_that_never_sends_a_receipt_ends_in_dead_letter() -> anyhow::Result<()> {
+    let tuning = Tuning {
+        max_attempts: 3,
+        ack_timeout_ms: 100,
+        ..Tuning::default()
+    };
+    let mut region = TestRegion::create(three_parties(), tuning).await?;
+    region.start("swv").await?;
+    region.start("po-1").await?;
+    // vo-1 answers over real mTLS with its own certificate, but never fetches.
+    let tls = std::sync::Arc::new(region.client_tls("vo-1")?);
+    let listener = tokio::net::TcpListener::bind(region.address("vo-1")).await?;
+    let incoming = carenet_fabric::tls::incoming(listener, tls, Default::default());
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(v1::exchange_server::ExchangeServer::new(SilentPeer))
+            .serve_with_incoming(incoming),
+    );
+    let sender = region.handle("po-1");
+    sender
+        .send(&[document("vo-1", 1, b"never fetched")])
+        .await?;
+    wait_until(T, || async {
+        (sender.store.outbox_count("dead").await.ok()? == 1).then_some(())
+    })
+    .await?;
+    let dead = sender.store.list_outbox(Some("dead"), 10).await?;
+    assert_eq!(dead[0].attempts, 3);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("no receipt")
+    );
+    server.abort();
+    region.shutdown().await
+}

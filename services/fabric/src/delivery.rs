@@ -189,7 +189,10 @@ impl Worker {
             match result {
                 Ok(_) => {
                     let retry_at = now_ms() + self.config.retry.ack_timeout_ms as i64;
-                    self.ctx.store.mark_notified(&ids, retry_at).await
+                    self.ctx
+                        .store
+                        .mark_notified(&ids, retry_at, self.config.retry.max_attempts)
+                        .await
                 }
                 Err(error) => {
                     tracing::info!(%error, "notify failed");
@@ -309,6 +312,23 @@ impl Worker {
                         rejected.push((id.clone(), sender.to_owned(), e.to_string()));
                     }
                 }
+            }
+            let answered: std::collections::HashSet<&str> = received
+                .iter()
+                .map(|r| r.header.message_id.as_str())
+                .chain(rejected.iter().map(|r| r.0.as_str()))
+                .chain(response.refused.iter().map(|r| r.message_id.as_str()))
+                .collect();
+            let missing: Vec<String> = ids
+                .iter()
+                .filter(|id| !answered.contains(id.as_str()))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                self.ctx
+                    .store
+                    .mark_inbox_failed(&missing, "not returned by the sender", &self.config.retry)
+                    .await?;
             }
             let refused: Vec<(String, String, String)> = response
                 .refused

@@ -197,15 +197,24 @@ impl Store {
         })
     }
 
-    /// The recipient took the notification: wait for its receipt until `retry_at`.
-    pub async fn mark_notified(&self, ids: &[String], retry_at: i64) -> Result<()> {
+    /// The recipient took the notification: wait for its receipt until
+    /// `retry_at`. Each notification counts as an attempt, so a recipient that
+    /// takes notifications but never sends a receipt ends in dead-letter too.
+    pub async fn mark_notified(
+        &self,
+        ids: &[String],
+        retry_at: i64,
+        max_attempts: u32,
+    ) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
         with_db!(&self.db, pool => {
-            let mut update = sqlx::QueryBuilder::new(
-                "UPDATE outbox SET state = 'notified', attempts = 0, last_error = NULL, next_attempt_at_ms = ",
-            );
+            let mut update = sqlx::QueryBuilder::new("UPDATE outbox SET attempts = attempts + 1, state = CASE WHEN attempts + 1 >= ");
+            update.push_bind(i64::from(max_attempts));
+            update.push(" THEN 'dead' ELSE 'notified' END, last_error = CASE WHEN attempts + 1 >= ");
+            update.push_bind(i64::from(max_attempts));
+            update.push(" THEN 'notified, but no receipt came' ELSE NULL END, next_attempt_at_ms = ");
             update.push_bind(retry_at);
             update.push(" WHERE state IN ('pending', 'notified') AND message_id IN (");
             let mut list = update.separated(", ");
