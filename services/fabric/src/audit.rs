@@ -149,20 +149,7 @@ const SELECT_RECORDS: &str = "SELECT seq, at_ms, actor, action, message_id, coun
 
 /// Records after `after_seq` in order, at most `limit`.
 pub async fn list(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<v1::AuditRecord>> {
-    with_db!(db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_RECORDS} WHERE seq > $1 ORDER BY seq LIMIT $2"
-        )))
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(record_from_row!(row));
-        }
-        Ok(out)
-    })
+    select_records(db, None, after_seq, limit).await
 }
 
 /// Records that name `counterparty`, after `after_seq`, at most `limit`.
@@ -172,15 +159,23 @@ pub async fn list_shared(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<v1::AuditRecord>> {
+    select_records(db, Some(counterparty), after_seq, limit).await
+}
+
+async fn select_records(
+    db: &Db,
+    counterparty: Option<&str>,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<v1::AuditRecord>> {
     with_db!(db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_RECORDS} WHERE counterparty = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        )))
-        .bind(counterparty)
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
+        let mut select = sqlx::QueryBuilder::new(SELECT_RECORDS);
+        select.push(" WHERE seq > ").push_bind(after_seq);
+        if let Some(c) = counterparty {
+            select.push(" AND counterparty = ").push_bind(c);
+        }
+        select.push(" ORDER BY seq LIMIT ").push_bind(limit);
+        let rows = select.build().fetch_all(pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             out.push(record_from_row!(row));
