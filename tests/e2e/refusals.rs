@@ -241,3 +241,47 @@ async fn silent_connections_are_closed_after_the_handshake_timeout() -> anyhow::
         .await?;
     region.shutdown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_serve_grpc_reflection_over_mtls() -> anyhow::Result<()> {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start("swv").await?;
+    region.start("po-1").await?;
+    let tls = region.client_tls("swv")?;
+    let ch = tls::channel(
+        &tls,
+        &PartyId::parse("p", "po-1")?,
+        &region.address("po-1"),
+        None,
+        Duration::from_secs(5),
+    )?;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(ch)
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await?
+        .into_inner();
+    let response = responses.message().await?.expect("one response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("not a service list: {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in [
+        "carenet.v1.Exchange",
+        "carenet.v1.Audit",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} not in {names:?}"
+        );
+    }
+    region.shutdown().await
+}

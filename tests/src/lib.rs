@@ -304,3 +304,19 @@ pub fn carenet_bin() -> PathBuf {
     );
     bin
 }
+
+/// A fresh, migrated database for storage tests: a temporary SQLite file, or a
+/// new PostgreSQL database when `TEST_DATABASE_URL` is set. Keep the returned
+/// directory alive as long as the store.
+pub async fn fresh_store(party: &str) -> anyhow::Result<(tempfile::TempDir, Store)> {
+    init_logs();
+    let dir = tempfile::tempdir()?;
+    let db = match postgres_url() {
+        Some(admin) => {
+            let name = format!("carenet_t_{}", uuid::Uuid::new_v4().simple());
+            Db::open_postgres(&create_postgres_database(&admin, &name).await?).await?
+        }
+        None => Db::open_sqlite(&dir.path().join(SQLITE_FILE)).await?,
+    };
+    Ok((dir, Store::new(db, PartyId::parse("party", party)?)))
+}

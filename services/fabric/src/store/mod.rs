@@ -40,16 +40,32 @@ macro_rules! with_db {
     };
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "fabric",
-    include_str!("../../../../migrations/sqlite/0001_fabric.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "fabric",
-    include_str!("../../../../migrations/postgres/0001_fabric.sql"),
-)];
+// The project's one migration set per backend (`migrations/`), in order. Each
+// domain crate owns its tables; the node's database holds them all.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "fabric",
+        include_str!("../../../../migrations/sqlite/0001_fabric.sql"),
+    ),
+    (
+        2,
+        "consent",
+        include_str!("../../../../migrations/sqlite/0002_consent.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "fabric",
+        include_str!("../../../../migrations/postgres/0001_fabric.sql"),
+    ),
+    (
+        2,
+        "consent",
+        include_str!("../../../../migrations/postgres/0002_consent.sql"),
+    ),
+];
 
 fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(

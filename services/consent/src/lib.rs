@@ -1,0 +1,18 @@
+//! Consent and legal bases for carenet: nothing leaves a node without a basis
+//! the receiver can check.
+//!
+//! This crate holds the consent records of the children a party is responsible
+//! for ([`record`]): who granted what, for which purpose, to whom, for which data
+//! categories ([`category`]) and for how long, with evidence and a versioned,
+//! hash-linked history. Who has to consent depends on the child's age and on
+//! the regime of the data ([`age`]).
+
+pub mod age;
+pub mod category;
+pub mod error;
+pub mod purpose;
+pub mod record;
+
+pub use category::Category;
+pub use error::{Error, Result};
+pub use purpose::Purpose;

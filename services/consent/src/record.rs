@@ -1,0 +1,492 @@
+//! Consent records: requested, then granted or refused by the right people
+//! with evidence, later withdrawn or expired. Every change is a new version
+//! that names the hash of the one before; the history is kept, and each change
+//! is audited in the same transaction.
+
+use carenet_fabric::audit::Entry;
+use carenet_fabric::clock::now_ms;
+use carenet_fabric::crypto::sha256;
+use carenet_fabric::store::Store;
+use carenet_fabric::{PartyId, audit_append, with_db};
+use carenet_proto::v1::{
+    self, ConsentStatus, EvidenceKind, GrantorRole, consent_recipient::Target,
+};
+use prost::Message;
+use sqlx::Row;
+use time::Date;
+use time::macros::format_description;
+
+use crate::age::{Regime, age_on, required};
+use crate::{Category, Error, Purpose, Result};
+
+const DATE: &[time::format_description::FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]");
+
+pub fn format_date(d: Date) -> String {
+    d.format(DATE).unwrap_or_default()
+}
+
+pub fn parse_date(field: &str, s: &str) -> Result<Date> {
+    Date::parse(s, DATE).map_err(|_| Error::invalid(field, "must be a date YYYY-MM-DD"))
+}
+
+/// What staff fill in to ask for consent.
+#[derive(Clone, Debug)]
+pub struct ConsentRequest {
+    pub child_ref: String,
+    pub child_birth_date: Date,
+    pub purpose: Purpose,
+    pub recipients: Vec<v1::ConsentRecipient>,
+    pub categories: Vec<Category>,
+    pub valid_from: Date,
+    pub valid_until: Option<Date>,
+    /// Staff id of who asks.
+    pub recorded_by: String,
+}
+
+/// Who decided, and the proof of it.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub grantors: Vec<v1::Grantor>,
+    pub evidence: v1::Evidence,
+    /// The rules that apply to the data (see [`crate::age`]).
+    pub regime: Regime,
+    pub today: Date,
+}
+
+/// A stored version and its hash.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub version: v1::ConsentVersion,
+    pub sha256: [u8; 32],
+}
+
+impl Stored {
+    pub fn status(&self) -> ConsentStatus {
+        ConsentStatus::try_from(self.version.status).unwrap_or(ConsentStatus::Unspecified)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    Grant,
+    Refuse,
+    Withdraw,
+    Expire,
+}
+
+impl Change {
+    fn name(self) -> &'static str {
+        match self {
+            Change::Grant => "grant",
+            Change::Refuse => "refuse",
+            Change::Withdraw => "withdraw",
+            Change::Expire => "expire",
+        }
+    }
+
+    fn to(self) -> ConsentStatus {
+        match self {
+            Change::Grant => ConsentStatus::Granted,
+            Change::Refuse => ConsentStatus::Refused,
+            Change::Withdraw => ConsentStatus::Withdrawn,
+            Change::Expire => ConsentStatus::Expired,
+        }
+    }
+
+    /// The status machine: which change is allowed from which status.
+    fn allowed_from(self, status: ConsentStatus) -> bool {
+        use ConsentStatus::*;
+        matches!(
+            (self, status),
+            (Change::Grant, Requested | Refused)
+                | (Change::Refuse, Requested)
+                | (Change::Withdraw, Granted)
+                | (Change::Expire, Granted)
+        )
+    }
+}
+
+pub fn status_name(s: ConsentStatus) -> &'static str {
+    match s {
+        ConsentStatus::Requested => "requested",
+        ConsentStatus::Granted => "granted",
+        ConsentStatus::Refused => "refused",
+        ConsentStatus::Withdrawn => "withdrawn",
+        ConsentStatus::Expired => "expired",
+        ConsentStatus::Unspecified => "unspecified",
+    }
+}
+
+fn validate_request(r: &ConsentRequest) -> Result<()> {
+    if r.child_ref.trim().is_empty() || r.child_ref.len() > 64 {
+        return Err(Error::invalid("child_ref", "1-64 characters"));
+    }
+    if r.recipients.is_empty() {
+        return Err(Error::invalid(
+            "recipients",
+            "name at least one party or party kind",
+        ));
+    }
+    for (i, rec) in r.recipients.iter().enumerate() {
+        match &rec.target {
+            Some(Target::PartyId(id)) => {
+                PartyId::parse("recipient", id)
+                    .map_err(|_| Error::invalid(format!("recipients[{i}]"), "not a party id"))?;
+            }
+            Some(Target::Kind(k)) if carenet_fabric::PartyKind::from_proto(*k).is_some() => {}
+            _ => {
+                return Err(Error::invalid(
+                    format!("recipients[{i}]"),
+                    "a party id or a party kind",
+                ));
+            }
+        }
+    }
+    if r.categories.is_empty() {
+        return Err(Error::invalid(
+            "categories",
+            "name at least one data category",
+        ));
+    }
+    if r.valid_until.is_some_and(|u| u < r.valid_from) {
+        return Err(Error::invalid("valid_until", "before valid_from"));
+    }
+    if r.child_birth_date > r.valid_from {
+        return Err(Error::invalid("child_birth_date", "after valid_from"));
+    }
+    if r.recorded_by.trim().is_empty() {
+        return Err(Error::invalid("recorded_by", "name the staff member"));
+    }
+    Ok(())
+}
+
+fn validate_evidence(e: &v1::Evidence) -> Result<()> {
+    match EvidenceKind::try_from(e.kind) {
+        Ok(EvidenceKind::PortalLogin | EvidenceKind::RecordedConversation) => {}
+        Ok(EvidenceKind::SignedForm) if e.document_sha256.len() == 32 => {}
+        Ok(EvidenceKind::SignedForm) => {
+            return Err(Error::invalid(
+                "evidence.document_sha256",
+                "a signed form needs its SHA-256",
+            ));
+        }
+        _ => {
+            return Err(Error::invalid(
+                "evidence.kind",
+                "portal_login, signed_form or recorded_conversation",
+            ));
+        }
+    }
+    if e.recorded_by.trim().is_empty() {
+        return Err(Error::invalid(
+            "evidence.recorded_by",
+            "name the staff member",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that the grantors are the ones the age rules ask for.
+fn validate_grantors(version: &v1::ConsentVersion, d: &Decision) -> Result<()> {
+    for (i, g) in d.grantors.iter().enumerate() {
+        if g.name.trim().is_empty() {
+            return Err(Error::invalid(
+                format!("grantors[{i}].name"),
+                "must not be empty",
+            ));
+        }
+        if matches!(
+            GrantorRole::try_from(g.role),
+            Ok(GrantorRole::Unspecified) | Err(_)
+        ) {
+            return Err(Error::invalid(
+                format!("grantors[{i}].role"),
+                "guardian, legal_representative or pupil",
+            ));
+        }
+    }
+    let birth = parse_date("child_birth_date", &version.child_birth_date)?;
+    let need = required(d.regime, age_on(birth, d.today));
+    let has_guardian = d.grantors.iter().any(|g| {
+        matches!(
+            GrantorRole::try_from(g.role),
+            Ok(GrantorRole::Guardian | GrantorRole::LegalRepresentative)
+        )
+    });
+    let has_pupil = d
+        .grantors
+        .iter()
+        .any(|g| g.role == GrantorRole::Pupil as i32);
+    if need.guardians && !has_guardian {
+        return Err(Error::invalid(
+            "grantors",
+            "a guardian or legal representative must decide at this age",
+        ));
+    }
+    if need.pupil && !has_pupil {
+        return Err(Error::invalid(
+            "grantors",
+            "the pupil must decide at this age",
+        ));
+    }
+    if !need.pupil && has_pupil && !has_guardian {
+        return Err(Error::invalid(
+            "grantors",
+            "the pupil alone cannot decide at this age",
+        ));
+    }
+    Ok(())
+}
+
+/// Consent records on a node's database.
+#[derive(Clone, Debug)]
+pub struct ConsentStore {
+    store: Store,
+}
+
+impl ConsentStore {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Records a request for consent (version 1, status requested).
+    pub async fn request(&self, r: &ConsentRequest) -> Result<Stored> {
+        validate_request(r)?;
+        let mut categories: Vec<Category> = r.categories.clone();
+        categories.sort();
+        categories.dedup();
+        let version = v1::ConsentVersion {
+            record_id: uuid::Uuid::new_v4().hyphenated().to_string(),
+            version: 1,
+            previous_sha256: Vec::new(),
+            holder: self.store.party.to_string(),
+            child_ref: r.child_ref.clone(),
+            child_birth_date: format_date(r.child_birth_date),
+            purpose: r.purpose.as_str().into(),
+            recipients: r.recipients.clone(),
+            categories: categories.iter().map(|c| c.as_str().to_owned()).collect(),
+            valid_from: format_date(r.valid_from),
+            valid_until: r.valid_until.map(format_date).unwrap_or_default(),
+            status: ConsentStatus::Requested as i32,
+            grantors: Vec::new(),
+            evidence: Some(v1::Evidence {
+                kind: EvidenceKind::Unspecified as i32,
+                recorded_by: r.recorded_by.clone(),
+                document_sha256: Vec::new(),
+            }),
+            recorded_at_ms: now_ms(),
+        };
+        self.insert(version, "consent_requested", &r.recorded_by)
+            .await
+    }
+
+    pub async fn grant(&self, record_id: &str, d: &Decision) -> Result<Stored> {
+        validate_evidence(&d.evidence)?;
+        self.change(record_id, Change::Grant, Some(d)).await
+    }
+
+    pub async fn refuse(&self, record_id: &str, d: &Decision) -> Result<Stored> {
+        validate_evidence(&d.evidence)?;
+        self.change(record_id, Change::Refuse, Some(d)).await
+    }
+
+    /// Withdrawal needs no age check: any grantor may withdraw, at any time.
+    pub async fn withdraw(
+        &self,
+        record_id: &str,
+        grantors: Vec<v1::Grantor>,
+        evidence: v1::Evidence,
+    ) -> Result<Stored> {
+        validate_evidence(&evidence)?;
+        let latest = self.require_latest(record_id).await?;
+        let mut next = self.next_version(&latest, Change::Withdraw)?;
+        next.grantors = grantors;
+        let actor = evidence.recorded_by.clone();
+        next.evidence = Some(evidence);
+        self.insert(next, "consent_withdraw", &actor).await
+    }
+
+    /// Marks every granted consent whose end date lies before `today` expired.
+    pub async fn expire_due(&self, today: Date) -> Result<Vec<String>> {
+        let today_s = format_date(today);
+        let ids: Vec<String> = with_db!(&self.store.db, pool => {
+            let rows = sqlx::query(
+                "SELECT v.record_id FROM consent_version v \
+                 WHERE v.status = 'granted' AND v.valid_until IS NOT NULL AND v.valid_until <> '' \
+                 AND v.valid_until < $1 \
+                 AND v.version = (SELECT MAX(w.version) FROM consent_version w WHERE w.record_id = v.record_id)",
+            )
+            .bind(&today_s)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?
+        });
+        for id in &ids {
+            self.change(id, Change::Expire, None).await?;
+        }
+        Ok(ids)
+    }
+
+    pub async fn latest(&self, record_id: &str) -> Result<Option<Stored>> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = with_db!(&self.store.db, pool => {
+            let row = sqlx::query(
+                "SELECT encoded, sha256 FROM consent_version WHERE record_id = $1 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(record_id)
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+                None => None,
+            }
+        });
+        row.map(|(e, h)| decode(&e, &h)).transpose()
+    }
+
+    /// Every version of a record, oldest first.
+    pub async fn history(&self, record_id: &str) -> Result<Vec<Stored>> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = with_db!(&self.store.db, pool => {
+            let rows = sqlx::query("SELECT encoded, sha256 FROM consent_version WHERE record_id = $1 ORDER BY version")
+                .bind(record_id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>()?
+        });
+        rows.iter().map(|(e, h)| decode(e, h)).collect()
+    }
+
+    /// The current version of every record about one child.
+    pub async fn for_child(&self, child_ref: &str) -> Result<Vec<Stored>> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = with_db!(&self.store.db, pool => {
+            let rows = sqlx::query(
+                "SELECT v.encoded, v.sha256 FROM consent_version v WHERE v.child_ref = $1 \
+                 AND v.version = (SELECT MAX(w.version) FROM consent_version w WHERE w.record_id = v.record_id) \
+                 ORDER BY v.recorded_at_ms, v.record_id",
+            )
+            .bind(child_ref)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>()?
+        });
+        rows.iter().map(|(e, h)| decode(e, h)).collect()
+    }
+
+    async fn require_latest(&self, record_id: &str) -> Result<Stored> {
+        self.latest(record_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(record_id.to_owned()))
+    }
+
+    fn next_version(&self, latest: &Stored, change: Change) -> Result<v1::ConsentVersion> {
+        let status = latest.status();
+        if !change.allowed_from(status) {
+            return Err(Error::Transition {
+                record: latest.version.record_id.clone(),
+                change: change.name(),
+                status: status_name(status),
+            });
+        }
+        let mut next = latest.version.clone();
+        next.version += 1;
+        next.previous_sha256 = latest.sha256.to_vec();
+        next.status = change.to() as i32;
+        next.recorded_at_ms = now_ms();
+        Ok(next)
+    }
+
+    async fn change(
+        &self,
+        record_id: &str,
+        change: Change,
+        decision: Option<&Decision>,
+    ) -> Result<Stored> {
+        let latest = self.require_latest(record_id).await?;
+        let mut next = self.next_version(&latest, change)?;
+        let mut actor = "system".to_owned();
+        if let Some(d) = decision {
+            validate_grantors(&latest.version, d)?;
+            if change == Change::Grant
+                && !latest.version.valid_until.is_empty()
+                && parse_date("valid_until", &latest.version.valid_until)? < d.today
+            {
+                return Err(Error::invalid("valid_until", "lies in the past: ask again"));
+            }
+            next.grantors = d.grantors.clone();
+            next.evidence = Some(d.evidence.clone());
+            actor = d.evidence.recorded_by.clone();
+        }
+        self.insert(next, &format!("consent_{}", change.name()), &actor)
+            .await
+    }
+
+    async fn insert(
+        &self,
+        version: v1::ConsentVersion,
+        action: &str,
+        actor: &str,
+    ) -> Result<Stored> {
+        let encoded = version.encode_to_vec();
+        let hash = sha256(&encoded);
+        let status = status_name(
+            ConsentStatus::try_from(version.status).unwrap_or(ConsentStatus::Unspecified),
+        );
+        let entry = Entry {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            message_id: version.record_id.clone(),
+            counterparty: String::new(),
+            purpose: version.purpose.clone(),
+            legal_basis: format!("consent:{}/v{}", version.record_id, version.version),
+            payload_sha256: hash.to_vec(),
+        };
+        let valid_until = (!version.valid_until.is_empty()).then(|| version.valid_until.clone());
+        let result: std::result::Result<(), carenet_fabric::Error> = with_db!(&self.store.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO consent_version (record_id, version, child_ref, purpose, status, valid_until, \
+                 encoded, sha256, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&version.record_id)
+            .bind(i64::from(version.version))
+            .bind(&version.child_ref)
+            .bind(&version.purpose)
+            .bind(status)
+            .bind(&valid_until)
+            .bind(&encoded)
+            .bind(&hash[..])
+            .bind(version.recorded_at_ms)
+            .execute(&mut *tx)
+            .await?;
+            audit_append!(tx, std::slice::from_ref(&entry));
+            tx.commit().await?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(Stored {
+                version,
+                sha256: hash,
+            }),
+            Err(carenet_fabric::Error::Database(sqlx::Error::Database(db)))
+                if db.is_unique_violation() =>
+            {
+                Err(Error::Conflict(version.record_id))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn decode(encoded: &[u8], hash: &[u8]) -> Result<Stored> {
+    if sha256(encoded)[..] != hash[..] {
+        return Err(Error::Corrupt("a version does not match its hash".into()));
+    }
+    let version = v1::ConsentVersion::decode(encoded)
+        .map_err(|_| Error::Corrupt("not a consent version".into()))?;
+    let mut sha = [0u8; 32];
+    sha.copy_from_slice(hash);
+    Ok(Stored {
+        version,
+        sha256: sha,
+    })
+}

@@ -1,0 +1,230 @@
+//! Consent records on both backends: versioned, hash-linked, audited, and
+//! granted only by the people the age rules name.
+
+use carenet_consent::age::Regime;
+use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
+use carenet_consent::{Category, Error, Purpose};
+use carenet_e2e::fresh_store;
+use carenet_fabric::audit;
+use carenet_proto::v1::{
+    self, ConsentStatus, EvidenceKind, GrantorRole, consent_recipient::Target,
+};
+use time::macros::date;
+
+fn request(birth: time::Date) -> ConsentRequest {
+    ConsentRequest {
+        child_ref: "pupil-0042".into(),
+        child_birth_date: birth,
+        purpose: Purpose::ShareWithPartner,
+        recipients: vec![v1::ConsentRecipient {
+            target: Some(Target::PartyId("jgz-regio".into())),
+        }],
+        categories: vec![Category::EducationalSupport, Category::Absence],
+        valid_from: date!(2026 - 01 - 01),
+        valid_until: Some(date!(2026 - 06 - 30)),
+        recorded_by: "staff-17".into(),
+    }
+}
+
+fn grantor(role: GrantorRole, name: &str) -> v1::Grantor {
+    v1::Grantor {
+        role: role as i32,
+        name: name.into(),
+    }
+}
+
+fn form() -> v1::Evidence {
+    v1::Evidence {
+        kind: EvidenceKind::SignedForm as i32,
+        recorded_by: "staff-17".into(),
+        document_sha256: vec![7; 32],
+    }
+}
+
+fn decision(grantors: Vec<v1::Grantor>, regime: Regime) -> Decision {
+    Decision {
+        grantors,
+        evidence: form(),
+        regime,
+        today: date!(2026 - 01 - 10),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let consents = ConsentStore::new(store.clone());
+    let asked = consents.request(&request(date!(2014 - 03 - 01))).await?;
+    let id = asked.version.record_id.clone();
+    consents
+        .grant(
+            &id,
+            &decision(
+                vec![grantor(GrantorRole::Guardian, "ouder A")],
+                Regime::Education,
+            ),
+        )
+        .await?;
+    consents
+        .withdraw(
+            &id,
+            vec![grantor(GrantorRole::Guardian, "ouder A")],
+            v1::Evidence {
+                kind: EvidenceKind::PortalLogin as i32,
+                recorded_by: "portal".into(),
+                document_sha256: vec![],
+            },
+        )
+        .await?;
+    let history = consents.history(&id).await?;
+    let statuses: Vec<ConsentStatus> = history.iter().map(|s| s.status()).collect();
+    assert_eq!(
+        statuses,
+        [
+            ConsentStatus::Requested,
+            ConsentStatus::Granted,
+            ConsentStatus::Withdrawn
+        ]
+    );
+    assert!(history[0].version.previous_sha256.is_empty());
+    for pair in history.windows(2) {
+        assert_eq!(pair[1].version.previous_sha256, pair[0].sha256.to_vec());
+        assert_eq!(pair[1].version.version, pair[0].version.version + 1);
+    }
+    assert_eq!(consents.for_child("pupil-0042").await?.len(), 1);
+    let records = audit::list(&store.db, 0, 100).await?;
+    let actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["consent_requested", "consent_grant", "consent_withdraw"]
+    );
+    assert!(
+        records.iter().all(|r| !r.actor.contains("ouder")),
+        "no names in the audit log"
+    );
+    assert!(audit::verify(&store.db).await?.is_ok());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let consents = ConsentStore::new(store);
+    let guardian = grantor(GrantorRole::Guardian, "ouder A");
+    let pupil = grantor(GrantorRole::Pupil, "leerling");
+
+    // 14 on the day of the decision, youth care: guardians and pupil.
+    let id = consents
+        .request(&request(date!(2011 - 06 - 01)))
+        .await?
+        .version
+        .record_id;
+    let err = consents
+        .grant(&id, &decision(vec![guardian.clone()], Regime::YouthCare))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument { field, .. } if field == "grantors"),
+        "{err}"
+    );
+    consents
+        .grant(
+            &id,
+            &decision(vec![guardian.clone(), pupil.clone()], Regime::YouthCare),
+        )
+        .await?;
+
+    // 17, education: the pupil, not the guardian.
+    let id = consents
+        .request(&request(date!(2008 - 06 - 01)))
+        .await?
+        .version
+        .record_id;
+    assert!(
+        consents
+            .grant(&id, &decision(vec![guardian.clone()], Regime::Education))
+            .await
+            .is_err()
+    );
+    consents
+        .grant(&id, &decision(vec![pupil.clone()], Regime::Education))
+        .await?;
+
+    // 10: the pupil alone cannot.
+    let id = consents
+        .request(&request(date!(2015 - 06 - 01)))
+        .await?
+        .version
+        .record_id;
+    assert!(
+        consents
+            .grant(&id, &decision(vec![pupil], Regime::Education))
+            .await
+            .is_err()
+    );
+    // Nothing of the failed attempts was stored.
+    assert_eq!(consents.history(&id).await?.len(), 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_and_transitions_are_refused_and_expiry_follows_the_date() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let consents = ConsentStore::new(store);
+    let guardian = vec![grantor(GrantorRole::Guardian, "ouder A")];
+
+    let mut bad = request(date!(2014 - 03 - 01));
+    bad.categories.clear();
+    assert!(
+        matches!(consents.request(&bad).await, Err(Error::InvalidArgument { field, .. }) if field == "categories")
+    );
+    let mut bad = request(date!(2014 - 03 - 01));
+    bad.recipients = vec![v1::ConsentRecipient {
+        target: Some(Target::PartyId("Not A Party".into())),
+    }];
+    assert!(
+        matches!(consents.request(&bad).await, Err(Error::InvalidArgument { field, .. }) if field == "recipients[0]")
+    );
+
+    let id = consents
+        .request(&request(date!(2014 - 03 - 01)))
+        .await?
+        .version
+        .record_id;
+    let mut no_hash = decision(guardian.clone(), Regime::Education);
+    no_hash.evidence.document_sha256.clear();
+    assert!(
+        matches!(consents.grant(&id, &no_hash).await, Err(Error::InvalidArgument { field, .. }) if field == "evidence.document_sha256")
+    );
+    let err = consents
+        .withdraw(&id, guardian.clone(), form())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transition { .. }), "{err}");
+    assert!(matches!(
+        consents
+            .grant(
+                "no-such-record",
+                &decision(guardian.clone(), Regime::Education)
+            )
+            .await,
+        Err(Error::NotFound(_))
+    ));
+
+    consents
+        .grant(&id, &decision(guardian, Regime::Education))
+        .await?;
+    assert!(
+        consents.expire_due(date!(2026 - 06 - 30)).await?.is_empty(),
+        "valid through its last day"
+    );
+    assert_eq!(
+        consents.expire_due(date!(2026 - 07 - 01)).await?,
+        vec![id.clone()]
+    );
+    assert_eq!(
+        consents.latest(&id).await?.unwrap().status(),
+        ConsentStatus::Expired
+    );
+    Ok(())
+}
