@@ -10,7 +10,9 @@
 pub mod age;
 pub mod category;
 pub mod error;
+pub mod policy;
 pub mod purpose;
+pub mod receipt;
 pub mod record;
 
 pub use category::Category;

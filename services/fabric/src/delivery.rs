@@ -19,6 +19,7 @@ use crate::clock::now_ms;
 use crate::envelope::{Expected, sign_receipt, verify_envelope};
 use crate::exchange::{ExchangeContext, MAX_FETCH_IDS};
 use crate::peers::Peers;
+use crate::policy::Arrival;
 use crate::store::inbox::Received;
 use crate::trace_context::inject;
 use crate::{Error, Result};
@@ -289,7 +290,17 @@ impl Worker {
                     sender,
                     recipient: &me,
                 };
-                match verify_envelope("envelope", &env, &entry.signing_key, &expected) {
+                let verified = verify_envelope("envelope", &env, &entry.signing_key, &expected)
+                    .and_then(|header| {
+                        self.ctx.arrival.check(&Arrival {
+                            header: &header,
+                            payload: &env.payload,
+                            sender: &entry,
+                            receiver: &me,
+                        })?;
+                        Ok(header)
+                    });
+                match verified {
                     Ok(header) => {
                         let receipt = sign_receipt(
                             &self.ctx.signing,

@@ -14,7 +14,7 @@ use crate::clock::now_ms;
 use crate::crypto::{SigningKey, sha256};
 use crate::directory::Directory;
 use crate::envelope::{basis_label, parse_message_id, sign_envelope, verify_receipt};
-use crate::policy::{Decision, ReleasePolicy, ReleaseRequest};
+use crate::policy::{ArrivalCheck, Decision, ReleasePolicy, ReleaseRequest};
 use crate::store::Store;
 use crate::store::outbox::{Delivery, Release, StoredMessage, valid_token};
 use crate::{Error, Result};
@@ -29,6 +29,8 @@ pub struct ExchangeContext {
     pub store: Store,
     pub directory: Arc<Directory>,
     pub policy: Arc<dyn ReleasePolicy>,
+    /// The receiver's check of what arrives.
+    pub arrival: Arc<dyn ArrivalCheck>,
     pub signing: Arc<SigningKey>,
     /// Wakes the delivery worker (new notifications, new messages).
     pub wake: Arc<Notify>,
@@ -77,7 +79,11 @@ impl ExchangeService {
                 })
                 .await?;
             match decision {
-                Decision::Release(payload) => {
+                Decision::Release {
+                    payload,
+                    legal_basis,
+                } => {
+                    let legal_basis = legal_basis.unwrap_or_else(|| m.legal_basis.clone());
                     let hash = sha256(&payload);
                     let header = v1::EnvelopeHeader {
                         message_id: m.message_id.clone(),
@@ -85,7 +91,7 @@ impl ExchangeService {
                         sender: self.ctx.store.party.to_string(),
                         recipient: m.recipient.clone(),
                         purpose: m.purpose.clone(),
-                        legal_basis: Some(m.legal_basis.clone()),
+                        legal_basis: Some(legal_basis.clone()),
                         payload_sha256: hash.to_vec(),
                         created_at_ms: m.created_at_ms,
                         released_at_ms,
@@ -97,7 +103,7 @@ impl ExchangeService {
                         message_id: m.message_id.clone(),
                         recipient: m.recipient.clone(),
                         purpose: m.purpose.clone(),
-                        basis: basis_label(Some(&m.legal_basis)),
+                        basis: basis_label(Some(&legal_basis)),
                         released_sha256: hash,
                     });
                 }

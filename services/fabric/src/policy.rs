@@ -24,8 +24,13 @@ pub struct ReleaseRequest<'a> {
 }
 
 pub enum Decision {
-    /// Release this payload (the original, or a projection of it).
-    Release(Vec<u8>),
+    /// Release this payload (the original, or a projection of it), under the
+    /// message's legal basis or the one given here (e.g. with a fresh consent
+    /// receipt).
+    Release {
+        payload: Vec<u8>,
+        legal_basis: Option<v1::LegalBasis>,
+    },
     /// Do not release; the reason names no personal data.
     Refuse(String),
 }
@@ -56,6 +61,43 @@ fn require_legal_basis(request: &ReleaseRequest<'_>) -> Decision {
         Ok(v1::LegalBasisKind::SafetyException) if basis.reference.is_empty() => {
             Decision::Refuse("safety exception without its record".into())
         }
-        Ok(_) => Decision::Release(request.payload.to_vec()),
+        Ok(_) => Decision::Release {
+            payload: request.payload.to_vec(),
+            legal_basis: None,
+        },
+    }
+}
+
+/// A verified envelope that has just arrived, before it is stored.
+pub struct Arrival<'a> {
+    pub header: &'a v1::EnvelopeHeader,
+    pub payload: &'a [u8],
+    pub sender: &'a PartyEntry,
+    pub receiver: &'a str,
+}
+
+/// The receiver's own check of the legal basis (the consent service checks the
+/// consent receipt again). An error rejects the message: it is not stored.
+pub trait ArrivalCheck: Send + Sync + 'static {
+    fn check(&self, arrival: &Arrival<'_>) -> Result<()>;
+}
+
+/// The fabric's floor on arrival: the envelope's signature and hash were
+/// verified; a message must name a legal basis.
+pub struct RequireBasisOnArrival;
+
+impl ArrivalCheck for RequireBasisOnArrival {
+    fn check(&self, arrival: &Arrival<'_>) -> Result<()> {
+        match arrival
+            .header
+            .legal_basis
+            .as_ref()
+            .map(|b| v1::LegalBasisKind::try_from(b.kind))
+        {
+            Some(Ok(kind)) if kind != v1::LegalBasisKind::Unspecified => Ok(()),
+            _ => Err(crate::Error::NoLegalBasis(
+                "the message names no legal basis".into(),
+            )),
+        }
     }
 }

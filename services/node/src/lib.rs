@@ -19,7 +19,9 @@ use carenet_fabric::exchange::{
     AuditService, BenchService, DirectoryService, ExchangeContext, ExchangeService,
 };
 use carenet_fabric::peers::Peers;
-use carenet_fabric::policy::{ReleasePolicy, RequireLegalBasis};
+use carenet_fabric::policy::{
+    ArrivalCheck, ReleasePolicy, RequireBasisOnArrival, RequireLegalBasis,
+};
 use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::store::{Db, SQLITE_FILE, Store};
 use carenet_fabric::tls::{self, NodeTls};
@@ -119,6 +121,7 @@ impl Node {
             store: Store::new(db, party),
             directory,
             policy: Arc::new(RequireLegalBasis),
+            arrival: Arc::new(RequireBasisOnArrival),
             signing,
             wake: Arc::new(Notify::new()),
         };
@@ -130,10 +133,21 @@ impl Node {
         })
     }
 
-    /// Replaces the release policy (the consent service installs its own).
-    pub fn with_policy(mut self, policy: Arc<dyn ReleasePolicy>) -> Self {
+    /// Replaces the release policy and the arrival check (the consent service
+    /// installs its own).
+    pub fn with_policy(
+        mut self,
+        policy: Arc<dyn ReleasePolicy>,
+        arrival: Arc<dyn ArrivalCheck>,
+    ) -> Self {
         self.ctx.policy = policy;
+        self.ctx.arrival = arrival;
         self
+    }
+
+    /// The node's signing key, for services that sign on its behalf.
+    pub fn signing_key(&self) -> Arc<carenet_fabric::crypto::SigningKey> {
+        self.ctx.signing.clone()
     }
 
     pub fn handle(&self) -> NodeHandle {

@@ -1,0 +1,228 @@
+//! The release decision under consent and the other legal bases, with data
+//! minimisation, and the receiver's check of what arrives.
+//!
+//! | basis | released when |
+//! |---|---|
+//! | consent | the record's current version is granted, valid today, for this purpose, names the recipient (party or kind); only its categories leave |
+//! | inspection | the PO→VO transfer report: purpose `transfer_dossier`, from a primary to a secondary school, with the inspection record named |
+//! | statutory task | a reference to the task is given |
+//! | safety exception | refused here until the safety-exception record (reason, staff member) is in place |
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use carenet_fabric::PartyKind;
+use carenet_fabric::clock::now_ms;
+use carenet_fabric::crypto::SigningKey;
+use carenet_fabric::policy::{
+    Arrival, ArrivalCheck, Decision, ReleasePolicy, ReleaseRequest, RequireBasisOnArrival,
+};
+use carenet_proto::v1::{self, ConsentStatus, LegalBasisKind, consent_recipient::Target};
+use futures::future::BoxFuture;
+use prost::Message;
+use time::{Date, OffsetDateTime};
+
+use crate::record::{ConsentStore, format_date, parse_date, status_name};
+use crate::{Category, receipt};
+
+/// Keeps the sections of `payload` whose category is in `allowed`. Returns the
+/// projected document and the categories it still holds; `None` if the payload
+/// is not a categorized document or a section names an unknown category.
+pub fn project(
+    payload: &[u8],
+    allowed: &BTreeSet<Category>,
+) -> Option<(v1::CategorizedDocument, BTreeSet<Category>)> {
+    let doc = v1::CategorizedDocument::decode(payload).ok()?;
+    let mut kept = Vec::new();
+    let mut present = BTreeSet::new();
+    for section in doc.sections {
+        let category = Category::parse("section.category", &section.category).ok()?;
+        if allowed.contains(&category) {
+            present.insert(category);
+            kept.push(section);
+        }
+    }
+    Some((v1::CategorizedDocument { sections: kept }, present))
+}
+
+fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+/// The consent service's release policy for one holder node.
+pub struct ConsentPolicy {
+    consents: ConsentStore,
+    signing: Arc<SigningKey>,
+    holder: String,
+    holder_kind: PartyKind,
+}
+
+impl ConsentPolicy {
+    pub fn new(
+        consents: ConsentStore,
+        signing: Arc<SigningKey>,
+        holder: &str,
+        holder_kind: PartyKind,
+    ) -> Self {
+        Self {
+            consents,
+            signing,
+            holder: holder.to_owned(),
+            holder_kind,
+        }
+    }
+
+    async fn under_consent(
+        &self,
+        r: &ReleaseRequest<'_>,
+        basis: &v1::LegalBasis,
+    ) -> carenet_fabric::Result<Decision> {
+        let refuse = |why: &str| Ok(Decision::Refuse(why.to_owned()));
+        let Some(current) = self.consents.latest(&basis.reference).await? else {
+            return refuse("consent record unknown");
+        };
+        let v = &current.version;
+        let status = current.status();
+        if status != ConsentStatus::Granted {
+            return refuse(&format!("consent {}", status_name(status)));
+        }
+        let today = today();
+        let from = parse_date("valid_from", &v.valid_from)?;
+        if today < from {
+            return refuse("consent not yet valid");
+        }
+        if !v.valid_until.is_empty() && parse_date("valid_until", &v.valid_until)? < today {
+            return refuse("consent expired");
+        }
+        if v.purpose != r.purpose {
+            return refuse("consent is for another purpose");
+        }
+        let names_recipient = v.recipients.iter().any(|rec| match &rec.target {
+            Some(Target::PartyId(id)) => id == r.recipient.id.as_str(),
+            Some(Target::Kind(k)) => PartyKind::from_proto(*k) == Some(r.recipient.kind),
+            None => false,
+        });
+        if !names_recipient {
+            return refuse("consent does not name this recipient");
+        }
+        let allowed: BTreeSet<Category> = v
+            .categories
+            .iter()
+            .filter_map(|c| Category::parse("categories", c).ok())
+            .collect();
+        let Some((projected, present)) = project(r.payload, &allowed) else {
+            return refuse("payload declares no data categories");
+        };
+        if present.is_empty() {
+            return refuse("nothing in the consented categories");
+        }
+        let body = v1::ConsentReceiptBody {
+            holder: self.holder.clone(),
+            record_id: v.record_id.clone(),
+            version: v.version,
+            version_sha256: current.sha256.to_vec(),
+            purpose: v.purpose.clone(),
+            recipient: r.recipient.id.to_string(),
+            categories: present.iter().map(|c| c.as_str().to_owned()).collect(),
+            valid_until: v.valid_until.clone(),
+            issued_at_ms: now_ms(),
+        };
+        Ok(Decision::Release {
+            payload: projected.encode_to_vec(),
+            legal_basis: Some(v1::LegalBasis {
+                kind: LegalBasisKind::Consent as i32,
+                reference: v.record_id.clone(),
+                consent_receipt: receipt::sign(&self.signing, &body).encode_to_vec(),
+            }),
+        })
+    }
+
+    fn under_inspection(&self, r: &ReleaseRequest<'_>, basis: &v1::LegalBasis) -> Decision {
+        let ok = r.purpose == crate::Purpose::TransferDossier.as_str()
+            && self.holder_kind == PartyKind::PoSchool
+            && r.recipient.kind == PartyKind::VoSchool
+            && !basis.reference.is_empty();
+        if ok {
+            Decision::Release {
+                payload: r.payload.to_vec(),
+                legal_basis: None,
+            }
+        } else {
+            Decision::Refuse("inspection is a basis only for the PO to VO transfer report".into())
+        }
+    }
+}
+
+impl ReleasePolicy for ConsentPolicy {
+    fn decide<'a>(
+        &'a self,
+        r: ReleaseRequest<'a>,
+    ) -> BoxFuture<'a, carenet_fabric::Result<Decision>> {
+        Box::pin(async move {
+            let Some(basis) = r.legal_basis else {
+                return Ok(Decision::Refuse("no legal basis".into()));
+            };
+            match LegalBasisKind::try_from(basis.kind) {
+                Ok(LegalBasisKind::Consent) => self.under_consent(&r, basis).await,
+                Ok(LegalBasisKind::Inspection) => Ok(self.under_inspection(&r, basis)),
+                Ok(LegalBasisKind::StatutoryTask) if !basis.reference.is_empty() => {
+                    Ok(Decision::Release {
+                        payload: r.payload.to_vec(),
+                        legal_basis: None,
+                    })
+                }
+                Ok(LegalBasisKind::SafetyException) => Ok(Decision::Refuse(
+                    "safety exception needs its recorded reason and staff member".into(),
+                )),
+                _ => Ok(Decision::Refuse("no legal basis".into())),
+            }
+        })
+    }
+}
+
+/// The receiver's check: a consent basis must carry a receipt signed by the
+/// sender, for this receiver and purpose, still valid, and the payload may hold
+/// only the categories the receipt names.
+pub struct ConsentArrival;
+
+impl ArrivalCheck for ConsentArrival {
+    fn check(&self, a: &Arrival<'_>) -> carenet_fabric::Result<()> {
+        RequireBasisOnArrival.check(a)?;
+        let Some(basis) = a.header.legal_basis.as_ref() else {
+            return Ok(());
+        };
+        if basis.kind != LegalBasisKind::Consent as i32 {
+            return Ok(());
+        }
+        let body = receipt::verify(&basis.consent_receipt, &a.sender.signing_key)?;
+        let bad = |why: &str| {
+            Err(carenet_fabric::Error::invalid(
+                "legal_basis.consent_receipt",
+                why,
+            ))
+        };
+        if body.holder != a.sender.id.as_str() {
+            return bad("issued by another party than the sender");
+        }
+        if body.recipient != a.receiver {
+            return bad("issued for another recipient");
+        }
+        if body.purpose != a.header.purpose || body.record_id != basis.reference {
+            return bad("issued for another purpose or record");
+        }
+        if !body.valid_until.is_empty() && body.valid_until < format_date(today()) {
+            return bad("the consent has expired");
+        }
+        let named: BTreeSet<Category> = body
+            .categories
+            .iter()
+            .filter_map(|c| Category::parse("categories", c).ok())
+            .collect();
+        let all: BTreeSet<Category> = Category::all().collect();
+        match project(a.payload, &all) {
+            Some((_, present)) if present.is_subset(&named) => Ok(()),
+            Some(_) => bad("the payload holds categories the receipt does not name"),
+            None => bad("the payload declares no data categories"),
+        }
+    }
+}

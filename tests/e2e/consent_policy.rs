@@ -1,0 +1,376 @@
+//! The release decision under consent: a matrix over purposes, recipient kinds
+//! and consent states, data minimisation, inspection as a basis, and the
+//! receiver's check of the consent receipt.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use carenet_consent::age::Regime;
+use carenet_consent::policy::{ConsentArrival, ConsentPolicy, project};
+use carenet_consent::record::{ConsentRequest, ConsentStore, Decision as ConsentDecision};
+use carenet_consent::{Category, Purpose, receipt};
+use carenet_e2e::fresh_store;
+use carenet_fabric::crypto::SigningKey;
+use carenet_fabric::directory::PartyEntry;
+use carenet_fabric::policy::{Arrival, ArrivalCheck, Decision, ReleasePolicy, ReleaseRequest};
+use carenet_fabric::{PartyId, PartyKind};
+use carenet_proto::v1::{
+    self, EvidenceKind, GrantorRole, LegalBasisKind, consent_recipient::Target,
+};
+use prost::Message;
+use time::macros::date;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum State {
+    None,
+    Requested,
+    Granted,
+    Refused,
+    Withdrawn,
+    Expired,
+    OtherRecipient,
+    OtherCategory,
+}
+
+const STATES: [State; 8] = [
+    State::None,
+    State::Requested,
+    State::Granted,
+    State::Refused,
+    State::Withdrawn,
+    State::Expired,
+    State::OtherRecipient,
+    State::OtherCategory,
+];
+
+fn key() -> Arc<SigningKey> {
+    Arc::new(SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap())
+}
+
+fn party(id: &str, kind: PartyKind, signing_key: Vec<u8>) -> PartyEntry {
+    PartyEntry {
+        id: PartyId::parse("id", id).unwrap(),
+        kind,
+        discipline: (kind == PartyKind::ZatPartner).then(|| "jgz".to_owned()),
+        name: id.into(),
+        endpoint: "127.0.0.1:1".into(),
+        spki_sha256: [0; 32],
+        signing_key,
+    }
+}
+
+fn payload() -> Vec<u8> {
+    let section = |category: &str, name: &str| v1::Section {
+        category: category.into(),
+        name: name.into(),
+        content: format!("{name} text").into_bytes(),
+    };
+    v1::CategorizedDocument {
+        sections: vec![
+            section("educational_support", "needs"),
+            section("absence", "absence"),
+            section("diagnosis", "diagnosis"),
+        ],
+    }
+    .encode_to_vec()
+}
+
+fn grantors() -> Vec<v1::Grantor> {
+    vec![
+        v1::Grantor {
+            role: GrantorRole::Guardian as i32,
+            name: "ouder".into(),
+        },
+        v1::Grantor {
+            role: GrantorRole::Pupil as i32,
+            name: "leerling".into(),
+        },
+    ]
+}
+
+fn decision(today: time::Date) -> ConsentDecision {
+    ConsentDecision {
+        grantors: grantors(),
+        evidence: v1::Evidence {
+            kind: EvidenceKind::RecordedConversation as i32,
+            recorded_by: "staff-1".into(),
+            document_sha256: vec![],
+        },
+        regime: Regime::YouthCare,
+        today,
+    }
+}
+
+/// Creates the consent record a state calls for; returns the basis reference.
+async fn record_for(
+    consents: &ConsentStore,
+    state: State,
+    purpose: Purpose,
+    recipient: &str,
+) -> anyhow::Result<String> {
+    if state == State::None {
+        return Ok(uuid::Uuid::new_v4().to_string());
+    }
+    let expired = state == State::Expired;
+    let request = ConsentRequest {
+        child_ref: "pupil-1".into(),
+        child_birth_date: date!(2012 - 01 - 01),
+        purpose,
+        recipients: vec![v1::ConsentRecipient {
+            target: Some(Target::PartyId(if state == State::OtherRecipient {
+                "someone-else".into()
+            } else {
+                recipient.into()
+            })),
+        }],
+        categories: if state == State::OtherCategory {
+            vec![Category::HomeSituation]
+        } else {
+            vec![Category::EducationalSupport, Category::Absence]
+        },
+        valid_from: if expired {
+            date!(2020 - 01 - 01)
+        } else {
+            date!(2026 - 01 - 01)
+        },
+        valid_until: expired.then_some(date!(2020 - 12 - 31)),
+        recorded_by: "staff-1".into(),
+    };
+    let id = consents.request(&request).await?.version.record_id;
+    let today = if expired {
+        date!(2020 - 06 - 01)
+    } else {
+        date!(2026 - 01 - 02)
+    };
+    match state {
+        State::Requested => {}
+        State::Refused => {
+            consents.refuse(&id, &decision(today)).await?;
+        }
+        State::Withdrawn => {
+            consents.grant(&id, &decision(today)).await?;
+            consents
+                .withdraw(&id, grantors(), decision(today).evidence)
+                .await?;
+        }
+        State::Expired => {
+            consents.grant(&id, &decision(today)).await?;
+            consents.expire_due(date!(2021 - 01 - 01)).await?;
+        }
+        _ => {
+            consents.grant(&id, &decision(today)).await?;
+        }
+    }
+    Ok(id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let consents = ConsentStore::new(store);
+    let signing = key();
+    let policy = ConsentPolicy::new(
+        consents.clone(),
+        signing.clone(),
+        "vo-1",
+        PartyKind::VoSchool,
+    );
+    let allowed: BTreeSet<Category> = [Category::EducationalSupport, Category::Absence].into();
+    let mut released = 0;
+    let mut cases = 0;
+    for purpose in Purpose::all() {
+        for kind in PartyKind::ALL {
+            let recipient = party(
+                &format!("{}-x", kind.as_str().replace('_', "-")),
+                kind,
+                vec![],
+            );
+            for state in STATES {
+                cases += 1;
+                let reference =
+                    record_for(&consents, state, purpose, recipient.id.as_str()).await?;
+                let basis = v1::LegalBasis {
+                    kind: LegalBasisKind::Consent as i32,
+                    reference: reference.clone(),
+                    consent_receipt: vec![],
+                };
+                let payload = payload();
+                let decision = policy
+                    .decide(ReleaseRequest {
+                        message_id: "m",
+                        document_type: "test.note",
+                        recipient: &recipient,
+                        purpose: purpose.as_str(),
+                        legal_basis: Some(&basis),
+                        payload: &payload,
+                    })
+                    .await?;
+                let case = format!("{purpose:?} to {kind:?} with {state:?}");
+                match (state, decision) {
+                    (
+                        State::Granted,
+                        Decision::Release {
+                            payload,
+                            legal_basis,
+                        },
+                    ) => {
+                        released += 1;
+                        let (_, present) =
+                            project(&payload, &Category::all().collect()).expect("categorized");
+                        assert_eq!(
+                            present, allowed,
+                            "{case}: only the consented categories leave"
+                        );
+                        let basis = legal_basis.expect("a fresh receipt");
+                        let body = receipt::verify(&basis.consent_receipt, &signing.public_key())?;
+                        assert_eq!(body.recipient, recipient.id.as_str(), "{case}");
+                        assert_eq!(body.purpose, purpose.as_str(), "{case}");
+                        assert_eq!(body.record_id, reference, "{case}");
+                    }
+                    (State::Granted, Decision::Refuse(why)) => panic!("{case}: refused ({why})"),
+                    (_, Decision::Release { .. }) => panic!("{case}: released"),
+                    (_, Decision::Refuse(_)) => {}
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 7 * 5 * 8);
+    assert_eq!(released, 7 * 5);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspection_is_a_basis_only_for_the_po_to_vo_transfer_report() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("po-1").await?;
+    let po = ConsentPolicy::new(
+        ConsentStore::new(store.clone()),
+        key(),
+        "po-1",
+        PartyKind::PoSchool,
+    );
+    let vo = ConsentPolicy::new(ConsentStore::new(store), key(), "vo-1", PartyKind::VoSchool);
+    let basis = v1::LegalBasis {
+        kind: LegalBasisKind::Inspection as i32,
+        reference: "inzage-1".into(),
+        consent_receipt: vec![],
+    };
+    let payload = payload();
+    for (holder, purpose, kind, expect) in [
+        (&po, Purpose::TransferDossier, PartyKind::VoSchool, true),
+        (&po, Purpose::TransferDossier, PartyKind::ZatPartner, false),
+        (&po, Purpose::ReferToZat, PartyKind::VoSchool, false),
+        (&vo, Purpose::TransferDossier, PartyKind::VoSchool, false),
+    ] {
+        let recipient = party("r-1", kind, vec![]);
+        let d = holder
+            .decide(ReleaseRequest {
+                message_id: "m",
+                document_type: "transfer.report",
+                recipient: &recipient,
+                purpose: purpose.as_str(),
+                legal_basis: Some(&basis),
+                payload: &payload,
+            })
+            .await?;
+        assert_eq!(
+            matches!(d, Decision::Release { .. }),
+            expect,
+            "{purpose:?} to {kind:?}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let consents = ConsentStore::new(store);
+    let holder_key = key();
+    let policy = ConsentPolicy::new(
+        consents.clone(),
+        holder_key.clone(),
+        "vo-1",
+        PartyKind::VoSchool,
+    );
+    let receiver = party("jgz-1", PartyKind::ZatPartner, vec![]);
+    let id = record_for(
+        &consents,
+        State::Granted,
+        Purpose::ShareWithPartner,
+        "jgz-1",
+    )
+    .await?;
+    let basis = v1::LegalBasis {
+        kind: LegalBasisKind::Consent as i32,
+        reference: id.clone(),
+        consent_receipt: vec![],
+    };
+    let original = payload();
+    let Decision::Release {
+        payload,
+        legal_basis,
+    } = policy
+        .decide(ReleaseRequest {
+            message_id: "m",
+            document_type: "test.note",
+            recipient: &receiver,
+            purpose: "share_with_partner",
+            legal_basis: Some(&basis),
+            payload: &original,
+        })
+        .await?
+    else {
+        panic!("a granted consent releases");
+    };
+    let basis = legal_basis.unwrap();
+    let sender = party("vo-1", PartyKind::VoSchool, holder_key.public_key());
+    let header = |basis: &v1::LegalBasis| v1::EnvelopeHeader {
+        sender: "vo-1".into(),
+        recipient: "jgz-1".into(),
+        purpose: "share_with_partner".into(),
+        legal_basis: Some(basis.clone()),
+        ..Default::default()
+    };
+    let check = |basis: &v1::LegalBasis, payload: &[u8], receiver: &str| {
+        ConsentArrival.check(&Arrival {
+            header: &header(basis),
+            payload,
+            sender: &sender,
+            receiver,
+        })
+    };
+    check(&basis, &payload, "jgz-1").expect("the genuine receipt is accepted");
+
+    let mut tampered = basis.clone();
+    let mut r = v1::ConsentReceipt::decode(tampered.consent_receipt.as_slice())?;
+    let mut body = v1::ConsentReceiptBody::decode(r.body.as_slice())?;
+    body.categories.push("diagnosis".into());
+    r.body = body.encode_to_vec();
+    tampered.consent_receipt = r.encode_to_vec();
+    assert!(
+        check(&tampered, &original, "jgz-1").is_err(),
+        "a tampered receipt"
+    );
+
+    let mut foreign = basis.clone();
+    let forged = v1::ConsentReceiptBody::decode(
+        v1::ConsentReceipt::decode(basis.consent_receipt.as_slice())?
+            .body
+            .as_slice(),
+    )?;
+    foreign.consent_receipt = receipt::sign(&key(), &forged).encode_to_vec();
+    assert!(
+        check(&foreign, &payload, "jgz-1").is_err(),
+        "a receipt signed by another key"
+    );
+
+    assert!(
+        check(&basis, &payload, "smw-1").is_err(),
+        "a receipt for another recipient"
+    );
+    assert!(
+        check(&basis, &original, "jgz-1").is_err(),
+        "a payload with a category the receipt does not name"
+    );
+    Ok(())
+}
