@@ -169,12 +169,7 @@ async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::
     let (_dir, store) = fresh_store("vo-1").await?;
     let consents = ConsentStore::new(store);
     let signing = key();
-    let policy = ConsentPolicy::new(
-        consents.clone(),
-        signing.clone(),
-        "vo-1",
-        PartyKind::VoSchool,
-    );
+    let policy = ConsentPolicy::new(consents.clone(), signing.clone(), "vo-1");
     let allowed: BTreeSet<Category> = [Category::EducationalSupport, Category::Absence].into();
     let mut released = 0;
     let mut cases = 0;
@@ -198,6 +193,7 @@ async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::
                 let decision = policy
                     .decide(ReleaseRequest {
                         message_id: "m",
+                        holder_kind: Some(PartyKind::VoSchool),
                         document_type: "test.note",
                         recipient: &recipient,
                         purpose: purpose.as_str(),
@@ -242,13 +238,18 @@ async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspection_is_a_basis_only_for_the_po_to_vo_transfer_report() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("po-1").await?;
-    let po = ConsentPolicy::new(
-        ConsentStore::new(store.clone()),
-        key(),
-        "po-1",
-        PartyKind::PoSchool,
-    );
-    let vo = ConsentPolicy::new(ConsentStore::new(store), key(), "vo-1", PartyKind::VoSchool);
+    struct Holder {
+        policy: ConsentPolicy,
+        kind: PartyKind,
+    }
+    let po = Holder {
+        policy: ConsentPolicy::new(ConsentStore::new(store.clone()), key(), "po-1"),
+        kind: PartyKind::PoSchool,
+    };
+    let vo = Holder {
+        policy: ConsentPolicy::new(ConsentStore::new(store), key(), "vo-1"),
+        kind: PartyKind::VoSchool,
+    };
     let basis = v1::LegalBasis {
         kind: LegalBasisKind::Inspection as i32,
         reference: "inzage-1".into(),
@@ -263,8 +264,10 @@ async fn inspection_is_a_basis_only_for_the_po_to_vo_transfer_report() -> anyhow
     ] {
         let recipient = party("r-1", kind, vec![]);
         let d = holder
+            .policy
             .decide(ReleaseRequest {
                 message_id: "m",
+                holder_kind: Some(holder.kind),
                 document_type: "transfer.report",
                 recipient: &recipient,
                 purpose: purpose.as_str(),
@@ -286,12 +289,7 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
     let (_dir, store) = fresh_store("vo-1").await?;
     let consents = ConsentStore::new(store);
     let holder_key = key();
-    let policy = ConsentPolicy::new(
-        consents.clone(),
-        holder_key.clone(),
-        "vo-1",
-        PartyKind::VoSchool,
-    );
+    let policy = ConsentPolicy::new(consents.clone(), holder_key.clone(), "vo-1");
     let receiver = party("jgz-1", PartyKind::ZatPartner, vec![]);
     let id = record_for(
         &consents,
@@ -312,6 +310,7 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
     } = policy
         .decide(ReleaseRequest {
             message_id: "m",
+            holder_kind: Some(PartyKind::VoSchool),
             document_type: "test.note",
             recipient: &receiver,
             purpose: "share_with_partner",

@@ -54,21 +54,14 @@ pub struct ConsentPolicy {
     consents: ConsentStore,
     signing: Arc<SigningKey>,
     holder: String,
-    holder_kind: PartyKind,
 }
 
 impl ConsentPolicy {
-    pub fn new(
-        consents: ConsentStore,
-        signing: Arc<SigningKey>,
-        holder: &str,
-        holder_kind: PartyKind,
-    ) -> Self {
+    pub fn new(consents: ConsentStore, signing: Arc<SigningKey>, holder: &str) -> Self {
         Self {
             consents,
             signing,
             holder: holder.to_owned(),
-            holder_kind,
         }
     }
 
@@ -139,7 +132,7 @@ impl ConsentPolicy {
 
     fn under_inspection(&self, r: &ReleaseRequest<'_>, basis: &v1::LegalBasis) -> Decision {
         let ok = r.purpose == crate::Purpose::TransferDossier.as_str()
-            && self.holder_kind == PartyKind::PoSchool
+            && r.holder_kind == Some(PartyKind::PoSchool)
             && r.recipient.kind == PartyKind::VoSchool
             && !basis.reference.is_empty();
         if ok {

@@ -62,6 +62,11 @@ impl ExchangeService {
             found.push(m);
         }
         let released_at_ms = now_ms();
+        let holder_kind = self
+            .ctx
+            .directory
+            .get(self.ctx.store.party.as_str())
+            .map(|e| e.kind);
         let mut envelopes = Vec::with_capacity(found.len());
         let mut releases = Vec::with_capacity(found.len());
         let mut refused = Vec::new();
@@ -71,6 +76,7 @@ impl ExchangeService {
                 .policy
                 .decide(ReleaseRequest {
                     message_id: &m.message_id,
+                    holder_kind,
                     document_type: &m.document_type,
                     recipient: caller,
                     purpose: &m.purpose,

@@ -16,6 +16,8 @@ use crate::directory::PartyEntry;
 /// One message about to be released.
 pub struct ReleaseRequest<'a> {
     pub message_id: &'a str,
+    /// The releasing party's own kind, as the directory says.
+    pub holder_kind: Option<crate::PartyKind>,
     pub document_type: &'a str,
     pub recipient: &'a PartyEntry,
     pub purpose: &'a str,

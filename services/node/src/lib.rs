@@ -13,15 +13,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use carenet_consent::policy::{ConsentArrival, ConsentPolicy};
+use carenet_consent::record::ConsentStore;
 use carenet_fabric::delivery::Worker;
 use carenet_fabric::directory::Directory;
 use carenet_fabric::exchange::{
     AuditService, BenchService, DirectoryService, ExchangeContext, ExchangeService,
 };
 use carenet_fabric::peers::Peers;
-use carenet_fabric::policy::{
-    ArrivalCheck, ReleasePolicy, RequireBasisOnArrival, RequireLegalBasis,
-};
+use carenet_fabric::policy::{ArrivalCheck, ReleasePolicy};
 use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::store::{Db, SQLITE_FILE, Store};
 use carenet_fabric::tls::{self, NodeTls};
@@ -117,11 +117,19 @@ impl Node {
             directory.clone(),
             Duration::from_millis(config.delivery.peer_timeout_ms),
         ));
+        let store = Store::new(db, party);
+        // Releases are decided by the consent service: consent records, the
+        // other legal bases, and data minimisation (issue "consent").
+        let policy = ConsentPolicy::new(
+            ConsentStore::new(store.clone()),
+            signing.clone(),
+            &config.party,
+        );
         let ctx = ExchangeContext {
-            store: Store::new(db, party),
+            store,
             directory,
-            policy: Arc::new(RequireLegalBasis),
-            arrival: Arc::new(RequireBasisOnArrival),
+            policy: Arc::new(policy),
+            arrival: Arc::new(ConsentArrival),
             signing,
             wake: Arc::new(Notify::new()),
         };

@@ -1,0 +1,134 @@
+//! Consent over real nodes: only the consented categories arrive, with a
+//! receipt the receiver checked; after withdrawal nothing more is released.
+
+use std::time::Duration;
+
+use carenet_consent::age::Regime;
+use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
+use carenet_consent::{Category, Purpose};
+use carenet_e2e::{TestRegion, Tuning, document, wait_delivered, wait_until};
+use carenet_fabric::PartyKind;
+use carenet_node::region::PartyPlan;
+use carenet_proto::v1::{
+    self, EvidenceKind, GrantorRole, LegalBasisKind, consent_recipient::Target,
+};
+use prost::Message;
+use time::OffsetDateTime;
+
+const T: Duration = Duration::from_secs(30);
+
+fn categorized() -> Vec<u8> {
+    let section = |category: &str, name: &str| v1::Section {
+        category: category.into(),
+        name: name.into(),
+        content: format!("{name} text").into_bytes(),
+    };
+    v1::CategorizedDocument {
+        sections: vec![
+            section("educational_support", "needs"),
+            section("absence", "absence"),
+            section("diagnosis", "diagnosis"),
+        ],
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> anyhow::Result<()> {
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        PartyPlan::zat("jgz-1", "jgz", "JGZ"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = region.handle("vo-1");
+    let consents = ConsentStore::new(vo.store.clone());
+    let today = OffsetDateTime::now_utc().date();
+    let id = consents
+        .request(&ConsentRequest {
+            child_ref: "pupil-7".into(),
+            child_birth_date: today.replace_year(today.year() - 13)?,
+            purpose: Purpose::ShareWithPartner,
+            recipients: vec![v1::ConsentRecipient {
+                target: Some(Target::PartyId("jgz-1".into())),
+            }],
+            categories: vec![Category::EducationalSupport, Category::Absence],
+            valid_from: today,
+            valid_until: None,
+            recorded_by: "staff-3".into(),
+        })
+        .await?
+        .version
+        .record_id;
+    let evidence = v1::Evidence {
+        kind: EvidenceKind::PortalLogin as i32,
+        recorded_by: "portal".into(),
+        document_sha256: vec![],
+    };
+    consents
+        .grant(
+            &id,
+            &Decision {
+                grantors: vec![v1::Grantor {
+                    role: GrantorRole::Guardian as i32,
+                    name: "ouder".into(),
+                }],
+                evidence: evidence.clone(),
+                regime: Regime::Education,
+                today,
+            },
+        )
+        .await?;
+
+    let under_consent = |n| {
+        let mut m = document("jgz-1", n, &categorized());
+        m.legal_basis = v1::LegalBasis {
+            kind: LegalBasisKind::Consent as i32,
+            reference: id.clone(),
+            consent_receipt: vec![],
+        };
+        m
+    };
+    let first = vo.send(&[under_consent(1)]).await?;
+    wait_delivered(&vo.store, 1, T).await?;
+    let jgz = region.handle("jgz-1").store;
+    let got = jgz.received(&first[0]).await?.expect("delivered");
+    let doc = v1::CategorizedDocument::decode(got.payload.as_slice())?;
+    let categories: Vec<&str> = doc.sections.iter().map(|s| s.category.as_str()).collect();
+    assert_eq!(
+        categories,
+        ["educational_support", "absence"],
+        "the diagnosis stayed home"
+    );
+    assert!(!got.header.legal_basis.unwrap().consent_receipt.is_empty());
+
+    consents
+        .withdraw(
+            &id,
+            vec![v1::Grantor {
+                role: GrantorRole::Guardian as i32,
+                name: "ouder".into(),
+            }],
+            evidence,
+        )
+        .await?;
+    // A later message under the same consent is not released ...
+    let second = vo.send(&[under_consent(2)]).await?;
+    wait_until(T, || async {
+        (jgz.inbox_count("refused").await.ok()? == 1).then_some(())
+    })
+    .await?;
+    assert!(jgz.received(&second[0]).await?.is_none());
+    // ... and fetching the first one again is refused too.
+    let again = region
+        .exchange_client("jgz-1", "vo-1")?
+        .fetch(v1::FetchRequest {
+            message_ids: first.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(again.envelopes.is_empty());
+    assert_eq!(again.refused[0].reason, "consent withdrawn");
+    region.shutdown().await
+}
