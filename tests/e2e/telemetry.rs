@@ -14,6 +14,14 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use tokio_stream::wrappers::TcpListenerStream;
 
+use carenet_consent::age::Regime;
+use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
+use carenet_consent::{Category, Purpose};
+use carenet_proto::v1::{
+    self, EvidenceKind, GrantorRole, LegalBasisKind, consent_recipient::Target,
+};
+use prost::Message;
+
 use crate::three_parties;
 
 /// A real OTLP/gRPC trace receiver that keeps what it is sent.
@@ -34,7 +42,7 @@ impl TraceService for Collector {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn otlp_export_carries_rpc_and_exchange_spans_without_content() -> anyhow::Result<()> {
+async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
     let collector = Collector::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
@@ -49,20 +57,75 @@ async fn otlp_export_carries_rpc_and_exchange_spans_without_content() -> anyhow:
     region.start("vo-1").await?;
     let secret = "Jantje de Vries, BSN 123456782, geboren 2014-03-01";
     let sender = region.open_store("po-1").await?;
+    // A consent with the guardian's name in it, and a document under it whose
+    // content names the child.
+    let consents = ConsentStore::new(sender.clone());
+    let today = time::OffsetDateTime::now_utc().date();
+    let consent = consents
+        .request(&ConsentRequest {
+            child_ref: "pupil-9".into(),
+            child_birth_date: time::macros::date!(2014 - 03 - 01),
+            purpose: Purpose::ShareWithPartner,
+            recipients: vec![v1::ConsentRecipient {
+                target: Some(Target::PartyId("vo-1".into())),
+            }],
+            categories: vec![Category::EducationalSupport],
+            valid_from: today,
+            valid_until: None,
+            recorded_by: "staff-5".into(),
+        })
+        .await?
+        .version
+        .record_id;
+    consents
+        .grant(
+            &consent,
+            &Decision {
+                grantors: vec![v1::Grantor {
+                    role: GrantorRole::Guardian as i32,
+                    name: "Marieke de Vries".into(),
+                }],
+                evidence: v1::Evidence {
+                    kind: EvidenceKind::PortalLogin as i32,
+                    recorded_by: "portal".into(),
+                    document_sha256: vec![],
+                },
+                regime: Regime::Education,
+                today,
+            },
+        )
+        .await?;
+    let mut under_consent = document(
+        "vo-1",
+        2,
+        &v1::CategorizedDocument {
+            sections: vec![v1::Section {
+                category: "educational_support".into(),
+                name: "needs".into(),
+                content: secret.as_bytes().to_vec(),
+            }],
+        }
+        .encode_to_vec(),
+    );
+    under_consent.legal_basis = v1::LegalBasis {
+        kind: LegalBasisKind::Consent as i32,
+        reference: consent,
+        consent_receipt: vec![],
+    };
     sender
-        .enqueue(&[document("vo-1", 1, secret.as_bytes())])
+        .enqueue(&[document("vo-1", 1, secret.as_bytes()), under_consent])
         .await?;
 
     let child = Command::new(carenet_bin())
         .args(["node", "--config"])
         .arg(region.config_path("po-1"))
         .env("CARENET_OTLP_ENDPOINT", &endpoint)
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
     wait_until(Duration::from_secs(30), || async {
-        (sender.outbox_count("delivered").await.ok()? == 1).then_some(())
+        (sender.outbox_count("delivered").await.ok()? == 2).then_some(())
     })
     .await?;
     assert!(
@@ -92,7 +155,7 @@ async fn otlp_export_carries_rpc_and_exchange_spans_without_content() -> anyhow:
         assert!(names.contains(&expected), "no {expected} span in {names:?}");
     }
     let exported = format!("{requests:?}");
-    for needle in ["Jantje", "123456782", "2014-03-01"] {
+    for needle in ["Jantje", "Marieke", "de Vries", "123456782", "2014-03-01"] {
         assert!(!exported.contains(needle), "{needle} in exported spans");
         assert!(!logs.contains(needle), "{needle} in logs");
     }
