@@ -132,3 +132,73 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
     assert_eq!(again.refused[0].reason, "consent withdrawn");
     region.shutdown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Result<()> {
+    use carenet_consent::safety::{self, SafetyException};
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        PartyPlan::zat("jgz-1", "jgz", "JGZ"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = region.handle("vo-1");
+    let exception = |reason: &str| SafetyException {
+        child_ref: "pupil-8".into(),
+        reason: reason.into(),
+        staff: "staff-9".into(),
+        reported_to: "zorgcoordinator-1".into(),
+    };
+    let err = safety::record(&vo.store, &exception("  "))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, carenet_consent::Error::InvalidArgument { field, .. } if field == "reason"),
+        "{err}"
+    );
+
+    let with_basis = |n, reference: &str| {
+        let mut m = document("jgz-1", n, b"zorgsignaal");
+        m.legal_basis = v1::LegalBasis {
+            kind: LegalBasisKind::SafetyException as i32,
+            reference: reference.into(),
+            consent_receipt: vec![],
+        };
+        m
+    };
+    // No recorded exception: not released.
+    let unrecorded = vo.send(&[with_basis(1, "no-such-exception")]).await?;
+    let jgz = region.handle("jgz-1").store;
+    wait_until(T, || async {
+        (jgz.inbox_count("refused").await.ok()? == 1).then_some(())
+    })
+    .await?;
+    assert!(jgz.received(&unrecorded[0]).await?.is_none());
+
+    // A recorded one: released, and the audit says on what basis and who decided.
+    let id = safety::record(
+        &vo.store,
+        &exception("vermoeden van onveilige thuissituatie"),
+    )
+    .await?;
+    let sent = vo.send(&[with_basis(2, &id)]).await?;
+    wait_delivered(&vo.store, 1, T).await?;
+    assert!(jgz.received(&sent[0]).await?.is_some());
+    let records = carenet_fabric::audit::list(&vo.store.db, 0, 100).await?;
+    let recorded = records
+        .iter()
+        .find(|r| r.action == "safety_exception_recorded")
+        .expect("recorded");
+    assert_eq!(recorded.actor, "staff-9");
+    let released = records
+        .iter()
+        .find(|r| r.action == "released" && r.message_id == sent[0])
+        .expect("released");
+    assert_eq!(released.legal_basis, format!("safety_exception:{id}"));
+    assert!(
+        records.iter().all(|r| !r.legal_basis.contains("onveilige")),
+        "the reason stays out of the audit log"
+    );
+    region.shutdown().await
+}

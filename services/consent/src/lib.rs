@@ -14,6 +14,7 @@ pub mod policy;
 pub mod purpose;
 pub mod receipt;
 pub mod record;
+pub mod safety;
 
 pub use category::Category;
 pub use error::{Error, Result};

@@ -246,6 +246,13 @@ pub struct ConsentStore {
 }
 
 impl ConsentStore {
+    /// The node store the records live in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl ConsentStore {
     pub fn new(store: Store) -> Self {
         Self { store }
     }

@@ -53,6 +53,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "consent",
         include_str!("../../../../migrations/sqlite/0002_consent.sql"),
     ),
+    (
+        3,
+        "safety_exception",
+        include_str!("../../../../migrations/sqlite/0003_safety_exception.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -64,6 +69,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "consent",
         include_str!("../../../../migrations/postgres/0002_consent.sql"),
+    ),
+    (
+        3,
+        "safety_exception",
+        include_str!("../../../../migrations/postgres/0003_safety_exception.sql"),
     ),
 ];
 
