@@ -113,7 +113,22 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
             evidence,
         )
         .await?;
-    // A later message under the same consent is not released ...
+    // The recipient is told, deletes the content and stops showing it ...
+    wait_until(T, || async {
+        (jgz.withdrawn_count().await.ok()? == 1).then_some(())
+    })
+    .await?;
+    assert!(
+        jgz.received(&first[0]).await?.is_none(),
+        "withdrawn data is no longer shown"
+    );
+    let jgz_audit = carenet_fabric::audit::list(&jgz.db, 0, 100).await?;
+    assert!(
+        jgz_audit
+            .iter()
+            .any(|r| r.action == "withdrawn" && r.message_id == first[0])
+    );
+    // ... a later message under the same consent is not released ...
     let second = vo.send(&[under_consent(2)]).await?;
     wait_until(T, || async {
         (jgz.inbox_count("refused").await.ok()? == 1).then_some(())

@@ -15,6 +15,7 @@ pub mod purpose;
 pub mod receipt;
 pub mod record;
 pub mod safety;
+pub mod withdrawal;
 
 pub use category::Category;
 pub use error::{Error, Result};

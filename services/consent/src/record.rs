@@ -311,7 +311,9 @@ impl ConsentStore {
         next.grantors = grantors;
         let actor = evidence.recorded_by.clone();
         next.evidence = Some(evidence);
-        self.insert(next, "consent_withdraw", &actor).await
+        let stored = self.insert(next, "consent_withdraw", &actor).await?;
+        crate::withdrawal::tell_recipients(&self.store, record_id, "consent withdrawn").await?;
+        Ok(stored)
     }
 
     /// Marks every granted consent whose end date lies before `today` expired.
@@ -331,6 +333,7 @@ impl ConsentStore {
         });
         for id in &ids {
             self.change(id, Change::Expire, None).await?;
+            crate::withdrawal::tell_recipients(&self.store, id, "consent expired").await?;
         }
         Ok(ids)
     }

@@ -184,6 +184,22 @@ async fn select_records(
     })
 }
 
+/// (message id, recipient) of every release made under `basis` (an audit
+/// basis label such as `consent:<record id>`).
+pub async fn released_under(db: &Db, basis: &str) -> Result<Vec<(String, String)>> {
+    with_db!(db, pool => {
+        let rows = sqlx::query(
+            "SELECT DISTINCT message_id, counterparty FROM audit WHERE action = 'released' AND legal_basis = $1",
+        )
+        .bind(basis)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    })
+}
+
 /// The first place where the chain is broken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broken {

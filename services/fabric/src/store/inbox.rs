@@ -25,6 +25,9 @@ pub struct DueInbox {
     pub state: String,
 }
 
+/// Document type of a sender's withdrawal of earlier messages.
+pub const WITHDRAWAL_TYPE: &str = "carenet.withdrawal";
+
 /// A verified envelope with the receipt that answers it.
 pub struct Received {
     pub header: v1::EnvelopeHeader,
@@ -161,6 +164,45 @@ impl Store {
                     payload_sha256: r.header.payload_sha256.clone(),
                 });
             }
+            // A withdrawal takes effect in the same transaction as its arrival.
+            for r in received.iter().filter(|r| r.header.document_type == WITHDRAWAL_TYPE) {
+                let withdrawal = v1::Withdrawal::decode(r.envelope.payload.as_slice())
+                    .map_err(|_| Error::invalid("withdrawal", "not a withdrawal"))?;
+                for id in &withdrawal.message_ids {
+                    let hidden = sqlx::query(
+                        "UPDATE inbox SET payload = $1 WHERE message_id = $2 AND sender = $3",
+                    )
+                    .bind(Vec::<u8>::new())
+                    .bind(id)
+                    .bind(&r.header.sender)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if hidden == 0 {
+                        continue;
+                    }
+                    sqlx::query(
+                        "INSERT INTO withdrawn_message (message_id, sender, withdrawal_id, reason, at_ms) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(&r.header.sender)
+                    .bind(&r.header.message_id)
+                    .bind(&withdrawal.reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    entries.push(Entry {
+                        actor: actor.clone(),
+                        action: "withdrawn".into(),
+                        message_id: id.clone(),
+                        counterparty: r.header.sender.clone(),
+                        purpose: r.header.purpose.clone(),
+                        legal_basis: basis_label(r.header.legal_basis.as_ref()),
+                        payload_sha256: Vec::new(),
+                    });
+                }
+            }
             audit_append!(tx, &entries);
             tx.commit().await?;
             Ok(())
@@ -291,7 +333,10 @@ impl Store {
     /// A received document, if this node holds it.
     pub async fn received(&self, message_id: &str) -> Result<Option<ReceivedDocument>> {
         with_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT header, payload, state FROM inbox WHERE message_id = $1 AND header IS NOT NULL")
+            let row = sqlx::query(
+                "SELECT header, payload, state FROM inbox WHERE message_id = $1 AND header IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = inbox.message_id)",
+            )
                 .bind(message_id)
                 .fetch_optional(pool)
                 .await?;
@@ -325,6 +370,16 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+        })
+    }
+}
+
+impl Store {
+    /// How many received messages their senders have withdrawn.
+    pub async fn withdrawn_count(&self) -> Result<i64> {
+        with_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT COUNT(*) FROM withdrawn_message").fetch_one(pool).await?;
+            Ok(row.try_get::<i64, _>(0)?)
         })
     }
 }

@@ -58,6 +58,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "safety_exception",
         include_str!("../../../../migrations/sqlite/0003_safety_exception.sql"),
     ),
+    (
+        4,
+        "withdrawn_message",
+        include_str!("../../../../migrations/sqlite/0004_withdrawn_message.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -74,6 +79,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "safety_exception",
         include_str!("../../../../migrations/postgres/0003_safety_exception.sql"),
+    ),
+    (
+        4,
+        "withdrawn_message",
+        include_str!("../../../../migrations/postgres/0004_withdrawn_message.sql"),
     ),
 ];
 

@@ -1,0 +1,56 @@
+//! When a consent ends (withdrawn or expired), every party that received data
+//! under it is told which messages to withdraw. The receiver deletes their
+//! content and stops showing them in the same transaction as it stores the
+//! notice (see the fabric's `carenet.withdrawal` document type).
+//!
+//! The notice is queued right after the consent's new version is stored, in a
+//! transaction of its own: a crash between the two would leave it unsent. Making
+//! both one transaction is an open item.
+
+use std::collections::BTreeMap;
+
+use carenet_fabric::PartyId;
+use carenet_fabric::audit::released_under;
+use carenet_fabric::store::Store;
+use carenet_fabric::store::inbox::WITHDRAWAL_TYPE;
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_proto::v1;
+use prost::Message;
+
+use crate::Result;
+
+/// Queues a withdrawal notice to every recipient of data released under the
+/// consent record. Returns how many recipients are told.
+pub async fn tell_recipients(store: &Store, record_id: &str, reason: &str) -> Result<usize> {
+    let released = released_under(&store.db, &format!("consent:{record_id}")).await?;
+    let mut by_recipient: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (message_id, recipient) in released {
+        by_recipient.entry(recipient).or_default().push(message_id);
+    }
+    let mut notices = Vec::with_capacity(by_recipient.len());
+    for (recipient, message_ids) in by_recipient {
+        notices.push(NewMessage {
+            recipient: PartyId::parse("recipient", &recipient)?,
+            document_type: WITHDRAWAL_TYPE.into(),
+            document_id: format!("withdrawal-{record_id}"),
+            version: 1,
+            purpose: "withdrawal".into(),
+            // The controller must tell recipients when a basis ends (AVG art. 19).
+            legal_basis: v1::LegalBasis {
+                kind: v1::LegalBasisKind::StatutoryTask as i32,
+                reference: "avg-art-19".into(),
+                consent_receipt: Vec::new(),
+            },
+            payload: v1::Withdrawal {
+                message_ids,
+                reason: reason.into(),
+            }
+            .encode_to_vec(),
+            actor: "system".into(),
+        });
+    }
+    if !notices.is_empty() {
+        store.enqueue(&notices).await?;
+    }
+    Ok(notices.len())
+}
