@@ -3,6 +3,7 @@
 
 mod bench;
 mod commands;
+mod consent_cmd;
 mod demo;
 mod target;
 
@@ -37,6 +38,9 @@ enum Command {
     /// A demo region's health.
     #[command(subcommand)]
     Region(commands::RegionCommand),
+    /// Consent records: request, grant, refuse, withdraw, list, show.
+    #[command(subcommand)]
+    Consent(consent_cmd::ConsentCommand),
     /// The audit chain.
     #[command(subcommand)]
     Audit(commands::AuditCommand),
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
             Command::Node { config } => commands::node(&config).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Region(c) => commands::region(c).await,
+            Command::Consent(c) => consent_cmd::run(c).await,
             Command::Audit(c) => commands::audit(c).await,
             Command::Outbox(c) => commands::outbox(c).await,
             Command::Bench(c) => bench::run(c).await,

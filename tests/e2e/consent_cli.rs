@@ -1,0 +1,195 @@
+//! `carenet consent` records consent on a node's database, names the field of
+//! bad input, and keeps every version.
+
+use std::process::{Command, Output};
+
+use carenet_e2e::{carenet_bin, postgres_url};
+use carenet_fabric::store::create_postgres_database;
+
+fn run(target: &[String], args: &[&str]) -> Output {
+    Command::new(carenet_bin())
+        .args(args)
+        .args(target)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run carenet")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let target: Vec<String> = match postgres_url() {
+        Some(admin) => {
+            let name = format!("carenet_t_{}", uuid::Uuid::new_v4().simple());
+            vec![
+                "--database-url".into(),
+                create_postgres_database(&admin, &name).await?,
+                "--party".into(),
+                "vo-1".into(),
+            ]
+        }
+        None => vec![
+            "--data-dir".into(),
+            dir.path().display().to_string(),
+            "--party".into(),
+            "vo-1".into(),
+        ],
+    };
+    let requested = run(
+        &target,
+        &[
+            "consent",
+            "request",
+            "--child",
+            "pupil-3",
+            "--birth-date",
+            "2013-09-01",
+            "--purpose",
+            "refer_to_zat",
+            "--recipient",
+            "kind:zat_partner",
+            "--recipient",
+            "party:swv-1",
+            "--category",
+            "educational_support",
+            "--category",
+            "absence",
+            "--recorded-by",
+            "staff-2",
+        ],
+    );
+    assert!(
+        requested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&requested.stderr)
+    );
+    let line = stdout(&requested);
+    assert!(line.contains(" v1 requested "), "{line}");
+    let record = line.split_whitespace().next().unwrap().to_owned();
+
+    let bad = run(
+        &target,
+        &[
+            "consent",
+            "grant",
+            "--record",
+            &record,
+            "--grantor",
+            "pupil:Sam",
+            "--evidence",
+            "portal_login",
+            "--recorded-by",
+            "staff-2",
+        ],
+    );
+    assert!(!bad.status.success(), "a 13-year-old alone cannot consent");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("grantors"));
+
+    let granted = run(
+        &target,
+        &[
+            "consent",
+            "grant",
+            "--record",
+            &record,
+            "--grantor",
+            "guardian:Ouder Een",
+            "--evidence",
+            "signed_form",
+            "--document-sha256",
+            &"ab".repeat(32),
+            "--recorded-by",
+            "staff-2",
+        ],
+    );
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+    assert!(stdout(&granted).contains(" v2 granted "));
+
+    let withdrawn = run(
+        &target,
+        &[
+            "consent",
+            "withdraw",
+            "--record",
+            &record,
+            "--grantor",
+            "guardian:Ouder Een",
+            "--evidence",
+            "portal_login",
+            "--recorded-by",
+            "portal",
+        ],
+    );
+    assert!(
+        withdrawn.status.success(),
+        "{}",
+        String::from_utf8_lossy(&withdrawn.stderr)
+    );
+
+    let listed = run(&target, &["consent", "list", "--child", "pupil-3"]);
+    assert!(
+        stdout(&listed).contains(" v3 withdrawn "),
+        "{}",
+        stdout(&listed)
+    );
+    let shown = run(&target, &["consent", "show", "--record", &record]);
+    let text = stdout(&shown);
+    assert_eq!(text.lines().count(), 3, "{text}");
+
+    let bad = run(
+        &target,
+        &[
+            "consent",
+            "request",
+            "--child",
+            "pupil-3",
+            "--birth-date",
+            "2013-13-01",
+            "--purpose",
+            "refer_to_zat",
+            "--recipient",
+            "kind:zat_partner",
+            "--category",
+            "absence",
+            "--recorded-by",
+            "staff-2",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--birth-date"));
+    let bad = run(
+        &target,
+        &[
+            "consent",
+            "request",
+            "--child",
+            "pupil-3",
+            "--birth-date",
+            "2013-01-01",
+            "--purpose",
+            "gossip",
+            "--recipient",
+            "kind:zat_partner",
+            "--category",
+            "absence",
+            "--recorded-by",
+            "staff-2",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--purpose"));
+
+    let verified = Command::new(carenet_bin())
+        .args(["audit", "verify"])
+        .args(&target)
+        .output()?;
+    assert_eq!(stdout(&verified).trim(), "ok: 3 records");
+    Ok(())
+}
