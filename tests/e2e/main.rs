@@ -13,6 +13,7 @@ mod demo;
 mod errors;
 mod exchange;
 mod refusals;
+mod retention;
 mod telemetry;
 
 use carenet_fabric::PartyKind;

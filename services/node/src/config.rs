@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use carenet_fabric::PartyId;
 use carenet_fabric::delivery::{DeliveryConfig, RetryPolicy};
+use carenet_fabric::store::retention::RetentionPolicy;
 use carenet_fabric::tls::TlsLimits;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -31,6 +32,9 @@ pub struct NodeConfig {
     pub directory: DirectorySection,
     pub delivery: DeliverySection,
     pub tls: TlsSection,
+    /// Retention periods; the purge job runs every `purge_interval_secs`.
+    pub retention: RetentionPolicy,
+    pub purge_interval_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -95,6 +99,8 @@ impl Default for NodeConfig {
                 handshake_timeout_ms: 10_000,
                 max_connections: 1024,
             },
+            retention: RetentionPolicy::default(),
+            purge_interval_secs: 3600,
         }
     }
 }
@@ -114,6 +120,8 @@ impl std::fmt::Debug for NodeConfig {
             .field("directory", &self.directory)
             .field("delivery", &self.delivery)
             .field("tls", &self.tls)
+            .field("retention", &self.retention)
+            .field("purge_interval_secs", &self.purge_interval_secs)
             .finish()
     }
 }
@@ -128,6 +136,8 @@ const SECTIONS: &[&str] = &[
     "directory",
     "delivery",
     "tls",
+    "retention",
+    "purge_interval_secs",
 ];
 
 impl NodeConfig {
@@ -188,6 +198,15 @@ impl NodeConfig {
         }
         if self.tls.max_connections == 0 {
             return Err(Error::invalid("tls.max_connections", "must be at least 1"));
+        }
+        if self.purge_interval_secs == 0 {
+            return Err(Error::invalid("purge_interval_secs", "must be at least 1"));
+        }
+        if self.retention.default_days == 0 || self.retention.rules.iter().any(|r| r.days == 0) {
+            return Err(Error::invalid(
+                "retention",
+                "periods must be at least one day",
+            ));
         }
         if self.directory.refresh_secs == 0 {
             return Err(Error::invalid(

@@ -228,6 +228,13 @@ impl Node {
             stopped(stop_rx.clone()),
         ));
 
+        let purge_task = tokio::spawn(purge_periodically(
+            self.ctx.store.clone(),
+            self.config.retention.clone(),
+            Duration::from_secs(self.config.purge_interval_secs),
+            stopped(stop_rx.clone()),
+        ));
+
         let incoming = tls::incoming(listener, self.tls.clone(), self.config.tls_limits());
         tracing::info!(party = %self.ctx.store.party, "node serving");
         let served = Server::builder()
@@ -243,9 +250,36 @@ impl Node {
         let _ = stop_tx.send(true);
         let _ = worker_task.await;
         let _ = refresh_task.await;
+        let _ = purge_task.await;
         self.ctx.store.db.close().await;
         tracing::info!(party = %self.ctx.store.party, "node stopped");
         Ok(served?)
+    }
+}
+
+/// Runs the retention purge now and then every `interval`.
+async fn purge_periodically(
+    store: Store,
+    policy: carenet_fabric::store::retention::RetentionPolicy,
+    interval: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        match store
+            .purge_expired(&policy, carenet_fabric::clock::now_ms())
+            .await
+        {
+            Ok(r) if r.received + r.sent > 0 => {
+                tracing::info!(received = r.received, sent = r.sent, "retention purge")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+        }
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod inbox;
 pub mod outbox;
+pub mod retention;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -63,6 +64,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "withdrawn_message",
         include_str!("../../../../migrations/sqlite/0004_withdrawn_message.sql"),
     ),
+    (
+        5,
+        "purged_message",
+        include_str!("../../../../migrations/sqlite/0005_purged_message.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -84,6 +90,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "withdrawn_message",
         include_str!("../../../../migrations/postgres/0004_withdrawn_message.sql"),
+    ),
+    (
+        5,
+        "purged_message",
+        include_str!("../../../../migrations/postgres/0005_purged_message.sql"),
     ),
 ];
 

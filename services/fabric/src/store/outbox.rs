@@ -273,7 +273,9 @@ impl Store {
         let mut found: std::collections::HashMap<String, StoredMessage> = with_db!(&self.db, pool => {
             let mut select = sqlx::QueryBuilder::new(
                 "SELECT message_id, document_id, version, recipient, document_type, purpose, \
-                 legal_basis, payload, created_at_ms FROM outbox WHERE message_id IN (",
+                 legal_basis, payload, created_at_ms FROM outbox \
+                 WHERE NOT EXISTS (SELECT 1 FROM purged_message p WHERE p.message_id = outbox.message_id AND p.side = 'outbox') \
+                 AND message_id IN (",
             );
             let mut list = select.separated(", ");
             for id in ids {

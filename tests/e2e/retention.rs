@@ -1,0 +1,101 @@
+//! The retention purge deletes content whose period ended, leaves a proof of
+//! deletion in the audit chain, keeps what must be kept longer, and the chain
+//! still verifies.
+
+use std::time::Duration;
+
+use carenet_e2e::{TestRegion, Tuning, document, wait_delivered, wait_until};
+use carenet_fabric::audit;
+use carenet_fabric::clock::now_ms;
+use carenet_fabric::store::Store;
+use carenet_fabric::store::retention::RetentionPolicy;
+use carenet_fabric::with_db;
+use carenet_proto::v1;
+use tonic::Code;
+
+use crate::three_parties;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Moves every message's receipt and delivery `days` into the past.
+async fn age_everything(store: &Store, days: i64) -> anyhow::Result<()> {
+    let then = now_ms() - days * DAY_MS;
+    with_db!(&store.db, pool => {
+        sqlx::query("UPDATE inbox SET received_at_ms = $1 WHERE received_at_ms IS NOT NULL").bind(then).execute(pool).await?;
+        sqlx::query("UPDATE outbox SET delivered_at_ms = $1 WHERE delivered_at_ms IS NOT NULL").bind(then).execute(pool).await?;
+    });
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_deletes_expired_content_with_proof_and_the_chain_still_verifies()
+-> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let po = region.handle("po-1");
+    let vo = region.handle("vo-1");
+    let mut zat = document("vo-1", 3, b"zat referral");
+    zat.document_type = "zat.referral".into();
+    let ids = po
+        .send(&[
+            document("vo-1", 1, b"dossier one"),
+            document("vo-1", 2, b"dossier two"),
+            zat,
+        ])
+        .await?;
+    wait_delivered(&po.store, 3, Duration::from_secs(30)).await?;
+    wait_until(Duration::from_secs(30), || async {
+        (vo.store.inbox_count("acked").await.ok()? == 3).then_some(())
+    })
+    .await?;
+
+    // 800 days later: past the two years of a dossier, within the five of ZAT data.
+    age_everything(&po.store, 800).await?;
+    age_everything(&vo.store, 800).await?;
+    let policy = RetentionPolicy::default();
+    let received = vo.store.purge_expired(&policy, now_ms()).await?;
+    let sent = po.store.purge_expired(&policy, now_ms()).await?;
+    assert_eq!((received.received, received.sent), (2, 0));
+    assert_eq!((sent.received, sent.sent), (0, 2));
+    // Running it again finds nothing more.
+    assert_eq!(vo.store.purge_expired(&policy, now_ms()).await?.received, 0);
+
+    assert!(
+        vo.store
+            .received(&ids[0])
+            .await?
+            .unwrap()
+            .payload
+            .is_empty(),
+        "content deleted"
+    );
+    assert_eq!(
+        vo.store.received(&ids[2]).await?.unwrap().payload,
+        b"zat referral",
+        "ZAT data kept longer"
+    );
+    for store in [&po.store, &vo.store] {
+        let records = audit::list(&store.db, 0, 1000).await?;
+        let purged: Vec<&str> = records
+            .iter()
+            .filter(|r| r.action == "purged")
+            .map(|r| r.message_id.as_str())
+            .collect();
+        assert_eq!(purged.len(), 2);
+        assert!(purged.contains(&ids[0].as_str()) && purged.contains(&ids[1].as_str()));
+        assert!(
+            audit::verify(&store.db).await?.is_ok(),
+            "the chain verifies after the purge"
+        );
+    }
+    // A purged message can no longer be fetched.
+    let err = region
+        .exchange_client("vo-1", "po-1")?
+        .fetch(v1::FetchRequest {
+            message_ids: vec![ids[0].clone()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    region.shutdown().await
+}
