@@ -186,6 +186,16 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--purpose"));
 
+    let disclosures = run(&target, &["consent", "disclosures", "--child", "pupil-3"]);
+    assert!(disclosures.status.success());
+    assert_eq!(
+        stdout(&disclosures)
+            .lines()
+            .filter(|l| l.contains("consent_"))
+            .count(),
+        3
+    );
+
     let verified = Command::new(carenet_bin())
         .args(["audit", "verify"])
         .args(&target)

@@ -83,6 +83,7 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
 
     let under_consent = |n| {
         let mut m = document("jgz-1", n, &categorized());
+        m.child_ref = Some("pupil-7".into());
         m.legal_basis = v1::LegalBasis {
             kind: LegalBasisKind::Consent as i32,
             reference: id.clone(),
@@ -145,6 +146,36 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
         .into_inner();
     assert!(again.envelopes.is_empty());
     assert_eq!(again.refused[0].reason, "consent withdrawn");
+
+    // The parents' view: who saw what, when, and on what basis.
+    let seen = carenet_consent::disclosure::who_saw_what(&vo.store, "pupil-7").await?;
+    let lines: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|d| (d.action.as_str(), d.subject_id.as_str()))
+        .collect();
+    assert!(
+        lines.contains(&("consent_requested", id.as_str())),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&("consent_withdraw", id.as_str())),
+        "{lines:?}"
+    );
+    let delivered = seen
+        .iter()
+        .find(|d| d.action == "delivered" && d.subject_id == first[0])
+        .expect("the delivery is listed");
+    assert_eq!(delivered.recipient, "jgz-1");
+    assert_eq!(delivered.basis, format!("consent:{id}"));
+    assert_eq!(delivered.categories, ["educational_support", "absence"]);
+    assert!(
+        seen.iter()
+            .any(|d| d.action == "release_refused" && d.subject_id == second[0])
+    );
+    assert!(
+        seen.iter().all(|d| d.actor != "ouder"),
+        "no guardian names in the view's actors"
+    );
     region.shutdown().await
 }
 

@@ -278,6 +278,7 @@ pub fn document(to: &str, n: usize, payload: &[u8]) -> NewMessage {
         },
         payload: payload.to_vec(),
         actor: "staff-test".into(),
+        child_ref: None,
     }
 }
 

@@ -156,6 +156,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 },
                 payload: payload.clone(),
                 actor: "bench".into(),
+                child_ref: None,
             })
             .collect();
         sender.send(&batch).await?;

@@ -58,6 +58,13 @@ pub enum ConsentCommand {
         #[arg(long)]
         child: String,
     },
+    /// Who saw what about one child, when, and on what basis.
+    Disclosures {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        child: String,
+    },
     /// Every version of one record.
     Show {
         #[command(flatten)]
@@ -236,6 +243,24 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                 print(&s);
             }
             store.db.close().await;
+        }
+        ConsentCommand::Disclosures { target, child } => {
+            let store = target.open().await?;
+            let seen = carenet_consent::disclosure::who_saw_what(&store, &child).await?;
+            store.db.close().await;
+            for d in seen {
+                println!(
+                    "{} {:<16} {} recipient={} actor={} purpose={} basis={} categories={}",
+                    d.at_ms,
+                    d.action,
+                    d.subject_id,
+                    d.recipient,
+                    d.actor,
+                    d.purpose,
+                    d.basis,
+                    d.categories.join(",")
+                );
+            }
         }
         ConsentCommand::Show { target, record } => {
             let store = target.open().await?;

@@ -9,6 +9,7 @@
 
 pub mod age;
 pub mod category;
+pub mod disclosure;
 pub mod error;
 pub mod policy;
 pub mod purpose;

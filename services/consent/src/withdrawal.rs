@@ -47,6 +47,7 @@ pub async fn tell_recipients(store: &Store, record_id: &str, reason: &str) -> Re
             }
             .encode_to_vec(),
             actor: "system".into(),
+            child_ref: None,
         });
     }
     if !notices.is_empty() {

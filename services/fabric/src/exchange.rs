@@ -107,6 +107,7 @@ impl ExchangeService {
                     envelopes.push(sign_envelope(&self.ctx.signing, &header, payload));
                     releases.push(Release {
                         message_id: m.message_id.clone(),
+                        legal_basis: legal_basis.clone(),
                         recipient: m.recipient.clone(),
                         purpose: m.purpose.clone(),
                         basis: basis_label(Some(&legal_basis)),

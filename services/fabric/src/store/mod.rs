@@ -69,6 +69,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "purged_message",
         include_str!("../../../../migrations/sqlite/0005_purged_message.sql"),
     ),
+    (
+        6,
+        "outbox_child",
+        include_str!("../../../../migrations/sqlite/0006_outbox_child.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -95,6 +100,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "purged_message",
         include_str!("../../../../migrations/postgres/0005_purged_message.sql"),
+    ),
+    (
+        6,
+        "outbox_child",
+        include_str!("../../../../migrations/postgres/0006_outbox_child.sql"),
     ),
 ];
 

@@ -32,6 +32,9 @@ pub struct NewMessage {
     pub payload: Vec<u8>,
     /// Who asked for it to be sent (a staff id, or `system`); never a name.
     pub actor: String,
+    /// The child it is about (the holder's own pupil reference), if any: the
+    /// parents' "who saw what" view is built from it.
+    pub child_ref: Option<String>,
 }
 
 /// A message due for (re)notification.
@@ -71,6 +74,8 @@ pub struct OutboxItem {
 /// A release the sender is about to make, for the audit log.
 pub struct Release {
     pub message_id: String,
+    /// The legal basis as released (with a fresh consent receipt, if any).
+    pub legal_basis: v1::LegalBasis,
     pub recipient: String,
     pub purpose: String,
     pub basis: String,
@@ -137,7 +142,7 @@ impl Store {
             for chunk in messages.iter().zip(&ids).collect::<Vec<_>>().chunks(500) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO outbox (message_id, document_id, version, recipient, document_type, \
-                     purpose, legal_basis, payload, created_at_ms, state, attempts, next_attempt_at_ms) ",
+                     purpose, legal_basis, payload, created_at_ms, state, attempts, next_attempt_at_ms, child_ref) ",
                 );
                 insert.push_values(chunk, |mut row, (m, id)| {
                     row.push_bind(*id)
@@ -151,7 +156,8 @@ impl Store {
                         .push_bind(now)
                         .push_bind("pending")
                         .push_bind(0i64)
-                        .push_bind(now);
+                        .push_bind(now)
+                        .push_bind(&m.child_ref);
                 });
                 insert.build().execute(&mut *tx).await?;
             }
@@ -316,8 +322,9 @@ impl Store {
             let mut tx = pool.begin().await?;
             let mut entries: Vec<Entry> = Vec::new();
             for r in releases {
-                sqlx::query("UPDATE outbox SET released_sha256 = $1 WHERE message_id = $2")
+                sqlx::query("UPDATE outbox SET released_sha256 = $1, released_basis = $2 WHERE message_id = $3")
                     .bind(&r.released_sha256[..])
+                    .bind(r.legal_basis.encode_to_vec())
                     .bind(&r.message_id)
                     .execute(&mut *tx)
                     .await?;
