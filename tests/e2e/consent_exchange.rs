@@ -248,3 +248,52 @@ async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Re
     );
     region.shutdown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_node_expires_consents_whose_end_date_passed() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(crate::three_parties(), Tuning::default()).await?;
+    region.start("swv").await?;
+    let store = region.open_store("vo-1").await?;
+    let consents = ConsentStore::new(store.clone());
+    let id = consents
+        .request(&ConsentRequest {
+            child_ref: "pupil-4".into(),
+            child_birth_date: time::macros::date!(2012 - 01 - 01),
+            purpose: Purpose::DiscussInIzo,
+            recipients: vec![v1::ConsentRecipient {
+                target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
+            }],
+            categories: vec![Category::Absence],
+            valid_from: time::macros::date!(2025 - 01 - 01),
+            valid_until: Some(time::macros::date!(2025 - 12 - 31)),
+            recorded_by: "staff-1".into(),
+        })
+        .await?
+        .version
+        .record_id;
+    consents
+        .grant(
+            &id,
+            &Decision {
+                grantors: vec![v1::Grantor {
+                    role: GrantorRole::Guardian as i32,
+                    name: "ouder".into(),
+                }],
+                evidence: v1::Evidence {
+                    kind: EvidenceKind::PortalLogin as i32,
+                    recorded_by: "portal".into(),
+                    document_sha256: vec![],
+                },
+                regime: Regime::Education,
+                today: time::macros::date!(2025 - 06 - 01),
+            },
+        )
+        .await?;
+    region.start("vo-1").await?;
+    wait_until(T, || async {
+        (consents.latest(&id).await.ok()??.status() == v1::ConsentStatus::Expired).then_some(())
+    })
+    .await?;
+    store.db.close().await;
+    region.shutdown().await
+}

@@ -257,7 +257,8 @@ impl Node {
     }
 }
 
-/// Runs the retention purge now and then every `interval`.
+/// Runs the time-driven jobs now and then every `interval`: consents whose end
+/// date passed expire (and their recipients are told), and the retention purge.
 async fn purge_periodically(
     store: Store,
     policy: carenet_fabric::store::retention::RetentionPolicy,
@@ -265,7 +266,16 @@ async fn purge_periodically(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    let consents = ConsentStore::new(store.clone());
     loop {
+        let today = time::OffsetDateTime::now_utc().date();
+        match consents.expire_due(today).await {
+            Ok(expired) if !expired.is_empty() => {
+                tracing::info!(count = expired.len(), "consents expired")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "consent expiry failed"),
+        }
         match store
             .purge_expired(&policy, carenet_fabric::clock::now_ms())
             .await
