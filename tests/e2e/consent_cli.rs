@@ -196,10 +196,63 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
         3
     );
 
+    let bad = run(
+        &target,
+        &[
+            "consent",
+            "safety-exception",
+            "--child",
+            "pupil-3",
+            "--reason",
+            "",
+            "--staff",
+            "staff-2",
+            "--reported-to",
+            "zc-1",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("reason"));
+    let recorded = run(
+        &target,
+        &[
+            "consent",
+            "safety-exception",
+            "--child",
+            "pupil-3",
+            "--reason",
+            "zorgen over de thuissituatie",
+            "--staff",
+            "staff-2",
+            "--reported-to",
+            "zc-1",
+        ],
+    );
+    assert!(
+        recorded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    let reports = run(
+        &target,
+        &["consent", "safety-reports", "--coordinator", "zc-1"],
+    );
+    assert!(
+        stdout(&reports).contains(stdout(&recorded).trim()),
+        "the coordinator sees the report"
+    );
+    assert!(
+        stdout(&run(
+            &target,
+            &["consent", "safety-reports", "--coordinator", "zc-2"]
+        ))
+        .is_empty()
+    );
+
     let verified = Command::new(carenet_bin())
         .args(["audit", "verify"])
         .args(&target)
         .output()?;
-    assert_eq!(stdout(&verified).trim(), "ok: 3 records");
+    assert_eq!(stdout(&verified).trim(), "ok: 4 records");
     Ok(())
 }

@@ -58,6 +58,29 @@ pub enum ConsentCommand {
         #[arg(long)]
         child: String,
     },
+    /// Record a safety exception (meldcode): sharing without consent, with a
+    /// written reason, reported to the care coordinator.
+    SafetyException {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        child: String,
+        #[arg(long)]
+        reason: String,
+        /// Staff id of who decides.
+        #[arg(long)]
+        staff: String,
+        /// Staff id of the care coordinator.
+        #[arg(long)]
+        reported_to: String,
+    },
+    /// The safety exceptions reported to one care coordinator.
+    SafetyReports {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        coordinator: String,
+    },
     /// Who saw what about one child, when, and on what basis.
     Disclosures {
         #[command(flatten)]
@@ -243,6 +266,41 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                 print(&s);
             }
             store.db.close().await;
+        }
+        ConsentCommand::SafetyException {
+            target,
+            child,
+            reason,
+            staff,
+            reported_to,
+        } => {
+            let store = target.open().await?;
+            let id = carenet_consent::safety::record(
+                &store,
+                &carenet_consent::safety::SafetyException {
+                    child_ref: child,
+                    reason,
+                    staff,
+                    reported_to,
+                },
+            )
+            .await;
+            store.db.close().await;
+            println!("{}", id?);
+        }
+        ConsentCommand::SafetyReports {
+            target,
+            coordinator,
+        } => {
+            let store = target.open().await?;
+            let reports = carenet_consent::safety::reported_to(&store, &coordinator).await;
+            store.db.close().await;
+            for r in reports? {
+                println!(
+                    "{} {} child={} staff={} reason={}",
+                    r.recorded_at_ms, r.id, r.child_ref, r.staff, r.reason
+                );
+            }
         }
         ConsentCommand::Disclosures { target, child } => {
             let store = target.open().await?;

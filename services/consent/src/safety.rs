@@ -86,3 +86,38 @@ pub async fn exists(store: &Store, id: &str) -> Result<bool> {
         row.try_get::<i64, _>(0)? > 0
     }))
 }
+
+/// A recorded safety exception as the care coordinator sees it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub id: String,
+    pub child_ref: String,
+    pub reason: String,
+    pub staff: String,
+    pub recorded_at_ms: i64,
+}
+
+/// The safety exceptions reported to one care coordinator, newest first: the
+/// coordinator's report list.
+pub async fn reported_to(store: &Store, coordinator: &str) -> Result<Vec<Recorded>> {
+    Ok(with_db!(&store.db, pool => {
+        let rows = sqlx::query(
+            "SELECT id, child_ref, reason, staff, recorded_at_ms FROM safety_exception \
+             WHERE reported_to = $1 ORDER BY recorded_at_ms DESC, id",
+        )
+        .bind(coordinator)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok::<_, sqlx::Error>(Recorded {
+                    id: r.try_get(0)?,
+                    child_ref: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                    staff: r.try_get(3)?,
+                    recorded_at_ms: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    }))
+}
