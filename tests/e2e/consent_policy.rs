@@ -9,11 +9,12 @@ use carenet_consent::age::Regime;
 use carenet_consent::policy::{ConsentArrival, ConsentPolicy, project};
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision as ConsentDecision};
 use carenet_consent::{Category, Purpose, receipt};
-use carenet_e2e::fresh_store;
+use carenet_e2e::{TestRegion, Tuning, document, fresh_store};
 use carenet_fabric::crypto::SigningKey;
 use carenet_fabric::directory::PartyEntry;
 use carenet_fabric::policy::{Arrival, ArrivalCheck, Decision, ReleasePolicy, ReleaseRequest};
 use carenet_fabric::{PartyId, PartyKind};
+use carenet_node::region::PartyPlan;
 use carenet_proto::v1::{
     self, EvidenceKind, GrantorRole, LegalBasisKind, consent_recipient::Target,
 };
@@ -30,9 +31,10 @@ enum State {
     Expired,
     OtherRecipient,
     OtherCategory,
+    OtherPurpose,
 }
 
-const STATES: [State; 8] = [
+const STATES: [State; 9] = [
     State::None,
     State::Requested,
     State::Granted,
@@ -41,6 +43,7 @@ const STATES: [State; 8] = [
     State::Expired,
     State::OtherRecipient,
     State::OtherCategory,
+    State::OtherPurpose,
 ];
 
 fn key() -> Arc<SigningKey> {
@@ -115,7 +118,13 @@ async fn record_for(
     let request = ConsentRequest {
         child_ref: "pupil-1".into(),
         child_birth_date: date!(2012 - 01 - 01),
-        purpose,
+        purpose: if state == State::OtherPurpose {
+            Purpose::all()
+                .find(|p| *p != purpose)
+                .expect("another purpose")
+        } else {
+            purpose
+        },
         recipients: vec![v1::ConsentRecipient {
             target: Some(Target::PartyId(if state == State::OtherRecipient {
                 "someone-else".into()
@@ -164,75 +173,97 @@ async fn record_for(
     Ok(id)
 }
 
+/// Every purpose × recipient kind × consent state, through real fetches from
+/// the holder's node over mTLS: released exactly when the consent allows it,
+/// with only the consented categories and a receipt the receiver accepts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::Result<()> {
-    let (_dir, store) = fresh_store("vo-1").await?;
-    let consents = ConsentStore::new(store);
-    let signing = key();
-    let policy = ConsentPolicy::new(consents.clone(), signing.clone(), "vo-1");
+    let recipients = [
+        (PartyKind::PoSchool, "po-1"),
+        (PartyKind::VoSchool, "vo-2"),
+        (PartyKind::Swv, "swv"),
+        (PartyKind::ZatPartner, "jgz-1"),
+        (PartyKind::Vervolg, "mbo-1"),
+    ];
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        PartyPlan::new("po-1", PartyKind::PoSchool, "PO 1"),
+        PartyPlan::new("vo-2", PartyKind::VoSchool, "VO 2"),
+        PartyPlan::zat("jgz-1", "jgz", "JGZ"),
+        PartyPlan::new("mbo-1", PartyKind::Vervolg, "MBO 1"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    // Only the holder and the directory host run: the test fetches as each recipient.
+    region.start("swv").await?;
+    let holder = region.start("vo-1").await?;
+    let sender = holder.directory.get("vo-1").expect("holder in directory");
+    let consents = ConsentStore::new(holder.store.clone());
     let allowed: BTreeSet<Category> = [Category::EducationalSupport, Category::Absence].into();
-    let mut released = 0;
-    let mut cases = 0;
-    for purpose in Purpose::all() {
-        for kind in PartyKind::ALL {
-            let recipient = party(
-                &format!("{}-x", kind.as_str().replace('_', "-")),
-                kind,
-                vec![],
-            );
+    let (mut released, mut cases) = (0, 0);
+    for (kind, recipient) in recipients {
+        let mut client = region.exchange_client(recipient, "vo-1")?;
+        for purpose in Purpose::all() {
             for state in STATES {
                 cases += 1;
-                let reference =
-                    record_for(&consents, state, purpose, recipient.id.as_str()).await?;
-                let basis = v1::LegalBasis {
+                let case = format!("{purpose:?} to {kind:?} with {state:?}");
+                let reference = record_for(&consents, state, purpose, recipient).await?;
+                let mut message = document(recipient, cases, &payload());
+                message.purpose = purpose.as_str().into();
+                message.legal_basis = v1::LegalBasis {
                     kind: LegalBasisKind::Consent as i32,
                     reference: reference.clone(),
                     consent_receipt: vec![],
                 };
-                let payload = payload();
-                let decision = policy
-                    .decide(ReleaseRequest {
-                        message_id: "m",
-                        holder_kind: Some(PartyKind::VoSchool),
-                        document_type: "test.note",
-                        recipient: &recipient,
-                        purpose: purpose.as_str(),
-                        legal_basis: Some(&basis),
-                        payload: &payload,
+                let ids = holder.send(&[message]).await?;
+                let fetched = client
+                    .fetch(v1::FetchRequest {
+                        message_ids: ids.clone(),
                     })
-                    .await?;
-                let case = format!("{purpose:?} to {kind:?} with {state:?}");
-                match (state, decision) {
-                    (
-                        State::Granted,
-                        Decision::Release {
-                            payload,
-                            legal_basis,
-                        },
-                    ) => {
-                        released += 1;
-                        let (_, present) =
-                            project(&payload, &Category::all().collect()).expect("categorized");
-                        assert_eq!(
-                            present, allowed,
-                            "{case}: only the consented categories leave"
-                        );
-                        let basis = legal_basis.expect("a fresh receipt");
-                        let body = receipt::verify(&basis.consent_receipt, &signing.public_key())?;
-                        assert_eq!(body.recipient, recipient.id.as_str(), "{case}");
-                        assert_eq!(body.purpose, purpose.as_str(), "{case}");
-                        assert_eq!(body.record_id, reference, "{case}");
-                    }
-                    (State::Granted, Decision::Refuse(why)) => panic!("{case}: refused ({why})"),
-                    (_, Decision::Release { .. }) => panic!("{case}: released"),
-                    (_, Decision::Refuse(_)) => {}
+                    .await?
+                    .into_inner();
+                if state != State::Granted {
+                    assert!(fetched.envelopes.is_empty(), "{case}: released");
+                    assert_eq!(fetched.refused.len(), 1, "{case}");
+                    continue;
                 }
+                released += 1;
+                assert!(
+                    fetched.refused.is_empty(),
+                    "{case}: refused {:?}",
+                    fetched.refused
+                );
+                let envelope = &fetched.envelopes[0];
+                let header = v1::EnvelopeHeader::decode(envelope.header.as_slice())?;
+                let (_, present) =
+                    project(&envelope.payload, &Category::all().collect()).expect("categorized");
+                assert_eq!(
+                    present, allowed,
+                    "{case}: only the consented categories leave"
+                );
+                let body = receipt::verify(
+                    &header.legal_basis.as_ref().unwrap().consent_receipt,
+                    &sender.signing_key,
+                )?;
+                assert_eq!(
+                    (body.recipient.as_str(), body.record_id.as_str()),
+                    (recipient, reference.as_str()),
+                    "{case}"
+                );
+                ConsentArrival
+                    .check(&Arrival {
+                        header: &header,
+                        payload: &envelope.payload,
+                        sender: &sender,
+                        receiver: recipient,
+                    })
+                    .unwrap_or_else(|e| panic!("{case}: the receiver rejects it: {e}"));
             }
         }
     }
-    assert_eq!(cases, 7 * 5 * 8);
+    assert_eq!(cases, 7 * 5 * 9);
     assert_eq!(released, 7 * 5);
-    Ok(())
+    region.shutdown().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
