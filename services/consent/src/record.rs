@@ -7,7 +7,8 @@ use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::crypto::sha256;
 use carenet_fabric::store::Store;
-use carenet_fabric::{PartyId, audit_append, with_db};
+use carenet_fabric::store::outbox::{NewMessage, prepare};
+use carenet_fabric::{PartyId, audit_append, outbox_enqueue, with_db};
 use carenet_proto::v1::{
     self, ConsentStatus, EvidenceKind, GrantorRole, consent_recipient::Target,
 };
@@ -284,7 +285,7 @@ impl ConsentStore {
             }),
             recorded_at_ms: now_ms(),
         };
-        self.insert(version, "consent_requested", &r.recorded_by)
+        self.insert(version, "consent_requested", &r.recorded_by, &[])
             .await
     }
 
@@ -311,9 +312,10 @@ impl ConsentStore {
         next.grantors = grantors;
         let actor = evidence.recorded_by.clone();
         next.evidence = Some(evidence);
-        let stored = self.insert(next, "consent_withdraw", &actor).await?;
-        crate::withdrawal::tell_recipients(&self.store, record_id, "consent withdrawn").await?;
-        Ok(stored)
+        let notices =
+            crate::withdrawal::notices(&self.store, record_id, "consent withdrawn").await?;
+        self.insert(next, "consent_withdraw", &actor, &notices)
+            .await
     }
 
     /// Marks every granted consent whose end date lies before `today` expired.
@@ -333,7 +335,6 @@ impl ConsentStore {
         });
         for id in &ids {
             self.change(id, Change::Expire, None).await?;
-            crate::withdrawal::tell_recipients(&self.store, id, "consent expired").await?;
         }
         Ok(ids)
     }
@@ -426,16 +427,30 @@ impl ConsentStore {
             next.evidence = Some(d.evidence.clone());
             actor = d.evidence.recorded_by.clone();
         }
-        self.insert(next, &format!("consent_{}", change.name()), &actor)
-            .await
+        let notices = if change == Change::Expire {
+            crate::withdrawal::notices(&self.store, record_id, "consent expired").await?
+        } else {
+            Vec::new()
+        };
+        self.insert(
+            next,
+            &format!("consent_{}", change.name()),
+            &actor,
+            &notices,
+        )
+        .await
     }
 
+    /// Stores a new version with its audit record and the `notices` to queue,
+    /// all in one transaction.
     async fn insert(
         &self,
         version: v1::ConsentVersion,
         action: &str,
         actor: &str,
+        notices: &[NewMessage],
     ) -> Result<Stored> {
+        let notice_ids = prepare(notices)?;
         let encoded = version.encode_to_vec();
         let hash = sha256(&encoded);
         let status = status_name(
@@ -468,7 +483,9 @@ impl ConsentStore {
             .bind(version.recorded_at_ms)
             .execute(&mut *tx)
             .await?;
-            audit_append!(tx, std::slice::from_ref(&entry));
+            let mut entries = vec![entry.clone()];
+            outbox_enqueue!(tx, notices, &notice_ids, &mut entries);
+            audit_append!(tx, &entries);
             tx.commit().await?;
             Ok(())
         });

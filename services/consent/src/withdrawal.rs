@@ -3,9 +3,8 @@
 //! content and stops showing them in the same transaction as it stores the
 //! notice (see the fabric's `carenet.withdrawal` document type).
 //!
-//! The notice is queued right after the consent's new version is stored, in a
-//! transaction of its own: a crash between the two would leave it unsent. Making
-//! both one transaction is an open item.
+//! The notices are queued in the same transaction as the consent's new
+//! version, so a withdrawal is never recorded without them.
 
 use std::collections::BTreeMap;
 
@@ -19,9 +18,9 @@ use prost::Message;
 
 use crate::Result;
 
-/// Queues a withdrawal notice to every recipient of data released under the
-/// consent record. Returns how many recipients are told.
-pub async fn tell_recipients(store: &Store, record_id: &str, reason: &str) -> Result<usize> {
+/// A withdrawal notice for every recipient of data released under the
+/// consent record, to be queued with the record's new version.
+pub async fn notices(store: &Store, record_id: &str, reason: &str) -> Result<Vec<NewMessage>> {
     let released = released_under(&store.db, &format!("consent:{record_id}")).await?;
     let mut by_recipient: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (message_id, recipient) in released {
@@ -50,8 +49,5 @@ pub async fn tell_recipients(store: &Store, record_id: &str, reason: &str) -> Re
             child_ref: None,
         });
     }
-    if !notices.is_empty() {
-        store.enqueue(&notices).await?;
-    }
-    Ok(notices.len())
+    Ok(notices)
 }

@@ -124,54 +124,77 @@ pub fn valid_token(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
 }
 
+/// Validates messages to queue and gives each its message id.
+pub fn prepare(messages: &[NewMessage]) -> Result<Vec<String>> {
+    for (i, m) in messages.iter().enumerate() {
+        validate(i, m)?;
+    }
+    Ok(messages
+        .iter()
+        .map(|_| uuid::Uuid::new_v4().hyphenated().to_string())
+        .collect())
+}
+
+/// The audit record of queueing one message.
+pub fn queued_entry(m: &NewMessage, id: &str) -> Entry {
+    Entry {
+        actor: m.actor.clone(),
+        action: "queued".into(),
+        message_id: id.to_owned(),
+        counterparty: m.recipient.to_string(),
+        purpose: m.purpose.clone(),
+        legal_basis: basis_label(Some(&m.legal_basis)),
+        payload_sha256: sha256(&m.payload).to_vec(),
+    }
+}
+
+/// Inserts `$messages` (already [`prepare`]d, with `$ids`) into the outbox
+/// inside transaction `$tx`, and pushes their audit entries onto `$entries`
+/// (append them with `audit_append!` before commit). Lets other services queue
+/// messages in the same transaction as their own change.
+#[macro_export]
+macro_rules! outbox_enqueue {
+    ($tx:expr, $messages:expr, $ids:expr, $entries:expr) => {{
+        let messages: &[$crate::store::outbox::NewMessage] = $messages;
+        let ids: &[String] = $ids;
+        let now = $crate::clock::now_ms();
+        for chunk in messages.iter().zip(ids).collect::<Vec<_>>().chunks(500) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO outbox (message_id, document_id, version, recipient, document_type, \
+                 purpose, legal_basis, payload, created_at_ms, state, attempts, next_attempt_at_ms, child_ref) ",
+            );
+            insert.push_values(chunk, |mut row, (m, id)| {
+                row.push_bind(*id)
+                    .push_bind(&m.document_id)
+                    .push_bind(i64::from(m.version))
+                    .push_bind(m.recipient.as_str())
+                    .push_bind(&m.document_type)
+                    .push_bind(&m.purpose)
+                    .push_bind(prost::Message::encode_to_vec(&m.legal_basis))
+                    .push_bind(&m.payload)
+                    .push_bind(now)
+                    .push_bind("pending")
+                    .push_bind(0i64)
+                    .push_bind(now)
+                    .push_bind(&m.child_ref);
+            });
+            insert.build().execute(&mut *$tx).await?;
+        }
+        for (m, id) in messages.iter().zip(ids) {
+            $entries.push($crate::store::outbox::queued_entry(m, id));
+        }
+    }};
+}
+
 impl Store {
     /// Queues messages, each with its audit record, in one transaction.
     /// Returns their message ids.
     pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<Vec<String>> {
-        for (i, m) in messages.iter().enumerate() {
-            validate(i, m)?;
-        }
-        let now = now_ms();
-        let ids: Vec<String> = messages
-            .iter()
-            .map(|_| uuid::Uuid::new_v4().hyphenated().to_string())
-            .collect();
+        let ids = prepare(messages)?;
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut entries: Vec<Entry> = Vec::new();
-            for chunk in messages.iter().zip(&ids).collect::<Vec<_>>().chunks(500) {
-                let mut insert = sqlx::QueryBuilder::new(
-                    "INSERT INTO outbox (message_id, document_id, version, recipient, document_type, \
-                     purpose, legal_basis, payload, created_at_ms, state, attempts, next_attempt_at_ms, child_ref) ",
-                );
-                insert.push_values(chunk, |mut row, (m, id)| {
-                    row.push_bind(*id)
-                        .push_bind(&m.document_id)
-                        .push_bind(i64::from(m.version))
-                        .push_bind(m.recipient.as_str())
-                        .push_bind(&m.document_type)
-                        .push_bind(&m.purpose)
-                        .push_bind(m.legal_basis.encode_to_vec())
-                        .push_bind(&m.payload)
-                        .push_bind(now)
-                        .push_bind("pending")
-                        .push_bind(0i64)
-                        .push_bind(now)
-                        .push_bind(&m.child_ref);
-                });
-                insert.build().execute(&mut *tx).await?;
-            }
-            for (m, id) in messages.iter().zip(&ids) {
-                entries.push(Entry {
-                    actor: m.actor.clone(),
-                    action: "queued".into(),
-                    message_id: id.clone(),
-                    counterparty: m.recipient.to_string(),
-                    purpose: m.purpose.clone(),
-                    legal_basis: basis_label(Some(&m.legal_basis)),
-                    payload_sha256: sha256(&m.payload).to_vec(),
-                });
-            }
+            outbox_enqueue!(tx, messages, &ids, &mut entries);
             audit_append!(tx, &entries);
             tx.commit().await?;
             Ok::<_, Error>(())
