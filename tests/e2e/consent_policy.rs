@@ -267,7 +267,7 @@ async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inspection_is_a_basis_only_for_the_po_to_vo_transfer_report() -> anyhow::Result<()> {
+async fn inspection_releases_only_the_po_to_vo_report_the_guardians_saw() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("po-1").await?;
     struct Holder {
         policy: ConsentPolicy,
@@ -278,21 +278,77 @@ async fn inspection_is_a_basis_only_for_the_po_to_vo_transfer_report() -> anyhow
         kind: PartyKind::PoSchool,
     };
     let vo = Holder {
-        policy: ConsentPolicy::new(ConsentStore::new(store), key(), "vo-1"),
+        policy: ConsentPolicy::new(ConsentStore::new(store.clone()), key(), "vo-1"),
         kind: PartyKind::VoSchool,
     };
-    let basis = v1::LegalBasis {
-        kind: LegalBasisKind::Inspection as i32,
-        reference: "inzage-1".into(),
-        consent_receipt: vec![],
-    };
+    let seen = carenet_consent::inspection::record(
+        &store,
+        &carenet_consent::inspection::Inspection {
+            child_ref: "pupil-1".into(),
+            document_id: "okr-2026-1".into(),
+            seen_on: date!(2026 - 03 - 01),
+            guardian_view: Some("wij herkennen het beeld".into()),
+            recorded_by: "ib-1".into(),
+        },
+    )
+    .await?;
     let payload = payload();
-    for (holder, purpose, kind, expect) in [
-        (&po, Purpose::TransferDossier, PartyKind::VoSchool, true),
-        (&po, Purpose::TransferDossier, PartyKind::ZatPartner, false),
-        (&po, Purpose::ReferToZat, PartyKind::VoSchool, false),
-        (&vo, Purpose::TransferDossier, PartyKind::VoSchool, false),
+    // (holder, purpose, recipient kind, inspection record, document, released?)
+    for (holder, purpose, kind, reference, document, expect) in [
+        (
+            &po,
+            Purpose::TransferDossier,
+            PartyKind::VoSchool,
+            seen.as_str(),
+            "okr-2026-1",
+            true,
+        ),
+        (
+            &po,
+            Purpose::TransferDossier,
+            PartyKind::VoSchool,
+            "inzage-1",
+            "okr-2026-1",
+            false,
+        ),
+        (
+            &po,
+            Purpose::TransferDossier,
+            PartyKind::VoSchool,
+            seen.as_str(),
+            "okr-other",
+            false,
+        ),
+        (
+            &po,
+            Purpose::TransferDossier,
+            PartyKind::ZatPartner,
+            seen.as_str(),
+            "okr-2026-1",
+            false,
+        ),
+        (
+            &po,
+            Purpose::ReferToZat,
+            PartyKind::VoSchool,
+            seen.as_str(),
+            "okr-2026-1",
+            false,
+        ),
+        (
+            &vo,
+            Purpose::TransferDossier,
+            PartyKind::VoSchool,
+            seen.as_str(),
+            "okr-2026-1",
+            false,
+        ),
     ] {
+        let basis = v1::LegalBasis {
+            kind: LegalBasisKind::Inspection as i32,
+            reference: reference.into(),
+            consent_receipt: vec![],
+        };
         let recipient = party("r-1", kind, vec![]);
         let d = holder
             .policy
@@ -300,6 +356,7 @@ async fn inspection_is_a_basis_only_for_the_po_to_vo_transfer_report() -> anyhow
                 message_id: "m",
                 holder_kind: Some(holder.kind),
                 document_type: "transfer.report",
+                document_id: document,
                 recipient: &recipient,
                 purpose: purpose.as_str(),
                 legal_basis: Some(&basis),
@@ -309,7 +366,7 @@ async fn inspection_is_a_basis_only_for_the_po_to_vo_transfer_report() -> anyhow
         assert_eq!(
             matches!(d, Decision::Release { .. }),
             expect,
-            "{purpose:?} to {kind:?}"
+            "{purpose:?} to {kind:?} with record {reference} for {document}"
         );
     }
     Ok(())
@@ -343,6 +400,7 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
             message_id: "m",
             holder_kind: Some(PartyKind::VoSchool),
             document_type: "test.note",
+            document_id: "doc-1",
             recipient: &receiver,
             purpose: "share_with_partner",
             legal_basis: Some(&basis),

@@ -11,6 +11,7 @@ pub mod age;
 pub mod category;
 pub mod disclosure;
 pub mod error;
+pub mod inspection;
 pub mod policy;
 pub mod purpose;
 pub mod receipt;

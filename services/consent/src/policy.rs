@@ -4,7 +4,7 @@
 //! | basis | released when |
 //! |---|---|
 //! | consent | the record's current version is granted, valid today, for this purpose, names the recipient (party or kind); only its categories leave |
-//! | inspection | the PO→VO transfer report: purpose `transfer_dossier`, from a primary to a secondary school, with the inspection record named |
+//! | inspection | the PO→VO transfer report: purpose `transfer_dossier`, from a primary to a secondary school, naming the record that the guardians saw this document |
 //! | statutory task | a reference to the task is given |
 //! | safety exception | the message names a recorded exception (reason, staff member, care coordinator told) |
 
@@ -130,19 +130,30 @@ impl ConsentPolicy {
         })
     }
 
-    fn under_inspection(&self, r: &ReleaseRequest<'_>, basis: &v1::LegalBasis) -> Decision {
-        let ok = r.purpose == crate::Purpose::TransferDossier.as_str()
+    async fn under_inspection(
+        &self,
+        r: &ReleaseRequest<'_>,
+        basis: &v1::LegalBasis,
+    ) -> carenet_fabric::Result<Decision> {
+        let transfer_report = r.purpose == crate::Purpose::TransferDossier.as_str()
             && r.holder_kind == Some(PartyKind::PoSchool)
-            && r.recipient.kind == PartyKind::VoSchool
-            && !basis.reference.is_empty();
-        if ok {
-            Decision::Release {
-                payload: r.payload.to_vec(),
-                legal_basis: None,
-            }
-        } else {
-            Decision::Refuse("inspection is a basis only for the PO to VO transfer report".into())
+            && r.recipient.kind == PartyKind::VoSchool;
+        if !transfer_report {
+            return Ok(Decision::Refuse(
+                "inspection is a basis only for the PO to VO transfer report".into(),
+            ));
         }
+        if !crate::inspection::covers(self.consents.store(), &basis.reference, r.document_id)
+            .await?
+        {
+            return Ok(Decision::Refuse(
+                "the guardians have not seen this document".into(),
+            ));
+        }
+        Ok(Decision::Release {
+            payload: r.payload.to_vec(),
+            legal_basis: None,
+        })
     }
 }
 
@@ -157,7 +168,7 @@ impl ReleasePolicy for ConsentPolicy {
             };
             match LegalBasisKind::try_from(basis.kind) {
                 Ok(LegalBasisKind::Consent) => self.under_consent(&r, basis).await,
-                Ok(LegalBasisKind::Inspection) => Ok(self.under_inspection(&r, basis)),
+                Ok(LegalBasisKind::Inspection) => self.under_inspection(&r, basis).await,
                 Ok(LegalBasisKind::StatutoryTask) if !basis.reference.is_empty() => {
                     Ok(Decision::Release {
                         payload: r.payload.to_vec(),

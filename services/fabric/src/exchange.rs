@@ -78,6 +78,7 @@ impl ExchangeService {
                     message_id: &m.message_id,
                     holder_kind,
                     document_type: &m.document_type,
+                    document_id: &m.document_id,
                     recipient: caller,
                     purpose: &m.purpose,
                     legal_basis: Some(&m.legal_basis),

@@ -19,6 +19,8 @@ pub struct ReleaseRequest<'a> {
     /// The releasing party's own kind, as the directory says.
     pub holder_kind: Option<crate::PartyKind>,
     pub document_type: &'a str,
+    /// Id shared by all versions of the document.
+    pub document_id: &'a str,
     pub recipient: &'a PartyEntry,
     pub purpose: &'a str,
     pub legal_basis: Option<&'a v1::LegalBasis>,

@@ -74,6 +74,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_child",
         include_str!("../../../../migrations/sqlite/0006_outbox_child.sql"),
     ),
+    (
+        7,
+        "inspection",
+        include_str!("../../../../migrations/sqlite/0007_inspection.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -105,6 +110,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "outbox_child",
         include_str!("../../../../migrations/postgres/0006_outbox_child.sql"),
+    ),
+    (
+        7,
+        "inspection",
+        include_str!("../../../../migrations/postgres/0007_inspection.sql"),
     ),
 ];
 
