@@ -249,10 +249,47 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
         .is_empty()
     );
 
+    let inspected = run(
+        &target,
+        &[
+            "consent",
+            "inspection",
+            "--child",
+            "pupil-3",
+            "--document-id",
+            "okr-1",
+            "--seen-on",
+            "2026-03-02",
+            "--guardian-view",
+            "akkoord",
+            "--recorded-by",
+            "ib-1",
+        ],
+    );
+    assert!(
+        inspected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspected.stderr)
+    );
+    let bad = run(
+        &target,
+        &[
+            "consent",
+            "inspection",
+            "--child",
+            "pupil-3",
+            "--document-id",
+            "",
+            "--recorded-by",
+            "ib-1",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("document_id"));
+
     let verified = Command::new(carenet_bin())
         .args(["audit", "verify"])
         .args(&target)
         .output()?;
-    assert_eq!(stdout(&verified).trim(), "ok: 4 records");
+    assert_eq!(stdout(&verified).trim(), "ok: 5 records");
     Ok(())
 }

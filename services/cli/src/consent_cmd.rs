@@ -74,6 +74,23 @@ pub enum ConsentCommand {
         #[arg(long)]
         reported_to: String,
     },
+    /// Record that the guardians saw a document (inzage), with their view.
+    Inspection {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        child: String,
+        #[arg(long)]
+        document_id: String,
+        /// YYYY-MM-DD; default today.
+        #[arg(long)]
+        seen_on: Option<String>,
+        /// The guardians' view (zienswijze), if they gave one.
+        #[arg(long)]
+        guardian_view: Option<String>,
+        #[arg(long)]
+        recorded_by: String,
+    },
     /// The safety exceptions reported to one care coordinator.
     SafetyReports {
         #[command(flatten)]
@@ -285,6 +302,29 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                 },
             )
             .await;
+            store.db.close().await;
+            println!("{}", id?);
+        }
+        ConsentCommand::Inspection {
+            target,
+            child,
+            document_id,
+            seen_on,
+            guardian_view,
+            recorded_by,
+        } => {
+            let inspection = carenet_consent::inspection::Inspection {
+                child_ref: child,
+                document_id,
+                seen_on: match seen_on {
+                    Some(d) => parse_date("--seen-on", &d)?,
+                    None => today(),
+                },
+                guardian_view,
+                recorded_by,
+            };
+            let store = target.open().await?;
+            let id = carenet_consent::inspection::record(&store, &inspection).await;
             store.db.close().await;
             println!("{}", id?);
         }
