@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "carenet/v1/audit.proto",
         "carenet/v1/bench.proto",
         "carenet/v1/consent.proto",
+        "carenet/v1/handover.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -79,6 +79,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "inspection",
         include_str!("../../../../migrations/sqlite/0007_inspection.sql"),
     ),
+    (
+        8,
+        "handover",
+        include_str!("../../../../migrations/sqlite/0008_handover.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -115,6 +120,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "inspection",
         include_str!("../../../../migrations/postgres/0007_inspection.sql"),
+    ),
+    (
+        8,
+        "handover",
+        include_str!("../../../../migrations/postgres/0008_handover.sql"),
     ),
 ];
 
