@@ -12,6 +12,8 @@ mod crash;
 mod demo;
 mod errors;
 mod exchange;
+mod handover;
+mod oso;
 mod refusals;
 mod retention;
 mod telemetry;

@@ -5,6 +5,7 @@ mod bench;
 mod commands;
 mod consent_cmd;
 mod demo;
+mod handover_cmd;
 mod target;
 
 use std::path::PathBuf;
@@ -41,6 +42,12 @@ enum Command {
     /// Consent records: request, grant, refuse, withdraw, list, show.
     #[command(subcommand)]
     Consent(consent_cmd::ConsentCommand),
+    /// OSO 2019.1 transfer dossiers: import and export.
+    #[command(subcommand)]
+    Oso(handover_cmd::OsoCommand),
+    /// Transfer dossiers: the season view, assigning to the mentor, the digest.
+    #[command(subcommand)]
+    Handover(handover_cmd::HandoverCommand),
     /// The audit chain.
     #[command(subcommand)]
     Audit(commands::AuditCommand),
@@ -92,6 +99,8 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Region(c) => commands::region(c).await,
             Command::Consent(c) => consent_cmd::run(c).await,
+            Command::Oso(c) => handover_cmd::oso(c).await,
+            Command::Handover(c) => handover_cmd::handover(c).await,
             Command::Audit(c) => commands::audit(c).await,
             Command::Outbox(c) => commands::outbox(c).await,
             Command::Bench(c) => bench::run(c).await,

@@ -212,6 +212,16 @@ pub async fn for_child(store: &Store, child_ref: &str) -> Result<Vec<(String, u3
     })
 }
 
+/// Every dossier id on this node, oldest first.
+pub async fn all(store: &Store) -> Result<Vec<String>> {
+    with_db!(&store.db, pool => {
+        let rows = sqlx::query("SELECT id FROM handover_dossier ORDER BY created_at_ms, id")
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    })
+}
+
 async fn set_state(
     store: &Store,
     id: &str,

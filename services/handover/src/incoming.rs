@@ -52,7 +52,7 @@ pub struct Incoming {
 
 /// Indexes handover documents that arrived since the last call: dossiers as
 /// incoming items (a new version keeps the earlier version's mentor and
-/// teachers, unread), statuses, feedback and warm-handover records as statuses
+/// teachers and IZO registration, unread), statuses, feedback and warm-handover records as statuses
 /// of the sender's own dossiers.
 pub async fn sync(store: &Store) -> Result<()> {
     let rows = with_db!(&store.db, pool => {
@@ -145,7 +145,7 @@ async fn index_dossier(
     with_db!(&store.db, pool => {
         let mut tx = pool.begin().await?;
         let earlier = sqlx::query(
-            "SELECT mentor, teachers, assigned_by, assigned_at_ms FROM handover_incoming \
+            "SELECT mentor, teachers, assigned_by, assigned_at_ms, izo_at_ms, feedback_at_ms FROM handover_incoming \
              WHERE sender = $1 AND document_id = $2 AND version < $3 ORDER BY version DESC LIMIT 1",
         )
         .bind(sender)
@@ -153,13 +153,14 @@ async fn index_dossier(
         .bind(i64::from(header.version))
         .fetch_optional(&mut *tx)
         .await?;
-        let (mentor, teachers, by, assigned): (Option<String>, Option<String>, Option<String>, Option<i64>) = match &earlier {
-            Some(r) => (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?),
-            None => (None, None, None, None),
+        #[allow(clippy::type_complexity)]
+        let (mentor, teachers, by, assigned, izo, feedback): (Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<i64>) = match &earlier {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?),
+            None => (None, None, None, None, None, None),
         };
         sqlx::query(
-            "INSERT INTO handover_incoming (message_id, sender, document_id, version, received_at_ms, mentor, teachers, assigned_by, assigned_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (message_id) DO NOTHING",
+            "INSERT INTO handover_incoming (message_id, sender, document_id, version, received_at_ms, mentor, teachers, assigned_by, \
+             assigned_at_ms, izo_at_ms, feedback_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (message_id) DO NOTHING",
         )
         .bind(message_id)
         .bind(sender)
@@ -170,6 +171,8 @@ async fn index_dossier(
         .bind(&teachers)
         .bind(&by)
         .bind(assigned.map(|_| at))
+        .bind(izo)
+        .bind(feedback)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -208,7 +211,7 @@ macro_rules! incoming_row {
 
 const SELECT_INCOMING: &str = "SELECT h.message_id, h.sender, h.document_id, h.version, h.received_at_ms, h.mentor, h.teachers, \
      h.opened_at_ms, h.reminded_at_ms, h.feedback_at_ms, h.izo_at_ms, \
-     CASE WHEN EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = h.message_id) THEN 0 ELSE 1 END AS available \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = h.message_id) THEN 0 ELSE 1 END AS BIGINT) AS available \
      FROM handover_incoming h";
 
 /// Every received dossier version, newest first.

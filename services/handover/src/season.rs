@@ -62,7 +62,7 @@ pub async fn season(store: &Store, since_ms: i64, filter: &Filter) -> Result<Vec
                     WHERE r.dossier_id = $1 AND r.kind = 'dossier' AND r.version = $2 AND o.state = 'delivered'), \
                  (SELECT COUNT(*) FROM handover_status s WHERE s.document_id = $1 AND s.status = 'read_by_mentor' AND s.version = $2), \
                  (SELECT COUNT(*) FROM handover_status s WHERE s.document_id = $1 AND s.status = 'feedback'), \
-                 (SELECT COALESCE(MAX(CASE WHEN w.state = 'held' THEN 2 ELSE 1 END), 0) FROM warm_handover w WHERE w.dossier_id = $1)",
+                 (SELECT CAST(COALESCE(MAX(CASE WHEN w.state = 'held' THEN 2 ELSE 1 END), 0) AS BIGINT) FROM warm_handover w WHERE w.dossier_id = $1)",
             )
             .bind(&id)
             .bind(i64::from(d.version))

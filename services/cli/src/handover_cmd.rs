@@ -1,0 +1,237 @@
+//! `carenet oso` and `carenet handover`: OSO files in and out of a node, and
+//! the receiving school's last mile from the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use carenet_handover::dossier::{self, Route};
+use carenet_handover::season::{self, Filter};
+use carenet_handover::{incoming, model::Dossier};
+use clap::Subcommand;
+
+use crate::target::TargetArgs;
+
+#[derive(Subcommand)]
+pub enum OsoCommand {
+    /// Read an OSO 2019.1 dossier (from a school's administration system) into
+    /// a node as a draft transfer dossier. Prints the dossier id.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The school's own pupil reference (never a BSN); default the file's leerlingid.
+        #[arg(long)]
+        child: Option<String>,
+        /// po_vo (default), vo_vo, vo_vervolg or internal.
+        #[arg(long, default_value = "po_vo")]
+        route: String,
+        /// Staff id of who imports it.
+        #[arg(long, default_value = "operator")]
+        recorded_by: String,
+    },
+    /// Write one dossier as an OSO 2019.1 file: the latest of a pupil, a
+    /// dossier by id, or a received one by message id.
+    Export {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The pupil reference the dossier was created with.
+        #[arg(long)]
+        pupil: Option<String>,
+        #[arg(long)]
+        dossier: Option<String>,
+        /// A received dossier, by message id.
+        #[arg(long)]
+        message: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum HandoverCommand {
+    /// This school year's outgoing and incoming dossiers and where they stand.
+    Season {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// in or out
+        #[arg(long)]
+        direction: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        /// Write CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Assign a received dossier to the mentor (and teachers).
+    Assign {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        message: String,
+        #[arg(long)]
+        mentor: String,
+        #[arg(long = "teacher")]
+        teachers: Vec<String>,
+        /// Staff id of the care coordinator who assigns it.
+        #[arg(long)]
+        by: String,
+    },
+    /// Open the classroom digest of a received dossier (as its mentor or a teacher).
+    Digest {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        message: String,
+        #[arg(long)]
+        staff: String,
+    },
+}
+
+pub async fn oso(cmd: OsoCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        OsoCommand::Import {
+            file,
+            target,
+            child,
+            route,
+            recorded_by,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let imported = carenet_handover::oso::import(&text)?;
+            let route = Route::parse("--route", &route)?;
+            let child = match child {
+                Some(c) => c,
+                None => Dossier {
+                    sections: imported.sections,
+                    extras: Default::default(),
+                }
+                .summary()
+                .pupil_id
+                .context("the file has no leerlingid: give --child")?,
+            };
+            let store = target.open().await?;
+            let id = dossier::import_oso(&store, &text, &child, route, &recorded_by).await?;
+            let d = dossier::get(&store, &id).await?;
+            println!("{id} {}", d.state);
+            Ok(ExitCode::SUCCESS)
+        }
+        OsoCommand::Export {
+            target,
+            pupil,
+            dossier: id,
+            message,
+            out,
+        } => {
+            let store = target.open().await?;
+            let d = match (pupil, id, message) {
+                (_, _, Some(m)) => incoming::dossier(&store, &m).await?,
+                (_, Some(id), None) => dossier::get(&store, &id).await?.dossier,
+                (Some(p), None, None) => {
+                    let Some((id, _, _)) = dossier::for_child(&store, &p).await?.into_iter().next()
+                    else {
+                        bail!("no dossier for pupil {p}");
+                    };
+                    dossier::get(&store, &id).await?.dossier
+                }
+                (None, None, None) => {
+                    let all = dossier::all(&store).await?;
+                    match all.as_slice() {
+                        [one] => dossier::get(&store, one).await?.dossier,
+                        [] => bail!("this node holds no dossier"),
+                        _ => bail!(
+                            "this node holds {} dossiers: name one with --pupil, --dossier or --message",
+                            all.len()
+                        ),
+                    }
+                }
+            };
+            std::fs::write(&out, d.to_oso()?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("written: {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        HandoverCommand::Season {
+            target,
+            direction,
+            status,
+            csv,
+        } => {
+            let store = target.open().await?;
+            let rows = season::season(
+                &store,
+                school_year_start_ms(),
+                &Filter { direction, status },
+            )
+            .await?;
+            if csv {
+                print!("{}", season::to_csv(&rows));
+            } else {
+                for r in &rows {
+                    println!(
+                        "{:<3} {} {:<24} {:<16} v{} {:<20} warm:{:<7} feedback:{} izo:{}",
+                        r.direction,
+                        r.id,
+                        r.pupil,
+                        r.counterparty,
+                        r.version,
+                        r.status,
+                        if r.warm_handover.is_empty() {
+                            "-"
+                        } else {
+                            &r.warm_handover
+                        },
+                        if r.feedback { "ja" } else { "nee" },
+                        if r.izo { "ja" } else { "nee" },
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        HandoverCommand::Assign {
+            target,
+            message,
+            mentor,
+            teachers,
+            by,
+        } => {
+            let store = target.open().await?;
+            incoming::assign(&store, &message, &mentor, &teachers, &by).await?;
+            println!("assigned");
+            Ok(ExitCode::SUCCESS)
+        }
+        HandoverCommand::Digest {
+            target,
+            message,
+            staff,
+        } => {
+            let store = target.open().await?;
+            print!(
+                "{}",
+                incoming::open_digest(&store, &message, &staff)
+                    .await?
+                    .to_text()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// 1 August of the current school year, 00:00 UTC.
+fn school_year_start_ms() -> i64 {
+    let today = time::OffsetDateTime::now_utc().date();
+    let year = if today.month() as u8 >= 8 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
+    time::Date::from_calendar_date(year, time::Month::August, 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        .unwrap_or(0)
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Independent validation of OSO files that carenet exports.
+
+Checks each FILE against the OSO 2019.1 XSD (lxml) and the official business
+rules (ValideerOverstapprofielen.xsl, XSLT 2.0, run by saxonche). With
+--same-as ORIGINAL, also checks that FILE holds exactly the values of ORIGINAL
+(element paths, attributes and texts in order). Prints one line per problem
+and exits 1 if there is any.
+
+usage: validate.py [--oso-dir DIR] [--same-as ORIGINAL] FILE...
+"""
+import argparse
+import os
+import sys
+
+import lxml.etree as ET
+from saxonche import PySaxonProcessor
+
+MELDINGEN = "{http://www.edustandaard.nl/oso_gegevensset/2019/schemas/Meldingen}"
+
+
+def values(path):
+    tree = ET.parse(path)
+    out = []
+    for e in tree.iter():
+        if not isinstance(e.tag, str):
+            continue
+        text = (e.text or "") if len(e) == 0 else ""
+        out.append((tree.getpath(e), sorted(e.attrib.items()), text))
+    return out
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    default_oso = os.path.normpath(os.path.join(here, "..", "..", "..", "shared", "oso", "OV"))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--oso-dir", default=default_oso)
+    ap.add_argument("--same-as")
+    ap.add_argument("files", nargs="+")
+    args = ap.parse_args()
+    schema = ET.XMLSchema(ET.parse(os.path.join(args.oso_dir, "OSO_gegevensset_2019.1.xsd")))
+    problems = 0
+    with PySaxonProcessor(license=False) as proc:
+        rules = proc.new_xslt30_processor().compile_stylesheet(
+            stylesheet_file=os.path.join(args.oso_dir, "ValideerOverstapprofielen.xsl"))
+        for f in args.files:
+            if not schema.validate(ET.parse(f)):
+                for err in schema.error_log:
+                    print(f"{f}: xsd: line {err.line}: {err.message}")
+                    problems += 1
+            report = ET.fromstring(rules.transform_to_string(source_file=os.path.abspath(f)).encode())
+            for m in report.iter(MELDINGEN + "melding"):
+                kind = m.findtext(MELDINGEN + "type") or ""
+                text = " ".join(m.itertext()).strip()
+                print(f"{f}: rule: {text}")
+                if kind == "Fout":
+                    problems += 1
+            if args.same_as:
+                a, b = values(args.same_as), values(f)
+                if a != b:
+                    diff = next((x, y) for x, y in zip(a + [None], b + [None]) if x != y)
+                    print(f"{f}: differs from {args.same_as}: {diff[0]} != {diff[1]}")
+                    problems += 1
+            print(f"{f}: {'ok' if problems == 0 else 'invalid'}")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
