@@ -1,5 +1,6 @@
-//! `carenet demo` brings up the whole demo region, `region status` sees every
-//! party healthy, and Ctrl-C (SIGINT) stops it cleanly.
+//! `carenet demo` brings up the whole demo region, seeds a season of transfer
+//! dossiers, `region status` sees every party healthy, and Ctrl-C (SIGINT)
+//! stops it cleanly.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -60,6 +61,32 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
             break;
         }
         lines.push(line);
+    }
+
+    // The demo seeds a season of transfer dossiers while it runs.
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("demo did not seed; got {lines:?}"));
+        if line.starts_with("seeded: ") {
+            break;
+        }
+        lines.push(line);
+    }
+    let season = Command::new(carenet_bin())
+        .args(["handover", "season", "--party", "po-de-linde", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&season.stdout);
+    assert!(season.status.success(), "{text}");
+    for state in [
+        " read ",
+        " delivered ",
+        " awaiting_inspection ",
+        "warm:planned",
+    ] {
+        assert!(text.contains(state), "{state} in the season view: {text}");
     }
 
     let region = std::fs::read_to_string(data.join("region.toml")).unwrap();

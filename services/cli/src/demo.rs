@@ -1,5 +1,6 @@
 //! `carenet demo`: a whole region on one machine, on SQLite.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -39,6 +40,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    let mut handles = HashMap::new();
     for p in &region.parties {
         let config = region.node_config(&p.id)?;
         let listener = tokio::net::TcpListener::bind(&p.address)
@@ -47,6 +49,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let node = Node::build(config)
             .await
             .with_context(|| format!("party {}", p.id))?;
+        handles.insert(p.id.clone(), node.handle());
         let mut rx = stop_rx.clone();
         tasks.push(tokio::spawn(node.serve(listener, async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -79,6 +82,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!("region: {}", args.data_dir.join(REGION_FILE).display());
     println!("ready");
+    // A season of transfer dossiers, once per region, while the nodes run.
+    let data_dir = args.data_dir.clone();
+    tokio::spawn(async move {
+        match crate::demo_seed::seed(&handles).await {
+            Ok(0) => {}
+            Ok(n) => println!(
+                "seeded: {n} transfer dossiers; see `carenet handover season --data-dir {} --party po-de-linde`",
+                data_dir.display()
+            ),
+            Err(e) => eprintln!("demo seeding failed: {e:#}"),
+        }
+    });
 
     crate::shutdown_signal().await;
     println!("stopping");

@@ -5,6 +5,7 @@ mod bench;
 mod commands;
 mod consent_cmd;
 mod demo;
+mod demo_seed;
 mod handover_cmd;
 mod target;
 

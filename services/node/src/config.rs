@@ -35,6 +35,17 @@ pub struct NodeConfig {
     /// Retention periods; the purge job runs every `purge_interval_secs`.
     pub retention: RetentionPolicy,
     pub purge_interval_secs: u64,
+    pub handover: HandoverSection,
+}
+
+/// The last mile of transfer dossiers at a receiving school.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverSection {
+    /// Remind the mentor when an assigned digest stays unread this many days.
+    pub reminder_days: u32,
+    /// Feedback to the sending school is due this many days after receipt.
+    pub feedback_after_days: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -101,6 +112,10 @@ impl Default for NodeConfig {
             },
             retention: RetentionPolicy::default(),
             purge_interval_secs: 3600,
+            handover: HandoverSection {
+                reminder_days: 5,
+                feedback_after_days: 42,
+            },
         }
     }
 }
@@ -122,6 +137,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("tls", &self.tls)
             .field("retention", &self.retention)
             .field("purge_interval_secs", &self.purge_interval_secs)
+            .field("handover", &self.handover)
             .finish()
     }
 }
@@ -138,6 +154,7 @@ const SECTIONS: &[&str] = &[
     "tls",
     "retention",
     "purge_interval_secs",
+    "handover",
 ];
 
 impl NodeConfig {
@@ -198,6 +215,12 @@ impl NodeConfig {
         }
         if self.tls.max_connections == 0 {
             return Err(Error::invalid("tls.max_connections", "must be at least 1"));
+        }
+        if self.handover.reminder_days == 0 || self.handover.feedback_after_days == 0 {
+            return Err(Error::invalid(
+                "handover",
+                "reminder_days and feedback_after_days must be at least 1",
+            ));
         }
         if self.purge_interval_secs == 0 {
             return Err(Error::invalid("purge_interval_secs", "must be at least 1"));

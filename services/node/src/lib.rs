@@ -231,6 +231,7 @@ impl Node {
         let purge_task = tokio::spawn(purge_periodically(
             self.ctx.store.clone(),
             self.config.retention.clone(),
+            self.config.handover.clone(),
             Duration::from_secs(self.config.purge_interval_secs),
             stopped(stop_rx.clone()),
         ));
@@ -258,10 +259,12 @@ impl Node {
 }
 
 /// Runs the time-driven jobs now and then every `interval`: consents whose end
-/// date passed expire (and their recipients are told), and the retention purge.
+/// date passed expire (and their recipients are told), the retention purge,
+/// and reminders for transfer-dossier digests that stay unread.
 async fn purge_periodically(
     store: Store,
     policy: carenet_fabric::store::retention::RetentionPolicy,
+    handover: config::HandoverSection,
     interval: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -285,6 +288,21 @@ async fn purge_periodically(
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+        }
+        let now = carenet_fabric::clock::now_ms();
+        match carenet_handover::incoming::remind_unread(&store, now, handover.reminder_days).await {
+            Ok(r) if !r.is_empty() => tracing::info!(count = r.len(), "unread digests reminded"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "digest reminders failed"),
+        }
+        match carenet_handover::incoming::feedback_due(&store, now, handover.feedback_after_days)
+            .await
+        {
+            Ok(due) if !due.is_empty() => {
+                tracing::info!(count = due.len(), "handover feedback due")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "handover feedback check failed"),
         }
         tokio::select! {
             _ = &mut shutdown => return,

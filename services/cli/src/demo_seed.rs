@@ -1,0 +1,395 @@
+//! Seeds a demo region with a season of transfer dossiers, so a newcomer sees
+//! every state: the OSO standard's own example dossiers imported, and
+//! generated pupils from its opt-out example with carenet's extra fields.
+//! Runs once per region (when the first primary school holds no dossier yet).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use carenet_consent::age::Regime;
+use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
+use carenet_consent::{Category, Purpose};
+use carenet_fabric::PartyId;
+use carenet_handover::dossier::{self, Route};
+use carenet_handover::model::{Dossier, Extras};
+use carenet_handover::oso::{self, PUPIL};
+use carenet_handover::{incoming, season, warm};
+use carenet_node::NodeHandle;
+use carenet_proto::v1::{
+    self, EvidenceKind, GrantorRole, ParticipantRole, consent_recipient::Target,
+};
+
+const POVO_FULL: &str =
+    include_str!("../../../../shared/oso/OV/examples/Voorbeelddossier_OV_POVO_full.xml");
+const POVO_OPT_OUT: &str =
+    include_str!("../../../../shared/oso/OV/examples/Voorbeelddossier_OV_POVO_opt_out.xml");
+const VOVO_FULL: &str =
+    include_str!("../../../../shared/oso/OV/examples/Voorbeelddossier_OV_VOVO_full.xml");
+
+/// A generated pupil: names, birth date and what the IB wrote.
+struct Pupil {
+    given: &'static str,
+    family: &'static str,
+    born: &'static str,
+    attention: &'static str,
+    extras: Extras,
+}
+
+fn pupils() -> Vec<Pupil> {
+    let extras = |works: &str, avoid: &str, talents: &str, voice: &str| Extras {
+        what_works: Some(works.into()),
+        what_to_avoid: Some(avoid.into()),
+        talents: Some(talents.into()),
+        pupil_voice: Some(voice.into()),
+        ..Extras::default()
+    };
+    vec![
+        Pupil {
+            given: "Noor",
+            family: "Jansen",
+            born: "2014-02-11",
+            attention: "Dyslexie; heeft tijd nodig bij lezen en toetsen.",
+            extras: extras(
+                "Voorleessoftware, extra tijd, teksten vooraf.",
+                "Hardop voorlezen voor de klas.",
+                "Creatief schrijven, hockey",
+                "Ik wil graag mijn laptop gebruiken.",
+            ),
+        },
+        Pupil {
+            given: "Sem",
+            family: "de Vries",
+            born: "2014-06-30",
+            attention: "Concentratie wisselend; baat bij structuur.",
+            extras: extras(
+                "Dagplanning op het bord, korte opdrachten.",
+                "Lange mondelinge instructie.",
+                "Rekenen, programmeren",
+                "Ik vind het fijn als ik weet wat er komt.",
+            ),
+        },
+        Pupil {
+            given: "Yara",
+            family: "El Amrani",
+            born: "2013-11-04",
+            attention: "Meer uitdaging nodig; verveelt zich snel.",
+            extras: extras(
+                "Verrijkingsstof, zelf kiezen hoe zij werkt.",
+                "Herhalingsopdrachten die zij al beheerst.",
+                "Wiskunde, schaken",
+                "Ik wil graag moeilijkere sommen.",
+            ),
+        },
+        Pupil {
+            given: "Daan",
+            family: "Bakker",
+            born: "2014-04-19",
+            attention: "Sociaal-emotioneel kwetsbaar na verhuizing.",
+            extras: extras(
+                "Vast aanspreekpunt, rustige plek.",
+                "Groepswerk zonder duidelijke rollen.",
+                "Voetbal, tekenen",
+                "Ik ken nog niemand op de nieuwe school.",
+            ),
+        },
+    ]
+}
+
+/// An 11-proof BSN-shaped test number (not a real person's).
+fn test_bsn(n: u32) -> String {
+    for candidate in (100_000_000 + n * 7_919)..(100_000_000 + n * 7_919 + 1000) {
+        let digits: Vec<u32> = candidate
+            .to_string()
+            .chars()
+            .filter_map(|c| c.to_digit(10))
+            .collect();
+        let sum: i64 = digits
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let w = if i == 8 { -1 } else { 9 - i as i64 };
+                w * i64::from(*d)
+            })
+            .sum();
+        if sum % 11 == 0 {
+            return candidate.to_string();
+        }
+    }
+    "999999990".into()
+}
+
+/// A dossier for a generated pupil, from the OSO opt-out example.
+fn generated(p: &Pupil, n: u32) -> anyhow::Result<Dossier> {
+    let mut sections = oso::import(POVO_OPT_OUT)?.sections;
+    // One given name and no prefix; the rest of the pupil's fields follow the pupil.
+    let mut first_name = true;
+    sections.retain(|s| {
+        let keep = s.parent != PUPIL
+            || !(s.element.name == "voorvoegsel" || s.element.name == "voornaam" && !first_name);
+        if s.parent == PUPIL && s.element.name == "voornaam" {
+            first_name = false;
+        }
+        keep
+    });
+    for s in &mut sections {
+        if s.parent != PUPIL {
+            continue;
+        }
+        let text = match s.element.name.as_str() {
+            "voornaam" | "roepnaam" => p.given.to_owned(),
+            "voorletters-1" => format!("{}.", &p.given[..1]),
+            "achternaam" => p.family.to_owned(),
+            "geboortedatum" => p.born.to_owned(),
+            "bsn" => test_bsn(n),
+            "leerlingid" => format!("LL{:05}", 1000 + n),
+            _ => {
+                if s.element.name == "overstapadvies" {
+                    s.element.set_child_text("aandachtspunten", p.attention);
+                }
+                continue;
+            }
+        };
+        s.element.text = Some(text);
+    }
+    // Drop the provisional inzage: the guardians still have to see this one.
+    sections.retain(|s| s.category != Category::GuardianInspection);
+    Ok(Dossier {
+        sections,
+        extras: p.extras.clone(),
+    })
+}
+
+async fn consent(
+    store: &carenet_fabric::store::Store,
+    child: &str,
+    purpose: Purpose,
+    to: &str,
+    categories: Vec<Category>,
+) -> anyhow::Result<String> {
+    let consents = ConsentStore::new(store.clone());
+    let today = time::OffsetDateTime::now_utc().date();
+    let id = consents
+        .request(&ConsentRequest {
+            child_ref: child.into(),
+            child_birth_date: today.replace_year(today.year() - 13)?,
+            purpose,
+            recipients: vec![v1::ConsentRecipient {
+                target: Some(Target::PartyId(to.into())),
+            }],
+            categories,
+            valid_from: today,
+            valid_until: None,
+            recorded_by: "demo".into(),
+        })
+        .await?
+        .version
+        .record_id;
+    consents
+        .grant(
+            &id,
+            &Decision {
+                grantors: vec![v1::Grantor {
+                    role: GrantorRole::Guardian as i32,
+                    name: "ouder".into(),
+                }],
+                evidence: v1::Evidence {
+                    kind: EvidenceKind::PortalLogin as i32,
+                    recorded_by: "portal".into(),
+                    document_sha256: vec![],
+                },
+                regime: Regime::Education,
+                today,
+            },
+        )
+        .await?;
+    Ok(id)
+}
+
+async fn arrived(
+    vo: &NodeHandle,
+    from: &str,
+    document_id: &str,
+) -> anyhow::Result<incoming::Incoming> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(i) = incoming::list(&vo.store)
+            .await?
+            .into_iter()
+            .find(|i| i.sender == from && i.document_id == document_id)
+        {
+            return Ok(i);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "a demo dossier did not arrive");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Seeds the season; returns how many dossiers it made, 0 if already seeded.
+pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize> {
+    let h = |id: &str| handles.get(id).with_context(|| format!("demo party {id}"));
+    let (linde, kompas, baken, brug) = (
+        h("po-de-linde")?,
+        h("po-het-kompas")?,
+        h("vo-het-baken")?,
+        h("vo-de-brug")?,
+    );
+    if !dossier::all(&linde.store).await?.is_empty() {
+        return Ok(0);
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    let to = |p: &str| -> anyhow::Result<Vec<PartyId>> { Ok(vec![PartyId::parse("to", p)?]) };
+
+    // The standard's full POVO example: seen by the guardians in the LAS,
+    // released, assigned to the mentor and read.
+    let daan =
+        dossier::import_oso(&linde.store, POVO_FULL, "LN094837", Route::PoVo, "ib-linde").await?;
+    dossier::publish(
+        &linde.store,
+        &linde.directory,
+        &daan,
+        &to("vo-het-baken")?,
+        None,
+        "ib-linde",
+    )
+    .await?;
+
+    let mut generated_ids = Vec::new();
+    for (n, p) in pupils().iter().enumerate() {
+        let school = if n < 3 { linde } else { kompas };
+        let child = format!("LL{:05}", 1001 + n);
+        let id = dossier::create(
+            &school.store,
+            &child,
+            Route::PoVo,
+            &generated(p, n as u32 + 1)?,
+            "ib-demo",
+        )
+        .await?;
+        generated_ids.push((school, id));
+    }
+    // Noor: still with her guardians for inzage.
+    dossier::submit_for_inspection(&generated_ids[0].0.store, &generated_ids[0].1, "ib-linde")
+        .await?;
+    // Sem and Yara: seen, with a view, released; Daan Bakker: seen, ready.
+    for (i, target) in [(1, "vo-de-brug"), (2, "vo-het-baken"), (3, "")] {
+        let (school, id) = &generated_ids[i];
+        dossier::record_inspection(
+            &school.store,
+            id,
+            today,
+            Some("Wij zijn het eens met het dossier.".into()),
+            "ib-demo",
+        )
+        .await?;
+        if !target.is_empty() {
+            dossier::publish(
+                &school.store,
+                &school.directory,
+                id,
+                &to(target)?,
+                None,
+                "ib-demo",
+            )
+            .await?;
+        }
+    }
+    // Yara gets a warm handover with Het Baken.
+    warm::plan(
+        &linde.store,
+        &generated_ids[2].1,
+        vec![
+            v1::Participant {
+                role: ParticipantRole::SupportCoordinatorPo as i32,
+                party_id: "po-de-linde".into(),
+                staff_ref: "ib-linde".into(),
+            },
+            v1::Participant {
+                role: ParticipantRole::CareCoordinator as i32,
+                party_id: "vo-het-baken".into(),
+                staff_ref: "zoco-baken".into(),
+            },
+            v1::Participant {
+                role: ParticipantRole::Guardian as i32,
+                party_id: String::new(),
+                staff_ref: String::new(),
+            },
+            v1::Participant {
+                role: ParticipantRole::Pupil as i32,
+                party_id: String::new(),
+                staff_ref: String::new(),
+            },
+        ],
+        today,
+        "ib-linde",
+    )
+    .await?;
+
+    // A VO->VO move under consent, from the standard's VOVO example.
+    let vovo = dossier::import_oso(
+        &baken.store,
+        VOVO_FULL,
+        "LN094837-vo",
+        Route::VoVo,
+        "zoco-baken",
+    )
+    .await?;
+    let allowed: Vec<Category> = Category::all()
+        .filter(|c| {
+            c.oso_element().is_some()
+                && !matches!(c, Category::EducationalSupport | Category::ActionPlans)
+        })
+        .collect();
+    let record = consent(
+        &baken.store,
+        "LN094837-vo",
+        Purpose::TransferDossier,
+        "vo-de-brug",
+        allowed,
+    )
+    .await?;
+    dossier::publish(
+        &baken.store,
+        &baken.directory,
+        &vovo,
+        &to("vo-de-brug")?,
+        Some(&record),
+        "zoco-baken",
+    )
+    .await?;
+
+    // The last mile at Het Baken: Daan's dossier to his mentor, who reads it.
+    let item = arrived(baken, "po-de-linde", &daan).await?;
+    incoming::assign(
+        &baken.store,
+        &item.message_id,
+        "mentor-baken-1",
+        &["docent-baken-2".into()],
+        "zoco-baken",
+    )
+    .await?;
+    incoming::open_digest(&baken.store, &item.message_id, "mentor-baken-1").await?;
+    // Sem's dossier at De Brug: assigned, not read yet.
+    let sem = arrived(brug, "po-de-linde", &generated_ids[1].1).await?;
+    incoming::assign(
+        &brug.store,
+        &sem.message_id,
+        "mentor-brug-1",
+        &[],
+        "zoco-brug",
+    )
+    .await?;
+    // Done when De Linde sees that Daan's dossier was read by his mentor.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = season::season(&linde.store, 0, &season::Filter::default()).await?;
+        if rows.iter().any(|r| r.id == daan && r.status == "read") {
+            return Ok(2 + generated_ids.len());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the read receipt did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
