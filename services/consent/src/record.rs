@@ -489,6 +489,9 @@ impl ConsentStore {
             tx.commit().await?;
             Ok(())
         });
+        if result.is_ok() && !notices.is_empty() {
+            self.store.wake_outbox();
+        }
         match result {
             Ok(()) => Ok(Stored {
                 version,

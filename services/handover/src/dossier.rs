@@ -490,6 +490,7 @@ pub async fn publish(
         audit_append!(tx, &entries);
         tx.commit().await?;
     });
+    store.wake_outbox();
     Ok(ids)
 }
 

@@ -356,6 +356,7 @@ pub async fn open_digest(store: &Store, message_id: &str, staff: &str) -> Result
         audit_append!(tx, &entries);
         tx.commit().await?;
     });
+    store.wake_outbox();
     Ok(digest)
 }
 
@@ -549,6 +550,7 @@ pub async fn send_feedback(
         audit_append!(tx, &entries);
         tx.commit().await?;
     });
+    store.wake_outbox();
     Ok(ids.into_iter().next().unwrap_or_default())
 }
 

@@ -234,6 +234,7 @@ pub async fn share(
         audit_append!(tx, &entries);
         tx.commit().await?;
     });
+    store.wake_outbox();
     Ok(ids)
 }
 

@@ -28,7 +28,7 @@ use carenet_fabric::tls::{self, NodeTls};
 use carenet_fabric::{PartyId, credentials::Credentials};
 use carenet_proto::v1;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tonic::transport::Server;
 
 pub use config::NodeConfig;
@@ -77,15 +77,12 @@ pub struct Node {
 pub struct NodeHandle {
     pub store: Store,
     pub directory: Arc<Directory>,
-    wake: Arc<Notify>,
 }
 
 impl NodeHandle {
-    /// Queues documents for delivery and wakes the worker.
+    /// Queues documents for delivery (the store wakes the worker).
     pub async fn send(&self, messages: &[NewMessage]) -> Result<Vec<String>> {
-        let ids = self.store.enqueue(messages).await?;
-        self.wake.notify_one();
-        Ok(ids)
+        Ok(self.store.enqueue(messages).await?)
     }
 }
 
@@ -118,6 +115,7 @@ impl Node {
             Duration::from_millis(config.delivery.peer_timeout_ms),
         ));
         let store = Store::new(db, party);
+        let store_wake = store.outbox_notify();
         // Releases are decided by the consent service: consent records, the
         // other legal bases, and data minimisation (issue "consent").
         let policy = ConsentPolicy::new(
@@ -131,7 +129,7 @@ impl Node {
             policy: Arc::new(policy),
             arrival: Arc::new(ConsentArrival),
             signing,
-            wake: Arc::new(Notify::new()),
+            wake: store_wake,
         };
         Ok(Self {
             config,
@@ -162,7 +160,6 @@ impl Node {
         NodeHandle {
             store: self.ctx.store.clone(),
             directory: self.ctx.directory.clone(),
-            wake: self.ctx.wake.clone(),
         }
     }
 

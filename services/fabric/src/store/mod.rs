@@ -11,6 +11,7 @@ pub mod retention;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlSafeStr;
@@ -19,6 +20,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use tokio::sync::Notify;
 
 use crate::party::PartyId;
 use crate::{Error, Result};
@@ -202,11 +204,29 @@ impl Db {
 pub struct Store {
     pub db: Db,
     pub party: PartyId,
+    /// Shared by every clone: woken after anything is committed to the
+    /// outbox, so the node's delivery worker (which waits on it) notifies the
+    /// recipient at once instead of at its next poll.
+    outbox_wake: Arc<Notify>,
 }
 
 impl Store {
     pub fn new(db: Db, party: PartyId) -> Self {
-        Self { db, party }
+        Self {
+            db,
+            party,
+            outbox_wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Call after committing outbox rows (e.g. with [`crate::outbox_enqueue!`]).
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// What the delivery worker waits on.
+    pub fn outbox_notify(&self) -> Arc<Notify> {
+        self.outbox_wake.clone()
     }
 }
 

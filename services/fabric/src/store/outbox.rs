@@ -151,7 +151,8 @@ pub fn queued_entry(m: &NewMessage, id: &str) -> Entry {
 /// Inserts `$messages` (already [`prepare`]d, with `$ids`) into the outbox
 /// inside transaction `$tx`, and pushes their audit entries onto `$entries`
 /// (append them with `audit_append!` before commit). Lets other services queue
-/// messages in the same transaction as their own change.
+/// messages in the same transaction as their own change; after the commit
+/// they call [`Store::wake_outbox`].
 #[macro_export]
 macro_rules! outbox_enqueue {
     ($tx:expr, $messages:expr, $ids:expr, $entries:expr) => {{
@@ -199,6 +200,7 @@ impl Store {
             tx.commit().await?;
             Ok::<_, Error>(())
         })?;
+        self.wake_outbox();
         Ok(ids)
     }
 
