@@ -370,6 +370,7 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
         PartyPlan::new("swv", PartyKind::Swv, "SWV"),
         PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
         PartyPlan::new("vo-2", PartyKind::VoSchool, "VO 2"),
+        PartyPlan::new("mbo-1", PartyKind::Vervolg, "MBO 1"),
     ];
     let mut region = TestRegion::create(plans, Tuning::default()).await?;
     region.start_all().await?;
@@ -410,6 +411,19 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
         "zoco-1",
     )
     .await?;
+    let again = dossier::publish(
+        &vo1.store,
+        &vo1.directory,
+        &id,
+        &to,
+        Some(&record),
+        "zoco-1",
+    )
+    .await;
+    assert!(
+        again.is_err(),
+        "the same version is not sent twice: {again:?}"
+    );
     let item = wait_incoming(&vo2.store, 1).await?;
     let got = incoming::dossier(&vo2.store, &item.message_id).await?;
     let categories = got.categories();
@@ -437,6 +451,46 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
     let file = region.dir.path().join("vovo-partial.xml");
     std::fs::write(&file, &out)?;
     validate(&file, None)?;
+
+    // VO -> follow-up education, under consent.
+    let next = dossier::import_oso(
+        &vo1.store,
+        &example("VOVO_full"),
+        "pupil-1",
+        Route::VoVervolg,
+        "mentor-4",
+    )
+    .await?;
+    let mbo = [PartyId::parse("to", "mbo-1")?];
+    let wrong = dossier::publish(
+        &vo1.store,
+        &vo1.directory,
+        &next,
+        &to,
+        Some(&record),
+        "mentor-4",
+    )
+    .await;
+    assert!(
+        wrong.is_err(),
+        "a vervolg dossier goes to a follow-up institution: {wrong:?}"
+    );
+    let all: Vec<Category> = Category::all()
+        .filter(|c| c.oso_element().is_some())
+        .collect();
+    let pupil_consent =
+        granted_consent(&vo1.store, Purpose::TransferDossier, &["mbo-1"], all).await?;
+    dossier::publish(
+        &vo1.store,
+        &vo1.directory,
+        &next,
+        &mbo,
+        Some(&pupil_consent),
+        "mentor-4",
+    )
+    .await?;
+    let at_mbo = wait_incoming(&region.handle("mbo-1").store, 1).await?;
+    assert_eq!(at_mbo.sender, "vo-1");
     region.shutdown().await
 }
 
@@ -526,5 +580,41 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
     }
     let row = outgoing_status(&po.store, &id).await.unwrap();
     assert_eq!(row.warm_handover, "held");
+    region.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentor_change_inside_one_school_reaches_the_new_mentor() -> anyhow::Result<()> {
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = region.handle("vo-1");
+    let id = dossier::import_oso(
+        &vo.store,
+        &example("BB_full"),
+        "pupil-1",
+        Route::Internal,
+        "zoco-1",
+    )
+    .await?;
+    let to = [PartyId::parse("to", "vo-1")?];
+    assert!(
+        dossier::publish(&vo.store, &vo.directory, &id, &to, None, "zoco-1")
+            .await
+            .is_err(),
+        "nothing leaves the school"
+    );
+    let item = dossier::hand_over_internally(&vo.store, &id, "mentor-2b", &[], "zoco-1").await?;
+    let digest = incoming::open_digest(&vo.store, &item, "mentor-2b").await?;
+    assert_eq!(digest.pupil, "Daan van de Berg");
+    let row = outgoing_status(&vo.store, &id).await.unwrap();
+    assert_eq!(row.status, "read");
+    assert_eq!(
+        vo.store.outbox_count("pending").await? + vo.store.outbox_count("delivered").await?,
+        0
+    );
     region.shutdown().await
 }

@@ -10,8 +10,8 @@ use carenet_fabric::store::create_postgres_database;
 use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::tls::{self, NodeTls};
 use carenet_fabric::{PartyId, PartyKind, credentials::Credentials};
-use carenet_node::Node;
-use carenet_node::region::{self, PartyPlan};
+use carenet_node::region::{self, PartyPlan, RegionFile};
+use carenet_node::{Node, NodeConfig, NodeHandle};
 use carenet_proto::v1;
 use clap::Subcommand;
 use futures::StreamExt;
@@ -36,69 +36,56 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         batch: usize,
     },
+    /// Transfer dossiers: OSO import of the standard's full POVO example,
+    /// release and delivery to a secondary school, per dossier.
+    Handover {
+        #[arg(long, default_value_t = 200)]
+        dossiers: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Exchange {
-        messages,
-        payload_kb,
-        database_url,
-        concurrency,
-        batch,
-    } = command;
+    match command {
+        BenchCommand::Exchange {
+            messages,
+            payload_kb,
+            database_url,
+            concurrency,
+            batch,
+        } => exchange(messages, payload_kb, database_url, concurrency, batch).await,
+        BenchCommand::Handover {
+            dossiers,
+            database_url,
+        } => crate::bench_handover::run(dossiers, database_url.as_deref()).await,
+    }
+}
+
+async fn exchange(
+    messages: usize,
+    payload_kb: usize,
+    database_url: Option<String>,
+    concurrency: usize,
+    batch: usize,
+) -> anyhow::Result<ExitCode> {
     if messages == 0 || concurrency == 0 {
         bail!("--messages and --concurrency must be at least 1");
     }
     if batch == 0 || batch > carenet_fabric::exchange::MAX_FETCH_IDS {
         bail!("--batch: must be 1-256");
     }
-    let dir = tempfile::Builder::new()
-        .prefix("carenet-bench-")
-        .tempdir()?;
     let plans = vec![
         PartyPlan::new("swv-bench", PartyKind::Swv, "Bench SWV"),
         PartyPlan::new("po-bench", PartyKind::PoSchool, "Bench PO"),
     ];
-    let mut listeners = Vec::new();
-    let mut addresses = Vec::new();
-    for _ in &plans {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        addresses.push(l.local_addr()?.to_string());
-        listeners.push(l);
-    }
-    let urls = match &database_url {
-        Some(admin) => {
-            let tag = std::process::id();
-            let mut urls = Vec::new();
-            for p in &plans {
-                let name = format!(
-                    "carenet_bench_{}_{tag}_{}",
-                    p.id.replace('-', "_"),
-                    fastish_suffix()
-                );
-                urls.push(create_postgres_database(admin, &name).await?);
-            }
-            Some(urls)
-        }
-        None => None,
-    };
-    let region = region::create(dir.path(), "bench", &plans, &addresses, urls.as_deref())?;
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut handles = Vec::new();
-    let mut tasks = Vec::new();
-    for (p, listener) in region.parties.iter().zip(listeners) {
-        let mut config = region.node_config(&p.id)?;
+    let bench = BenchRegion::start(plans, database_url.as_deref(), |config| {
         config.delivery.concurrency = concurrency.div_ceil(4).max(1);
         config.delivery.poll_ms = 50;
         config.delivery.batch = batch;
-        let node = Node::build(config).await?;
-        handles.push(node.handle());
-        let mut rx = stop_rx.clone();
-        tasks.push(tokio::spawn(node.serve(listener, async move {
-            let _ = rx.wait_for(|s| *s).await;
-        })));
-    }
+    })
+    .await?;
+    let (region, addresses, handles) = (&bench.region, &bench.addresses, &bench.handles);
     let payload = vec![0x5au8; payload_kb * 1024];
 
     // (a) raw echo over the same mTLS, as the sender, to the receiver.
@@ -182,10 +169,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         bail!("receiver holds {received} messages, expected {messages}");
     }
 
-    let _ = stop_tx.send(true);
-    for t in tasks {
-        t.await.context("node task")??;
-    }
+    bench.stop().await?;
     let backend = if database_url.is_some() {
         "postgresql"
     } else {
@@ -205,6 +189,82 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         exchange_rate / echo_rate
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A small region of real nodes in this process, on fresh databases.
+pub(crate) struct BenchRegion {
+    _dir: tempfile::TempDir,
+    pub region: RegionFile,
+    pub addresses: Vec<String>,
+    /// In the order of the plans.
+    pub handles: Vec<NodeHandle>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<carenet_node::Result<()>>>,
+}
+
+impl BenchRegion {
+    pub async fn start(
+        plans: Vec<PartyPlan>,
+        database_url: Option<&str>,
+        tune: impl Fn(&mut NodeConfig),
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("carenet-bench-")
+            .tempdir()?;
+        let mut listeners = Vec::new();
+        let mut addresses = Vec::new();
+        for _ in &plans {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            addresses.push(l.local_addr()?.to_string());
+            listeners.push(l);
+        }
+        let urls = match database_url {
+            Some(admin) => {
+                let tag = std::process::id();
+                let mut urls = Vec::new();
+                for p in &plans {
+                    let name = format!(
+                        "carenet_bench_{}_{tag}_{}",
+                        p.id.replace('-', "_"),
+                        fastish_suffix()
+                    );
+                    urls.push(create_postgres_database(admin, &name).await?);
+                }
+                Some(urls)
+            }
+            None => None,
+        };
+        let region = region::create(dir.path(), "bench", &plans, &addresses, urls.as_deref())?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut handles = Vec::new();
+        let mut tasks = Vec::new();
+        for (p, listener) in region.parties.iter().zip(listeners) {
+            let mut config = region.node_config(&p.id)?;
+            tune(&mut config);
+            let node = Node::build(config).await?;
+            handles.push(node.handle());
+            let mut rx = stop_rx.clone();
+            tasks.push(tokio::spawn(node.serve(listener, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })));
+        }
+        Ok(Self {
+            _dir: dir,
+            region,
+            addresses,
+            handles,
+            stop,
+            tasks,
+        })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            t.await.context("node task")??;
+        }
+        Ok(())
+    }
 }
 
 fn fastish_suffix() -> String {

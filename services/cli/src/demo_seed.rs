@@ -20,7 +20,7 @@ use carenet_proto::v1::{
     self, EvidenceKind, GrantorRole, ParticipantRole, consent_recipient::Target,
 };
 
-const POVO_FULL: &str =
+pub(crate) const POVO_FULL: &str =
     include_str!("../../../../shared/oso/OV/examples/Voorbeelddossier_OV_POVO_full.xml");
 const POVO_OPT_OUT: &str =
     include_str!("../../../../shared/oso/OV/examples/Voorbeelddossier_OV_POVO_opt_out.xml");

@@ -423,6 +423,8 @@ pub async fn publish(
             "an internal handover is assigned, not published",
         ));
     };
+    // Every party that had an earlier version gets this one (a correction),
+    // and so do the new recipients; nobody gets the same version twice.
     let mut to: Vec<PartyId> = earlier_recipients(store, id).await?;
     for r in recipients {
         let Some(entry) = directory.get(r.as_str()) else {
@@ -441,8 +443,13 @@ pub async fn publish(
             to.push(r.clone());
         }
     }
+    let have_it = recipients_of_version(store, id, d.version).await?;
+    to.retain(|r| !have_it.contains(r));
     if to.is_empty() {
-        return Err(Error::invalid("recipient", "name the receiving party"));
+        return Err(Error::invalid(
+            "recipient",
+            "name a party that does not have this version yet",
+        ));
     }
     let legal_basis = basis(&d, consent_record)?;
     if legal_basis.kind == LegalBasisKind::Consent as i32 {
@@ -492,6 +499,23 @@ pub async fn publish(
     });
     store.wake_outbox();
     Ok(ids)
+}
+
+/// The parties a version of a dossier was released to.
+async fn recipients_of_version(store: &Store, id: &str, version: u32) -> Result<Vec<PartyId>> {
+    let rows: Vec<String> = with_db!(&store.db, pool => {
+        sqlx::query("SELECT recipient FROM handover_release WHERE dossier_id = $1 AND kind = 'dossier' AND version = $2")
+            .bind(id)
+            .bind(i64::from(version))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<_, _>>()?
+    });
+    rows.iter()
+        .map(|r| PartyId::parse("recipient", r).map_err(Error::from))
+        .collect()
 }
 
 /// The parties that received any version of a dossier.
@@ -552,6 +576,72 @@ pub async fn correct(store: &Store, id: &str, dossier: &Dossier, by: &str) -> Re
         tx.commit().await?;
     });
     Ok(version)
+}
+
+/// A handover inside one school (a mentor change, a move to another
+/// department): the dossier stays on the node and goes straight to the new
+/// mentor's (and teachers') work list, like a received one. Returns the id of
+/// that incoming item. No data leaves the school, so no release basis is
+/// needed; it is audited like an assignment.
+pub async fn hand_over_internally(
+    store: &Store,
+    id: &str,
+    mentor: &str,
+    teachers: &[String],
+    by: &str,
+) -> Result<String> {
+    let d = get(store, id).await?;
+    if d.route != Route::Internal {
+        return Err(Error::invalid(
+            "route",
+            "only an internal dossier is handed over inside the school",
+        ));
+    }
+    for (field, v) in [("mentor", mentor), ("assigned_by", by)] {
+        if v.trim().is_empty() || v.contains(',') {
+            return Err(Error::invalid(field, "a staff id"));
+        }
+    }
+    if teachers
+        .iter()
+        .any(|t| t.trim().is_empty() || t.contains(','))
+    {
+        return Err(Error::invalid("teachers", "staff ids"));
+    }
+    let item = format!("internal-{}", uuid::Uuid::new_v4().hyphenated());
+    let now = now_ms();
+    let entry = Entry {
+        actor: by.to_owned(),
+        action: "internal_handover".into(),
+        message_id: item.clone(),
+        counterparty: store.party.to_string(),
+        ..Entry::default()
+    };
+    with_db!(&store.db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO handover_incoming (message_id, sender, document_id, version, received_at_ms, mentor, teachers, assigned_by, assigned_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $5)",
+        )
+        .bind(&item)
+        .bind(store.party.as_str())
+        .bind(id)
+        .bind(i64::from(d.version))
+        .bind(now)
+        .bind(mentor)
+        .bind(teachers.join(","))
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE handover_dossier SET state = 'published', updated_at_ms = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit_append!(tx, std::slice::from_ref(&entry));
+        tx.commit().await?;
+    });
+    Ok(item)
 }
 
 /// Replaces a draft's content (before the guardians see it).

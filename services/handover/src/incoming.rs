@@ -286,8 +286,13 @@ pub async fn assign(
     Ok(())
 }
 
-/// The received dossier itself, for staff of the receiving school.
+/// The received dossier itself, for staff of the receiving school (or, for a
+/// handover inside the school, the school's own dossier).
 pub async fn dossier(store: &Store, message_id: &str) -> Result<Dossier> {
+    let item = get(store, message_id).await?;
+    if item.sender == store.party.as_str() {
+        return Ok(crate::dossier::get(store, &item.document_id).await?.dossier);
+    }
     let Some(doc) = store.received(message_id).await? else {
         return Err(Error::NotFound(format!("received dossier {message_id}")));
     };
@@ -317,7 +322,8 @@ pub async fn open_digest(store: &Store, message_id: &str, staff: &str) -> Result
         ..Entry::default()
     }];
     let first_by_mentor = is_mentor && item.opened_at_ms.is_none();
-    let messages = if first_by_mentor {
+    let internal = item.sender == store.party.as_str();
+    let messages = if first_by_mentor && !internal {
         vec![NewMessage {
             recipient: PartyId::parse("sender", &item.sender)?,
             document_type: STATUS_TYPE.into(),
@@ -352,6 +358,20 @@ pub async fn open_digest(store: &Store, message_id: &str, staff: &str) -> Result
                 .execute(&mut *tx)
                 .await?;
             outbox_enqueue!(tx, &messages, &ids, &mut entries);
+            if internal {
+                // The school is its own sender: it records "read by mentor" itself.
+                sqlx::query(
+                    "INSERT INTO handover_status (message_id, document_id, version, from_party, status, at_ms) \
+                     VALUES ($1, $2, $3, $4, 'read_by_mentor', $5)",
+                )
+                .bind(format!("read-{message_id}"))
+                .bind(&item.document_id)
+                .bind(i64::from(item.version))
+                .bind(&item.sender)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         audit_append!(tx, &entries);
         tx.commit().await?;
@@ -476,19 +496,30 @@ pub async fn register_for_izo(
 /// least `after_days` ago, no feedback sent yet, not withdrawn.
 pub async fn feedback_due(store: &Store, now: i64, after_days: u32) -> Result<Vec<Incoming>> {
     let cutoff = now - i64::from(after_days) * 86_400_000;
-    let mut latest: Vec<Incoming> = Vec::new();
+    // Per received dossier: its newest version, and when its first arrived.
+    let mut dossiers: Vec<(Incoming, i64)> = Vec::new();
     for i in list(store).await? {
-        if i.available
-            && i.feedback_at_ms.is_none()
-            && i.received_at_ms <= cutoff
-            && !latest
-                .iter()
-                .any(|l| l.sender == i.sender && l.document_id == i.document_id)
+        match dossiers
+            .iter_mut()
+            .find(|(d, _)| d.sender == i.sender && d.document_id == i.document_id)
         {
-            latest.push(i);
+            Some((_, first)) => *first = (*first).min(i.received_at_ms),
+            None => {
+                let at = i.received_at_ms;
+                dossiers.push((i, at));
+            }
         }
     }
-    Ok(latest)
+    Ok(dossiers
+        .into_iter()
+        .filter(|(d, first)| {
+            d.sender != store.party.as_str()
+                && d.available
+                && d.feedback_at_ms.is_none()
+                && *first <= cutoff
+        })
+        .map(|(d, _)| d)
+        .collect())
 }
 
 /// Sends feedback ("how is the pupil doing") to the school that sent the
