@@ -491,6 +491,40 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
     .await?;
     let at_mbo = wait_incoming(&region.handle("mbo-1").store, 1).await?;
     assert_eq!(at_mbo.sender, "vo-1");
+
+    // The guardians withdraw the VO->VO consent: VO 2 stops showing the dossier.
+    ConsentStore::new(vo1.store.clone())
+        .withdraw(
+            &record,
+            vec![v1::Grantor {
+                role: GrantorRole::Guardian as i32,
+                name: "ouder".into(),
+            }],
+            v1::Evidence {
+                kind: EvidenceKind::PortalLogin as i32,
+                recorded_by: "portal".into(),
+                document_sha256: vec![],
+            },
+        )
+        .await?;
+    wait_until(T, || async {
+        let i = incoming::get(&vo2.store, &item.message_id).await.ok()?;
+        (!i.available).then_some(())
+    })
+    .await?;
+    assert!(
+        incoming::dossier(&vo2.store, &item.message_id)
+            .await
+            .is_err()
+    );
+    assert!(
+        incoming::assign(&vo2.store, &item.message_id, "mentor-1", &[], "zoco-2")
+            .await
+            .is_err()
+    );
+    let rows = season::season(&vo2.store, 0, &Filter::default()).await?;
+    assert_eq!(rows[0].status, "withdrawn");
+    assert!(rows[0].pupil.is_empty(), "no name of a withdrawn dossier");
     region.shutdown().await
 }
 
