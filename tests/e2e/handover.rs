@@ -652,3 +652,35 @@ async fn a_mentor_change_inside_one_school_reaches_the_new_mentor() -> anyhow::R
     );
     region.shutdown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_purge_deletes_old_dossiers_and_leaves_proof() -> anyhow::Result<()> {
+    let (_dir, store) = carenet_e2e::fresh_store("po-1").await?;
+    let id = dossier::create(
+        &store,
+        "pupil-1",
+        Route::PoVo,
+        &unseen_povo(Extras::default()),
+        "ib-1",
+    )
+    .await?;
+    assert_eq!(
+        dossier::purge_expired(&store, 730, now_ms()).await?,
+        0,
+        "not yet"
+    );
+    let later = now_ms() + 731 * 86_400_000;
+    assert_eq!(dossier::purge_expired(&store, 730, later).await?, 1);
+    assert!(matches!(
+        dossier::get(&store, &id).await,
+        Err(Error::NotFound(_))
+    ));
+    let audit = carenet_fabric::audit::list(&store.db, 0, 100).await?;
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == "purged" && r.message_id == id && !r.payload_sha256.is_empty())
+    );
+    assert!(carenet_fabric::audit::verify(&store.db).await?.is_ok());
+    Ok(())
+}

@@ -644,6 +644,41 @@ pub async fn hand_over_internally(
     Ok(item)
 }
 
+/// Deletes the dossiers (and their warm-handover records) not changed for
+/// `days`, the retention period of a transfer dossier, leaving a `purged`
+/// record with the hash of what was deleted in the audit chain. What was
+/// released stays in the outbox until the fabric's own purge. Returns how
+/// many dossiers were deleted.
+pub async fn purge_expired(store: &Store, days: u32, now: i64) -> Result<usize> {
+    let cutoff = now - i64::from(days) * 86_400_000;
+    with_db!(&store.db, pool => {
+        let mut tx = pool.begin().await?;
+        let rows = sqlx::query("SELECT id, document FROM handover_dossier WHERE updated_at_ms < $1")
+            .bind(cutoff)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut entries = Vec::new();
+        for r in &rows {
+            let id: String = r.try_get(0)?;
+            let document: Vec<u8> = r.try_get(1)?;
+            sqlx::query("DELETE FROM warm_handover WHERE dossier_id = $1").bind(&id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM handover_dossier WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+            entries.push(Entry {
+                actor: "system".into(),
+                action: "purged".into(),
+                message_id: id,
+                purpose: format!("retention:{days}d"),
+                legal_basis: "retention".into(),
+                payload_sha256: sha256(&document).to_vec(),
+                ..Entry::default()
+            });
+        }
+        audit_append!(tx, &entries);
+        tx.commit().await?;
+        Ok(entries.len())
+    })
+}
+
 /// Replaces a draft's content (before the guardians see it).
 pub async fn edit_draft(store: &Store, id: &str, dossier: &Dossier, by: &str) -> Result<()> {
     let current = get(store, id).await?;

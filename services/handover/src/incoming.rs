@@ -46,8 +46,11 @@ pub struct Incoming {
     pub reminded_at_ms: Option<i64>,
     pub feedback_at_ms: Option<i64>,
     pub izo_at_ms: Option<i64>,
-    /// False when the sender withdrew it (its basis ended): not shown.
+    /// False when the sender withdrew it (its basis ended) or its retention
+    /// period ended: its content is gone and it is not shown.
     pub available: bool,
+    /// `withdrawn` or `purged` when not available.
+    pub removed: Option<String>,
 }
 
 /// Indexes handover documents that arrived since the last call: dossiers as
@@ -204,14 +207,16 @@ macro_rules! incoming_row {
             reminded_at_ms: r.try_get("reminded_at_ms")?,
             feedback_at_ms: r.try_get("feedback_at_ms")?,
             izo_at_ms: r.try_get("izo_at_ms")?,
-            available: r.try_get::<i64, _>("available")? == 1,
+            available: r.try_get::<Option<String>, _>("removed")?.is_none(),
+            removed: r.try_get("removed")?,
         })
     }};
 }
 
 const SELECT_INCOMING: &str = "SELECT h.message_id, h.sender, h.document_id, h.version, h.received_at_ms, h.mentor, h.teachers, \
      h.opened_at_ms, h.reminded_at_ms, h.feedback_at_ms, h.izo_at_ms, \
-     CAST(CASE WHEN EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = h.message_id) THEN 0 ELSE 1 END AS BIGINT) AS available \
+     CASE WHEN EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = h.message_id) THEN 'withdrawn' \
+     WHEN EXISTS (SELECT 1 FROM purged_message p WHERE p.message_id = h.message_id AND p.side = 'inbox') THEN 'purged' END AS removed \
      FROM handover_incoming h";
 
 /// Every received dossier version, newest first.
@@ -290,6 +295,9 @@ pub async fn assign(
 /// handover inside the school, the school's own dossier).
 pub async fn dossier(store: &Store, message_id: &str) -> Result<Dossier> {
     let item = get(store, message_id).await?;
+    if !item.available {
+        return Err(Error::NotFound(format!("received dossier {message_id}")));
+    }
     if item.sender == store.party.as_str() {
         return Ok(crate::dossier::get(store, &item.document_id).await?.dossier);
     }

@@ -118,8 +118,8 @@ pub async fn season(store: &Store, since_ms: i64, filter: &Filter) -> Result<Vec
         } else {
             String::new()
         };
-        let status = if !i.available {
-            "withdrawn"
+        let status = if let Some(removed) = &i.removed {
+            removed.as_str()
         } else if i.opened_at_ms.is_some() {
             "read"
         } else if i.mentor.is_some() {

@@ -287,6 +287,12 @@ async fn purge_periodically(
             Err(e) => tracing::warn!(error = %e, "retention purge failed"),
         }
         let now = carenet_fabric::clock::now_ms();
+        let dossier_days = policy.days_for(carenet_handover::dossier::DOSSIER_TYPE);
+        match carenet_handover::dossier::purge_expired(&store, dossier_days, now).await {
+            Ok(n) if n > 0 => tracing::info!(count = n, "transfer dossiers purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "transfer dossier purge failed"),
+        }
         match carenet_handover::incoming::remind_unread(&store, now, handover.reminder_days).await {
             Ok(r) if !r.is_empty() => tracing::info!(count = r.len(), "unread digests reminded"),
             Ok(_) => {}
