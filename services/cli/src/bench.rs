@@ -163,8 +163,7 @@ async fn exchange(
     let exchange_rate = messages as f64 / exchange_secs;
     let latencies = sender.store.delivery_latencies_ms().await?;
     let pct = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
-    let received = handles[0].store.inbox_count("acked").await?
-        + handles[0].store.inbox_count("stored").await?;
+    let received = handles[0].store.inbox_received_count().await?;
     if received as usize != messages {
         bail!("receiver holds {received} messages, expected {messages}");
     }

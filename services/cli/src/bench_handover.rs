@@ -85,7 +85,7 @@ pub async fn run(dossiers: usize, database_url: Option<&str>) -> anyhow::Result<
     }
     wait_delivered(2 * dossiers as i64).await?;
     let bulk = start.elapsed().as_secs_f64();
-    let received = vo.store.inbox_count("acked").await? + vo.store.inbox_count("stored").await?;
+    let received = vo.store.inbox_received_count().await?;
     if received != 2 * dossiers as i64 {
         bail!(
             "the secondary school holds {received} dossiers, expected {}",

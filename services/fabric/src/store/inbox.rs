@@ -362,6 +362,17 @@ impl Store {
         })
     }
 
+    /// Messages received and stored, whether or not their receipt was taken
+    /// yet (one query, so a message moving from stored to acked is counted once).
+    pub async fn inbox_received_count(&self) -> Result<i64> {
+        with_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT COUNT(*) FROM inbox WHERE state IN ('stored', 'acked')")
+                .fetch_one(pool)
+                .await?;
+            Ok(row.try_get::<i64, _>(0)?)
+        })
+    }
+
     /// Ids of inbox messages in a state, oldest first.
     pub async fn inbox_ids(&self, state: &str) -> Result<Vec<String>> {
         with_db!(&self.db, pool => {
