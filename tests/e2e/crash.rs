@@ -49,8 +49,7 @@ async fn sender_killed_mid_batch_delivers_everything_exactly_once() -> anyhow::R
     }
     let mut child = spawn_node(&region, "po-1");
     wait_until(Duration::from_secs(60), || async {
-        let n = receiver.inbox_count("acked").await.ok()?
-            + receiver.inbox_count("stored").await.ok()?;
+        let n = receiver.inbox_received_count().await.ok()?;
         (n >= 100).then_some(())
     })
     .await?;
