@@ -11,6 +11,7 @@ use carenet_consent::{Category, Purpose};
 use carenet_e2e::{TestRegion, Tuning, wait_until};
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
+use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::{PartyId, PartyKind};
 use carenet_handover::dossier::{self, Route};
 use carenet_handover::model::{Dossier, Extras};
@@ -20,6 +21,7 @@ use carenet_node::region::PartyPlan;
 use carenet_proto::v1::{
     self, EvidenceKind, GrantorRole, ParticipantRole, consent_recipient::Target,
 };
+use prost::Message;
 use time::OffsetDateTime;
 
 use crate::oso::{examples, validate};
@@ -199,6 +201,39 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     let file = region.dir.path().join("received.xml");
     std::fs::write(&file, &oso_out)?;
     validate(&file, None)?;
+
+    // Nobody but the recipient can claim the dossier was read.
+    let forged = region
+        .handle("swv")
+        .send(&[NewMessage {
+            recipient: PartyId::parse("to", "po-1")?,
+            document_type: incoming::STATUS_TYPE.into(),
+            document_id: "forged".into(),
+            version: 1,
+            purpose: Purpose::TransferDossier.as_str().into(),
+            legal_basis: v1::LegalBasis {
+                kind: v1::LegalBasisKind::StatutoryTask as i32,
+                reference: "forged".into(),
+                consent_receipt: vec![],
+            },
+            payload: v1::HandoverStatus {
+                document_id: id.clone(),
+                version: 1,
+                status: v1::HandoverStatusKind::ReadByMentor as i32,
+                at_ms: now_ms(),
+            }
+            .encode_to_vec(),
+            actor: "x".into(),
+            child_ref: None,
+        }])
+        .await?;
+    wait_until(T, || async { po.store.received(&forged[0]).await.ok()? }).await?;
+    wait_until(T, || async {
+        outgoing_status(&po.store, &id)
+            .await
+            .filter(|r| r.status == "delivered")
+    })
+    .await?;
 
     // The care coordinator assigns it; only the mentor and teachers read the digest.
     incoming::assign(
