@@ -175,18 +175,26 @@ pub fn parse(text: &str) -> Result<Parsed> {
     })?;
     let root = doc.root_element();
     let namespace = root.tag_name().namespace().map(str::to_owned);
+    // Line numbers from one pass over the text: roxmltree's own position
+    // lookup scans from the start for every element (quadratic).
+    let lines = Lines(text.match_indices('\n').map(|(i, _)| i).collect());
     Ok(Parsed {
-        root: convert(&doc, root, namespace.as_deref())?,
+        root: convert(&lines, root, namespace.as_deref())?,
         namespace,
     })
 }
 
-fn convert(
-    doc: &roxmltree::Document<'_>,
-    node: roxmltree::Node<'_, '_>,
-    ns: Option<&str>,
-) -> Result<Element> {
-    let line = doc.text_pos_at(node.range().start).row;
+/// The byte offsets of the newlines of a text.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn line_of(&self, offset: usize) -> u32 {
+        u32::try_from(self.0.partition_point(|&nl| nl < offset) + 1).unwrap_or(u32::MAX)
+    }
+}
+
+fn convert(lines: &Lines, node: roxmltree::Node<'_, '_>, ns: Option<&str>) -> Result<Element> {
+    let line = lines.line_of(node.range().start);
     let name = node.tag_name().name().to_owned();
     if node.tag_name().namespace() != ns {
         return Err(Error::xml(
@@ -208,7 +216,7 @@ fn convert(
     let mut text = String::new();
     for child in node.children() {
         if child.is_element() {
-            e.children.push(convert(doc, child, ns)?);
+            e.children.push(convert(lines, child, ns)?);
         } else if child.is_text() {
             text.push_str(child.text().unwrap_or_default());
         }
