@@ -138,18 +138,25 @@ impl Element {
 }
 
 fn escape_into(out: &mut String, s: &str, attribute: bool) {
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' if attribute => out.push_str("&#10;"),
-            '\t' if attribute => out.push_str("&#9;"),
-            c => out.push(c),
-        }
+    // Copies runs that need no escaping in one go (attachments are long
+    // base64 texts).
+    let mut run_start = 0;
+    for (i, ch) in s.char_indices() {
+        let escaped = match ch {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' if attribute => "&quot;",
+            '\r' => "&#13;",
+            '\n' if attribute => "&#10;",
+            '\t' if attribute => "&#9;",
+            _ => continue,
+        };
+        out.push_str(&s[run_start..i]);
+        out.push_str(escaped);
+        run_start = i + ch.len_utf8();
     }
+    out.push_str(&s[run_start..]);
 }
 
 /// A parsed document: its root element and the root's namespace.
