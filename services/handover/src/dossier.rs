@@ -597,17 +597,7 @@ pub async fn hand_over_internally(
             "only an internal dossier is handed over inside the school",
         ));
     }
-    for (field, v) in [("mentor", mentor), ("assigned_by", by)] {
-        if v.trim().is_empty() || v.contains(',') {
-            return Err(Error::invalid(field, "a staff id"));
-        }
-    }
-    if teachers
-        .iter()
-        .any(|t| t.trim().is_empty() || t.contains(','))
-    {
-        return Err(Error::invalid("teachers", "staff ids"));
-    }
+    crate::incoming::check_assignment(mentor, teachers, by)?;
     let item = format!("internal-{}", uuid::Uuid::new_v4().hyphenated());
     let now = now_ms();
     let entry = Entry {

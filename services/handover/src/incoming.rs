@@ -242,14 +242,9 @@ pub async fn get(store: &Store, message_id: &str) -> Result<Incoming> {
     found.ok_or_else(|| Error::NotFound(format!("received dossier {message_id}")))
 }
 
-/// The care coordinator assigns a received dossier to the mentor and teachers.
-pub async fn assign(
-    store: &Store,
-    message_id: &str,
-    mentor: &str,
-    teachers: &[String],
-    by: &str,
-) -> Result<()> {
+/// Staff ids of an assignment: one each, no separators (teachers are stored
+/// comma-separated).
+pub(crate) fn check_assignment(mentor: &str, teachers: &[String], by: &str) -> Result<()> {
     for (field, v) in [("mentor", mentor), ("assigned_by", by)] {
         if v.trim().is_empty() || v.contains(',') {
             return Err(Error::invalid(field, "a staff id"));
@@ -261,6 +256,18 @@ pub async fn assign(
     {
         return Err(Error::invalid("teachers", "staff ids"));
     }
+    Ok(())
+}
+
+/// The care coordinator assigns a received dossier to the mentor and teachers.
+pub async fn assign(
+    store: &Store,
+    message_id: &str,
+    mentor: &str,
+    teachers: &[String],
+    by: &str,
+) -> Result<()> {
+    check_assignment(mentor, teachers, by)?;
     let item = get(store, message_id).await?;
     if !item.available {
         return Err(Error::invalid(
