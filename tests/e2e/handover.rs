@@ -719,3 +719,146 @@ async fn the_retention_purge_deletes_old_dossiers_and_leaves_proof() -> anyhow::
     assert!(carenet_fabric::audit::verify(&store.db).await?.is_ok());
     Ok(())
 }
+
+/// Runs `carenet` on a party of a live test region; returns stdout, or fails with stderr.
+fn cli(region: &TestRegion, party: &str, args: &[&str]) -> anyhow::Result<String> {
+    let out = std::process::Command::new(carenet_e2e::carenet_bin())
+        .args(args)
+        .arg("--data-dir")
+        .arg(region.dir.path())
+        .args(["--party", party])
+        .env("RUST_LOG", "warn")
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "carenet {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handover_runs_from_the_command_line_on_a_live_region() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(crate::three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let tmp = tempfile::tempdir()?;
+    let file = tmp.path().join("unseen.xml");
+    // A file from the administration system that the guardians have not seen yet.
+    std::fs::write(
+        &file,
+        example("POVO_full").replace("<inzage>true</inzage>", "<inzage>false</inzage>"),
+    )?;
+    let out = cli(
+        &region,
+        "po-1",
+        &[
+            "oso",
+            "import",
+            &file.display().to_string(),
+            "--recorded-by",
+            "ib-1",
+        ],
+    )?;
+    let (id, state) = out.trim().split_once(' ').unwrap();
+    assert_eq!(state, "draft");
+    let early = cli(
+        &region,
+        "po-1",
+        &[
+            "handover",
+            "publish",
+            "--dossier",
+            id,
+            "--to",
+            "vo-1",
+            "--by",
+            "ib-1",
+        ],
+    );
+    assert!(early.is_err(), "no release before inzage");
+    cli(
+        &region,
+        "po-1",
+        &[
+            "handover",
+            "inspection",
+            "--dossier",
+            id,
+            "--guardian-view",
+            "Akkoord",
+            "--by",
+            "ib-1",
+        ],
+    )?;
+    let queued = cli(
+        &region,
+        "po-1",
+        &[
+            "handover",
+            "publish",
+            "--dossier",
+            id,
+            "--to",
+            "vo-1",
+            "--by",
+            "ib-1",
+        ],
+    )?;
+    assert!(queued.starts_with("queued "), "{queued}");
+    // The running nodes deliver it; the VO school works from the command line too.
+    let vo = region.handle("vo-1");
+    let item = wait_incoming(&vo.store, 1).await?;
+    let season = cli(
+        &region,
+        "vo-1",
+        &["handover", "season", "--direction", "in"],
+    )?;
+    assert!(
+        season.contains(&item.message_id) && season.contains("received"),
+        "{season}"
+    );
+    cli(
+        &region,
+        "vo-1",
+        &[
+            "handover",
+            "assign",
+            "--message",
+            &item.message_id,
+            "--mentor",
+            "mentor-7",
+            "--by",
+            "zoco-1",
+        ],
+    )?;
+    let digest = cli(
+        &region,
+        "vo-1",
+        &[
+            "handover",
+            "digest",
+            "--message",
+            &item.message_id,
+            "--staff",
+            "mentor-7",
+        ],
+    )?;
+    assert!(
+        digest.contains("Zienswijze ouders") && digest.contains("Akkoord"),
+        "{digest}"
+    );
+    let po = region.handle("po-1");
+    wait_until(T, || async {
+        outgoing_status(&po.store, id)
+            .await
+            .filter(|r| r.status == "read")
+    })
+    .await?;
+    let csv = cli(&region, "po-1", &["handover", "season", "--csv"])?;
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("uit,") && l.contains(",read,")),
+        "{csv}"
+    );
+    region.shutdown().await
+}

@@ -1,10 +1,14 @@
-//! `carenet oso` and `carenet handover`: OSO files in and out of a node, and
-//! the receiving school's last mile from the command line.
+//! `carenet oso` and `carenet handover`: OSO files in and out of a node, the
+//! sending school's inzage and release, and the receiving school's last mile
+//! from the command line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use carenet_fabric::PartyId;
+use carenet_fabric::credentials::Credentials;
+use carenet_fabric::directory::Directory;
 use carenet_handover::dossier::{self, Route};
 use carenet_handover::season::{self, Filter};
 use carenet_handover::{incoming, model::Dossier};
@@ -50,6 +54,39 @@ pub enum OsoCommand {
 
 #[derive(Subcommand)]
 pub enum HandoverCommand {
+    /// The guardians saw a dossier (inzage), with their view: it is set ready.
+    Inspection {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        dossier: String,
+        /// YYYY-MM-DD; default today.
+        #[arg(long)]
+        seen_on: Option<String>,
+        /// The guardians' view (zienswijze), if they gave one.
+        #[arg(long)]
+        guardian_view: Option<String>,
+        /// Staff id of who records it.
+        #[arg(long)]
+        by: String,
+    },
+    /// Release a ready dossier to the receiving party (or a correction to
+    /// every earlier recipient); the node delivers it. Needs the node's data
+    /// directory (or a region's, with --party) for the region directory.
+    Publish {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        dossier: String,
+        /// The receiving party; repeat for more; none for a correction.
+        #[arg(long = "to")]
+        to: Vec<String>,
+        /// The consent record, for the routes that need consent.
+        #[arg(long)]
+        consent: Option<String>,
+        #[arg(long)]
+        by: String,
+    },
     /// This school year's outgoing and incoming dossiers and where they stand.
     Season {
         #[command(flatten)]
@@ -157,6 +194,52 @@ pub async fn oso(cmd: OsoCommand) -> anyhow::Result<ExitCode> {
 
 pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        HandoverCommand::Inspection {
+            target,
+            dossier: id,
+            seen_on,
+            guardian_view,
+            by,
+        } => {
+            let store = target.open().await?;
+            let seen_on = match seen_on {
+                Some(d) => dossier::parse_date("--seen-on", &d)?,
+                None => time::OffsetDateTime::now_utc().date(),
+            };
+            dossier::record_inspection(&store, &id, seen_on, guardian_view, &by).await?;
+            println!("{id} ready");
+            Ok(ExitCode::SUCCESS)
+        }
+        HandoverCommand::Publish {
+            target,
+            dossier: id,
+            to,
+            consent,
+            by,
+        } => {
+            let Some(config) = target.node_config()? else {
+                bail!("publish needs the node's data directory (or a region's with --party)");
+            };
+            let creds = Credentials::load(&config.credentials_dir())?;
+            let directory = Directory::open(
+                creds.ca_public_key,
+                Some(config.data_dir.join("directory.cache")),
+            );
+            if directory.snapshot().signed.is_empty() {
+                bail!("the node has no region directory yet: start it once first");
+            }
+            let to = to
+                .iter()
+                .map(|p| PartyId::parse("--to", p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let store = target.open().await?;
+            for message in
+                dossier::publish(&store, &directory, &id, &to, consent.as_deref(), &by).await?
+            {
+                println!("queued {message}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         HandoverCommand::Season {
             target,
             direction,

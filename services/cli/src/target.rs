@@ -31,6 +31,26 @@ impl TargetArgs {
         Ok(Store::new(db, party))
     }
 
+    /// The node's config, when the target is a region (with `--party`) or a
+    /// node's data directory.
+    pub fn node_config(&self) -> anyhow::Result<Option<NodeConfig>> {
+        let Some(dir) = &self.data_dir else {
+            return Ok(None);
+        };
+        if dir.join(REGION_FILE).exists() {
+            let Some(party) = &self.party else {
+                bail!("{} is a region: name the party with --party", dir.display());
+            };
+            return Ok(Some(RegionFile::load(dir)?.node_config(party)?));
+        }
+        let node_toml = dir.join("node.toml");
+        Ok(if node_toml.exists() {
+            Some(NodeConfig::load(&node_toml)?)
+        } else {
+            None
+        })
+    }
+
     fn resolve(&self) -> anyhow::Result<(String, PartyId)> {
         let named = |p: &Option<String>| -> anyhow::Result<Option<PartyId>> {
             Ok(match p {
