@@ -301,15 +301,20 @@ pub async fn assign(
 /// The received dossier itself, for staff of the receiving school (or, for a
 /// handover inside the school, the school's own dossier).
 pub async fn dossier(store: &Store, message_id: &str) -> Result<Dossier> {
-    let item = get(store, message_id).await?;
+    dossier_of(store, &get(store, message_id).await?).await
+}
+
+/// The content of an item already looked up (no new sync of the inbox).
+pub async fn dossier_of(store: &Store, item: &Incoming) -> Result<Dossier> {
+    let gone = || Error::NotFound(format!("received dossier {}", item.message_id));
     if !item.available {
-        return Err(Error::NotFound(format!("received dossier {message_id}")));
+        return Err(gone());
     }
     if item.sender == store.party.as_str() {
         return Ok(crate::dossier::get(store, &item.document_id).await?.dossier);
     }
-    let Some(doc) = store.received(message_id).await? else {
-        return Err(Error::NotFound(format!("received dossier {message_id}")));
+    let Some(doc) = store.received(&item.message_id).await? else {
+        return Err(gone());
     };
     Dossier::decode(&doc.payload)
 }
@@ -326,7 +331,7 @@ pub async fn open_digest(store: &Store, message_id: &str, staff: &str) -> Result
             "the digest is for the assigned mentor and teachers",
         ));
     }
-    let dossier = dossier(store, message_id).await?;
+    let dossier = dossier_of(store, &item).await?;
     let digest = digest::build(&dossier);
     let now = now_ms();
     let mut entries = vec![Entry {

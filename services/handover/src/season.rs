@@ -40,6 +40,7 @@ pub struct Filter {
 
 /// The school year a season view covers starts on 1 August (`since_ms`).
 pub async fn season(store: &Store, since_ms: i64, filter: &Filter) -> Result<Vec<SeasonRow>> {
+    // Statuses that came back (read, feedback) are indexed from the inbox first.
     incoming::sync(store).await?;
     let mut rows = Vec::new();
     let outgoing: Vec<(String, String)> = with_db!(&store.db, pool => {
@@ -116,7 +117,7 @@ pub async fn season(store: &Store, since_ms: i64, filter: &Filter) -> Result<Vec
         }
         seen.push((i.sender.clone(), i.document_id.clone()));
         let pupil = if i.available {
-            incoming::dossier(store, &i.message_id)
+            incoming::dossier_of(store, &i)
                 .await
                 .map(|d| d.summary().pupil_name)
                 .unwrap_or_default()
