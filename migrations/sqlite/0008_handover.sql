@@ -28,6 +28,8 @@ CREATE TABLE handover_release (
     queued_at_ms    INTEGER NOT NULL
 );
 CREATE INDEX handover_release_dossier ON handover_release (dossier_id, recipient);
+-- A dossier version goes to a party once, even if two releases race.
+CREATE UNIQUE INDEX handover_release_once ON handover_release (dossier_id, version, recipient) WHERE kind = 'dossier';
 
 -- Dossiers this school received (the receiver's side): the last mile.
 CREATE TABLE handover_incoming (
