@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use carenet_consent::age::Regime;
-use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
+use carenet_consent::record::ConsentStore;
 use carenet_consent::{Category, Purpose};
 use carenet_e2e::{TestRegion, Tuning, wait_until};
 use carenet_fabric::clock::now_ms;
@@ -18,9 +17,7 @@ use carenet_handover::model::{Dossier, Extras};
 use carenet_handover::season::{self, Filter};
 use carenet_handover::{Error, incoming, oso, warm};
 use carenet_node::region::PartyPlan;
-use carenet_proto::v1::{
-    self, EvidenceKind, GrantorRole, ParticipantRole, consent_recipient::Target,
-};
+use carenet_proto::v1::{self, EvidenceKind, GrantorRole, ParticipantRole};
 use prost::Message;
 use time::OffsetDateTime;
 
@@ -50,53 +47,6 @@ fn unseen_povo(extras: Extras) -> Dossier {
 
 fn today() -> time::Date {
     OffsetDateTime::now_utc().date()
-}
-
-async fn granted_consent(
-    store: &Store,
-    purpose: Purpose,
-    to: &[&str],
-    categories: Vec<Category>,
-) -> anyhow::Result<String> {
-    let consents = ConsentStore::new(store.clone());
-    let id = consents
-        .request(&ConsentRequest {
-            child_ref: "pupil-1".into(),
-            child_birth_date: today().replace_year(today().year() - 12)?,
-            purpose,
-            recipients: to
-                .iter()
-                .map(|p| v1::ConsentRecipient {
-                    target: Some(Target::PartyId((*p).into())),
-                })
-                .collect(),
-            categories,
-            valid_from: today(),
-            valid_until: None,
-            recorded_by: "staff-1".into(),
-        })
-        .await?
-        .version
-        .record_id;
-    consents
-        .grant(
-            &id,
-            &Decision {
-                grantors: vec![v1::Grantor {
-                    role: GrantorRole::Guardian as i32,
-                    name: "ouder".into(),
-                }],
-                evidence: v1::Evidence {
-                    kind: EvidenceKind::PortalLogin as i32,
-                    recorded_by: "portal".into(),
-                    document_sha256: vec![],
-                },
-                regime: Regime::Education,
-                today: today(),
-            },
-        )
-        .await?;
-    Ok(id)
 }
 
 async fn wait_incoming(store: &Store, version: u32) -> anyhow::Result<incoming::Incoming> {
@@ -359,7 +309,7 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     );
     let due = incoming::feedback_due(&vo.store, now_ms() + 43 * 86_400_000, 42).await?;
     assert_eq!(due.len(), 1);
-    let record = granted_consent(
+    let record = carenet_e2e::granted_consent(
         &vo.store,
         Purpose::FeedbackToSender,
         &["po-1"],
@@ -436,7 +386,9 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
             )
         })
         .collect();
-    let record = granted_consent(&vo1.store, Purpose::TransferDossier, &["vo-2"], allowed).await?;
+    let record =
+        carenet_e2e::granted_consent(&vo1.store, Purpose::TransferDossier, &["vo-2"], allowed)
+            .await?;
     dossier::publish(
         &vo1.store,
         &vo1.directory,
@@ -514,7 +466,7 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
         .filter(|c| c.oso_element().is_some())
         .collect();
     let pupil_consent =
-        granted_consent(&vo1.store, Purpose::TransferDossier, &["mbo-1"], all).await?;
+        carenet_e2e::granted_consent(&vo1.store, Purpose::TransferDossier, &["mbo-1"], all).await?;
     dossier::publish(
         &vo1.store,
         &vo1.directory,
@@ -627,7 +579,7 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
             .is_err(),
         "no basis, no sharing"
     );
-    let record = granted_consent(
+    let record = carenet_e2e::granted_consent(
         &po.store,
         Purpose::TransferDossier,
         &["vo-1", "smw-1"],

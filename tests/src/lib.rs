@@ -321,3 +321,55 @@ pub async fn fresh_store(party: &str) -> anyhow::Result<(tempfile::TempDir, Stor
     };
     Ok((dir, Store::new(db, PartyId::parse("party", party)?)))
 }
+
+/// A granted consent of a 12-year-old's guardian, recorded on `store`, for
+/// `purpose` to the parties `to` and the given categories; returns the record id.
+pub async fn granted_consent(
+    store: &Store,
+    purpose: carenet_consent::Purpose,
+    to: &[&str],
+    categories: Vec<carenet_consent::Category>,
+) -> anyhow::Result<String> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let consents = carenet_consent::record::ConsentStore::new(store.clone());
+    let id = consents
+        .request(&carenet_consent::record::ConsentRequest {
+            child_ref: "pupil-1".into(),
+            child_birth_date: time::OffsetDateTime::now_utc()
+                .date()
+                .replace_year(time::OffsetDateTime::now_utc().date().year() - 12)?,
+            purpose,
+            recipients: to
+                .iter()
+                .map(|p| v1::ConsentRecipient {
+                    target: Some(v1::consent_recipient::Target::PartyId((*p).into())),
+                })
+                .collect(),
+            categories,
+            valid_from: today,
+            valid_until: None,
+            recorded_by: "staff-1".into(),
+        })
+        .await?
+        .version
+        .record_id;
+    consents
+        .grant(
+            &id,
+            &carenet_consent::record::Decision {
+                grantors: vec![v1::Grantor {
+                    role: v1::GrantorRole::Guardian as i32,
+                    name: "ouder".into(),
+                }],
+                evidence: v1::Evidence {
+                    kind: v1::EvidenceKind::PortalLogin as i32,
+                    recorded_by: "portal".into(),
+                    document_sha256: vec![],
+                },
+                regime: carenet_consent::age::Regime::Education,
+                today,
+            },
+        )
+        .await?;
+    Ok(id)
+}
