@@ -18,18 +18,9 @@ CREATE TABLE handover_dossier (
 );
 CREATE INDEX handover_dossier_child ON handover_dossier (child_ref);
 
--- What was released to whom: dossier versions and warm-handover records.
-CREATE TABLE handover_release (
-    message_id      TEXT PRIMARY KEY,
-    dossier_id      TEXT NOT NULL,
-    version         BIGINT NOT NULL,
-    recipient       TEXT NOT NULL,
-    kind            TEXT NOT NULL CHECK (kind IN ('dossier', 'warm_handover')),
-    queued_at_ms    BIGINT NOT NULL
-);
-CREATE INDEX handover_release_dossier ON handover_release (dossier_id, recipient);
--- A dossier version goes to a party once, even if two releases race.
-CREATE UNIQUE INDEX handover_release_once ON handover_release (dossier_id, version, recipient) WHERE kind = 'dossier';
+-- What was released to whom is the outbox (document type, document id,
+-- version, recipient); the handover looks its dossiers up there.
+CREATE INDEX outbox_document ON outbox (document_id, version);
 
 -- Dossiers this school received (the receiver's side): the last mile.
 CREATE TABLE handover_incoming (

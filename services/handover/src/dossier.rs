@@ -443,85 +443,68 @@ pub async fn publish(
             to.push(r.clone());
         }
     }
-    let have_it = recipients_of_version(store, id, d.version).await?;
-    to.retain(|r| !have_it.contains(r));
-    if to.is_empty() {
-        return Err(Error::invalid(
-            "recipient",
-            "name a party that does not have this version yet",
-        ));
-    }
     let legal_basis = basis(&d, consent_record)?;
     if legal_basis.kind == LegalBasisKind::Consent as i32 {
         mark_consented(&mut d.dossier.sections);
     }
     let payload = d.dossier.encode();
-    let messages: Vec<NewMessage> = to
-        .iter()
-        .map(|r| NewMessage {
-            recipient: r.clone(),
-            document_type: DOSSIER_TYPE.into(),
-            document_id: d.id.clone(),
-            version: d.version,
-            purpose: Purpose::TransferDossier.as_str().into(),
-            legal_basis: legal_basis.clone(),
-            payload: payload.clone(),
-            actor: by.to_owned(),
-            child_ref: Some(d.child_ref.clone()),
-        })
-        .collect();
-    let ids = outbox::prepare(&messages)?;
+    let message_to = |r: &PartyId| NewMessage {
+        recipient: r.clone(),
+        document_type: DOSSIER_TYPE.into(),
+        document_id: d.id.clone(),
+        version: d.version,
+        purpose: Purpose::TransferDossier.as_str().into(),
+        legal_basis: legal_basis.clone(),
+        payload: payload.clone(),
+        actor: by.to_owned(),
+        child_ref: Some(d.child_ref.clone()),
+    };
     let now = now_ms();
-    with_db!(&store.db, pool => {
+    let ids = with_db!(&store.db, pool => {
         let mut tx = pool.begin().await?;
-        let mut entries: Vec<Entry> = Vec::new();
-        outbox_enqueue!(tx, &messages, &ids, &mut entries);
-        for (m, mid) in messages.iter().zip(&ids) {
-            sqlx::query(
-                "INSERT INTO handover_release (message_id, dossier_id, version, recipient, kind, queued_at_ms) \
-                 VALUES ($1, $2, $3, $4, 'dossier', $5)",
-            )
-            .bind(mid)
-            .bind(&d.id)
-            .bind(i64::from(d.version))
-            .bind(m.recipient.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        // Updating the dossier first locks its row (PostgreSQL; SQLite has one
+        // writer), so two releases of the same version cannot both pass the
+        // check below. What was released is the outbox: no copy of it here.
         sqlx::query("UPDATE handover_dossier SET state = 'published', updated_at_ms = $1 WHERE id = $2")
             .bind(now)
             .bind(&d.id)
             .execute(&mut *tx)
             .await?;
+        let have_it: Vec<String> = sqlx::query(
+            "SELECT recipient FROM outbox WHERE document_type = $1 AND document_id = $2 AND version = $3",
+        )
+        .bind(DOSSIER_TYPE)
+        .bind(&d.id)
+        .bind(i64::from(d.version))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<std::result::Result<_, _>>()?;
+        to.retain(|r| !have_it.iter().any(|h| h == r.as_str()));
+        if to.is_empty() {
+            return Err(Error::invalid(
+                "recipient",
+                "name a party that does not have this version yet",
+            ));
+        }
+        let messages: Vec<NewMessage> = to.iter().map(message_to).collect();
+        let ids = outbox::prepare(&messages)?;
+        let mut entries: Vec<Entry> = Vec::new();
+        outbox_enqueue!(tx, &messages, &ids, &mut entries);
         audit_append!(tx, &entries);
         tx.commit().await?;
+        ids
     });
     store.wake_outbox();
     Ok(ids)
 }
 
-/// The parties a version of a dossier was released to.
-async fn recipients_of_version(store: &Store, id: &str, version: u32) -> Result<Vec<PartyId>> {
-    let rows: Vec<String> = with_db!(&store.db, pool => {
-        sqlx::query("SELECT recipient FROM handover_release WHERE dossier_id = $1 AND kind = 'dossier' AND version = $2")
-            .bind(id)
-            .bind(i64::from(version))
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<std::result::Result<_, _>>()?
-    });
-    rows.iter()
-        .map(|r| PartyId::parse("recipient", r).map_err(Error::from))
-        .collect()
-}
-
 /// The parties that received any version of a dossier.
 pub async fn earlier_recipients(store: &Store, id: &str) -> Result<Vec<PartyId>> {
     let rows: Vec<String> = with_db!(&store.db, pool => {
-        sqlx::query("SELECT DISTINCT recipient FROM handover_release WHERE dossier_id = $1 AND kind = 'dossier' ORDER BY recipient")
+        sqlx::query("SELECT DISTINCT recipient FROM outbox WHERE document_type = $1 AND document_id = $2 ORDER BY recipient")
+            .bind(DOSSIER_TYPE)
             .bind(id)
             .fetch_all(pool)
             .await?

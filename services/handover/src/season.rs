@@ -59,19 +59,19 @@ pub async fn season(store: &Store, since_ms: i64, filter: &Filter) -> Result<Vec
         let facts = with_db!(&store.db, pool => {
             let row = sqlx::query(
                 "SELECT \
-                 (SELECT COUNT(*) FROM handover_release r JOIN outbox o ON o.message_id = r.message_id \
-                    WHERE r.dossier_id = $1 AND r.kind = 'dossier' AND r.version = $2), \
-                 (SELECT COUNT(*) FROM handover_release r JOIN outbox o ON o.message_id = r.message_id \
-                    WHERE r.dossier_id = $1 AND r.kind = 'dossier' AND r.version = $2 AND o.state = 'delivered'), \
+                 (SELECT COUNT(*) FROM outbox o WHERE o.document_type = $4 AND o.document_id = $1 AND o.version = $2), \
+                 (SELECT COUNT(*) FROM outbox o WHERE o.document_type = $4 AND o.document_id = $1 AND o.version = $2 \
+                    AND o.state = 'delivered'), \
                  (SELECT COUNT(*) FROM handover_status s WHERE s.document_id = $1 AND s.status = 'read_by_mentor' AND s.version = $2 \
-                    AND (s.from_party = $3 OR s.from_party IN (SELECT r.recipient FROM handover_release r WHERE r.dossier_id = $1))), \
+                    AND (s.from_party = $3 OR s.from_party IN (SELECT o.recipient FROM outbox o WHERE o.document_type = $4 AND o.document_id = $1))), \
                  (SELECT COUNT(*) FROM handover_status s WHERE s.document_id = $1 AND s.status = 'feedback' \
-                    AND s.from_party IN (SELECT r.recipient FROM handover_release r WHERE r.dossier_id = $1)), \
+                    AND s.from_party IN (SELECT o.recipient FROM outbox o WHERE o.document_type = $4 AND o.document_id = $1)), \
                  (SELECT CAST(COALESCE(MAX(CASE WHEN w.state = 'held' THEN 2 ELSE 1 END), 0) AS BIGINT) FROM warm_handover w WHERE w.dossier_id = $1)",
             )
             .bind(&id)
             .bind(i64::from(d.version))
             .bind(store.party.as_str())
+            .bind(dossier::DOSSIER_TYPE)
             .fetch_one(pool)
             .await?;
             [row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?, row.try_get::<i64, _>(3)?, row.try_get::<i64, _>(4)?]

@@ -214,23 +214,10 @@ pub async fn share(
         })
         .collect();
     let ids = outbox::prepare(&messages)?;
-    let now = now_ms();
     with_db!(&store.db, pool => {
         let mut tx = pool.begin().await?;
         let mut entries = Vec::new();
         outbox_enqueue!(tx, &messages, &ids, &mut entries);
-        for (m, mid) in messages.iter().zip(&ids) {
-            sqlx::query(
-                "INSERT INTO handover_release (message_id, dossier_id, version, recipient, kind, queued_at_ms) \
-                 VALUES ($1, $2, 1, $3, 'warm_handover', $4)",
-            )
-            .bind(mid)
-            .bind(&record.dossier_id)
-            .bind(m.recipient.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
         audit_append!(tx, &entries);
         tx.commit().await?;
     });
