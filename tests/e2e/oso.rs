@@ -10,7 +10,7 @@ use carenet_e2e::{carenet_bin, postgres_url};
 use carenet_fabric::store::create_postgres_database;
 
 fn shared_oso() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/oso/OV")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/oso/OV")
 }
 
 pub fn examples() -> Vec<PathBuf> {

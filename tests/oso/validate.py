@@ -32,7 +32,7 @@ def values(path):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    default_oso = os.path.normpath(os.path.join(here, "..", "..", "..", "shared", "oso", "OV"))
+    default_oso = os.path.normpath(os.path.join(here, "..", "..", "vendor", "oso", "OV"))
     ap = argparse.ArgumentParser()
     ap.add_argument("--oso-dir", default=default_oso)
     ap.add_argument("--same-as")

@@ -21,11 +21,11 @@ use carenet_proto::v1::{
 };
 
 pub(crate) const POVO_FULL: &str =
-    include_str!("../../../../shared/oso/OV/examples/Voorbeelddossier_OV_POVO_full.xml");
+    include_str!("../../../vendor/oso/OV/examples/Voorbeelddossier_OV_POVO_full.xml");
 const POVO_OPT_OUT: &str =
-    include_str!("../../../../shared/oso/OV/examples/Voorbeelddossier_OV_POVO_opt_out.xml");
+    include_str!("../../../vendor/oso/OV/examples/Voorbeelddossier_OV_POVO_opt_out.xml");
 const VOVO_FULL: &str =
-    include_str!("../../../../shared/oso/OV/examples/Voorbeelddossier_OV_VOVO_full.xml");
+    include_str!("../../../vendor/oso/OV/examples/Voorbeelddossier_OV_VOVO_full.xml");
 
 /// A generated pupil: names, birth date and what the IB wrote.
 struct Pupil {

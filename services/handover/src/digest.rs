@@ -113,7 +113,7 @@ mod tests {
     fn digest_holds_needs_what_works_and_contact_in_one_page() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/oso/OV/examples/Voorbeelddossier_OV_POVO_full.xml"
+            "/../../vendor/oso/OV/examples/Voorbeelddossier_OV_POVO_full.xml"
         );
         let d = Dossier {
             sections: crate::oso::import(&std::fs::read_to_string(path).unwrap())

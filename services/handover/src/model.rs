@@ -265,7 +265,7 @@ mod tests {
     fn povo() -> Dossier {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/oso/OV/examples/Voorbeelddossier_OV_POVO_full.xml"
+            "/../../vendor/oso/OV/examples/Voorbeelddossier_OV_POVO_full.xml"
         );
         let text = std::fs::read_to_string(path).unwrap();
         Dossier {

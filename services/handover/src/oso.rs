@@ -359,7 +359,7 @@ mod tests {
 
     const EXAMPLES: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/oso/OV/examples"
+        "/../../vendor/oso/OV/examples"
     );
 
     fn examples() -> Vec<(String, String)> {
