@@ -92,3 +92,31 @@ fn from_config(config: &NodeConfig) -> anyhow::Result<(String, PartyId)> {
 fn sqlite_path(dir: &Path) -> String {
     dir.join(SQLITE_FILE).display().to_string()
 }
+
+/// Who does a staff action from the command line: `--by STAFF --role ROLE`
+/// (the role may be given more than once). The party is the target node's.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ActorArgs {
+    /// The staff member's id at the party (never a name).
+    #[arg(long = "by")]
+    pub by: String,
+    /// The staff member's role: mentor, teacher, support_coordinator_po,
+    /// care_coordinator, team_lead, zat_member, trajectory_guide,
+    /// case_coordinator, swv_staff, admin.
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+}
+
+impl ActorArgs {
+    /// The actor for `store`'s party; a bad staff id or role names the flag.
+    pub fn actor(&self, store: &Store) -> anyhow::Result<carenet_fabric::Actor> {
+        let roles = self
+            .roles
+            .iter()
+            .map(|r| carenet_fabric::Role::parse("--role", r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let actor = carenet_fabric::Actor::new(store.party.clone(), &self.by, roles)
+            .map_err(|e| anyhow::anyhow!("--by/--role: {e}"))?;
+        Ok(actor)
+    }
+}

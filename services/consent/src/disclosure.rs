@@ -2,13 +2,13 @@
 //! receipt, refusal and deletion of data sent about it, and every change of its
 //! consents, from the node's audit log. The basis of the parents' disclosure view.
 
+use carenet_fabric::audit;
 use carenet_fabric::store::Store;
-use carenet_fabric::with_db;
 use carenet_proto::v1;
 use prost::Message;
-use sqlx::Row;
 
 use crate::Result;
+use crate::record::ConsentStore;
 
 /// One line of the disclosure view.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,11 +30,8 @@ pub struct Disclosure {
     pub categories: Vec<String>,
 }
 
-fn categories_of(released_basis: Option<Vec<u8>>) -> Vec<String> {
-    let Some(bytes) = released_basis else {
-        return Vec::new();
-    };
-    let Ok(basis) = v1::LegalBasis::decode(bytes.as_slice()) else {
+fn categories_of(basis: Option<&v1::LegalBasis>) -> Vec<String> {
+    let Some(basis) = basis else {
         return Vec::new();
     };
     v1::ConsentReceipt::decode(basis.consent_receipt.as_slice())
@@ -44,50 +41,46 @@ fn categories_of(released_basis: Option<Vec<u8>>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn line(r: &v1::AuditRecord, categories: Vec<String>) -> Disclosure {
+    Disclosure {
+        at_ms: r.at_ms,
+        action: r.action.clone(),
+        subject_id: r.message_id.clone(),
+        recipient: r.counterparty.clone(),
+        actor: r.actor.clone(),
+        purpose: r.purpose.clone(),
+        basis: r.legal_basis.clone(),
+        categories,
+    }
+}
+
 /// Everything the node's audit log says was done with data about `child_ref`,
-/// oldest first.
+/// oldest first: what the fabric released about the child, and the changes of
+/// the child's consent records. Read through the fabric's audit API.
 pub async fn who_saw_what(store: &Store, child_ref: &str) -> Result<Vec<Disclosure>> {
-    let rows: Vec<(Disclosure, Option<Vec<u8>>)> = with_db!(&store.db, pool => {
-        let rows = sqlx::query(
-            "SELECT a.seq, a.at_ms, a.action, a.message_id, a.counterparty, a.actor, a.purpose, a.legal_basis, \
-                    o.released_basis \
-             FROM audit a JOIN outbox o ON o.message_id = a.message_id \
-             WHERE o.child_ref = $1 AND a.action IN ('released', 'delivered', 'release_refused', 'purged') \
-             UNION ALL \
-             SELECT a.seq, a.at_ms, a.action, a.message_id, a.counterparty, a.actor, a.purpose, a.legal_basis, NULL \
-             FROM audit a \
-             WHERE a.action LIKE 'consent_%' \
-               AND a.message_id IN (SELECT record_id FROM consent_version WHERE child_ref = $1) \
-             ORDER BY 1",
-        )
-        .bind(child_ref)
-        .fetch_all(pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok::<_, sqlx::Error>((
-                    Disclosure {
-                        at_ms: r.try_get(1)?,
-                        action: r.try_get(2)?,
-                        subject_id: r.try_get(3)?,
-                        recipient: r.try_get(4)?,
-                        actor: r.try_get(5)?,
-                        purpose: r.try_get(6)?,
-                        basis: r.try_get(7)?,
-                        categories: Vec::new(),
-                    },
-                    r.try_get::<Option<Vec<u8>>, _>(8)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()?
-    });
-    Ok(rows
+    let mut lines: Vec<(u64, Disclosure)> = audit::about_child(&store.db, child_ref)
+        .await?
         .into_iter()
-        .map(|(mut d, basis)| {
-            if d.action == "released" || d.action == "delivered" {
-                d.categories = categories_of(basis);
-            }
-            d
+        .map(|a| {
+            let categories = if a.record.action == "released" || a.record.action == "delivered" {
+                categories_of(a.released_basis.as_ref())
+            } else {
+                Vec::new()
+            };
+            (a.record.seq, line(&a.record, categories))
         })
-        .collect())
+        .collect();
+    let records: Vec<String> = ConsentStore::new(store.clone())
+        .for_child(child_ref)
+        .await?
+        .into_iter()
+        .map(|c| c.version.record_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for r in audit::about_subjects(&store.db, &records, "consent_").await? {
+        lines.push((r.seq, line(&r, Vec::new())));
+    }
+    lines.sort_by_key(|(seq, _)| *seq);
+    Ok(lines.into_iter().map(|(_, d)| d).collect())
 }

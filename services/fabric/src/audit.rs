@@ -125,6 +125,35 @@ macro_rules! audit_append {
     }};
 }
 
+/// In one transaction on `$db`: runs `$body`, which evaluates to
+/// `(value, entries)`, appends `entries` to the audit chain and commits; the
+/// whole expression is `value`. Either the change and its audit records are
+/// both there, or neither is. `$tx` names the transaction inside `$body`
+/// (`&mut *$tx` is an executor); `?` inside returns from the caller.
+#[macro_export]
+macro_rules! audited {
+    ($db:expr, $tx:ident => $body:expr) => {
+        $crate::with_db!($db, pool => {
+            let mut $tx = pool.begin().await?;
+            let (value, entries): (_, Vec<$crate::audit::Entry>) = $body;
+            $crate::audit_append!($tx, &entries);
+            $tx.commit().await?;
+            value
+        })
+    };
+}
+
+/// Appends `entries` in a transaction of their own: for refusals, which
+/// change nothing else.
+pub async fn append(db: &Db, entries: &[Entry]) -> Result<()> {
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        crate::audit_append!(tx, entries);
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
 macro_rules! record_from_row {
     ($row:expr) => {{
         let row = $row;
@@ -198,6 +227,69 @@ pub async fn released_under(db: &Db, basis: &str) -> Result<Vec<(String, String)
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     })
+}
+
+/// One record of what was done with a child's data, from this node's log.
+#[derive(Clone, Debug)]
+pub struct AboutChild {
+    pub record: v1::AuditRecord,
+    /// For a release or delivery: the legal basis as released (with its
+    /// consent receipt), from the outbox.
+    pub released_basis: Option<v1::LegalBasis>,
+}
+
+/// The releases, deliveries, refusals and purges of messages this node sent
+/// about `child_ref`, oldest first (the parents' "who saw what").
+pub async fn about_child(db: &Db, child_ref: &str) -> Result<Vec<AboutChild>> {
+    with_db!(db, pool => {
+        let rows = sqlx::query(
+            "SELECT a.seq, a.at_ms, a.actor, a.action, a.message_id, a.counterparty, a.purpose, \
+                    a.legal_basis, a.payload_sha256, a.prev_hash, a.hash, o.released_basis \
+             FROM audit a JOIN outbox o ON o.message_id = a.message_id \
+             WHERE o.child_ref = $1 AND a.action IN ('released', 'delivered', 'release_refused', 'purged') \
+             ORDER BY a.seq",
+        )
+        .bind(child_ref)
+        .fetch_all(pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let basis: Option<Vec<u8>> = row.try_get("released_basis")?;
+            out.push(AboutChild {
+                record: record_from_row!(row),
+                released_basis: basis.and_then(|b| <v1::LegalBasis as prost::Message>::decode(b.as_slice()).ok()),
+            });
+        }
+        Ok(out)
+    })
+}
+
+/// The records about `subjects` (record or document ids, as a slice wrote
+/// them in `message_id`) whose action starts with `action_prefix`, oldest first.
+pub async fn about_subjects(
+    db: &Db,
+    subjects: &[String],
+    action_prefix: &str,
+) -> Result<Vec<v1::AuditRecord>> {
+    let mut out = Vec::new();
+    for chunk in subjects.chunks(500) {
+        with_db!(db, pool => {
+            let mut select = sqlx::QueryBuilder::new(SELECT_RECORDS);
+            select.push(" WHERE action LIKE ").push_bind(format!("{action_prefix}%"));
+            select.push(" AND message_id IN (");
+            let mut list = select.separated(", ");
+            for s in chunk {
+                list.push_bind(s);
+            }
+            list.push_unseparated(")");
+            let rows = select.build().fetch_all(pool).await?;
+            for row in &rows {
+                out.push(record_from_row!(row));
+            }
+        });
+    }
+    out.sort_by_key(|r| r.seq);
+    Ok(out)
 }
 
 /// The first place where the chain is broken.

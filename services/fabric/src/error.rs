@@ -5,6 +5,7 @@
 //! logged here and replaced by a generic message.
 
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -38,6 +39,15 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("audit chain: {0}")]
     Audit(String),
+    /// The step is not allowed in the object's current state.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// Someone else changed the object meanwhile; try again.
+    #[error("{0}: changed meanwhile, try again")]
+    Aborted(String),
+    /// Stored data that fails its own checks (names the field, not the value).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     #[error("remote: {0}")]
     Remote(#[from] Status),
 }
@@ -54,11 +64,19 @@ impl Error {
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         match err {
-            Error::InvalidArgument { .. } => Status::invalid_argument(err.to_string()),
+            Error::InvalidArgument { ref field, ref reason } => {
+                // Structured details (google.rpc.BadRequest) name the field
+                // for clients; the message says the same for people.
+                let details = ErrorDetails::with_bad_request_violation(field.clone(), reason.clone());
+                Status::with_error_details(Code::InvalidArgument, err.to_string(), details)
+            }
             Error::NotFound(_) => Status::not_found(err.to_string()),
             Error::Unauthenticated(_) => Status::unauthenticated(err.to_string()),
             Error::PermissionDenied(_) => Status::permission_denied(err.to_string()),
-            Error::NoLegalBasis(_) => Status::failed_precondition(err.to_string()),
+            Error::NoLegalBasis(_) | Error::FailedPrecondition(_) => {
+                Status::failed_precondition(err.to_string())
+            }
+            Error::Aborted(_) => Status::aborted(err.to_string()),
             Error::Unavailable(_) => Status::unavailable("peer unavailable"),
             Error::Remote(status) if status.code() != Code::Internal => status,
             other => {

@@ -12,8 +12,12 @@
 //!   saying yes at the moment of the fetch;
 //! - **audit**: every queue, release, receipt and delivery is written to a
 //!   hash-chained audit log in the same transaction as the action ([`audit`]);
-//!   if the audit write fails, the action fails.
+//!   if the audit write fails, the action fails;
+//! - **slices**: a domain crate declares its document types, RPCs, jobs and
+//!   services once ([`slice`]); the fabric enforces them on both sides, and
+//!   every staff action names its [`actor::Actor`] and the role it needs.
 
+pub mod actor;
 pub mod audit;
 pub mod authz;
 pub mod ca;
@@ -28,9 +32,11 @@ pub mod exchange;
 pub mod party;
 pub mod peers;
 pub mod policy;
+pub mod slice;
 pub mod store;
 pub mod tls;
 pub mod trace_context;
 
+pub use actor::{Actor, Role};
 pub use error::{Error, Result};
 pub use party::{PartyId, PartyKind};

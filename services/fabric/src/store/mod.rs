@@ -7,6 +7,7 @@
 
 pub mod inbox;
 pub mod outbox;
+pub mod read;
 pub mod retention;
 
 use std::path::Path;

@@ -1,0 +1,345 @@
+//! The slice contract: what a domain crate brings to a node, in one place.
+//!
+//! A slice (consent, handover, and the care slices after them) declares its
+//! document types ([`DocumentType`]: purposes, legal bases, which party kinds
+//! may send it to which, retention, data categories), the RPCs it serves and
+//! which party kinds may call each ([`RpcRule`]), its background jobs
+//! ([`Job`]), its config section and its gRPC services. The node composes a
+//! list of slices into one [`Registry`]; the fabric checks every send, notify,
+//! fetch and arrival against it on both sides, takes retention from it, and
+//! refuses any RPC a caller's kind is not allowed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use carenet_proto::v1::{self, LegalBasisKind};
+use futures::future::BoxFuture;
+
+use crate::party::PartyKind;
+use crate::store::Store;
+use crate::{Error, Result};
+
+/// What starts a document's retention clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetentionClock {
+    /// Its delivery: at the sender the signed receipt, at the receiver the
+    /// arrival. The fabric's purge deletes the content when the period ends.
+    Delivery,
+}
+
+/// One document type a slice sends over the exchange.
+#[derive(Clone, Debug)]
+pub struct DocumentType {
+    /// `carenet.<name>`: 1-64 characters of a-z, 0-9, '_' and '.'.
+    pub name: &'static str,
+    /// The purposes it may travel under (consent purposes, e.g. `transfer_dossier`).
+    pub purposes: &'static [&'static str],
+    /// The legal bases it may travel under.
+    pub legal_bases: &'static [LegalBasisKind],
+    /// Which party kinds may send it to which (sender kind, recipient kind).
+    pub flows: &'static [(PartyKind, PartyKind)],
+    /// Days its content is kept, counted from [`Self::retention_clock`].
+    pub retention_days: u32,
+    pub retention_clock: RetentionClock,
+    /// The data categories its sections may hold (consent categories).
+    pub categories: &'static [&'static str],
+}
+
+impl DocumentType {
+    pub fn allows_flow(&self, sender: PartyKind, recipient: PartyKind) -> bool {
+        self.flows.contains(&(sender, recipient))
+    }
+}
+
+/// The kinds of party that may call one RPC (`/package.Service/Method`).
+#[derive(Clone, Copy, Debug)]
+pub struct RpcRule {
+    pub path: &'static str,
+    pub kinds: &'static [PartyKind],
+}
+
+/// All five party kinds: for RPCs every party uses.
+pub const EVERY_KIND: &[PartyKind] = &PartyKind::ALL;
+
+/// A background job a slice runs on the node's schedule.
+pub struct Job {
+    pub name: &'static str,
+    pub run: Box<dyn Fn(JobContext) -> BoxFuture<'static, Result<usize>> + Send + Sync>,
+}
+
+/// What a job gets each time it runs.
+#[derive(Clone)]
+pub struct JobContext {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    /// Milliseconds since the epoch, as of this run.
+    pub now_ms: i64,
+}
+
+/// A domain slice of a node.
+pub trait Slice: Send + Sync {
+    /// Short name; also the name of its config section (`[handover]`).
+    fn name(&self) -> &'static str;
+    fn document_types(&self) -> &'static [DocumentType] {
+        &[]
+    }
+    fn rpcs(&self) -> &'static [RpcRule] {
+        &[]
+    }
+    /// Its background jobs (built from the node's config).
+    fn jobs(&self) -> Vec<Job> {
+        Vec::new()
+    }
+    /// Adds its gRPC services to the node's router.
+    fn services(&self, _ctx: &ServiceContext, routes: tonic::service::Routes) -> tonic::service::Routes {
+        routes
+    }
+}
+
+/// What a slice's gRPC services may use.
+#[derive(Clone)]
+pub struct ServiceContext {
+    pub store: Store,
+    pub directory: Arc<crate::directory::Directory>,
+    pub registry: Arc<Registry>,
+}
+
+/// Why the registry refuses a message; names no personal data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One message as the registry checks it.
+pub struct Check<'a> {
+    pub document_type: &'a str,
+    pub purpose: &'a str,
+    pub legal_basis: Option<&'a v1::LegalBasis>,
+    pub sender: PartyKind,
+    pub recipient: PartyKind,
+}
+
+/// Every document type and RPC of the slices a node runs.
+#[derive(Debug, Default)]
+pub struct Registry {
+    types: BTreeMap<&'static str, DocumentType>,
+    rpcs: BTreeMap<&'static str, &'static [PartyKind]>,
+    slices: Vec<&'static str>,
+}
+
+impl Registry {
+    /// Composes the slices; a document type or RPC declared twice, or a
+    /// malformed declaration, is an error.
+    pub fn new<'a>(slices: impl IntoIterator<Item = &'a dyn Slice>) -> Result<Self> {
+        let mut registry = Registry::default();
+        for slice in slices {
+            registry.slices.push(slice.name());
+            for t in slice.document_types() {
+                if !crate::store::outbox::valid_token(t.name) {
+                    return Err(Error::Config(format!("document type {:?}: not a token", t.name)));
+                }
+                if t.purposes.is_empty() || t.legal_bases.is_empty() || t.flows.is_empty() {
+                    return Err(Error::Config(format!(
+                        "document type {}: name its purposes, legal bases and flows",
+                        t.name
+                    )));
+                }
+                if registry.types.insert(t.name, t.clone()).is_some() {
+                    return Err(Error::Config(format!(
+                        "document type {} is declared by two slices",
+                        t.name
+                    )));
+                }
+            }
+            for r in slice.rpcs() {
+                if registry.rpcs.insert(r.path, r.kinds).is_some() {
+                    return Err(Error::Config(format!("rpc {} is declared by two slices", r.path)));
+                }
+            }
+        }
+        Ok(registry)
+    }
+
+    pub fn slices(&self) -> &[&'static str] {
+        &self.slices
+    }
+
+    pub fn document_type(&self, name: &str) -> Option<&DocumentType> {
+        self.types.get(name)
+    }
+
+    pub fn document_types(&self) -> impl Iterator<Item = &DocumentType> {
+        self.types.values()
+    }
+
+    /// The retention period of a document type, if it is registered.
+    pub fn retention_days(&self, name: &str) -> Option<u32> {
+        self.types.get(name).map(|t| t.retention_days)
+    }
+
+    /// The kinds that may call `path`; `None` if no slice serves it.
+    pub fn rpc_kinds(&self, path: &str) -> Option<&'static [PartyKind]> {
+        self.rpcs.get(path).copied()
+    }
+
+    /// Whether a party of `kind` may call `path`, with the reason if not.
+    pub fn check_rpc(&self, path: &str, kind: PartyKind) -> std::result::Result<(), Refusal> {
+        match self.rpc_kinds(path) {
+            None => Err(Refusal(format!("{path} is not served here"))),
+            Some(kinds) if kinds.contains(&kind) => Ok(()),
+            Some(_) => Err(Refusal(format!("a {} may not call {path}", kind.as_str()))),
+        }
+    }
+
+    /// Checks a message against its registered type: known type, a flow the
+    /// type allows from the sender's kind to the recipient's, one of its
+    /// purposes and legal bases.
+    pub fn check(&self, m: &Check<'_>) -> std::result::Result<&DocumentType, Refusal> {
+        let Some(t) = self.types.get(m.document_type) else {
+            return Err(Refusal(format!(
+                "document type {} is not registered on this node",
+                m.document_type
+            )));
+        };
+        if !t.allows_flow(m.sender, m.recipient) {
+            return Err(Refusal(format!(
+                "a {} may not send {} to a {}",
+                m.sender.as_str(),
+                t.name,
+                m.recipient.as_str()
+            )));
+        }
+        if !t.purposes.contains(&m.purpose) {
+            return Err(Refusal(format!("{} does not travel for purpose {}", t.name, m.purpose)));
+        }
+        let basis = m
+            .legal_basis
+            .and_then(|b| LegalBasisKind::try_from(b.kind).ok())
+            .unwrap_or(LegalBasisKind::Unspecified);
+        if !t.legal_bases.contains(&basis) {
+            return Err(Refusal(format!(
+                "{} does not travel on the basis {}",
+                t.name,
+                basis.as_str_name()
+            )));
+        }
+        Ok(t)
+    }
+
+    /// A notification names only the type: known, and a flow from the
+    /// sender's kind to this node's kind.
+    pub fn check_notified(
+        &self,
+        document_type: &str,
+        sender: PartyKind,
+        receiver: PartyKind,
+    ) -> std::result::Result<(), Refusal> {
+        match self.types.get(document_type) {
+            None => Err(Refusal(format!(
+                "document type {document_type} is not registered on this node"
+            ))),
+            Some(t) if !t.allows_flow(sender, receiver) => Err(Refusal(format!(
+                "a {} may not send {} to a {}",
+                sender.as_str(),
+                t.name,
+                receiver.as_str()
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PartyKind::*;
+
+    struct Demo;
+    static TYPES: &[DocumentType] = &[DocumentType {
+        name: "carenet.test_note",
+        purposes: &["share_with_partner"],
+        legal_bases: &[LegalBasisKind::Consent],
+        flows: &[(VoSchool, ZatPartner)],
+        retention_days: 10,
+        retention_clock: RetentionClock::Delivery,
+        categories: &["identity"],
+    }];
+    static RPCS: &[RpcRule] = &[RpcRule {
+        path: "/carenet.v1.Test/Do",
+        kinds: &[VoSchool],
+    }];
+    impl Slice for Demo {
+        fn name(&self) -> &'static str {
+            "demo"
+        }
+        fn document_types(&self) -> &'static [DocumentType] {
+            TYPES
+        }
+        fn rpcs(&self) -> &'static [RpcRule] {
+            RPCS
+        }
+    }
+
+    fn basis(kind: LegalBasisKind) -> v1::LegalBasis {
+        v1::LegalBasis {
+            kind: kind as i32,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn checks_type_flow_purpose_and_basis() {
+        let r = Registry::new([&Demo as &dyn Slice]).expect("registry");
+        let consent = basis(LegalBasisKind::Consent);
+        let ok = Check {
+            document_type: "carenet.test_note",
+            purpose: "share_with_partner",
+            legal_basis: Some(&consent),
+            sender: VoSchool,
+            recipient: ZatPartner,
+        };
+        assert!(r.check(&ok).is_ok());
+        let e = r.check(&Check { sender: Swv, ..ok }).expect_err("flow");
+        assert_eq!(e.0, "a swv may not send carenet.test_note to a zat_partner");
+        let ok = Check {
+            document_type: "carenet.test_note",
+            purpose: "share_with_partner",
+            legal_basis: Some(&consent),
+            sender: VoSchool,
+            recipient: ZatPartner,
+        };
+        assert!(r.check(&Check { document_type: "carenet.other", ..ok }).is_err());
+        let ok = Check {
+            document_type: "carenet.test_note",
+            purpose: "share_with_partner",
+            legal_basis: Some(&consent),
+            sender: VoSchool,
+            recipient: ZatPartner,
+        };
+        assert!(r.check(&Check { purpose: "transfer_dossier", ..ok }).is_err());
+        let statutory = basis(LegalBasisKind::StatutoryTask);
+        let e = r
+            .check(&Check {
+                document_type: "carenet.test_note",
+                purpose: "share_with_partner",
+                legal_basis: Some(&statutory),
+                sender: VoSchool,
+                recipient: ZatPartner,
+            })
+            .expect_err("basis");
+        assert!(e.0.contains("LEGAL_BASIS_KIND_STATUTORY_TASK"), "{e}");
+        assert_eq!(r.retention_days("carenet.test_note"), Some(10));
+        assert!(r.check_rpc("/carenet.v1.Test/Do", VoSchool).is_ok());
+        assert!(r.check_rpc("/carenet.v1.Test/Do", Swv).is_err());
+        assert!(r.check_rpc("/carenet.v1.Test/Other", VoSchool).is_err());
+    }
+
+    #[test]
+    fn a_type_declared_twice_is_refused() {
+        assert!(Registry::new([&Demo as &dyn Slice, &Demo as &dyn Slice]).is_err());
+    }
+}

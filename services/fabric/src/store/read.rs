@@ -1,0 +1,267 @@
+//! The read API slices use instead of the fabric's tables: what this node
+//! sent of a document ([`Store::sent_versions`], [`sent_recipients!`]), what it
+//! received of some document types ([`Store::received_of_types`]) and whether
+//! received content was withdrawn or purged ([`Store::removed`]). The typed
+//! states of the outbox and inbox live here too.
+//!
+//! A slice never queries `outbox`, `inbox`, `withdrawn_message`,
+//! `purged_message` or `audit` itself; these functions are the contract.
+
+use std::collections::HashMap;
+
+use carenet_proto::v1;
+use prost::Message;
+use sqlx::Row;
+
+use super::Store;
+use crate::{Error, Result, with_db};
+
+/// The delivery state of a sent message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Queued; the recipient is to be notified.
+    Pending,
+    /// Notified; waiting for its fetch and receipt.
+    Notified,
+    /// The recipient's signed receipt is in.
+    Delivered,
+    /// Given up (or refused at release) until an operator resends it.
+    Dead,
+}
+
+/// The state of a received (or announced) message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InboxState {
+    Notified,
+    Stored,
+    Acked,
+    Refused,
+    Rejected,
+    Dead,
+}
+
+macro_rules! string_enum {
+    ($ty:ident { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name),* }
+            }
+            /// Parses a stored state; anything else is corrupt data.
+            pub fn parse(field: &str, value: &str) -> Result<Self> {
+                match value {
+                    $($name => Ok($ty::$variant),)*
+                    _ => Err(Error::Corrupt(format!("{field}: unknown state"))),
+                }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(OutboxState {
+    Pending => "pending",
+    Notified => "notified",
+    Delivered => "delivered",
+    Dead => "dead",
+});
+
+string_enum!(InboxState {
+    Notified => "notified",
+    Stored => "stored",
+    Acked => "acked",
+    Refused => "refused",
+    Rejected => "rejected",
+    Dead => "dead",
+});
+
+/// One version of a document this node sent to one party.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SentRow {
+    pub message_id: String,
+    pub recipient: String,
+    pub version: i64,
+    pub state: String,
+    pub delivered_at_ms: Option<i64>,
+}
+
+/// One version of a document this node sent to one party, typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub message_id: String,
+    pub recipient: String,
+    pub version: u32,
+    pub state: OutboxState,
+    pub delivered_at_ms: Option<i64>,
+}
+
+impl TryFrom<SentRow> for Sent {
+    type Error = Error;
+    fn try_from(r: SentRow) -> Result<Self> {
+        Ok(Sent {
+            version: u32::try_from(r.version).map_err(|_| Error::Corrupt("outbox.version".into()))?,
+            state: OutboxState::parse("outbox.state", &r.state)?,
+            message_id: r.message_id,
+            recipient: r.recipient,
+            delivered_at_ms: r.delivered_at_ms,
+        })
+    }
+}
+
+/// Why received content is no longer there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removed {
+    /// The sender withdrew it (its basis ended).
+    Withdrawn,
+    /// Its retention period ended.
+    Purged,
+}
+
+impl Removed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Removed::Withdrawn => "withdrawn",
+            Removed::Purged => "purged",
+        }
+    }
+}
+
+/// A received message of one of a slice's document types.
+#[derive(Clone, Debug)]
+pub struct ReceivedItem {
+    pub message_id: String,
+    pub sender: String,
+    pub document_type: String,
+    pub received_at_ms: i64,
+    pub header: v1::EnvelopeHeader,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReceivedRow {
+    message_id: String,
+    sender: String,
+    document_type: String,
+    received_at_ms: Option<i64>,
+    header: Option<Vec<u8>>,
+}
+
+/// The recipients of one version of a document, read inside transaction
+/// `$tx` (e.g. after the slice locked its own row of the document), so that a
+/// release can check who has this version already.
+#[macro_export]
+macro_rules! sent_recipients {
+    ($tx:expr, $document_type:expr, $document_id:expr, $version:expr) => {{
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT recipient FROM outbox WHERE document_type = $1 AND document_id = $2 AND version = $3",
+        )
+        .bind($document_type)
+        .bind($document_id)
+        .bind(i64::from($version))
+        .fetch_all(&mut *$tx)
+        .await?;
+        rows.into_iter().map(|(r,)| r).collect::<Vec<String>>()
+    }};
+}
+
+impl Store {
+    /// Every message this node sent of one document (all versions, all
+    /// recipients), oldest first.
+    pub async fn sent_versions(&self, document_type: &str, document_id: &str) -> Result<Vec<Sent>> {
+        let rows: Vec<SentRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT message_id, recipient, version, state, delivered_at_ms FROM outbox \
+                 WHERE document_type = $1 AND document_id = $2 ORDER BY version, created_at_ms, message_id",
+            )
+            .bind(document_type)
+            .bind(document_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(Sent::try_from).collect()
+    }
+
+    /// Every message of `types` this node received and stored (verified,
+    /// with its receipt), in the order they arrived. Content is read with
+    /// [`Store::received`]; withdrawn or purged ones are still listed (see
+    /// [`Store::removed`]).
+    pub async fn received_of_types(&self, types: &[&str]) -> Result<Vec<ReceivedItem>> {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<ReceivedRow> = with_db!(&self.db, pool => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT message_id, sender, document_type, received_at_ms, header FROM inbox \
+                 WHERE state IN ('stored', 'acked') AND header IS NOT NULL AND document_type IN (",
+            );
+            let mut list = q.separated(", ");
+            for t in types {
+                list.push_bind(*t);
+            }
+            list.push_unseparated(") ORDER BY received_at_ms, message_id");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                let header = r
+                    .header
+                    .as_deref()
+                    .map(v1::EnvelopeHeader::decode)
+                    .transpose()
+                    .map_err(|_| Error::Corrupt("inbox.header".into()))?
+                    .ok_or_else(|| Error::Corrupt("inbox.header".into()))?;
+                Ok(ReceivedItem {
+                    message_id: r.message_id,
+                    sender: r.sender,
+                    document_type: r.document_type,
+                    received_at_ms: r.received_at_ms.unwrap_or_default(),
+                    header,
+                })
+            })
+            .collect()
+    }
+
+    /// Of these received messages, the ones whose content is gone, and why.
+    pub async fn removed(&self, message_ids: &[String]) -> Result<HashMap<String, Removed>> {
+        let mut out = HashMap::new();
+        if message_ids.is_empty() {
+            return Ok(out);
+        }
+        for chunk in message_ids.chunks(500) {
+            let rows: Vec<(String, String)> = with_db!(&self.db, pool => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT message_id, 'withdrawn' FROM withdrawn_message WHERE message_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(id);
+                }
+                list.push_unseparated(") UNION ALL SELECT message_id, 'purged' FROM purged_message WHERE side = 'inbox' AND message_id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(id);
+                }
+                list.push_unseparated(")");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            for (id, why) in rows {
+                let removed = if why == "withdrawn" {
+                    Removed::Withdrawn
+                } else {
+                    Removed::Purged
+                };
+                // Withdrawn wins: it says more than the purge that may follow.
+                out.entry(id)
+                    .and_modify(|r| {
+                        if removed == Removed::Withdrawn {
+                            *r = removed
+                        }
+                    })
+                    .or_insert(removed);
+            }
+        }
+        Ok(out)
+    }
+}
