@@ -44,8 +44,12 @@ impl From<Error> for carenet_fabric::Error {
             Error::NotFound(id) => carenet_fabric::Error::NotFound(format!("consent record {id}")),
             Error::Fabric(f) => f,
             Error::Database(d) => carenet_fabric::Error::Database(d),
-            e @ Error::Transition { .. } => carenet_fabric::Error::FailedPrecondition(e.to_string()),
-            Error::Conflict(record) => carenet_fabric::Error::Aborted(format!("consent record {record}")),
+            e @ Error::Transition { .. } => {
+                carenet_fabric::Error::FailedPrecondition(e.to_string())
+            }
+            Error::Conflict(record) => {
+                carenet_fabric::Error::Aborted(format!("consent record {record}"))
+            }
             Error::Corrupt(what) => carenet_fabric::Error::Corrupt(what),
         }
     }

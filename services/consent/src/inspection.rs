@@ -2,16 +2,25 @@
 //! must have seen it, and their view (zienswijze) may be attached (WPO art. 42,
 //! OSO rules). A release on the inspection basis must name such a record for
 //! the same document.
+//!
+//! Recording one is a coordinator's action ([`crate::roles::RECORD_INSPECTION`]).
+//! Two ways in:
+//!
+//! - [`record`]: checks the actor's role (auditing a refusal), then stores the
+//!   record and its audit entry in a transaction of its own (the CLI).
+//! - [`inspection_record!`](crate::inspection_record): inside the caller's
+//!   transaction, so a slice can record the inzage and change its own state
+//!   in one commit (the handover dossier becomes ready). The caller first
+//!   calls [`authorize`] with the actor, before it opens the transaction, and
+//!   fills [`Inspection::recorded_by`] with `actor.audit_name()`; the macro
+//!   refuses a recorder whose audit name holds no coordinator role.
 
 use carenet_fabric::audit::Entry;
-use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
-use carenet_fabric::{audit_append, with_db};
-use sqlx::Row;
+use carenet_fabric::{Actor, Role, audited, with_db};
 use time::Date;
 
-use crate::record::format_date;
-use crate::{Error, Result};
+use crate::{Error, Result, roles};
 
 #[derive(Clone, Debug)]
 pub struct Inspection {
@@ -21,13 +30,41 @@ pub struct Inspection {
     pub seen_on: Date,
     /// The guardians' view, if they gave one; it travels with the dossier.
     pub guardian_view: Option<String>,
-    /// Staff id of who records it.
+    /// Who records it: the actor's audit name, `actor.audit_name()`
+    /// (`staff[role+role]`). [`record`] fills it in from its actor, whatever
+    /// was here; with [`inspection_record!`](crate::inspection_record) the
+    /// caller does.
     pub recorded_by: String,
 }
 
+/// Checks that `actor` may record an inspection on `store`'s node; a refusal
+/// is audited (about `document_id`) and returned as a permission error. Call
+/// it before opening the transaction [`inspection_record!`](crate::inspection_record)
+/// runs in.
+pub async fn authorize(store: &Store, actor: &Actor, document_id: &str) -> Result<()> {
+    roles::require(store, actor, &roles::RECORD_INSPECTION, document_id).await
+}
+
 /// Records that the guardians saw a document; returns the record id that a
-/// message's inspection basis names.
-pub async fn record(store: &Store, i: &Inspection) -> Result<String> {
+/// message's inspection basis names. `i.recorded_by` is replaced by the
+/// actor's audit name.
+pub async fn record(store: &Store, actor: &Actor, i: &Inspection) -> Result<String> {
+    authorize(store, actor, &i.document_id).await?;
+    let i = Inspection {
+        recorded_by: actor.audit_name(),
+        ..i.clone()
+    };
+    check(&i)?;
+    Ok(audited!(&store.db, tx => {
+        let id = crate::inspection_record!(tx, &i);
+        (id, Vec::new())
+    }))
+}
+
+/// The checks [`inspection_record!`](crate::inspection_record) makes before
+/// it writes: the fields, and a recorder whose audit name holds a role that
+/// may record an inspection.
+pub fn check(i: &Inspection) -> Result<()> {
     if i.child_ref.trim().is_empty() {
         return Err(Error::invalid("child_ref", "must not be empty"));
     }
@@ -37,48 +74,140 @@ pub async fn record(store: &Store, i: &Inspection) -> Result<String> {
             "name the document the guardians saw",
         ));
     }
-    if i.recorded_by.trim().is_empty() {
-        return Err(Error::invalid("recorded_by", "name the staff member"));
+    let recorder_roles = roles_of_audit_name(&i.recorded_by);
+    if !roles::RECORD_INSPECTION
+        .roles
+        .iter()
+        .any(|r| recorder_roles.contains(r))
+    {
+        let names: Vec<&str> = roles::RECORD_INSPECTION
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        return Err(carenet_fabric::Error::PermissionDenied(format!(
+            "{} needs the role {} (recorded_by: the actor's audit name)",
+            roles::RECORD_INSPECTION.what,
+            names.join(" or ")
+        ))
+        .into());
     }
-    let id = uuid::Uuid::new_v4().hyphenated().to_string();
-    let entry = Entry {
+    Ok(())
+}
+
+/// The roles in an audit name `staff[role+role]`; none for anything else.
+fn roles_of_audit_name(name: &str) -> Vec<Role> {
+    let Some((staff, rest)) = name.split_once('[') else {
+        return Vec::new();
+    };
+    let Some(list) = rest.strip_suffix(']') else {
+        return Vec::new();
+    };
+    if carenet_fabric::actor::check_staff_id("recorded_by", staff).is_err() {
+        return Vec::new();
+    }
+    list.split('+')
+        .filter_map(|r| Role::parse("recorded_by", r).ok())
+        .collect()
+}
+
+#[doc(hidden)]
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+#[doc(hidden)]
+pub const INSERT: &str = "INSERT INTO inspection (id, child_ref, document_id, seen_on, guardian_view, \
+     recorded_by, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// The audit entry of inspection record `id`.
+pub fn entry(id: &str, i: &Inspection) -> Entry {
+    Entry {
         actor: i.recorded_by.clone(),
         action: "inspection_recorded".into(),
-        message_id: id.clone(),
+        message_id: id.to_owned(),
         legal_basis: format!("inspection:{id}"),
         ..Entry::default()
-    };
-    let result: std::result::Result<(), carenet_fabric::Error> = with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO inspection (id, child_ref, document_id, seen_on, guardian_view, recorded_by, recorded_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(&i.child_ref)
-        .bind(&i.document_id)
-        .bind(format_date(i.seen_on))
-        .bind(&i.guardian_view)
-        .bind(&i.recorded_by)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        audit_append!(tx, std::slice::from_ref(&entry));
-        tx.commit().await?;
-        Ok(())
-    });
-    result?;
-    Ok(id)
+    }
+}
+
+/// Inside transaction `$tx` (`&mut *$tx` is an executor, as in
+/// `carenet_fabric::audited!`): checks `$inspection` (a `&Inspection`) with
+/// [`check`], inserts it and appends its audit entry; evaluates to the new
+/// record's id. `?` inside returns from the caller, whose error type needs
+/// `From<carenet_consent::Error>` and `From<sqlx::Error>`; a failed check
+/// leaves the transaction untouched, to be dropped (rolled back) by the
+/// caller. It does not audit a refusal: call
+/// [`authorize`](crate::inspection::authorize) first.
+#[macro_export]
+macro_rules! inspection_record {
+    ($tx:expr, $inspection:expr) => {{
+        let inspection: &$crate::inspection::Inspection = $inspection;
+        $crate::inspection::check(inspection)?;
+        let id = $crate::inspection::new_id();
+        sqlx::query($crate::inspection::INSERT)
+            .bind(&id)
+            .bind(&inspection.child_ref)
+            .bind(&inspection.document_id)
+            .bind($crate::record::format_date(inspection.seen_on))
+            .bind(&inspection.guardian_view)
+            .bind(&inspection.recorded_by)
+            .bind($crate::__fabric::clock::now_ms())
+            .execute(&mut *$tx)
+            .await?;
+        let entry = $crate::inspection::entry(&id, inspection);
+        $crate::__fabric::audit_append!($tx, ::std::slice::from_ref(&entry));
+        id
+    }};
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    n: i64,
 }
 
 /// Whether inspection record `id` exists for `document_id`.
 pub async fn covers(store: &Store, id: &str, document_id: &str) -> Result<bool> {
-    Ok(with_db!(&store.db, pool => {
-        let row = sqlx::query("SELECT COUNT(*) FROM inspection WHERE id = $1 AND document_id = $2")
+    let count: Count = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT COUNT(*) AS n FROM inspection WHERE id = $1 AND document_id = $2")
             .bind(id)
             .bind(document_id)
             .fetch_one(pool)
-            .await?;
-        row.try_get::<i64, _>(0)? > 0
-    }))
+            .await?
+    });
+    Ok(count.n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorder_must_be_a_coordinator_by_audit_name() {
+        let mut i = Inspection {
+            child_ref: "pupil-1".into(),
+            document_id: "okr-1".into(),
+            seen_on: time::macros::date!(2026 - 03 - 02),
+            guardian_view: None,
+            recorded_by: "ib-1[support_coordinator_po]".into(),
+        };
+        assert!(check(&i).is_ok());
+        i.recorded_by = "m-1[mentor+care_coordinator]".into();
+        assert!(check(&i).is_ok());
+        for bad in [
+            "ib-1",
+            "m-1[mentor]",
+            "[care_coordinator]",
+            "ib-1[care_coordinator",
+        ] {
+            i.recorded_by = bad.into();
+            assert!(
+                matches!(
+                    check(&i),
+                    Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(_)))
+                ),
+                "{bad}"
+            );
+        }
+    }
 }

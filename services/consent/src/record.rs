@@ -7,18 +7,17 @@ use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::crypto::sha256;
 use carenet_fabric::store::Store;
-use carenet_fabric::store::outbox::{NewMessage, prepare};
-use carenet_fabric::{PartyId, audit_append, outbox_enqueue, with_db};
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_fabric::{Actor, PartyId, audited, outbox_enqueue, with_db};
 use carenet_proto::v1::{
     self, ConsentStatus, EvidenceKind, GrantorRole, consent_recipient::Target,
 };
 use prost::Message;
-use sqlx::Row;
 use time::Date;
 use time::macros::format_description;
 
 use crate::age::{Regime, age_on, required};
-use crate::{Category, Error, Purpose, Result};
+use crate::{Category, Error, Purpose, Result, roles};
 
 const DATE: &[time::format_description::FormatItem<'static>] =
     format_description!("[year]-[month]-[day]");
@@ -41,11 +40,10 @@ pub struct ConsentRequest {
     pub categories: Vec<Category>,
     pub valid_from: Date,
     pub valid_until: Option<Date>,
-    /// Staff id of who asks.
-    pub recorded_by: String,
 }
 
-/// Who decided, and the proof of it.
+/// Who decided, and the proof of it. The evidence's `recorded_by` is filled
+/// in from the actor who records the decision.
 #[derive(Clone, Debug)]
 pub struct Decision {
     pub grantors: Vec<v1::Grantor>,
@@ -156,9 +154,6 @@ fn validate_request(r: &ConsentRequest) -> Result<()> {
     if r.child_birth_date > r.valid_from {
         return Err(Error::invalid("child_birth_date", "after valid_from"));
     }
-    if r.recorded_by.trim().is_empty() {
-        return Err(Error::invalid("recorded_by", "name the staff member"));
-    }
     Ok(())
 }
 
@@ -178,12 +173,6 @@ fn validate_evidence(e: &v1::Evidence) -> Result<()> {
                 "portal_login, signed_form or recorded_conversation",
             ));
         }
-    }
-    if e.recorded_by.trim().is_empty() {
-        return Err(Error::invalid(
-            "evidence.recorded_by",
-            "name the staff member",
-        ));
     }
     Ok(())
 }
@@ -240,17 +229,36 @@ fn validate_grantors(version: &v1::ConsentVersion, d: &Decision) -> Result<()> {
     Ok(())
 }
 
+/// One stored version as read back: its encoding and hash.
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    encoded: Vec<u8>,
+    sha256: Vec<u8>,
+}
+
+impl VersionRow {
+    fn decode(&self) -> Result<Stored> {
+        decode(&self.encoded, &self.sha256)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordIdRow {
+    record_id: String,
+}
+
 /// Consent records on a node's database.
+///
+/// Each staff action takes the [`Actor`] who does it and first checks its
+/// role ([`crate::roles`]); its audit record names the actor and roles
+/// (`staff[role+role]`). The evidence of a decision keeps its kind and
+/// document hash; its `recorded_by` is always the actor's audit name, whatever
+/// the caller put there (the grantors, e.g. a guardian on the parent portal,
+/// are in the grantors and the evidence kind; the actor is the staff member
+/// who records it).
 #[derive(Clone, Debug)]
 pub struct ConsentStore {
     store: Store,
-}
-
-impl ConsentStore {
-    /// The node store the records live in.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
 }
 
 impl ConsentStore {
@@ -258,8 +266,14 @@ impl ConsentStore {
         Self { store }
     }
 
+    /// The node store the records live in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Records a request for consent (version 1, status requested).
-    pub async fn request(&self, r: &ConsentRequest) -> Result<Stored> {
+    pub async fn request(&self, actor: &Actor, r: &ConsentRequest) -> Result<Stored> {
+        roles::require(&self.store, actor, &roles::REQUEST, &r.child_ref).await?;
         validate_request(r)?;
         let mut categories: Vec<Category> = r.categories.clone();
         categories.sort();
@@ -280,49 +294,73 @@ impl ConsentStore {
             grantors: Vec::new(),
             evidence: Some(v1::Evidence {
                 kind: EvidenceKind::Unspecified as i32,
-                recorded_by: r.recorded_by.clone(),
+                recorded_by: actor.audit_name(),
                 document_sha256: Vec::new(),
             }),
             recorded_at_ms: now_ms(),
         };
-        self.insert(version, "consent_requested", &r.recorded_by, &[])
-            .await
+        let record_id = version.record_id.clone();
+        self.write(
+            &record_id,
+            actor,
+            "consent_requested",
+            &[],
+            |latest| match latest {
+                None => Ok(version),
+                Some(l) => Err(Error::Conflict(l.version.record_id.clone())),
+            },
+        )
+        .await
     }
 
-    pub async fn grant(&self, record_id: &str, d: &Decision) -> Result<Stored> {
-        validate_evidence(&d.evidence)?;
-        self.change(record_id, Change::Grant, Some(d)).await
+    /// Records that the grantors gave consent; `actor` is the staff member
+    /// who records it.
+    pub async fn grant(&self, actor: &Actor, record_id: &str, d: &Decision) -> Result<Stored> {
+        roles::require(&self.store, actor, &roles::GRANT, record_id).await?;
+        self.decide(actor, record_id, Change::Grant, d).await
     }
 
-    pub async fn refuse(&self, record_id: &str, d: &Decision) -> Result<Stored> {
-        validate_evidence(&d.evidence)?;
-        self.change(record_id, Change::Refuse, Some(d)).await
+    /// Records that the grantors refused; `actor` is the staff member who
+    /// records it.
+    pub async fn refuse(&self, actor: &Actor, record_id: &str, d: &Decision) -> Result<Stored> {
+        roles::require(&self.store, actor, &roles::REFUSE, record_id).await?;
+        self.decide(actor, record_id, Change::Refuse, d).await
     }
 
     /// Withdrawal needs no age check: any grantor may withdraw, at any time.
+    /// Every recipient of data released under the record is told, in the
+    /// same transaction.
     pub async fn withdraw(
         &self,
+        actor: &Actor,
         record_id: &str,
         grantors: Vec<v1::Grantor>,
         evidence: v1::Evidence,
     ) -> Result<Stored> {
+        roles::require(&self.store, actor, &roles::WITHDRAW, record_id).await?;
+        let evidence = v1::Evidence {
+            recorded_by: actor.audit_name(),
+            ..evidence
+        };
         validate_evidence(&evidence)?;
-        let latest = self.require_latest(record_id).await?;
-        let mut next = self.next_version(&latest, Change::Withdraw)?;
-        next.grantors = grantors;
-        let actor = evidence.recorded_by.clone();
-        next.evidence = Some(evidence);
         let notices =
             crate::withdrawal::notices(&self.store, record_id, "consent withdrawn").await?;
-        self.insert(next, "consent_withdraw", &actor, &notices)
-            .await
+        self.write(record_id, actor, "consent_withdraw", &notices, |latest| {
+            let mut next = next_version(record_id, latest, Change::Withdraw)?;
+            next.grantors = grantors;
+            next.evidence = Some(evidence);
+            Ok(next)
+        })
+        .await
     }
 
-    /// Marks every granted consent whose end date lies before `today` expired.
+    /// Marks every granted consent whose end date lies before `today`
+    /// expired. The node's job: it acts as the node itself.
     pub async fn expire_due(&self, today: Date) -> Result<Vec<String>> {
+        let system = Actor::system(self.store.party.clone());
         let today_s = format_date(today);
-        let ids: Vec<String> = with_db!(&self.store.db, pool => {
-            let rows = sqlx::query(
+        let rows: Vec<RecordIdRow> = with_db!(&self.store.db, pool => {
+            sqlx::query_as(
                 "SELECT v.record_id FROM consent_version v \
                  WHERE v.status = 'granted' AND v.valid_until IS NOT NULL AND v.valid_until <> '' \
                  AND v.valid_until < $1 \
@@ -330,181 +368,208 @@ impl ConsentStore {
             )
             .bind(&today_s)
             .fetch_all(pool)
-            .await?;
-            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?
+            .await?
         });
-        for id in &ids {
-            self.change(id, Change::Expire, None).await?;
+        let mut expired = Vec::with_capacity(rows.len());
+        for RecordIdRow { record_id } in rows {
+            let notices =
+                crate::withdrawal::notices(&self.store, &record_id, "consent expired").await?;
+            let result = self
+                .write(&record_id, &system, "consent_expire", &notices, |latest| {
+                    next_version(&record_id, latest, Change::Expire)
+                })
+                .await;
+            match result {
+                Ok(_) => expired.push(record_id),
+                // Withdrawn or changed meanwhile: nothing left to expire.
+                Err(Error::Transition { .. } | Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
-        Ok(ids)
+        Ok(expired)
     }
 
+    /// The current version of a record, or none. A system read (the release
+    /// policy's check); staff look records up with [`Self::show`].
     pub async fn latest(&self, record_id: &str) -> Result<Option<Stored>> {
-        let row: Option<(Vec<u8>, Vec<u8>)> = with_db!(&self.store.db, pool => {
-            let row = sqlx::query(
-                "SELECT encoded, sha256 FROM consent_version WHERE record_id = $1 ORDER BY version DESC LIMIT 1",
-            )
-            .bind(record_id)
-            .fetch_optional(pool)
-            .await?;
-            match row {
-                Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-                None => None,
-            }
+        let row: Option<VersionRow> = with_db!(&self.store.db, pool => {
+            sqlx::query_as(SELECT_LATEST).bind(record_id).fetch_optional(pool).await?
         });
-        row.map(|(e, h)| decode(&e, &h)).transpose()
+        row.map(|r| r.decode()).transpose()
+    }
+
+    /// Every version of a record, oldest first, for staff.
+    pub async fn show(&self, actor: &Actor, record_id: &str) -> Result<Vec<Stored>> {
+        roles::require(&self.store, actor, &roles::SHOW, record_id).await?;
+        let history = self.history(record_id).await?;
+        if history.is_empty() {
+            return Err(Error::NotFound(record_id.to_owned()));
+        }
+        Ok(history)
+    }
+
+    /// The current version of every record about one child, for staff.
+    pub async fn list(&self, actor: &Actor, child_ref: &str) -> Result<Vec<Stored>> {
+        roles::require(&self.store, actor, &roles::LIST, child_ref).await?;
+        self.for_child(child_ref).await
     }
 
     /// Every version of a record, oldest first.
-    pub async fn history(&self, record_id: &str) -> Result<Vec<Stored>> {
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = with_db!(&self.store.db, pool => {
-            let rows = sqlx::query("SELECT encoded, sha256 FROM consent_version WHERE record_id = $1 ORDER BY version")
+    pub(crate) async fn history(&self, record_id: &str) -> Result<Vec<Stored>> {
+        let rows: Vec<VersionRow> = with_db!(&self.store.db, pool => {
+            sqlx::query_as("SELECT encoded, sha256 FROM consent_version WHERE record_id = $1 ORDER BY version")
                 .bind(record_id)
                 .fetch_all(pool)
-                .await?;
-            rows.iter().map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>()?
+                .await?
         });
-        rows.iter().map(|(e, h)| decode(e, h)).collect()
+        rows.iter().map(VersionRow::decode).collect()
     }
 
     /// The current version of every record about one child.
-    pub async fn for_child(&self, child_ref: &str) -> Result<Vec<Stored>> {
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = with_db!(&self.store.db, pool => {
-            let rows = sqlx::query(
+    pub(crate) async fn for_child(&self, child_ref: &str) -> Result<Vec<Stored>> {
+        let rows: Vec<VersionRow> = with_db!(&self.store.db, pool => {
+            sqlx::query_as(
                 "SELECT v.encoded, v.sha256 FROM consent_version v WHERE v.child_ref = $1 \
                  AND v.version = (SELECT MAX(w.version) FROM consent_version w WHERE w.record_id = v.record_id) \
                  ORDER BY v.recorded_at_ms, v.record_id",
             )
             .bind(child_ref)
             .fetch_all(pool)
-            .await?;
-            rows.iter().map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>()?
-        });
-        rows.iter().map(|(e, h)| decode(e, h)).collect()
-    }
-
-    async fn require_latest(&self, record_id: &str) -> Result<Stored> {
-        self.latest(record_id)
             .await?
-            .ok_or_else(|| Error::NotFound(record_id.to_owned()))
+        });
+        rows.iter().map(VersionRow::decode).collect()
     }
 
-    fn next_version(&self, latest: &Stored, change: Change) -> Result<v1::ConsentVersion> {
-        let status = latest.status();
-        if !change.allowed_from(status) {
-            return Err(Error::Transition {
-                record: latest.version.record_id.clone(),
-                change: change.name(),
-                status: status_name(status),
-            });
-        }
-        let mut next = latest.version.clone();
-        next.version += 1;
-        next.previous_sha256 = latest.sha256.to_vec();
-        next.status = change.to() as i32;
-        next.recorded_at_ms = now_ms();
-        Ok(next)
-    }
-
-    async fn change(
+    /// A grant or refusal: evidence and grantors checked against the version
+    /// current inside the transaction.
+    async fn decide(
         &self,
+        actor: &Actor,
         record_id: &str,
         change: Change,
-        decision: Option<&Decision>,
+        d: &Decision,
     ) -> Result<Stored> {
-        let latest = self.require_latest(record_id).await?;
-        let mut next = self.next_version(&latest, change)?;
-        let mut actor = "system".to_owned();
-        if let Some(d) = decision {
-            validate_grantors(&latest.version, d)?;
+        let evidence = v1::Evidence {
+            recorded_by: actor.audit_name(),
+            ..d.evidence.clone()
+        };
+        validate_evidence(&evidence)?;
+        let action = format!("consent_{}", change.name());
+        self.write(record_id, actor, &action, &[], |latest| {
+            let mut next = next_version(record_id, latest, change)?;
+            validate_grantors(&next, d)?;
             if change == Change::Grant
-                && !latest.version.valid_until.is_empty()
-                && parse_date("valid_until", &latest.version.valid_until)? < d.today
+                && !next.valid_until.is_empty()
+                && parse_date("valid_until", &next.valid_until)? < d.today
             {
                 return Err(Error::invalid("valid_until", "lies in the past: ask again"));
             }
             next.grantors = d.grantors.clone();
-            next.evidence = Some(d.evidence.clone());
-            actor = d.evidence.recorded_by.clone();
-        }
-        let notices = if change == Change::Expire {
-            crate::withdrawal::notices(&self.store, record_id, "consent expired").await?
-        } else {
-            Vec::new()
-        };
-        self.insert(
-            next,
-            &format!("consent_{}", change.name()),
-            &actor,
-            &notices,
-        )
+            next.evidence = Some(evidence);
+            Ok(next)
+        })
         .await
     }
 
-    /// Stores a new version with its audit record and the `notices` to queue,
-    /// all in one transaction.
-    async fn insert(
+    /// In one transaction: reads the record's current version, lets `next`
+    /// build the new one from it (or refuse: a state change checks the state
+    /// it starts from here, not before), stores it, queues `notices` and
+    /// appends the audit records (the change, named after `actor`, and one
+    /// per queued notice). Two changes racing on one record: the second gets
+    /// [`Error::Conflict`].
+    async fn write(
         &self,
-        version: v1::ConsentVersion,
+        record_id: &str,
+        actor: &Actor,
         action: &str,
-        actor: &str,
         notices: &[NewMessage],
+        next: impl FnOnce(Option<&Stored>) -> Result<v1::ConsentVersion>,
     ) -> Result<Stored> {
-        let notice_ids = prepare(notices)?;
-        let encoded = version.encode_to_vec();
-        let hash = sha256(&encoded);
-        let status = status_name(
-            ConsentStatus::try_from(version.status).unwrap_or(ConsentStatus::Unspecified),
-        );
-        let entry = Entry {
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            message_id: version.record_id.clone(),
-            counterparty: String::new(),
-            purpose: version.purpose.clone(),
-            legal_basis: format!("consent:{}/v{}", version.record_id, version.version),
-            payload_sha256: hash.to_vec(),
-        };
-        let valid_until = (!version.valid_until.is_empty()).then(|| version.valid_until.clone());
-        let result: std::result::Result<(), carenet_fabric::Error> = with_db!(&self.store.db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO consent_version (record_id, version, child_ref, purpose, status, valid_until, \
-                 encoded, sha256, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&version.record_id)
-            .bind(i64::from(version.version))
-            .bind(&version.child_ref)
-            .bind(&version.purpose)
-            .bind(status)
-            .bind(&valid_until)
-            .bind(&encoded)
-            .bind(&hash[..])
-            .bind(version.recorded_at_ms)
-            .execute(&mut *tx)
-            .await?;
-            let mut entries = vec![entry.clone()];
-            outbox_enqueue!(tx, notices, &notice_ids, &mut entries);
-            audit_append!(tx, &entries);
-            tx.commit().await?;
-            Ok(())
-        });
-        if result.is_ok() && !notices.is_empty() {
-            self.store.wake_outbox();
+        let notice_ids = self.store.prepare(notices).await?;
+        let result: Result<Stored> = async {
+            Ok(audited!(&self.store.db, tx => {
+                let row: Option<VersionRow> = sqlx::query_as(SELECT_LATEST)
+                    .bind(record_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let latest = row.map(|r| r.decode()).transpose()?;
+                let version = next(latest.as_ref())?;
+                let encoded = version.encode_to_vec();
+                let hash = sha256(&encoded);
+                let status = status_name(
+                    ConsentStatus::try_from(version.status).unwrap_or(ConsentStatus::Unspecified),
+                );
+                let valid_until =
+                    (!version.valid_until.is_empty()).then(|| version.valid_until.clone());
+                sqlx::query(
+                    "INSERT INTO consent_version (record_id, version, child_ref, purpose, status, valid_until, \
+                     encoded, sha256, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&version.record_id)
+                .bind(i64::from(version.version))
+                .bind(&version.child_ref)
+                .bind(&version.purpose)
+                .bind(status)
+                .bind(&valid_until)
+                .bind(&encoded)
+                .bind(&hash[..])
+                .bind(version.recorded_at_ms)
+                .execute(&mut *tx)
+                .await?;
+                let mut entries = vec![Entry {
+                    purpose: version.purpose.clone(),
+                    legal_basis: format!("consent:{}/v{}", version.record_id, version.version),
+                    payload_sha256: hash.to_vec(),
+                    ..actor.entry(action, &version.record_id)
+                }];
+                outbox_enqueue!(tx, notices, &notice_ids, &mut entries);
+                (Stored { version, sha256: hash }, entries)
+            }))
         }
+        .await;
         match result {
-            Ok(()) => Ok(Stored {
-                version,
-                sha256: hash,
-            }),
-            Err(carenet_fabric::Error::Database(sqlx::Error::Database(db)))
+            Ok(stored) => {
+                if !notices.is_empty() {
+                    self.store.wake_outbox();
+                }
+                Ok(stored)
+            }
+            Err(Error::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
+                Err(Error::Conflict(record_id.to_owned()))
+            }
+            Err(Error::Fabric(carenet_fabric::Error::Database(sqlx::Error::Database(db))))
                 if db.is_unique_violation() =>
             {
-                Err(Error::Conflict(version.record_id))
+                Err(Error::Conflict(record_id.to_owned()))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
+}
+
+const SELECT_LATEST: &str = "SELECT encoded, sha256 FROM consent_version WHERE record_id = $1 ORDER BY version DESC LIMIT 1";
+
+/// The version after `latest` for `change`, if the status machine allows it.
+fn next_version(
+    record_id: &str,
+    latest: Option<&Stored>,
+    change: Change,
+) -> Result<v1::ConsentVersion> {
+    let latest = latest.ok_or_else(|| Error::NotFound(record_id.to_owned()))?;
+    let status = latest.status();
+    if !change.allowed_from(status) {
+        return Err(Error::Transition {
+            record: latest.version.record_id.clone(),
+            change: change.name(),
+            status: status_name(status),
+        });
+    }
+    let mut next = latest.version.clone();
+    next.version += 1;
+    next.previous_sha256 = latest.sha256.to_vec();
+    next.status = change.to() as i32;
+    next.recorded_at_ms = now_ms();
+    Ok(next)
 }
 
 fn decode(encoded: &[u8], hash: &[u8]) -> Result<Stored> {

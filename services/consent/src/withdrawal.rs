@@ -45,7 +45,7 @@ pub async fn notices(store: &Store, record_id: &str, reason: &str) -> Result<Vec
                 reason: reason.into(),
             }
             .encode_to_vec(),
-            actor: "system".into(),
+            actor: carenet_fabric::actor::SYSTEM_STAFF.into(),
             child_ref: None,
         });
     }

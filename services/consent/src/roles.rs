@@ -1,0 +1,224 @@
+//! Who may do what in the consent slice: its one role table.
+//!
+//! Every staff action of this crate is one function taking an
+//! [`Actor`](carenet_fabric::Actor); its first step is [`require`] with one of
+//! the [`Action`]s below. The CLI, gRPC and web interfaces call those same
+//! functions, so this table is the whole of the consent slice's rules.
+//!
+//! | action | function | roles |
+//! |---|---|---|
+//! | ask for consent | [`ConsentStore::request`] | mentor, support_coordinator_po, care_coordinator, case_coordinator, trajectory_guide, zat_member, swv_staff |
+//! | record a grant (with its evidence) | [`ConsentStore::grant`] | the same |
+//! | record a refusal (with its evidence) | [`ConsentStore::refuse`] | the same |
+//! | record a withdrawal | [`ConsentStore::withdraw`] | the same |
+//! | list a child's consents | [`ConsentStore::list`] | the same |
+//! | show a record's versions | [`ConsentStore::show`] | the same |
+//! | record an inspection (inzage) | [`inspection::record`], [`inspection_record!`] | support_coordinator_po, care_coordinator |
+//! | record a safety exception | [`safety::record`] | support_coordinator_po, care_coordinator |
+//! | list the safety reports of a coordinator | [`safety::reported_to`] | care_coordinator, support_coordinator_po (their own list), team_lead (any coordinator's list) |
+//!
+//! The actor must also act for the party whose node holds the records.
+//!
+//! A refused action changes nothing; its refusal is appended to the audit log
+//! on its own (`refused:<action>`, naming the staff member and roles) and the
+//! caller gets [`carenet_fabric::Error::PermissionDenied`] naming the roles
+//! that would do (gRPC: `PERMISSION_DENIED`). Time-driven jobs (consent
+//! expiry) act as the node itself ([`carenet_fabric::Actor::system`]), which
+//! holds no staff role and so can do none of the actions above.
+//!
+//! [`ConsentStore::request`]: crate::record::ConsentStore::request
+//! [`ConsentStore::grant`]: crate::record::ConsentStore::grant
+//! [`ConsentStore::refuse`]: crate::record::ConsentStore::refuse
+//! [`ConsentStore::withdraw`]: crate::record::ConsentStore::withdraw
+//! [`ConsentStore::list`]: crate::record::ConsentStore::list
+//! [`ConsentStore::show`]: crate::record::ConsentStore::show
+//! [`inspection::record`]: crate::inspection::record
+//! [`inspection_record!`]: crate::inspection_record
+//! [`safety::record`]: crate::safety::record
+//! [`safety::reported_to`]: crate::safety::reported_to
+
+use carenet_fabric::store::Store;
+use carenet_fabric::{Actor, Role, audit};
+
+use crate::Result;
+
+/// One staff action of the consent slice and the roles that may do it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Action {
+    /// Its name in the audit log; a refusal is recorded as `refused:<name>`.
+    pub name: &'static str,
+    /// What the actor tried, as a permission error says it.
+    pub what: &'static str,
+    /// Any one of these will do.
+    pub roles: &'static [Role],
+}
+
+/// The staff who work with consent for a child: everyone who asks for,
+/// records and looks up consent.
+pub const CONSENT_STAFF: &[Role] = &[
+    Role::Mentor,
+    Role::SupportCoordinatorPo,
+    Role::CareCoordinator,
+    Role::CaseCoordinator,
+    Role::TrajectoryGuide,
+    Role::ZatMember,
+    Role::SwvStaff,
+];
+
+/// The school's care coordinators (IB in primary, zorgcoördinator in secondary).
+pub const COORDINATORS: &[Role] = &[Role::SupportCoordinatorPo, Role::CareCoordinator];
+
+pub const REQUEST: Action = Action {
+    name: "consent_request",
+    what: "ask for consent",
+    roles: CONSENT_STAFF,
+};
+pub const GRANT: Action = Action {
+    name: "consent_grant",
+    what: "record a consent grant",
+    roles: CONSENT_STAFF,
+};
+pub const REFUSE: Action = Action {
+    name: "consent_refuse",
+    what: "record a consent refusal",
+    roles: CONSENT_STAFF,
+};
+pub const WITHDRAW: Action = Action {
+    name: "consent_withdraw",
+    what: "record a consent withdrawal",
+    roles: CONSENT_STAFF,
+};
+pub const LIST: Action = Action {
+    name: "consent_list",
+    what: "list a child's consents",
+    roles: CONSENT_STAFF,
+};
+pub const SHOW: Action = Action {
+    name: "consent_show",
+    what: "show a consent record",
+    roles: CONSENT_STAFF,
+};
+pub const RECORD_INSPECTION: Action = Action {
+    name: "inspection_record",
+    what: "record an inspection (inzage)",
+    roles: COORDINATORS,
+};
+pub const RECORD_SAFETY_EXCEPTION: Action = Action {
+    name: "safety_exception_record",
+    what: "record a safety exception",
+    roles: COORDINATORS,
+};
+/// A coordinator sees their own list; a team lead any coordinator's.
+pub const SAFETY_REPORTS: Action = Action {
+    name: "safety_reports_list",
+    what: "list safety reports",
+    roles: &[
+        Role::CareCoordinator,
+        Role::SupportCoordinatorPo,
+        Role::TeamLead,
+    ],
+};
+/// Reading another coordinator's safety reports.
+pub const OTHERS_SAFETY_REPORTS: Action = Action {
+    name: "safety_reports_list",
+    what: "list another coordinator's safety reports",
+    roles: &[Role::TeamLead],
+};
+
+/// Every action of the table, for documentation and tests.
+pub const ALL: &[Action] = &[
+    REQUEST,
+    GRANT,
+    REFUSE,
+    WITHDRAW,
+    LIST,
+    SHOW,
+    RECORD_INSPECTION,
+    RECORD_SAFETY_EXCEPTION,
+    SAFETY_REPORTS,
+];
+
+/// Passes if `actor` acts for `party` and holds a role of `action`; changes
+/// nothing and touches no database, so it may run inside a transaction. The
+/// error is a [`carenet_fabric::Error::PermissionDenied`] naming the roles.
+pub fn check(actor: &Actor, party: &carenet_fabric::PartyId, action: &Action) -> Result<()> {
+    if &actor.party != party {
+        return Err(carenet_fabric::Error::PermissionDenied(format!(
+            "{}: staff of {} cannot act on the records of {party}",
+            action.what, actor.party
+        ))
+        .into());
+    }
+    actor.require(action.what, action.roles)?;
+    Ok(())
+}
+
+/// [`check`], and on refusal appends `refused:<action>` about `subject` (a
+/// record, document or child reference, never a name) to `store`'s audit log
+/// in a transaction of its own before returning the permission error. Call
+/// it before opening the action's transaction (on SQLite, a second writer
+/// waits for the first).
+pub async fn require(store: &Store, actor: &Actor, action: &Action, subject: &str) -> Result<()> {
+    match check(actor, &store.party, action) {
+        Ok(()) => Ok(()),
+        Err(denied) => {
+            audit::append(&store.db, &[actor.refusal_entry(action.name, subject)]).await?;
+            Err(denied)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use carenet_fabric::PartyId;
+
+    fn party() -> PartyId {
+        PartyId::parse("party", "vo-1").expect("party")
+    }
+
+    fn actor(role: Role) -> Actor {
+        Actor::new(party(), "staff-1", [role]).expect("actor")
+    }
+
+    fn denied(r: Result<()>) -> String {
+        match r {
+            Err(crate::Error::Fabric(carenet_fabric::Error::PermissionDenied(m))) => m,
+            other => panic!("expected a permission error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_table_as_documented() {
+        for role in Role::all() {
+            let a = actor(role);
+            for action in ALL {
+                assert_eq!(
+                    check(&a, &party(), action).is_ok(),
+                    action.roles.contains(&role),
+                    "{role} {}",
+                    action.name
+                );
+            }
+        }
+        // Teachers and admins do none of it; mentors record no inzage.
+        assert!(check(&actor(Role::Teacher), &party(), &GRANT).is_err());
+        assert!(check(&actor(Role::Admin), &party(), &LIST).is_err());
+        let m = denied(check(&actor(Role::Mentor), &party(), &RECORD_INSPECTION));
+        assert!(
+            m.contains("support_coordinator_po or care_coordinator"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn the_node_itself_and_other_parties_are_refused() {
+        let system = Actor::system(party());
+        for action in ALL {
+            assert!(check(&system, &party(), action).is_err(), "{}", action.name);
+        }
+        let other = PartyId::parse("party", "po-1").expect("party");
+        let m = denied(check(&actor(Role::Mentor), &other, &REQUEST));
+        assert!(m.contains("cannot act on the records of po-1"), "{m}");
+    }
+}
