@@ -8,6 +8,7 @@ mod consent_cli;
 mod consent_exchange;
 mod consent_policy;
 mod consent_records;
+mod consent_roles;
 mod crash;
 mod demo;
 mod errors;

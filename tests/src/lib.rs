@@ -332,8 +332,13 @@ pub async fn granted_consent(
 ) -> anyhow::Result<String> {
     let today = time::OffsetDateTime::now_utc().date();
     let consents = carenet_consent::record::ConsentStore::new(store.clone());
+    let actor = carenet_fabric::Actor::new(
+        store.party.clone(),
+        "staff-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )?;
     let id = consents
-        .request(&carenet_consent::record::ConsentRequest {
+        .request(&actor, &carenet_consent::record::ConsentRequest {
             child_ref: "pupil-1".into(),
             child_birth_date: time::OffsetDateTime::now_utc()
                 .date()
@@ -348,13 +353,13 @@ pub async fn granted_consent(
             categories,
             valid_from: today,
             valid_until: None,
-            recorded_by: "staff-1".into(),
         })
         .await?
         .version
         .record_id;
     consents
         .grant(
+            &actor,
             &id,
             &carenet_consent::record::Decision {
                 grantors: vec![v1::Grantor {
@@ -363,7 +368,7 @@ pub async fn granted_consent(
                 }],
                 evidence: v1::Evidence {
                     kind: v1::EvidenceKind::PortalLogin as i32,
-                    recorded_by: "portal".into(),
+                    recorded_by: String::new(),
                     document_sha256: vec![],
                 },
                 regime: carenet_consent::age::Regime::Education,

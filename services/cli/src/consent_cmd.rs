@@ -1,4 +1,6 @@
-//! `carenet consent`: staff and operators record consent on the holder's node.
+//! `carenet consent`: staff record consent on the holder's node. Every staff
+//! command names who does it, `--by STAFF --role ROLE`; the consent crate
+//! checks the role (`carenet_consent::roles`) and audits a refusal.
 
 use std::process::ExitCode;
 
@@ -12,14 +14,18 @@ use carenet_fabric::{PartyId, PartyKind};
 use carenet_proto::v1::{self, EvidenceKind, GrantorRole, consent_recipient::Target};
 use clap::{Args, Subcommand};
 
-use crate::target::TargetArgs;
+use crate::target::{ActorArgs, TargetArgs};
 
 #[derive(Subcommand)]
 pub enum ConsentCommand {
-    /// Ask for consent (status: requested).
+    /// Ask for consent (status: requested). Roles: mentor,
+    /// support_coordinator_po, care_coordinator, case_coordinator,
+    /// trajectory_guide, zat_member, swv_staff.
     Request {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
         /// The school's own pupil reference (never a BSN).
         #[arg(long)]
         child: String,
@@ -41,43 +47,47 @@ pub enum ConsentCommand {
         valid_from: Option<String>,
         #[arg(long)]
         valid_until: Option<String>,
-        /// Staff id of who asks.
-        #[arg(long)]
-        recorded_by: String,
     },
-    /// Record that consent was given.
+    /// Record that consent was given (--by is who records it; the grantors
+    /// are who gave it). Roles: as for request.
     Grant(DecisionArgs),
-    /// Record that consent was refused.
+    /// Record that consent was refused. Roles: as for request.
     Refuse(DecisionArgs),
-    /// Record that consent was withdrawn; recipients are told.
+    /// Record that consent was withdrawn; recipients are told. Roles: as for
+    /// request.
     Withdraw(DecisionArgs),
-    /// The current consents about one child.
+    /// The current consents about one child. Roles: as for request.
     List {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
         #[arg(long)]
         child: String,
     },
     /// Record a safety exception (meldcode): sharing without consent, with a
-    /// written reason, reported to the care coordinator.
+    /// written reason, reported to the care coordinator. --by is the staff
+    /// member who decides. Roles: support_coordinator_po, care_coordinator.
     SafetyException {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
         #[arg(long)]
         child: String,
         #[arg(long)]
         reason: String,
-        /// Staff id of who decides.
-        #[arg(long)]
-        staff: String,
-        /// Staff id of the care coordinator.
+        /// Staff id of the care coordinator it is reported to.
         #[arg(long)]
         reported_to: String,
     },
     /// Record that the guardians saw a document (inzage), with their view.
+    /// Roles: support_coordinator_po, care_coordinator.
     Inspection {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
         #[arg(long)]
         child: String,
         #[arg(long)]
@@ -88,15 +98,18 @@ pub enum ConsentCommand {
         /// The guardians' view (zienswijze), if they gave one.
         #[arg(long)]
         guardian_view: Option<String>,
-        #[arg(long)]
-        recorded_by: String,
     },
-    /// The safety exceptions reported to one care coordinator.
+    /// The safety exceptions reported to one care coordinator. Roles:
+    /// care_coordinator or support_coordinator_po for their own list
+    /// (--coordinator is their --by), team_lead for anyone's.
     SafetyReports {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
+        /// Staff id of the care coordinator; default the --by staff member.
         #[arg(long)]
-        coordinator: String,
+        coordinator: Option<String>,
     },
     /// Who saw what about one child, when, and on what basis.
     Disclosures {
@@ -105,10 +118,12 @@ pub enum ConsentCommand {
         #[arg(long)]
         child: String,
     },
-    /// Every version of one record.
+    /// Every version of one record. Roles: as for request.
     Show {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
         #[arg(long)]
         record: String,
     },
@@ -118,6 +133,9 @@ pub enum ConsentCommand {
 pub struct DecisionArgs {
     #[command(flatten)]
     target: TargetArgs,
+    /// Who records it (staff), not who decided (the grantors).
+    #[command(flatten)]
+    actor: ActorArgs,
     #[arg(long)]
     record: String,
     /// guardian:NAME, legal_representative:NAME or pupil:NAME; repeat for more.
@@ -129,9 +147,6 @@ pub struct DecisionArgs {
     /// SHA-256 (hex) of the signed form.
     #[arg(long)]
     document_sha256: Option<String>,
-    /// Staff id of who records it.
-    #[arg(long)]
-    recorded_by: String,
     /// education (default) or youth_care: which age rules apply.
     #[arg(long, default_value = "education")]
     regime: String,
@@ -195,7 +210,8 @@ impl DecisionArgs {
                 .collect::<Result<_, _>>()?,
             evidence: v1::Evidence {
                 kind: kind as i32,
-                recorded_by: self.recorded_by.clone(),
+                // The consent crate fills it in from the actor.
+                recorded_by: String::new(),
                 document_sha256,
             },
             regime,
@@ -244,7 +260,7 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
             categories,
             valid_from,
             valid_until,
-            recorded_by,
+            actor,
         } => {
             let request = ConsentRequest {
                 child_ref: child,
@@ -267,37 +283,46 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                 valid_until: valid_until
                     .map(|d| parse_date("--valid-until", &d))
                     .transpose()?,
-                recorded_by,
             };
             let store = target.open().await?;
-            let stored = ConsentStore::new(store.clone()).request(&request).await?;
+            let actor = actor.actor(&store)?;
+            let stored = ConsentStore::new(store.clone())
+                .request(&actor, &request)
+                .await;
             store.db.close().await;
-            print(&stored);
+            print(&stored?);
         }
         ConsentCommand::Grant(args) => decide(args, "grant").await?,
         ConsentCommand::Refuse(args) => decide(args, "refuse").await?,
         ConsentCommand::Withdraw(args) => decide(args, "withdraw").await?,
-        ConsentCommand::List { target, child } => {
+        ConsentCommand::List {
+            target,
+            actor,
+            child,
+        } => {
             let store = target.open().await?;
-            for s in ConsentStore::new(store.clone()).for_child(&child).await? {
+            let actor = actor.actor(&store)?;
+            let listed = ConsentStore::new(store.clone()).list(&actor, &child).await;
+            store.db.close().await;
+            for s in listed? {
                 print(&s);
             }
-            store.db.close().await;
         }
         ConsentCommand::SafetyException {
             target,
+            actor,
             child,
             reason,
-            staff,
             reported_to,
         } => {
             let store = target.open().await?;
+            let actor = actor.actor(&store)?;
             let id = carenet_consent::safety::record(
                 &store,
+                &actor,
                 &carenet_consent::safety::SafetyException {
                     child_ref: child,
                     reason,
-                    staff,
                     reported_to,
                 },
             )
@@ -307,11 +332,11 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
         }
         ConsentCommand::Inspection {
             target,
+            actor,
             child,
             document_id,
             seen_on,
             guardian_view,
-            recorded_by,
         } => {
             let inspection = carenet_consent::inspection::Inspection {
                 child_ref: child,
@@ -321,19 +346,24 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                     None => today(),
                 },
                 guardian_view,
-                recorded_by,
+                // Filled in from the actor.
+                recorded_by: String::new(),
             };
             let store = target.open().await?;
-            let id = carenet_consent::inspection::record(&store, &inspection).await;
+            let actor = actor.actor(&store)?;
+            let id = carenet_consent::inspection::record(&store, &actor, &inspection).await;
             store.db.close().await;
             println!("{}", id?);
         }
         ConsentCommand::SafetyReports {
             target,
+            actor,
             coordinator,
         } => {
             let store = target.open().await?;
-            let reports = carenet_consent::safety::reported_to(&store, &coordinator).await;
+            let actor = actor.actor(&store)?;
+            let coordinator = coordinator.unwrap_or_else(|| actor.staff.clone());
+            let reports = carenet_consent::safety::reported_to(&store, &actor, &coordinator).await;
             store.db.close().await;
             for r in reports? {
                 println!(
@@ -360,14 +390,16 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        ConsentCommand::Show { target, record } => {
+        ConsentCommand::Show {
+            target,
+            actor,
+            record,
+        } => {
             let store = target.open().await?;
-            let history = ConsentStore::new(store.clone()).history(&record).await?;
+            let actor = actor.actor(&store)?;
+            let history = ConsentStore::new(store.clone()).show(&actor, &record).await;
             store.db.close().await;
-            if history.is_empty() {
-                bail!("consent record {record}: not found");
-            }
-            for s in &history {
+            for s in &history? {
                 print(s);
             }
         }
@@ -378,13 +410,14 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
 async fn decide(args: DecisionArgs, change: &str) -> anyhow::Result<()> {
     let decision = args.decision()?;
     let store = args.target.open().await?;
+    let actor = args.actor.actor(&store)?;
     let consents = ConsentStore::new(store.clone());
     let result = match change {
-        "grant" => consents.grant(&args.record, &decision).await,
-        "refuse" => consents.refuse(&args.record, &decision).await,
+        "grant" => consents.grant(&actor, &args.record, &decision).await,
+        "refuse" => consents.refuse(&actor, &args.record, &decision).await,
         _ => {
             consents
-                .withdraw(&args.record, decision.grantors, decision.evidence)
+                .withdraw(&actor, &args.record, decision.grantors, decision.evidence)
                 .await
         }
     };

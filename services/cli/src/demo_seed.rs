@@ -168,9 +168,15 @@ async fn consent(
     categories: Vec<Category>,
 ) -> anyhow::Result<String> {
     let consents = ConsentStore::new(store.clone());
+    // The school's care coordinator records the demo's consents.
+    let actor = carenet_fabric::Actor::new(
+        store.party.clone(),
+        "demo-zc",
+        [carenet_fabric::Role::CareCoordinator],
+    )?;
     let today = time::OffsetDateTime::now_utc().date();
     let id = consents
-        .request(&ConsentRequest {
+        .request(&actor, &ConsentRequest {
             child_ref: child.into(),
             child_birth_date: today.replace_year(today.year() - 13)?,
             purpose,
@@ -180,13 +186,13 @@ async fn consent(
             categories,
             valid_from: today,
             valid_until: None,
-            recorded_by: "demo".into(),
         })
         .await?
         .version
         .record_id;
     consents
         .grant(
+            &actor,
             &id,
             &Decision {
                 grantors: vec![v1::Grantor {
@@ -195,7 +201,7 @@ async fn consent(
                 }],
                 evidence: v1::Evidence {
                     kind: EvidenceKind::PortalLogin as i32,
-                    recorded_by: "portal".into(),
+                    recorded_by: String::new(),
                     document_sha256: vec![],
                 },
                 regime: Regime::Education,
