@@ -58,8 +58,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "educational_support",
             "--category",
             "absence",
-            "--recorded-by",
+            "--by",
             "staff-2",
+            "--role",
+            "mentor",
         ],
     );
     assert!(
@@ -82,8 +84,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "pupil:Sam",
             "--evidence",
             "portal_login",
-            "--recorded-by",
+            "--by",
             "staff-2",
+            "--role",
+            "mentor",
         ],
     );
     assert!(!bad.status.success(), "a 13-year-old alone cannot consent");
@@ -102,8 +106,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "signed_form",
             "--document-sha256",
             &"ab".repeat(32),
-            "--recorded-by",
+            "--by",
             "staff-2",
+            "--role",
+            "mentor",
         ],
     );
     assert!(
@@ -124,8 +130,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "guardian:Ouder Een",
             "--evidence",
             "portal_login",
-            "--recorded-by",
-            "portal",
+            "--by",
+            "zc-1",
+            "--role",
+            "care_coordinator",
         ],
     );
     assert!(
@@ -134,13 +142,23 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
         String::from_utf8_lossy(&withdrawn.stderr)
     );
 
-    let listed = run(&target, &["consent", "list", "--child", "pupil-3"]);
+    let listed = run(
+        &target,
+        &[
+            "consent", "list", "--child", "pupil-3", "--by", "m-1", "--role", "mentor",
+        ],
+    );
     assert!(
         stdout(&listed).contains(" v3 withdrawn "),
         "{}",
         stdout(&listed)
     );
-    let shown = run(&target, &["consent", "show", "--record", &record]);
+    let shown = run(
+        &target,
+        &[
+            "consent", "show", "--record", &record, "--by", "m-1", "--role", "mentor",
+        ],
+    );
     let text = stdout(&shown);
     assert_eq!(text.lines().count(), 3, "{text}");
 
@@ -159,8 +177,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "kind:zat_partner",
             "--category",
             "absence",
-            "--recorded-by",
+            "--by",
             "staff-2",
+            "--role",
+            "mentor",
         ],
     );
     assert!(!bad.status.success());
@@ -180,8 +200,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "kind:zat_partner",
             "--category",
             "absence",
-            "--recorded-by",
+            "--by",
             "staff-2",
+            "--role",
+            "mentor",
         ],
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--purpose"));
@@ -205,8 +227,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "pupil-3",
             "--reason",
             "",
-            "--staff",
-            "staff-2",
+            "--by",
+            "ib-2",
+            "--role",
+            "care_coordinator",
             "--reported-to",
             "zc-1",
         ],
@@ -222,8 +246,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "pupil-3",
             "--reason",
             "zorgen over de thuissituatie",
-            "--staff",
-            "staff-2",
+            "--by",
+            "ib-2",
+            "--role",
+            "care_coordinator",
             "--reported-to",
             "zc-1",
         ],
@@ -235,7 +261,14 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
     );
     let reports = run(
         &target,
-        &["consent", "safety-reports", "--coordinator", "zc-1"],
+        &[
+            "consent",
+            "safety-reports",
+            "--by",
+            "zc-1",
+            "--role",
+            "care_coordinator",
+        ],
     );
     assert!(
         stdout(&reports).contains(stdout(&recorded).trim()),
@@ -244,10 +277,32 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
     assert!(
         stdout(&run(
             &target,
-            &["consent", "safety-reports", "--coordinator", "zc-2"]
+            &[
+                "consent",
+                "safety-reports",
+                "--by",
+                "zc-2",
+                "--role",
+                "care_coordinator"
+            ]
         ))
         .is_empty()
     );
+    let other = run(
+        &target,
+        &[
+            "consent",
+            "safety-reports",
+            "--coordinator",
+            "zc-1",
+            "--by",
+            "zc-2",
+            "--role",
+            "care_coordinator",
+        ],
+    );
+    assert!(!other.status.success(), "another coordinator's reports");
+    assert!(String::from_utf8_lossy(&other.stderr).contains("team_lead"));
 
     let inspected = run(
         &target,
@@ -262,8 +317,10 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "2026-03-02",
             "--guardian-view",
             "akkoord",
-            "--recorded-by",
+            "--by",
             "ib-1",
+            "--role",
+            "support_coordinator_po",
         ],
     );
     assert!(
@@ -280,16 +337,64 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "pupil-3",
             "--document-id",
             "",
-            "--recorded-by",
+            "--by",
             "ib-1",
+            "--role",
+            "support_coordinator_po",
         ],
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("document_id"));
+
+    // A wrong role: refused, naming the roles that would do, and audited.
+    let wrong = run(
+        &target,
+        &[
+            "consent",
+            "inspection",
+            "--child",
+            "pupil-3",
+            "--document-id",
+            "okr-1",
+            "--by",
+            "m-1",
+            "--role",
+            "mentor",
+        ],
+    );
+    assert!(!wrong.status.success(), "a mentor records no inzage");
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(
+        err.contains("support_coordinator_po or care_coordinator"),
+        "{err}"
+    );
+    let unknown = run(
+        &target,
+        &[
+            "consent",
+            "list",
+            "--child",
+            "pupil-3",
+            "--by",
+            "m-1",
+            "--role",
+            "headmaster",
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--role"));
+    let missing = run(
+        &target,
+        &["consent", "list", "--child", "pupil-3", "--by", "m-1"],
+    );
+    assert!(!missing.status.success(), "--role is required");
 
     let verified = Command::new(carenet_bin())
         .args(["audit", "verify"])
         .args(&target)
         .output()?;
-    assert_eq!(stdout(&verified).trim(), "ok: 5 records");
+    // 3 consent changes, 1 safety exception, 1 inzage, 2 refusals (another
+    // coordinator's reports, the mentor's inzage).
+    assert_eq!(stdout(&verified).trim(), "ok: 7 records");
     Ok(())
 }

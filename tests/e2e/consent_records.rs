@@ -5,7 +5,7 @@ use carenet_consent::age::Regime;
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
 use carenet_consent::{Category, Error, Purpose};
 use carenet_e2e::fresh_store;
-use carenet_fabric::audit;
+use carenet_fabric::{Actor, Role, audit};
 use carenet_proto::v1::{
     self, ConsentStatus, EvidenceKind, GrantorRole, consent_recipient::Target,
 };
@@ -22,8 +22,11 @@ fn request(birth: time::Date) -> ConsentRequest {
         categories: vec![Category::EducationalSupport, Category::Absence],
         valid_from: date!(2026 - 01 - 01),
         valid_until: Some(date!(2026 - 06 - 30)),
-        recorded_by: "staff-17".into(),
     }
+}
+
+fn mentor(store: &carenet_fabric::store::Store) -> Actor {
+    Actor::new(store.party.clone(), "staff-17", [Role::Mentor]).unwrap()
 }
 
 fn grantor(role: GrantorRole, name: &str) -> v1::Grantor {
@@ -36,7 +39,7 @@ fn grantor(role: GrantorRole, name: &str) -> v1::Grantor {
 fn form() -> v1::Evidence {
     v1::Evidence {
         kind: EvidenceKind::SignedForm as i32,
-        recorded_by: "staff-17".into(),
+        recorded_by: String::new(),
         document_sha256: vec![7; 32],
     }
 }
@@ -54,10 +57,14 @@ fn decision(grantors: Vec<v1::Grantor>, regime: Regime) -> Decision {
 async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("vo-1").await?;
     let consents = ConsentStore::new(store.clone());
-    let asked = consents.request(&request(date!(2014 - 03 - 01))).await?;
+    let by = mentor(&store);
+    let asked = consents
+        .request(&by, &request(date!(2014 - 03 - 01)))
+        .await?;
     let id = asked.version.record_id.clone();
     consents
         .grant(
+            &by,
             &id,
             &decision(
                 vec![grantor(GrantorRole::Guardian, "ouder A")],
@@ -67,16 +74,17 @@ async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Res
         .await?;
     consents
         .withdraw(
+            &by,
             &id,
             vec![grantor(GrantorRole::Guardian, "ouder A")],
             v1::Evidence {
                 kind: EvidenceKind::PortalLogin as i32,
-                recorded_by: "portal".into(),
+                recorded_by: "ignored: the actor records it".into(),
                 document_sha256: vec![],
             },
         )
         .await?;
-    let history = consents.history(&id).await?;
+    let history = consents.show(&by, &id).await?;
     let statuses: Vec<ConsentStatus> = history.iter().map(|s| s.status()).collect();
     assert_eq!(
         statuses,
@@ -91,7 +99,7 @@ async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Res
         assert_eq!(pair[1].version.previous_sha256, pair[0].sha256.to_vec());
         assert_eq!(pair[1].version.version, pair[0].version.version + 1);
     }
-    assert_eq!(consents.for_child("pupil-0042").await?.len(), 1);
+    assert_eq!(consents.list(&by, "pupil-0042").await?.len(), 1);
     let records = audit::list(&store.db, 0, 100).await?;
     let actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(
@@ -102,6 +110,13 @@ async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Res
         records.iter().all(|r| !r.actor.contains("ouder")),
         "no names in the audit log"
     );
+    assert!(
+        records.iter().all(|r| r.actor == "staff-17[mentor]"),
+        "the actor and role recorded each change"
+    );
+    assert!(history.iter().skip(1).all(|s| {
+        s.version.evidence.as_ref().map(|e| e.recorded_by.as_str()) == Some("staff-17[mentor]")
+    }));
     assert!(audit::verify(&store.db).await?.is_ok());
     Ok(())
 }
@@ -109,18 +124,23 @@ async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("vo-1").await?;
+    let by = mentor(&store);
     let consents = ConsentStore::new(store);
     let guardian = grantor(GrantorRole::Guardian, "ouder A");
     let pupil = grantor(GrantorRole::Pupil, "leerling");
 
     // 14 on the day of the decision, youth care: guardians and pupil.
     let id = consents
-        .request(&request(date!(2011 - 06 - 01)))
+        .request(&by, &request(date!(2011 - 06 - 01)))
         .await?
         .version
         .record_id;
     let err = consents
-        .grant(&id, &decision(vec![guardian.clone()], Regime::YouthCare))
+        .grant(
+            &by,
+            &id,
+            &decision(vec![guardian.clone()], Regime::YouthCare),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -129,6 +149,7 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
     );
     consents
         .grant(
+            &by,
             &id,
             &decision(vec![guardian.clone(), pupil.clone()], Regime::YouthCare),
         )
@@ -136,74 +157,80 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
 
     // 17, education: the pupil, not the guardian.
     let id = consents
-        .request(&request(date!(2008 - 06 - 01)))
+        .request(&by, &request(date!(2008 - 06 - 01)))
         .await?
         .version
         .record_id;
     assert!(
         consents
-            .grant(&id, &decision(vec![guardian.clone()], Regime::Education))
+            .grant(
+                &by,
+                &id,
+                &decision(vec![guardian.clone()], Regime::Education)
+            )
             .await
             .is_err()
     );
     consents
-        .grant(&id, &decision(vec![pupil.clone()], Regime::Education))
+        .grant(&by, &id, &decision(vec![pupil.clone()], Regime::Education))
         .await?;
 
     // 10: the pupil alone cannot.
     let id = consents
-        .request(&request(date!(2015 - 06 - 01)))
+        .request(&by, &request(date!(2015 - 06 - 01)))
         .await?
         .version
         .record_id;
     assert!(
         consents
-            .grant(&id, &decision(vec![pupil], Regime::Education))
+            .grant(&by, &id, &decision(vec![pupil], Regime::Education))
             .await
             .is_err()
     );
     // Nothing of the failed attempts was stored.
-    assert_eq!(consents.history(&id).await?.len(), 1);
+    assert_eq!(consents.show(&by, &id).await?.len(), 1);
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_and_transitions_are_refused_and_expiry_follows_the_date() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("vo-1").await?;
+    let by = mentor(&store);
     let consents = ConsentStore::new(store);
     let guardian = vec![grantor(GrantorRole::Guardian, "ouder A")];
 
     let mut bad = request(date!(2014 - 03 - 01));
     bad.categories.clear();
     assert!(
-        matches!(consents.request(&bad).await, Err(Error::InvalidArgument { field, .. }) if field == "categories")
+        matches!(consents.request(&by, &bad).await, Err(Error::InvalidArgument { field, .. }) if field == "categories")
     );
     let mut bad = request(date!(2014 - 03 - 01));
     bad.recipients = vec![v1::ConsentRecipient {
         target: Some(Target::PartyId("Not A Party".into())),
     }];
     assert!(
-        matches!(consents.request(&bad).await, Err(Error::InvalidArgument { field, .. }) if field == "recipients[0]")
+        matches!(consents.request(&by, &bad).await, Err(Error::InvalidArgument { field, .. }) if field == "recipients[0]")
     );
 
     let id = consents
-        .request(&request(date!(2014 - 03 - 01)))
+        .request(&by, &request(date!(2014 - 03 - 01)))
         .await?
         .version
         .record_id;
     let mut no_hash = decision(guardian.clone(), Regime::Education);
     no_hash.evidence.document_sha256.clear();
     assert!(
-        matches!(consents.grant(&id, &no_hash).await, Err(Error::InvalidArgument { field, .. }) if field == "evidence.document_sha256")
+        matches!(consents.grant(&by, &id, &no_hash).await, Err(Error::InvalidArgument { field, .. }) if field == "evidence.document_sha256")
     );
     let err = consents
-        .withdraw(&id, guardian.clone(), form())
+        .withdraw(&by, &id, guardian.clone(), form())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transition { .. }), "{err}");
     assert!(matches!(
         consents
             .grant(
+                &by,
                 "no-such-record",
                 &decision(guardian.clone(), Regime::Education)
             )
@@ -212,7 +239,7 @@ async fn bad_input_and_transitions_are_refused_and_expiry_follows_the_date() -> 
     ));
 
     consents
-        .grant(&id, &decision(guardian, Regime::Education))
+        .grant(&by, &id, &decision(guardian, Regime::Education))
         .await?;
     assert!(
         consents.expire_due(date!(2026 - 06 - 30)).await?.is_empty(),
