@@ -1,19 +1,19 @@
-//! Generates the gRPC code from `carenet/v1/*.proto` with protox (no system protoc).
+//! Generates the gRPC code from every `carenet/v1/*.proto` with protox (no
+//! system protoc): a new slice adds its file, not a line here.
 
 use std::path::PathBuf;
 
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = [
-        "carenet/v1/common.proto",
-        "carenet/v1/exchange.proto",
-        "carenet/v1/directory.proto",
-        "carenet/v1/audit.proto",
-        "carenet/v1/bench.proto",
-        "carenet/v1/consent.proto",
-        "carenet/v1/handover.proto",
-    ];
+    println!("cargo:rerun-if-changed=carenet/v1");
+    let mut files: Vec<String> = std::fs::read_dir("carenet/v1")?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".proto"))
+        .map(|n| format!("carenet/v1/{n}"))
+        .collect();
+    files.sort();
     for f in &files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -8,7 +8,6 @@ use carenet_e2e::{TestRegion, Tuning, document, wait_delivered, wait_until};
 use carenet_fabric::audit;
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
-use carenet_fabric::store::retention::RetentionPolicy;
 use carenet_fabric::with_db;
 use carenet_proto::v1;
 use tonic::Code;
@@ -35,7 +34,7 @@ async fn purge_deletes_expired_content_with_proof_and_the_chain_still_verifies()
     let po = region.handle("po-1");
     let vo = region.handle("vo-1");
     let mut zat = document("vo-1", 3, b"zat referral");
-    zat.document_type = "zat.referral".into();
+    zat.document_type = "test.care_note".into();
     let ids = po
         .send(&[
             document("vo-1", 1, b"dossier one"),
@@ -52,13 +51,14 @@ async fn purge_deletes_expired_content_with_proof_and_the_chain_still_verifies()
     // 800 days later: past the two years of a dossier, within the five of ZAT data.
     age_everything(&po.store, 800).await?;
     age_everything(&vo.store, 800).await?;
-    let policy = RetentionPolicy::default();
-    let received = vo.store.purge_expired(&policy, now_ms()).await?;
-    let sent = po.store.purge_expired(&policy, now_ms()).await?;
+    // The periods come from the registered document types.
+    let registry = vo.store.registry.clone();
+    let received = vo.store.purge_expired(&registry, now_ms()).await?;
+    let sent = po.store.purge_expired(&registry, now_ms()).await?;
     assert_eq!((received.received, received.sent), (2, 0));
     assert_eq!((sent.received, sent.sent), (0, 2));
     // Running it again finds nothing more.
-    assert_eq!(vo.store.purge_expired(&policy, now_ms()).await?.received, 0);
+    assert_eq!(vo.store.purge_expired(&registry, now_ms()).await?.received, 0);
 
     assert!(
         vo.store

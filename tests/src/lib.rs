@@ -9,12 +9,15 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use carenet_fabric::PartyId;
 use carenet_fabric::credentials::Credentials;
 use carenet_fabric::store::outbox::NewMessage;
-use carenet_fabric::store::{Db, SQLITE_FILE, Store, create_postgres_database};
+use carenet_fabric::slice::{ALL_FLOWS, DocumentType, Registry, RetentionClock, Slice};
+use carenet_fabric::store::{SQLITE_FILE, Store, create_postgres_database};
+use carenet_node::migrations;
 use carenet_fabric::tls::{self, NodeTls};
 use carenet_node::region::{self, PartyPlan, RegionFile};
 use carenet_node::{Node, NodeConfig, NodeHandle};
@@ -126,9 +129,21 @@ impl TestRegion {
 
     /// Starts a party's node in-process and waits until it answers health checks.
     pub async fn start(&mut self, id: &str) -> anyhow::Result<NodeHandle> {
+        self.start_with(id, Vec::new()).await
+    }
+
+    /// Starts a party's node with the standard slices, the test slice and
+    /// `extra` slices.
+    pub async fn start_with(
+        &mut self,
+        id: &str,
+        extra: Vec<Arc<dyn Slice>>,
+    ) -> anyhow::Result<NodeHandle> {
         let config = self.config(id);
         let listener = bind_retrying(&config.listen).await?;
-        let node = Node::build(config).await?;
+        let mut slices = test_slices(&config);
+        slices.extend(extra);
+        let node = Node::build_with(config, slices).await?;
         let handle = node.handle();
         let (stop, rx) = oneshot::channel();
         let task = tokio::spawn(node.serve(listener, async move {
@@ -183,10 +198,10 @@ impl TestRegion {
     pub async fn open_store(&self, id: &str) -> anyhow::Result<Store> {
         let config = self.config(id);
         let db = match &config.database_url {
-            Some(url) => Db::open_postgres(url).await?,
-            None => Db::open_sqlite(&config.data_dir.join(SQLITE_FILE)).await?,
+            Some(url) => migrations::open_postgres(url).await?,
+            None => migrations::open_sqlite(&config.data_dir.join(SQLITE_FILE)).await?,
         };
-        Ok(Store::new(db, PartyId::parse("id", id)?))
+        Ok(Store::new(db, PartyId::parse("id", id)?, test_registry()))
     }
 
     /// The TLS setup of a party, to call other nodes as that party.
@@ -263,6 +278,68 @@ where
     }
 }
 
+/// The fabric tests' own document type, composed only into test nodes:
+/// `test.note`, any kind to any kind, any purpose and basis (what is being
+/// tested there is the exchange, consent and audit, not the registry).
+pub struct TestSlice;
+
+pub static TEST_TYPES: &[DocumentType] = &[DocumentType {
+    name: "test.note",
+    purposes: &[
+        "transfer_dossier",
+        "discuss_in_izo",
+        "refer_to_zat",
+        "share_with_partner",
+        "support_request",
+        "case_membership",
+        "feedback_to_sender",
+    ],
+    legal_bases: &[
+        v1::LegalBasisKind::Consent,
+        v1::LegalBasisKind::Inspection,
+        v1::LegalBasisKind::StatutoryTask,
+        v1::LegalBasisKind::SafetyException,
+    ],
+    flows: &ALL_FLOWS,
+    retention_days: 730,
+    retention_clock: RetentionClock::Delivery,
+    categories: &[],
+},
+// Kept five years, as care documents are: the retention test's long period.
+DocumentType {
+    name: "test.care_note",
+    purposes: &["share_with_partner"],
+    legal_bases: &[v1::LegalBasisKind::StatutoryTask],
+    flows: &ALL_FLOWS,
+    retention_days: 5 * 365,
+    retention_clock: RetentionClock::Delivery,
+    categories: &[],
+}];
+
+impl Slice for TestSlice {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+    fn document_types(&self) -> &'static [DocumentType] {
+        TEST_TYPES
+    }
+}
+
+/// The standard slices and the test slice.
+pub fn test_slices(config: &NodeConfig) -> Vec<Arc<dyn Slice>> {
+    let mut slices = carenet_node::slices::standard(config);
+    slices.push(Arc::new(TestSlice));
+    slices
+}
+
+/// The registry of [`test_slices`] with default config.
+pub fn test_registry() -> Arc<Registry> {
+    let config = NodeConfig::default();
+    Arc::new(
+        carenet_node::slices::registry(&config, &test_slices(&config)).expect("test registry"),
+    )
+}
+
 /// A test document from the sender's side.
 pub fn document(to: &str, n: usize, payload: &[u8]) -> NewMessage {
     NewMessage {
@@ -315,11 +392,11 @@ pub async fn fresh_store(party: &str) -> anyhow::Result<(tempfile::TempDir, Stor
     let db = match postgres_url() {
         Some(admin) => {
             let name = format!("carenet_t_{}", uuid::Uuid::new_v4().simple());
-            Db::open_postgres(&create_postgres_database(&admin, &name).await?).await?
+            migrations::open_postgres(&create_postgres_database(&admin, &name).await?).await?
         }
-        None => Db::open_sqlite(&dir.path().join(SQLITE_FILE)).await?,
+        None => migrations::open_sqlite(&dir.path().join(SQLITE_FILE)).await?,
     };
-    Ok((dir, Store::new(db, PartyId::parse("party", party)?)))
+    Ok((dir, Store::new(db, PartyId::parse("party", party)?, test_registry())))
 }
 
 /// A granted consent of a 12-year-old's guardian, recorded on `store`, for

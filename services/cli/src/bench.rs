@@ -240,7 +240,9 @@ impl BenchRegion {
         for (p, listener) in region.parties.iter().zip(listeners) {
             let mut config = region.node_config(&p.id)?;
             tune(&mut config);
-            let node = Node::build(config).await?;
+            let mut slices = carenet_node::slices::standard(&config);
+            slices.push(std::sync::Arc::new(BenchSlice));
+            let node = Node::build_with(config, slices).await?;
             handles.push(node.handle());
             let mut rx = stop_rx.clone();
             tasks.push(tokio::spawn(node.serve(listener, async move {
@@ -274,4 +276,47 @@ fn fastish_suffix() -> String {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0)
     )
+}
+
+/// The benchmark's own slice, composed only into benchmark nodes: its
+/// document type and the raw echo service the exchange is compared with.
+struct BenchSlice;
+
+static BENCH_TYPES: &[carenet_fabric::slice::DocumentType] =
+    &[carenet_fabric::slice::DocumentType {
+        name: "bench.document",
+        purposes: &["bench"],
+        legal_bases: &[v1::LegalBasisKind::StatutoryTask],
+        flows: &carenet_fabric::slice::ALL_FLOWS,
+        retention_days: 1,
+        retention_clock: carenet_fabric::slice::RetentionClock::Delivery,
+        categories: &[],
+    }];
+
+static BENCH_RPCS: &[carenet_fabric::slice::RpcRule] = &[carenet_fabric::slice::RpcRule {
+    path: "/carenet.v1.Bench/Echo",
+    kinds: carenet_fabric::slice::EVERY_KIND,
+}];
+
+impl carenet_fabric::slice::Slice for BenchSlice {
+    fn name(&self) -> &'static str {
+        "bench"
+    }
+    fn document_types(&self) -> &'static [carenet_fabric::slice::DocumentType] {
+        BENCH_TYPES
+    }
+    fn rpcs(&self) -> &'static [carenet_fabric::slice::RpcRule] {
+        BENCH_RPCS
+    }
+    fn services(
+        &self,
+        _ctx: &carenet_fabric::slice::ServiceContext,
+        routes: tonic::service::Routes,
+    ) -> tonic::service::Routes {
+        routes.add_service(
+            v1::bench_server::BenchServer::new(carenet_fabric::exchange::BenchService)
+                .max_decoding_message_size(carenet_node::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(carenet_node::MAX_MESSAGE_BYTES),
+        )
+    }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use carenet_fabric::PartyId;
-use carenet_fabric::store::{Db, SQLITE_FILE, Store};
+use carenet_fabric::store::{SQLITE_FILE, Store};
 use carenet_node::NodeConfig;
 use carenet_node::region::{REGION_FILE, RegionFile};
 
@@ -25,10 +25,39 @@ pub struct TargetArgs {
 impl TargetArgs {
     pub async fn open(&self) -> anyhow::Result<Store> {
         let (source, party) = self.resolve()?;
-        let db = Db::open(&source)
+        let db = carenet_node::migrations::open(&source)
             .await
             .context("cannot open the database")?;
-        Ok(Store::new(db, party))
+        let store = Store::new(db, party, carenet_node::slices::standard_registry());
+        // Sends are checked against the kinds in the node's cached directory
+        // when there is one (otherwise the node checks them before notifying).
+        Ok(match self.cached_directory()? {
+            Some(directory) => store.with_directory(directory),
+            None => store,
+        })
+    }
+
+    /// The node's cached region directory, if the target is a node's (or a
+    /// region's) data directory and the node ran once.
+    pub fn cached_directory(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<carenet_fabric::directory::Directory>>> {
+        let Some(config) = self.node_config()? else {
+            return Ok(None);
+        };
+        let Ok(creds) = carenet_fabric::credentials::Credentials::load(&config.credentials_dir())
+        else {
+            return Ok(None);
+        };
+        let directory = carenet_fabric::directory::Directory::open(
+            creds.ca_public_key,
+            Some(config.data_dir.join("directory.cache")),
+        );
+        Ok(if directory.snapshot().signed.is_empty() {
+            None
+        } else {
+            Some(std::sync::Arc::new(directory))
+        })
     }
 
     /// The node's config, when the target is a region (with `--party`) or a

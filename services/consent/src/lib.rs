@@ -20,6 +20,7 @@ pub mod receipt;
 pub mod record;
 pub mod roles;
 pub mod safety;
+pub mod slice;
 pub mod withdrawal;
 
 pub use category::Category;

@@ -20,6 +20,7 @@ use crate::envelope::{Expected, sign_receipt, verify_envelope};
 use crate::exchange::{ExchangeContext, MAX_FETCH_IDS};
 use crate::peers::Peers;
 use crate::policy::Arrival;
+use crate::slice::Check;
 use crate::store::inbox::Received;
 use crate::trace_context::inject;
 use crate::{Error, Result};
@@ -152,6 +153,7 @@ impl Worker {
         if n == 0 {
             return Ok(0);
         }
+        let due = self.refuse_unregistered(due).await?;
         let chunks = chunks_by(due, |d| d.recipient.clone(), self.config.batch);
         let results: Vec<Result<()>> = futures::stream::iter(chunks)
             .map(|(recipient, items)| self.notify(recipient, items))
@@ -160,6 +162,41 @@ impl Worker {
             .await;
         results.into_iter().collect::<Result<Vec<_>>>()?;
         Ok(n)
+    }
+
+    /// Before anything is announced: the registry must allow the type from
+    /// this node's kind to the recipient's (sends queued without the
+    /// directory were checked only for type, purpose and basis).
+    async fn refuse_unregistered(
+        &self,
+        due: Vec<crate::store::outbox::DueMessage>,
+    ) -> Result<Vec<crate::store::outbox::DueMessage>> {
+        let snapshot = self.ctx.directory.snapshot();
+        let me = snapshot.get(self.ctx.store.party.as_str()).map(|e| e.kind);
+        let mut keep = Vec::with_capacity(due.len());
+        let mut refused = Vec::new();
+        for d in due {
+            let recipient = snapshot.get(&d.recipient).map(|e| e.kind);
+            let verdict = match (me, recipient) {
+                (Some(me), Some(recipient)) => self
+                    .ctx
+                    .store
+                    .registry
+                    .check_notified(&d.document_type, me, recipient)
+                    .map_err(|r| r.0),
+                // Unknown parties: the notify fails and is retried.
+                _ => Ok(()),
+            };
+            match verdict {
+                Ok(()) => keep.push(d),
+                Err(reason) => {
+                    tracing::warn!(message_id = %d.message_id, %reason, "send refused");
+                    refused.push((d.message_id, d.recipient, reason));
+                }
+            }
+        }
+        self.ctx.store.refuse_sends(&refused).await?;
+        Ok(keep)
     }
 
     async fn notify(
@@ -194,6 +231,15 @@ impl Worker {
                         .store
                         .mark_notified(&ids, retry_at, self.config.retry.max_attempts)
                         .await
+                }
+                Err(error) if error.starts_with("PermissionDenied") => {
+                    // The recipient's registry refuses these: retrying cannot help.
+                    tracing::warn!(%error, "notify refused by the recipient");
+                    let refused: Vec<(String, String, String)> = ids
+                        .iter()
+                        .map(|id| (id.clone(), recipient.clone(), error.clone()))
+                        .collect();
+                    self.ctx.store.refuse_sends(&refused).await
                 }
                 Err(error) => {
                     tracing::info!(%error, "notify failed");
@@ -292,6 +338,23 @@ impl Worker {
                 };
                 let verified = verify_envelope("envelope", &env, &entry.signing_key, &expected)
                     .and_then(|header| {
+                        let my_kind = self
+                            .ctx
+                            .directory
+                            .get(&me)
+                            .map(|e| e.kind)
+                            .ok_or_else(|| Error::Unavailable("this node is not in the directory".into()))?;
+                        self.ctx
+                            .store
+                            .registry
+                            .check(&Check {
+                                document_type: &header.document_type,
+                                purpose: &header.purpose,
+                                legal_basis: header.legal_basis.as_ref(),
+                                sender: entry.kind,
+                                recipient: my_kind,
+                            })
+                            .map_err(|r| Error::PermissionDenied(format!("envelope.document_type: {r}")))?;
                         self.ctx.arrival.check(&Arrival {
                             header: &header,
                             payload: &env.payload,

@@ -109,6 +109,14 @@ impl Snapshot {
     }
 }
 
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("version", &self.snapshot().version)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The directory a node currently trusts, with its on-disk cache.
 pub struct Directory {
     ca_public_key: Vec<u8>,

@@ -9,12 +9,14 @@ use prost::Message;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
-use crate::authz::{Rpc, authorize};
+use crate::authz::authorize;
 use crate::clock::now_ms;
 use crate::crypto::{SigningKey, sha256};
 use crate::directory::Directory;
 use crate::envelope::{basis_label, parse_message_id, sign_envelope, verify_receipt};
+use crate::audit::Entry;
 use crate::policy::{ArrivalCheck, Decision, ReleasePolicy, ReleaseRequest};
+use crate::slice::{Check, Refusal};
 use crate::store::Store;
 use crate::store::outbox::{Delivery, Release, StoredMessage, valid_token};
 use crate::{Error, Result};
@@ -71,6 +73,22 @@ impl ExchangeService {
         let mut releases = Vec::with_capacity(found.len());
         let mut refused = Vec::new();
         for m in found {
+            // The registry first: a type this node does not send to the
+            // caller's kind, or for that purpose or basis, never leaves.
+            let registered = match holder_kind {
+                Some(holder) => self.ctx.store.registry.check(&Check {
+                    document_type: &m.document_type,
+                    purpose: &m.purpose,
+                    legal_basis: Some(&m.legal_basis),
+                    sender: holder,
+                    recipient: caller.kind,
+                }),
+                None => Err(Refusal("this node is not in the directory".into())),
+            };
+            if let Err(refusal) = registered {
+                refused.push((m, refusal.0));
+                continue;
+            }
             let decision = self
                 .ctx
                 .policy
@@ -179,7 +197,7 @@ impl Exchange for ExchangeService {
         &self,
         request: Request<v1::NotifyRequest>,
     ) -> Result<Response<v1::NotifyResponse>, Status> {
-        let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeNotify)?;
+        let caller = authorize(&request, &self.ctx.directory)?;
         tracing::Span::current().record("peer", caller.id.as_str());
         let items = request.into_inner().items;
         tracing::Span::current().record("items", items.len());
@@ -195,6 +213,37 @@ impl Exchange for ExchangeService {
                 .into());
             }
             parsed.push((id, item.document_type.clone()));
+        }
+        // Only registered types, from the caller's kind to this node's.
+        let me = self.ctx.store.party.as_str();
+        let my_kind = self.ctx.directory.get(me).map(|e| e.kind);
+        let mut refusals = Vec::new();
+        for (i, (id, doc_type)) in parsed.iter().enumerate() {
+            let verdict = match my_kind {
+                Some(kind) => self
+                    .ctx
+                    .store
+                    .registry
+                    .check_notified(doc_type, caller.kind, kind),
+                None => Err(Refusal("this node is not in the directory".into())),
+            };
+            if let Err(refusal) = verdict {
+                refusals.push((i, id.clone(), refusal));
+            }
+        }
+        if let Some((i, _, refusal)) = refusals.first() {
+            let entries: Vec<Entry> = refusals
+                .iter()
+                .map(|(_, id, _)| Entry {
+                    actor: me.to_owned(),
+                    action: "notify_refused".into(),
+                    message_id: id.clone(),
+                    counterparty: caller.id.to_string(),
+                    ..Entry::default()
+                })
+                .collect();
+            crate::audit::append(&self.ctx.store.db, &entries).await?;
+            return Err(Error::PermissionDenied(format!("items[{i}].document_type: {refusal}")).into());
         }
         let already = self
             .ctx
@@ -212,7 +261,7 @@ impl Exchange for ExchangeService {
         &self,
         request: Request<v1::FetchRequest>,
     ) -> Result<Response<v1::FetchResponse>, Status> {
-        let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeFetch)?;
+        let caller = authorize(&request, &self.ctx.directory)?;
         tracing::Span::current().record("peer", caller.id.as_str());
         let ids = request.into_inner().message_ids;
         tracing::Span::current().record("ids", ids.len());
@@ -230,7 +279,7 @@ impl Exchange for ExchangeService {
         &self,
         request: Request<v1::AcknowledgeRequest>,
     ) -> Result<Response<v1::AcknowledgeResponse>, Status> {
-        let caller = authorize(&request, &self.ctx.directory, Rpc::ExchangeAcknowledge)?;
+        let caller = authorize(&request, &self.ctx.directory)?;
         tracing::Span::current().record("peer", caller.id.as_str());
         let receipts = request.into_inner().receipts;
         tracing::Span::current().record("receipts", receipts.len());
@@ -278,7 +327,7 @@ impl v1::audit_server::Audit for AuditService {
         &self,
         request: Request<v1::ListSharedRequest>,
     ) -> Result<Response<v1::ListSharedResponse>, Status> {
-        let caller = authorize(&request, &self.directory, Rpc::AuditListShared)?;
+        let caller = authorize(&request, &self.directory)?;
         let req = request.into_inner();
         let limit = i64::from(req.limit.clamp(1, 1000));
         let after =

@@ -27,6 +27,7 @@ pub mod crypto;
 pub mod delivery;
 pub mod directory;
 pub mod envelope;
+pub mod gate;
 pub mod error;
 pub mod exchange;
 pub mod party;

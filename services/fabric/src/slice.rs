@@ -181,6 +181,23 @@ impl Registry {
         self.types.get(name).map(|t| t.retention_days)
     }
 
+    /// Changes the retention period of a registered type (node config).
+    pub fn set_retention_days(&mut self, name: &str, days: u32) -> Result<()> {
+        if days == 0 {
+            return Err(Error::invalid(format!("retention.{name}"), "must be at least 1 day"));
+        }
+        match self.types.get_mut(name) {
+            Some(t) => {
+                t.retention_days = days;
+                Ok(())
+            }
+            None => Err(Error::invalid(
+                format!("retention.{name}"),
+                "not a document type registered by this node's slices",
+            )),
+        }
+    }
+
     /// The kinds that may call `path`; `None` if no slice serves it.
     pub fn rpc_kinds(&self, path: &str) -> Option<&'static [PartyKind]> {
         self.rpcs.get(path).copied()
@@ -228,6 +245,30 @@ impl Registry {
             )));
         }
         Ok(t)
+    }
+
+    /// The checks that need no party kinds: a registered type, one of its
+    /// purposes and legal bases (the flow is checked where the kinds are known).
+    pub fn check_unrouted(
+        &self,
+        document_type: &str,
+        purpose: &str,
+        legal_basis: Option<&v1::LegalBasis>,
+    ) -> std::result::Result<(), Refusal> {
+        let Some(t) = self.types.get(document_type) else {
+            return Err(Refusal(format!(
+                "document type {document_type} is not registered on this node"
+            )));
+        };
+        let (sender, recipient) = t.flows[0];
+        self.check(&Check {
+            document_type,
+            purpose,
+            legal_basis,
+            sender,
+            recipient,
+        })
+        .map(|_| ())
     }
 
     /// A notification names only the type: known, and a flow from the
@@ -341,5 +382,80 @@ mod tests {
     #[test]
     fn a_type_declared_twice_is_refused() {
         assert!(Registry::new([&Demo as &dyn Slice, &Demo as &dyn Slice]).is_err());
+    }
+}
+
+/// The fabric's own part of every node: the exchange, the directory, the
+/// audit comparison, and the withdrawal notice a holder sends when a basis
+/// ends (AVG art. 19).
+pub struct FabricSlice;
+
+/// The document type of a withdrawal notice (ids only, no personal data).
+pub static FABRIC_TYPES: &[DocumentType] = &[DocumentType {
+    name: crate::store::inbox::WITHDRAWAL_TYPE,
+    purposes: &["withdrawal"],
+    legal_bases: &[LegalBasisKind::StatutoryTask],
+    flows: &ALL_FLOWS,
+    retention_days: 730,
+    retention_clock: RetentionClock::Delivery,
+    categories: &[],
+}];
+
+/// Every (sender kind, recipient kind) pair.
+pub const ALL_FLOWS: [(PartyKind, PartyKind); 25] = {
+    let k = PartyKind::ALL;
+    let mut out = [(PartyKind::Swv, PartyKind::Swv); 25];
+    let mut i = 0;
+    while i < 25 {
+        out[i] = (k[i / 5], k[i % 5]);
+        i += 1;
+    }
+    out
+};
+
+static FABRIC_RPCS: &[RpcRule] = &[
+    RpcRule {
+        path: "/carenet.v1.Exchange/Notify",
+        kinds: EVERY_KIND,
+    },
+    RpcRule {
+        path: "/carenet.v1.Exchange/Fetch",
+        kinds: EVERY_KIND,
+    },
+    RpcRule {
+        path: "/carenet.v1.Exchange/Acknowledge",
+        kinds: EVERY_KIND,
+    },
+    // Served by the SWV node; every party refreshes its directory from it.
+    RpcRule {
+        path: "/carenet.v1.Directory/Get",
+        kinds: EVERY_KIND,
+    },
+    RpcRule {
+        path: "/carenet.v1.Audit/ListShared",
+        kinds: EVERY_KIND,
+    },
+];
+
+impl Slice for FabricSlice {
+    fn name(&self) -> &'static str {
+        "fabric"
+    }
+    fn document_types(&self) -> &'static [DocumentType] {
+        FABRIC_TYPES
+    }
+    fn rpcs(&self) -> &'static [RpcRule] {
+        FABRIC_RPCS
+    }
+    fn jobs(&self) -> Vec<Job> {
+        vec![Job {
+            name: "retention purge",
+            run: Box::new(|ctx: JobContext| {
+                Box::pin(async move {
+                    let r = ctx.store.purge_expired(&ctx.registry, ctx.now_ms).await?;
+                    Ok(r.received + r.sent)
+                })
+            }),
+        }]
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use carenet_fabric::PartyId;
 use carenet_fabric::delivery::{DeliveryConfig, RetryPolicy};
-use carenet_fabric::store::retention::RetentionPolicy;
+use std::collections::BTreeMap;
 use carenet_fabric::tls::TlsLimits;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -32,20 +32,14 @@ pub struct NodeConfig {
     pub directory: DirectorySection,
     pub delivery: DeliverySection,
     pub tls: TlsSection,
-    /// Retention periods; the purge job runs every `purge_interval_secs`.
-    pub retention: RetentionPolicy,
+    /// Retention in days per document type, where this node keeps a type
+    /// longer or shorter than its slice registers (`"carenet.transfer_dossier"
+    /// = 1095`); unknown types are errors. The slices' jobs (retention purge,
+    /// expiry, reminders) run every `purge_interval_secs`.
+    pub retention: BTreeMap<String, u32>,
     pub purge_interval_secs: u64,
-    pub handover: HandoverSection,
-}
-
-/// The last mile of transfer dossiers at a receiving school.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HandoverSection {
-    /// Remind the mentor when an assigned digest stays unread this many days.
-    pub reminder_days: u32,
-    /// Feedback to the sending school is due this many days after receipt.
-    pub feedback_after_days: u32,
+    /// The transfer-dossier slice's section.
+    pub handover: carenet_handover::slice::HandoverConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -110,12 +104,9 @@ impl Default for NodeConfig {
                 handshake_timeout_ms: 10_000,
                 max_connections: 1024,
             },
-            retention: RetentionPolicy::default(),
+            retention: BTreeMap::new(),
             purge_interval_secs: 3600,
-            handover: HandoverSection {
-                reminder_days: 5,
-                feedback_after_days: 42,
-            },
+            handover: carenet_handover::slice::HandoverConfig::default(),
         }
     }
 }
@@ -216,21 +207,12 @@ impl NodeConfig {
         if self.tls.max_connections == 0 {
             return Err(Error::invalid("tls.max_connections", "must be at least 1"));
         }
-        if self.handover.reminder_days == 0 || self.handover.feedback_after_days == 0 {
-            return Err(Error::invalid(
-                "handover",
-                "reminder_days and feedback_after_days must be at least 1",
-            ));
-        }
+        self.handover.validate()?;
         if self.purge_interval_secs == 0 {
             return Err(Error::invalid("purge_interval_secs", "must be at least 1"));
         }
-        if self.retention.default_days == 0 || self.retention.rules.iter().any(|r| r.days == 0) {
-            return Err(Error::invalid(
-                "retention",
-                "periods must be at least one day",
-            ));
-        }
+        // Retention overrides are checked against the registry when the node
+        // composes its slices (crate::slices::registry).
         if self.directory.refresh_secs == 0 {
             return Err(Error::invalid(
                 "directory.refresh_secs",

@@ -6,7 +6,9 @@
 //! documents.
 
 pub mod config;
+pub mod migrations;
 pub mod region;
+pub mod slices;
 pub mod telemetry;
 
 use std::future::Future;
@@ -17,11 +19,11 @@ use carenet_consent::policy::{ConsentArrival, ConsentPolicy};
 use carenet_consent::record::ConsentStore;
 use carenet_fabric::delivery::Worker;
 use carenet_fabric::directory::Directory;
-use carenet_fabric::exchange::{
-    AuditService, BenchService, DirectoryService, ExchangeContext, ExchangeService,
-};
+use carenet_fabric::exchange::{AuditService, DirectoryService, ExchangeContext, ExchangeService};
+use carenet_fabric::gate::RpcGateLayer;
 use carenet_fabric::peers::Peers;
 use carenet_fabric::policy::{ArrivalCheck, ReleasePolicy};
+use carenet_fabric::slice::{JobContext, Registry, ServiceContext, Slice};
 use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::store::{Db, SQLITE_FILE, Store};
 use carenet_fabric::tls::{self, NodeTls};
@@ -56,11 +58,12 @@ impl Error {
     }
 }
 
-/// Opens the database a config names: PostgreSQL, or SQLite in the data dir.
+/// Opens (and migrates) the database a config names: PostgreSQL, or SQLite
+/// in the data dir.
 pub async fn open_db(config: &NodeConfig) -> Result<Db> {
     Ok(match &config.database_url {
-        Some(url) => Db::open_postgres(url).await?,
-        None => Db::open_sqlite(&config.data_dir.join(SQLITE_FILE)).await?,
+        Some(url) => migrations::open_postgres(url).await?,
+        None => migrations::open_sqlite(&config.data_dir.join(SQLITE_FILE)).await?,
     })
 }
 
@@ -70,6 +73,8 @@ pub struct Node {
     ctx: ExchangeContext,
     tls: Arc<NodeTls>,
     peers: Arc<Peers>,
+    slices: Vec<Arc<dyn Slice>>,
+    registry: Arc<Registry>,
 }
 
 /// What a running node offers the code that composes it.
@@ -87,8 +92,16 @@ impl NodeHandle {
 }
 
 impl Node {
+    /// A node of the standard slices ([`slices::standard`]).
     pub async fn build(config: NodeConfig) -> Result<Self> {
+        let slices = slices::standard(&config);
+        Self::build_with(config, slices).await
+    }
+
+    /// A node of the given slices (tests and benchmarks add their own).
+    pub async fn build_with(config: NodeConfig, slices: Vec<Arc<dyn Slice>>) -> Result<Self> {
         config.validate()?;
+        let registry = Arc::new(slices::registry(&config, &slices)?);
         let party = PartyId::parse("party", &config.party)?;
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| Error::Config(format!("data_dir: {e}")))?;
@@ -114,7 +127,7 @@ impl Node {
             directory.clone(),
             Duration::from_millis(config.delivery.peer_timeout_ms),
         ));
-        let store = Store::new(db, party);
+        let store = Store::new(db, party, registry.clone()).with_directory(directory.clone());
         let store_wake = store.outbox_notify();
         // Releases are decided by the consent service: consent records, the
         // other legal bases, and data minimisation (issue "consent").
@@ -136,6 +149,8 @@ impl Node {
             ctx,
             tls,
             peers,
+            slices,
+            registry,
         })
     }
 
@@ -190,14 +205,26 @@ impl Node {
             store: self.ctx.store.clone(),
             directory: self.ctx.directory.clone(),
         });
-        let bench = v1::bench_server::BenchServer::new(BenchService)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let directory_service = self.config.directory.file.as_ref().map(|_| {
             v1::directory_server::DirectoryServer::new(DirectoryService {
                 directory: self.ctx.directory.clone(),
             })
         });
+        let mut routes = tonic::service::Routes::new(health_service)
+            .add_service(reflection)
+            .add_service(exchange)
+            .add_service(audit);
+        if let Some(d) = directory_service.clone() {
+            routes = routes.add_service(d);
+        }
+        let service_ctx = ServiceContext {
+            store: self.ctx.store.clone(),
+            directory: self.ctx.directory.clone(),
+            registry: self.registry.clone(),
+        };
+        for slice in &self.slices {
+            routes = slice.services(&service_ctx, routes);
+        }
         // A node without a directory cannot tell who calls it: not serving
         // until it has one (from its cache, the CA file, or the SWV).
         let ready = Readiness {
@@ -225,24 +252,27 @@ impl Node {
             stopped(stop_rx.clone()),
         ));
 
-        let purge_task = tokio::spawn(purge_periodically(
+        let purge_task = tokio::spawn(run_jobs(
             self.ctx.store.clone(),
-            self.config.retention.clone(),
-            self.config.handover.clone(),
+            self.registry.clone(),
+            self.slices.clone(),
             Duration::from_secs(self.config.purge_interval_secs),
             stopped(stop_rx.clone()),
         ));
 
         let incoming = tls::incoming(listener, self.tls.clone(), self.config.tls_limits());
         tracing::info!(party = %self.ctx.store.party, "node serving");
+        // Every call passes the gate: the caller's kind must be allowed the
+        // RPC by the registry (refusals audited) before a service sees it.
+        let gate = RpcGateLayer {
+            registry: self.registry.clone(),
+            directory: self.ctx.directory.clone(),
+            store: self.ctx.store.clone(),
+        };
         let served = Server::builder()
             .trace_fn(carenet_fabric::trace_context::server_span)
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(exchange)
-            .add_service(audit)
-            .add_service(bench)
-            .add_optional_service(directory_service)
+            .layer(gate)
+            .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await;
         let _ = stop_tx.send(true);
@@ -255,57 +285,30 @@ impl Node {
     }
 }
 
-/// Runs the time-driven jobs now and then every `interval`: consents whose end
-/// date passed expire (and their recipients are told), the retention purge,
-/// and reminders for transfer-dossier digests that stay unread.
-async fn purge_periodically(
+/// Runs every slice's jobs now and then every `interval` (consent expiry,
+/// the retention purge, reminders, ...). A failing job is logged and tried
+/// again at the next run; the others still run.
+async fn run_jobs(
     store: Store,
-    policy: carenet_fabric::store::retention::RetentionPolicy,
-    handover: config::HandoverSection,
+    registry: Arc<Registry>,
+    slices: Vec<Arc<dyn Slice>>,
     interval: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    let consents = ConsentStore::new(store.clone());
+    let jobs: Vec<_> = slices.iter().flat_map(|s| s.jobs()).collect();
     loop {
-        let today = time::OffsetDateTime::now_utc().date();
-        match consents.expire_due(today).await {
-            Ok(expired) if !expired.is_empty() => {
-                tracing::info!(count = expired.len(), "consents expired")
+        for job in &jobs {
+            let ctx = JobContext {
+                store: store.clone(),
+                registry: registry.clone(),
+                now_ms: carenet_fabric::clock::now_ms(),
+            };
+            match (job.run)(ctx).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(job = job.name, count = n, "job done"),
+                Err(e) => tracing::warn!(job = job.name, error = %e, "job failed"),
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "consent expiry failed"),
-        }
-        match store
-            .purge_expired(&policy, carenet_fabric::clock::now_ms())
-            .await
-        {
-            Ok(r) if r.received + r.sent > 0 => {
-                tracing::info!(received = r.received, sent = r.sent, "retention purge")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
-        }
-        let now = carenet_fabric::clock::now_ms();
-        let dossier_days = policy.days_for(carenet_handover::dossier::DOSSIER_TYPE);
-        match carenet_handover::dossier::purge_expired(&store, dossier_days, now).await {
-            Ok(n) if n > 0 => tracing::info!(count = n, "transfer dossiers purged"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "transfer dossier purge failed"),
-        }
-        match carenet_handover::incoming::remind_unread(&store, now, handover.reminder_days).await {
-            Ok(r) if !r.is_empty() => tracing::info!(count = r.len(), "unread digests reminded"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "digest reminders failed"),
-        }
-        match carenet_handover::incoming::feedback_due(&store, now, handover.feedback_after_days)
-            .await
-        {
-            Ok(due) if !due.is_empty() => {
-                tracing::info!(count = due.len(), "handover feedback due")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "handover feedback check failed"),
         }
         tokio::select! {
             _ = &mut shutdown => return,

@@ -23,7 +23,9 @@ use sqlx::sqlite::{
 };
 use tokio::sync::Notify;
 
+use crate::directory::Directory;
 use crate::party::PartyId;
+use crate::slice::Registry;
 use crate::{Error, Result};
 
 /// The database of one node.
@@ -44,94 +46,12 @@ macro_rules! with_db {
     };
 }
 
-// The project's one migration set per backend (`migrations/`), in order. Each
-// domain crate owns its tables; the node's database holds them all.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "fabric",
-        include_str!("../../../../migrations/sqlite/0001_fabric.sql"),
-    ),
-    (
-        2,
-        "consent",
-        include_str!("../../../../migrations/sqlite/0002_consent.sql"),
-    ),
-    (
-        3,
-        "safety_exception",
-        include_str!("../../../../migrations/sqlite/0003_safety_exception.sql"),
-    ),
-    (
-        4,
-        "withdrawn_message",
-        include_str!("../../../../migrations/sqlite/0004_withdrawn_message.sql"),
-    ),
-    (
-        5,
-        "purged_message",
-        include_str!("../../../../migrations/sqlite/0005_purged_message.sql"),
-    ),
-    (
-        6,
-        "outbox_child",
-        include_str!("../../../../migrations/sqlite/0006_outbox_child.sql"),
-    ),
-    (
-        7,
-        "inspection",
-        include_str!("../../../../migrations/sqlite/0007_inspection.sql"),
-    ),
-    (
-        8,
-        "handover",
-        include_str!("../../../../migrations/sqlite/0008_handover.sql"),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "fabric",
-        include_str!("../../../../migrations/postgres/0001_fabric.sql"),
-    ),
-    (
-        2,
-        "consent",
-        include_str!("../../../../migrations/postgres/0002_consent.sql"),
-    ),
-    (
-        3,
-        "safety_exception",
-        include_str!("../../../../migrations/postgres/0003_safety_exception.sql"),
-    ),
-    (
-        4,
-        "withdrawn_message",
-        include_str!("../../../../migrations/postgres/0004_withdrawn_message.sql"),
-    ),
-    (
-        5,
-        "purged_message",
-        include_str!("../../../../migrations/postgres/0005_purged_message.sql"),
-    ),
-    (
-        6,
-        "outbox_child",
-        include_str!("../../../../migrations/postgres/0006_outbox_child.sql"),
-    ),
-    (
-        7,
-        "inspection",
-        include_str!("../../../../migrations/postgres/0007_inspection.sql"),
-    ),
-    (
-        8,
-        "handover",
-        include_str!("../../../../migrations/postgres/0008_handover.sql"),
-    ),
-];
+/// A migration set: (version, description, SQL) in order. The node holds the
+/// project's sets (`migrations/{sqlite,postgres}`); the fabric only runs them.
+pub type MigrationSet = &'static [(i64, &'static str, &'static str)];
 
-fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+/// The sqlx migrator of one set.
+pub fn migrator(set: MigrationSet) -> Migrator {
     Migrator::with_migrations(
         set.iter()
             .map(|(v, d, sql)| {
@@ -149,8 +69,8 @@ fn migrator(set: &'static [(i64, &'static str, &'static str)]) -> Migrator {
 
 impl Db {
     /// Opens (creating if missing) a SQLite database in WAL mode with full
-    /// durability, and migrates it. One connection: SQLite has one writer, and
-    /// durable throughput comes from batching writes into one transaction.
+    /// durability. One connection: SQLite has one writer, and durable
+    /// throughput comes from batching writes into one transaction.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -171,7 +91,6 @@ impl Db {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
         Ok(Db::Sqlite(pool))
     }
 
@@ -181,8 +100,16 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        migrator(POSTGRES_MIGRATIONS).run(&pool).await?;
         Ok(Db::Postgres(pool))
+    }
+
+    /// Brings the schema up to date with the set for this backend.
+    pub async fn migrate(&self, sqlite: MigrationSet, postgres: MigrationSet) -> Result<()> {
+        match self {
+            Db::Sqlite(pool) => migrator(sqlite).run(pool).await?,
+            Db::Postgres(pool) => migrator(postgres).run(pool).await?,
+        }
+        Ok(())
     }
 
     /// `postgres://…` opens PostgreSQL; anything else is a SQLite file path.
@@ -200,11 +127,17 @@ impl Db {
     }
 }
 
-/// A node's storage: its database and who it is.
+/// A node's storage: its database, who it is, and the document types its
+/// slices registered (every send is checked against them).
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: Db,
     pub party: PartyId,
+    pub registry: Arc<Registry>,
+    /// The region directory, when the store belongs to a running node or an
+    /// operator command that loaded it: sends are then checked against the
+    /// sender's and recipient's kinds at once, not only before notifying.
+    directory: Option<Arc<Directory>>,
     /// Shared by every clone: woken after anything is committed to the
     /// outbox, so the node's delivery worker (which waits on it) notifies the
     /// recipient at once instead of at its next poll.
@@ -212,12 +145,24 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(db: Db, party: PartyId) -> Self {
+    pub fn new(db: Db, party: PartyId, registry: Arc<Registry>) -> Self {
         Self {
             db,
             party,
+            registry,
+            directory: None,
             outbox_wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// The same store, checking sends against the kinds in `directory`.
+    pub fn with_directory(mut self, directory: Arc<Directory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    pub fn directory(&self) -> Option<&Arc<Directory>> {
+        self.directory.as_ref()
     }
 
     /// Call after committing outbox rows (e.g. with [`crate::outbox_enqueue!`]).

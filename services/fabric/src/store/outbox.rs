@@ -124,17 +124,6 @@ pub fn valid_token(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
 }
 
-/// Validates messages to queue and gives each its message id.
-pub fn prepare(messages: &[NewMessage]) -> Result<Vec<String>> {
-    for (i, m) in messages.iter().enumerate() {
-        validate(i, m)?;
-    }
-    Ok(messages
-        .iter()
-        .map(|_| uuid::Uuid::new_v4().hyphenated().to_string())
-        .collect())
-}
-
 /// The audit record of queueing one message.
 pub fn queued_entry(m: &NewMessage, id: &str) -> Entry {
     Entry {
@@ -148,7 +137,7 @@ pub fn queued_entry(m: &NewMessage, id: &str) -> Entry {
     }
 }
 
-/// Inserts `$messages` (already [`prepare`]d, with `$ids`) into the outbox
+/// Inserts `$messages` (already [`Store::prepare`]d, with `$ids`) into the outbox
 /// inside transaction `$tx`, and pushes their audit entries onto `$entries`
 /// (append them with `audit_append!` before commit). Lets other services queue
 /// messages in the same transaction as their own change; after the commit
@@ -188,10 +177,102 @@ macro_rules! outbox_enqueue {
 }
 
 impl Store {
+    /// Validates messages to queue and gives each its message id. Each must
+    /// be of a registered document type, for one of its purposes and legal
+    /// bases, and (when the store knows the directory) from this party's kind
+    /// to a recipient kind the type allows. A refusal is audited and names the
+    /// field; nothing is queued.
+    ///
+    /// Call it before opening the transaction that enqueues (with
+    /// [`crate::outbox_enqueue!`]): a refusal writes its audit record in a
+    /// transaction of its own, which on SQLite (one connection) would wait for
+    /// the connection an open transaction holds.
+    pub async fn prepare(&self, messages: &[NewMessage]) -> Result<Vec<String>> {
+        for (i, m) in messages.iter().enumerate() {
+            validate(i, m)?;
+        }
+        for (i, m) in messages.iter().enumerate() {
+            if let Err(refusal) = self.check_send(m) {
+                let entry = Entry {
+                    actor: m.actor.clone(),
+                    action: "send_refused".into(),
+                    counterparty: m.recipient.to_string(),
+                    purpose: m.purpose.clone(),
+                    legal_basis: basis_label(Some(&m.legal_basis)),
+                    ..Entry::default()
+                };
+                crate::audit::append(&self.db, std::slice::from_ref(&entry)).await?;
+                return Err(Error::PermissionDenied(format!(
+                    "messages[{i}].document_type: {refusal}"
+                )));
+            }
+        }
+        Ok(messages
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().hyphenated().to_string())
+            .collect())
+    }
+
+    /// The registry's word on one message this node is about to send.
+    fn check_send(&self, m: &NewMessage) -> std::result::Result<(), crate::slice::Refusal> {
+        let kinds = self.directory().and_then(|d| {
+            let snapshot = d.snapshot();
+            Some((
+                snapshot.get(self.party.as_str())?.kind,
+                snapshot.get(m.recipient.as_str())?.kind,
+            ))
+        });
+        match kinds {
+            Some((sender, recipient)) => self
+                .registry
+                .check(&crate::slice::Check {
+                    document_type: &m.document_type,
+                    purpose: &m.purpose,
+                    legal_basis: Some(&m.legal_basis),
+                    sender,
+                    recipient,
+                })
+                .map(|_| ()),
+            // Without the directory the flow is checked before notifying.
+            None => self.registry.check_unrouted(&m.document_type, &m.purpose, Some(&m.legal_basis)),
+        }
+    }
+
+    /// Ends sends the registry refuses before they are notified (the flow
+    /// from this party's kind to the recipient's is not registered): `dead`,
+    /// with the reason and an audit record each.
+    pub async fn refuse_sends(&self, refused: &[(String, String, String)]) -> Result<()> {
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let actor = self.party.to_string();
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let mut entries = Vec::with_capacity(refused.len());
+            for (id, recipient, reason) in refused {
+                sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE message_id = $2 AND state IN ('pending', 'notified')")
+                    .bind(format!("send refused: {reason}"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                entries.push(Entry {
+                    actor: actor.clone(),
+                    action: "send_refused".into(),
+                    message_id: id.clone(),
+                    counterparty: recipient.clone(),
+                    ..Entry::default()
+                });
+            }
+            audit_append!(tx, &entries);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// Queues messages, each with its audit record, in one transaction.
     /// Returns their message ids.
     pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<Vec<String>> {
-        let ids = prepare(messages)?;
+        let ids = self.prepare(messages).await?;
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut entries: Vec<Entry> = Vec::new();

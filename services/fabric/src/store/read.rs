@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use carenet_proto::v1;
 use prost::Message;
-use sqlx::Row;
 
 use super::Store;
 use crate::{Error, Result, with_db};

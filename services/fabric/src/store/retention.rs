@@ -2,65 +2,21 @@
 //! retention period ends, and each deletion leaves a proof in the audit chain
 //! (`purged`, with the hash of what was deleted).
 //!
-//! Periods are configured per document type (longest matching prefix wins),
-//! e.g. two years for a school dossier, longer for ZAT and care documents. They
-//! run from receipt (received messages) or delivery (sent messages); a
-//! purged message can no longer be fetched. Audit records are kept.
+//! Each document type's period comes from its registration in the slice
+//! registry ([`crate::slice::DocumentType::retention_days`], which the node's
+//! config may change per type). Periods run from receipt (received messages)
+//! or delivery (sent messages); a purged message can no longer be fetched.
+//! Messages of a type no slice registers are kept and reported, never given a
+//! silent default. Audit records are kept.
 
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::Store;
 use crate::audit::Entry;
+use crate::slice::Registry;
 use crate::{Result, audit_append, with_db};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionRule {
-    pub document_type_prefix: String,
-    pub days: u32,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionPolicy {
-    /// For document types no rule matches.
-    pub default_days: u32,
-    #[serde(default)]
-    pub rules: Vec<RetentionRule>,
-}
-
-impl Default for RetentionPolicy {
-    fn default() -> Self {
-        Self {
-            // Pupil dossier: two years (landscape.md: 2, 3 or 5 years by regime).
-            default_days: 730,
-            rules: vec![
-                RetentionRule {
-                    document_type_prefix: "zat.".into(),
-                    days: 5 * 365,
-                },
-                RetentionRule {
-                    document_type_prefix: "care.".into(),
-                    days: 5 * 365,
-                },
-            ],
-        }
-    }
-}
-
-impl RetentionPolicy {
-    pub fn days_for(&self, document_type: &str) -> u32 {
-        self.rules
-            .iter()
-            .filter(|r| document_type.starts_with(&r.document_type_prefix))
-            .max_by_key(|r| r.document_type_prefix.len())
-            .map(|r| r.days)
-            .unwrap_or(self.default_days)
-    }
-}
 
 /// What one purge run deleted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,21 +36,14 @@ struct Candidate {
 impl Store {
     /// Deletes the content of every message whose retention period ended
     /// before `now_ms`, with a `purged` audit record each, in one transaction.
-    pub async fn purge_expired(
-        &self,
-        policy: &RetentionPolicy,
-        now_ms: i64,
-    ) -> Result<PurgeReport> {
-        let shortest = policy
-            .rules
-            .iter()
-            .map(|r| r.days)
-            .chain([policy.default_days])
-            .min()
-            .unwrap_or(policy.default_days);
+    pub async fn purge_expired(&self, registry: &Registry, now_ms: i64) -> Result<PurgeReport> {
+        let Some(shortest) = registry.document_types().map(|t| t.retention_days).min() else {
+            return Ok(PurgeReport::default());
+        };
         let cutoff = now_ms - i64::from(shortest) * DAY_MS;
+        let days_for = |t: &str| registry.retention_days(t);
         let expired = |c: &Candidate| {
-            c.since_ms + i64::from(policy.days_for(&c.document_type)) * DAY_MS < now_ms
+            days_for(&c.document_type).is_some_and(|days| c.since_ms + i64::from(days) * DAY_MS < now_ms)
         };
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
@@ -167,7 +116,7 @@ impl Store {
                         action: "purged".into(),
                         message_id: c.message_id.clone(),
                         counterparty: c.counterparty.clone(),
-                        purpose: format!("retention:{}d", policy.days_for(&c.document_type)),
+                        purpose: format!("retention:{}d", days_for(&c.document_type).unwrap_or_default()),
                         legal_basis: "retention".into(),
                         payload_sha256: c.payload_sha256.clone(),
                     });
@@ -177,30 +126,5 @@ impl Store {
             tx.commit().await?;
             Ok(PurgeReport { received: received.len(), sent: sent.len() })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn longest_matching_prefix_decides_the_period() {
-        let p = RetentionPolicy {
-            default_days: 730,
-            rules: vec![
-                RetentionRule {
-                    document_type_prefix: "zat.".into(),
-                    days: 1825,
-                },
-                RetentionRule {
-                    document_type_prefix: "zat.minutes".into(),
-                    days: 3650,
-                },
-            ],
-        };
-        assert_eq!(p.days_for("handover.dossier"), 730);
-        assert_eq!(p.days_for("zat.referral"), 1825);
-        assert_eq!(p.days_for("zat.minutes"), 3650);
     }
 }

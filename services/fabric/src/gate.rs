@@ -1,0 +1,121 @@
+//! The RPC gate in front of every service a node serves: the caller's kind
+//! must be one the registry allows for the RPC it calls.
+//!
+//! The gate reads the verified certificate ([`PeerInfo`]), finds the party in
+//! the directory (pin and revocation checked by [`authorize_peer`]) and asks
+//! the [`Registry`] whether its kind may call the path. A refusal answers
+//! `PERMISSION_DENIED` (or `UNAUTHENTICATED`) without reaching the service,
+//! and is audited with the caller. gRPC health and reflection pass; the
+//! services themselves still do their object-level checks.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use tonic::Status;
+
+use crate::audit::Entry;
+use crate::authz::authorize_peer;
+use crate::directory::Directory;
+use crate::slice::Registry;
+use crate::store::Store;
+use crate::tls::PeerInfo;
+
+/// Paths open to any certificate of the region (they reveal no data).
+fn is_open(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
+}
+
+/// Adds the gate to a node's router.
+#[derive(Clone)]
+pub struct RpcGateLayer {
+    pub registry: Arc<Registry>,
+    pub directory: Arc<Directory>,
+    pub store: Store,
+}
+
+impl<S> tower::Layer<S> for RpcGateLayer {
+    type Service = RpcGate<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RpcGate {
+            inner,
+            gate: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RpcGate<S> {
+    inner: S,
+    gate: RpcGateLayer,
+}
+
+impl RpcGateLayer {
+    /// `Ok` lets the call through; `Err` is the answer and the audit entry.
+    fn decide(&self, path: &str, peer: Option<&PeerInfo>) -> Result<(), (Status, Option<Entry>)> {
+        if is_open(path) {
+            return Ok(());
+        }
+        let Some(peer) = peer else {
+            return Err((Status::unauthenticated("no verified client certificate"), None));
+        };
+        // The directory itself is fetched by parties not in it yet (joining).
+        if path == "/carenet.v1.Directory/Get" {
+            return Ok(());
+        }
+        let entry = authorize_peer(peer, &self.directory).map_err(|e| (Status::from(e), None))?;
+        self.registry.check_rpc(path, entry.kind).map_err(|refusal| {
+            let audit = Entry {
+                actor: self.store.party.to_string(),
+                action: "rpc_refused".into(),
+                message_id: path.to_owned(),
+                counterparty: entry.id.to_string(),
+                ..Entry::default()
+            };
+            (Status::permission_denied(refusal.0), Some(audit))
+        })
+    }
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for RpcGate<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+    R: Default + Send + 'static,
+{
+    type Response = http::Response<R>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let verdict = self
+            .gate
+            .decide(request.uri().path(), request.extensions().get::<PeerInfo>());
+        match verdict {
+            Ok(()) => {
+                // The ready service answers this call; a fresh clone waits for the next.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                Box::pin(inner.call(request))
+            }
+            Err((status, audit)) => {
+                let store = self.gate.store.clone();
+                Box::pin(async move {
+                    if let Some(entry) = audit {
+                        tracing::warn!(rpc = %entry.message_id, peer = %entry.counterparty, "rpc refused");
+                        if let Err(e) = crate::audit::append(&store.db, &[entry]).await {
+                            tracing::error!(error = %e, "cannot audit a refused rpc");
+                            return Ok(Status::internal("internal error").into_http());
+                        }
+                    }
+                    Ok(status.into_http())
+                })
+            }
+        }
+    }
+}
