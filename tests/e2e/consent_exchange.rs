@@ -44,20 +44,28 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
     region.start_all().await?;
     let vo = region.handle("vo-1");
     let consents = ConsentStore::new(vo.store.clone());
+    let by = carenet_fabric::Actor::new(
+        vo.store.party.clone(),
+        "staff-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )
+    .unwrap();
     let today = OffsetDateTime::now_utc().date();
     let id = consents
-        .request(&ConsentRequest {
-            child_ref: "pupil-7".into(),
-            child_birth_date: today.replace_year(today.year() - 13)?,
-            purpose: Purpose::ShareWithPartner,
-            recipients: vec![v1::ConsentRecipient {
-                target: Some(Target::PartyId("jgz-1".into())),
-            }],
-            categories: vec![Category::EducationalSupport, Category::Absence],
-            valid_from: today,
-            valid_until: None,
-            recorded_by: "staff-3".into(),
-        })
+        .request(
+            &by,
+            &ConsentRequest {
+                child_ref: "pupil-7".into(),
+                child_birth_date: today.replace_year(today.year() - 13)?,
+                purpose: Purpose::ShareWithPartner,
+                recipients: vec![v1::ConsentRecipient {
+                    target: Some(Target::PartyId("jgz-1".into())),
+                }],
+                categories: vec![Category::EducationalSupport, Category::Absence],
+                valid_from: today,
+                valid_until: None,
+            },
+        )
         .await?
         .version
         .record_id;
@@ -68,6 +76,7 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
     };
     consents
         .grant(
+            &by,
             &id,
             &Decision {
                 grantors: vec![v1::Grantor {
@@ -106,6 +115,7 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
 
     consents
         .withdraw(
+            &by,
             &id,
             vec![v1::Grantor {
                 role: GrantorRole::Guardian as i32,
@@ -190,13 +200,17 @@ async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Re
     let mut region = TestRegion::create(plans, Tuning::default()).await?;
     region.start_all().await?;
     let vo = region.handle("vo-1");
+    let zc = carenet_fabric::Actor::new(
+        vo.store.party.clone(),
+        "staff-9",
+        [carenet_fabric::Role::CareCoordinator],
+    )?;
     let exception = |reason: &str| SafetyException {
         child_ref: "pupil-8".into(),
         reason: reason.into(),
-        staff: "staff-9".into(),
         reported_to: "zorgcoordinator-1".into(),
     };
-    let err = safety::record(&vo.store, &exception("  "))
+    let err = safety::record(&vo.store, &zc, &exception("  "))
         .await
         .unwrap_err();
     assert!(
@@ -225,6 +239,7 @@ async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Re
     // A recorded one: released, and the audit says on what basis and who decided.
     let id = safety::record(
         &vo.store,
+        &zc,
         &exception("vermoeden van onveilige thuissituatie"),
     )
     .await?;
@@ -236,7 +251,7 @@ async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Re
         .iter()
         .find(|r| r.action == "safety_exception_recorded")
         .expect("recorded");
-    assert_eq!(recorded.actor, "staff-9");
+    assert_eq!(recorded.actor, "staff-9[care_coordinator]");
     let released = records
         .iter()
         .find(|r| r.action == "released" && r.message_id == sent[0])
@@ -255,24 +270,33 @@ async fn a_running_node_expires_consents_whose_end_date_passed() -> anyhow::Resu
     region.start("swv").await?;
     let store = region.open_store("vo-1").await?;
     let consents = ConsentStore::new(store.clone());
+    let by = carenet_fabric::Actor::new(
+        store.party.clone(),
+        "staff-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )
+    .unwrap();
     let id = consents
-        .request(&ConsentRequest {
-            child_ref: "pupil-4".into(),
-            child_birth_date: time::macros::date!(2012 - 01 - 01),
-            purpose: Purpose::DiscussInIzo,
-            recipients: vec![v1::ConsentRecipient {
-                target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
-            }],
-            categories: vec![Category::Absence],
-            valid_from: time::macros::date!(2025 - 01 - 01),
-            valid_until: Some(time::macros::date!(2025 - 12 - 31)),
-            recorded_by: "staff-1".into(),
-        })
+        .request(
+            &by,
+            &ConsentRequest {
+                child_ref: "pupil-4".into(),
+                child_birth_date: time::macros::date!(2012 - 01 - 01),
+                purpose: Purpose::DiscussInIzo,
+                recipients: vec![v1::ConsentRecipient {
+                    target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
+                }],
+                categories: vec![Category::Absence],
+                valid_from: time::macros::date!(2025 - 01 - 01),
+                valid_until: Some(time::macros::date!(2025 - 12 - 31)),
+            },
+        )
         .await?
         .version
         .record_id;
     consents
         .grant(
+            &by,
             &id,
             &Decision {
                 grantors: vec![v1::Grantor {

@@ -143,9 +143,14 @@ async fn record_for(
             date!(2026 - 01 - 01)
         },
         valid_until: expired.then_some(date!(2020 - 12 - 31)),
-        recorded_by: "staff-1".into(),
     };
-    let id = consents.request(&request).await?.version.record_id;
+    let by = carenet_fabric::Actor::new(
+        consents.store().party.clone(),
+        "staff-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )
+    .unwrap();
+    let id = consents.request(&by, &request).await?.version.record_id;
     let today = if expired {
         date!(2020 - 06 - 01)
     } else {
@@ -154,20 +159,20 @@ async fn record_for(
     match state {
         State::Requested => {}
         State::Refused => {
-            consents.refuse(&id, &decision(today)).await?;
+            consents.refuse(&by, &id, &decision(today)).await?;
         }
         State::Withdrawn => {
-            consents.grant(&id, &decision(today)).await?;
+            consents.grant(&by, &id, &decision(today)).await?;
             consents
-                .withdraw(&id, grantors(), decision(today).evidence)
+                .withdraw(&by, &id, grantors(), decision(today).evidence)
                 .await?;
         }
         State::Expired => {
-            consents.grant(&id, &decision(today)).await?;
+            consents.grant(&by, &id, &decision(today)).await?;
             consents.expire_due(date!(2021 - 01 - 01)).await?;
         }
         _ => {
-            consents.grant(&id, &decision(today)).await?;
+            consents.grant(&by, &id, &decision(today)).await?;
         }
     }
     Ok(id)
@@ -283,6 +288,11 @@ async fn inspection_releases_only_the_po_to_vo_report_the_guardians_saw() -> any
     };
     let seen = carenet_consent::inspection::record(
         &store,
+        &carenet_fabric::Actor::new(
+            store.party.clone(),
+            "ib-1",
+            [carenet_fabric::Role::SupportCoordinatorPo],
+        )?,
         &carenet_consent::inspection::Inspection {
             child_ref: "pupil-1".into(),
             document_id: "okr-2026-1".into(),

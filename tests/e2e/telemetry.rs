@@ -60,25 +60,34 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
     // A consent with the guardian's name in it, and a document under it whose
     // content names the child.
     let consents = ConsentStore::new(sender.clone());
+    let by = carenet_fabric::Actor::new(
+        sender.party.clone(),
+        "staff-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )
+    .unwrap();
     let today = time::OffsetDateTime::now_utc().date();
     let consent = consents
-        .request(&ConsentRequest {
-            child_ref: "pupil-9".into(),
-            child_birth_date: time::macros::date!(2014 - 03 - 01),
-            purpose: Purpose::ShareWithPartner,
-            recipients: vec![v1::ConsentRecipient {
-                target: Some(Target::PartyId("vo-1".into())),
-            }],
-            categories: vec![Category::EducationalSupport],
-            valid_from: today,
-            valid_until: None,
-            recorded_by: "staff-5".into(),
-        })
+        .request(
+            &by,
+            &ConsentRequest {
+                child_ref: "pupil-9".into(),
+                child_birth_date: time::macros::date!(2014 - 03 - 01),
+                purpose: Purpose::ShareWithPartner,
+                recipients: vec![v1::ConsentRecipient {
+                    target: Some(Target::PartyId("vo-1".into())),
+                }],
+                categories: vec![Category::EducationalSupport],
+                valid_from: today,
+                valid_until: None,
+            },
+        )
         .await?
         .version
         .record_id;
     consents
         .grant(
+            &by,
             &consent,
             &Decision {
                 grantors: vec![v1::Grantor {
