@@ -1,6 +1,12 @@
 //! The handover service's error type. Messages name the field, element or
 //! record that is wrong, never personal data (an OSO error names the element
 //! and its line, not its content).
+//!
+//! It maps once onto the fabric's error ([`From<Error> for carenet_fabric::Error`]),
+//! and through the fabric's `From<Error> for Status` onto gRPC status codes
+//! (a slice's service converts with `carenet_fabric::Error::from`): a step not allowed in the
+//! dossier's state is `FailedPrecondition`, a concurrent change `Aborted`,
+//! a refusal for lack of a role `PermissionDenied`.
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -24,8 +30,12 @@ pub enum Error {
         step: &'static str,
         state: String,
     },
+    /// Someone else changed the object between reading and writing it.
+    #[error("{0}: changed meanwhile, try again")]
+    Conflict(String),
     #[error(transparent)]
     Consent(#[from] carenet_consent::Error),
+    /// Also a refusal for lack of a role (`PermissionDenied`).
     #[error(transparent)]
     Fabric(#[from] carenet_fabric::Error),
     #[error("database: {0}")]
@@ -48,5 +58,62 @@ impl Error {
             line,
             reason: reason.to_owned(),
         }
+    }
+
+    /// Whether this is a refusal for lack of a role.
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(
+            self,
+            Error::Fabric(carenet_fabric::Error::PermissionDenied(_))
+        )
+    }
+}
+
+impl From<Error> for carenet_fabric::Error {
+    fn from(e: Error) -> Self {
+        use carenet_fabric::Error as F;
+        match e {
+            Error::InvalidArgument { field, reason } => F::InvalidArgument { field, reason },
+            e @ Error::Xml { .. } => {
+                let reason = e.to_string();
+                F::InvalidArgument {
+                    field: "oso".into(),
+                    reason,
+                }
+            }
+            Error::NotFound(what) => F::NotFound(what),
+            e @ Error::State { .. } => F::FailedPrecondition(e.to_string()),
+            Error::Conflict(what) => F::Aborted(what),
+            Error::Consent(c) => c.into(),
+            Error::Fabric(f) => f,
+            Error::Database(d) => F::Database(d),
+            Error::Corrupt(what) => F::Corrupt(what),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_onto_the_fabric_once() {
+        let state = Error::State {
+            id: "d1".into(),
+            step: "publish",
+            state: "draft".into(),
+        };
+        assert!(matches!(
+            carenet_fabric::Error::from(state),
+            carenet_fabric::Error::FailedPrecondition(_)
+        ));
+        assert!(matches!(
+            carenet_fabric::Error::from(Error::Conflict("dossier d1".into())),
+            carenet_fabric::Error::Aborted(_)
+        ));
+        assert!(matches!(
+            carenet_fabric::Error::from(Error::Corrupt("x".into())),
+            carenet_fabric::Error::Corrupt(_)
+        ));
     }
 }

@@ -3,30 +3,38 @@
 //! the mentor opens the one-page classroom digest, and the sender is told
 //! "read by mentor". Unread digests are reminded after a configured number
 //! of days; a pupil can be registered for the school's IZO straight from the
-//! dossier; feedback goes back to the sending school after a configured period.
+//! dossier; feedback goes back to the sending school after a configured period
+//! and the sending school reads it ([`feedback_received`]).
 //!
 //! Received documents stay in the fabric's inbox (a withdrawn consent deletes
-//! them there); this module keeps its own index beside it and fills it from
-//! the inbox ([`sync`]) before every read.
+//! them there); this module keeps its own index beside it and fills it
+//! through the fabric's read API ([`sync`]) before every read. Every staff
+//! step takes the [`Actor`] and checks its role first (see [`crate::roles`]).
+
+use std::collections::{HashMap, HashSet};
 
 use carenet_consent::Purpose;
 use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
-use carenet_fabric::store::outbox::{self, NewMessage};
-use carenet_fabric::{PartyId, audit_append, outbox_enqueue, with_db};
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_fabric::store::read::Removed;
+use carenet_fabric::{Actor, PartyId, PartyKind, audited, outbox_enqueue, with_db};
 use carenet_proto::v1::{self, LegalBasisKind};
 use prost::Message;
-use sqlx::Row;
 
 use crate::digest::{self, Digest};
 use crate::dossier::DOSSIER_TYPE;
 use crate::model::Dossier;
+use crate::roles;
 use crate::{Error, Result};
 
 pub const STATUS_TYPE: &str = "carenet.handover_status";
 pub const FEEDBACK_TYPE: &str = "carenet.handover_feedback";
 pub const WARM_TYPE: &str = "carenet.warm_handover";
+
+/// Every document type of the handover slice.
+pub const HANDOVER_TYPES: &[&str] = &[DOSSIER_TYPE, STATUS_TYPE, FEEDBACK_TYPE, WARM_TYPE];
 
 /// The statutory basis of the receipt "read by mentor": part of the transfer
 /// of the onderwijskundig rapport itself, ids and times only.
@@ -53,47 +61,43 @@ pub struct Incoming {
     pub removed: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct KnownRow {
+    message_id: String,
+}
+
 /// Indexes handover documents that arrived since the last call: dossiers as
 /// incoming items (a new version keeps the earlier version's mentor and
-/// teachers and IZO registration, unread), statuses, feedback and warm-handover records as statuses
-/// of the sender's own dossiers.
+/// teachers and IZO registration, unread), statuses, feedback and
+/// warm-handover records as statuses of the sender's own dossiers.
 pub async fn sync(store: &Store) -> Result<()> {
-    let rows = with_db!(&store.db, pool => {
-        sqlx::query(
-            "SELECT i.message_id, i.sender, i.document_type, i.header, i.payload, i.received_at_ms FROM inbox i \
-             WHERE i.document_type IN ($1, $2, $3, $4) AND i.header IS NOT NULL \
-             AND NOT EXISTS (SELECT 1 FROM handover_incoming h WHERE h.message_id = i.message_id) \
-             AND NOT EXISTS (SELECT 1 FROM handover_status s WHERE s.message_id = i.message_id) \
-             ORDER BY i.received_at_ms, i.message_id",
+    let received = store.received_of_types(HANDOVER_TYPES).await?;
+    if received.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<KnownRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT message_id FROM handover_incoming UNION SELECT message_id FROM handover_status",
         )
-        .bind(DOSSIER_TYPE)
-        .bind(STATUS_TYPE)
-        .bind(FEEDBACK_TYPE)
-        .bind(WARM_TYPE)
         .fetch_all(pool)
         .await?
-        .iter()
-        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?)))
-        .collect::<std::result::Result<Vec<_>, _>>()?
     });
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        Vec<u8>,
-        Option<Vec<u8>>,
-        Option<i64>,
-    )> = rows;
-    for (message_id, sender, doc_type, header, payload, received_at) in rows {
-        let header = v1::EnvelopeHeader::decode(header.as_slice())
-            .map_err(|_| Error::Corrupt("inbox header".into()))?;
-        let at = received_at.unwrap_or_else(now_ms);
-        if doc_type == DOSSIER_TYPE {
-            index_dossier(store, &message_id, &sender, &header, at).await?;
+    let known: HashSet<String> = known.into_iter().map(|r| r.message_id).collect();
+    for item in received {
+        if known.contains(&item.message_id) {
             continue;
         }
-        let (document_id, version, status) = match doc_type.as_str() {
+        let at = if item.received_at_ms > 0 {
+            item.received_at_ms
+        } else {
+            now_ms()
+        };
+        if item.document_type == DOSSIER_TYPE {
+            index_dossier(store, &item.message_id, &item.sender, &item.header, at).await?;
+            continue;
+        }
+        let payload = store.received(&item.message_id).await?.map(|d| d.payload);
+        let (document_id, version, status) = match item.document_type.as_str() {
             STATUS_TYPE => {
                 let s = payload
                     .as_deref()
@@ -119,10 +123,10 @@ pub async fn sync(store: &Store) -> Result<()> {
                 "INSERT INTO handover_status (message_id, document_id, version, from_party, status, at_ms) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (message_id) DO NOTHING",
             )
-            .bind(&message_id)
+            .bind(&item.message_id)
             .bind(&document_id)
             .bind(i64::from(version))
-            .bind(&sender)
+            .bind(&item.sender)
             .bind(status)
             .bind(at)
             .execute(pool)
@@ -138,6 +142,16 @@ pub fn single<M: Message + Default>(payload: &[u8]) -> Option<M> {
     M::decode(doc.sections.first()?.content.as_slice()).ok()
 }
 
+#[derive(sqlx::FromRow)]
+struct EarlierRow {
+    mentor: Option<String>,
+    teachers: Option<String>,
+    assigned_by: Option<String>,
+    assigned_at_ms: Option<i64>,
+    izo_at_ms: Option<i64>,
+    feedback_at_ms: Option<i64>,
+}
+
 async fn index_dossier(
     store: &Store,
     message_id: &str,
@@ -147,7 +161,7 @@ async fn index_dossier(
 ) -> Result<()> {
     with_db!(&store.db, pool => {
         let mut tx = pool.begin().await?;
-        let earlier = sqlx::query(
+        let earlier: Option<EarlierRow> = sqlx::query_as(
             "SELECT mentor, teachers, assigned_by, assigned_at_ms, izo_at_ms, feedback_at_ms FROM handover_incoming \
              WHERE sender = $1 AND document_id = $2 AND version < $3 ORDER BY version DESC LIMIT 1",
         )
@@ -156,11 +170,14 @@ async fn index_dossier(
         .bind(i64::from(header.version))
         .fetch_optional(&mut *tx)
         .await?;
-        #[allow(clippy::type_complexity)]
-        let (mentor, teachers, by, assigned, izo, feedback): (Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<i64>) = match &earlier {
-            Some(r) => (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?),
-            None => (None, None, None, None, None, None),
-        };
+        let e = earlier.unwrap_or(EarlierRow {
+            mentor: None,
+            teachers: None,
+            assigned_by: None,
+            assigned_at_ms: None,
+            izo_at_ms: None,
+            feedback_at_ms: None,
+        });
         sqlx::query(
             "INSERT INTO handover_incoming (message_id, sender, document_id, version, received_at_ms, mentor, teachers, assigned_by, \
              assigned_at_ms, izo_at_ms, feedback_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (message_id) DO NOTHING",
@@ -170,12 +187,12 @@ async fn index_dossier(
         .bind(&header.document_id)
         .bind(i64::from(header.version))
         .bind(at)
-        .bind(&mentor)
-        .bind(&teachers)
-        .bind(&by)
-        .bind(assigned.map(|_| at))
-        .bind(izo)
-        .bind(feedback)
+        .bind(&e.mentor)
+        .bind(&e.teachers)
+        .bind(&e.assigned_by)
+        .bind(e.assigned_at_ms.map(|_| at))
+        .bind(e.izo_at_ms)
+        .bind(e.feedback_at_ms)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -183,91 +200,115 @@ async fn index_dossier(
     Ok(())
 }
 
-/// Reads an [`Incoming`] from a row of [`SELECT_INCOMING`] (either backend).
-macro_rules! incoming_row {
-    ($r:expr) => {{
-        let r = $r;
-        let teachers: Option<String> = r.try_get("teachers")?;
-        Ok::<Incoming, Error>(Incoming {
-            message_id: r.try_get("message_id")?,
-            sender: r.try_get("sender")?,
-            document_id: r.try_get("document_id")?,
-            version: r.try_get::<i64, _>("version")? as u32,
-            received_at_ms: r.try_get("received_at_ms")?,
-            mentor: r.try_get("mentor")?,
-            teachers: teachers
-                .map(|t| {
-                    t.split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            opened_at_ms: r.try_get("opened_at_ms")?,
-            reminded_at_ms: r.try_get("reminded_at_ms")?,
-            feedback_at_ms: r.try_get("feedback_at_ms")?,
-            izo_at_ms: r.try_get("izo_at_ms")?,
-            available: r.try_get::<Option<String>, _>("removed")?.is_none(),
-            removed: r.try_get("removed")?,
-        })
-    }};
+/// A row of `handover_incoming`.
+#[derive(sqlx::FromRow)]
+struct IncomingRow {
+    message_id: String,
+    sender: String,
+    document_id: String,
+    version: i64,
+    received_at_ms: i64,
+    mentor: Option<String>,
+    teachers: Option<String>,
+    opened_at_ms: Option<i64>,
+    reminded_at_ms: Option<i64>,
+    feedback_at_ms: Option<i64>,
+    izo_at_ms: Option<i64>,
 }
 
-const SELECT_INCOMING: &str = "SELECT h.message_id, h.sender, h.document_id, h.version, h.received_at_ms, h.mentor, h.teachers, \
-     h.opened_at_ms, h.reminded_at_ms, h.feedback_at_ms, h.izo_at_ms, \
-     CASE WHEN EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = h.message_id) THEN 'withdrawn' \
-     WHEN EXISTS (SELECT 1 FROM purged_message p WHERE p.message_id = h.message_id AND p.side = 'inbox') THEN 'purged' END AS removed \
-     FROM handover_incoming h";
+const SELECT_INCOMING: &str = "SELECT message_id, sender, document_id, version, received_at_ms, mentor, teachers, \
+     opened_at_ms, reminded_at_ms, feedback_at_ms, izo_at_ms FROM handover_incoming";
 
-/// Every received dossier version, newest first.
+/// The rows with whether their content is still there (the fabric's read API).
+async fn with_removed(store: &Store, rows: Vec<IncomingRow>) -> Result<Vec<Incoming>> {
+    let ids: Vec<String> = rows
+        .iter()
+        .filter(|r| r.sender != store.party.as_str())
+        .map(|r| r.message_id.clone())
+        .collect();
+    let removed: HashMap<String, Removed> = store.removed(&ids).await?;
+    rows.into_iter()
+        .map(|r| {
+            let gone = removed.get(&r.message_id).map(|w| w.as_str().to_owned());
+            Ok(Incoming {
+                version: u32::try_from(r.version)
+                    .map_err(|_| Error::Corrupt("handover_incoming.version".into()))?,
+                teachers: r
+                    .teachers
+                    .map(|t| {
+                        t.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                message_id: r.message_id,
+                sender: r.sender,
+                document_id: r.document_id,
+                received_at_ms: r.received_at_ms,
+                mentor: r.mentor,
+                opened_at_ms: r.opened_at_ms,
+                reminded_at_ms: r.reminded_at_ms,
+                feedback_at_ms: r.feedback_at_ms,
+                izo_at_ms: r.izo_at_ms,
+                available: gone.is_none(),
+                removed: gone,
+            })
+        })
+        .collect()
+}
+
+/// Every received dossier version, newest first. (An index, not content:
+/// the staff actions below check their roles.)
 pub async fn list(store: &Store) -> Result<Vec<Incoming>> {
     sync(store).await?;
-    with_db!(&store.db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT_INCOMING} ORDER BY h.received_at_ms DESC, h.message_id")))
+    let rows: Vec<IncomingRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_INCOMING} ORDER BY received_at_ms DESC, message_id")))
             .fetch_all(pool)
-            .await?;
-        rows.iter().map(|r| incoming_row!(r)).collect()
-    })
+            .await?
+    });
+    with_removed(store, rows).await
 }
 
 pub async fn get(store: &Store, message_id: &str) -> Result<Incoming> {
     sync(store).await?;
-    let found = with_db!(&store.db, pool => {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT_INCOMING} WHERE h.message_id = $1")))
+    let row: Option<IncomingRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_INCOMING} WHERE message_id = $1")))
             .bind(message_id)
             .fetch_optional(pool)
-            .await?;
-        match row { Some(r) => Some(incoming_row!(&r)?), None => None }
+            .await?
     });
-    found.ok_or_else(|| Error::NotFound(format!("received dossier {message_id}")))
+    let Some(row) = row else {
+        return Err(Error::NotFound(format!("received dossier {message_id}")));
+    };
+    with_removed(store, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::NotFound(format!("received dossier {message_id}")))
 }
 
-/// Staff ids of an assignment: one each, no separators (teachers are stored
-/// comma-separated).
-pub(crate) fn check_assignment(mentor: &str, teachers: &[String], by: &str) -> Result<()> {
-    for (field, v) in [("mentor", mentor), ("assigned_by", by)] {
-        if v.trim().is_empty() || v.contains(',') {
-            return Err(Error::invalid(field, "a staff id"));
-        }
-    }
-    if teachers
-        .iter()
-        .any(|t| t.trim().is_empty() || t.contains(','))
-    {
-        return Err(Error::invalid("teachers", "staff ids"));
+/// Staff ids of an assignment: one each, in the network's staff-id form
+/// (teachers are stored comma-separated, so no commas).
+pub(crate) fn check_assignment(mentor: &str, teachers: &[String]) -> Result<()> {
+    carenet_fabric::actor::check_staff_id("mentor", mentor)?;
+    for t in teachers {
+        carenet_fabric::actor::check_staff_id("teachers", t)?;
     }
     Ok(())
 }
 
-/// The care coordinator assigns a received dossier to the mentor and teachers.
+/// The care coordinator (at a primary school also the IB) assigns a
+/// received dossier to the mentor and teachers. `kind` is this party's kind.
 pub async fn assign(
     store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
     message_id: &str,
     mentor: &str,
     teachers: &[String],
-    by: &str,
 ) -> Result<()> {
-    check_assignment(mentor, teachers, by)?;
+    roles::check(store, actor, roles::assign(kind), message_id).await?;
+    check_assignment(mentor, teachers)?;
     let item = get(store, message_id).await?;
     if !item.available {
         return Err(Error::invalid(
@@ -276,24 +317,19 @@ pub async fn assign(
         ));
     }
     let entry = Entry {
-        actor: by.to_owned(),
-        action: "dossier_assigned".into(),
-        message_id: message_id.to_owned(),
         counterparty: item.sender.clone(),
-        ..Entry::default()
+        ..actor.entry("dossier_assigned", message_id)
     };
-    with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
+    audited!(&store.db, tx => {
         sqlx::query("UPDATE handover_incoming SET mentor = $1, teachers = $2, assigned_by = $3, assigned_at_ms = $4 WHERE message_id = $5")
             .bind(mentor)
             .bind(teachers.join(","))
-            .bind(by)
+            .bind(actor.audit_name())
             .bind(now_ms())
             .bind(message_id)
             .execute(&mut *tx)
             .await?;
-        audit_append!(tx, std::slice::from_ref(&entry));
-        tx.commit().await?;
+        ((), vec![entry])
     });
     Ok(())
 }
@@ -319,27 +355,33 @@ pub async fn dossier_of(store: &Store, item: &Incoming) -> Result<Dossier> {
     Dossier::decode(&doc.payload)
 }
 
-/// A mentor or teacher opens the classroom digest. The first time the mentor
-/// opens it, the sender is sent "read by mentor" (in the same transaction as
-/// the audit record of the reading).
-pub async fn open_digest(store: &Store, message_id: &str, staff: &str) -> Result<Digest> {
+/// The assigned mentor or a teacher opens the classroom digest: the actor
+/// must hold the role mentor or teacher and be the one assigned. The first
+/// time the mentor opens it, the sender is sent "read by mentor" (in the same
+/// transaction as the audit record of the reading).
+pub async fn open_digest(store: &Store, actor: &Actor, message_id: &str) -> Result<Digest> {
+    roles::check(store, actor, roles::DIGEST, message_id).await?;
     let item = get(store, message_id).await?;
+    let staff = actor.staff.as_str();
     let is_mentor = item.mentor.as_deref() == Some(staff);
     if !is_mentor && !item.teachers.iter().any(|t| t == staff) {
-        return Err(Error::invalid(
-            "staff",
-            "the digest is for the assigned mentor and teachers",
-        ));
+        return roles::refuse(
+            store,
+            actor,
+            roles::DIGEST,
+            message_id,
+            carenet_fabric::Error::PermissionDenied(
+                "the digest is for the assigned mentor and teachers".into(),
+            ),
+        )
+        .await;
     }
     let dossier = dossier_of(store, &item).await?;
     let digest = digest::build(&dossier);
     let now = now_ms();
     let mut entries = vec![Entry {
-        actor: staff.to_owned(),
-        action: "digest_opened".into(),
-        message_id: message_id.to_owned(),
         counterparty: item.sender.clone(),
-        ..Entry::default()
+        ..actor.entry("digest_opened", message_id)
     }];
     let first_by_mentor = is_mentor && item.opened_at_ms.is_none();
     let internal = item.sender == store.party.as_str();
@@ -362,39 +404,40 @@ pub async fn open_digest(store: &Store, message_id: &str, staff: &str) -> Result
                 at_ms: now,
             }
             .encode_to_vec(),
-            actor: staff.to_owned(),
+            actor: actor.audit_name(),
             child_ref: None,
         }]
     } else {
         Vec::new()
     };
-    let ids = outbox::prepare(&messages)?;
-    with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
+    let ids = store.prepare(&messages).await?;
+    audited!(&store.db, tx => {
         if first_by_mentor {
-            sqlx::query("UPDATE handover_incoming SET opened_at_ms = $1 WHERE message_id = $2")
+            let done = sqlx::query("UPDATE handover_incoming SET opened_at_ms = $1 WHERE message_id = $2 AND opened_at_ms IS NULL")
                 .bind(now)
                 .bind(message_id)
                 .execute(&mut *tx)
                 .await?;
-            outbox_enqueue!(tx, &messages, &ids, &mut entries);
-            if internal {
-                // The school is its own sender: it records "read by mentor" itself.
-                sqlx::query(
-                    "INSERT INTO handover_status (message_id, document_id, version, from_party, status, at_ms) \
-                     VALUES ($1, $2, $3, $4, 'read_by_mentor', $5)",
-                )
-                .bind(format!("read-{message_id}"))
-                .bind(&item.document_id)
-                .bind(i64::from(item.version))
-                .bind(&item.sender)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            // Opened by the mentor meanwhile (another session): it is read already.
+            if done.rows_affected() == 1 {
+                outbox_enqueue!(tx, &messages, &ids, &mut entries);
+                if internal {
+                    // The school is its own sender: it records "read by mentor" itself.
+                    sqlx::query(
+                        "INSERT INTO handover_status (message_id, document_id, version, from_party, status, at_ms) \
+                         VALUES ($1, $2, $3, $4, 'read_by_mentor', $5)",
+                    )
+                    .bind(format!("read-{message_id}"))
+                    .bind(&item.document_id)
+                    .bind(i64::from(item.version))
+                    .bind(&item.sender)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
         }
-        audit_append!(tx, &entries);
-        tx.commit().await?;
+        ((), entries)
     });
     store.wake_outbox();
     Ok(digest)
@@ -407,46 +450,60 @@ pub struct Reminder {
     pub mentor: String,
 }
 
+#[derive(sqlx::FromRow)]
+struct UnreadRow {
+    message_id: String,
+    mentor: String,
+    sender: String,
+}
+
 /// Reminds every mentor whose assigned digest stayed unread for `after_days`
 /// (again every `after_days` while it stays unread). Each reminder is audited;
-/// the list is what the mentors' work lists and notifications show.
+/// the list is what the mentors' work lists and notifications show. A job:
+/// it acts as the node itself.
 pub async fn remind_unread(store: &Store, now: i64, after_days: u32) -> Result<Vec<Reminder>> {
     sync(store).await?;
     let cutoff = now - i64::from(after_days) * 86_400_000;
-    with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
-        let rows = sqlx::query(
-            "SELECT message_id, mentor, sender FROM handover_incoming WHERE mentor IS NOT NULL AND opened_at_ms IS NULL \
-             AND assigned_at_ms <= $1 AND (reminded_at_ms IS NULL OR reminded_at_ms <= $1) \
-             AND NOT EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = handover_incoming.message_id) \
-             ORDER BY assigned_at_ms",
-        )
-        .bind(cutoff)
-        .fetch_all(&mut *tx)
-        .await?;
+    const DUE: &str = "SELECT message_id, mentor, sender FROM handover_incoming WHERE mentor IS NOT NULL AND opened_at_ms IS NULL \
+         AND assigned_at_ms <= $1 AND (reminded_at_ms IS NULL OR reminded_at_ms <= $1) ORDER BY assigned_at_ms";
+    // What the sender withdrew is not reminded (the fabric's read API).
+    let candidates: Vec<UnreadRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(DUE).bind(cutoff).fetch_all(pool).await?
+    });
+    let ids: Vec<String> = candidates.iter().map(|r| r.message_id.clone()).collect();
+    let withdrawn: HashSet<String> = store
+        .removed(&ids)
+        .await?
+        .into_iter()
+        .filter(|(_, why)| *why == Removed::Withdrawn)
+        .map(|(id, _)| id)
+        .collect();
+    let system = Actor::system(store.party.clone());
+    let reminders = audited!(&store.db, tx => {
+        let rows: Vec<UnreadRow> = sqlx::query_as(DUE).bind(cutoff).fetch_all(&mut *tx).await?;
         let mut reminders = Vec::new();
         let mut entries = Vec::new();
-        for r in &rows {
-            let message_id: String = r.try_get(0)?;
-            let mentor: String = r.try_get(1)?;
+        for r in rows {
+            if withdrawn.contains(&r.message_id) {
+                continue;
+            }
             entries.push(Entry {
-                actor: "system".into(),
-                action: "digest_reminder".into(),
-                message_id: message_id.clone(),
-                counterparty: r.try_get(2)?,
-                ..Entry::default()
+                counterparty: r.sender,
+                ..system.entry("digest_reminder", &r.message_id)
             });
             sqlx::query("UPDATE handover_incoming SET reminded_at_ms = $1 WHERE message_id = $2")
                 .bind(now)
-                .bind(&message_id)
+                .bind(&r.message_id)
                 .execute(&mut *tx)
                 .await?;
-            reminders.push(Reminder { message_id, mentor });
+            reminders.push(Reminder {
+                message_id: r.message_id,
+                mentor: r.mentor,
+            });
         }
-        audit_append!(tx, &entries);
-        tx.commit().await?;
-        Ok(reminders)
-    })
+        (reminders, entries)
+    });
+    Ok(reminders)
 }
 
 /// Registers the pupil of a received dossier for the school's IZO. The
@@ -454,12 +511,13 @@ pub async fn remind_unread(store: &Store, now: i64, after_days: u32) -> Result<V
 /// is required (handbook: "ouders op de hoogte", and if not, why).
 pub async fn register_for_izo(
     store: &Store,
+    actor: &Actor,
     message_id: &str,
     question: &str,
     guardians_informed: bool,
     not_informed_reason: Option<&str>,
-    by: &str,
 ) -> Result<String> {
+    roles::check(store, actor, roles::IZO, message_id).await?;
     if question.trim().is_empty() {
         return Err(Error::invalid("question", "say what the IZO is asked"));
     }
@@ -480,14 +538,10 @@ pub async fn register_for_izo(
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
     let now = now_ms();
     let entry = Entry {
-        actor: by.to_owned(),
-        action: "izo_registered".into(),
-        message_id: id.clone(),
         purpose: Purpose::DiscussInIzo.as_str().into(),
-        ..Entry::default()
+        ..actor.entry("izo_registered", &id)
     };
-    with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
+    audited!(&store.db, tx => {
         sqlx::query(
             "INSERT INTO izo_registration (id, message_id, question, guardians_informed, not_informed_reason, registered_by, at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -497,7 +551,7 @@ pub async fn register_for_izo(
         .bind(question)
         .bind(i64::from(guardians_informed))
         .bind(reason)
-        .bind(by)
+        .bind(actor.audit_name())
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -506,14 +560,13 @@ pub async fn register_for_izo(
             .bind(message_id)
             .execute(&mut *tx)
             .await?;
-        audit_append!(tx, std::slice::from_ref(&entry));
-        tx.commit().await?;
+        ((), vec![entry])
     });
     Ok(id)
 }
 
 /// Received dossiers whose feedback to the sending school is due: received at
-/// least `after_days` ago, no feedback sent yet, not withdrawn.
+/// least `after_days` ago, no feedback sent yet, not withdrawn. A job.
 pub async fn feedback_due(store: &Store, now: i64, after_days: u32) -> Result<Vec<Incoming>> {
     let cutoff = now - i64::from(after_days) * 86_400_000;
     // Per received dossier: its newest version, and when its first arrived.
@@ -546,11 +599,12 @@ pub async fn feedback_due(store: &Store, now: i64, after_days: u32) -> Result<Ve
 /// dossier, under this school's own consent record for `feedback_to_sender`.
 pub async fn send_feedback(
     store: &Store,
+    actor: &Actor,
     message_id: &str,
     text: &str,
     consent_record: &str,
-    by: &str,
 ) -> Result<String> {
+    roles::check(store, actor, roles::FEEDBACK_SEND, message_id).await?;
     if text.trim().is_empty() {
         return Err(Error::invalid("text", "must not be empty"));
     }
@@ -561,12 +615,18 @@ pub async fn send_feedback(
         ));
     }
     let item = get(store, message_id).await?;
+    if item.sender == store.party.as_str() {
+        return Err(Error::invalid(
+            "message_id",
+            "feedback goes to another school, not to this one",
+        ));
+    }
     let feedback = v1::HandoverFeedback {
         document_id: item.document_id.clone(),
         version: item.version,
         written_on: carenet_consent::record::format_date(time::OffsetDateTime::now_utc().date()),
         text: text.to_owned(),
-        staff_ref: by.to_owned(),
+        staff_ref: actor.staff.clone(),
     };
     let messages = vec![NewMessage {
         recipient: PartyId::parse("sender", &item.sender)?,
@@ -584,12 +644,11 @@ pub async fn send_feedback(
             FEEDBACK_TYPE,
             &feedback,
         ),
-        actor: by.to_owned(),
+        actor: actor.audit_name(),
         child_ref: None,
     }];
-    let ids = outbox::prepare(&messages)?;
-    with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
+    let ids = store.prepare(&messages).await?;
+    audited!(&store.db, tx => {
         let mut entries = Vec::new();
         outbox_enqueue!(tx, &messages, &ids, &mut entries);
         sqlx::query("UPDATE handover_incoming SET feedback_at_ms = $1 WHERE sender = $2 AND document_id = $3")
@@ -598,11 +657,120 @@ pub async fn send_feedback(
             .bind(&item.document_id)
             .execute(&mut *tx)
             .await?;
-        audit_append!(tx, &entries);
-        tx.commit().await?;
+        ((), entries)
     });
     store.wake_outbox();
     Ok(ids.into_iter().next().unwrap_or_default())
+}
+
+/// Feedback a receiving school sent about one of this school's dossiers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Feedback {
+    pub message_id: String,
+    pub from_party: String,
+    pub document_id: String,
+    pub version: u32,
+    pub written_on: String,
+    pub text: String,
+    pub staff_ref: String,
+    pub at_ms: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    message_id: String,
+    document_id: String,
+    version: i64,
+    from_party: String,
+    at_ms: i64,
+}
+
+/// The feedback received about this school's dossiers, oldest first; only
+/// from a party the dossier went to. Each reading is audited.
+pub async fn feedback_received(store: &Store, actor: &Actor) -> Result<Vec<Feedback>> {
+    roles::check(store, actor, roles::FEEDBACK_READ, "feedback").await?;
+    sync(store).await?;
+    let rows: Vec<StatusRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT message_id, document_id, version, from_party, at_ms FROM handover_status \
+             WHERE status = 'feedback' ORDER BY at_ms, message_id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    let mut out = Vec::new();
+    for r in rows {
+        let recipients = crate::dossier::earlier_recipients(store, &r.document_id).await?;
+        if !recipients.iter().any(|p| p.as_str() == r.from_party) {
+            continue;
+        }
+        let Some(doc) = store.received(&r.message_id).await? else {
+            continue;
+        };
+        let Some(f) = single::<v1::HandoverFeedback>(&doc.payload) else {
+            continue;
+        };
+        out.push(Feedback {
+            message_id: r.message_id,
+            from_party: r.from_party,
+            document_id: r.document_id,
+            version: u32::try_from(r.version)
+                .map_err(|_| Error::Corrupt("handover_status.version".into()))?,
+            written_on: f.written_on,
+            text: f.text,
+            staff_ref: f.staff_ref,
+            at_ms: r.at_ms,
+        });
+    }
+    if !out.is_empty() {
+        let entries: Vec<Entry> = out
+            .iter()
+            .map(|f| Entry {
+                counterparty: f.from_party.clone(),
+                ..actor.entry("feedback_read", &f.message_id)
+            })
+            .collect();
+        carenet_fabric::audit::append(&store.db, &entries).await?;
+    }
+    Ok(out)
+}
+
+/// One handover document this node received: what, from whom, when, and
+/// whether its content is still there. Never its content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedDocument {
+    pub message_id: String,
+    pub document_type: String,
+    pub sender: String,
+    pub received_at_ms: i64,
+    /// `available`, `withdrawn` or `purged`.
+    pub status: &'static str,
+}
+
+/// Every handover document (dossiers, statuses, feedback, warm-handover
+/// records) this party received, oldest first; for every kind of party.
+/// `kind` is this party's kind (it decides the roles, see [`roles::overview`]).
+pub async fn received_documents(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+) -> Result<Vec<ReceivedDocument>> {
+    roles::check(store, actor, roles::overview(kind), "received").await?;
+    let items = store.received_of_types(HANDOVER_TYPES).await?;
+    let ids: Vec<String> = items.iter().map(|i| i.message_id.clone()).collect();
+    let removed = store.removed(&ids).await?;
+    Ok(items
+        .into_iter()
+        .map(|i| ReceivedDocument {
+            status: removed
+                .get(&i.message_id)
+                .map_or("available", |r| r.as_str()),
+            message_id: i.message_id,
+            document_type: i.document_type,
+            sender: i.sender,
+            received_at_ms: i.received_at_ms,
+        })
+        .collect())
 }
 
 /// A categorised document of one section holding `message`.

@@ -14,7 +14,9 @@
 //!   mentor reads a one-page digest ([`digest`]), and the sender learns
 //!   "read by mentor"; unread digests are reminded, feedback goes back
 //!   ([`incoming`]); the handover conversation is recorded and shared
-//!   ([`warm`]); a school sees its whole season ([`season`]).
+//!   ([`warm`]); a school sees its whole season ([`season`]);
+//! - **one role table** ([`roles`]): every staff step takes the acting
+//!   [`carenet_fabric::Actor`], checks its role first and audits a refusal.
 
 pub mod digest;
 pub mod dossier;
@@ -22,7 +24,9 @@ pub mod error;
 pub mod incoming;
 pub mod model;
 pub mod oso;
+pub mod roles;
 pub mod season;
+pub mod slice;
 pub mod warm;
 pub mod xml;
 

@@ -3,15 +3,16 @@
 //!
 //! Outgoing: `draft`, `awaiting_inspection`, `ready`, `published` (queued),
 //! `delivered`, `read` (by the mentor), with warm handover `planned`/`held`
-//! and whether feedback came back. Incoming: `received`, `assigned`, `read`,
-//! with IZO registration and feedback sent.
-
-use sqlx::Row;
+//! and whether feedback came back. Incoming: `received`, `assigned`, `read`
+//! (or `withdrawn`/`purged`), with IZO registration and feedback sent.
+//! Delivery facts come from the fabric's read API, never its tables.
 
 use carenet_fabric::store::Store;
-use carenet_fabric::with_db;
+use carenet_fabric::store::read::OutboxState;
+use carenet_fabric::{Actor, PartyKind, with_db};
 
-use crate::{Result, dossier, incoming};
+use crate::dossier::DossierState;
+use crate::{Result, dossier, incoming, roles};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeasonRow {
@@ -38,73 +39,105 @@ pub struct Filter {
     pub status: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct OutgoingRow {
+    id: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    version: i64,
+    from_party: String,
+    status: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct WarmRow {
+    state: String,
+}
+
 /// The school year a season view covers starts on 1 August (`since_ms`).
-pub async fn season(store: &Store, since_ms: i64, filter: &Filter) -> Result<Vec<SeasonRow>> {
+/// `kind` is this party's kind (it decides the roles, see [`roles::overview`]).
+pub async fn season(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    since_ms: i64,
+    filter: &Filter,
+) -> Result<Vec<SeasonRow>> {
+    roles::check(store, actor, roles::overview(kind), "season").await?;
     // Statuses that came back (read, feedback) are indexed from the inbox first.
     incoming::sync(store).await?;
     let mut rows = Vec::new();
-    let outgoing: Vec<(String, String)> = with_db!(&store.db, pool => {
-        sqlx::query("SELECT id, route FROM handover_dossier WHERE updated_at_ms >= $1 ORDER BY created_at_ms")
+    let outgoing: Vec<OutgoingRow> = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT id FROM handover_dossier WHERE updated_at_ms >= $1 ORDER BY created_at_ms")
             .bind(since_ms)
             .fetch_all(pool)
             .await?
-            .iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<std::result::Result<_, _>>()?
     });
-    for (id, route) in outgoing {
+    for OutgoingRow { id } in outgoing {
         let d = dossier::get(store, &id).await?;
+        // What was released, and its delivery, is the fabric's (read API).
+        let sent = store.sent_versions(dossier::DOSSIER_TYPE, &id).await?;
+        let this_version: Vec<_> = sent.iter().filter(|s| s.version == d.version).collect();
+        let released = this_version.len();
+        let delivered = this_version
+            .iter()
+            .filter(|s| s.state == OutboxState::Delivered)
+            .count();
+        let mut recipients: Vec<&str> = sent.iter().map(|s| s.recipient.as_str()).collect();
+        recipients.sort_unstable();
+        recipients.dedup();
         // A status counts only from a party the dossier went to (or from the
         // school itself, for a handover inside it): nobody else can claim it was read.
-        let facts = with_db!(&store.db, pool => {
-            let row = sqlx::query(
-                "SELECT \
-                 (SELECT COUNT(*) FROM outbox o WHERE o.document_type = $4 AND o.document_id = $1 AND o.version = $2), \
-                 (SELECT COUNT(*) FROM outbox o WHERE o.document_type = $4 AND o.document_id = $1 AND o.version = $2 \
-                    AND o.state = 'delivered'), \
-                 (SELECT COUNT(*) FROM handover_status s WHERE s.document_id = $1 AND s.status = 'read_by_mentor' AND s.version = $2 \
-                    AND (s.from_party = $3 OR s.from_party IN (SELECT o.recipient FROM outbox o WHERE o.document_type = $4 AND o.document_id = $1))), \
-                 (SELECT COUNT(*) FROM handover_status s WHERE s.document_id = $1 AND s.status = 'feedback' \
-                    AND s.from_party IN (SELECT o.recipient FROM outbox o WHERE o.document_type = $4 AND o.document_id = $1)), \
-                 (SELECT CAST(COALESCE(MAX(CASE WHEN w.state = 'held' THEN 2 ELSE 1 END), 0) AS BIGINT) FROM warm_handover w WHERE w.dossier_id = $1)",
+        let (statuses, warm): (Vec<StatusRow>, Vec<WarmRow>) = with_db!(&store.db, pool => {
+            let statuses = sqlx::query_as(
+                "SELECT version, from_party, status FROM handover_status WHERE document_id = $1",
             )
             .bind(&id)
-            .bind(i64::from(d.version))
-            .bind(store.party.as_str())
-            .bind(dossier::DOSSIER_TYPE)
-            .fetch_one(pool)
+            .fetch_all(pool)
             .await?;
-            [row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?, row.try_get::<i64, _>(3)?, row.try_get::<i64, _>(4)?]
+            let warm = sqlx::query_as("SELECT state FROM warm_handover WHERE dossier_id = $1")
+                .bind(&id)
+                .fetch_all(pool)
+                .await?;
+            (statuses, warm)
         });
-        let [released, delivered, read, feedback, warm] = facts;
-        let status = if d.state != "published" {
-            d.state.clone()
-        } else if read > 0 {
+        let vouched = |s: &StatusRow| {
+            s.from_party == store.party.as_str() || recipients.contains(&s.from_party.as_str())
+        };
+        let read = statuses.iter().any(|s| {
+            s.status == "read_by_mentor" && s.version == i64::from(d.version) && vouched(s)
+        });
+        let feedback = statuses
+            .iter()
+            .any(|s| s.status == "feedback" && recipients.contains(&s.from_party.as_str()));
+        let status = if d.state != DossierState::Published {
+            d.state.as_str().to_owned()
+        } else if read {
             "read".into()
         } else if released > 0 && delivered == released {
             "delivered".into()
         } else {
             "published".into()
         };
-        let recipients = dossier::earlier_recipients(store, &id).await?;
+        let warm_handover = if warm.iter().any(|w| w.state == "held") {
+            "held"
+        } else if warm.is_empty() {
+            ""
+        } else {
+            "planned"
+        };
         rows.push(SeasonRow {
             direction: "out",
             id,
             pupil: d.dossier.summary().pupil_name,
-            counterparty: recipients
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-            route,
+            counterparty: recipients.join(" "),
+            route: d.route.as_str().to_owned(),
             version: d.version,
             status,
-            warm_handover: match warm {
-                2 => "held".into(),
-                1 => "planned".into(),
-                _ => String::new(),
-            },
-            feedback: feedback > 0,
+            warm_handover: warm_handover.into(),
+            feedback,
             izo: false,
         });
     }

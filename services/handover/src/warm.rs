@@ -1,25 +1,31 @@
 //! Warm handover: the handover conversation for a pupil with extra needs,
 //! between the primary school's IB or group-8 teacher and the secondary
 //! school's team lead or care coordinator, with the guardians and the pupil.
-//! The agenda is prefilled with the handbook's points; the record (minutes,
-//! agreements, aftercare) is shared with every participant's party.
+//! The agenda is prefilled with the handbook's points for the route: 7.1
+//! PO→VO ([`AGENDA`]), 7.2 a mentor change inside the school
+//! ([`AGENDA_MENTOR_CHANGE`]), 7.3 VO→follow-up education
+//! ([`AGENDA_VO_VERVOLG`]). The record (minutes, agreements, aftercare) is
+//! shared with every participant's party. Every step takes the [`Actor`]
+//! ([`roles::WARM`]).
 
 use carenet_consent::{Category, Purpose};
 use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::directory::Directory;
 use carenet_fabric::store::Store;
-use carenet_fabric::store::outbox::{self, NewMessage};
-use carenet_fabric::{PartyId, audit_append, outbox_enqueue, with_db};
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_fabric::{Actor, PartyId, PartyKind, audited, outbox_enqueue, with_db};
 use carenet_proto::v1::{self, LegalBasisKind, ParticipantRole};
 use prost::Message;
-use sqlx::Row;
 use time::Date;
 
+use crate::dossier::Route;
 use crate::incoming::{self, WARM_TYPE, single, single_section};
+use crate::roles;
 use crate::{Error, Result};
 
-/// The handbook's points for a handover conversation (chapter 7.1).
+/// The handbook's points for a handover conversation PO→VO (chapter 7.1);
+/// also used between secondary schools.
 pub const AGENDA: &[&str] = &[
     "(Leer)ontwikkeling van de leerling",
     "Specifieke onderwijsbehoeften van de leerling",
@@ -30,17 +36,62 @@ pub const AGENDA: &[&str] = &[
     "Afspraken over nazorg vanuit de basisschool",
 ];
 
+/// The handover inside one school when the mentor changes (chapter 7.2).
+pub const AGENDA_MENTOR_CHANGE: &[&str] = &[
+    "Wat werkt bij deze leerling (en wat niet)",
+    "Wat de vorige mentor met de leerling en de ouders heeft afgesproken",
+    "Lopende acties en ondersteuningsafspraken",
+    "Contact met de ouders: hoe, hoe vaak en met wie",
+    "Bij wie de nieuwe mentor terechtkan met vragen",
+];
+
+/// The handover from secondary school to follow-up education (chapter 7.3).
+pub const AGENDA_VO_VERVOLG: &[&str] = &[
+    "Studiekeuze en loopbaanoriëntatie en -begeleiding (LOB)",
+    "Welke ondersteuning de leerling had en nog nodig heeft",
+    "Examenfaciliteiten (dyslexie, extra tijd, aangepaste toetsing)",
+    "Aanwezigheid en verzuim",
+    "De stem van de leerling zelf: wat wil en verwacht de leerling",
+    "Wie de contactpersoon is bij het mbo (of de vervolgopleiding)",
+];
+
+/// The agenda of a handover conversation on `route`.
+pub fn agenda(route: Route) -> &'static [&'static str] {
+    match route {
+        Route::PoVo | Route::VoVo => AGENDA,
+        Route::Internal => AGENDA_MENTOR_CHANGE,
+        Route::VoVervolg => AGENDA_VO_VERVOLG,
+    }
+}
+
 /// Plans a handover conversation about dossier `dossier_id`; returns its id.
+/// The agenda is the one of the dossier's route (this school's own dossier),
+/// or of `route` when given (e.g. a conversation about a received dossier).
 pub async fn plan(
     store: &Store,
+    actor: &Actor,
     dossier_id: &str,
+    route: Option<Route>,
     participants: Vec<v1::Participant>,
     planned_on: Date,
-    by: &str,
 ) -> Result<String> {
+    roles::check(store, actor, roles::WARM, dossier_id).await?;
     if dossier_id.trim().is_empty() {
         return Err(Error::invalid("dossier_id", "name the dossier"));
     }
+    let route = match route {
+        Some(r) => r,
+        None => match crate::dossier::get(store, dossier_id).await {
+            Ok(d) => d.route,
+            Err(Error::NotFound(_)) => {
+                return Err(Error::invalid(
+                    "route",
+                    "the dossier is not this school's own: name the route",
+                ));
+            }
+            Err(e) => return Err(e),
+        },
+    };
     if participants.is_empty() {
         return Err(Error::invalid("participants", "name who takes part"));
     }
@@ -64,7 +115,7 @@ pub async fn plan(
         id: uuid::Uuid::new_v4().hyphenated().to_string(),
         dossier_id: dossier_id.to_owned(),
         participants,
-        agenda: AGENDA
+        agenda: agenda(route)
             .iter()
             .map(|t| v1::AgendaItem {
                 topic: (*t).to_owned(),
@@ -74,7 +125,15 @@ pub async fn plan(
         planned_on: carenet_consent::record::format_date(planned_on),
         ..Default::default()
     };
-    save(store, &record, "planned", by, "warm_handover_planned").await?;
+    save(
+        store,
+        actor,
+        &record,
+        None,
+        "planned",
+        "warm_handover_planned",
+    )
+    .await?;
     Ok(record.id)
 }
 
@@ -89,9 +148,11 @@ pub struct Held {
     pub aftercare: String,
 }
 
-/// Records that the conversation was held, with minutes, agreements and aftercare.
-pub async fn hold(store: &Store, id: &str, held: Held, by: &str) -> Result<()> {
-    let (mut record, _) = get(store, id).await?;
+/// Records that the conversation was held, with minutes, agreements and
+/// aftercare (again, to complete the record).
+pub async fn hold(store: &Store, actor: &Actor, id: &str, held: Held) -> Result<()> {
+    roles::check(store, actor, roles::WARM, id).await?;
+    let (mut record, state) = get(store, id).await?;
     if held.minutes.trim().is_empty() {
         return Err(Error::invalid("minutes", "write what was discussed"));
     }
@@ -108,55 +169,76 @@ pub async fn hold(store: &Store, id: &str, held: Held, by: &str) -> Result<()> {
     record.minutes = held.minutes;
     record.agreements = held.agreements;
     record.aftercare = held.aftercare;
-    save(store, &record, "held", by, "warm_handover_held").await
+    save(
+        store,
+        actor,
+        &record,
+        Some(&state),
+        "held",
+        "warm_handover_held",
+    )
+    .await
 }
 
+/// Writes the record; `from` is the state it was read in (none for a new
+/// one), checked inside the transaction.
 async fn save(
     store: &Store,
+    actor: &Actor,
     record: &v1::WarmHandover,
+    from: Option<&str>,
     state: &str,
-    by: &str,
     action: &str,
 ) -> Result<()> {
-    let entry = Entry {
-        actor: by.to_owned(),
-        action: action.to_owned(),
-        message_id: record.id.clone(),
-        ..Entry::default()
-    };
-    with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO warm_handover (id, dossier_id, record, state, updated_at_ms) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO UPDATE SET record = excluded.record, state = excluded.state, updated_at_ms = excluded.updated_at_ms",
-        )
-        .bind(&record.id)
-        .bind(&record.dossier_id)
-        .bind(record.encode_to_vec())
-        .bind(state)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        audit_append!(tx, std::slice::from_ref(&entry));
-        tx.commit().await?;
+    let entry = actor.entry(action, &record.id);
+    audited!(&store.db, tx => {
+        let done = match from {
+            None => sqlx::query(
+                "INSERT INTO warm_handover (id, dossier_id, record, state, updated_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&record.id)
+            .bind(&record.dossier_id)
+            .bind(record.encode_to_vec())
+            .bind(state)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?,
+            Some(from) => sqlx::query(
+                "UPDATE warm_handover SET record = $1, state = $2, updated_at_ms = $3 WHERE id = $4 AND state = $5",
+            )
+            .bind(record.encode_to_vec())
+            .bind(state)
+            .bind(now_ms())
+            .bind(&record.id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?,
+        };
+        if done.rows_affected() != 1 {
+            return Err(Error::Conflict(format!("warm handover {}", record.id)));
+        }
+        ((), vec![entry])
     });
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct WarmRow {
+    record: Vec<u8>,
+    state: String,
+}
+
 /// A warm-handover record and its state (`planned` or `held`).
 pub async fn get(store: &Store, id: &str) -> Result<(v1::WarmHandover, String)> {
-    let row: Option<(Vec<u8>, String)> = with_db!(&store.db, pool => {
-        match sqlx::query("SELECT record, state FROM warm_handover WHERE id = $1").bind(id).fetch_optional(pool).await? {
-            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-            None => None,
-        }
+    let row: Option<WarmRow> = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT record, state FROM warm_handover WHERE id = $1").bind(id).fetch_optional(pool).await?
     });
-    let Some((bytes, state)) = row else {
+    let Some(row) = row else {
         return Err(Error::NotFound(format!("warm handover {id}")));
     };
-    let record = v1::WarmHandover::decode(bytes.as_slice())
+    let record = v1::WarmHandover::decode(row.record.as_slice())
         .map_err(|_| Error::Corrupt(format!("warm handover {id}")))?;
-    Ok((record, state))
+    Ok((record, row.state))
 }
 
 /// Shares the record with every participant's party (but this one), under
@@ -164,10 +246,11 @@ pub async fn get(store: &Store, id: &str) -> Result<(v1::WarmHandover, String)> 
 pub async fn share(
     store: &Store,
     directory: &Directory,
+    actor: &Actor,
     id: &str,
     consent_record: &str,
-    by: &str,
 ) -> Result<Vec<String>> {
+    roles::check(store, actor, roles::WARM, id).await?;
     let (record, _) = get(store, id).await?;
     if consent_record.trim().is_empty() {
         return Err(Error::invalid(
@@ -209,40 +292,49 @@ pub async fn share(
                 consent_receipt: Vec::new(),
             },
             payload: payload.clone(),
-            actor: by.to_owned(),
+            actor: actor.audit_name(),
             child_ref: None,
         })
         .collect();
-    let ids = outbox::prepare(&messages)?;
-    with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
+    let ids = store.prepare(&messages).await?;
+    audited!(&store.db, tx => {
         let mut entries = Vec::new();
         outbox_enqueue!(tx, &messages, &ids, &mut entries);
-        audit_append!(tx, &entries);
-        tx.commit().await?;
+        ((), entries)
     });
     store.wake_outbox();
     Ok(ids)
 }
 
-/// The warm-handover records other parties shared with this one.
-pub async fn received(store: &Store) -> Result<Vec<v1::WarmHandover>> {
+/// The warm-handover records other parties shared with this one. `kind` is
+/// this party's kind (see [`roles::warm_read`]); each reading is audited.
+pub async fn received(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+) -> Result<Vec<v1::WarmHandover>> {
+    roles::check(store, actor, roles::warm_read(kind), "warm_handover").await?;
     incoming::sync(store).await?;
-    let ids: Vec<String> = with_db!(&store.db, pool => {
-        sqlx::query("SELECT message_id FROM handover_status WHERE status = 'warm_handover' ORDER BY at_ms")
+    let ids: Vec<(String, String)> = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT message_id, from_party FROM handover_status WHERE status = 'warm_handover' ORDER BY at_ms")
             .fetch_all(pool)
             .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<std::result::Result<_, _>>()?
     });
     let mut out = Vec::new();
-    for id in ids {
+    let mut entries = Vec::new();
+    for (id, from) in ids {
         if let Some(doc) = store.received(&id).await?
             && let Some(w) = single::<v1::WarmHandover>(&doc.payload)
         {
+            entries.push(Entry {
+                counterparty: from,
+                ..actor.entry("warm_handover_read", &id)
+            });
             out.push(w);
         }
+    }
+    if !entries.is_empty() {
+        carenet_fabric::audit::append(&store.db, &entries).await?;
     }
     Ok(out)
 }

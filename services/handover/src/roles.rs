@@ -1,0 +1,246 @@
+//! Who may do which handover step: the one role table of the handover slice.
+//!
+//! Every staff action of this crate takes an [`Actor`] and calls [`check`]
+//! with its [`Rule`] before it reads or changes anything.
+//! A refusal is appended to the audit log (`refused:<action>`, naming the
+//! staff member and their roles) in a transaction of its own, and returned as
+//! the fabric's `PermissionDenied`, naming the roles that would do.
+//!
+//! | action | rule | roles |
+//! |---|---|---|
+//! | import, create, edit a draft, compose extras, submit for inspection | [`COMPOSE`] | support_coordinator_po, care_coordinator, mentor |
+//! | record inzage | [`INSPECTION`] | support_coordinator_po, care_coordinator |
+//! | publish (release, or send a correction) | [`PUBLISH`] | support_coordinator_po, care_coordinator |
+//! | correct (a new version) | [`CORRECT`] | support_coordinator_po, care_coordinator |
+//! | assign a received dossier | [`assign`] | care_coordinator; at a primary school also support_coordinator_po |
+//! | hand over inside the school | [`internal`] | as assign |
+//! | open the classroom digest | [`DIGEST`] | mentor or teacher, and the actor must be the assigned mentor or teacher |
+//! | warm handover (plan, record, share) | [`WARM`] | care_coordinator, support_coordinator_po, mentor |
+//! | read a shared warm-handover record | [`warm_read`] | at a school as warm handover; elsewhere any staff role but admin |
+//! | send feedback to the sending school | [`FEEDBACK_SEND`] | care_coordinator, mentor |
+//! | read the feedback received | [`FEEDBACK_READ`] | support_coordinator_po, care_coordinator |
+//! | register for the IZO | [`IZO`] | mentor, care_coordinator |
+//! | season view, list received | [`overview`] | at a school: care_coordinator, support_coordinator_po, team_lead; at an SWV, ZAT partner or follow-up institution: any staff role but admin |
+//!
+//! Time-driven jobs (reminders, feedback due, the retention purge) act as
+//! [`Actor::system`] and are not checked: they do no staff action.
+
+use carenet_fabric::audit;
+use carenet_fabric::store::Store;
+use carenet_fabric::{Actor, PartyKind, Role};
+
+use crate::{Error, Result};
+
+/// One row of the role table: the audited action name, how a refusal says
+/// it, and the roles that may do it.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    /// As the audit log names it (`refused:<action>` on refusal).
+    pub action: &'static str,
+    /// As a refusal says it: "<what> needs the role ...".
+    pub what: &'static str,
+    pub roles: &'static [Role],
+}
+
+use Role::{CareCoordinator, Mentor, SupportCoordinatorPo, Teacher, TeamLead};
+
+pub const COMPOSE: Rule = Rule {
+    action: "dossier_compose",
+    what: "composing a transfer dossier",
+    roles: &[SupportCoordinatorPo, CareCoordinator, Mentor],
+};
+
+pub const INSPECTION: Rule = Rule {
+    action: "dossier_inspection",
+    what: "recording the guardians' inzage",
+    roles: &[SupportCoordinatorPo, CareCoordinator],
+};
+
+pub const PUBLISH: Rule = Rule {
+    action: "dossier_publish",
+    what: "publishing a transfer dossier",
+    roles: &[SupportCoordinatorPo, CareCoordinator],
+};
+
+pub const CORRECT: Rule = Rule {
+    action: "dossier_correct",
+    what: "correcting a published dossier",
+    roles: &[SupportCoordinatorPo, CareCoordinator],
+};
+
+const ASSIGN_VO: Rule = Rule {
+    action: "dossier_assign",
+    what: "assigning a received dossier",
+    roles: &[CareCoordinator],
+};
+
+const ASSIGN_PO: Rule = Rule {
+    roles: &[CareCoordinator, SupportCoordinatorPo],
+    ..ASSIGN_VO
+};
+
+/// Assigning a received dossier: the care coordinator; at a primary school
+/// also its IB.
+pub fn assign(kind: PartyKind) -> Rule {
+    if kind == PartyKind::PoSchool {
+        ASSIGN_PO
+    } else {
+        ASSIGN_VO
+    }
+}
+
+/// A handover inside the school (mentor change): as [`assign`].
+pub fn internal(kind: PartyKind) -> Rule {
+    Rule {
+        action: "internal_handover",
+        what: "handing a dossier over inside the school",
+        ..assign(kind)
+    }
+}
+
+/// Opening the digest also needs the actor to be the assigned mentor or teacher.
+pub const DIGEST: Rule = Rule {
+    action: "digest_open",
+    what: "opening the classroom digest",
+    roles: &[Mentor, Teacher],
+};
+
+pub const WARM: Rule = Rule {
+    action: "warm_handover",
+    what: "the warm handover",
+    roles: &[CareCoordinator, SupportCoordinatorPo, Mentor],
+};
+
+const WARM_READ_OTHER: Rule = Rule {
+    action: "warm_handover_read",
+    what: "reading a shared warm-handover record",
+    roles: OVERVIEW_OTHER.roles,
+};
+
+/// Reading the warm-handover records shared with this party: at a school as
+/// [`WARM`]; at another kind of party any staff role but admin (a ZAT
+/// partner's professional who took part).
+pub fn warm_read(kind: PartyKind) -> Rule {
+    if matches!(kind, PartyKind::PoSchool | PartyKind::VoSchool) {
+        Rule {
+            action: "warm_handover_read",
+            what: "reading a shared warm-handover record",
+            ..WARM
+        }
+    } else {
+        WARM_READ_OTHER
+    }
+}
+
+pub const FEEDBACK_SEND: Rule = Rule {
+    action: "feedback_send",
+    what: "sending feedback to the sending school",
+    roles: &[CareCoordinator, Mentor],
+};
+
+pub const FEEDBACK_READ: Rule = Rule {
+    action: "feedback_read",
+    what: "reading the feedback received",
+    roles: &[SupportCoordinatorPo, CareCoordinator],
+};
+
+pub const IZO: Rule = Rule {
+    action: "izo_register",
+    what: "registering a pupil for the IZO",
+    roles: &[Mentor, CareCoordinator],
+};
+
+const OVERVIEW_SCHOOL: Rule = Rule {
+    action: "handover_overview",
+    what: "the handover overview",
+    roles: &[CareCoordinator, SupportCoordinatorPo, TeamLead],
+};
+
+const OVERVIEW_OTHER: Rule = Rule {
+    roles: &[
+        Mentor,
+        Teacher,
+        SupportCoordinatorPo,
+        CareCoordinator,
+        TeamLead,
+        Role::ZatMember,
+        Role::TrajectoryGuide,
+        Role::CaseCoordinator,
+        Role::SwvStaff,
+    ],
+    ..OVERVIEW_SCHOOL
+};
+
+/// The season view and the list of what was received: at a school its care
+/// staff and team leads; at another kind of party any staff role but admin.
+pub fn overview(kind: PartyKind) -> Rule {
+    if matches!(kind, PartyKind::PoSchool | PartyKind::VoSchool) {
+        OVERVIEW_SCHOOL
+    } else {
+        OVERVIEW_OTHER
+    }
+}
+
+/// Passes if `actor` acts for this node's party and holds one of the rule's
+/// roles; otherwise appends the refusal to the audit log and returns the
+/// permission error. `subject` is the id the audit record names.
+pub async fn check(store: &Store, actor: &Actor, rule: Rule, subject: &str) -> Result<()> {
+    let verdict = if actor.party != store.party {
+        Err(carenet_fabric::Error::PermissionDenied(format!(
+            "{} is for staff of {}",
+            rule.what, store.party
+        )))
+    } else {
+        actor.require(rule.what, rule.roles)
+    };
+    match verdict {
+        Ok(()) => Ok(()),
+        Err(e) => refuse(store, actor, rule, subject, e).await,
+    }
+}
+
+/// Audits a refusal of `rule` and returns `err` (a permission error).
+pub async fn refuse<T>(
+    store: &Store,
+    actor: &Actor,
+    rule: Rule,
+    subject: &str,
+    err: carenet_fabric::Error,
+) -> Result<T> {
+    audit::append(&store.db, &[actor.refusal_entry(rule.action, subject)]).await?;
+    Err(Error::Fabric(err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_follows_the_party_kind() {
+        assert!(
+            assign(PartyKind::PoSchool)
+                .roles
+                .contains(&SupportCoordinatorPo)
+        );
+        assert!(
+            !assign(PartyKind::VoSchool)
+                .roles
+                .contains(&SupportCoordinatorPo)
+        );
+        assert_eq!(internal(PartyKind::VoSchool).action, "internal_handover");
+        assert!(!overview(PartyKind::VoSchool).roles.contains(&Mentor));
+        for kind in [PartyKind::Swv, PartyKind::ZatPartner, PartyKind::Vervolg] {
+            let rule = overview(kind);
+            assert!(!rule.roles.contains(&Role::Admin));
+            assert!(
+                Role::all()
+                    .filter(|r| *r != Role::Admin)
+                    .all(|r| rule.roles.contains(&r))
+            );
+        }
+        assert_eq!(DIGEST.roles, &[Mentor, Teacher]);
+        for rule in [INSPECTION, PUBLISH, CORRECT] {
+            assert_eq!(rule.roles, &[SupportCoordinatorPo, CareCoordinator]);
+        }
+    }
+}
