@@ -48,6 +48,13 @@ pub async fn run(dossiers: usize, database_url: Option<&str>) -> anyhow::Result<
         }
     };
 
+    // The primary school's IB imports and releases.
+    let ib = carenet_fabric::Actor::new(
+        po.store.party.clone(),
+        "ib-1",
+        [carenet_fabric::Role::SupportCoordinatorPo],
+    )?;
+
     // One at a time: import (parse, check, categorise, store, record the
     // inzage the file states), release, delivery with the signed receipt back.
     let mut import = Vec::with_capacity(dossiers);
@@ -56,14 +63,14 @@ pub async fn run(dossiers: usize, database_url: Option<&str>) -> anyhow::Result<
         let start = Instant::now();
         let id = dossier::import_oso(
             &po.store,
+            &ib,
             POVO_FULL,
             &format!("bench-{i}"),
             Route::PoVo,
-            "bench",
         )
         .await?;
         import.push(ms(start.elapsed()));
-        dossier::publish(&po.store, &po.directory, &id, &to, None, "bench").await?;
+        dossier::publish(&po.store, &po.directory, &ib, &id, &to, None).await?;
         wait_delivered(i as i64 + 1).await?;
         total.push(ms(start.elapsed()));
     }
@@ -73,15 +80,9 @@ pub async fn run(dossiers: usize, database_url: Option<&str>) -> anyhow::Result<
     // All at once.
     let start = Instant::now();
     for i in 0..dossiers {
-        let id = dossier::import_oso(
-            &po.store,
-            POVO_FULL,
-            &format!("bulk-{i}"),
-            Route::PoVo,
-            "bench",
-        )
-        .await?;
-        dossier::publish(&po.store, &po.directory, &id, &to, None, "bench").await?;
+        let id = dossier::import_oso(&po.store, &ib, POVO_FULL, &format!("bulk-{i}"), Route::PoVo)
+            .await?;
+        dossier::publish(&po.store, &po.directory, &ib, &id, &to, None).await?;
     }
     wait_delivered(2 * dossiers as i64).await?;
     let bulk = start.elapsed().as_secs_f64();

@@ -10,7 +10,8 @@ use anyhow::Context;
 use carenet_consent::age::Regime;
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
 use carenet_consent::{Category, Purpose};
-use carenet_fabric::PartyId;
+use carenet_fabric::store::Store;
+use carenet_fabric::{Actor, PartyId, PartyKind, Role};
 use carenet_handover::dossier::{self, Route};
 use carenet_handover::model::{Dossier, Extras};
 use carenet_handover::oso::{self, PUPIL};
@@ -176,17 +177,20 @@ async fn consent(
     )?;
     let today = time::OffsetDateTime::now_utc().date();
     let id = consents
-        .request(&actor, &ConsentRequest {
-            child_ref: child.into(),
-            child_birth_date: today.replace_year(today.year() - 13)?,
-            purpose,
-            recipients: vec![v1::ConsentRecipient {
-                target: Some(Target::PartyId(to.into())),
-            }],
-            categories,
-            valid_from: today,
-            valid_until: None,
-        })
+        .request(
+            &actor,
+            &ConsentRequest {
+                child_ref: child.into(),
+                child_birth_date: today.replace_year(today.year() - 13)?,
+                purpose,
+                recipients: vec![v1::ConsentRecipient {
+                    target: Some(Target::PartyId(to.into())),
+                }],
+                categories,
+                valid_from: today,
+                valid_until: None,
+            },
+        )
         .await?
         .version
         .record_id;
@@ -231,6 +235,13 @@ async fn arrived(
     }
 }
 
+/// A school's staff member as the demo acts: `ib-1` the IB
+/// (support_coordinator_po) at a primary school, `zc-1` the care coordinator
+/// at a secondary one, `mentor-1` a mentor, `teacher-2` a teacher.
+fn staff(store: &Store, id: &str, role: Role) -> anyhow::Result<Actor> {
+    Ok(Actor::new(store.party.clone(), id, [role])?)
+}
+
 /// Seeds the season; returns how many dossiers it made, 0 if already seeded.
 pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize> {
     let h = |id: &str| handles.get(id).with_context(|| format!("demo party {id}"));
@@ -248,72 +259,75 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
 
     // The standard's full POVO example: seen by the guardians in the LAS,
     // released, assigned to the mentor and read.
+    let ib_linde = staff(&linde.store, "ib-1", Role::SupportCoordinatorPo)?;
+    let ib_kompas = staff(&kompas.store, "ib-1", Role::SupportCoordinatorPo)?;
+    let zc_baken = staff(&baken.store, "zc-1", Role::CareCoordinator)?;
+    let zc_brug = staff(&brug.store, "zc-1", Role::CareCoordinator)?;
+    let mentor_baken = staff(&baken.store, "mentor-1", Role::Mentor)?;
     let daan =
-        dossier::import_oso(&linde.store, POVO_FULL, "LN094837", Route::PoVo, "ib-linde").await?;
+        dossier::import_oso(&linde.store, &ib_linde, POVO_FULL, "LN094837", Route::PoVo).await?;
     dossier::publish(
         &linde.store,
         &linde.directory,
+        &ib_linde,
         &daan,
         &to("vo-het-baken")?,
         None,
-        "ib-linde",
     )
     .await?;
 
     let mut generated_ids = Vec::new();
     for (n, p) in pupils().iter().enumerate() {
-        let school = if n < 3 { linde } else { kompas };
+        let (school, ib) = if n < 3 {
+            (linde, &ib_linde)
+        } else {
+            (kompas, &ib_kompas)
+        };
         let child = format!("LL{:05}", 1001 + n);
         let id = dossier::create(
             &school.store,
+            ib,
             &child,
             Route::PoVo,
             &generated(p, n as u32 + 1)?,
-            "ib-demo",
         )
         .await?;
-        generated_ids.push((school, id));
+        generated_ids.push((school, ib, id));
     }
     // Noor: still with her guardians for inzage.
-    dossier::submit_for_inspection(&generated_ids[0].0.store, &generated_ids[0].1, "ib-linde")
-        .await?;
+    let (noor_school, noor_ib, noor) = &generated_ids[0];
+    dossier::submit_for_inspection(&noor_school.store, noor_ib, noor).await?;
     // Sem and Yara: seen, with a view, released; Daan Bakker: seen, ready.
     for (i, target) in [(1, "vo-de-brug"), (2, "vo-het-baken"), (3, "")] {
-        let (school, id) = &generated_ids[i];
+        let (school, ib, id) = &generated_ids[i];
         dossier::record_inspection(
             &school.store,
+            ib,
             id,
             today,
             Some("Wij zijn het eens met het dossier.".into()),
-            "ib-demo",
         )
         .await?;
         if !target.is_empty() {
-            dossier::publish(
-                &school.store,
-                &school.directory,
-                id,
-                &to(target)?,
-                None,
-                "ib-demo",
-            )
-            .await?;
+            dossier::publish(&school.store, &school.directory, ib, id, &to(target)?, None).await?;
         }
     }
     // Yara gets a warm handover with Het Baken.
     warm::plan(
         &linde.store,
-        &generated_ids[2].1,
+        &ib_linde,
+        &generated_ids[2].2,
+        None,
         vec![
             v1::Participant {
                 role: ParticipantRole::SupportCoordinatorPo as i32,
                 party_id: "po-de-linde".into(),
-                staff_ref: "ib-linde".into(),
+                staff_ref: "ib-1".into(),
             },
             v1::Participant {
                 role: ParticipantRole::CareCoordinator as i32,
                 party_id: "vo-het-baken".into(),
-                staff_ref: "zoco-baken".into(),
+                staff_ref: "zc-1".into(),
             },
             v1::Participant {
                 role: ParticipantRole::Guardian as i32,
@@ -327,17 +341,16 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
             },
         ],
         today,
-        "ib-linde",
     )
     .await?;
 
     // A VO->VO move under consent, from the standard's VOVO example.
     let vovo = dossier::import_oso(
         &baken.store,
+        &zc_baken,
         VOVO_FULL,
         "LN094837-vo",
         Route::VoVo,
-        "zoco-baken",
     )
     .await?;
     let allowed: Vec<Category> = Category::all()
@@ -357,10 +370,10 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
     dossier::publish(
         &baken.store,
         &baken.directory,
+        &zc_baken,
         &vovo,
         &to("vo-de-brug")?,
         Some(&record),
-        "zoco-baken",
     )
     .await?;
 
@@ -368,27 +381,36 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
     let item = arrived(baken, "po-de-linde", &daan).await?;
     incoming::assign(
         &baken.store,
+        PartyKind::VoSchool,
+        &zc_baken,
         &item.message_id,
-        "mentor-baken-1",
-        &["docent-baken-2".into()],
-        "zoco-baken",
+        "mentor-1",
+        &["teacher-2".into()],
     )
     .await?;
-    incoming::open_digest(&baken.store, &item.message_id, "mentor-baken-1").await?;
+    incoming::open_digest(&baken.store, &mentor_baken, &item.message_id).await?;
     // Sem's dossier at De Brug: assigned, not read yet.
-    let sem = arrived(brug, "po-de-linde", &generated_ids[1].1).await?;
+    let sem = arrived(brug, "po-de-linde", &generated_ids[1].2).await?;
     incoming::assign(
         &brug.store,
+        PartyKind::VoSchool,
+        &zc_brug,
         &sem.message_id,
-        "mentor-brug-1",
+        "mentor-1",
         &[],
-        "zoco-brug",
     )
     .await?;
     // Done when De Linde sees that Daan's dossier was read by his mentor.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let rows = season::season(&linde.store, 0, &season::Filter::default()).await?;
+        let rows = season::season(
+            &linde.store,
+            PartyKind::PoSchool,
+            &ib_linde,
+            0,
+            &season::Filter::default(),
+        )
+        .await?;
         if rows.iter().any(|r| r.id == daan && r.status == "read") {
             return Ok(2 + generated_ids.len());
         }
