@@ -11,7 +11,7 @@ use carenet_e2e::{TestRegion, Tuning, wait_until};
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
 use carenet_fabric::store::outbox::NewMessage;
-use carenet_fabric::{PartyId, PartyKind};
+use carenet_fabric::{Actor, PartyId, PartyKind, Role};
 use carenet_handover::dossier::{self, Route};
 use carenet_handover::model::{Dossier, Extras};
 use carenet_handover::season::{self, Filter};
@@ -45,11 +45,16 @@ fn unseen_povo(extras: Extras) -> Dossier {
     }
 }
 
+/// A staff member of the party `store` belongs to.
+pub fn staff(store: &Store, id: &str, roles: &[Role]) -> Actor {
+    Actor::new(store.party.clone(), id, roles.iter().copied()).unwrap()
+}
+
 fn today() -> time::Date {
     OffsetDateTime::now_utc().date()
 }
 
-async fn wait_incoming(store: &Store, version: u32) -> anyhow::Result<incoming::Incoming> {
+pub async fn wait_incoming(store: &Store, version: u32) -> anyhow::Result<incoming::Incoming> {
     wait_until(T, || async {
         incoming::list(store)
             .await
@@ -60,9 +65,17 @@ async fn wait_incoming(store: &Store, version: u32) -> anyhow::Result<incoming::
     .await
 }
 
-async fn outgoing_status(store: &Store, id: &str) -> Option<season::SeasonRow> {
+/// The season row of an outgoing dossier, as the IB (or care coordinator) sees it.
+pub async fn outgoing_status(store: &Store, id: &str) -> Option<season::SeasonRow> {
+    let coordinator = staff(
+        store,
+        "coordinator-1",
+        &[Role::SupportCoordinatorPo, Role::CareCoordinator],
+    );
     season::season(
         store,
+        PartyKind::PoSchool,
+        &coordinator,
         0,
         &Filter {
             direction: Some("out".into()),
@@ -83,6 +96,9 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     let po = region.handle("po-1");
     let vo = region.handle("vo-1");
     let vo_id = [PartyId::parse("to", "vo-1")?];
+    let ib = staff(&po.store, "ib-1", &[Role::SupportCoordinatorPo]);
+    let zc = staff(&vo.store, "zc-1", &[Role::CareCoordinator]);
+    let mentor = staff(&vo.store, "mentor-7", &[Role::Mentor]);
 
     // The IB composes the dossier with what OSO lacks.
     let extras = Extras {
@@ -92,48 +108,56 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
         pupil_voice: Some("Ik wil graag naast iemand zitten die ik ken.".into()),
         ..Extras::default()
     };
-    let id = dossier::create(
-        &po.store,
-        "pupil-1",
-        Route::PoVo,
-        &unseen_povo(extras),
-        "ib-1",
-    )
-    .await?;
+    let id = dossier::create(&po.store, &ib, "pupil-1", Route::PoVo, &unseen_povo(extras)).await?;
 
     // No release before the guardians saw it.
-    let refused = dossier::publish(&po.store, &po.directory, &id, &vo_id, None, "ib-1").await;
+    let refused = dossier::publish(&po.store, &po.directory, &ib, &id, &vo_id, None).await;
     assert!(matches!(refused, Err(Error::State { .. })), "{refused:?}");
-    dossier::submit_for_inspection(&po.store, &id, "ib-1").await?;
+    assert!(matches!(
+        carenet_fabric::Error::from(refused.unwrap_err()),
+        carenet_fabric::Error::FailedPrecondition(_)
+    ));
+    dossier::submit_for_inspection(&po.store, &ib, &id).await?;
     assert!(
-        dossier::publish(&po.store, &po.directory, &id, &vo_id, None, "ib-1")
+        dossier::publish(&po.store, &po.directory, &ib, &id, &vo_id, None)
             .await
             .is_err()
     );
+    // Submitting twice is a step the state does not allow.
+    assert!(matches!(
+        dossier::submit_for_inspection(&po.store, &ib, &id).await,
+        Err(Error::State { .. })
+    ));
     // The guardians see it and add their view; the dossier is set ready.
     dossier::record_inspection(
         &po.store,
+        &ib,
         &id,
         today(),
         Some("Wij herkennen ons kind hierin.".into()),
-        "ib-1",
     )
     .await?;
+    let ready = dossier::get(&po.store, &id).await?;
+    assert_eq!(ready.state, dossier::DossierState::Ready);
+    assert!(
+        ready.inspection_id.is_some(),
+        "inzage and ready in one step"
+    );
     // Only a secondary school may receive a PO->VO dossier.
     let to_swv = dossier::publish(
         &po.store,
         &po.directory,
+        &ib,
         &id,
         &[PartyId::parse("to", "swv")?],
         None,
-        "ib-1",
     )
     .await;
     assert!(
         matches!(to_swv, Err(Error::InvalidArgument { .. })),
         "{to_swv:?}"
     );
-    dossier::publish(&po.store, &po.directory, &id, &vo_id, None, "ib-1").await?;
+    dossier::publish(&po.store, &po.directory, &ib, &id, &vo_id, None).await?;
 
     // The VO school receives it, verified, with the guardians' view and OSO inzage.
     let item = wait_incoming(&vo.store, 1).await?;
@@ -152,7 +176,9 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     std::fs::write(&file, &oso_out)?;
     validate(&file, None)?;
 
-    // Nobody but the recipient can claim the dossier was read.
+    // Nobody but the recipient can claim the dossier was read: the SWV may
+    // not even send a handover status (the slice's registry), and the season
+    // view counts a status only from a party the dossier went to.
     let forged = region
         .handle("swv")
         .send(&[NewMessage {
@@ -176,8 +202,16 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
             actor: "x".into(),
             child_ref: None,
         }])
-        .await?;
-    wait_until(T, || async { po.store.received(&forged[0]).await.ok()? }).await?;
+        .await;
+    assert!(
+        matches!(
+            forged,
+            Err(carenet_node::Error::Fabric(
+                carenet_fabric::Error::PermissionDenied(_)
+            ))
+        ),
+        "{forged:?}"
+    );
     wait_until(T, || async {
         outgoing_status(&po.store, &id)
             .await
@@ -188,18 +222,21 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     // The care coordinator assigns it; only the mentor and teachers read the digest.
     incoming::assign(
         &vo.store,
+        PartyKind::VoSchool,
+        &zc,
         &item.message_id,
         "mentor-7",
         &["docent-3".into()],
-        "zoco-1",
     )
     .await?;
+    let someone_else = staff(&vo.store, "someone-else", &[Role::Mentor]);
     assert!(
-        incoming::open_digest(&vo.store, &item.message_id, "someone-else")
+        incoming::open_digest(&vo.store, &someone_else, &item.message_id)
             .await
-            .is_err()
+            .unwrap_err()
+            .is_permission_denied()
     );
-    let digest = incoming::open_digest(&vo.store, &item.message_id, "mentor-7").await?;
+    let digest = incoming::open_digest(&vo.store, &mentor, &item.message_id).await?;
     let text = digest.to_text();
     assert!(
         text.contains("Daan van de Berg")
@@ -223,11 +260,9 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     assert_eq!(row.pupil, "Daan van de Berg");
     // Both sides audited the reading and the receipt.
     let vo_audit = carenet_fabric::audit::list(&vo.store.db, 0, 1000).await?;
-    assert!(
-        vo_audit
-            .iter()
-            .any(|r| r.action == "digest_opened" && r.message_id == item.message_id)
-    );
+    assert!(vo_audit.iter().any(|r| r.action == "digest_opened"
+        && r.message_id == item.message_id
+        && r.actor == "mentor-7[mentor]"));
     assert!(carenet_fabric::audit::verify(&vo.store.db).await?.is_ok());
     assert!(carenet_fabric::audit::verify(&po.store.db).await?.is_ok());
 
@@ -235,22 +270,22 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     assert!(
         incoming::register_for_izo(
             &vo.store,
+            &mentor,
             &item.message_id,
             "Afstemming ondersteuning",
             false,
             None,
-            "mentor-7"
         )
         .await
         .is_err()
     );
     incoming::register_for_izo(
         &vo.store,
+        &mentor,
         &item.message_id,
         "Afstemming ondersteuning",
         true,
         None,
-        "mentor-7",
     )
     .await?;
 
@@ -258,17 +293,14 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     let mut corrected = dossier::get(&po.store, &id).await?.dossier;
     corrected.extras.what_works =
         Some("Instructie in kleine stappen, met een voorbeeld op het bord.".into());
-    assert_eq!(
-        dossier::correct(&po.store, &id, &corrected, "ib-1").await?,
-        2
-    );
+    assert_eq!(dossier::correct(&po.store, &ib, &id, &corrected).await?, 2);
     assert!(
-        dossier::publish(&po.store, &po.directory, &id, &[], None, "ib-1")
+        dossier::publish(&po.store, &po.directory, &ib, &id, &[], None)
             .await
             .is_err()
     );
-    dossier::record_inspection(&po.store, &id, today(), None, "ib-1").await?;
-    dossier::publish(&po.store, &po.directory, &id, &[], None, "ib-1").await?;
+    dossier::record_inspection(&po.store, &ib, &id, today(), None).await?;
+    dossier::publish(&po.store, &po.directory, &ib, &id, &[], None).await?;
     let v2 = wait_incoming(&vo.store, 2).await?;
     assert_eq!(v2.document_id, item.document_id);
     assert_eq!(
@@ -293,7 +325,7 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
             .await?
             .is_empty()
     );
-    let digest = incoming::open_digest(&vo.store, &v2.message_id, "mentor-7").await?;
+    let digest = incoming::open_digest(&vo.store, &mentor, &v2.message_id).await?;
     assert!(digest.to_text().contains("kleine stappen"));
     assert!(
         incoming::remind_unread(&vo.store, later + 30 * 86_400_000, 5)
@@ -318,19 +350,30 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     .await?;
     incoming::send_feedback(
         &vo.store,
+        &mentor,
         &due[0].message_id,
         "Daan is goed gestart in de brugklas.",
         &record,
-        "mentor-7",
     )
     .await?;
     wait_until(T, || async {
         outgoing_status(&po.store, &id).await.filter(|r| r.feedback)
     })
     .await?;
+    // The IB reads it.
+    let feedback = incoming::feedback_received(&po.store, &ib).await?;
+    assert_eq!(feedback.len(), 1);
+    assert_eq!(feedback[0].text, "Daan is goed gestart in de brugklas.");
+    assert_eq!(
+        (
+            feedback[0].from_party.as_str(),
+            feedback[0].staff_ref.as_str()
+        ),
+        ("vo-1", "mentor-7")
+    );
 
     // The season views, and their CSV.
-    let rows = season::season(&vo.store, 0, &Filter::default()).await?;
+    let rows = season::season(&vo.store, PartyKind::VoSchool, &zc, 0, &Filter::default()).await?;
     assert_eq!(rows.len(), 1, "one incoming dossier, newest version");
     assert_eq!(
         (
@@ -361,17 +404,18 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
     region.start_all().await?;
     let vo1 = region.handle("vo-1");
     let vo2 = region.handle("vo-2");
+    let zc = staff(&vo1.store, "zc-1", &[Role::CareCoordinator]);
     let id = dossier::import_oso(
         &vo1.store,
+        &zc,
         &example("VOVO_full"),
         "pupil-1",
         Route::VoVo,
-        "zoco-1",
     )
     .await?;
     let to = [PartyId::parse("to", "vo-2")?];
     // VO->VO needs consent: no consent record, no release.
-    let none = dossier::publish(&vo1.store, &vo1.directory, &id, &to, None, "zoco-1").await;
+    let none = dossier::publish(&vo1.store, &vo1.directory, &zc, &id, &to, None).await;
     assert!(
         matches!(none, Err(Error::InvalidArgument { .. })),
         "{none:?}"
@@ -389,24 +433,8 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
     let record =
         carenet_e2e::granted_consent(&vo1.store, Purpose::TransferDossier, &["vo-2"], allowed)
             .await?;
-    dossier::publish(
-        &vo1.store,
-        &vo1.directory,
-        &id,
-        &to,
-        Some(&record),
-        "zoco-1",
-    )
-    .await?;
-    let again = dossier::publish(
-        &vo1.store,
-        &vo1.directory,
-        &id,
-        &to,
-        Some(&record),
-        "zoco-1",
-    )
-    .await;
+    dossier::publish(&vo1.store, &vo1.directory, &zc, &id, &to, Some(&record)).await?;
+    let again = dossier::publish(&vo1.store, &vo1.directory, &zc, &id, &to, Some(&record)).await;
     assert!(
         again.is_err(),
         "the same version is not sent twice: {again:?}"
@@ -440,24 +468,24 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
     validate(&file, None)?;
 
     // VO -> follow-up education, under consent.
+    let mentor4 = staff(&vo1.store, "mentor-4", &[Role::Mentor]);
     let next = dossier::import_oso(
         &vo1.store,
+        &mentor4,
         &example("VOVO_full"),
         "pupil-1",
         Route::VoVervolg,
-        "mentor-4",
     )
     .await?;
+    // A mentor's import stays a draft: the care coordinator confirms the
+    // inzage the file states.
+    assert_eq!(
+        dossier::get(&vo1.store, &next).await?.state,
+        dossier::DossierState::Draft
+    );
+    dossier::record_inspection(&vo1.store, &zc, &next, today(), None).await?;
     let mbo = [PartyId::parse("to", "mbo-1")?];
-    let wrong = dossier::publish(
-        &vo1.store,
-        &vo1.directory,
-        &next,
-        &to,
-        Some(&record),
-        "mentor-4",
-    )
-    .await;
+    let wrong = dossier::publish(&vo1.store, &vo1.directory, &zc, &next, &to, Some(&record)).await;
     assert!(
         wrong.is_err(),
         "a vervolg dossier goes to a follow-up institution: {wrong:?}"
@@ -467,21 +495,44 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
         .collect();
     let pupil_consent =
         carenet_e2e::granted_consent(&vo1.store, Purpose::TransferDossier, &["mbo-1"], all).await?;
+    // The mentor composes, the care coordinator releases.
+    assert!(
+        dossier::publish(
+            &vo1.store,
+            &vo1.directory,
+            &mentor4,
+            &next,
+            &mbo,
+            Some(&pupil_consent)
+        )
+        .await
+        .unwrap_err()
+        .is_permission_denied()
+    );
     dossier::publish(
         &vo1.store,
         &vo1.directory,
+        &zc,
         &next,
         &mbo,
         Some(&pupil_consent),
-        "mentor-4",
     )
     .await?;
-    let at_mbo = wait_incoming(&region.handle("mbo-1").store, 1).await?;
+    let mbo_store = region.handle("mbo-1").store;
+    let at_mbo = wait_incoming(&mbo_store, 1).await?;
     assert_eq!(at_mbo.sender, "vo-1");
+    // A follow-up institution lists what it received, with any staff role.
+    let guide = staff(&mbo_store, "lob-1", &[Role::TrajectoryGuide]);
+    let listed = incoming::received_documents(&mbo_store, PartyKind::Vervolg, &guide).await?;
+    assert!(listed.iter().any(|r| r.message_id == at_mbo.message_id
+        && r.document_type == dossier::DOSSIER_TYPE
+        && r.sender == "vo-1"
+        && r.status == "available"));
 
     // The guardians withdraw the VO->VO consent: VO 2 stops showing the dossier.
     ConsentStore::new(vo1.store.clone())
         .withdraw(
+            &zc,
             &record,
             vec![v1::Grantor {
                 role: GrantorRole::Guardian as i32,
@@ -504,12 +555,26 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
             .await
             .is_err()
     );
+    let zc2 = staff(&vo2.store, "zc-2", &[Role::CareCoordinator]);
     assert!(
-        incoming::assign(&vo2.store, &item.message_id, "mentor-1", &[], "zoco-2")
-            .await
-            .is_err()
+        incoming::assign(
+            &vo2.store,
+            PartyKind::VoSchool,
+            &zc2,
+            &item.message_id,
+            "mentor-1",
+            &[]
+        )
+        .await
+        .is_err()
     );
-    let rows = season::season(&vo2.store, 0, &Filter::default()).await?;
+    let listed = incoming::received_documents(&vo2.store, PartyKind::VoSchool, &zc2).await?;
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.message_id == item.message_id && r.status == "withdrawn")
+    );
+    let rows = season::season(&vo2.store, PartyKind::VoSchool, &zc2, 0, &Filter::default()).await?;
     assert_eq!(rows[0].status, "withdrawn");
     assert!(rows[0].pupil.is_empty(), "no name of a withdrawn dossier");
     region.shutdown().await
@@ -526,12 +591,13 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
     let mut region = TestRegion::create(plans, Tuning::default()).await?;
     region.start_all().await?;
     let po = region.handle("po-1");
+    let ib = staff(&po.store, "ib-1", &[Role::SupportCoordinatorPo]);
     let id = dossier::create(
         &po.store,
+        &ib,
         "pupil-1",
         Route::PoVo,
         &unseen_povo(Extras::default()),
-        "ib-1",
     )
     .await?;
     let participant = |role: ParticipantRole, party: &str, staff: &str| v1::Participant {
@@ -541,7 +607,9 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
     };
     let warm_id = warm::plan(
         &po.store,
+        &ib,
         &id,
+        None,
         vec![
             participant(ParticipantRole::SupportCoordinatorPo, "po-1", "ib-1"),
             participant(ParticipantRole::CareCoordinator, "vo-1", "zoco-1"),
@@ -550,7 +618,6 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
             participant(ParticipantRole::Pupil, "", ""),
         ],
         today(),
-        "ib-1",
     )
     .await?;
     let (planned, state) = warm::get(&po.store, &warm_id).await?;
@@ -562,6 +629,7 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
     );
     warm::hold(
         &po.store,
+        &ib,
         &warm_id,
         warm::Held {
             minutes: "Besproken: instroom, aanpak bij rekenen, contact met ouders.".into(),
@@ -570,11 +638,10 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
             aftercare: "IB-er is tot de herfstvakantie aanspreekpunt".into(),
             ..warm::Held::default()
         },
-        "ib-1",
     )
     .await?;
     assert!(
-        warm::share(&po.store, &po.directory, &warm_id, "", "ib-1")
+        warm::share(&po.store, &po.directory, &ib, &warm_id, "")
             .await
             .is_err(),
         "no basis, no sharing"
@@ -586,14 +653,26 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
         vec![Category::EducationalSupport],
     )
     .await?;
-    let sent = warm::share(&po.store, &po.directory, &warm_id, &record, "ib-1").await?;
+    let sent = warm::share(&po.store, &po.directory, &ib, &warm_id, &record).await?;
     assert_eq!(sent.len(), 2, "vo-1 and smw-1, not the school itself");
-    for party in ["vo-1", "smw-1"] {
+    for (party, kind, role) in [
+        ("vo-1", PartyKind::VoSchool, Role::CareCoordinator),
+        ("smw-1", PartyKind::ZatPartner, Role::ZatMember),
+    ] {
         let store = region.handle(party).store;
+        let reader = staff(&store, "reader-1", &[role]);
         let got = wait_until(T, || async {
-            warm::received(&store).await.ok()?.into_iter().next()
+            warm::received(&store, kind, &reader)
+                .await
+                .ok()?
+                .into_iter()
+                .next()
         })
         .await?;
+        let listed = incoming::received_documents(&store, kind, &reader).await?;
+        assert!(listed.iter().any(|r| r.document_type == incoming::WARM_TYPE
+            && r.sender == "po-1"
+            && r.status == "available"));
         assert_eq!(got.id, warm_id);
         assert_eq!(got.agreements, ["Mentor belt ouders in week 2"]);
         assert_eq!(got.agenda[1].notes, "Extra tijd bij toetsen");
@@ -613,23 +692,44 @@ async fn a_mentor_change_inside_one_school_reaches_the_new_mentor() -> anyhow::R
     let mut region = TestRegion::create(plans, Tuning::default()).await?;
     region.start_all().await?;
     let vo = region.handle("vo-1");
+    let zc = staff(&vo.store, "zc-1", &[Role::CareCoordinator]);
     let id = dossier::import_oso(
         &vo.store,
+        &zc,
         &example("BB_full"),
         "pupil-1",
         Route::Internal,
-        "zoco-1",
     )
     .await?;
     let to = [PartyId::parse("to", "vo-1")?];
     assert!(
-        dossier::publish(&vo.store, &vo.directory, &id, &to, None, "zoco-1")
+        dossier::publish(&vo.store, &vo.directory, &zc, &id, &to, None)
             .await
             .is_err(),
         "nothing leaves the school"
     );
-    let item = dossier::hand_over_internally(&vo.store, &id, "mentor-2b", &[], "zoco-1").await?;
-    let digest = incoming::open_digest(&vo.store, &item, "mentor-2b").await?;
+    // The mentor change has its own agenda (handbook 7.2).
+    let warm_id = warm::plan(
+        &vo.store,
+        &zc,
+        &id,
+        None,
+        vec![v1::Participant {
+            role: ParticipantRole::Mentor as i32,
+            party_id: "vo-1".into(),
+            staff_ref: "mentor-2b".into(),
+        }],
+        today(),
+    )
+    .await?;
+    let (planned, _) = warm::get(&vo.store, &warm_id).await?;
+    assert_eq!(planned.agenda.len(), warm::AGENDA_MENTOR_CHANGE.len());
+    assert!(planned.agenda[1].topic.contains("vorige mentor"));
+    let item =
+        dossier::hand_over_internally(&vo.store, PartyKind::VoSchool, &zc, &id, "mentor-2b", &[])
+            .await?;
+    let new_mentor = staff(&vo.store, "mentor-2b", &[Role::Mentor]);
+    let digest = incoming::open_digest(&vo.store, &new_mentor, &item).await?;
     assert_eq!(digest.pupil, "Daan van de Berg");
     let row = outgoing_status(&vo.store, &id).await.unwrap();
     assert_eq!(row.status, "read");
@@ -643,12 +743,13 @@ async fn a_mentor_change_inside_one_school_reaches_the_new_mentor() -> anyhow::R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retention_purge_deletes_old_dossiers_and_leaves_proof() -> anyhow::Result<()> {
     let (_dir, store) = carenet_e2e::fresh_store("po-1").await?;
+    let ib = staff(&store, "ib-1", &[Role::SupportCoordinatorPo]);
     let id = dossier::create(
         &store,
+        &ib,
         "pupil-1",
         Route::PoVo,
         &unseen_povo(Extras::default()),
-        "ib-1",
     )
     .await?;
     assert_eq!(
@@ -672,145 +773,348 @@ async fn the_retention_purge_deletes_old_dossiers_and_leaves_proof() -> anyhow::
     Ok(())
 }
 
-/// Runs `carenet` on a party of a live test region; returns stdout, or fails with stderr.
-fn cli(region: &TestRegion, party: &str, args: &[&str]) -> anyhow::Result<String> {
-    let out = std::process::Command::new(carenet_e2e::carenet_bin())
-        .args(args)
-        .arg("--data-dir")
-        .arg(region.dir.path())
-        .args(["--party", party])
-        .env("RUST_LOG", "warn")
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "carenet {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+/// The refusal is a permission error naming the roles that would do, and the
+/// audit log holds `refused:<action>` with the actor's staff id and roles.
+async fn assert_refused<T: std::fmt::Debug>(
+    store: &Store,
+    result: Result<T, Error>,
+    actor: &Actor,
+    action: &str,
+) {
+    let err = result.expect_err("refused");
+    assert!(err.is_permission_denied(), "{action}: {err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("needs the role")
+            || text.contains("assigned")
+            || text.contains("is for staff of"),
+        "{text}"
     );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let audit = carenet_fabric::audit::list(&store.db, 0, 100_000)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == format!("refused:{action}") && r.actor == actor.audit_name()),
+        "no audited refusal {action} by {}",
+        actor.audit_name()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_handover_runs_from_the_command_line_on_a_live_region() -> anyhow::Result<()> {
+async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::Result<()> {
     let mut region = TestRegion::create(crate::three_parties(), Tuning::default()).await?;
     region.start_all().await?;
-    let tmp = tempfile::tempdir()?;
-    let file = tmp.path().join("unseen.xml");
-    // A file from the administration system that the guardians have not seen yet.
-    std::fs::write(
-        &file,
-        example("POVO_full").replace("<inzage>true</inzage>", "<inzage>false</inzage>"),
-    )?;
-    let out = cli(
-        &region,
-        "po-1",
-        &[
-            "oso",
-            "import",
-            &file.display().to_string(),
-            "--recorded-by",
-            "ib-1",
-        ],
-    )?;
-    let (id, state) = out.trim().split_once(' ').unwrap();
-    assert_eq!(state, "draft");
-    let early = cli(
-        &region,
-        "po-1",
-        &[
-            "handover",
-            "publish",
-            "--dossier",
-            id,
-            "--to",
-            "vo-1",
-            "--by",
-            "ib-1",
-        ],
-    );
-    assert!(early.is_err(), "no release before inzage");
-    cli(
-        &region,
-        "po-1",
-        &[
-            "handover",
-            "inspection",
-            "--dossier",
-            id,
-            "--guardian-view",
-            "Akkoord",
-            "--by",
-            "ib-1",
-        ],
-    )?;
-    let queued = cli(
-        &region,
-        "po-1",
-        &[
-            "handover",
-            "publish",
-            "--dossier",
-            id,
-            "--to",
-            "vo-1",
-            "--by",
-            "ib-1",
-        ],
-    )?;
-    assert!(queued.starts_with("queued "), "{queued}");
-    // The running nodes deliver it; the VO school works from the command line too.
-    let vo = region.handle("vo-1");
-    let item = wait_incoming(&vo.store, 1).await?;
-    let season = cli(
-        &region,
-        "vo-1",
-        &["handover", "season", "--direction", "in"],
-    )?;
-    assert!(
-        season.contains(&item.message_id) && season.contains("received"),
-        "{season}"
-    );
-    cli(
-        &region,
-        "vo-1",
-        &[
-            "handover",
-            "assign",
-            "--message",
-            &item.message_id,
-            "--mentor",
-            "mentor-7",
-            "--by",
-            "zoco-1",
-        ],
-    )?;
-    let digest = cli(
-        &region,
-        "vo-1",
-        &[
-            "handover",
-            "digest",
-            "--message",
-            &item.message_id,
-            "--staff",
-            "mentor-7",
-        ],
-    )?;
-    assert!(
-        digest.contains("Zienswijze ouders") && digest.contains("Akkoord"),
-        "{digest}"
-    );
     let po = region.handle("po-1");
-    wait_until(T, || async {
-        outgoing_status(&po.store, id)
-            .await
-            .filter(|r| r.status == "read")
+    let vo = region.handle("vo-1");
+    let swv = region.handle("swv");
+    let (p, v) = (&po.store, &vo.store);
+    let ib = staff(p, "ib-1", &[Role::SupportCoordinatorPo]);
+    let po_mentor = staff(p, "mentor-1", &[Role::Mentor]);
+    let po_teacher = staff(p, "teacher-1", &[Role::Teacher]);
+    let zc = staff(v, "zc-1", &[Role::CareCoordinator]);
+    let mentor = staff(v, "mentor-1", &[Role::Mentor]);
+    let teacher = staff(v, "teacher-2", &[Role::Teacher]);
+    let team_lead = staff(v, "tl-1", &[Role::TeamLead]);
+    let vo_ib = staff(v, "ib-9", &[Role::SupportCoordinatorPo]);
+
+    // Compose: IB, care coordinator or mentor; not a teacher.
+    let d = unseen_povo(Extras::default());
+    assert_refused(
+        p,
+        dossier::create(p, &po_teacher, "pupil-1", Route::PoVo, &d).await,
+        &po_teacher,
+        "dossier_compose",
+    )
+    .await;
+    // Staff of another party act for nobody here.
+    let outsider = staff(v, "zc-1", &[Role::CareCoordinator]);
+    assert_refused(
+        p,
+        dossier::create(p, &outsider, "pupil-1", Route::PoVo, &d).await,
+        &outsider,
+        "dossier_compose",
+    )
+    .await;
+    let id = dossier::create(p, &po_mentor, "pupil-1", Route::PoVo, &d).await?;
+    let edit = dossier::ExtrasEdit {
+        what_works: Some("Vaste plek vooraan.".into()),
+        ..Default::default()
+    };
+    assert_refused(
+        p,
+        dossier::set_extras(p, &po_teacher, &id, &edit).await,
+        &po_teacher,
+        "dossier_compose",
+    )
+    .await;
+    assert_eq!(
+        dossier::set_extras(p, &po_mentor, &id, &edit).await?,
+        dossier::ExtrasOutcome::Edited
+    );
+    assert_refused(
+        p,
+        dossier::submit_for_inspection(p, &po_teacher, &id).await,
+        &po_teacher,
+        "dossier_compose",
+    )
+    .await;
+    dossier::submit_for_inspection(p, &po_mentor, &id).await?;
+
+    // Inzage and release: IB or care coordinator only.
+    assert_refused(
+        p,
+        dossier::record_inspection(p, &po_mentor, &id, today(), None).await,
+        &po_mentor,
+        "dossier_inspection",
+    )
+    .await;
+    assert_eq!(
+        dossier::get(p, &id).await?.state,
+        dossier::DossierState::AwaitingInspection,
+        "a refusal changes nothing"
+    );
+    dossier::record_inspection(p, &ib, &id, today(), None).await?;
+    let to = [PartyId::parse("to", "vo-1")?];
+    assert_refused(
+        p,
+        dossier::publish(p, &po.directory, &po_mentor, &id, &to, None).await,
+        &po_mentor,
+        "dossier_publish",
+    )
+    .await;
+    dossier::publish(p, &po.directory, &ib, &id, &to, None).await?;
+    let item = wait_incoming(v, 1).await?;
+
+    // The overview: care coordinator, IB, team lead; not a mentor.
+    assert_refused(
+        v,
+        season::season(v, PartyKind::VoSchool, &mentor, 0, &Filter::default()).await,
+        &mentor,
+        "handover_overview",
+    )
+    .await;
+    assert_eq!(
+        season::season(v, PartyKind::VoSchool, &team_lead, 0, &Filter::default())
+            .await?
+            .len(),
+        1
+    );
+    assert_refused(
+        v,
+        incoming::received_documents(v, PartyKind::VoSchool, &teacher).await,
+        &teacher,
+        "handover_overview",
+    )
+    .await;
+    assert!(
+        !incoming::received_documents(v, PartyKind::VoSchool, &zc)
+            .await?
+            .is_empty()
+    );
+    // At the SWV any staff role lists what it received, but not the admin.
+    let swv_staff = staff(&swv.store, "swv-1", &[Role::SwvStaff]);
+    let admin = staff(&swv.store, "admin-1", &[Role::Admin]);
+    incoming::received_documents(&swv.store, PartyKind::Swv, &swv_staff).await?;
+    assert_refused(
+        &swv.store,
+        incoming::received_documents(&swv.store, PartyKind::Swv, &admin).await,
+        &admin,
+        "handover_overview",
+    )
+    .await;
+
+    // Assign: the care coordinator (an IB only at a primary school).
+    let m = item.message_id.as_str();
+    assert_refused(
+        v,
+        incoming::assign(v, PartyKind::VoSchool, &mentor, m, "mentor-1", &[]).await,
+        &mentor,
+        "dossier_assign",
+    )
+    .await;
+    assert_refused(
+        v,
+        incoming::assign(v, PartyKind::VoSchool, &vo_ib, m, "mentor-1", &[]).await,
+        &vo_ib,
+        "dossier_assign",
+    )
+    .await;
+    incoming::assign(
+        v,
+        PartyKind::VoSchool,
+        &zc,
+        m,
+        "mentor-1",
+        &["teacher-2".into()],
+    )
+    .await?;
+
+    // The digest: only the assigned mentor or teacher, in that role.
+    assert_refused(
+        v,
+        incoming::open_digest(v, &zc, m).await,
+        &zc,
+        "digest_open",
+    )
+    .await;
+    let other_teacher = staff(v, "teacher-9", &[Role::Teacher]);
+    assert_refused(
+        v,
+        incoming::open_digest(v, &other_teacher, m).await,
+        &other_teacher,
+        "digest_open",
+    )
+    .await;
+    let mentor_as_coordinator = staff(v, "mentor-1", &[Role::CareCoordinator]);
+    assert_refused(
+        v,
+        incoming::open_digest(v, &mentor_as_coordinator, m).await,
+        &mentor_as_coordinator,
+        "digest_open",
+    )
+    .await;
+    incoming::open_digest(v, &teacher, m).await?;
+    incoming::open_digest(v, &mentor, m).await?;
+
+    // IZO: mentor or care coordinator.
+    assert_refused(
+        v,
+        incoming::register_for_izo(v, &teacher, m, "Afstemming", true, None).await,
+        &teacher,
+        "izo_register",
+    )
+    .await;
+    incoming::register_for_izo(v, &mentor, m, "Afstemming", true, None).await?;
+
+    // Feedback: sent by a mentor or care coordinator, read by the IB.
+    let record = carenet_e2e::granted_consent(
+        v,
+        Purpose::FeedbackToSender,
+        &["po-1"],
+        vec![Category::EducationalSupport],
+    )
+    .await?;
+    assert_refused(
+        v,
+        incoming::send_feedback(v, &teacher, m, "Goed gestart.", &record).await,
+        &teacher,
+        "feedback_send",
+    )
+    .await;
+    incoming::send_feedback(v, &zc, m, "Goed gestart.", &record).await?;
+    assert_refused(
+        p,
+        incoming::feedback_received(p, &po_mentor).await,
+        &po_mentor,
+        "feedback_read",
+    )
+    .await;
+    let fb = wait_until(T, || async {
+        let f = incoming::feedback_received(p, &ib).await.ok()?;
+        (!f.is_empty()).then_some(f)
     })
     .await?;
-    let csv = cli(&region, "po-1", &["handover", "season", "--csv"])?;
+    assert_eq!(fb[0].text, "Goed gestart.");
+    let po_audit = carenet_fabric::audit::list(&p.db, 0, 100_000).await?;
     assert!(
-        csv.lines()
-            .any(|l| l.starts_with("uit,") && l.contains(",read,")),
-        "{csv}"
+        po_audit
+            .iter()
+            .any(|r| r.action == "feedback_read" && r.actor == "ib-1[support_coordinator_po]")
     );
+
+    // The warm handover: care coordinator, IB or mentor.
+    let participants = vec![v1::Participant {
+        role: ParticipantRole::SupportCoordinatorPo as i32,
+        party_id: "po-1".into(),
+        staff_ref: "ib-1".into(),
+    }];
+    assert_refused(
+        p,
+        warm::plan(p, &po_teacher, &id, None, participants.clone(), today()).await,
+        &po_teacher,
+        "warm_handover",
+    )
+    .await;
+    let warm_id = warm::plan(p, &po_mentor, &id, None, participants, today()).await?;
+    let held = || warm::Held {
+        minutes: "Besproken.".into(),
+        ..warm::Held::default()
+    };
+    assert_refused(
+        p,
+        warm::hold(p, &po_teacher, &warm_id, held()).await,
+        &po_teacher,
+        "warm_handover",
+    )
+    .await;
+    warm::hold(p, &ib, &warm_id, held()).await?;
+
+    // Correct: IB or care coordinator.
+    let mut corrected = dossier::get(p, &id).await?.dossier;
+    corrected.extras.talents = Some("Tekenen".into());
+    assert_refused(
+        p,
+        dossier::correct(p, &po_mentor, &id, &corrected).await,
+        &po_mentor,
+        "dossier_correct",
+    )
+    .await;
+    assert_eq!(dossier::correct(p, &ib, &id, &corrected).await?, 2);
+
+    // A handover inside the school: the care coordinator; at a primary school the IB too.
+    let internal =
+        dossier::import_oso(v, &zc, &example("BB_full"), "pupil-2", Route::Internal).await?;
+    assert_refused(
+        v,
+        dossier::hand_over_internally(v, PartyKind::VoSchool, &mentor, &internal, "mentor-2", &[])
+            .await,
+        &mentor,
+        "internal_handover",
+    )
+    .await;
+    dossier::hand_over_internally(v, PartyKind::VoSchool, &zc, &internal, "mentor-2", &[]).await?;
+    let po_internal = dossier::create(
+        p,
+        &ib,
+        "pupil-3",
+        Route::Internal,
+        &unseen_povo(Extras::default()),
+    )
+    .await?;
+    dossier::hand_over_internally(p, PartyKind::PoSchool, &ib, &po_internal, "mentor-1", &[])
+        .await?;
+
+    // Successful steps name the actor and role in the audit log.
+    let vo_audit = carenet_fabric::audit::list(&v.db, 0, 100_000).await?;
+    for (action, who) in [
+        ("dossier_assigned", "zc-1[care_coordinator]"),
+        ("digest_opened", "mentor-1[mentor]"),
+        ("izo_registered", "mentor-1[mentor]"),
+    ] {
+        assert!(
+            vo_audit
+                .iter()
+                .any(|r| r.action == action && r.actor == who),
+            "{action} by {who}"
+        );
+    }
+    let po_audit = carenet_fabric::audit::list(&p.db, 0, 100_000).await?;
+    for (action, who) in [
+        ("dossier_created", "mentor-1[mentor]"),
+        ("dossier_ready", "ib-1[support_coordinator_po]"),
+        ("dossier_corrected", "ib-1[support_coordinator_po]"),
+        ("warm_handover_held", "ib-1[support_coordinator_po]"),
+    ] {
+        assert!(
+            po_audit
+                .iter()
+                .any(|r| r.action == action && r.actor == who),
+            "{action} by {who}"
+        );
+    }
+    assert!(carenet_fabric::audit::verify(&p.db).await?.is_ok());
+    assert!(carenet_fabric::audit::verify(&v.db).await?.is_ok());
     region.shutdown().await
 }

@@ -14,6 +14,7 @@ mod demo;
 mod errors;
 mod exchange;
 mod handover;
+mod handover_cli;
 mod oso;
 mod refusals;
 mod retention;
