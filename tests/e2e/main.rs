@@ -15,9 +15,11 @@ mod errors;
 mod exchange;
 mod handover;
 mod handover_cli;
+mod migrations;
 mod oso;
 mod refusals;
 mod retention;
+mod slices;
 mod telemetry;
 
 use carenet_fabric::PartyKind;
