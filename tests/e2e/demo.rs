@@ -74,7 +74,17 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
         lines.push(line);
     }
     let season = Command::new(carenet_bin())
-        .args(["handover", "season", "--party", "po-de-linde", "--data-dir"])
+        .args([
+            "handover",
+            "season",
+            "--party",
+            "po-de-linde",
+            "--by",
+            "ib-1",
+            "--role",
+            "support_coordinator_po",
+            "--data-dir",
+        ])
         .arg(&data)
         .output()
         .unwrap();

@@ -88,7 +88,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         match crate::demo_seed::seed(&handles).await {
             Ok(0) => {}
             Ok(n) => println!(
-                "seeded: {n} transfer dossiers; see `carenet handover season --data-dir {} --party po-de-linde`",
+                "seeded: {n} transfer dossiers; see `carenet handover season --data-dir {} --party po-de-linde --by ib-1 --role support_coordinator_po`",
                 data_dir.display()
             ),
             Err(e) => eprintln!("demo seeding failed: {e:#}"),

@@ -211,10 +211,17 @@ mod tests {
         let a = Actor::new(party(), "t.jansen", [Role::Teacher]).expect("actor");
         assert!(a.require("read", &[Role::Teacher, Role::Mentor]).is_ok());
         let e = a
-            .require("publish a dossier", &[Role::SupportCoordinatorPo, Role::CareCoordinator])
+            .require(
+                "publish a dossier",
+                &[Role::SupportCoordinatorPo, Role::CareCoordinator],
+            )
             .expect_err("refused");
         assert!(matches!(e, Error::PermissionDenied(_)));
-        assert!(e.to_string().contains("support_coordinator_po or care_coordinator"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("support_coordinator_po or care_coordinator"),
+            "{e}"
+        );
         assert_eq!(a.audit_name(), "t.jansen[teacher]");
     }
 

@@ -338,12 +338,10 @@ impl Worker {
                 };
                 let verified = verify_envelope("envelope", &env, &entry.signing_key, &expected)
                     .and_then(|header| {
-                        let my_kind = self
-                            .ctx
-                            .directory
-                            .get(&me)
-                            .map(|e| e.kind)
-                            .ok_or_else(|| Error::Unavailable("this node is not in the directory".into()))?;
+                        let my_kind =
+                            self.ctx.directory.get(&me).map(|e| e.kind).ok_or_else(|| {
+                                Error::Unavailable("this node is not in the directory".into())
+                            })?;
                         self.ctx
                             .store
                             .registry
@@ -354,7 +352,9 @@ impl Worker {
                                 sender: entry.kind,
                                 recipient: my_kind,
                             })
-                            .map_err(|r| Error::PermissionDenied(format!("envelope.document_type: {r}")))?;
+                            .map_err(|r| {
+                                Error::PermissionDenied(format!("envelope.document_type: {r}"))
+                            })?;
                         self.ctx.arrival.check(&Arrival {
                             header: &header,
                             payload: &env.payload,

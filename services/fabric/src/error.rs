@@ -64,10 +64,14 @@ impl Error {
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         match err {
-            Error::InvalidArgument { ref field, ref reason } => {
+            Error::InvalidArgument {
+                ref field,
+                ref reason,
+            } => {
                 // Structured details (google.rpc.BadRequest) name the field
                 // for clients; the message says the same for people.
-                let details = ErrorDetails::with_bad_request_violation(field.clone(), reason.clone());
+                let details =
+                    ErrorDetails::with_bad_request_violation(field.clone(), reason.clone());
                 Status::with_error_details(Code::InvalidArgument, err.to_string(), details)
             }
             Error::NotFound(_) => Status::not_found(err.to_string()),

@@ -9,12 +9,12 @@ use prost::Message;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
+use crate::audit::Entry;
 use crate::authz::authorize;
 use crate::clock::now_ms;
 use crate::crypto::{SigningKey, sha256};
 use crate::directory::Directory;
 use crate::envelope::{basis_label, parse_message_id, sign_envelope, verify_receipt};
-use crate::audit::Entry;
 use crate::policy::{ArrivalCheck, Decision, ReleasePolicy, ReleaseRequest};
 use crate::slice::{Check, Refusal};
 use crate::store::Store;
@@ -243,7 +243,9 @@ impl Exchange for ExchangeService {
                 })
                 .collect();
             crate::audit::append(&self.ctx.store.db, &entries).await?;
-            return Err(Error::PermissionDenied(format!("items[{i}].document_type: {refusal}")).into());
+            return Err(
+                Error::PermissionDenied(format!("items[{i}].document_type: {refusal}")).into(),
+            );
         }
         let already = self
             .ctx

@@ -52,28 +52,38 @@ pub struct RpcGate<S> {
 
 impl RpcGateLayer {
     /// `Ok` lets the call through; `Err` is the answer and the audit entry.
-    fn decide(&self, path: &str, peer: Option<&PeerInfo>) -> Result<(), (Status, Option<Entry>)> {
+    fn decide(
+        &self,
+        path: &str,
+        peer: Option<&PeerInfo>,
+    ) -> Result<(), Box<(Status, Option<Entry>)>> {
         if is_open(path) {
             return Ok(());
         }
         let Some(peer) = peer else {
-            return Err((Status::unauthenticated("no verified client certificate"), None));
+            return Err(Box::new((
+                Status::unauthenticated("no verified client certificate"),
+                None,
+            )));
         };
         // The directory itself is fetched by parties not in it yet (joining).
         if path == "/carenet.v1.Directory/Get" {
             return Ok(());
         }
-        let entry = authorize_peer(peer, &self.directory).map_err(|e| (Status::from(e), None))?;
-        self.registry.check_rpc(path, entry.kind).map_err(|refusal| {
-            let audit = Entry {
-                actor: self.store.party.to_string(),
-                action: "rpc_refused".into(),
-                message_id: path.to_owned(),
-                counterparty: entry.id.to_string(),
-                ..Entry::default()
-            };
-            (Status::permission_denied(refusal.0), Some(audit))
-        })
+        let entry =
+            authorize_peer(peer, &self.directory).map_err(|e| Box::new((Status::from(e), None)))?;
+        self.registry
+            .check_rpc(path, entry.kind)
+            .map_err(|refusal| {
+                let audit = Entry {
+                    actor: self.store.party.to_string(),
+                    action: "rpc_refused".into(),
+                    message_id: path.to_owned(),
+                    counterparty: entry.id.to_string(),
+                    ..Entry::default()
+                };
+                Box::new((Status::permission_denied(refusal.0), Some(audit)))
+            })
     }
 }
 
@@ -103,7 +113,8 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 Box::pin(inner.call(request))
             }
-            Err((status, audit)) => {
+            Err(refused) => {
+                let (status, audit) = *refused;
                 let store = self.gate.store.clone();
                 Box::pin(async move {
                     if let Some(entry) = audit {

@@ -91,7 +91,11 @@ pub trait Slice: Send + Sync {
         Vec::new()
     }
     /// Adds its gRPC services to the node's router.
-    fn services(&self, _ctx: &ServiceContext, routes: tonic::service::Routes) -> tonic::service::Routes {
+    fn services(
+        &self,
+        _ctx: &ServiceContext,
+        routes: tonic::service::Routes,
+    ) -> tonic::service::Routes {
         routes
     }
 }
@@ -140,7 +144,10 @@ impl Registry {
             registry.slices.push(slice.name());
             for t in slice.document_types() {
                 if !crate::store::outbox::valid_token(t.name) {
-                    return Err(Error::Config(format!("document type {:?}: not a token", t.name)));
+                    return Err(Error::Config(format!(
+                        "document type {:?}: not a token",
+                        t.name
+                    )));
                 }
                 if t.purposes.is_empty() || t.legal_bases.is_empty() || t.flows.is_empty() {
                     return Err(Error::Config(format!(
@@ -157,7 +164,10 @@ impl Registry {
             }
             for r in slice.rpcs() {
                 if registry.rpcs.insert(r.path, r.kinds).is_some() {
-                    return Err(Error::Config(format!("rpc {} is declared by two slices", r.path)));
+                    return Err(Error::Config(format!(
+                        "rpc {} is declared by two slices",
+                        r.path
+                    )));
                 }
             }
         }
@@ -184,7 +194,10 @@ impl Registry {
     /// Changes the retention period of a registered type (node config).
     pub fn set_retention_days(&mut self, name: &str, days: u32) -> Result<()> {
         if days == 0 {
-            return Err(Error::invalid(format!("retention.{name}"), "must be at least 1 day"));
+            return Err(Error::invalid(
+                format!("retention.{name}"),
+                "must be at least 1 day",
+            ));
         }
         match self.types.get_mut(name) {
             Some(t) => {
@@ -231,7 +244,10 @@ impl Registry {
             )));
         }
         if !t.purposes.contains(&m.purpose) {
-            return Err(Refusal(format!("{} does not travel for purpose {}", t.name, m.purpose)));
+            return Err(Refusal(format!(
+                "{} does not travel for purpose {}",
+                t.name, m.purpose
+            )));
         }
         let basis = m
             .legal_basis
@@ -291,97 +307,6 @@ impl Registry {
             ))),
             Some(_) => Ok(()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use PartyKind::*;
-
-    struct Demo;
-    static TYPES: &[DocumentType] = &[DocumentType {
-        name: "carenet.test_note",
-        purposes: &["share_with_partner"],
-        legal_bases: &[LegalBasisKind::Consent],
-        flows: &[(VoSchool, ZatPartner)],
-        retention_days: 10,
-        retention_clock: RetentionClock::Delivery,
-        categories: &["identity"],
-    }];
-    static RPCS: &[RpcRule] = &[RpcRule {
-        path: "/carenet.v1.Test/Do",
-        kinds: &[VoSchool],
-    }];
-    impl Slice for Demo {
-        fn name(&self) -> &'static str {
-            "demo"
-        }
-        fn document_types(&self) -> &'static [DocumentType] {
-            TYPES
-        }
-        fn rpcs(&self) -> &'static [RpcRule] {
-            RPCS
-        }
-    }
-
-    fn basis(kind: LegalBasisKind) -> v1::LegalBasis {
-        v1::LegalBasis {
-            kind: kind as i32,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn checks_type_flow_purpose_and_basis() {
-        let r = Registry::new([&Demo as &dyn Slice]).expect("registry");
-        let consent = basis(LegalBasisKind::Consent);
-        let ok = Check {
-            document_type: "carenet.test_note",
-            purpose: "share_with_partner",
-            legal_basis: Some(&consent),
-            sender: VoSchool,
-            recipient: ZatPartner,
-        };
-        assert!(r.check(&ok).is_ok());
-        let e = r.check(&Check { sender: Swv, ..ok }).expect_err("flow");
-        assert_eq!(e.0, "a swv may not send carenet.test_note to a zat_partner");
-        let ok = Check {
-            document_type: "carenet.test_note",
-            purpose: "share_with_partner",
-            legal_basis: Some(&consent),
-            sender: VoSchool,
-            recipient: ZatPartner,
-        };
-        assert!(r.check(&Check { document_type: "carenet.other", ..ok }).is_err());
-        let ok = Check {
-            document_type: "carenet.test_note",
-            purpose: "share_with_partner",
-            legal_basis: Some(&consent),
-            sender: VoSchool,
-            recipient: ZatPartner,
-        };
-        assert!(r.check(&Check { purpose: "transfer_dossier", ..ok }).is_err());
-        let statutory = basis(LegalBasisKind::StatutoryTask);
-        let e = r
-            .check(&Check {
-                document_type: "carenet.test_note",
-                purpose: "share_with_partner",
-                legal_basis: Some(&statutory),
-                sender: VoSchool,
-                recipient: ZatPartner,
-            })
-            .expect_err("basis");
-        assert!(e.0.contains("LEGAL_BASIS_KIND_STATUTORY_TASK"), "{e}");
-        assert_eq!(r.retention_days("carenet.test_note"), Some(10));
-        assert!(r.check_rpc("/carenet.v1.Test/Do", VoSchool).is_ok());
-        assert!(r.check_rpc("/carenet.v1.Test/Do", Swv).is_err());
-        assert!(r.check_rpc("/carenet.v1.Test/Other", VoSchool).is_err());
-    }
-
-    #[test]
-    fn a_type_declared_twice_is_refused() {
-        assert!(Registry::new([&Demo as &dyn Slice, &Demo as &dyn Slice]).is_err());
     }
 }
 
@@ -457,5 +382,108 @@ impl Slice for FabricSlice {
                 })
             }),
         }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PartyKind::*;
+
+    struct Demo;
+    static TYPES: &[DocumentType] = &[DocumentType {
+        name: "carenet.test_note",
+        purposes: &["share_with_partner"],
+        legal_bases: &[LegalBasisKind::Consent],
+        flows: &[(VoSchool, ZatPartner)],
+        retention_days: 10,
+        retention_clock: RetentionClock::Delivery,
+        categories: &["identity"],
+    }];
+    static RPCS: &[RpcRule] = &[RpcRule {
+        path: "/carenet.v1.Test/Do",
+        kinds: &[VoSchool],
+    }];
+    impl Slice for Demo {
+        fn name(&self) -> &'static str {
+            "demo"
+        }
+        fn document_types(&self) -> &'static [DocumentType] {
+            TYPES
+        }
+        fn rpcs(&self) -> &'static [RpcRule] {
+            RPCS
+        }
+    }
+
+    fn basis(kind: LegalBasisKind) -> v1::LegalBasis {
+        v1::LegalBasis {
+            kind: kind as i32,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn checks_type_flow_purpose_and_basis() {
+        let r = Registry::new([&Demo as &dyn Slice]).expect("registry");
+        let consent = basis(LegalBasisKind::Consent);
+        let ok = Check {
+            document_type: "carenet.test_note",
+            purpose: "share_with_partner",
+            legal_basis: Some(&consent),
+            sender: VoSchool,
+            recipient: ZatPartner,
+        };
+        assert!(r.check(&ok).is_ok());
+        let e = r.check(&Check { sender: Swv, ..ok }).expect_err("flow");
+        assert_eq!(e.0, "a swv may not send carenet.test_note to a zat_partner");
+        let ok = Check {
+            document_type: "carenet.test_note",
+            purpose: "share_with_partner",
+            legal_basis: Some(&consent),
+            sender: VoSchool,
+            recipient: ZatPartner,
+        };
+        assert!(
+            r.check(&Check {
+                document_type: "carenet.other",
+                ..ok
+            })
+            .is_err()
+        );
+        let ok = Check {
+            document_type: "carenet.test_note",
+            purpose: "share_with_partner",
+            legal_basis: Some(&consent),
+            sender: VoSchool,
+            recipient: ZatPartner,
+        };
+        assert!(
+            r.check(&Check {
+                purpose: "transfer_dossier",
+                ..ok
+            })
+            .is_err()
+        );
+        let statutory = basis(LegalBasisKind::StatutoryTask);
+        let e = r
+            .check(&Check {
+                document_type: "carenet.test_note",
+                purpose: "share_with_partner",
+                legal_basis: Some(&statutory),
+                sender: VoSchool,
+                recipient: ZatPartner,
+            })
+            .expect_err("basis");
+        assert!(e.0.contains("LEGAL_BASIS_KIND_STATUTORY_TASK"), "{e}");
+        assert_eq!(r.retention_days("carenet.test_note"), Some(10));
+        assert!(r.check_rpc("/carenet.v1.Test/Do", VoSchool).is_ok());
+        assert!(r.check_rpc("/carenet.v1.Test/Do", Swv).is_err());
+        assert!(r.check_rpc("/carenet.v1.Test/Other", VoSchool).is_err());
+    }
+
+    #[test]
+    fn a_type_declared_twice_is_refused() {
+        assert!(Registry::new([&Demo as &dyn Slice, &Demo as &dyn Slice]).is_err());
     }
 }

@@ -168,7 +168,10 @@ impl Slice for HandoverSlice {
                 name: "transfer dossier purge",
                 run: Box::new(|ctx: JobContext| {
                     Box::pin(async move {
-                        let days = ctx.registry.retention_days(DOSSIER_TYPE).unwrap_or(DOSSIER_DAYS);
+                        let days = ctx
+                            .registry
+                            .retention_days(DOSSIER_TYPE)
+                            .unwrap_or(DOSSIER_DAYS);
                         Ok(crate::dossier::purge_expired(&ctx.store, days, ctx.now_ms).await?)
                     })
                 }),
@@ -178,7 +181,8 @@ impl Slice for HandoverSlice {
                 run: Box::new(move |ctx: JobContext| {
                     Box::pin(async move {
                         let reminded =
-                            crate::incoming::remind_unread(&ctx.store, ctx.now_ms, reminder_days).await?;
+                            crate::incoming::remind_unread(&ctx.store, ctx.now_ms, reminder_days)
+                                .await?;
                         Ok(reminded.len())
                     })
                 }),
@@ -187,9 +191,12 @@ impl Slice for HandoverSlice {
                 name: "handover feedback due",
                 run: Box::new(move |ctx: JobContext| {
                     Box::pin(async move {
-                        let due =
-                            crate::incoming::feedback_due(&ctx.store, ctx.now_ms, feedback_after_days)
-                                .await?;
+                        let due = crate::incoming::feedback_due(
+                            &ctx.store,
+                            ctx.now_ms,
+                            feedback_after_days,
+                        )
+                        .await?;
                         Ok(due.len())
                     })
                 }),
@@ -219,7 +226,11 @@ mod tests {
     fn every_purpose_is_a_consent_purpose() {
         for t in TYPES {
             for p in t.purposes {
-                assert!(carenet_consent::Purpose::parse("purpose", p).is_ok(), "{}: {p}", t.name);
+                assert!(
+                    carenet_consent::Purpose::parse("purpose", p).is_ok(),
+                    "{}: {p}",
+                    t.name
+                );
             }
         }
     }

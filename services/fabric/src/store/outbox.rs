@@ -234,7 +234,10 @@ impl Store {
                 })
                 .map(|_| ()),
             // Without the directory the flow is checked before notifying.
-            None => self.registry.check_unrouted(&m.document_type, &m.purpose, Some(&m.legal_basis)),
+            None => {
+                self.registry
+                    .check_unrouted(&m.document_type, &m.purpose, Some(&m.legal_basis))
+            }
         }
     }
 

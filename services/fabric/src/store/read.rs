@@ -101,7 +101,8 @@ impl TryFrom<SentRow> for Sent {
     type Error = Error;
     fn try_from(r: SentRow) -> Result<Self> {
         Ok(Sent {
-            version: u32::try_from(r.version).map_err(|_| Error::Corrupt("outbox.version".into()))?,
+            version: u32::try_from(r.version)
+                .map_err(|_| Error::Corrupt("outbox.version".into()))?,
             state: OutboxState::parse("outbox.state", &r.state)?,
             message_id: r.message_id,
             recipient: r.recipient,

@@ -43,7 +43,8 @@ impl Store {
         let cutoff = now_ms - i64::from(shortest) * DAY_MS;
         let days_for = |t: &str| registry.retention_days(t);
         let expired = |c: &Candidate| {
-            days_for(&c.document_type).is_some_and(|days| c.since_ms + i64::from(days) * DAY_MS < now_ms)
+            days_for(&c.document_type)
+                .is_some_and(|days| c.since_ms + i64::from(days) * DAY_MS < now_ms)
         };
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
