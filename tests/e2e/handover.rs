@@ -134,7 +134,10 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
         &ib,
         &id,
         today(),
-        Some("Wij herkennen ons kind hierin.".into()),
+        dossier::GuardiansView::new(
+            Some("Wij herkennen ons kind hierin.".into()),
+            dossier::Akkoord::Yes,
+        ),
     )
     .await?;
     let ready = dossier::get(&po.store, &id).await?;
@@ -299,7 +302,8 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
             .await
             .is_err()
     );
-    dossier::record_inspection(&po.store, &ib, &id, today(), None).await?;
+    dossier::record_inspection(&po.store, &ib, &id, today(), dossier::GuardiansView::none())
+        .await?;
     dossier::publish(&po.store, &po.directory, &ib, &id, &[], None).await?;
     let v2 = wait_incoming(&vo.store, 2).await?;
     assert_eq!(v2.document_id, item.document_id);
@@ -469,21 +473,25 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
 
     // VO -> follow-up education, under consent.
     let mentor4 = staff(&vo1.store, "mentor-4", &[Role::Mentor]);
-    let next = dossier::import_oso(
-        &vo1.store,
-        &mentor4,
-        &example("VOVO_full"),
-        "pupil-1",
-        Route::VoVervolg,
-    )
-    .await?;
+    // VO->vervolg is not an OV profile (ADR 0005): the file says VOMBO.
+    let vombo =
+        example("VOVO_full").replace("<overstap>VOVO</overstap>", "<overstap>VOMBO</overstap>");
+    let next =
+        dossier::import_oso(&vo1.store, &mentor4, &vombo, "pupil-1", Route::VoVervolg).await?;
     // A mentor's import stays a draft: the care coordinator confirms the
     // inzage the file states.
     assert_eq!(
         dossier::get(&vo1.store, &next).await?.state,
         dossier::DossierState::Draft
     );
-    dossier::record_inspection(&vo1.store, &zc, &next, today(), None).await?;
+    dossier::record_inspection(
+        &vo1.store,
+        &zc,
+        &next,
+        today(),
+        dossier::GuardiansView::none(),
+    )
+    .await?;
     let mbo = [PartyId::parse("to", "mbo-1")?];
     let wrong = dossier::publish(&vo1.store, &vo1.directory, &zc, &next, &to, Some(&record)).await;
     assert!(
@@ -865,7 +873,8 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
     // Inzage and release: IB or care coordinator only.
     assert_refused(
         p,
-        dossier::record_inspection(p, &po_mentor, &id, today(), None).await,
+        dossier::record_inspection(p, &po_mentor, &id, today(), dossier::GuardiansView::none())
+            .await,
         &po_mentor,
         "dossier_inspection",
     )
@@ -875,7 +884,7 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
         dossier::DossierState::AwaitingInspection,
         "a refusal changes nothing"
     );
-    dossier::record_inspection(p, &ib, &id, today(), None).await?;
+    dossier::record_inspection(p, &ib, &id, today(), dossier::GuardiansView::none()).await?;
     let to = [PartyId::parse("to", "vo-1")?];
     assert_refused(
         p,
@@ -1075,14 +1084,8 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
     )
     .await;
     dossier::hand_over_internally(v, PartyKind::VoSchool, &zc, &internal, "mentor-2", &[]).await?;
-    let po_internal = dossier::create(
-        p,
-        &ib,
-        "pupil-3",
-        Route::Internal,
-        &unseen_povo(Extras::default()),
-    )
-    .await?;
+    let po_internal =
+        dossier::import_oso(p, &ib, &example("BB_full"), "pupil-3", Route::Internal).await?;
     dossier::hand_over_internally(p, PartyKind::PoSchool, &ib, &po_internal, "mentor-1", &[])
         .await?;
 

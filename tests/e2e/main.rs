@@ -17,6 +17,7 @@ mod handover;
 mod handover_cli;
 mod migrations;
 mod oso;
+mod oso_routes;
 mod refusals;
 mod retention;
 mod slices;

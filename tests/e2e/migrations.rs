@@ -123,7 +123,11 @@ fn postgres_files_schema() -> anyhow::Result<Schema> {
             let s = words.join(" ");
             let upper = s.to_uppercase();
             if let Some(rest) = upper.strip_prefix("CREATE TABLE ") {
-                let name = rest.split([' ', '(']).next().unwrap_or_default().to_lowercase();
+                let name = rest
+                    .split([' ', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase();
                 let body = &s[s.find('(').unwrap_or(0) + 1..s.rfind(')').unwrap_or(s.len())];
                 let mut cols = BTreeSet::new();
                 for part in split_top_level(body) {
@@ -137,18 +141,38 @@ fn postgres_files_schema() -> anyhow::Result<Schema> {
                 schema.tables.insert(name, cols);
             } else if upper.starts_with("ALTER TABLE ") && upper.contains(" ADD COLUMN ") {
                 let table = words[2].to_lowercase();
-                let at = words.iter().position(|w| w.eq_ignore_ascii_case("COLUMN")).unwrap_or(0);
+                let at = words
+                    .iter()
+                    .position(|w| w.eq_ignore_ascii_case("COLUMN"))
+                    .unwrap_or(0);
                 let col = words[at + 1].to_lowercase();
                 schema.tables.entry(table).or_default().insert(col);
-            } else if upper.starts_with("CREATE INDEX ") || upper.starts_with("CREATE UNIQUE INDEX ") {
-                let at = words.iter().position(|w| w.eq_ignore_ascii_case("INDEX")).unwrap_or(0);
+            } else if upper.starts_with("CREATE INDEX ")
+                || upper.starts_with("CREATE UNIQUE INDEX ")
+            {
+                let at = words
+                    .iter()
+                    .position(|w| w.eq_ignore_ascii_case("INDEX"))
+                    .unwrap_or(0);
                 let name = words[at + 1].to_lowercase();
-                let on = words.iter().position(|w| w.eq_ignore_ascii_case("ON")).unwrap_or(0);
-                let table = words[on + 1].split('(').next().unwrap_or_default().to_lowercase();
+                let on = words
+                    .iter()
+                    .position(|w| w.eq_ignore_ascii_case("ON"))
+                    .unwrap_or(0);
+                let table = words[on + 1]
+                    .split('(')
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase();
                 let cols_text = &s[s.find('(').unwrap_or(0) + 1..s.rfind(')').unwrap_or(s.len())];
                 let cols = cols_text
                     .split(',')
-                    .map(|c| c.split_whitespace().next().unwrap_or_default().to_lowercase())
+                    .map(|c| {
+                        c.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_lowercase()
+                    })
                     .collect();
                 schema.indexes.insert(name, (table, cols));
             }

@@ -58,7 +58,10 @@ async fn purge_deletes_expired_content_with_proof_and_the_chain_still_verifies()
     assert_eq!((received.received, received.sent), (2, 0));
     assert_eq!((sent.received, sent.sent), (0, 2));
     // Running it again finds nothing more.
-    assert_eq!(vo.store.purge_expired(&registry, now_ms()).await?.received, 0);
+    assert_eq!(
+        vo.store.purge_expired(&registry, now_ms()).await?.received,
+        0
+    );
 
     assert!(
         vo.store

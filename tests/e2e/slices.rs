@@ -74,10 +74,14 @@ async fn a_type_goes_only_where_its_registration_allows() -> anyhow::Result<()> 
     // At the sender: a primary school may not send it (its registry says SWV → VO).
     let mut from_po = document("vo-1", 1, b"restricted");
     from_po.document_type = "test.restricted".into();
-    let err = po.send(&[from_po]).await.expect_err("refused at the sender");
+    let err = po
+        .send(&[from_po])
+        .await
+        .expect_err("refused at the sender");
     let text = err.to_string();
     assert!(
-        text.contains("messages[0].document_type") && text.contains("a po_school may not send test.restricted to a vo_school"),
+        text.contains("messages[0].document_type")
+            && text.contains("a po_school may not send test.restricted to a vo_school"),
         "{text}"
     );
     assert_eq!(po.store.outbox_count("pending").await?, 0, "nothing queued");
@@ -126,7 +130,10 @@ async fn a_type_goes_only_where_its_registration_allows() -> anyhow::Result<()> 
             .any(|(a, to, _)| a == "send_refused" && to == "vo-1"),
         "and at the sender"
     );
-    assert!(vo.store.received(&ids[0]).await?.is_none(), "nothing stored");
+    assert!(
+        vo.store.received(&ids[0]).await?.is_none(),
+        "nothing stored"
+    );
 
     // A registered flow still travels: test.note from the primary school.
     po.send(&[document("vo-1", 4, b"allowed")]).await?;
@@ -166,17 +173,18 @@ async fn an_rpc_answers_only_the_kinds_its_slice_allows() -> anyhow::Result<()> 
     region.start("swv").await?;
     region.start_with("po-1", vec![Arc::new(EchoForVo)]).await?;
     region.start("vo-1").await?;
-    let echo = |from: &str| -> anyhow::Result<v1::bench_client::BenchClient<tonic::transport::Channel>> {
-        let tls = region.client_tls(from)?;
-        let ch = tls::channel(
-            &tls,
-            &PartyId::parse("to", "po-1")?,
-            &region.address("po-1"),
-            None,
-            Duration::from_secs(5),
-        )?;
-        Ok(v1::bench_client::BenchClient::new(ch))
-    };
+    let echo =
+        |from: &str| -> anyhow::Result<v1::bench_client::BenchClient<tonic::transport::Channel>> {
+            let tls = region.client_tls(from)?;
+            let ch = tls::channel(
+                &tls,
+                &PartyId::parse("to", "po-1")?,
+                &region.address("po-1"),
+                None,
+                Duration::from_secs(5),
+            )?;
+            Ok(v1::bench_client::BenchClient::new(ch))
+        };
     let msg = || v1::EchoMessage {
         payload: b"hi".to_vec(),
     };
@@ -186,7 +194,8 @@ async fn an_rpc_answers_only_the_kinds_its_slice_allows() -> anyhow::Result<()> 
     let err = echo("swv")?.echo(msg()).await.expect_err("refused");
     assert_eq!(err.code(), Code::PermissionDenied);
     assert!(
-        err.message().contains("a swv may not call /carenet.v1.Bench/Echo"),
+        err.message()
+            .contains("a swv may not call /carenet.v1.Bench/Echo"),
         "{}",
         err.message()
     );
@@ -212,7 +221,11 @@ async fn an_rpc_answers_only_the_kinds_its_slice_allows() -> anyhow::Result<()> 
         .await
         .expect_err("not served");
     assert_eq!(err.code(), Code::PermissionDenied);
-    assert!(err.message().contains("is not served here"), "{}", err.message());
+    assert!(
+        err.message().contains("is not served here"),
+        "{}",
+        err.message()
+    );
     // The fabric's own RPCs still answer every kind.
     let mut ex = region.exchange_client("swv", "po-1")?;
     let err = ex

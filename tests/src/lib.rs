@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use carenet_fabric::PartyId;
 use carenet_fabric::credentials::Credentials;
-use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::slice::{ALL_FLOWS, DocumentType, Registry, RetentionClock, Slice};
+use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::store::{SQLITE_FILE, Store, create_postgres_database};
-use carenet_node::migrations;
 use carenet_fabric::tls::{self, NodeTls};
+use carenet_node::migrations;
 use carenet_node::region::{self, PartyPlan, RegionFile};
 use carenet_node::{Node, NodeConfig, NodeHandle};
 use carenet_proto::v1;
@@ -283,38 +283,40 @@ where
 /// tested there is the exchange, consent and audit, not the registry).
 pub struct TestSlice;
 
-pub static TEST_TYPES: &[DocumentType] = &[DocumentType {
-    name: "test.note",
-    purposes: &[
-        "transfer_dossier",
-        "discuss_in_izo",
-        "refer_to_zat",
-        "share_with_partner",
-        "support_request",
-        "case_membership",
-        "feedback_to_sender",
-    ],
-    legal_bases: &[
-        v1::LegalBasisKind::Consent,
-        v1::LegalBasisKind::Inspection,
-        v1::LegalBasisKind::StatutoryTask,
-        v1::LegalBasisKind::SafetyException,
-    ],
-    flows: &ALL_FLOWS,
-    retention_days: 730,
-    retention_clock: RetentionClock::Delivery,
-    categories: &[],
-},
-// Kept five years, as care documents are: the retention test's long period.
-DocumentType {
-    name: "test.care_note",
-    purposes: &["share_with_partner"],
-    legal_bases: &[v1::LegalBasisKind::StatutoryTask],
-    flows: &ALL_FLOWS,
-    retention_days: 5 * 365,
-    retention_clock: RetentionClock::Delivery,
-    categories: &[],
-}];
+pub static TEST_TYPES: &[DocumentType] = &[
+    DocumentType {
+        name: "test.note",
+        purposes: &[
+            "transfer_dossier",
+            "discuss_in_izo",
+            "refer_to_zat",
+            "share_with_partner",
+            "support_request",
+            "case_membership",
+            "feedback_to_sender",
+        ],
+        legal_bases: &[
+            v1::LegalBasisKind::Consent,
+            v1::LegalBasisKind::Inspection,
+            v1::LegalBasisKind::StatutoryTask,
+            v1::LegalBasisKind::SafetyException,
+        ],
+        flows: &ALL_FLOWS,
+        retention_days: 730,
+        retention_clock: RetentionClock::Delivery,
+        categories: &[],
+    },
+    // Kept five years, as care documents are: the retention test's long period.
+    DocumentType {
+        name: "test.care_note",
+        purposes: &["share_with_partner"],
+        legal_bases: &[v1::LegalBasisKind::StatutoryTask],
+        flows: &ALL_FLOWS,
+        retention_days: 5 * 365,
+        retention_clock: RetentionClock::Delivery,
+        categories: &[],
+    },
+];
 
 impl Slice for TestSlice {
     fn name(&self) -> &'static str {
@@ -335,9 +337,7 @@ pub fn test_slices(config: &NodeConfig) -> Vec<Arc<dyn Slice>> {
 /// The registry of [`test_slices`] with default config.
 pub fn test_registry() -> Arc<Registry> {
     let config = NodeConfig::default();
-    Arc::new(
-        carenet_node::slices::registry(&config, &test_slices(&config)).expect("test registry"),
-    )
+    Arc::new(carenet_node::slices::registry(&config, &test_slices(&config)).expect("test registry"))
 }
 
 /// A test document from the sender's side.
@@ -396,7 +396,10 @@ pub async fn fresh_store(party: &str) -> anyhow::Result<(tempfile::TempDir, Stor
         }
         None => migrations::open_sqlite(&dir.path().join(SQLITE_FILE)).await?,
     };
-    Ok((dir, Store::new(db, PartyId::parse("party", party)?, test_registry())))
+    Ok((
+        dir,
+        Store::new(db, PartyId::parse("party", party)?, test_registry()),
+    ))
 }
 
 /// A granted consent of a 12-year-old's guardian, recorded on `store`, for
@@ -415,22 +418,25 @@ pub async fn granted_consent(
         [carenet_fabric::Role::CareCoordinator],
     )?;
     let id = consents
-        .request(&actor, &carenet_consent::record::ConsentRequest {
-            child_ref: "pupil-1".into(),
-            child_birth_date: time::OffsetDateTime::now_utc()
-                .date()
-                .replace_year(time::OffsetDateTime::now_utc().date().year() - 12)?,
-            purpose,
-            recipients: to
-                .iter()
-                .map(|p| v1::ConsentRecipient {
-                    target: Some(v1::consent_recipient::Target::PartyId((*p).into())),
-                })
-                .collect(),
-            categories,
-            valid_from: today,
-            valid_until: None,
-        })
+        .request(
+            &actor,
+            &carenet_consent::record::ConsentRequest {
+                child_ref: "pupil-1".into(),
+                child_birth_date: time::OffsetDateTime::now_utc()
+                    .date()
+                    .replace_year(time::OffsetDateTime::now_utc().date().year() - 12)?,
+                purpose,
+                recipients: to
+                    .iter()
+                    .map(|p| v1::ConsentRecipient {
+                        target: Some(v1::consent_recipient::Target::PartyId((*p).into())),
+                    })
+                    .collect(),
+                categories,
+                valid_from: today,
+                valid_until: None,
+            },
+        )
         .await?
         .version
         .record_id;

@@ -305,7 +305,10 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
             ib,
             id,
             today,
-            Some("Wij zijn het eens met het dossier.".into()),
+            dossier::GuardiansView::new(
+                Some("Wij zijn het eens met het dossier.".into()),
+                dossier::Akkoord::Yes,
+            ),
         )
         .await?;
         if !target.is_empty() {

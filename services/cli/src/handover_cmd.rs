@@ -149,6 +149,10 @@ pub enum HandoverCommand {
         /// The guardians' view (zienswijze), if they gave one.
         #[arg(long)]
         guardian_view: Option<String>,
+        /// Whether the guardians agree with the content (OSO akkoord): ja, nee
+        /// or onbekend.
+        #[arg(long, default_value = "onbekend")]
+        akkoord: String,
     },
     /// Release a ready dossier to the receiving party (or a correction to
     /// every earlier recipient); the node delivers it. Needs the node's data
@@ -535,12 +539,16 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
             dossier: id,
             seen_on,
             guardian_view,
+            akkoord,
         } => {
             let store = target.open().await?;
             let actor = actor.actor(&store)?;
             let seen_on = date_or_today("--seen-on", seen_on.as_deref())?;
-            let inspection =
-                dossier::record_inspection(&store, &actor, &id, seen_on, guardian_view).await?;
+            let view = dossier::GuardiansView::new(
+                guardian_view,
+                dossier::Akkoord::parse("--akkoord", &akkoord)?,
+            );
+            let inspection = dossier::record_inspection(&store, &actor, &id, seen_on, view).await?;
             println!("{id} ready inspection:{inspection}");
         }
         HandoverCommand::Publish {

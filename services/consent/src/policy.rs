@@ -4,7 +4,7 @@
 //! | basis | released when |
 //! |---|---|
 //! | consent | the record's current version is granted, valid today, for this purpose, names the recipient (party or kind); only its categories leave |
-//! | inspection | the PO→VO transfer report: purpose `transfer_dossier`, from a primary to a secondary school, naming the record that the guardians saw this document |
+//! | inspection | a primary school's transfer report (WPO art. 42): purpose `transfer_dossier`, to a secondary or primary school, naming the record that the guardians saw this document |
 //! | statutory task | a reference to the task is given |
 //! | safety exception | the message names a recorded exception (reason, staff member, care coordinator told) |
 
@@ -135,12 +135,14 @@ impl ConsentPolicy {
         r: &ReleaseRequest<'_>,
         basis: &v1::LegalBasis,
     ) -> carenet_fabric::Result<Decision> {
+        // The onderwijskundig rapport of a primary school (WPO art. 42), to
+        // the secondary school or the primary school the pupil moves to.
         let transfer_report = r.purpose == crate::Purpose::TransferDossier.as_str()
             && r.holder_kind == Some(PartyKind::PoSchool)
-            && r.recipient.kind == PartyKind::VoSchool;
+            && matches!(r.recipient.kind, PartyKind::VoSchool | PartyKind::PoSchool);
         if !transfer_report {
             return Ok(Decision::Refuse(
-                "inspection is a basis only for the PO to VO transfer report".into(),
+                "inspection is a basis only for a primary school's transfer report".into(),
             ));
         }
         if !crate::inspection::covers(self.consents.store(), &basis.reference, r.document_id)

@@ -41,7 +41,10 @@ pub const DOSSIER_TYPE: &str = "carenet.transfer_dossier";
 pub enum Route {
     /// Primary to secondary school: the guardians' inzage is the basis (WPO art. 42).
     PoVo,
-    /// Secondary to secondary school: needs consent (OSO rule OVa: toestemming).
+    /// Primary to primary school (a pupil moving school): inzage, as PO→VO.
+    PoPo,
+    /// Secondary to secondary school: inzage (OSO rule OVa.IZ02) and consent
+    /// (OSO `toestemming`).
     VoVo,
     /// Secondary school to follow-up education: needs consent (pupil from 16).
     VoVervolg,
@@ -53,32 +56,109 @@ impl Route {
     pub fn as_str(self) -> &'static str {
         match self {
             Route::PoVo => "po_vo",
+            Route::PoPo => "po_po",
             Route::VoVo => "vo_vo",
             Route::VoVervolg => "vo_vervolg",
             Route::Internal => "internal",
         }
     }
 
+    /// What an OSO file of this route states: its `overdrachtsoort` and the
+    /// `metadata/overstap` codes it may carry (ADR 0005: VO→vervolg is not an
+    /// OV profile; it carries a codelijst-16 code for follow-up education).
+    pub fn oso_profile(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            Route::PoVo => ("overstapdossier", &["POVO"]),
+            Route::PoPo => ("overstapdossier", &["POPO"]),
+            Route::VoVo => ("overstapdossier", &["VOVO"]),
+            Route::VoVervolg => ("overstapdossier", &["VOMBO", "VOHBO", "VOWO"]),
+            Route::Internal => ("overdrachtbinnenbrin", &[]),
+        }
+    }
+
+    /// Routes from a primary school: the guardians' inzage is the legal basis
+    /// (WPO art. 42); only these cite the WPO.
+    pub fn from_primary(self) -> bool {
+        matches!(self, Route::PoVo | Route::PoPo)
+    }
+
     pub fn parse(field: &str, s: &str) -> Result<Self> {
         Ok(match s {
             "po_vo" => Route::PoVo,
+            "po_po" => Route::PoPo,
             "vo_vo" => Route::VoVo,
             "vo_vervolg" => Route::VoVervolg,
             "internal" => Route::Internal,
             _ => {
                 return Err(Error::invalid(
                     field,
-                    "must be po_vo, vo_vo, vo_vervolg or internal",
+                    "must be po_vo, po_po, vo_vo, vo_vervolg or internal",
                 ));
             }
         })
     }
 
-    fn recipient_kind(self) -> Option<PartyKind> {
+    pub fn recipient_kind(self) -> Option<PartyKind> {
         match self {
             Route::PoVo | Route::VoVo => Some(PartyKind::VoSchool),
+            Route::PoPo => Some(PartyKind::PoSchool),
             Route::VoVervolg => Some(PartyKind::Vervolg),
             Route::Internal => None,
+        }
+    }
+}
+
+/// The guardians' answer to the content they saw: OSO's `akkoord`
+/// (codelijst 37: agreement with the content, not with the transfer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Akkoord {
+    Yes,
+    No,
+    Unknown,
+}
+
+impl Akkoord {
+    /// The OSO code: `Ja`, `Nee`, `Onbekend`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Akkoord::Yes => "Ja",
+            Akkoord::No => "Nee",
+            Akkoord::Unknown => "Onbekend",
+        }
+    }
+
+    /// `ja`/`nee`/`onbekend` (any case), as the CLI and OSO files say it.
+    pub fn parse(field: &str, s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "ja" | "yes" => Ok(Akkoord::Yes),
+            "nee" | "no" => Ok(Akkoord::No),
+            "onbekend" | "unknown" => Ok(Akkoord::Unknown),
+            _ => Err(Error::invalid(field, "must be ja, nee or onbekend")),
+        }
+    }
+}
+
+/// What the guardians said when they saw the dossier: their view in their
+/// words (if any) and whether they agree with the content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuardiansView {
+    pub text: Option<String>,
+    pub akkoord: Akkoord,
+}
+
+impl GuardiansView {
+    /// They saw it and said nothing either way.
+    pub fn none() -> Self {
+        Self {
+            text: None,
+            akkoord: Akkoord::Unknown,
+        }
+    }
+
+    pub fn new(text: Option<String>, akkoord: Akkoord) -> Self {
+        Self {
+            text: text.filter(|t| !t.trim().is_empty()),
+            akkoord,
         }
     }
 }
@@ -233,6 +313,9 @@ async fn insert(
     if dossier.sections.is_empty() {
         return Err(Error::invalid("dossier", "holds no OSO parts"));
     }
+    // The route and the file must agree: a POVO file is not sent as VO→VO.
+    let (kind, overstap) = route.oso_profile();
+    oso::check_profile(&dossier.sections, kind, overstap)?;
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
     let document = dossier.encode();
     let now = now_ms();
@@ -288,10 +371,21 @@ pub async fn import_oso(
         && may_record
     {
         let seen_on = parse_date("inzage/inzagedatum", date)?;
-        let view = seen
+        let akkoord = match seen.and_then(|i| i.text_at("akkoord")) {
+            Some(code) => Akkoord::parse("inzage/akkoord", code)?,
+            None => Akkoord::Unknown,
+        };
+        let text = seen
             .and_then(|i| i.text_at("redennietakkoord"))
             .map(str::to_owned);
-        record_inspection(store, actor, &id, seen_on, view).await?;
+        record_inspection(
+            store,
+            actor,
+            &id,
+            seen_on,
+            GuardiansView::new(text, akkoord),
+        )
+        .await?;
     }
     Ok(id)
 }
@@ -393,18 +487,18 @@ pub async fn submit_for_inspection(store: &Store, actor: &Actor, id: &str) -> Re
 }
 
 /// The guardians saw the dossier on `seen_on`, with their view if they gave
-/// one: the view is attached to the dossier and the OSO `inzage` block says
-/// so. The dossier is then ready to be released (*klaargezet*). The
+/// one and whether they agree with its content (OSO `akkoord`): the view is
+/// attached to the dossier and the OSO `inzage` block says all of it. The dossier is then ready to be released (*klaargezet*). The
 /// inspection record and the dossier's new state are one transaction.
 pub async fn record_inspection(
     store: &Store,
     actor: &Actor,
     id: &str,
     seen_on: Date,
-    guardian_view: Option<String>,
+    view: GuardiansView,
 ) -> Result<String> {
     roles::check(store, actor, roles::INSPECTION, id).await?;
-    let guardian_view = guardian_view.filter(|v| !v.trim().is_empty());
+    let guardian_view = view.text.clone();
     let inspection_id = audited!(&store.db, tx => {
         let mut current = load_in_tx!(tx, id);
         let from = current.state;
@@ -422,7 +516,7 @@ pub async fn record_inspection(
         if guardian_view.is_some() {
             current.dossier.extras.guardian_view = guardian_view.clone();
         }
-        mark_inspected(&mut current.dossier.sections, seen_on);
+        mark_inspected(&mut current.dossier.sections, seen_on, &view);
         let document = current.dossier.encode();
         let done = sqlx::query(
             "UPDATE handover_dossier SET document = $1, inspection_id = $2, state = $3, updated_at_ms = $4 \
@@ -447,8 +541,9 @@ pub async fn record_inspection(
     Ok(inspection_id)
 }
 
-/// Writes the OSO `inzage` block: seen, on `seen_on`, no longer provisional.
-fn mark_inspected(sections: &mut Vec<Section>, seen_on: Date) {
+/// Writes the OSO `inzage` block: seen, on `seen_on`, no longer provisional,
+/// with the guardians' `akkoord` and, when they do not agree, their reason.
+fn mark_inspected(sections: &mut Vec<Section>, seen_on: Date, view: &GuardiansView) {
     let date = carenet_consent::record::format_date(seen_on);
     let block = match sections
         .iter_mut()
@@ -473,8 +568,17 @@ fn mark_inspected(sections: &mut Vec<Section>, seen_on: Date) {
     };
     // XSD order: voorlopigdossier, inzage, inzagedatum, akkoord, redennietakkoord, toestemming.
     let keep = |name: &str, block: &Element| block.child(name).cloned();
-    let akkoord = keep("akkoord", block).unwrap_or_else(|| Element::leaf("akkoord", "Onbekend"));
-    let reden = keep("redennietakkoord", block);
+    // An unknown answer keeps what the file said; a given one replaces it.
+    let akkoord = match view.akkoord {
+        Akkoord::Unknown => keep("akkoord", block)
+            .unwrap_or_else(|| Element::leaf("akkoord", Akkoord::Unknown.code())),
+        given => Element::leaf("akkoord", given.code()),
+    };
+    let reden = match (view.akkoord, &view.text) {
+        (Akkoord::No, Some(text)) => Some(Element::leaf("redennietakkoord", text)),
+        (Akkoord::Yes, _) => None,
+        _ => keep("redennietakkoord", block),
+    };
     let toestemming = keep("toestemming", block);
     block.children = [
         Some(Element::leaf("voorlopigdossier", "false")),
@@ -499,27 +603,30 @@ fn mark_consented(sections: &mut [Section]) {
     }
 }
 
-/// The basis a release of this dossier goes out on: inzage for PO→VO,
-/// otherwise (or when given) the consent record.
+/// The basis a release of this dossier goes out on. Every OV transfer needs
+/// the guardians' inzage first (OSO rule OVa.IZ02, VO→VO included); on the
+/// primary-school routes that inzage is the basis, on the others the consent
+/// record of the guardians (or the pupil from 16) is a second condition and
+/// the basis the release travels under.
 fn basis(d: &StoredDossier, consent_record: Option<&str>) -> Result<v1::LegalBasis> {
-    if let Some(record) = consent_record {
-        return Ok(v1::LegalBasis {
+    let Some(inspection) = &d.inspection_id else {
+        return Err(Error::invalid(
+            "inspection",
+            "the guardians have not seen this dossier (OSO rule OVa.IZ02)",
+        ));
+    };
+    match (d.route.from_primary(), consent_record) {
+        (_, Some(record)) => Ok(v1::LegalBasis {
             kind: LegalBasisKind::Consent as i32,
             reference: record.to_owned(),
             consent_receipt: Vec::new(),
-        });
-    }
-    match (d.route, &d.inspection_id) {
-        (Route::PoVo, Some(inspection)) => Ok(v1::LegalBasis {
+        }),
+        (true, None) => Ok(v1::LegalBasis {
             kind: LegalBasisKind::Inspection as i32,
             reference: inspection.clone(),
             consent_receipt: Vec::new(),
         }),
-        (Route::PoVo, None) => Err(Error::invalid(
-            "inspection",
-            "the guardians have not seen this dossier",
-        )),
-        _ => Err(Error::invalid(
+        (false, None) => Err(Error::invalid(
             "consent_record",
             "this route needs the consent record of the guardians (or the pupil from 16)",
         )),
@@ -538,6 +645,28 @@ pub async fn publish(
     consent_record: Option<&str>,
 ) -> Result<Vec<String>> {
     roles::check(store, actor, roles::PUBLISH, id).await?;
+    release(
+        store,
+        directory,
+        &actor.audit_name(),
+        id,
+        recipients,
+        consent_record,
+    )
+    .await
+}
+
+/// The release behind [`publish`], on behalf of `by` (a staff member's audit
+/// name, or the node answering a receiving school's request for a dossier
+/// the school put ready).
+pub(crate) async fn release(
+    store: &Store,
+    directory: &Directory,
+    by: &str,
+    id: &str,
+    recipients: &[PartyId],
+    consent_record: Option<&str>,
+) -> Result<Vec<String>> {
     let mut d = get(store, id).await?;
     let from = d.state;
     let may_publish =
@@ -576,7 +705,7 @@ pub async fn publish(
         mark_consented(&mut d.dossier.sections);
     }
     let payload = d.dossier.encode();
-    let by = actor.audit_name();
+    let by = by.to_owned();
     let message_to = |r: &PartyId| NewMessage {
         recipient: r.clone(),
         document_type: DOSSIER_TYPE.into(),
@@ -645,18 +774,22 @@ pub async fn earlier_recipients(store: &Store, id: &str) -> Result<Vec<PartyId>>
         .collect()
 }
 
-/// A correction: the dossier's next version. A PO→VO dossier goes back to
-/// the guardians first; then [`publish`] with no new recipient sends it to
+/// A correction: the dossier's next version. It goes back to the guardians
+/// first (every OV transfer needs their inzage); then [`publish`] with no new recipient sends it to
 /// every earlier recipient.
 pub async fn correct(store: &Store, actor: &Actor, id: &str, dossier: &Dossier) -> Result<u32> {
     roles::check(store, actor, roles::CORRECT, id).await?;
+    let route = get(store, id).await?.route;
+    let (kind, overstap) = route.oso_profile();
+    oso::check_profile(&dossier.sections, kind, overstap)?;
     let document = dossier.encode();
     let version = audited!(&store.db, tx => {
         let current = load_in_tx!(tx, id);
         if matches!(current.state, DossierState::Draft | DossierState::AwaitingInspection) {
             return Err(not_in(&current, "correct (edit the draft instead)"));
         }
-        let state = if current.route == Route::PoVo {
+        // Every version goes before the guardians again (OVa.IZ02).
+        let state = if current.route != Route::Internal {
             DossierState::AwaitingInspection
         } else {
             DossierState::Ready

@@ -38,7 +38,19 @@ pub const HANDOVER_TYPES: &[&str] = &[DOSSIER_TYPE, STATUS_TYPE, FEEDBACK_TYPE, 
 
 /// The statutory basis of the receipt "read by mentor": part of the transfer
 /// of the onderwijskundig rapport itself, ids and times only.
-pub const STATUS_BASIS: &str = "WPO art. 42: ontvangst onderwijskundig rapport";
+pub const STATUS_BASIS_PO: &str = "WPO art. 42: ontvangst onderwijskundig rapport";
+/// The same receipt for a dossier from a secondary school (WPO is cited only
+/// on routes from a primary school).
+pub const STATUS_BASIS_VO: &str = "WVO 2020: ontvangst onderwijskundig rapport bij overstap";
+
+/// The statutory basis of "read by mentor" for a dossier whose OSO file
+/// states `overstap` (POPO/POVO: from a primary school).
+pub fn status_basis(dossier: &Dossier) -> &'static str {
+    match crate::oso::profile(&dossier.sections).overstap {
+        Some((code, _)) if code.starts_with("PO") => STATUS_BASIS_PO,
+        _ => STATUS_BASIS_VO,
+    }
+}
 
 /// One received dossier version.
 #[derive(Clone, Debug)]
@@ -394,7 +406,7 @@ pub async fn open_digest(store: &Store, actor: &Actor, message_id: &str) -> Resu
             purpose: Purpose::TransferDossier.as_str().into(),
             legal_basis: v1::LegalBasis {
                 kind: LegalBasisKind::StatutoryTask as i32,
-                reference: STATUS_BASIS.into(),
+                reference: status_basis(&dossier).into(),
                 consent_receipt: Vec::new(),
             },
             payload: v1::HandoverStatus {

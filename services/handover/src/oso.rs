@@ -352,15 +352,91 @@ pub fn export(sections: &[Section]) -> Result<String> {
     Ok(out)
 }
 
+/// The transfer a file states: its `overdrachtsoort` (codelijst 29) and
+/// `metadata/overstap` (codelijst 16), with the line of each for errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub kind: Option<(String, u32)>,
+    pub overstap: Option<(String, u32)>,
+}
+
+/// Reads the file's profile from its sections.
+pub fn profile(sections: &[Section]) -> Profile {
+    let top = |name: &str| {
+        sections
+            .iter()
+            .find(|s| s.parent.is_empty() && s.element.name == name)
+            .map(|s| &s.element)
+    };
+    Profile {
+        kind: top("overdrachtsoort").and_then(|e| Some((e.text.clone()?, e.line))),
+        overstap: top("metadata")
+            .and_then(|m| m.child("overstap"))
+            .and_then(|e| Some((e.text.clone()?, e.line))),
+    }
+}
+
+/// Checks that a file states the transfer a route is: `kind` as its
+/// `overdrachtsoort` and, when `overstap` is not empty, one of those codes
+/// as its `metadata/overstap`. The error names the element and its line.
+pub fn check_profile(sections: &[Section], kind: &str, overstap: &[&str]) -> Result<()> {
+    let p = profile(sections);
+    match &p.kind {
+        Some((k, _)) if k == kind => {}
+        Some((k, line)) => {
+            return Err(Error::xml(
+                "overdrachtsoort",
+                *line,
+                &format!("the file is a {k}, this route sends a {kind}"),
+            ));
+        }
+        None => {
+            return Err(Error::xml(
+                "overdrachtsoort",
+                0,
+                "required block is missing",
+            ));
+        }
+    }
+    if overstap.is_empty() {
+        return Ok(());
+    }
+    match &p.overstap {
+        Some((code, _)) if overstap.contains(&code.as_str()) => Ok(()),
+        Some((code, line)) => Err(Error::xml(
+            "overstap",
+            *line,
+            &format!(
+                "the file is a {code} transfer, this route sends {}",
+                overstap.join(" or ")
+            ),
+        )),
+        None => Err(Error::xml(
+            "overstap",
+            0,
+            &format!("metadata/overstap is required ({})", overstap.join(" or ")),
+        )),
+    }
+}
+
+/// The pupil as OSO identifies them: `leerling/bsn` (BSN or
+/// onderwijsnummer) and `leerling/geboortedatum`.
+pub fn pupil_key(sections: &[Section]) -> Option<(String, String)> {
+    let field = |name: &str| {
+        sections
+            .iter()
+            .find(|s| s.parent == PUPIL && s.element.name == name)
+            .and_then(|s| s.element.text.clone())
+    };
+    Some((field("bsn")?, field("geboortedatum")?))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    const EXAMPLES: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../vendor/oso/OV/examples"
-    );
+    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vendor/oso/OV/examples");
 
     fn examples() -> Vec<(String, String)> {
         let mut v: Vec<_> = std::fs::read_dir(EXAMPLES)

@@ -4,7 +4,15 @@
 //! dossiers, reminders of unread digests, feedback coming due).
 
 use carenet_fabric::PartyKind::{self, PoSchool, Swv, Vervolg, VoSchool, ZatPartner};
-use carenet_fabric::slice::{DocumentType, Job, JobContext, RetentionClock, Slice};
+use std::sync::Arc;
+
+use carenet_fabric::authz::authorize;
+use carenet_fabric::directory::Directory;
+use carenet_fabric::slice::{
+    DocumentType, Job, JobContext, RetentionClock, RpcRule, ServiceContext, Slice,
+};
+use carenet_fabric::store::Store;
+use carenet_proto::v1;
 use carenet_proto::v1::LegalBasisKind::{Consent, Inspection, StatutoryTask};
 use serde::{Deserialize, Serialize};
 
@@ -146,6 +154,44 @@ pub static TYPES: &[DocumentType] = &[
     },
 ];
 
+/// Only the kinds that receive dossiers may ask for one.
+static RPCS: &[RpcRule] = &[RpcRule {
+    path: "/carenet.v1.Handover/RequestDossier",
+    kinds: &[VoSchool, PoSchool, Vervolg],
+}];
+
+/// The `Handover` service: a receiving school's request for a dossier.
+pub struct HandoverService {
+    store: Store,
+    directory: Arc<Directory>,
+}
+
+#[tonic::async_trait]
+impl v1::handover_server::Handover for HandoverService {
+    #[tracing::instrument(name = "handover.request_dossier", skip_all, fields(peer))]
+    async fn request_dossier(
+        &self,
+        request: tonic::Request<v1::DossierRequest>,
+    ) -> Result<tonic::Response<v1::DossierRequestReply>, tonic::Status> {
+        let caller = authorize(&request, &self.directory)?;
+        tracing::Span::current().record("peer", caller.id.as_str());
+        let r = request.into_inner();
+        let (outcome, message_ids) = crate::request::answer(
+            &self.store,
+            &self.directory,
+            &caller,
+            &r.pupil_number,
+            &r.birth_date,
+        )
+        .await
+        .map_err(carenet_fabric::Error::from)?;
+        Ok(tonic::Response::new(v1::DossierRequestReply {
+            outcome: outcome as i32,
+            message_ids,
+        }))
+    }
+}
+
 /// The slice, with its config section.
 pub struct HandoverSlice {
     pub config: HandoverConfig,
@@ -158,6 +204,21 @@ impl Slice for HandoverSlice {
 
     fn document_types(&self) -> &'static [DocumentType] {
         TYPES
+    }
+
+    fn rpcs(&self) -> &'static [RpcRule] {
+        RPCS
+    }
+
+    fn services(
+        &self,
+        ctx: &ServiceContext,
+        routes: tonic::service::Routes,
+    ) -> tonic::service::Routes {
+        routes.add_service(v1::handover_server::HandoverServer::new(HandoverService {
+            store: ctx.store.clone(),
+            directory: ctx.directory.clone(),
+        }))
     }
 
     fn jobs(&self) -> Vec<Job> {

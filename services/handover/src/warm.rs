@@ -58,7 +58,7 @@ pub const AGENDA_VO_VERVOLG: &[&str] = &[
 /// The agenda of a handover conversation on `route`.
 pub fn agenda(route: Route) -> &'static [&'static str] {
     match route {
-        Route::PoVo | Route::VoVo => AGENDA,
+        Route::PoVo | Route::PoPo | Route::VoVo => AGENDA,
         Route::Internal => AGENDA_MENTOR_CHANGE,
         Route::VoVervolg => AGENDA_VO_VERVOLG,
     }

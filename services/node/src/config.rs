@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use carenet_fabric::PartyId;
 use carenet_fabric::delivery::{DeliveryConfig, RetryPolicy};
-use std::collections::BTreeMap;
 use carenet_fabric::tls::TlsLimits;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::{Error, Result};
 

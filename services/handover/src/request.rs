@@ -1,0 +1,88 @@
+//! OSO's request side: after enrolment the receiving school asks the school a
+//! pupil came from for the pupil's transfer dossier (ADR 0005).
+//!
+//! The caller names the pupil as OSO does, by BSN (or onderwijsnummer) and
+//! date of birth; both must match the dossier's `leerling`. A dossier of a
+//! route that delivers to the caller's kind of school, set ready by the
+//! sending school, is released to the caller at once on the route's basis
+//! (inzage; a route that also needs consent waits for the school to publish
+//! it). Every request is audited; the answer names no pupil.
+
+use carenet_fabric::PartyId;
+use carenet_fabric::actor::SYSTEM_STAFF;
+use carenet_fabric::audit::{self, Entry};
+use carenet_fabric::directory::{Directory, PartyEntry};
+use carenet_fabric::store::Store;
+use carenet_proto::v1::DossierRequestOutcome as Outcome;
+
+use crate::dossier::{self, DOSSIER_TYPE, DossierState};
+use crate::{Error, Result, oso};
+
+/// Checks the request's fields: nine digits, and a YYYY-MM-DD date.
+fn check(pupil_number: &str, birth_date: &str) -> Result<()> {
+    if pupil_number.len() != 9 || !pupil_number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(
+            "pupil_number",
+            "a BSN or onderwijsnummer of 9 digits",
+        ));
+    }
+    dossier::parse_date("birth_date", birth_date)?;
+    Ok(())
+}
+
+/// Answers `caller`'s request; returns the outcome and the queued message ids.
+pub async fn answer(
+    store: &Store,
+    directory: &Directory,
+    caller: &PartyEntry,
+    pupil_number: &str,
+    birth_date: &str,
+) -> Result<(Outcome, Vec<String>)> {
+    check(pupil_number, birth_date)?;
+    let mut found = None;
+    for id in dossier::all(store).await?.into_iter().rev() {
+        let d = dossier::get(store, &id).await?;
+        if d.route.recipient_kind() != Some(caller.kind) {
+            continue;
+        }
+        let key = oso::pupil_key(&d.dossier.sections);
+        if key.as_ref().map(|(n, b)| (n.as_str(), b.as_str())) == Some((pupil_number, birth_date)) {
+            found = Some(d);
+            break;
+        }
+    }
+    let (outcome, ids, subject) = match found {
+        None => (Outcome::NotFound, Vec::new(), String::new()),
+        Some(d) => {
+            let has_it = store
+                .sent_versions(DOSSIER_TYPE, &d.id)
+                .await?
+                .iter()
+                .any(|s| s.recipient == caller.id.as_str() && s.version == d.version);
+            let ready = matches!(d.state, DossierState::Ready | DossierState::Published);
+            if has_it {
+                (Outcome::AlreadySent, Vec::new(), d.id)
+            } else if ready && d.route.from_primary() && d.inspection_id.is_some() {
+                let to = [PartyId::parse("caller", caller.id.as_str())?];
+                let by = format!("{SYSTEM_STAFF}[request:{}]", caller.id);
+                let ids = dossier::release(store, directory, &by, &d.id, &to, None).await?;
+                (Outcome::Queued, ids, d.id)
+            } else {
+                (Outcome::Pending, Vec::new(), d.id)
+            }
+        }
+    };
+    let entry = Entry {
+        actor: SYSTEM_STAFF.to_owned(),
+        action: format!(
+            "dossier_requested:{}",
+            outcome.as_str_name().to_ascii_lowercase()
+        ),
+        message_id: subject,
+        counterparty: caller.id.to_string(),
+        purpose: "transfer_dossier".into(),
+        ..Entry::default()
+    };
+    audit::append(&store.db, std::slice::from_ref(&entry)).await?;
+    Ok((outcome, ids))
+}
