@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use carenet_e2e::{TestRegion, Tuning, carenet_bin, document, wait_until};
+use carenet_e2e::{TestRegion, Tuning, carenet_bin, status_document, wait_until};
 use carenet_fabric::audit;
 
 use crate::three_parties;
@@ -36,18 +36,20 @@ async fn sender_killed_mid_batch_delivers_everything_exactly_once() -> anyhow::R
     const N: usize = 1000;
     let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
     region.start("swv").await?;
-    region.start("vo-1").await?;
-    let receiver = region.handle("vo-1").store;
+    region.start("po-1").await?;
+    let receiver = region.handle("po-1").store;
 
-    // Queue the batch in the sender's own database, then start it as a real process.
-    let sender = region.open_store("po-1").await?;
+    // Queue the batch in the sender's own database, then start it as a real
+    // process (a secondary school's statuses to a primary school: a type the
+    // real node registers).
+    let sender = region.open_store("vo-1").await?;
     let docs: Vec<_> = (0..N)
-        .map(|i| document("vo-1", i, format!("document {i}").repeat(50).as_bytes()))
+        .map(|i| status_document("po-1", i, format!("document {i}").repeat(50).as_bytes()))
         .collect();
     for chunk in docs.chunks(250) {
         sender.enqueue(chunk).await?;
     }
-    let mut child = spawn_node(&region, "po-1");
+    let mut child = spawn_node(&region, "vo-1");
     wait_until(Duration::from_secs(60), || async {
         let n = receiver.inbox_received_count().await.ok()?;
         (n >= 100).then_some(())
@@ -61,7 +63,7 @@ async fn sender_killed_mid_batch_delivers_everything_exactly_once() -> anyhow::R
         "the kill came after the batch was done; nothing was tested"
     );
 
-    let _child = spawn_node(&region, "po-1");
+    let _child = spawn_node(&region, "vo-1");
     wait_until(Duration::from_secs(120), || async {
         (sender.outbox_count("delivered").await.ok()? == N as i64).then_some(())
     })

@@ -193,9 +193,28 @@ async fn message_without_legal_basis_is_not_released() -> anyhow::Result<()> {
     let sender = region.handle("po-1");
     let mut no_basis = document("vo-1", 1, b"no basis for this");
     no_basis.legal_basis = v1::LegalBasis::default();
-    let ids = sender
-        .send(&[no_basis, document("vo-1", 2, b"with a basis")])
-        .await?;
+    // Refused at the sender: nothing is queued, the refusal is audited.
+    let err = sender
+        .send(std::slice::from_ref(&no_basis))
+        .await
+        .expect_err("no basis, no send");
+    assert!(
+        err.to_string().contains("LEGAL_BASIS_KIND_UNSPECIFIED"),
+        "{err}"
+    );
+    assert_eq!(sender.store.list_outbox(None, 10).await?.len(), 0);
+    // One that got into the outbox anyway (queued past the registry, as an
+    // older node would have) is still refused when it is fetched.
+    let ids = vec![uuid::Uuid::new_v4().hyphenated().to_string()];
+    carenet_fabric::with_db!(&sender.store.db, pool => {
+        let mut tx = pool.begin().await?;
+        let mut entries = Vec::new();
+        carenet_fabric::outbox_enqueue!(tx, std::slice::from_ref(&no_basis), &ids, &mut entries);
+        carenet_fabric::audit_append!(tx, &entries);
+        tx.commit().await?;
+    });
+    sender.store.wake_outbox();
+    let with_basis = sender.send(&[document("vo-1", 2, b"with a basis")]).await?;
     wait_delivered(&sender.store, 1, T).await?;
     let receiver = region.handle("vo-1").store;
     wait_until(T, || async {
@@ -206,18 +225,17 @@ async fn message_without_legal_basis_is_not_released() -> anyhow::Result<()> {
         receiver.received(&ids[0]).await?.is_none(),
         "nothing of it was stored"
     );
-    assert!(receiver.received(&ids[1]).await?.is_some());
+    assert!(receiver.received(&with_basis[0]).await?.is_some());
     let dead = sender.store.list_outbox(Some("dead"), 10).await?;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].message_id, ids[0]);
+    let reason = dead[0].last_error.as_deref().unwrap_or("");
     assert!(
-        dead[0]
-            .last_error
-            .as_deref()
-            .unwrap_or("")
-            .contains("no legal basis")
+        reason.contains("release refused") && reason.contains("basis"),
+        "{reason}"
     );
     let records = audit::list(&sender.store.db, 0, 100).await?;
+    assert!(records.iter().any(|r| r.action == "send_refused"));
     assert!(
         records
             .iter()

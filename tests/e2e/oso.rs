@@ -64,6 +64,11 @@ fn carenet(args: &[String]) -> std::process::Output {
         .expect("run carenet")
 }
 
+/// The IB who imports the files.
+fn actor() -> Vec<String> {
+    strings(&["--by", "ib-1", "--role", "support_coordinator_po"])
+}
+
 fn strings(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
 }
@@ -74,7 +79,17 @@ async fn every_example_round_trips_and_passes_the_official_validators() -> anyho
     for example in examples() {
         let name = example.file_name().unwrap().to_string_lossy().to_string();
         let store = target(&tmp.path().join(&name)).await?;
+        // The route is the file's own profile (ADR 0005).
+        let route = if name.contains("_BB_") {
+            "internal"
+        } else if name.contains("VOVO") {
+            "vo_vo"
+        } else {
+            "po_vo"
+        };
         let mut import = strings(&["oso", "import", &example.display().to_string()]);
+        import.extend(strings(&["--route", route]));
+        import.extend(actor());
         import.extend(store.clone());
         let out = carenet(&import);
         assert!(
@@ -139,6 +154,7 @@ async fn invalid_files_are_refused_naming_element_and_line_and_nothing_is_kept()
         let file = tmp.path().join(format!("{name}.xml"));
         std::fs::write(&file, bad)?;
         let mut args = strings(&["oso", "import", &file.display().to_string()]);
+        args.extend(actor());
         args.extend(store.clone());
         let out = carenet(&args);
         let err = String::from_utf8_lossy(&out.stderr);

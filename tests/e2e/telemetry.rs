@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use carenet_e2e::{TestRegion, Tuning, carenet_bin, document, wait_until};
+use carenet_e2e::{TestRegion, Tuning, carenet_bin, status_document, wait_until};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -54,9 +54,11 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
 
     let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
     region.start("swv").await?;
-    region.start("vo-1").await?;
+    region.start("po-1").await?;
     let secret = "Jantje de Vries, BSN 123456782, geboren 2014-03-01";
-    let sender = region.open_store("po-1").await?;
+    // The sender runs as a real `carenet node` process: a secondary school
+    // sending a primary school a status and feedback (types it registers).
+    let sender = region.open_store("vo-1").await?;
     // A consent with the guardian's name in it, and a document under it whose
     // content names the child.
     let consents = ConsentStore::new(sender.clone());
@@ -73,9 +75,9 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
             &ConsentRequest {
                 child_ref: "pupil-9".into(),
                 child_birth_date: time::macros::date!(2014 - 03 - 01),
-                purpose: Purpose::ShareWithPartner,
+                purpose: Purpose::FeedbackToSender,
                 recipients: vec![v1::ConsentRecipient {
-                    target: Some(Target::PartyId("vo-1".into())),
+                    target: Some(Target::PartyId("po-1".into())),
                 }],
                 categories: vec![Category::EducationalSupport],
                 valid_from: today,
@@ -104,8 +106,8 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
             },
         )
         .await?;
-    let mut under_consent = document(
-        "vo-1",
+    let mut under_consent = status_document(
+        "po-1",
         2,
         &v1::CategorizedDocument {
             sections: vec![v1::Section {
@@ -116,18 +118,20 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
         }
         .encode_to_vec(),
     );
+    under_consent.document_type = carenet_handover::incoming::FEEDBACK_TYPE.into();
+    under_consent.purpose = Purpose::FeedbackToSender.as_str().into();
     under_consent.legal_basis = v1::LegalBasis {
         kind: LegalBasisKind::Consent as i32,
         reference: consent,
         consent_receipt: vec![],
     };
     sender
-        .enqueue(&[document("vo-1", 1, secret.as_bytes()), under_consent])
+        .enqueue(&[status_document("po-1", 1, secret.as_bytes()), under_consent])
         .await?;
 
     let child = Command::new(carenet_bin())
         .args(["node", "--config"])
-        .arg(region.config_path("po-1"))
+        .arg(region.config_path("vo-1"))
         .env("CARENET_OTLP_ENDPOINT", &endpoint)
         .env("RUST_LOG", "debug")
         .stdout(Stdio::null())

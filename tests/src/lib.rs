@@ -359,6 +359,24 @@ pub fn document(to: &str, n: usize, payload: &[u8]) -> NewMessage {
     }
 }
 
+/// A document of a type the standard slices register, for tests that run the
+/// real `carenet node` binary (which composes no test slice): the receiving
+/// school's "read by mentor" status, secondary → primary school, on its
+/// statutory basis. Its content is `payload` (the receiver indexes what it
+/// cannot read as an unknown status).
+pub fn status_document(to: &str, n: usize, payload: &[u8]) -> NewMessage {
+    NewMessage {
+        document_type: carenet_handover::incoming::STATUS_TYPE.into(),
+        purpose: "transfer_dossier".into(),
+        legal_basis: v1::LegalBasis {
+            kind: v1::LegalBasisKind::StatutoryTask as i32,
+            reference: carenet_handover::incoming::STATUS_BASIS_VO.into(),
+            consent_receipt: Vec::new(),
+        },
+        ..document(to, n, payload)
+    }
+}
+
 /// Waits until the sender's outbox has `n` messages delivered.
 pub async fn wait_delivered(store: &Store, n: i64, timeout: Duration) -> anyhow::Result<()> {
     wait_until(timeout, || async {

@@ -35,7 +35,7 @@ pub enum OsoCommand {
         /// The school's own pupil reference (never a BSN); default the file's leerlingid.
         #[arg(long)]
         child: Option<String>,
-        /// po_vo (default), vo_vo, vo_vervolg or internal.
+        /// po_vo (default), po_po, vo_vo, vo_vervolg or internal; must agree with the file (overstap).
         #[arg(long, default_value = "po_vo")]
         route: String,
     },
@@ -112,7 +112,7 @@ pub enum HandoverCommand {
         extras: ExtrasArgs,
     },
     /// Correct a ready or published dossier: a new version, from a new OSO
-    /// file and/or changed extras (PO→VO: back to the guardians first).
+    /// file and/or changed extras (back to the guardians first: every transfer needs their inzage).
     Correct {
         #[command(flatten)]
         target: TargetArgs,
@@ -196,6 +196,24 @@ pub enum HandoverCommand {
         /// Write CSV instead of a table.
         #[arg(long)]
         csv: bool,
+    },
+    /// Ask the school a pupil came from for the pupil's dossier (after
+    /// enrolment; OSO's request side). The node must have run once (its
+    /// credentials and region directory are used).
+    Request {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
+        /// The school the pupil came from.
+        #[arg(long)]
+        from: String,
+        /// The pupil's BSN or onderwijsnummer (9 digits).
+        #[arg(long)]
+        pupil_number: String,
+        /// The pupil's date of birth, YYYY-MM-DD.
+        #[arg(long)]
+        birth_date: String,
     },
     /// Assign a received dossier to the mentor (and teachers).
     Assign {
@@ -632,6 +650,48 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
                         r.message_id, r.document_type, r.sender, r.received_at_ms, r.status
                     );
                 }
+            }
+        }
+        HandoverCommand::Request {
+            target,
+            actor,
+            from,
+            pupil_number,
+            birth_date,
+        } => {
+            let Some(config) = target.node_config()? else {
+                bail!("request needs the node's data directory (or a region's with --party)");
+            };
+            let Some(directory) = target.cached_directory()? else {
+                bail!("the node has no region directory yet: start it once first");
+            };
+            let tls = carenet_fabric::tls::NodeTls::new(
+                Credentials::load(&config.credentials_dir())?,
+                &directory.snapshot().crls,
+            )?;
+            let store = target.open().await?;
+            let actor = actor.actor(&store)?;
+            let from = PartyId::parse("--from", &from)?;
+            let reply = carenet_handover::request::ask(
+                &store,
+                &actor,
+                &tls,
+                &directory,
+                &from,
+                &pupil_number,
+                &birth_date,
+            )
+            .await?;
+            let outcome = carenet_proto::v1::DossierRequestOutcome::try_from(reply.outcome)
+                .map(|o| {
+                    o.as_str_name()
+                        .trim_start_matches("DOSSIER_REQUEST_OUTCOME_")
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_else(|_| "unknown".into());
+            println!("{outcome}");
+            for id in reply.message_ids {
+                println!("queued {id}");
             }
         }
         HandoverCommand::Assign {

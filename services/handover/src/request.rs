@@ -8,15 +8,17 @@
 //! (inzage; a route that also needs consent waits for the school to publish
 //! it). Every request is audited; the answer names no pupil.
 
+use carenet_fabric::Actor;
 use carenet_fabric::PartyId;
 use carenet_fabric::actor::SYSTEM_STAFF;
 use carenet_fabric::audit::{self, Entry};
 use carenet_fabric::directory::{Directory, PartyEntry};
 use carenet_fabric::store::Store;
-use carenet_proto::v1::DossierRequestOutcome as Outcome;
+use carenet_fabric::tls::NodeTls;
+use carenet_proto::v1::{self, DossierRequestOutcome as Outcome};
 
 use crate::dossier::{self, DOSSIER_TYPE, DossierState};
-use crate::{Error, Result, oso};
+use crate::{Error, Result, oso, roles};
 
 /// Checks the request's fields: nine digits, and a YYYY-MM-DD date.
 fn check(pupil_number: &str, birth_date: &str) -> Result<()> {
@@ -28,6 +30,50 @@ fn check(pupil_number: &str, birth_date: &str) -> Result<()> {
     }
     dossier::parse_date("birth_date", birth_date)?;
     Ok(())
+}
+
+/// The receiving school's side: `actor` asks `from` (a school the pupil
+/// came from) for the pupil's dossier over mTLS. The ask is audited with the
+/// actor; the pupil's number and date of birth go only to `from`.
+pub async fn ask(
+    store: &Store,
+    actor: &Actor,
+    tls: &NodeTls,
+    directory: &Directory,
+    from: &PartyId,
+    pupil_number: &str,
+    birth_date: &str,
+) -> Result<v1::DossierRequestReply> {
+    roles::check(store, actor, roles::REQUEST, from.as_str()).await?;
+    check(pupil_number, birth_date)?;
+    let Some(entry) = directory.get(from.as_str()) else {
+        return Err(Error::invalid(
+            "from",
+            "not a party in the region directory",
+        ));
+    };
+    let channel = carenet_fabric::tls::channel(
+        tls,
+        from,
+        &entry.endpoint,
+        Some(entry.spki_sha256),
+        std::time::Duration::from_secs(10),
+    )?;
+    let reply = v1::handover_client::HandoverClient::new(channel)
+        .request_dossier(v1::DossierRequest {
+            pupil_number: pupil_number.to_owned(),
+            birth_date: birth_date.to_owned(),
+        })
+        .await
+        .map_err(carenet_fabric::Error::Remote)?
+        .into_inner();
+    let entry = Entry {
+        counterparty: from.to_string(),
+        purpose: "transfer_dossier".into(),
+        ..actor.entry("dossier_asked", "")
+    };
+    audit::append(&store.db, std::slice::from_ref(&entry)).await?;
+    Ok(reply)
 }
 
 /// Answers `caller`'s request; returns the outcome and the queued message ids.

@@ -144,6 +144,12 @@ pub const FEEDBACK_READ: Rule = Rule {
     roles: &[SupportCoordinatorPo, CareCoordinator],
 };
 
+pub const REQUEST: Rule = Rule {
+    action: "dossier_request",
+    what: "asking a school for a pupil's dossier",
+    roles: &[CareCoordinator, SupportCoordinatorPo],
+};
+
 pub const IZO: Rule = Rule {
     action: "izo_register",
     what: "registering a pupil for the IZO",
