@@ -260,6 +260,7 @@ impl v1::exchange_server::Exchange for SilentPeer {
     ) -> Result<tonic::Response<v1::NotifyResponse>, tonic::Status> {
         Ok(tonic::Response::new(v1::NotifyResponse {
             already_received: 0,
+            refused: Vec::new(),
         }))
     }
     async fn fetch(

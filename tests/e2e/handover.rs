@@ -25,6 +25,22 @@ use crate::oso::{examples, validate};
 
 const T: Duration = Duration::from_secs(30);
 
+/// The call is refused with a permission error, and exactly this refusal is
+/// added to the audit log, naming the actor (counted before and after).
+macro_rules! assert_refused {
+    ($store:expr, $call:expr, $actor:expr, $action:expr $(,)?) => {{
+        let before = refusals($store, $actor, $action).await;
+        check_refused($call, $action);
+        assert_eq!(
+            refusals($store, $actor, $action).await,
+            before + 1,
+            "no new audited refusal {} by {}",
+            $action,
+            $actor.audit_name()
+        );
+    }};
+}
+
 fn example(part: &str) -> String {
     let path = examples()
         .into_iter()
@@ -72,9 +88,13 @@ pub async fn outgoing_status(store: &Store, id: &str) -> Option<season::SeasonRo
         "coordinator-1",
         &[Role::SupportCoordinatorPo, Role::CareCoordinator],
     );
+    let kind = store
+        .directory()
+        .and_then(|d| d.get(store.party.as_str()))
+        .map(|e| e.kind)?;
     season::season(
         store,
-        PartyKind::PoSchool,
+        kind,
         &coordinator,
         0,
         &Filter {
@@ -783,12 +803,17 @@ async fn the_retention_purge_deletes_old_dossiers_and_leaves_proof() -> anyhow::
 
 /// The refusal is a permission error naming the roles that would do, and the
 /// audit log holds `refused:<action>` with the actor's staff id and roles.
-async fn assert_refused<T: std::fmt::Debug>(
-    store: &Store,
-    result: Result<T, Error>,
-    actor: &Actor,
-    action: &str,
-) {
+/// How many refusals of `action` by `actor` the log holds.
+async fn refusals(store: &Store, actor: &Actor, action: &str) -> usize {
+    carenet_fabric::audit::list(&store.db, 0, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.action == format!("refused:{action}") && r.actor == actor.audit_name())
+        .count()
+}
+
+fn check_refused<T: std::fmt::Debug>(result: Result<T, Error>, action: &str) {
     let err = result.expect_err("refused");
     assert!(err.is_permission_denied(), "{action}: {err:?}");
     let text = err.to_string();
@@ -797,16 +822,6 @@ async fn assert_refused<T: std::fmt::Debug>(
             || text.contains("assigned")
             || text.contains("is for staff of"),
         "{text}"
-    );
-    let audit = carenet_fabric::audit::list(&store.db, 0, 100_000)
-        .await
-        .unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|r| r.action == format!("refused:{action}") && r.actor == actor.audit_name()),
-        "no audited refusal {action} by {}",
-        actor.audit_name()
     );
 }
 
@@ -829,56 +844,51 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
 
     // Compose: IB, care coordinator or mentor; not a teacher.
     let d = unseen_povo(Extras::default());
-    assert_refused(
+    assert_refused!(
         p,
         dossier::create(p, &po_teacher, "pupil-1", Route::PoVo, &d).await,
         &po_teacher,
         "dossier_compose",
-    )
-    .await;
+    );
     // Staff of another party act for nobody here.
     let outsider = staff(v, "zc-1", &[Role::CareCoordinator]);
-    assert_refused(
+    assert_refused!(
         p,
         dossier::create(p, &outsider, "pupil-1", Route::PoVo, &d).await,
         &outsider,
         "dossier_compose",
-    )
-    .await;
+    );
     let id = dossier::create(p, &po_mentor, "pupil-1", Route::PoVo, &d).await?;
     let edit = dossier::ExtrasEdit {
         what_works: Some("Vaste plek vooraan.".into()),
         ..Default::default()
     };
-    assert_refused(
+    assert_refused!(
         p,
         dossier::set_extras(p, &po_teacher, &id, &edit).await,
         &po_teacher,
         "dossier_compose",
-    )
-    .await;
+    );
     assert_eq!(
         dossier::set_extras(p, &po_mentor, &id, &edit).await?,
         dossier::ExtrasOutcome::Edited
     );
-    assert_refused(
+    assert_refused!(
         p,
         dossier::submit_for_inspection(p, &po_teacher, &id).await,
         &po_teacher,
         "dossier_compose",
-    )
-    .await;
+    );
     dossier::submit_for_inspection(p, &po_mentor, &id).await?;
 
     // Inzage and release: IB or care coordinator only.
-    assert_refused(
+    assert_refused!(
         p,
         dossier::record_inspection(p, &po_mentor, &id, today(), dossier::GuardiansView::none())
             .await,
         &po_mentor,
         "dossier_inspection",
-    )
-    .await;
+    );
     assert_eq!(
         dossier::get(p, &id).await?.state,
         dossier::DossierState::AwaitingInspection,
@@ -886,37 +896,34 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
     );
     dossier::record_inspection(p, &ib, &id, today(), dossier::GuardiansView::none()).await?;
     let to = [PartyId::parse("to", "vo-1")?];
-    assert_refused(
+    assert_refused!(
         p,
         dossier::publish(p, &po.directory, &po_mentor, &id, &to, None).await,
         &po_mentor,
         "dossier_publish",
-    )
-    .await;
+    );
     dossier::publish(p, &po.directory, &ib, &id, &to, None).await?;
     let item = wait_incoming(v, 1).await?;
 
     // The overview: care coordinator, IB, team lead; not a mentor.
-    assert_refused(
+    assert_refused!(
         v,
         season::season(v, PartyKind::VoSchool, &mentor, 0, &Filter::default()).await,
         &mentor,
         "handover_overview",
-    )
-    .await;
+    );
     assert_eq!(
         season::season(v, PartyKind::VoSchool, &team_lead, 0, &Filter::default())
             .await?
             .len(),
         1
     );
-    assert_refused(
+    assert_refused!(
         v,
         incoming::received_documents(v, PartyKind::VoSchool, &teacher).await,
         &teacher,
         "handover_overview",
-    )
-    .await;
+    );
     assert!(
         !incoming::received_documents(v, PartyKind::VoSchool, &zc)
             .await?
@@ -926,30 +933,27 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
     let swv_staff = staff(&swv.store, "swv-1", &[Role::SwvStaff]);
     let admin = staff(&swv.store, "admin-1", &[Role::Admin]);
     incoming::received_documents(&swv.store, PartyKind::Swv, &swv_staff).await?;
-    assert_refused(
+    assert_refused!(
         &swv.store,
         incoming::received_documents(&swv.store, PartyKind::Swv, &admin).await,
         &admin,
         "handover_overview",
-    )
-    .await;
+    );
 
     // Assign: the care coordinator (an IB only at a primary school).
     let m = item.message_id.as_str();
-    assert_refused(
+    assert_refused!(
         v,
         incoming::assign(v, PartyKind::VoSchool, &mentor, m, "mentor-1", &[]).await,
         &mentor,
         "dossier_assign",
-    )
-    .await;
-    assert_refused(
+    );
+    assert_refused!(
         v,
         incoming::assign(v, PartyKind::VoSchool, &vo_ib, m, "mentor-1", &[]).await,
         &vo_ib,
         "dossier_assign",
-    )
-    .await;
+    );
     incoming::assign(
         v,
         PartyKind::VoSchool,
@@ -961,40 +965,36 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
     .await?;
 
     // The digest: only the assigned mentor or teacher, in that role.
-    assert_refused(
+    assert_refused!(
         v,
         incoming::open_digest(v, &zc, m).await,
         &zc,
         "digest_open",
-    )
-    .await;
+    );
     let other_teacher = staff(v, "teacher-9", &[Role::Teacher]);
-    assert_refused(
+    assert_refused!(
         v,
         incoming::open_digest(v, &other_teacher, m).await,
         &other_teacher,
         "digest_open",
-    )
-    .await;
+    );
     let mentor_as_coordinator = staff(v, "mentor-1", &[Role::CareCoordinator]);
-    assert_refused(
+    assert_refused!(
         v,
         incoming::open_digest(v, &mentor_as_coordinator, m).await,
         &mentor_as_coordinator,
         "digest_open",
-    )
-    .await;
+    );
     incoming::open_digest(v, &teacher, m).await?;
     incoming::open_digest(v, &mentor, m).await?;
 
     // IZO: mentor or care coordinator.
-    assert_refused(
+    assert_refused!(
         v,
         incoming::register_for_izo(v, &teacher, m, "Afstemming", true, None).await,
         &teacher,
         "izo_register",
-    )
-    .await;
+    );
     incoming::register_for_izo(v, &mentor, m, "Afstemming", true, None).await?;
 
     // Feedback: sent by a mentor or care coordinator, read by the IB.
@@ -1005,21 +1005,19 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
         vec![Category::EducationalSupport],
     )
     .await?;
-    assert_refused(
+    assert_refused!(
         v,
         incoming::send_feedback(v, &teacher, m, "Goed gestart.", &record).await,
         &teacher,
         "feedback_send",
-    )
-    .await;
+    );
     incoming::send_feedback(v, &zc, m, "Goed gestart.", &record).await?;
-    assert_refused(
+    assert_refused!(
         p,
         incoming::feedback_received(p, &po_mentor).await,
         &po_mentor,
         "feedback_read",
-    )
-    .await;
+    );
     let fb = wait_until(T, || async {
         let f = incoming::feedback_received(p, &ib).await.ok()?;
         (!f.is_empty()).then_some(f)
@@ -1039,50 +1037,46 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
         party_id: "po-1".into(),
         staff_ref: "ib-1".into(),
     }];
-    assert_refused(
+    assert_refused!(
         p,
         warm::plan(p, &po_teacher, &id, None, participants.clone(), today()).await,
         &po_teacher,
         "warm_handover",
-    )
-    .await;
+    );
     let warm_id = warm::plan(p, &po_mentor, &id, None, participants, today()).await?;
     let held = || warm::Held {
         minutes: "Besproken.".into(),
         ..warm::Held::default()
     };
-    assert_refused(
+    assert_refused!(
         p,
         warm::hold(p, &po_teacher, &warm_id, held()).await,
         &po_teacher,
         "warm_handover",
-    )
-    .await;
+    );
     warm::hold(p, &ib, &warm_id, held()).await?;
 
     // Correct: IB or care coordinator.
     let mut corrected = dossier::get(p, &id).await?.dossier;
     corrected.extras.talents = Some("Tekenen".into());
-    assert_refused(
+    assert_refused!(
         p,
         dossier::correct(p, &po_mentor, &id, &corrected).await,
         &po_mentor,
         "dossier_correct",
-    )
-    .await;
+    );
     assert_eq!(dossier::correct(p, &ib, &id, &corrected).await?, 2);
 
     // A handover inside the school: the care coordinator; at a primary school the IB too.
     let internal =
         dossier::import_oso(v, &zc, &example("BB_full"), "pupil-2", Route::Internal).await?;
-    assert_refused(
+    assert_refused!(
         v,
         dossier::hand_over_internally(v, PartyKind::VoSchool, &mentor, &internal, "mentor-2", &[])
             .await,
         &mentor,
         "internal_handover",
-    )
-    .await;
+    );
     dossier::hand_over_internally(v, PartyKind::VoSchool, &zc, &internal, "mentor-2", &[]).await?;
     let po_internal =
         dossier::import_oso(p, &ib, &example("BB_full"), "pupil-3", Route::Internal).await?;

@@ -9,12 +9,12 @@ use std::process::Command;
 use carenet_e2e::{carenet_bin, postgres_url};
 use carenet_fabric::store::create_postgres_database;
 
-fn shared_oso() -> PathBuf {
+fn vendored_oso() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/oso/OV")
 }
 
 pub fn examples() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(shared_oso().join("examples"))
+    let mut v: Vec<PathBuf> = std::fs::read_dir(vendored_oso().join("examples"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "xml"))
@@ -29,7 +29,7 @@ pub fn examples() -> Vec<PathBuf> {
 pub fn validate(file: &Path, same_as: Option<&Path>) -> anyhow::Result<()> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("oso/validate.py");
     let mut cmd = Command::new("python3");
-    cmd.arg(script).arg("--oso-dir").arg(shared_oso());
+    cmd.arg(script).arg("--oso-dir").arg(vendored_oso());
     if let Some(o) = same_as {
         cmd.arg("--same-as").arg(o);
     }
@@ -99,6 +99,7 @@ async fn every_example_round_trips_and_passes_the_official_validators() -> anyho
         );
         let exported = tmp.path().join(format!("out-{name}"));
         let mut export = strings(&["oso", "export", "--out", &exported.display().to_string()]);
+        export.extend(actor());
         export.extend(store);
         let out = carenet(&export);
         assert!(
@@ -175,6 +176,7 @@ async fn invalid_files_are_refused_naming_element_and_line_and_nothing_is_kept()
         "--out",
         &tmp.path().join("x.xml").display().to_string(),
     ]);
+    args.extend(actor());
     args.extend(store.clone());
     let out = carenet(&args);
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no dossier"));

@@ -154,6 +154,7 @@ async fn a_receiving_school_asks_for_a_dossier_and_gets_it() -> anyhow::Result<(
         PartyPlan::new("swv", PartyKind::Swv, "SWV"),
         PartyPlan::new("po-1", PartyKind::PoSchool, "PO 1"),
         PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        PartyPlan::new("vo-2", PartyKind::VoSchool, "VO 2"),
     ];
     let mut region = TestRegion::create(plans, Tuning::default()).await?;
     region.start_all().await?;
@@ -235,12 +236,34 @@ async fn a_receiving_school_asks_for_a_dossier_and_gets_it() -> anyhow::Result<(
         .await?
         .into_inner();
     assert_eq!(reply.outcome, v1::DossierRequestOutcome::AlreadySent as i32);
+    // Another secondary school that knows the same BSN and date of birth does
+    // not get a dossier that already went to a school: it waits for the IB.
+    let reply = client("vo-2")?
+        .request_dossier(ask("269326728", "2003-03-17"))
+        .await?
+        .into_inner();
+    assert_eq!(reply.outcome, v1::DossierRequestOutcome::Pending as i32);
+    assert!(reply.message_ids.is_empty());
+    // The rules that depend on the party's kind take it from the directory,
+    // not from the caller: a primary school is not an SWV.
+    let denied = carenet_handover::season::season(
+        &po.store,
+        PartyKind::Swv,
+        &staff(&po.store, "mentor-1", &[Role::Mentor]),
+        0,
+        &carenet_handover::season::Filter::default(),
+    )
+    .await;
+    assert!(
+        matches!(&denied, Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(m))) if m.contains("is a po_school")),
+        "{denied:?}"
+    );
     // Each request is in the sender's audit log with the requester.
     let requests = carenet_fabric::audit::list(&po.store.db, 0, 10_000)
         .await?
         .into_iter()
         .filter(|r| r.action.starts_with("dossier_requested:"))
         .count();
-    assert_eq!(requests, 3);
+    assert_eq!(requests, 4);
     region.shutdown().await
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use carenet_e2e::{TestRegion, Tuning, document, wait_until};
-use carenet_fabric::PartyKind::{Swv, VoSchool};
+use carenet_fabric::PartyKind::{PoSchool, Swv, VoSchool};
 use carenet_fabric::audit;
 use carenet_fabric::slice::{DocumentType, RetentionClock, RpcRule, ServiceContext, Slice};
 use carenet_fabric::store::Store;
@@ -21,8 +21,19 @@ use crate::three_parties;
 /// A slice that registers `test.restricted` with the given flows.
 struct Restricted(&'static [DocumentType]);
 
-static SWV_TO_VO: &[DocumentType] = &[restricted(&[(Swv, VoSchool)])];
-static VO_TO_VO: &[DocumentType] = &[restricted(&[(VoSchool, VoSchool)])];
+static SWV_TO_VO: &[DocumentType] = &[restricted(&[(Swv, VoSchool)]), CATEGORISED];
+static VO_TO_VO: &[DocumentType] = &[restricted(&[(VoSchool, VoSchool)]), CATEGORISED];
+
+/// A type that may carry only educational-support data, PO → VO.
+const CATEGORISED: DocumentType = DocumentType {
+    name: "test.categorised",
+    purposes: &["share_with_partner"],
+    legal_bases: &[v1::LegalBasisKind::StatutoryTask],
+    flows: &[(PoSchool, VoSchool)],
+    retention_days: 30,
+    retention_clock: RetentionClock::Delivery,
+    categories: &["educational_support"],
+};
 
 const fn restricted(flows: &'static [(PartyKind, PartyKind)]) -> DocumentType {
     DocumentType {
@@ -138,6 +149,47 @@ async fn a_type_goes_only_where_its_registration_allows() -> anyhow::Result<()> 
     // A registered flow still travels: test.note from the primary school.
     po.send(&[document("vo-1", 4, b"allowed")]).await?;
     carenet_e2e::wait_delivered(&po.store, 1, Duration::from_secs(20)).await?;
+
+    // At release: a payload holding a category its type does not register
+    // does not leave (the fetch is answered with the refusal, audited).
+    let section = |category: &str| v1::Section {
+        category: category.into(),
+        name: "part".into(),
+        content: b"x".to_vec(),
+    };
+    let payload = |sections| prost::Message::encode_to_vec(&v1::CategorizedDocument { sections });
+    let mut fits = document("vo-1", 5, &payload(vec![section("educational_support")]));
+    fits.document_type = "test.categorised".into();
+    let mut too_much = document(
+        "vo-1",
+        6,
+        &payload(vec![section("educational_support"), section("diagnosis")]),
+    );
+    too_much.document_type = "test.categorised".into();
+    let ids = po.send(&[fits, too_much]).await?;
+    carenet_e2e::wait_delivered(&po.store, 2, Duration::from_secs(20)).await?;
+    wait_until(Duration::from_secs(20), || async {
+        (vo.store.inbox_count("refused").await.ok()? == 1).then_some(())
+    })
+    .await?;
+    assert!(vo.store.received(&ids[0]).await?.is_some());
+    assert!(vo.store.received(&ids[1]).await?.is_none());
+    let dead = po.store.list_outbox(Some("dead"), 10).await?;
+    let reason = dead
+        .iter()
+        .find(|d| d.message_id == ids[1])
+        .and_then(|d| d.last_error.clone())
+        .unwrap_or_default();
+    assert!(
+        reason.contains("does not carry data of category diagnosis"),
+        "{reason}"
+    );
+    assert!(
+        actions(&po.store)
+            .await?
+            .iter()
+            .any(|(a, to, _)| a == "release_refused" && to == "vo-1")
+    );
     region.shutdown().await
 }
 

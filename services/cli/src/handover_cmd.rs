@@ -44,6 +44,8 @@ pub enum OsoCommand {
     Export {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
         /// The pupil reference the dossier was created with.
         #[arg(long)]
         pupil: Option<String>,
@@ -463,26 +465,28 @@ pub async fn oso(cmd: OsoCommand) -> anyhow::Result<ExitCode> {
         }
         OsoCommand::Export {
             target,
+            actor,
             pupil,
             dossier: id,
             message,
             out,
         } => {
             let store = target.open().await?;
-            let d = match (pupil, id, message) {
-                (_, _, Some(m)) => incoming::dossier(&store, &m).await?,
-                (_, Some(id), None) => dossier::get(&store, &id).await?.dossier,
+            let actor = actor.actor(&store)?;
+            let source = match (pupil, id, message) {
+                (_, _, Some(m)) => dossier::ExportSource::Received(m),
+                (_, Some(id), None) => dossier::ExportSource::Own(id),
                 (Some(p), None, None) => {
                     let Some((id, _, _)) = dossier::for_child(&store, &p).await?.into_iter().next()
                     else {
                         bail!("no dossier for pupil {p}");
                     };
-                    dossier::get(&store, &id).await?.dossier
+                    dossier::ExportSource::Own(id)
                 }
                 (None, None, None) => {
                     let all = dossier::all(&store).await?;
                     match all.as_slice() {
-                        [one] => dossier::get(&store, one).await?.dossier,
+                        [one] => dossier::ExportSource::Own(one.clone()),
                         [] => bail!("this node holds no dossier"),
                         _ => bail!(
                             "this node holds {} dossiers: name one with --pupil, --dossier or --message",
@@ -491,8 +495,8 @@ pub async fn oso(cmd: OsoCommand) -> anyhow::Result<ExitCode> {
                     }
                 }
             };
-            std::fs::write(&out, d.to_oso()?)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            let xml = dossier::export_oso(&store, &actor, &source).await?;
+            std::fs::write(&out, xml).with_context(|| format!("cannot write {}", out.display()))?;
             println!("written: {}", out.display());
             Ok(ExitCode::SUCCESS)
         }

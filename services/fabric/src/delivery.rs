@@ -221,25 +221,32 @@ impl Worker {
                 Ok(ch) => ExchangeClient::with_interceptor(ch, inject)
                     .notify(request)
                     .await
+                    .map(|r| r.into_inner())
                     .map_err(|s| short(&s)),
                 Err(e) => Err(e.to_string()),
             };
             match result {
-                Ok(_) => {
+                Ok(answer) => {
+                    // What the recipient's registry refuses ends here, with its reason.
+                    let refused: Vec<(String, String, String)> = answer
+                        .refused
+                        .into_iter()
+                        .filter(|r| ids.contains(&r.message_id))
+                        .map(|r| (r.message_id, recipient.clone(), r.reason))
+                        .collect();
+                    for (id, _, reason) in &refused {
+                        tracing::warn!(message_id = %id, %reason, "notify refused by the recipient");
+                    }
+                    self.ctx.store.refuse_sends(&refused).await?;
+                    let ids: Vec<String> = ids
+                        .into_iter()
+                        .filter(|id| !refused.iter().any(|r| &r.0 == id))
+                        .collect();
                     let retry_at = now_ms() + self.config.retry.ack_timeout_ms as i64;
                     self.ctx
                         .store
                         .mark_notified(&ids, retry_at, self.config.retry.max_attempts)
                         .await
-                }
-                Err(error) if error.starts_with("PermissionDenied") => {
-                    // The recipient's registry refuses these: retrying cannot help.
-                    tracing::warn!(%error, "notify refused by the recipient");
-                    let refused: Vec<(String, String, String)> = ids
-                        .iter()
-                        .map(|id| (id.clone(), recipient.clone(), error.clone()))
-                        .collect();
-                    self.ctx.store.refuse_sends(&refused).await
                 }
                 Err(error) => {
                     tracing::info!(%error, "notify failed");

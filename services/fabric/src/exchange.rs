@@ -109,6 +109,25 @@ impl ExchangeService {
                     legal_basis,
                 } => {
                     let legal_basis = legal_basis.unwrap_or_else(|| m.legal_basis.clone());
+                    // What actually leaves is checked again: the basis the
+                    // policy released it on and the categories it holds.
+                    let registry = &self.ctx.store.registry;
+                    let again = holder_kind
+                        .ok_or_else(|| Refusal("this node is not in the directory".into()))
+                        .and_then(|holder| {
+                            registry.check(&Check {
+                                document_type: &m.document_type,
+                                purpose: &m.purpose,
+                                legal_basis: Some(&legal_basis),
+                                sender: holder,
+                                recipient: caller.kind,
+                            })?;
+                            registry.check_categories(&m.document_type, &payload)
+                        });
+                    if let Err(refusal) = again {
+                        refused.push((m, refusal.0));
+                        continue;
+                    }
                     let hash = sha256(&payload);
                     let header = v1::EnvelopeHeader {
                         message_id: m.message_id.clone(),
@@ -214,38 +233,46 @@ impl Exchange for ExchangeService {
             }
             parsed.push((id, item.document_type.clone()));
         }
-        // Only registered types, from the caller's kind to this node's.
+        // Only registered types, from the caller's kind to this node's; a
+        // refused item is answered as such (and audited), the others proceed.
         let me = self.ctx.store.party.as_str();
-        let my_kind = self.ctx.directory.get(me).map(|e| e.kind);
-        let mut refusals = Vec::new();
-        for (i, (id, doc_type)) in parsed.iter().enumerate() {
-            let verdict = match my_kind {
-                Some(kind) => self
-                    .ctx
-                    .store
-                    .registry
-                    .check_notified(doc_type, caller.kind, kind),
-                None => Err(Refusal("this node is not in the directory".into())),
-            };
-            if let Err(refusal) = verdict {
-                refusals.push((i, id.clone(), refusal));
+        let Some(my_kind) = self.ctx.directory.get(me).map(|e| e.kind) else {
+            return Err(Error::Unavailable("this node is not in its directory yet".into()).into());
+        };
+        let mut refused = Vec::new();
+        let mut entries = Vec::new();
+        parsed.retain(|(id, doc_type)| {
+            match self
+                .ctx
+                .store
+                .registry
+                .check_notified(doc_type, caller.kind, my_kind)
+            {
+                Ok(()) => true,
+                Err(refusal) => {
+                    entries.push(Entry {
+                        actor: me.to_owned(),
+                        action: "notify_refused".into(),
+                        message_id: id.clone(),
+                        counterparty: caller.id.to_string(),
+                        ..Entry::default()
+                    });
+                    refused.push(v1::Refusal {
+                        message_id: id.clone(),
+                        reason: refusal.0,
+                    });
+                    false
+                }
             }
-        }
-        if let Some((i, _, refusal)) = refusals.first() {
-            let entries: Vec<Entry> = refusals
-                .iter()
-                .map(|(_, id, _)| Entry {
-                    actor: me.to_owned(),
-                    action: "notify_refused".into(),
-                    message_id: id.clone(),
-                    counterparty: caller.id.to_string(),
-                    ..Entry::default()
-                })
-                .collect();
+        });
+        if !entries.is_empty() {
             crate::audit::append(&self.ctx.store.db, &entries).await?;
-            return Err(
-                Error::PermissionDenied(format!("items[{i}].document_type: {refusal}")).into(),
-            );
+        }
+        if parsed.is_empty() {
+            return Ok(Response::new(v1::NotifyResponse {
+                already_received: 0,
+                refused,
+            }));
         }
         let already = self
             .ctx
@@ -255,6 +282,7 @@ impl Exchange for ExchangeService {
         self.ctx.wake.notify_one();
         Ok(Response::new(v1::NotifyResponse {
             already_received: already,
+            refused,
         }))
     }
 

@@ -287,6 +287,42 @@ impl Registry {
         .map(|_| ())
     }
 
+    /// A payload may hold only the data categories its type registers: every
+    /// section of its `CategorizedDocument` in the list. A type that
+    /// registers no categories carries ids and times, not a categorised
+    /// document, and is not looked into.
+    pub fn check_categories(
+        &self,
+        document_type: &str,
+        payload: &[u8],
+    ) -> std::result::Result<(), Refusal> {
+        let Some(t) = self.types.get(document_type) else {
+            return Err(Refusal(format!(
+                "document type {document_type} is not registered on this node"
+            )));
+        };
+        if t.categories.is_empty() {
+            return Ok(());
+        }
+        let Ok(doc) = <v1::CategorizedDocument as prost::Message>::decode(payload) else {
+            return Err(Refusal(format!(
+                "{} must be a categorised document",
+                t.name
+            )));
+        };
+        match doc
+            .sections
+            .iter()
+            .find(|s| !t.categories.contains(&s.category.as_str()))
+        {
+            Some(s) => Err(Refusal(format!(
+                "{} does not carry data of category {}",
+                t.name, s.category
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// A notification names only the type: known, and a flow from the
     /// sender's kind to this node's kind.
     pub fn check_notified(

@@ -361,31 +361,32 @@ pub async fn import_oso(
         sections: imported.sections,
         extras: Default::default(),
     };
-    let id = insert(store, actor, child_ref, route, &dossier).await?;
+    // Everything the file says about its inzage is checked before anything
+    // is stored: an import is all or nothing.
     let root = oso::assemble(&dossier.sections);
     let seen = root
         .child("inzage")
         .filter(|i| matches!(i.text_at("inzage"), Some("true" | "1")));
+    let stated = match seen.and_then(|i| i.text_at("inzagedatum")) {
+        Some(date) => {
+            let seen_on = parse_date("inzage/inzagedatum", date)?;
+            let akkoord = match seen.and_then(|i| i.text_at("akkoord")) {
+                Some(code) => Akkoord::parse("inzage/akkoord", code)?,
+                None => Akkoord::Unknown,
+            };
+            let text = seen
+                .and_then(|i| i.text_at("redennietakkoord"))
+                .map(str::to_owned);
+            Some((seen_on, GuardiansView::new(text, akkoord)))
+        }
+        None => None,
+    };
+    let id = insert(store, actor, child_ref, route, &dossier).await?;
     let may_record = roles::INSPECTION.roles.iter().any(|r| actor.has(*r));
-    if let Some(date) = seen.and_then(|i| i.text_at("inzagedatum"))
+    if let Some((seen_on, view)) = stated
         && may_record
     {
-        let seen_on = parse_date("inzage/inzagedatum", date)?;
-        let akkoord = match seen.and_then(|i| i.text_at("akkoord")) {
-            Some(code) => Akkoord::parse("inzage/akkoord", code)?,
-            None => Akkoord::Unknown,
-        };
-        let text = seen
-            .and_then(|i| i.text_at("redennietakkoord"))
-            .map(str::to_owned);
-        record_inspection(
-            store,
-            actor,
-            &id,
-            seen_on,
-            GuardiansView::new(text, akkoord),
-        )
-        .await?;
+        record_inspection(store, actor, &id, seen_on, view).await?;
     }
     Ok(id)
 }
@@ -917,6 +918,7 @@ pub async fn hand_over_internally(
     mentor: &str,
     teachers: &[String],
 ) -> Result<String> {
+    let kind = roles::own_kind(store, kind)?;
     roles::check(store, actor, roles::internal(kind), id).await?;
     crate::incoming::check_assignment(mentor, teachers)?;
     let item = format!("internal-{}", uuid::Uuid::new_v4().hyphenated());
@@ -1045,4 +1047,34 @@ mod tests {
             Err(Error::Corrupt(_))
         ));
     }
+}
+
+/// Which dossier to write as an OSO file.
+#[derive(Clone, Debug)]
+pub enum ExportSource {
+    /// One of this school's own dossiers.
+    Own(String),
+    /// A received dossier, by message id.
+    Received(String),
+}
+
+/// Writes a dossier as an OSO 2019.1 file (the school's administration
+/// system takes it from there): the whole dossier, so only its care
+/// coordinator or IB may, and every export is audited.
+pub async fn export_oso(store: &Store, actor: &Actor, source: &ExportSource) -> Result<String> {
+    let subject = match source {
+        ExportSource::Own(id) | ExportSource::Received(id) => id.as_str(),
+    };
+    roles::check(store, actor, roles::EXPORT, subject).await?;
+    let dossier = match source {
+        ExportSource::Own(id) => get(store, id).await?.dossier,
+        ExportSource::Received(message_id) => crate::incoming::dossier(store, message_id).await?,
+    };
+    let xml = dossier.to_oso()?;
+    let entry = Entry {
+        payload_sha256: sha256(xml.as_bytes()).to_vec(),
+        ..actor.entry("dossier_exported", subject)
+    };
+    carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
+    Ok(xml)
 }

@@ -319,6 +319,7 @@ pub async fn assign(
     mentor: &str,
     teachers: &[String],
 ) -> Result<()> {
+    let kind = roles::own_kind(store, kind)?;
     roles::check(store, actor, roles::assign(kind), message_id).await?;
     check_assignment(mentor, teachers)?;
     let item = get(store, message_id).await?;
@@ -767,6 +768,7 @@ pub async fn received_documents(
     kind: PartyKind,
     actor: &Actor,
 ) -> Result<Vec<ReceivedDocument>> {
+    let kind = roles::own_kind(store, kind)?;
     roles::check(store, actor, roles::overview(kind), "received").await?;
     let items = store.received_of_types(HANDOVER_TYPES).await?;
     let ids: Vec<String> = items.iter().map(|i| i.message_id.clone()).collect();

@@ -105,7 +105,11 @@ pub async fn answer(
                 .await?
                 .iter()
                 .any(|s| s.recipient == caller.id.as_str() && s.version == d.version);
-            let ready = matches!(d.state, DossierState::Ready | DossierState::Published);
+            // Only a dossier set ready and not yet sent to any school is
+            // released on request; one that went elsewhere waits for the
+            // school's care coordinator (the pupil may be at two schools).
+            let ready = d.state == DossierState::Ready
+                && store.sent_versions(DOSSIER_TYPE, &d.id).await?.is_empty();
             if has_it {
                 (Outcome::AlreadySent, Vec::new(), d.id)
             } else if ready && d.route.from_primary() && d.inspection_id.is_some() {

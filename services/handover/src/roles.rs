@@ -144,6 +144,12 @@ pub const FEEDBACK_READ: Rule = Rule {
     roles: &[SupportCoordinatorPo, CareCoordinator],
 };
 
+pub const EXPORT: Rule = Rule {
+    action: "dossier_export",
+    what: "writing a dossier to an OSO file",
+    roles: &[SupportCoordinatorPo, CareCoordinator],
+};
+
 pub const REQUEST: Rule = Rule {
     action: "dossier_request",
     what: "asking a school for a pupil's dossier",
@@ -184,6 +190,33 @@ pub fn overview(kind: PartyKind) -> Rule {
         OVERVIEW_SCHOOL
     } else {
         OVERVIEW_OTHER
+    }
+}
+
+/// This party's kind as the region directory says it, for the rules that
+/// depend on it: a caller's `claimed` kind is never taken on its word (a
+/// school calling itself an SWV would widen who may read).
+pub fn own_kind(store: &Store, claimed: PartyKind) -> Result<PartyKind> {
+    let Some(directory) = store.directory() else {
+        return Err(carenet_fabric::Error::FailedPrecondition(
+            "this needs the region directory to know the party's kind: start the node once".into(),
+        )
+        .into());
+    };
+    match directory.get(store.party.as_str()) {
+        Some(entry) if entry.kind == claimed => Ok(claimed),
+        Some(entry) => Err(carenet_fabric::Error::PermissionDenied(format!(
+            "{} is a {}, not a {}",
+            store.party,
+            entry.kind.as_str(),
+            claimed.as_str()
+        ))
+        .into()),
+        None => Err(carenet_fabric::Error::FailedPrecondition(format!(
+            "{} is not in the region directory",
+            store.party
+        ))
+        .into()),
     }
 }
 

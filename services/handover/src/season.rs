@@ -65,6 +65,7 @@ pub async fn season(
     since_ms: i64,
     filter: &Filter,
 ) -> Result<Vec<SeasonRow>> {
+    let kind = roles::own_kind(store, kind)?;
     roles::check(store, actor, roles::overview(kind), "season").await?;
     // Statuses that came back (read, feedback) are indexed from the inbox first.
     incoming::sync(store).await?;

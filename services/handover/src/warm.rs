@@ -313,6 +313,7 @@ pub async fn received(
     kind: PartyKind,
     actor: &Actor,
 ) -> Result<Vec<v1::WarmHandover>> {
+    let kind = roles::own_kind(store, kind)?;
     roles::check(store, actor, roles::warm_read(kind), "warm_handover").await?;
     incoming::sync(store).await?;
     let ids: Vec<(String, String)> = with_db!(&store.db, pool => {
