@@ -345,12 +345,13 @@ async fn consent_roles_inspection_and_safety() -> anyhow::Result<()> {
 /// record was written (the id goes to `written`).
 async fn record_in_tx(
     store: &Store,
+    by: &carenet_fabric::Actor,
     i: &Inspection,
     fail_after: bool,
     written: &mut Option<String>,
 ) -> Result<String, Error> {
     Ok(carenet_fabric::audited!(&store.db, tx => {
-        let id = carenet_consent::inspection_record!(tx, i);
+        let id = carenet_consent::inspection_record!(tx, by, i);
         *written = Some(id.clone());
         if fail_after {
             return Err(Error::invalid("dossier", "the caller's own step failed"));
@@ -372,23 +373,24 @@ async fn consent_roles_inspection_in_the_callers_transaction() -> anyhow::Result
         recorded_by: ib.audit_name(),
     };
     let mut written = None;
-    let id = record_in_tx(&store, &inzage, false, &mut written).await?;
+    let id = record_in_tx(&store, &ib, &inzage, false, &mut written).await?;
     assert!(inspection::covers(&store, &id, "okr-8").await?);
 
     // The caller's step fails: the inspection and its audit record go too.
     let mut written = None;
-    record_in_tx(&store, &inzage, true, &mut written)
+    record_in_tx(&store, &ib, &inzage, true, &mut written)
         .await
         .unwrap_err();
     assert!(!inspection::covers(&store, &written.unwrap(), "okr-8").await?);
 
-    // A recorder that is not a coordinator's audit name is refused, and
-    // nothing is written.
+    // An actor without a coordinator role is refused, whatever the record's
+    // recorded_by says, and nothing is written.
     let mentor = actor(&store, "m-1", Role::Mentor);
-    for by in [mentor.audit_name(), "ib-1".to_owned()] {
-        inzage.recorded_by = by;
+    let node = carenet_fabric::Actor::system(store.party.clone());
+    inzage.recorded_by = ib.audit_name();
+    for by in [&mentor, &node] {
         let mut written = None;
-        let err = record_in_tx(&store, &inzage, false, &mut written)
+        let err = record_in_tx(&store, by, &inzage, false, &mut written)
             .await
             .unwrap_err();
         assert!(

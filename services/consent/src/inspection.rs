@@ -17,7 +17,7 @@
 
 use carenet_fabric::audit::Entry;
 use carenet_fabric::store::Store;
-use carenet_fabric::{Actor, Role, audited, with_db};
+use carenet_fabric::{Actor, audited, with_db};
 use time::Date;
 
 use crate::{Error, Result, roles};
@@ -54,17 +54,17 @@ pub async fn record(store: &Store, actor: &Actor, i: &Inspection) -> Result<Stri
         recorded_by: actor.audit_name(),
         ..i.clone()
     };
-    check(&i)?;
+    check(actor, &i)?;
     Ok(audited!(&store.db, tx => {
-        let id = crate::inspection_record!(tx, &i);
+        let id = crate::inspection_record!(tx, actor, &i);
         (id, Vec::new())
     }))
 }
 
 /// The checks [`inspection_record!`](crate::inspection_record) makes before
-/// it writes: the fields, and a recorder whose audit name holds a role that
-/// may record an inspection.
-pub fn check(i: &Inspection) -> Result<()> {
+/// it writes: the fields, and an actor (typed, not a name) holding a role
+/// that may record an inspection.
+pub fn check(actor: &Actor, i: &Inspection) -> Result<()> {
     if i.child_ref.trim().is_empty() {
         return Err(Error::invalid("child_ref", "must not be empty"));
     }
@@ -74,41 +74,11 @@ pub fn check(i: &Inspection) -> Result<()> {
             "name the document the guardians saw",
         ));
     }
-    let recorder_roles = roles_of_audit_name(&i.recorded_by);
-    if !roles::RECORD_INSPECTION
-        .roles
-        .iter()
-        .any(|r| recorder_roles.contains(r))
-    {
-        let names: Vec<&str> = roles::RECORD_INSPECTION
-            .roles
-            .iter()
-            .map(|r| r.as_str())
-            .collect();
-        return Err(carenet_fabric::Error::PermissionDenied(format!(
-            "{} needs the role {} (recorded_by: the actor's audit name)",
-            roles::RECORD_INSPECTION.what,
-            names.join(" or ")
-        ))
-        .into());
-    }
+    actor.require(
+        roles::RECORD_INSPECTION.what,
+        roles::RECORD_INSPECTION.roles,
+    )?;
     Ok(())
-}
-
-/// The roles in an audit name `staff[role+role]`; none for anything else.
-fn roles_of_audit_name(name: &str) -> Vec<Role> {
-    let Some((staff, rest)) = name.split_once('[') else {
-        return Vec::new();
-    };
-    let Some(list) = rest.strip_suffix(']') else {
-        return Vec::new();
-    };
-    if carenet_fabric::actor::check_staff_id("recorded_by", staff).is_err() {
-        return Vec::new();
-    }
-    list.split('+')
-        .filter_map(|r| Role::parse("recorded_by", r).ok())
-        .collect()
 }
 
 #[doc(hidden)]
@@ -141,9 +111,14 @@ pub fn entry(id: &str, i: &Inspection) -> Entry {
 /// [`authorize`](crate::inspection::authorize) first.
 #[macro_export]
 macro_rules! inspection_record {
-    ($tx:expr, $inspection:expr) => {{
-        let inspection: &$crate::inspection::Inspection = $inspection;
-        $crate::inspection::check(inspection)?;
+    ($tx:expr, $actor:expr, $inspection:expr) => {{
+        let actor: &$crate::__fabric::Actor = $actor;
+        let inspection = $crate::inspection::Inspection {
+            recorded_by: actor.audit_name(),
+            ..::std::clone::Clone::clone($inspection)
+        };
+        let inspection = &inspection;
+        $crate::inspection::check(actor, inspection)?;
         let id = $crate::inspection::new_id();
         sqlx::query($crate::inspection::INSERT)
             .bind(&id)
@@ -181,32 +156,31 @@ pub async fn covers(store: &Store, id: &str, document_id: &str) -> Result<bool> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use carenet_fabric::{PartyId, Role};
 
     #[test]
-    fn the_recorder_must_be_a_coordinator_by_audit_name() {
-        let mut i = Inspection {
+    fn the_recorder_must_hold_a_coordinator_role() {
+        let party = PartyId::parse("party", "po-1").expect("party");
+        let as_actor = |roles: &[Role]| {
+            Actor::new(party.clone(), "staff-1", roles.iter().copied()).expect("actor")
+        };
+        let i = Inspection {
             child_ref: "pupil-1".into(),
             document_id: "okr-1".into(),
             seen_on: time::macros::date!(2026 - 03 - 02),
             guardian_view: None,
+            // What the record says of its recorder does not matter: the actor does.
             recorded_by: "ib-1[support_coordinator_po]".into(),
         };
-        assert!(check(&i).is_ok());
-        i.recorded_by = "m-1[mentor+care_coordinator]".into();
-        assert!(check(&i).is_ok());
-        for bad in [
-            "ib-1",
-            "m-1[mentor]",
-            "[care_coordinator]",
-            "ib-1[care_coordinator",
-        ] {
-            i.recorded_by = bad.into();
+        assert!(check(&as_actor(&[Role::SupportCoordinatorPo]), &i).is_ok());
+        assert!(check(&as_actor(&[Role::Mentor, Role::CareCoordinator]), &i).is_ok());
+        for bad in [as_actor(&[Role::Mentor]), Actor::system(party.clone())] {
             assert!(
                 matches!(
-                    check(&i),
+                    check(&bad, &i),
                     Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(_)))
                 ),
-                "{bad}"
+                "{bad:?}"
             );
         }
     }

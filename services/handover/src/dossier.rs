@@ -513,7 +513,7 @@ pub async fn record_inspection(
             guardian_view: guardian_view.clone(),
             recorded_by: actor.audit_name(),
         };
-        let inspection_id: String = carenet_consent::inspection_record!(tx, &inspection);
+        let inspection_id: String = carenet_consent::inspection_record!(tx, actor, &inspection);
         if guardian_view.is_some() {
             current.dossier.extras.guardian_view = guardian_view.clone();
         }
