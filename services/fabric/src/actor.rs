@@ -7,7 +7,7 @@
 //! web interfaces from verified tokens; all of them call the same functions,
 //! so there is one set of rules. A refusal is an [`Error::PermissionDenied`]
 //! naming the roles that would do, and the slice audits it with
-//! [`Actor::refusal_entry`] (see [`crate::store::Store::audit_refusal`]).
+//! [`Actor::refusal_entry`] (appended with [`crate::audit::append`]).
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -132,7 +132,6 @@ pub struct Check<'a> {
 pub struct Registry {
     types: BTreeMap<&'static str, DocumentType>,
     rpcs: BTreeMap<&'static str, &'static [PartyKind]>,
-    slices: Vec<&'static str>,
 }
 
 impl Registry {
@@ -141,7 +140,6 @@ impl Registry {
     pub fn new<'a>(slices: impl IntoIterator<Item = &'a dyn Slice>) -> Result<Self> {
         let mut registry = Registry::default();
         for slice in slices {
-            registry.slices.push(slice.name());
             for t in slice.document_types() {
                 if !crate::store::outbox::valid_token(t.name) {
                     return Err(Error::Config(format!(
@@ -172,10 +170,6 @@ impl Registry {
             }
         }
         Ok(registry)
-    }
-
-    pub fn slices(&self) -> &[&'static str] {
-        &self.slices
     }
 
     pub fn document_type(&self, name: &str) -> Option<&DocumentType> {
