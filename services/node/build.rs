@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    // Read at run time: the script binary may be reused from a clone elsewhere.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("../../migrations");
     let mut out = String::new();
     for backend in ["sqlite", "postgres"] {
         let dir = root.join(backend);

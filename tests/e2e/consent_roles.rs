@@ -209,7 +209,7 @@ async fn consent_roles_request_grant_refuse_withdraw_list_show() -> anyhow::Resu
         "consent_show",
         &elsewhere,
         &id,
-        "cannot act on the records of vo-1",
+        "is for staff of vo-1",
     )
     .await?;
     let system = Actor::system(store.party.clone());

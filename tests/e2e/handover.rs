@@ -887,7 +887,7 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
         dossier::record_inspection(p, &po_mentor, &id, today(), dossier::GuardiansView::none())
             .await,
         &po_mentor,
-        "dossier_inspection",
+        "inspection_record",
     );
     assert_eq!(
         dossier::get(p, &id).await?.state,

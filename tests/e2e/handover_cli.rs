@@ -124,7 +124,7 @@ async fn a_po_vo_season_runs_step_by_step_from_the_command_line() -> anyhow::Res
     assert!(
         audit
             .iter()
-            .any(|r| r.action == "refused:dossier_inspection" && r.actor == "mentor-1[mentor]")
+            .any(|r| r.action == "refused:inspection_record" && r.actor == "mentor-1[mentor]")
     );
     // A role that does not exist names the flag.
     let bad = run(

@@ -62,7 +62,9 @@ pub async fn who_saw_what(store: &Store, child_ref: &str) -> Result<Vec<Disclosu
         .await?
         .into_iter()
         .map(|a| {
-            let categories = if a.record.action == "released" || a.record.action == "delivered" {
+            let categories = if a.record.action == audit::Action::Released.as_str()
+                || a.record.action == audit::Action::Delivered.as_str()
+            {
                 categories_of(a.released_basis.as_ref())
             } else {
                 Vec::new()

@@ -38,20 +38,12 @@
 //! [`safety::reported_to`]: crate::safety::reported_to
 
 use carenet_fabric::store::Store;
-use carenet_fabric::{Actor, Role, audit};
+use carenet_fabric::{Actor, Role};
 
 use crate::Result;
 
 /// One staff action of the consent slice and the roles that may do it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Action {
-    /// Its name in the audit log; a refusal is recorded as `refused:<name>`.
-    pub name: &'static str,
-    /// What the actor tried, as a permission error says it.
-    pub what: &'static str,
-    /// Any one of these will do.
-    pub roles: &'static [Role],
-}
+pub type Action = carenet_fabric::actor::Rule;
 
 /// The staff who work with consent for a child: everyone who asks for,
 /// records and looks up consent.
@@ -69,48 +61,48 @@ pub const CONSENT_STAFF: &[Role] = &[
 pub const COORDINATORS: &[Role] = &[Role::SupportCoordinatorPo, Role::CareCoordinator];
 
 pub const REQUEST: Action = Action {
-    name: "consent_request",
+    action: "consent_request",
     what: "ask for consent",
     roles: CONSENT_STAFF,
 };
 pub const GRANT: Action = Action {
-    name: "consent_grant",
+    action: "consent_grant",
     what: "record a consent grant",
     roles: CONSENT_STAFF,
 };
 pub const REFUSE: Action = Action {
-    name: "consent_refuse",
+    action: "consent_refuse",
     what: "record a consent refusal",
     roles: CONSENT_STAFF,
 };
 pub const WITHDRAW: Action = Action {
-    name: "consent_withdraw",
+    action: "consent_withdraw",
     what: "record a consent withdrawal",
     roles: CONSENT_STAFF,
 };
 pub const LIST: Action = Action {
-    name: "consent_list",
+    action: "consent_list",
     what: "list a child's consents",
     roles: CONSENT_STAFF,
 };
 pub const SHOW: Action = Action {
-    name: "consent_show",
+    action: "consent_show",
     what: "show a consent record",
     roles: CONSENT_STAFF,
 };
 pub const RECORD_INSPECTION: Action = Action {
-    name: "inspection_record",
+    action: "inspection_record",
     what: "record an inspection (inzage)",
     roles: COORDINATORS,
 };
 pub const RECORD_SAFETY_EXCEPTION: Action = Action {
-    name: "safety_exception_record",
+    action: "safety_exception_record",
     what: "record a safety exception",
     roles: COORDINATORS,
 };
 /// A coordinator sees their own list; a team lead any coordinator's.
 pub const SAFETY_REPORTS: Action = Action {
-    name: "safety_reports_list",
+    action: "safety_reports_list",
     what: "list safety reports",
     roles: &[
         Role::CareCoordinator,
@@ -120,7 +112,7 @@ pub const SAFETY_REPORTS: Action = Action {
 };
 /// Reading another coordinator's safety reports.
 pub const OTHERS_SAFETY_REPORTS: Action = Action {
-    name: "safety_reports_list",
+    action: "safety_reports_list",
     what: "list another coordinator's safety reports",
     roles: &[Role::TeamLead],
 };
@@ -142,30 +134,12 @@ pub const ALL: &[Action] = &[
 /// nothing and touches no database, so it may run inside a transaction. The
 /// error is a [`carenet_fabric::Error::PermissionDenied`] naming the roles.
 pub fn check(actor: &Actor, party: &carenet_fabric::PartyId, action: &Action) -> Result<()> {
-    if &actor.party != party {
-        return Err(carenet_fabric::Error::PermissionDenied(format!(
-            "{}: staff of {} cannot act on the records of {party}",
-            action.what, actor.party
-        ))
-        .into());
-    }
-    actor.require(action.what, action.roles)?;
-    Ok(())
+    Ok(actor.may(party, action)?)
 }
 
-/// [`check`], and on refusal appends `refused:<action>` about `subject` (a
-/// record, document or child reference, never a name) to `store`'s audit log
-/// in a transaction of its own before returning the permission error. Call
-/// it before opening the action's transaction (on SQLite, a second writer
-/// waits for the first).
+/// [`check`], with the refusal audited (see [`carenet_fabric::actor::require`]).
 pub async fn require(store: &Store, actor: &Actor, action: &Action, subject: &str) -> Result<()> {
-    match check(actor, &store.party, action) {
-        Ok(()) => Ok(()),
-        Err(denied) => {
-            audit::append(&store.db, &[actor.refusal_entry(action.name, subject)]).await?;
-            Err(denied)
-        }
-    }
+    Ok(carenet_fabric::actor::require(store, actor, action, subject).await?)
 }
 
 #[cfg(test)]
@@ -197,7 +171,7 @@ mod tests {
                     check(&a, &party(), action).is_ok(),
                     action.roles.contains(&role),
                     "{role} {}",
-                    action.name
+                    action.action
                 );
             }
         }
@@ -215,10 +189,14 @@ mod tests {
     fn the_node_itself_and_other_parties_are_refused() {
         let system = Actor::system(party());
         for action in ALL {
-            assert!(check(&system, &party(), action).is_err(), "{}", action.name);
+            assert!(
+                check(&system, &party(), action).is_err(),
+                "{}",
+                action.action
+            );
         }
         let other = PartyId::parse("party", "po-1").expect("party");
         let m = denied(check(&actor(Role::Mentor), &other, &REQUEST));
-        assert!(m.contains("cannot act on the records of po-1"), "{m}");
+        assert!(m.contains("is for staff of po-1"), "{m}");
     }
 }

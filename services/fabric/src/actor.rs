@@ -94,6 +94,37 @@ pub struct Actor {
     pub roles: BTreeSet<Role>,
 }
 
+/// One row of a slice's role table: a staff action, how a refusal says it,
+/// and the roles that may do it (any one will do).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// As the audit log names it; a refusal is recorded as `refused:<action>`.
+    pub action: &'static str,
+    /// What the actor tried, as a permission error says it: "<what> needs the role …".
+    pub what: &'static str,
+    pub roles: &'static [Role],
+}
+
+/// Passes if `actor` acts for `store`'s party and holds a role of `rule`;
+/// otherwise appends `refused:<action>` about `subject` (an id, never a name)
+/// to the audit log in a transaction of its own and returns the permission
+/// error. Call it before opening the action's transaction (on SQLite a
+/// second writer waits for the first).
+pub async fn require(
+    store: &crate::store::Store,
+    actor: &Actor,
+    rule: &Rule,
+    subject: &str,
+) -> Result<()> {
+    match actor.may(&store.party, rule) {
+        Ok(()) => Ok(()),
+        Err(denied) => {
+            crate::audit::append(&store.db, &[actor.refusal_entry(rule.action, subject)]).await?;
+            Err(denied)
+        }
+    }
+}
+
 /// The actor the node itself acts as in jobs (reminders, purges, expiry).
 pub const SYSTEM_STAFF: &str = "system";
 
@@ -140,6 +171,18 @@ impl Actor {
             "{action} needs the role {}",
             names.join(" or ")
         )))
+    }
+
+    /// Passes if the actor acts for `party` and holds a role of `rule`; no
+    /// I/O, so it may run inside a transaction (the caller audits a refusal).
+    pub fn may(&self, party: &PartyId, rule: &Rule) -> Result<()> {
+        if &self.party != party {
+            return Err(Error::PermissionDenied(format!(
+                "{} is for staff of {party}: staff of {} cannot act for it",
+                rule.what, self.party
+            )));
+        }
+        self.require(rule.what, rule.roles)
     }
 
     /// The roles as the audit log records them: `mentor+teacher`.

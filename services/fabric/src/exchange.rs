@@ -252,7 +252,7 @@ impl Exchange for ExchangeService {
                 Err(refusal) => {
                     entries.push(Entry {
                         actor: me.to_owned(),
-                        action: "notify_refused".into(),
+                        action: crate::audit::Action::NotifyRefused.into(),
                         message_id: id.clone(),
                         counterparty: caller.id.to_string(),
                         ..Entry::default()

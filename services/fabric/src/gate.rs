@@ -77,7 +77,7 @@ impl RpcGateLayer {
             .map_err(|refusal| {
                 let audit = Entry {
                     actor: self.store.party.to_string(),
-                    action: "rpc_refused".into(),
+                    action: crate::audit::Action::RpcRefused.into(),
                     message_id: path.to_owned(),
                     counterparty: entry.id.to_string(),
                     ..Entry::default()

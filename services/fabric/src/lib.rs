@@ -35,6 +35,7 @@ pub mod peers;
 pub mod policy;
 pub mod slice;
 pub mod store;
+pub mod text;
 pub mod tls;
 pub mod trace_context;
 

@@ -31,16 +31,7 @@ use carenet_fabric::{Actor, PartyKind, Role};
 
 use crate::{Error, Result};
 
-/// One row of the role table: the audited action name, how a refusal says
-/// it, and the roles that may do it.
-#[derive(Clone, Copy, Debug)]
-pub struct Rule {
-    /// As the audit log names it (`refused:<action>` on refusal).
-    pub action: &'static str,
-    /// As a refusal says it: "<what> needs the role ...".
-    pub what: &'static str,
-    pub roles: &'static [Role],
-}
+pub use carenet_fabric::actor::Rule;
 
 use Role::{CareCoordinator, Mentor, SupportCoordinatorPo, Teacher, TeamLead};
 
@@ -50,11 +41,9 @@ pub const COMPOSE: Rule = Rule {
     roles: &[SupportCoordinatorPo, CareCoordinator, Mentor],
 };
 
-pub const INSPECTION: Rule = Rule {
-    action: "dossier_inspection",
-    what: "recording the guardians' inzage",
-    roles: &[SupportCoordinatorPo, CareCoordinator],
-};
+/// The consent slice's own rule: recording an inzage is one rule wherever
+/// it is done.
+pub const INSPECTION: Rule = carenet_consent::roles::RECORD_INSPECTION;
 
 pub const PUBLISH: Rule = Rule {
     action: "dossier_publish",
@@ -224,18 +213,7 @@ pub fn own_kind(store: &Store, claimed: PartyKind) -> Result<PartyKind> {
 /// roles; otherwise appends the refusal to the audit log and returns the
 /// permission error. `subject` is the id the audit record names.
 pub async fn check(store: &Store, actor: &Actor, rule: Rule, subject: &str) -> Result<()> {
-    let verdict = if actor.party != store.party {
-        Err(carenet_fabric::Error::PermissionDenied(format!(
-            "{} is for staff of {}",
-            rule.what, store.party
-        )))
-    } else {
-        actor.require(rule.what, rule.roles)
-    };
-    match verdict {
-        Ok(()) => Ok(()),
-        Err(e) => refuse(store, actor, rule, subject, e).await,
-    }
+    Ok(carenet_fabric::actor::require(store, actor, &rule, subject).await?)
 }
 
 /// Audits a refusal of `rule` and returns `err` (a permission error).

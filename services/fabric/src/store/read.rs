@@ -39,36 +39,14 @@ pub enum InboxState {
     Dead,
 }
 
-macro_rules! string_enum {
-    ($ty:ident { $($variant:ident => $name:literal),* $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $name),* }
-            }
-            /// Parses a stored state; anything else is corrupt data.
-            pub fn parse(field: &str, value: &str) -> Result<Self> {
-                match value {
-                    $($name => Ok($ty::$variant),)*
-                    _ => Err(Error::Corrupt(format!("{field}: unknown state"))),
-                }
-            }
-        }
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum!(OutboxState {
+crate::text_enum!(OutboxState {
     Pending => "pending",
     Notified => "notified",
     Delivered => "delivered",
     Dead => "dead",
 });
 
-string_enum!(InboxState {
+crate::text_enum!(InboxState {
     Notified => "notified",
     Stored => "stored",
     Acked => "acked",
