@@ -254,6 +254,13 @@ const SELECT_DOSSIER: &str = "SELECT child_ref, route, version, state, document,
 macro_rules! load_in_tx {
     ($tx:expr, $id:expr) => {{
         let id: &str = $id;
+        // Lock the row before reading it (PostgreSQL; SQLite has one writer),
+        // so a concurrent change waits for this one instead of both reading
+        // the same state and the second overwriting the first.
+        sqlx::query("UPDATE handover_dossier SET updated_at_ms = updated_at_ms WHERE id = $1")
+            .bind(id)
+            .execute(&mut *$tx)
+            .await?;
         let row: Option<DossierRow> = sqlx::query_as(SELECT_DOSSIER)
             .bind(id)
             .fetch_optional(&mut *$tx)
@@ -779,6 +786,29 @@ pub async fn earlier_recipients(store: &Store, id: &str) -> Result<Vec<PartyId>>
 /// first (every OV transfer needs their inzage); then [`publish`] with no new recipient sends it to
 /// every earlier recipient.
 pub async fn correct(store: &Store, actor: &Actor, id: &str, dossier: &Dossier) -> Result<u32> {
+    correct_inner(store, actor, id, None, dossier).await
+}
+
+/// A correction made from version `based_on` (e.g. its extras changed): if
+/// another correction came first, this one is refused as a concurrent change
+/// rather than overwriting it.
+pub async fn correct_from(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    based_on: u32,
+    dossier: &Dossier,
+) -> Result<u32> {
+    correct_inner(store, actor, id, Some(based_on), dossier).await
+}
+
+async fn correct_inner(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    based_on: Option<u32>,
+    dossier: &Dossier,
+) -> Result<u32> {
     roles::check(store, actor, roles::CORRECT, id).await?;
     let route = get(store, id).await?.route;
     let (kind, overstap) = route.oso_profile();
@@ -788,6 +818,9 @@ pub async fn correct(store: &Store, actor: &Actor, id: &str, dossier: &Dossier) 
         let current = load_in_tx!(tx, id);
         if matches!(current.state, DossierState::Draft | DossierState::AwaitingInspection) {
             return Err(not_in(&current, "correct (edit the draft instead)"));
+        }
+        if based_on.is_some_and(|v| v != current.version) {
+            return Err(Error::Conflict(format!("dossier {id}")));
         }
         // Every version goes before the guardians again (OVa.IZ02).
         let state = if current.route != Route::Internal {
@@ -886,21 +919,42 @@ pub async fn set_extras(
     if edit.is_empty() {
         return Err(Error::invalid("extras", "name at least one field to set"));
     }
+    roles::check(store, actor, roles::COMPOSE, id).await?;
     let current = get(store, id).await?;
-    let mut dossier = current.dossier.clone();
-    edit.apply(&mut dossier.extras);
     match current.state {
+        // A draft is edited in place, the edit applied to the dossier as it
+        // is inside the transaction: a concurrent edit is not lost.
         DossierState::Draft => {
-            edit_draft(store, actor, id, &dossier).await?;
+            audited!(&store.db, tx => {
+                let current = load_in_tx!(tx, id);
+                if current.state != DossierState::Draft {
+                    return Err(not_in(&current, "edit"));
+                }
+                let mut dossier = current.dossier.clone();
+                edit.apply(&mut dossier.extras);
+                let document = dossier.encode();
+                sqlx::query("UPDATE handover_dossier SET document = $1, updated_at_ms = $2 WHERE id = $3")
+                    .bind(&document)
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let entry = Entry {
+                    payload_sha256: sha256(&document).to_vec(),
+                    ..actor.entry("dossier_edited", id)
+                };
+                ((), vec![entry])
+            });
             Ok(ExtrasOutcome::Edited)
         }
-        DossierState::AwaitingInspection => {
-            roles::check(store, actor, roles::COMPOSE, id).await?;
-            Err(not_in(&current, "change the extras"))
+        DossierState::AwaitingInspection => Err(not_in(&current, "change the extras")),
+        DossierState::Ready | DossierState::Published => {
+            let mut dossier = current.dossier.clone();
+            edit.apply(&mut dossier.extras);
+            Ok(ExtrasOutcome::Corrected(
+                correct_from(store, actor, id, current.version, &dossier).await?,
+            ))
         }
-        DossierState::Ready | DossierState::Published => Ok(ExtrasOutcome::Corrected(
-            correct(store, actor, id, &dossier).await?,
-        )),
     }
 }
 
