@@ -1115,3 +1115,38 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
     assert!(carenet_fabric::audit::verify(&v.db).await?.is_ok());
     region.shutdown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_staff_editing_a_draft_at_once_lose_neither_edit() -> anyhow::Result<()> {
+    let (_dir, store) = carenet_e2e::fresh_store("po-1").await?;
+    let ib = staff(&store, "ib-1", &[Role::SupportCoordinatorPo]);
+    let mentor = staff(&store, "mentor-1", &[Role::Mentor]);
+    let id = dossier::create(
+        &store,
+        &ib,
+        "pupil-1",
+        Route::PoVo,
+        &unseen_povo(Extras::default()),
+    )
+    .await?;
+    for round in 0..10 {
+        let works = dossier::ExtrasEdit {
+            what_works: Some(format!("Korte opdrachten {round}")),
+            ..Default::default()
+        };
+        let talents = dossier::ExtrasEdit {
+            talents: Some(format!("Tekenen {round}")),
+            ..Default::default()
+        };
+        let (a, b) = tokio::join!(
+            dossier::set_extras(&store, &ib, &id, &works),
+            dossier::set_extras(&store, &mentor, &id, &talents),
+        );
+        a?;
+        b?;
+        let extras = dossier::get(&store, &id).await?.dossier.extras;
+        assert_eq!(extras.what_works, works.what_works, "round {round}");
+        assert_eq!(extras.talents, talents.talents, "round {round}");
+    }
+    Ok(())
+}
