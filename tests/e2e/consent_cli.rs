@@ -208,7 +208,19 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--purpose"));
 
-    let disclosures = run(&target, &["consent", "disclosures", "--child", "pupil-3"]);
+    let disclosures = run(
+        &target,
+        &[
+            "consent",
+            "disclosures",
+            "--child",
+            "pupil-3",
+            "--by",
+            "zc-1",
+            "--role",
+            "care_coordinator",
+        ],
+    );
     assert!(disclosures.status.success());
     assert_eq!(
         stdout(&disclosures)
@@ -394,7 +406,8 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
         .args(&target)
         .output()?;
     // 3 consent changes, 1 safety exception, 1 inzage, 2 refusals (another
-    // coordinator's reports, the mentor's inzage).
-    assert_eq!(stdout(&verified).trim(), "ok: 7 records");
+    // coordinator's reports, the mentor's inzage), and the reading of the
+    // disclosures.
+    assert_eq!(stdout(&verified).trim(), "ok: 8 records");
     Ok(())
 }

@@ -158,7 +158,7 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
     assert_eq!(again.refused[0].reason, "consent withdrawn");
 
     // The parents' view: who saw what, when, and on what basis.
-    let seen = carenet_consent::disclosure::who_saw_what(&vo.store, "pupil-7").await?;
+    let seen = carenet_consent::disclosure::who_saw_what(&vo.store, &by, "pupil-7").await?;
     let lines: Vec<(&str, &str)> = seen
         .iter()
         .map(|d| (d.action.as_str(), d.subject_id.as_str()))

@@ -115,6 +115,8 @@ pub enum ConsentCommand {
     Disclosures {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
         #[arg(long)]
         child: String,
     },
@@ -372,10 +374,16 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        ConsentCommand::Disclosures { target, child } => {
+        ConsentCommand::Disclosures {
+            target,
+            actor,
+            child,
+        } => {
             let store = target.open().await?;
-            let seen = carenet_consent::disclosure::who_saw_what(&store, &child).await?;
+            let actor = actor.actor(&store)?;
+            let seen = carenet_consent::disclosure::who_saw_what(&store, &actor, &child).await;
             store.db.close().await;
+            let seen = seen?;
             for d in seen {
                 println!(
                     "{} {:<16} {} recipient={} actor={} purpose={} basis={} categories={}",

@@ -2,8 +2,8 @@
 //! receipt, refusal and deletion of data sent about it, and every change of its
 //! consents, from the node's audit log. The basis of the parents' disclosure view.
 
-use carenet_fabric::audit;
 use carenet_fabric::store::Store;
+use carenet_fabric::{Actor, audit};
 use carenet_proto::v1;
 use prost::Message;
 
@@ -57,7 +57,14 @@ fn line(r: &v1::AuditRecord, categories: Vec<String>) -> Disclosure {
 /// Everything the node's audit log says was done with data about `child_ref`,
 /// oldest first: what the fabric released about the child, and the changes of
 /// the child's consent records. Read through the fabric's audit API.
-pub async fn who_saw_what(store: &Store, child_ref: &str) -> Result<Vec<Disclosure>> {
+/// The reading is itself audited (`disclosures_listed`, about the child's
+/// reference), so the guardians can see who looked.
+pub async fn who_saw_what(
+    store: &Store,
+    actor: &Actor,
+    child_ref: &str,
+) -> Result<Vec<Disclosure>> {
+    crate::roles::require(store, actor, &crate::roles::DISCLOSURES, child_ref).await?;
     let mut lines: Vec<(u64, Disclosure)> = audit::about_child(&store.db, child_ref)
         .await?
         .into_iter()
@@ -84,5 +91,6 @@ pub async fn who_saw_what(store: &Store, child_ref: &str) -> Result<Vec<Disclosu
         lines.push((r.seq, line(&r, Vec::new())));
     }
     lines.sort_by_key(|(seq, _)| *seq);
+    audit::append(&store.db, &[actor.entry("disclosures_listed", child_ref)]).await?;
     Ok(lines.into_iter().map(|(_, d)| d).collect())
 }

@@ -13,6 +13,7 @@
 //! | record a withdrawal | [`ConsentStore::withdraw`] | the same |
 //! | list a child's consents | [`ConsentStore::list`] | the same |
 //! | show a record's versions | [`ConsentStore::show`] | the same |
+//! | list who saw a child's data | [`disclosure::who_saw_what`] | support_coordinator_po, care_coordinator, case_coordinator |
 //! | record an inspection (inzage) | [`inspection::record`], [`inspection_record!`] | support_coordinator_po, care_coordinator |
 //! | record a safety exception | [`safety::record`] | support_coordinator_po, care_coordinator |
 //! | list the safety reports of a coordinator | [`safety::reported_to`] | care_coordinator, support_coordinator_po (their own list), team_lead (any coordinator's list) |
@@ -32,6 +33,7 @@
 //! [`ConsentStore::withdraw`]: crate::record::ConsentStore::withdraw
 //! [`ConsentStore::list`]: crate::record::ConsentStore::list
 //! [`ConsentStore::show`]: crate::record::ConsentStore::show
+//! [`disclosure::who_saw_what`]: crate::disclosure::who_saw_what
 //! [`inspection::record`]: crate::inspection::record
 //! [`inspection_record!`]: crate::inspection_record
 //! [`safety::record`]: crate::safety::record
@@ -90,6 +92,18 @@ pub const SHOW: Action = Action {
     what: "show a consent record",
     roles: CONSENT_STAFF,
 };
+/// The disclosure view of one child (who saw what): the coordinators who
+/// answer the guardians' questions about it. (The guardians' own view comes
+/// with the parent portal.)
+pub const DISCLOSURES: Action = Action {
+    action: "disclosures_list",
+    what: "list who saw a child's data",
+    roles: &[
+        Role::SupportCoordinatorPo,
+        Role::CareCoordinator,
+        Role::CaseCoordinator,
+    ],
+};
 pub const RECORD_INSPECTION: Action = Action {
     action: "inspection_record",
     what: "record an inspection (inzage)",
@@ -125,6 +139,7 @@ pub const ALL: &[Action] = &[
     WITHDRAW,
     LIST,
     SHOW,
+    DISCLOSURES,
     RECORD_INSPECTION,
     RECORD_SAFETY_EXCEPTION,
     SAFETY_REPORTS,
