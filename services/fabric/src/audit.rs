@@ -13,11 +13,59 @@
 //! record every release and receipt, see `Audit.ListShared`) is the check.
 
 use carenet_proto::v1;
-use sqlx::Row;
 
 use crate::crypto::sha256;
 use crate::store::Db;
 use crate::{Result, with_db};
+
+/// What the fabric itself records. Slices name their own actions (a slice's
+/// role table names each staff action, `refused:<action>` its refusal); the
+/// log holds them all as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// A message was put in the outbox.
+    Queued,
+    /// The registry refused a message at the sender.
+    SendRefused,
+    /// The receiver's registry refused a notification.
+    NotifyRefused,
+    /// The RPC gate refused a call.
+    RpcRefused,
+    /// The sender released a message to its recipient.
+    Released,
+    /// The sender refused a release (basis, registry).
+    ReleaseRefused,
+    /// The recipient's signed receipt came in.
+    Delivered,
+    /// The recipient stored a verified message.
+    Received,
+    /// What arrived did not verify or was not allowed.
+    Rejected,
+    /// The sender refused to release what was notified.
+    RefusedBySender,
+    /// Content was withdrawn by its sender (its basis ended).
+    Withdrawn,
+    /// Content was deleted at the end of its retention period.
+    Purged,
+    /// An operator put a dead-lettered message back in the queue.
+    Resend,
+}
+
+crate::text_enum!(Action {
+    Queued => "queued",
+    SendRefused => "send_refused",
+    NotifyRefused => "notify_refused",
+    RpcRefused => "rpc_refused",
+    Released => "released",
+    ReleaseRefused => "release_refused",
+    Delivered => "delivered",
+    Received => "received",
+    Rejected => "rejected",
+    RefusedBySender => "refused_by_sender",
+    Withdrawn => "withdrawn",
+    Purged => "purged",
+    Resend => "resend",
+});
 
 /// What one audit record says.
 #[derive(Clone, Debug, Default)]
@@ -78,6 +126,15 @@ pub fn chain(first_seq: i64, at_ms: i64, entries: &[Entry], mut prev_hash: Vec<u
     links
 }
 
+/// The chain head as `audit_head` holds it: the sequence number and hash of
+/// the last record. Public because [`audit_append!`] reads it in the crate
+/// that expands it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct HeadRow {
+    pub seq: i64,
+    pub last_hash: Vec<u8>,
+}
+
 /// Appends `$entries` (a `&[audit::Entry]`) to the chain inside transaction
 /// `$tx`: one head update, one multi-row insert and one head update per chunk,
 /// whatever the number of records.
@@ -87,16 +144,14 @@ macro_rules! audit_append {
         let entries: &[$crate::audit::Entry] = $entries;
         for chunk in entries.chunks($crate::audit::APPEND_CHUNK) {
             let n = chunk.len() as i64;
-            let head = sqlx::query(
+            let head: $crate::audit::HeadRow = sqlx::query_as(
                 "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, last_hash",
             )
             .bind(n)
             .fetch_one(&mut *$tx)
             .await?;
-            let last_seq: i64 = sqlx::Row::try_get(&head, 0)?;
-            let prev: Vec<u8> = sqlx::Row::try_get(&head, 1)?;
             let at_ms = $crate::clock::now_ms();
-            let links = $crate::audit::chain(last_seq - n + 1, at_ms, chunk, prev);
+            let links = $crate::audit::chain(head.seq - n + 1, at_ms, chunk, head.last_hash);
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO audit (seq, at_ms, actor, action, message_id, counterparty, purpose, \
                  legal_basis, payload_sha256, prev_hash, hash) ",
@@ -154,23 +209,39 @@ pub async fn append(db: &Db, entries: &[Entry]) -> Result<()> {
     })
 }
 
-macro_rules! record_from_row {
-    ($row:expr) => {{
-        let row = $row;
+/// One row of `audit`, as [`SELECT_RECORDS`] reads it.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    seq: i64,
+    at_ms: i64,
+    actor: String,
+    action: String,
+    message_id: String,
+    counterparty: String,
+    purpose: String,
+    legal_basis: String,
+    payload_sha256: Vec<u8>,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl From<AuditRow> for v1::AuditRecord {
+    fn from(r: AuditRow) -> Self {
         v1::AuditRecord {
-            seq: row.try_get::<i64, _>("seq")? as u64,
-            at_ms: row.try_get("at_ms")?,
-            actor: row.try_get("actor")?,
-            action: row.try_get("action")?,
-            message_id: row.try_get("message_id")?,
-            counterparty: row.try_get("counterparty")?,
-            purpose: row.try_get("purpose")?,
-            legal_basis: row.try_get("legal_basis")?,
-            payload_sha256: row.try_get("payload_sha256")?,
-            prev_hash: row.try_get("prev_hash")?,
-            hash: row.try_get("hash")?,
+            // Sequence numbers count from 1: the cast keeps the value.
+            seq: r.seq as u64,
+            at_ms: r.at_ms,
+            actor: r.actor,
+            action: r.action,
+            message_id: r.message_id,
+            counterparty: r.counterparty,
+            purpose: r.purpose,
+            legal_basis: r.legal_basis,
+            payload_sha256: r.payload_sha256,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
         }
-    }};
+    }
 }
 
 const SELECT_RECORDS: &str = "SELECT seq, at_ms, actor, action, message_id, counterparty, purpose, \
@@ -204,12 +275,8 @@ async fn select_records(
             select.push(" AND counterparty = ").push_bind(c);
         }
         select.push(" ORDER BY seq LIMIT ").push_bind(limit);
-        let rows = select.build().fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(record_from_row!(row));
-        }
-        Ok(out)
+        let rows: Vec<AuditRow> = select.build_query_as().fetch_all(pool).await?;
+        Ok(rows.into_iter().map(v1::AuditRecord::from).collect())
     })
 }
 
@@ -217,15 +284,14 @@ async fn select_records(
 /// basis label such as `consent:<record id>`).
 pub async fn released_under(db: &Db, basis: &str) -> Result<Vec<(String, String)>> {
     with_db!(db, pool => {
-        let rows = sqlx::query(
-            "SELECT DISTINCT message_id, counterparty FROM audit WHERE action = 'released' AND legal_basis = $1",
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT message_id, counterparty FROM audit WHERE action = $1 AND legal_basis = $2",
         )
+        .bind(Action::Released.as_str())
         .bind(basis)
         .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        Ok(rows)
     })
 }
 
@@ -238,29 +304,41 @@ pub struct AboutChild {
     pub released_basis: Option<v1::LegalBasis>,
 }
 
+/// An audit record joined with its message's `outbox.released_basis`.
+#[derive(sqlx::FromRow)]
+struct AboutChildRow {
+    #[sqlx(flatten)]
+    record: AuditRow,
+    released_basis: Option<Vec<u8>>,
+}
+
 /// The releases, deliveries, refusals and purges of messages this node sent
 /// about `child_ref`, oldest first (the parents' "who saw what").
 pub async fn about_child(db: &Db, child_ref: &str) -> Result<Vec<AboutChild>> {
     with_db!(db, pool => {
-        let rows = sqlx::query(
+        let rows: Vec<AboutChildRow> = sqlx::query_as(
             "SELECT a.seq, a.at_ms, a.actor, a.action, a.message_id, a.counterparty, a.purpose, \
                     a.legal_basis, a.payload_sha256, a.prev_hash, a.hash, o.released_basis \
              FROM audit a JOIN outbox o ON o.message_id = a.message_id \
-             WHERE o.child_ref = $1 AND a.action IN ('released', 'delivered', 'release_refused', 'purged') \
+             WHERE o.child_ref = $1 AND a.action IN ($2, $3, $4, $5) \
              ORDER BY a.seq",
         )
         .bind(child_ref)
+        .bind(Action::Released.as_str())
+        .bind(Action::Delivered.as_str())
+        .bind(Action::ReleaseRefused.as_str())
+        .bind(Action::Purged.as_str())
         .fetch_all(pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let basis: Option<Vec<u8>> = row.try_get("released_basis")?;
-            out.push(AboutChild {
-                record: record_from_row!(row),
-                released_basis: basis.and_then(|b| <v1::LegalBasis as prost::Message>::decode(b.as_slice()).ok()),
-            });
-        }
-        Ok(out)
+        Ok(rows
+            .into_iter()
+            .map(|r| AboutChild {
+                record: r.record.into(),
+                released_basis: r
+                    .released_basis
+                    .and_then(|b| <v1::LegalBasis as prost::Message>::decode(b.as_slice()).ok()),
+            })
+            .collect())
     })
 }
 
@@ -282,10 +360,8 @@ pub async fn about_subjects(
                 list.push_bind(s);
             }
             list.push_unseparated(")");
-            let rows = select.build().fetch_all(pool).await?;
-            for row in &rows {
-                out.push(record_from_row!(row));
-            }
+            let rows: Vec<AuditRow> = select.build_query_as().fetch_all(pool).await?;
+            out.extend(rows.into_iter().map(v1::AuditRecord::from));
         });
     }
     out.sort_by_key(|r| r.seq);
@@ -306,12 +382,12 @@ impl std::fmt::Display for Broken {
 }
 
 async fn head(db: &Db) -> Result<(u64, Vec<u8>)> {
-    with_db!(db, pool => {
-        let row = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
+    let head: HeadRow = with_db!(db, pool => {
+        sqlx::query_as("SELECT seq, last_hash FROM audit_head WHERE id = 1")
             .fetch_one(pool)
-            .await?;
-        Ok((row.try_get::<i64, _>(0)? as u64, row.try_get(1)?))
-    })
+            .await?
+    });
+    Ok((head.seq as u64, head.last_hash))
 }
 
 /// Walks the whole chain. `Ok(Ok(n))`: intact with n records.

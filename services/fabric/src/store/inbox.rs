@@ -8,9 +8,9 @@
 
 use carenet_proto::v1;
 use prost::Message;
-use sqlx::Row;
 
 use super::Store;
+use super::read::InboxState;
 use crate::audit::Entry;
 use crate::clock::now_ms;
 use crate::delivery::RetryPolicy;
@@ -18,7 +18,7 @@ use crate::envelope::basis_label;
 use crate::{Error, Result, audit_append, with_db};
 
 /// A notified or stored message whose next step is due.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DueInbox {
     pub message_id: String,
     pub sender: String,
@@ -40,7 +40,50 @@ pub struct Received {
 pub struct ReceivedDocument {
     pub header: v1::EnvelopeHeader,
     pub payload: Vec<u8>,
-    pub state: String,
+    /// `stored` until the sender has taken the receipt, then `acked`.
+    pub state: InboxState,
+}
+
+/// A row of `inbox` as [`Store::received`] reads it.
+#[derive(sqlx::FromRow)]
+struct ReceivedRow {
+    header: Option<Vec<u8>>,
+    payload: Option<Vec<u8>>,
+    state: String,
+}
+
+impl TryFrom<ReceivedRow> for ReceivedDocument {
+    type Error = Error;
+    fn try_from(r: ReceivedRow) -> Result<Self> {
+        let header = r
+            .header
+            .as_deref()
+            .map(v1::EnvelopeHeader::decode)
+            .transpose()
+            .map_err(|_| Error::Corrupt("inbox.header".into()))?
+            .ok_or_else(|| Error::Corrupt("inbox.header".into()))?;
+        Ok(ReceivedDocument {
+            header,
+            payload: r
+                .payload
+                .ok_or_else(|| Error::Corrupt("inbox.payload".into()))?,
+            state: InboxState::parse("inbox.state", &r.state)?,
+        })
+    }
+}
+
+/// Who an inbox message is from and where it stands.
+#[derive(sqlx::FromRow)]
+struct SenderState {
+    sender: String,
+    state: String,
+}
+
+/// A failed attempt as [`Store::mark_inbox_failed`] counts it.
+#[derive(sqlx::FromRow)]
+struct Attempted {
+    attempts: i64,
+    state: String,
 }
 
 impl Store {
@@ -61,34 +104,31 @@ impl Store {
                     row.push_bind(id)
                         .push_bind(sender)
                         .push_bind(doc_type)
-                        .push_bind("notified")
+                        .push_bind(InboxState::Notified.as_str())
                         .push_bind(0i64)
                         .push_bind(now)
                         .push_bind(now);
                 });
                 insert.push(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
-                for row in insert.build().fetch_all(&mut *tx).await? {
-                    inserted.insert(row.try_get::<String, _>(0)?);
-                }
+                let new: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+                inserted.extend(new);
             }
             for (i, (id, _)) in items.iter().enumerate() {
                 if inserted.contains(id) {
                     continue;
                 }
                 already += 1;
-                let row = sqlx::query("SELECT sender, state FROM inbox WHERE message_id = $1")
+                let known: SenderState = sqlx::query_as("SELECT sender, state FROM inbox WHERE message_id = $1")
                     .bind(id)
                     .fetch_one(&mut *tx)
                     .await?;
-                let known_sender: String = row.try_get("sender")?;
-                if known_sender != sender {
+                if known.sender != sender {
                     return Err(Error::invalid(
                         format!("items[{i}].message_id"),
                         "already used by another sender",
                     ));
                 }
-                let state: String = row.try_get("state")?;
-                if state == "acked" {
+                if InboxState::parse("inbox.state", &known.state)? == InboxState::Acked {
                     sqlx::query(
                         "UPDATE inbox SET state = 'stored', next_attempt_at_ms = $1 WHERE message_id = $2",
                     )
@@ -105,7 +145,7 @@ impl Store {
 
     pub async fn due_inbox(&self, now: i64, limit: i64) -> Result<Vec<DueInbox>> {
         with_db!(&self.db, pool => {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT message_id, sender, state FROM inbox \
                  WHERE state IN ('notified', 'stored') AND next_attempt_at_ms <= $1 \
                  ORDER BY next_attempt_at_ms LIMIT $2",
@@ -113,16 +153,7 @@ impl Store {
             .bind(now)
             .bind(limit)
             .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(DueInbox {
-                        message_id: r.try_get("message_id")?,
-                        sender: r.try_get("sender")?,
-                        state: r.try_get("state")?,
-                    })
-                })
-                .collect()
+            .await?)
         })
     }
 
@@ -156,7 +187,7 @@ impl Store {
                 }
                 entries.push(Entry {
                     actor: actor.clone(),
-                    action: "received".into(),
+                    action: crate::audit::Action::Received.into(),
                     message_id: r.header.message_id.clone(),
                     counterparty: r.header.sender.clone(),
                     purpose: r.header.purpose.clone(),
@@ -194,7 +225,7 @@ impl Store {
                     .await?;
                     entries.push(Entry {
                         actor: actor.clone(),
-                        action: "withdrawn".into(),
+                        action: crate::audit::Action::Withdrawn.into(),
                         message_id: id.clone(),
                         counterparty: r.header.sender.clone(),
                         purpose: r.header.purpose.clone(),
@@ -216,9 +247,15 @@ impl Store {
         state: &str,
         items: &[(String, String, String)],
     ) -> Result<()> {
-        let action = match state {
-            "refused" => "refused_by_sender",
-            "rejected" => "rejected",
+        let (state, action) = match state {
+            "refused" => (
+                InboxState::Refused,
+                crate::audit::Action::RefusedBySender.as_str(),
+            ),
+            "rejected" => (
+                InboxState::Rejected,
+                crate::audit::Action::Rejected.as_str(),
+            ),
             _ => return Err(Error::invalid("state", "must be refused or rejected")),
         };
         let actor = self.party.to_string();
@@ -229,7 +266,7 @@ impl Store {
                 sqlx::query(
                     "UPDATE inbox SET state = $1, last_error = $2 WHERE message_id = $3 AND state = 'notified'",
                 )
-                .bind(state)
+                .bind(state.as_str())
                 .bind(reason)
                 .bind(id)
                 .execute(&mut *tx)
@@ -257,14 +294,17 @@ impl Store {
             let mut conn = pool.acquire().await?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let row = sqlx::query("SELECT receipt FROM inbox WHERE message_id = $1 AND state = 'stored'")
+                let row: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT receipt FROM inbox WHERE message_id = $1 AND state = 'stored'")
                     .bind(id)
                     .fetch_optional(&mut *conn)
                     .await?;
-                if let Some(row) = row {
-                    let bytes: Vec<u8> = row.try_get(0)?;
-                    let receipt = v1::SignedReceipt::decode(bytes.as_slice())
-                        .map_err(|_| Error::Audit("stored receipt is corrupt".into()))?;
+                if let Some(bytes) = row {
+                    let receipt = bytes
+                        .as_deref()
+                        .map(v1::SignedReceipt::decode)
+                        .transpose()
+                        .map_err(|_| Error::Corrupt("inbox.receipt".into()))?
+                        .ok_or_else(|| Error::Corrupt("inbox.receipt".into()))?;
                     out.push((id.clone(), receipt));
                 }
             }
@@ -301,7 +341,7 @@ impl Store {
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             for id in ids {
-                let row = sqlx::query(
+                let row: Option<Attempted> = sqlx::query_as(
                     "UPDATE inbox SET attempts = attempts + 1, last_error = $1 \
                      WHERE message_id = $2 AND state IN ('notified', 'stored') RETURNING attempts, state",
                 )
@@ -309,11 +349,10 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some(row) = row else { continue };
-                let attempts: i64 = row.try_get(0)?;
-                let state: String = row.try_get(1)?;
+                let Some(Attempted { attempts, state }) = row else { continue };
                 // A stored message is ours already; only its receipt is late, so it never dies.
-                let dead = state == "notified" && attempts >= i64::from(retry.max_attempts);
+                let dead = InboxState::parse("inbox.state", &state)? == InboxState::Notified
+                    && attempts >= i64::from(retry.max_attempts);
                 let next = now + retry.delay_ms(attempts as u32);
                 sqlx::query(
                     "UPDATE inbox SET state = CASE WHEN $1 = 1 THEN 'dead' ELSE state END, \
@@ -332,33 +371,25 @@ impl Store {
 
     /// A received document, if this node holds it.
     pub async fn received(&self, message_id: &str) -> Result<Option<ReceivedDocument>> {
-        with_db!(&self.db, pool => {
-            let row = sqlx::query(
+        let row: Option<ReceivedRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(
                 "SELECT header, payload, state FROM inbox WHERE message_id = $1 AND header IS NOT NULL \
                  AND NOT EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = inbox.message_id)",
             )
                 .bind(message_id)
                 .fetch_optional(pool)
-                .await?;
-            let Some(row) = row else { return Ok(None) };
-            let header: Vec<u8> = row.try_get("header")?;
-            Ok(Some(ReceivedDocument {
-                header: v1::EnvelopeHeader::decode(header.as_slice())
-                    .map_err(|_| Error::Audit("stored header is corrupt".into()))?,
-                payload: row.try_get("payload")?,
-                state: row.try_get("state")?,
-            }))
-        })
+                .await?
+        });
+        row.map(ReceivedDocument::try_from).transpose()
     }
 
     /// Counts inbox messages in a state.
     pub async fn inbox_count(&self, state: &str) -> Result<i64> {
         with_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT COUNT(*) FROM inbox WHERE state = $1")
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE state = $1")
                 .bind(state)
                 .fetch_one(pool)
-                .await?;
-            Ok(row.try_get::<i64, _>(0)?)
+                .await?)
         })
     }
 
@@ -366,21 +397,19 @@ impl Store {
     /// yet (one query, so a message moving from stored to acked is counted once).
     pub async fn inbox_received_count(&self) -> Result<i64> {
         with_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT COUNT(*) FROM inbox WHERE state IN ('stored', 'acked')")
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE state IN ('stored', 'acked')")
                 .fetch_one(pool)
-                .await?;
-            Ok(row.try_get::<i64, _>(0)?)
+                .await?)
         })
     }
 
     /// Ids of inbox messages in a state, oldest first.
     pub async fn inbox_ids(&self, state: &str) -> Result<Vec<String>> {
         with_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT message_id FROM inbox WHERE state = $1 ORDER BY notified_at_ms, message_id")
+            Ok(sqlx::query_scalar("SELECT message_id FROM inbox WHERE state = $1 ORDER BY notified_at_ms, message_id")
                 .bind(state)
                 .fetch_all(pool)
-                .await?;
-            rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+                .await?)
         })
     }
 }
@@ -389,8 +418,7 @@ impl Store {
     /// How many received messages their senders have withdrawn.
     pub async fn withdrawn_count(&self) -> Result<i64> {
         with_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT COUNT(*) FROM withdrawn_message").fetch_one(pool).await?;
-            Ok(row.try_get::<i64, _>(0)?)
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM withdrawn_message").fetch_one(pool).await?)
         })
     }
 }

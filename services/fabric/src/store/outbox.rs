@@ -8,9 +8,9 @@
 
 use carenet_proto::v1;
 use prost::Message;
-use sqlx::Row;
 
 use super::Store;
+use super::read::OutboxState;
 use crate::audit::Entry;
 use crate::clock::now_ms;
 use crate::crypto::sha256;
@@ -38,7 +38,7 @@ pub struct NewMessage {
 }
 
 /// A message due for (re)notification.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DueMessage {
     pub message_id: String,
     pub recipient: String,
@@ -60,7 +60,7 @@ pub struct StoredMessage {
 }
 
 /// One line of `carenet outbox list`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OutboxItem {
     pub message_id: String,
     pub recipient: String,
@@ -69,6 +69,49 @@ pub struct OutboxItem {
     pub attempts: i64,
     pub next_attempt_at_ms: i64,
     pub last_error: Option<String>,
+}
+
+/// A row of `outbox` as [`Store::load_messages`] reads it.
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    message_id: String,
+    document_id: String,
+    version: i64,
+    recipient: String,
+    document_type: String,
+    purpose: String,
+    legal_basis: Vec<u8>,
+    payload: Vec<u8>,
+    created_at_ms: i64,
+}
+
+impl TryFrom<StoredRow> for StoredMessage {
+    type Error = Error;
+    fn try_from(r: StoredRow) -> Result<Self> {
+        Ok(StoredMessage {
+            version: u32::try_from(r.version)
+                .map_err(|_| Error::Corrupt("outbox.version".into()))?,
+            legal_basis: v1::LegalBasis::decode(r.legal_basis.as_slice())
+                .map_err(|_| Error::Corrupt("outbox.legal_basis".into()))?,
+            message_id: r.message_id,
+            document_id: r.document_id,
+            recipient: r.recipient,
+            document_type: r.document_type,
+            purpose: r.purpose,
+            payload: r.payload,
+            created_at_ms: r.created_at_ms,
+        })
+    }
+}
+
+/// What [`Store::record_deliveries`] checks a receipt against.
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    recipient: String,
+    state: String,
+    released_sha256: Option<Vec<u8>>,
+    purpose: String,
+    legal_basis: Vec<u8>,
 }
 
 /// A release the sender is about to make, for the audit log.
@@ -128,7 +171,7 @@ pub fn valid_token(s: &str) -> bool {
 pub fn queued_entry(m: &NewMessage, id: &str) -> Entry {
     Entry {
         actor: m.actor.clone(),
-        action: "queued".into(),
+        action: crate::audit::Action::Queued.into(),
         message_id: id.to_owned(),
         counterparty: m.recipient.to_string(),
         purpose: m.purpose.clone(),
@@ -163,7 +206,7 @@ macro_rules! outbox_enqueue {
                     .push_bind(prost::Message::encode_to_vec(&m.legal_basis))
                     .push_bind(&m.payload)
                     .push_bind(now)
-                    .push_bind("pending")
+                    .push_bind($crate::store::read::OutboxState::Pending.as_str())
                     .push_bind(0i64)
                     .push_bind(now)
                     .push_bind(&m.child_ref);
@@ -195,7 +238,7 @@ impl Store {
             if let Err(refusal) = self.check_send(m) {
                 let entry = Entry {
                     actor: m.actor.clone(),
-                    action: "send_refused".into(),
+                    action: crate::audit::Action::SendRefused.into(),
                     counterparty: m.recipient.to_string(),
                     purpose: m.purpose.clone(),
                     legal_basis: basis_label(Some(&m.legal_basis)),
@@ -260,7 +303,7 @@ impl Store {
                     .await?;
                 entries.push(Entry {
                     actor: actor.clone(),
-                    action: "send_refused".into(),
+                    action: crate::audit::Action::SendRefused.into(),
                     message_id: id.clone(),
                     counterparty: recipient.clone(),
                     ..Entry::default()
@@ -291,7 +334,7 @@ impl Store {
     /// Messages whose (re)notification is due, oldest first.
     pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<DueMessage>> {
         with_db!(&self.db, pool => {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT message_id, recipient, document_type FROM outbox \
                  WHERE state IN ('pending', 'notified') AND next_attempt_at_ms <= $1 \
                  ORDER BY next_attempt_at_ms LIMIT $2",
@@ -299,16 +342,7 @@ impl Store {
             .bind(now)
             .bind(limit)
             .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(DueMessage {
-                        message_id: r.try_get("message_id")?,
-                        recipient: r.try_get("recipient")?,
-                        document_type: r.try_get("document_type")?,
-                    })
-                })
-                .collect()
+            .await?)
         })
     }
 
@@ -353,7 +387,7 @@ impl Store {
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             for id in ids {
-                let row = sqlx::query(
+                let attempts: Option<i64> = sqlx::query_scalar(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = $1 \
                      WHERE message_id = $2 AND state IN ('pending', 'notified') RETURNING attempts",
                 )
@@ -361,15 +395,14 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some(row) = row else { continue };
-                let attempts: i64 = row.try_get(0)?;
+                let Some(attempts) = attempts else { continue };
                 let (state, next) = if attempts >= i64::from(retry.max_attempts) {
-                    ("dead", now)
+                    (OutboxState::Dead, now)
                 } else {
-                    ("pending", now + retry.delay_ms(attempts as u32))
+                    (OutboxState::Pending, now + retry.delay_ms(attempts as u32))
                 };
                 sqlx::query("UPDATE outbox SET state = $1, next_attempt_at_ms = $2 WHERE message_id = $3")
-                    .bind(state)
+                    .bind(state.as_str())
                     .bind(next)
                     .bind(id)
                     .execute(&mut *tx)
@@ -397,22 +430,10 @@ impl Store {
                 list.push_bind(id);
             }
             list.push_unseparated(")");
-            let rows = select.build().fetch_all(pool).await?;
+            let rows: Vec<StoredRow> = select.build_query_as().fetch_all(pool).await?;
             let mut found = std::collections::HashMap::with_capacity(rows.len());
-            for r in &rows {
-                let basis: Vec<u8> = r.try_get("legal_basis")?;
-                let m = StoredMessage {
-                    message_id: r.try_get("message_id")?,
-                    document_id: r.try_get("document_id")?,
-                    version: r.try_get::<i64, _>("version")? as u32,
-                    recipient: r.try_get("recipient")?,
-                    document_type: r.try_get("document_type")?,
-                    purpose: r.try_get("purpose")?,
-                    legal_basis: v1::LegalBasis::decode(basis.as_slice())
-                        .map_err(|_| Error::Audit("stored legal basis is corrupt".into()))?,
-                    payload: r.try_get("payload")?,
-                    created_at_ms: r.try_get("created_at_ms")?,
-                };
+            for r in rows {
+                let m = StoredMessage::try_from(r)?;
                 found.insert(m.message_id.clone(), m);
             }
             Ok::<_, Error>(found)
@@ -439,7 +460,7 @@ impl Store {
                     .await?;
                 entries.push(Entry {
                     actor: actor.clone(),
-                    action: "released".into(),
+                    action: crate::audit::Action::Released.into(),
                     message_id: r.message_id.clone(),
                     counterparty: r.recipient.clone(),
                     purpose: r.purpose.clone(),
@@ -455,7 +476,7 @@ impl Store {
                     .await?;
                 entries.push(Entry {
                     actor: actor.clone(),
-                    action: "release_refused".into(),
+                    action: crate::audit::Action::ReleaseRefused.into(),
                     message_id: m.message_id.clone(),
                     counterparty: m.recipient.clone(),
                     purpose: m.purpose.clone(),
@@ -480,7 +501,7 @@ impl Store {
             let mut entries: Vec<Entry> = Vec::new();
             let mut new = 0u32;
             for (i, d) in deliveries.iter().enumerate() {
-                let row = sqlx::query(
+                let row: DeliveryRow = sqlx::query_as(
                     "SELECT recipient, state, released_sha256, purpose, legal_basis \
                      FROM outbox WHERE message_id = $1",
                 )
@@ -488,25 +509,22 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("receipts[{i}]: message")))?;
-                let recipient: String = row.try_get("recipient")?;
-                if recipient != d.receiver {
+                if row.recipient != d.receiver {
                     return Err(Error::PermissionDenied(format!(
                         "receipts[{i}]: message is not addressed to the caller"
                     )));
                 }
-                let released: Option<Vec<u8>> = row.try_get("released_sha256")?;
-                if released.as_deref() != Some(d.payload_sha256.as_slice()) {
+                if row.released_sha256.as_deref() != Some(d.payload_sha256.as_slice()) {
                     return Err(Error::invalid(
                         format!("receipts[{i}].payload_sha256"),
                         "does not match what was released",
                     ));
                 }
-                let state: String = row.try_get("state")?;
-                if state == "delivered" {
+                if OutboxState::parse("outbox.state", &row.state)? == OutboxState::Delivered {
                     continue;
                 }
-                let basis: Vec<u8> = row.try_get("legal_basis")?;
-                let basis = v1::LegalBasis::decode(basis.as_slice()).ok();
+                // Only for the audit label: a basis that does not decode is recorded as `none`.
+                let basis = v1::LegalBasis::decode(row.legal_basis.as_slice()).ok();
                 sqlx::query(
                     "UPDATE outbox SET state = 'delivered', delivered_at_ms = $1, receipt = $2, \
                      last_error = NULL WHERE message_id = $3",
@@ -518,10 +536,10 @@ impl Store {
                 .await?;
                 entries.push(Entry {
                     actor: actor.clone(),
-                    action: "delivered".into(),
+                    action: crate::audit::Action::Delivered.into(),
                     message_id: d.message_id.clone(),
                     counterparty: d.receiver.clone(),
-                    purpose: row.try_get("purpose")?,
+                    purpose: row.purpose,
                     legal_basis: basis_label(basis.as_ref()),
                     payload_sha256: d.payload_sha256.clone(),
                 });
@@ -536,7 +554,7 @@ impl Store {
     /// Outbox lines, optionally of one state, oldest first.
     pub async fn list_outbox(&self, state: Option<&str>, limit: i64) -> Result<Vec<OutboxItem>> {
         with_db!(&self.db, pool => {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT message_id, recipient, document_type, state, attempts, next_attempt_at_ms, \
                  last_error FROM outbox WHERE ($1 IS NULL OR state = $1) \
                  ORDER BY created_at_ms, message_id LIMIT $2",
@@ -544,31 +562,17 @@ impl Store {
             .bind(state)
             .bind(limit)
             .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(OutboxItem {
-                        message_id: r.try_get("message_id")?,
-                        recipient: r.try_get("recipient")?,
-                        document_type: r.try_get("document_type")?,
-                        state: r.try_get("state")?,
-                        attempts: r.try_get("attempts")?,
-                        next_attempt_at_ms: r.try_get("next_attempt_at_ms")?,
-                        last_error: r.try_get("last_error")?,
-                    })
-                })
-                .collect()
+            .await?)
         })
     }
 
     /// Counts per outbox state.
     pub async fn outbox_count(&self, state: &str) -> Result<i64> {
         with_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE state = $1")
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = $1")
                 .bind(state)
                 .fetch_one(pool)
-                .await?;
-            Ok(row.try_get::<i64, _>(0)?)
+                .await?)
         })
     }
 
@@ -576,7 +580,9 @@ impl Store {
     /// Returns how many.
     pub async fn resend(&self, ids: Option<&[String]>, actor: &str) -> Result<u64> {
         let now = now_ms();
-        let dead = self.list_outbox(Some("dead"), i64::MAX).await?;
+        let dead = self
+            .list_outbox(Some(OutboxState::Dead.as_str()), i64::MAX)
+            .await?;
         let chosen: Vec<&OutboxItem> = dead
             .iter()
             .filter(|d| ids.is_none_or(|ids| ids.contains(&d.message_id)))
@@ -602,7 +608,7 @@ impl Store {
                 .await?;
                 entries.push(Entry {
                     actor: actor.to_owned(),
-                    action: "resend".into(),
+                    action: crate::audit::Action::Resend.into(),
                     message_id: d.message_id.clone(),
                     counterparty: d.recipient.clone(),
                     ..Entry::default()
@@ -619,12 +625,11 @@ impl Store {
     /// Milliseconds from queueing to receipt of every delivered message (for benchmarks).
     pub async fn delivery_latencies_ms(&self) -> Result<Vec<i64>> {
         with_db!(&self.db, pool => {
-            let rows = sqlx::query(
+            Ok(sqlx::query_scalar(
                 "SELECT delivered_at_ms - created_at_ms FROM outbox WHERE state = 'delivered' ORDER BY 1",
             )
             .fetch_all(pool)
-            .await?;
-            rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
+            .await?)
         })
     }
 }

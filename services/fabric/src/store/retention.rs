@@ -9,12 +9,13 @@
 //! Messages of a type no slice registers are kept and reported, never given a
 //! silent default. Audit records are kept.
 
-use sqlx::Row;
+use carenet_proto::v1;
+use prost::Message;
 
 use super::Store;
 use crate::audit::Entry;
 use crate::slice::Registry;
-use crate::{Result, audit_append, with_db};
+use crate::{Error, Result, audit_append, with_db};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -33,6 +34,62 @@ struct Candidate {
     payload_sha256: Vec<u8>,
 }
 
+/// A received message that may be due for purging.
+#[derive(sqlx::FromRow)]
+struct ReceivedRow {
+    message_id: String,
+    sender: String,
+    document_type: String,
+    received_at_ms: Option<i64>,
+    header: Option<Vec<u8>>,
+}
+
+impl TryFrom<ReceivedRow> for Candidate {
+    type Error = Error;
+    fn try_from(r: ReceivedRow) -> Result<Self> {
+        let header = r
+            .header
+            .ok_or_else(|| Error::Corrupt("inbox.header".into()))?;
+        Ok(Candidate {
+            since_ms: r
+                .received_at_ms
+                .ok_or_else(|| Error::Corrupt("inbox.received_at_ms".into()))?,
+            // The proof of a header that does not decode names no hash.
+            payload_sha256: v1::EnvelopeHeader::decode(header.as_slice())
+                .map(|h| h.payload_sha256)
+                .unwrap_or_default(),
+            message_id: r.message_id,
+            counterparty: r.sender,
+            document_type: r.document_type,
+        })
+    }
+}
+
+/// A sent message that may be due for purging.
+#[derive(sqlx::FromRow)]
+struct SentRow {
+    message_id: String,
+    recipient: String,
+    document_type: String,
+    delivered_at_ms: Option<i64>,
+    released_sha256: Option<Vec<u8>>,
+}
+
+impl TryFrom<SentRow> for Candidate {
+    type Error = Error;
+    fn try_from(r: SentRow) -> Result<Self> {
+        Ok(Candidate {
+            since_ms: r
+                .delivered_at_ms
+                .ok_or_else(|| Error::Corrupt("outbox.delivered_at_ms".into()))?,
+            payload_sha256: r.released_sha256.unwrap_or_default(),
+            message_id: r.message_id,
+            counterparty: r.recipient,
+            document_type: r.document_type,
+        })
+    }
+}
+
 impl Store {
     /// Deletes the content of every message whose retention period ended
     /// before `now_ms`, with a `purged` audit record each, in one transaction.
@@ -49,54 +106,36 @@ impl Store {
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let received: Vec<Candidate> = sqlx::query(
+            let received: Vec<ReceivedRow> = sqlx::query_as(
                 "SELECT message_id, sender, document_type, received_at_ms, header FROM inbox \
                  WHERE state = 'acked' AND received_at_ms < $1 \
                  AND NOT EXISTS (SELECT 1 FROM purged_message p WHERE p.message_id = inbox.message_id AND p.side = 'inbox')",
             )
             .bind(cutoff)
             .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| {
-                let header: Vec<u8> = r.try_get("header")?;
-                let hash = <carenet_proto::v1::EnvelopeHeader as prost::Message>::decode(header.as_slice())
-                    .map(|h| h.payload_sha256)
-                    .unwrap_or_default();
-                Ok(Candidate {
-                    message_id: r.try_get("message_id")?,
-                    counterparty: r.try_get("sender")?,
-                    document_type: r.try_get("document_type")?,
-                    since_ms: r.try_get("received_at_ms")?,
-                    payload_sha256: hash,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?
-            .into_iter()
-            .filter(expired)
-            .collect();
-            let sent: Vec<Candidate> = sqlx::query(
+            .await?;
+            let received: Vec<Candidate> = received
+                .into_iter()
+                .map(Candidate::try_from)
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .filter(expired)
+                .collect();
+            let sent: Vec<SentRow> = sqlx::query_as(
                 "SELECT message_id, recipient, document_type, delivered_at_ms, released_sha256 FROM outbox \
                  WHERE state = 'delivered' AND delivered_at_ms < $1 \
                  AND NOT EXISTS (SELECT 1 FROM purged_message p WHERE p.message_id = outbox.message_id AND p.side = 'outbox')",
             )
             .bind(cutoff)
             .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Candidate {
-                    message_id: r.try_get("message_id")?,
-                    counterparty: r.try_get("recipient")?,
-                    document_type: r.try_get("document_type")?,
-                    since_ms: r.try_get("delivered_at_ms")?,
-                    payload_sha256: r.try_get::<Option<Vec<u8>>, _>("released_sha256")?.unwrap_or_default(),
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?
-            .into_iter()
-            .filter(expired)
-            .collect();
+            .await?;
+            let sent: Vec<Candidate> = sent
+                .into_iter()
+                .map(Candidate::try_from)
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .filter(expired)
+                .collect();
             let mut entries = Vec::with_capacity(received.len() + sent.len());
             for (side, table, list) in [("inbox", "inbox", &received), ("outbox", "outbox", &sent)] {
                 for c in list {
@@ -114,7 +153,7 @@ impl Store {
                         .await?;
                     entries.push(Entry {
                         actor: actor.clone(),
-                        action: "purged".into(),
+                        action: crate::audit::Action::Purged.into(),
                         message_id: c.message_id.clone(),
                         counterparty: c.counterparty.clone(),
                         purpose: format!("retention:{}d", days_for(&c.document_type).unwrap_or_default()),
