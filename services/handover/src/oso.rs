@@ -542,7 +542,8 @@ mod tests {
     #[test]
     fn no_input_makes_the_importer_panic() {
         // A property test over mutated real dossiers: truncations, byte flips,
-        // duplicated and deleted spans. Import may refuse, never panic.
+        // duplicated and deleted spans, and deep nesting wrapped around a
+        // part. Import may refuse, never panic (nor exhaust the stack).
         let seeds: Vec<Vec<u8>> = examples()
             .into_iter()
             .map(|(_, t)| t.into_bytes())
@@ -552,8 +553,21 @@ mod tests {
             let mut b = seeds[rng.usize(..seeds.len())].clone();
             for _ in 0..rng.usize(1..6) {
                 let i = rng.usize(..b.len());
-                match rng.u8(..4) {
+                match rng.u8(..5) {
                     0 => b.truncate(i),
+                    4 => {
+                        // Wrap the text from the next element on in up to
+                        // 100,000 levels of a made-up element.
+                        let Some(at) = b[i..].iter().position(|&c| c == b'<') else {
+                            continue;
+                        };
+                        let depth = rng.usize(1..100_000);
+                        let mut wrapped = b[..i + at].to_vec();
+                        wrapped.extend(b"<x>".repeat(depth));
+                        wrapped.extend_from_slice(&b[i + at..]);
+                        wrapped.extend(b"</x>".repeat(depth));
+                        b = wrapped;
+                    }
                     1 => b[i] = rng.u8(..),
                     2 => {
                         let j = (i + rng.usize(..200)).min(b.len());

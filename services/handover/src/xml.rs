@@ -13,6 +13,12 @@ use crate::{Error, Result};
 /// few megabytes.
 pub const MAX_XML_BYTES: usize = 32 * 1024 * 1024;
 
+/// Deepest element nesting accepted. OSO 2019.1 nests about ten deep; every
+/// walk over a tree (conversion, writing, comparing, dropping) recurses, so a
+/// deeper file is refused before it can exhaust the stack of a node that
+/// imports or receives it.
+pub const MAX_DEPTH: usize = 64;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Element {
     /// Local name; the namespace is the document's.
@@ -186,7 +192,7 @@ pub fn parse(text: &str) -> Result<Parsed> {
     // lookup scans from the start for every element (quadratic).
     let lines = Lines(text.match_indices('\n').map(|(i, _)| i).collect());
     Ok(Parsed {
-        root: convert(&lines, root, namespace.as_deref())?,
+        root: convert(&lines, root, namespace.as_deref(), 1)?,
         namespace,
     })
 }
@@ -200,9 +206,21 @@ impl Lines {
     }
 }
 
-fn convert(lines: &Lines, node: roxmltree::Node<'_, '_>, ns: Option<&str>) -> Result<Element> {
+fn convert(
+    lines: &Lines,
+    node: roxmltree::Node<'_, '_>,
+    ns: Option<&str>,
+    depth: usize,
+) -> Result<Element> {
     let line = lines.line_of(node.range().start);
     let name = node.tag_name().name().to_owned();
+    if depth > MAX_DEPTH {
+        return Err(Error::xml(
+            &name,
+            line,
+            &format!("elements nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
     if node.tag_name().namespace() != ns {
         return Err(Error::xml(
             &name,
@@ -223,7 +241,7 @@ fn convert(lines: &Lines, node: roxmltree::Node<'_, '_>, ns: Option<&str>) -> Re
     let mut text = String::new();
     for child in node.children() {
         if child.is_element() {
-            e.children.push(convert(lines, child, ns)?);
+            e.children.push(convert(lines, child, ns, depth + 1)?);
         } else if child.is_text() {
             text.push_str(child.text().unwrap_or_default());
         }
@@ -262,6 +280,30 @@ mod tests {
         assert!(e.to_string().contains("line"), "{e}");
         let e = parse("<a>\n<b>\n</a>").unwrap_err();
         assert!(e.to_string().contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn refuses_deep_nesting_naming_the_line() {
+        // Deep enough to overflow a recursive walk (seen: the process aborted).
+        let depth = 200_000;
+        let mut src = String::from("<a>\n");
+        for _ in 0..depth {
+            src.push_str("<b>");
+        }
+        for _ in 0..depth {
+            src.push_str("</b>");
+        }
+        src.push_str("</a>");
+        let e = parse(&src).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("nested deeper than 64") && text.contains("line 2"),
+            "{text}"
+        );
+        // The limit itself is allowed.
+        let ok: String = (0..MAX_DEPTH - 1).map(|_| "<b>").collect::<String>()
+            + &(0..MAX_DEPTH - 1).map(|_| "</b>").collect::<String>();
+        assert!(parse(&format!("<a>{ok}</a>")).is_ok());
     }
 
     #[test]
