@@ -13,6 +13,7 @@ mod crash;
 mod demo;
 mod errors;
 mod exchange;
+mod files;
 mod handover;
 mod handover_cli;
 mod migrations;

@@ -32,7 +32,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let addresses: Vec<String> = (0..plans.len())
             .map(|i| format!("127.0.0.1:{}", args.port_base as usize + i))
             .collect();
-        std::fs::create_dir_all(&args.data_dir)?;
+        carenet_fabric::private_fs::private_dir(&args.data_dir)?;
         let region = region::create(&args.data_dir, "rivierenland", &plans, &addresses, None)?;
         println!("created demo region in {}", args.data_dir.display());
         region

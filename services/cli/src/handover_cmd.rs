@@ -496,7 +496,9 @@ pub async fn oso(cmd: OsoCommand) -> anyhow::Result<ExitCode> {
                 }
             };
             let xml = dossier::export_oso(&store, &actor, &source).await?;
-            std::fs::write(&out, xml).with_context(|| format!("cannot write {}", out.display()))?;
+            // A whole dossier: the owner's only.
+            carenet_fabric::private_fs::write_private(&out, xml.as_bytes())
+                .with_context(|| format!("cannot write {}", out.display()))?;
             println!("written: {}", out.display());
             Ok(ExitCode::SUCCESS)
         }

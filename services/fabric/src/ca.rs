@@ -101,7 +101,7 @@ impl RegionCa {
                 dir.display()
             )));
         }
-        fs::create_dir_all(dir)?;
+        crate::private_fs::private_dir(dir)?;
         let key = KeyPair::generate().map_err(ca_err)?;
         let params = ca_params(region)?;
         let cert = params.self_signed(&key).map_err(ca_err)?;
@@ -162,11 +162,11 @@ impl RegionCa {
         let signing_pkcs8 = SigningKey::generate_pkcs8()?;
         let signing = SigningKey::from_pkcs8(&signing_pkcs8)?;
 
-        fs::create_dir_all(out)?;
-        fs::write(out.join(CERT_FILE), &cert_pem)?;
+        crate::private_fs::private_dir(out)?;
+        write_private(&out.join(CERT_FILE), cert_pem.as_bytes())?;
         write_private(&out.join(KEY_FILE), key_pem.as_bytes())?;
         write_private(&out.join(SIGNING_KEY_FILE), &signing_pkcs8)?;
-        fs::write(out.join(CA_CERT_FILE), &self.cert_pem)?;
+        write_private(&out.join(CA_CERT_FILE), self.cert_pem.as_bytes())?;
 
         let spki = spki_sha256_of_cert(&pem_to_der(&cert_pem)?)?;
         let entry = RegisteredParty {
@@ -386,22 +386,11 @@ pub(crate) fn pem_to_der(pem: &str) -> Result<Vec<u8>> {
 
 /// Writes a file readable by its owner only.
 fn write_private(path: &Path, data: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(data)?;
-    Ok(())
+    Ok(crate::private_fs::write_private(path, data)?)
 }
 
 /// Replaces a file in one step, so readers see the old or the new content.
+/// The file is the owner's only (0600).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, data)?;
-    fs::rename(&tmp, path)?;
-    Ok(())
+    Ok(crate::private_fs::write_private_atomic(path, data)?)
 }

@@ -33,6 +33,7 @@ pub mod gate;
 pub mod party;
 pub mod peers;
 pub mod policy;
+pub mod private_fs;
 pub mod slice;
 pub mod store;
 pub mod text;

@@ -27,6 +27,9 @@ pub struct NodeConfig {
     pub credentials_dir: Option<PathBuf>,
     /// `postgres://…` for PostgreSQL; default a SQLite file in `data_dir`.
     pub database_url: Option<String>,
+    /// A file holding the `postgres://…` URL (with its password), instead of
+    /// `database_url` in this file or on a command line; read at load.
+    pub database_url_file: Option<PathBuf>,
     /// OTLP gRPC endpoint for traces, e.g. `http://127.0.0.1:4317`.
     pub otlp_endpoint: Option<String>,
     pub directory: DirectorySection,
@@ -83,6 +86,7 @@ impl Default for NodeConfig {
             data_dir: PathBuf::from("data"),
             credentials_dir: None,
             database_url: None,
+            database_url_file: None,
             otlp_endpoint: None,
             directory: DirectorySection {
                 swv_party: String::new(),
@@ -122,6 +126,7 @@ impl std::fmt::Debug for NodeConfig {
                 "database_url",
                 &self.database_url.as_ref().map(|_| "<redacted>"),
             )
+            .field("database_url_file", &self.database_url_file)
             .field("otlp_endpoint", &self.otlp_endpoint)
             .field("directory", &self.directory)
             .field("delivery", &self.delivery)
@@ -139,6 +144,7 @@ const SECTIONS: &[&str] = &[
     "data_dir",
     "credentials_dir",
     "database_url",
+    "database_url_file",
     "otlp_endpoint",
     "directory",
     "delivery",
@@ -169,6 +175,18 @@ impl NodeConfig {
             )
             .extract()
             .map_err(|e| Error::Config(e.to_string()))?;
+        let mut config: NodeConfig = config;
+        if let Some(path) = config.database_url_file.clone() {
+            if config.database_url.is_some() {
+                return Err(Error::invalid(
+                    "database_url_file",
+                    "give database_url or database_url_file, not both",
+                ));
+            }
+            let url = std::fs::read_to_string(&path)
+                .map_err(|e| Error::Config(format!("database_url_file {}: {e}", path.display())))?;
+            config.database_url = Some(url.trim().to_owned());
+        }
         config.validate()?;
         Ok(config)
     }

@@ -103,7 +103,7 @@ impl Node {
         config.validate()?;
         let registry = Arc::new(slices::registry(&config, &slices)?);
         let party = PartyId::parse("party", &config.party)?;
-        std::fs::create_dir_all(&config.data_dir)
+        carenet_fabric::private_fs::private_dir(&config.data_dir)
             .map_err(|e| Error::Config(format!("data_dir: {e}")))?;
         let creds = Credentials::load(&config.credentials_dir())?;
         if creds.party != party {

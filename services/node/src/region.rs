@@ -108,6 +108,8 @@ pub fn create(
         .iter()
         .position(|p| p.kind == PartyKind::Swv)
         .ok_or_else(|| Error::Config("a region needs an swv party to host the directory".into()))?;
+    carenet_fabric::private_fs::private_dir(dir)
+        .map_err(|e| Error::Config(format!("{}: {e}", dir.display())))?;
     let ca_dir = dir.join("ca");
     let mut ca = RegionCa::init(&ca_dir, region)?;
     let mut parties = Vec::with_capacity(plans.len());
@@ -138,7 +140,7 @@ pub fn create(
         }
         let config_path = data_dir.join("node.toml");
         let text = toml::to_string_pretty(&config).map_err(|e| Error::Config(e.to_string()))?;
-        std::fs::write(&config_path, text)
+        carenet_fabric::private_fs::write_private(&config_path, text.as_bytes())
             .map_err(|e| Error::Config(format!("{}: {e}", config_path.display())))?;
         parties.push(RegionParty {
             id: plan.id.clone(),
@@ -155,7 +157,8 @@ pub fn create(
         parties,
     };
     let text = toml::to_string_pretty(&file).map_err(|e| Error::Config(e.to_string()))?;
-    std::fs::write(dir.join(REGION_FILE), text).map_err(|e| Error::Config(e.to_string()))?;
+    carenet_fabric::private_fs::write_private(&dir.join(REGION_FILE), text.as_bytes())
+        .map_err(|e| Error::Config(e.to_string()))?;
     Ok(file)
 }
 

@@ -72,8 +72,16 @@ impl Db {
     /// durability. One connection: SQLite has one writer, and durable
     /// throughput comes from batching writes into one transaction.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+        // The database holds children's data: 0600 in a 0700 directory.
+        // SQLite gives its -wal and -shm files the database file's mode.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::private_fs::private_dir(dir)?;
+        }
+        crate::private_fs::touch_private(path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            crate::private_fs::tighten(Path::new(&side))?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
