@@ -3,8 +3,7 @@
 
 use std::process::{Command, Output};
 
-use carenet_e2e::{carenet_bin, postgres_url};
-use carenet_fabric::store::create_postgres_database;
+use carenet_e2e::carenet_bin;
 
 fn run(target: &[String], args: &[&str]) -> Output {
     Command::new(carenet_bin())
@@ -22,23 +21,8 @@ fn stdout(o: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let target: Vec<String> = match postgres_url() {
-        Some(admin) => {
-            let name = format!("carenet_t_{}", uuid::Uuid::new_v4().simple());
-            vec![
-                "--database-url".into(),
-                create_postgres_database(&admin, &name).await?,
-                "--party".into(),
-                "vo-1".into(),
-            ]
-        }
-        None => vec![
-            "--data-dir".into(),
-            dir.path().display().to_string(),
-            "--party".into(),
-            "vo-1".into(),
-        ],
-    };
+    let mut target = carenet_e2e::node_database(dir.path()).await?;
+    target.extend(["--party".to_owned(), "vo-1".to_owned()]);
     let requested = run(
         &target,
         &[

@@ -17,6 +17,7 @@ mod files;
 mod handover;
 mod handover_cli;
 mod migrations;
+mod operator;
 mod oso;
 mod oso_routes;
 mod refusals;

@@ -6,8 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use carenet_e2e::{carenet_bin, postgres_url};
-use carenet_fabric::store::create_postgres_database;
+use carenet_e2e::carenet_bin;
 
 fn vendored_oso() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/oso/OV")
@@ -44,17 +43,9 @@ pub fn validate(file: &Path, same_as: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// `--data-dir DIR`, or a fresh PostgreSQL database when the run is on PostgreSQL.
+/// A node's database for the operator commands (created as a node does).
 async fn target(dir: &Path) -> anyhow::Result<Vec<String>> {
-    Ok(match postgres_url() {
-        Some(admin) => {
-            let name = format!("carenet_t_{}", uuid::Uuid::new_v4().simple());
-            vec![
-                "--database-url".into(),
-                create_postgres_database(&admin, &name).await?,
-            ]
-        }
-        None => vec!["--data-dir".into(), dir.display().to_string()],
-    })
+    carenet_e2e::node_database(dir).await
 }
 
 fn carenet(args: &[String]) -> std::process::Output {

@@ -420,6 +420,28 @@ pub async fn fresh_store(party: &str) -> anyhow::Result<(tempfile::TempDir, Stor
     ))
 }
 
+/// A node's database, created and migrated as a node does when it first
+/// starts, for tests that run operator commands on it: the arguments that
+/// point a command at it (`--data-dir DIR` on SQLite, `--database-url URL` on
+/// PostgreSQL). Operator commands never create a database themselves.
+pub async fn node_database(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    Ok(match postgres_url() {
+        Some(admin) => {
+            let name = format!("carenet_t_{}", uuid::Uuid::new_v4().simple());
+            let url = create_postgres_database(&admin, &name).await?;
+            migrations::open_postgres(&url).await?.close().await;
+            vec!["--database-url".into(), url]
+        }
+        None => {
+            migrations::open_sqlite(&dir.join(SQLITE_FILE))
+                .await?
+                .close()
+                .await;
+            vec!["--data-dir".into(), dir.display().to_string()]
+        }
+    })
+}
+
 /// A granted consent of a 12-year-old's guardian, recorded on `store`, for
 /// `purpose` to the parties `to` and the given categories; returns the record id.
 pub async fn granted_consent(

@@ -25,9 +25,11 @@ pub struct TargetArgs {
 impl TargetArgs {
     pub async fn open(&self) -> anyhow::Result<Store> {
         let (source, party) = self.resolve()?;
-        let db = carenet_node::migrations::open(&source)
+        // Operator commands never create or migrate a database: only the
+        // node (and the demo) do.
+        let db = carenet_node::migrations::open_existing(&source)
             .await
-            .context("cannot open the database")?;
+            .context("cannot open the node's database")?;
         let store = Store::new(db, party, carenet_node::slices::standard_registry());
         // Sends are checked against the kinds in the node's cached directory
         // when there is one (otherwise the node checks them before notifying).

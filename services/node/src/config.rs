@@ -154,6 +154,15 @@ const SECTIONS: &[&str] = &[
     "handover",
 ];
 
+/// `p` if absolute, else `base/p`.
+pub fn resolve_against(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.join(p)
+    }
+}
+
 impl NodeConfig {
     /// Loads defaults → `file` → `CARENET_*` environment, and validates.
     pub fn load(file: &Path) -> Result<Self> {
@@ -176,6 +185,7 @@ impl NodeConfig {
             .extract()
             .map_err(|e| Error::Config(e.to_string()))?;
         let mut config: NodeConfig = config;
+        config.resolve_paths(file)?;
         if let Some(path) = config.database_url_file.clone() {
             if config.database_url.is_some() {
                 return Err(Error::invalid(
@@ -237,6 +247,30 @@ impl NodeConfig {
                 "must be at least 1",
             ));
         }
+        Ok(())
+    }
+
+    /// Makes the relative paths of a config read from `file` relative to the
+    /// directory that holds `file` (absolute), not to wherever the command
+    /// runs: an operator command pointed at a node's directory from
+    /// elsewhere finds that node's database, not a new one beside it.
+    pub fn resolve_paths(&mut self, file: &Path) -> Result<()> {
+        let base = std::path::absolute(file.parent().unwrap_or(Path::new(".")))
+            .map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
+        self.data_dir = resolve_against(&base, &self.data_dir);
+        self.credentials_dir = self
+            .credentials_dir
+            .as_deref()
+            .map(|p| resolve_against(&base, p));
+        self.database_url_file = self
+            .database_url_file
+            .as_deref()
+            .map(|p| resolve_against(&base, p));
+        self.directory.file = self
+            .directory
+            .file
+            .as_deref()
+            .map(|p| resolve_against(&base, p));
         Ok(())
     }
 

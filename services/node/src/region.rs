@@ -64,12 +64,28 @@ pub struct RegionParty {
 }
 
 impl RegionFile {
+    /// Reads `dir/region.toml`; its relative paths are relative to `dir`.
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(REGION_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))
+        let mut file: RegionFile = toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))?;
+        let base = std::path::absolute(dir)
+            .map_err(|e| Error::Config(format!("{}: {e}", dir.display())))?;
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            }
+        };
+        file.ca_dir = resolve(&file.ca_dir);
+        for p in &mut file.parties {
+            p.data_dir = resolve(&p.data_dir);
+            p.config = resolve(&p.config);
+        }
+        Ok(file)
     }
 
     pub fn party(&self, id: &str) -> Result<&RegionParty> {
@@ -84,8 +100,9 @@ impl RegionFile {
         let p = self.party(id)?;
         let text = std::fs::read_to_string(&p.config)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", p.config.display())))?;
-        let config: NodeConfig = toml::from_str(&text)
+        let mut config: NodeConfig = toml::from_str(&text)
             .map_err(|e| Error::Config(format!("{}: {}", p.config.display(), e.message())))?;
+        config.resolve_paths(&p.config)?;
         config.validate()?;
         Ok(config)
     }
@@ -126,17 +143,19 @@ pub fn create(
             },
             &data_dir.join("credentials"),
         )?;
+        // The files hold paths relative to themselves, so a region can be
+        // moved and operated on from any directory.
         let mut config = NodeConfig {
             party: plan.id.clone(),
             listen: address.clone(),
-            data_dir: data_dir.clone(),
+            data_dir: PathBuf::from("."),
             database_url: database_urls.map(|u| u[i].clone()),
             ..NodeConfig::default()
         };
         config.directory.swv_party = plans[swv_index].id.clone();
         config.directory.swv_endpoint = addresses[swv_index].clone();
         if i == swv_index {
-            config.directory.file = Some(ca_dir.join(DIRECTORY_FILE));
+            config.directory.file = Some(Path::new("../..").join("ca").join(DIRECTORY_FILE));
         }
         let config_path = data_dir.join("node.toml");
         let text = toml::to_string_pretty(&config).map_err(|e| Error::Config(e.to_string()))?;
@@ -151,15 +170,27 @@ pub fn create(
             config: config_path,
         });
     }
+    let relative = |p: &Path| {
+        p.strip_prefix(dir)
+            .map(Path::to_owned)
+            .unwrap_or_else(|_| p.to_owned())
+    };
     let file = RegionFile {
         region: region.into(),
-        ca_dir,
-        parties,
+        ca_dir: relative(&ca_dir),
+        parties: parties
+            .iter()
+            .map(|p| RegionParty {
+                data_dir: relative(&p.data_dir),
+                config: relative(&p.config),
+                ..p.clone()
+            })
+            .collect(),
     };
     let text = toml::to_string_pretty(&file).map_err(|e| Error::Config(e.to_string()))?;
     carenet_fabric::private_fs::write_private(&dir.join(REGION_FILE), text.as_bytes())
         .map_err(|e| Error::Config(e.to_string()))?;
-    Ok(file)
+    RegionFile::load(dir)
 }
 
 /// The demo region: one SWV, two primary and two secondary schools, one

@@ -72,12 +72,32 @@ impl Db {
     /// durability. One connection: SQLite has one writer, and durable
     /// throughput comes from batching writes into one transaction.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        Self::sqlite(path, true).await
+    }
+
+    /// Opens an existing SQLite database; a missing file is an error naming
+    /// the path (operator commands never create a database: only a node does).
+    pub async fn open_existing_sqlite(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(Error::NotFound(format!(
+                "database {} (a node creates its database when it first starts; is this a node's data directory?)",
+                path.display()
+            )));
+        }
+        Self::sqlite(path, false).await
+    }
+
+    async fn sqlite(path: &Path, create: bool) -> Result<Self> {
         // The database holds children's data: 0600 in a 0700 directory.
         // SQLite gives its -wal and -shm files the database file's mode.
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::private_fs::private_dir(dir)?;
+        if create {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::private_fs::private_dir(dir)?;
+            }
+            crate::private_fs::touch_private(path)?;
+        } else {
+            crate::private_fs::tighten(path)?;
         }
-        crate::private_fs::touch_private(path)?;
         for suffix in ["-wal", "-shm"] {
             let mut side = path.as_os_str().to_owned();
             side.push(suffix);
@@ -85,7 +105,7 @@ impl Db {
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -109,6 +129,40 @@ impl Db {
             .connect(url)
             .await?;
         Ok(Db::Postgres(pool))
+    }
+
+    /// `postgres://…` or an existing SQLite file; never creates one.
+    pub async fn open_existing(url_or_path: &str) -> Result<Self> {
+        if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
+            Self::open_postgres(url_or_path).await
+        } else {
+            let path = url_or_path.strip_prefix("sqlite://").unwrap_or(url_or_path);
+            Self::open_existing_sqlite(Path::new(path)).await
+        }
+    }
+
+    /// The newest migration applied to this database, if it has a schema.
+    pub async fn schema_version(&self) -> Result<Option<i64>> {
+        let exists = match self {
+            Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            )
+            .fetch_one(pool)
+            .await?,
+            Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '_sqlx_migrations'",
+            )
+            .fetch_one(pool)
+            .await?,
+        };
+        if exists == 0 {
+            return Ok(None);
+        }
+        Ok(with_db!(self, pool => {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await?
+        }))
     }
 
     /// Brings the schema up to date with the set for this backend.
