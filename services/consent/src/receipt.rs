@@ -3,7 +3,7 @@
 //! recipient, for a set of data categories. It travels in the envelope's legal
 //! basis, so the receiver can check it without asking anyone.
 
-use carenet_fabric::crypto::{SigningKey, verify_ed25519};
+use carenet_fabric::crypto::{SigningContext, SigningKey, verify_ed25519};
 use carenet_proto::v1;
 use prost::Message;
 
@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 pub fn sign(key: &SigningKey, body: &v1::ConsentReceiptBody) -> v1::ConsentReceipt {
     let body = body.encode_to_vec();
-    let signature = key.sign(&body);
+    let signature = key.sign(SigningContext::ConsentReceipt, &body);
     v1::ConsentReceipt { body, signature }
 }
 
@@ -19,7 +19,12 @@ pub fn sign(key: &SigningKey, body: &v1::ConsentReceiptBody) -> v1::ConsentRecei
 pub fn verify(bytes: &[u8], holder_key: &[u8]) -> Result<v1::ConsentReceiptBody> {
     let receipt = v1::ConsentReceipt::decode(bytes)
         .map_err(|_| Error::invalid("legal_basis.consent_receipt", "not a consent receipt"))?;
-    if !verify_ed25519(holder_key, &receipt.body, &receipt.signature) {
+    if !verify_ed25519(
+        holder_key,
+        SigningContext::ConsentReceipt,
+        &receipt.body,
+        &receipt.signature,
+    ) {
         return Err(Error::invalid(
             "legal_basis.consent_receipt.signature",
             "does not verify with the sender's key",

@@ -12,6 +12,37 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// What a signature is a statement of. One key signs several kinds of
+/// statement; each signature covers its context's label first, so a
+/// signature over an envelope header can never be presented as a receipt or
+/// a consent receipt (or the other way round), whatever the bytes decode to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigningContext {
+    /// The sender's envelope header: "I released this".
+    Envelope,
+    /// The receiver's receipt: "I received this".
+    Receipt,
+    /// The holder's consent receipt: "I released this under that consent".
+    ConsentReceipt,
+}
+
+impl SigningContext {
+    fn label(self) -> &'static [u8] {
+        match self {
+            SigningContext::Envelope => b"carenet/v1/envelope-header\0",
+            SigningContext::Receipt => b"carenet/v1/receipt\0",
+            SigningContext::ConsentReceipt => b"carenet/v1/consent-receipt\0",
+        }
+    }
+
+    fn message(self, msg: &[u8]) -> Vec<u8> {
+        let mut m = Vec::with_capacity(self.label().len() + msg.len());
+        m.extend_from_slice(self.label());
+        m.extend_from_slice(msg);
+        m
+    }
+}
+
 /// A party's signing key (Ed25519, PKCS#8 on disk).
 pub struct SigningKey {
     pair: Ed25519KeyPair,
@@ -35,8 +66,9 @@ impl SigningKey {
         self.pair.public_key().as_ref().to_vec()
     }
 
-    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        self.pair.sign(msg).as_ref().to_vec()
+    /// Signs `msg` as a statement of `context`.
+    pub fn sign(&self, context: SigningContext, msg: &[u8]) -> Vec<u8> {
+        self.pair.sign(&context.message(msg)).as_ref().to_vec()
     }
 }
 
@@ -46,10 +78,11 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-/// Verifies an Ed25519 signature by a party's published key.
-pub fn verify_ed25519(public_key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+/// Verifies an Ed25519 signature by a party's published key, as a statement
+/// of `context`.
+pub fn verify_ed25519(public_key: &[u8], context: SigningContext, msg: &[u8], sig: &[u8]) -> bool {
     signature::UnparsedPublicKey::new(&signature::ED25519, public_key)
-        .verify(msg, sig)
+        .verify(&context.message(msg), sig)
         .is_ok()
 }
 
@@ -67,10 +100,29 @@ mod tests {
     #[test]
     fn signatures_verify_and_tampering_is_caught() {
         let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap();
-        let sig = key.sign(b"header");
-        assert!(verify_ed25519(&key.public_key(), b"header", &sig));
-        assert!(!verify_ed25519(&key.public_key(), b"headeR", &sig));
+        use SigningContext::*;
+        let sig = key.sign(Envelope, b"header");
+        assert!(verify_ed25519(&key.public_key(), Envelope, b"header", &sig));
+        assert!(!verify_ed25519(
+            &key.public_key(),
+            Envelope,
+            b"headeR",
+            &sig
+        ));
         let other = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap();
-        assert!(!verify_ed25519(&other.public_key(), b"header", &sig));
+        assert!(!verify_ed25519(
+            &other.public_key(),
+            Envelope,
+            b"header",
+            &sig
+        ));
+        // The same key and bytes, another kind of statement: refused.
+        assert!(!verify_ed25519(&key.public_key(), Receipt, b"header", &sig));
+        assert!(!verify_ed25519(
+            &key.public_key(),
+            ConsentReceipt,
+            b"header",
+            &sig
+        ));
     }
 }

@@ -7,7 +7,7 @@
 use carenet_proto::v1;
 use prost::Message;
 
-use crate::crypto::{SigningKey, sha256, verify_ed25519};
+use crate::crypto::{SigningContext, SigningKey, sha256, verify_ed25519};
 use crate::{Error, Result};
 
 /// Largest payload a node accepts in one envelope.
@@ -19,7 +19,7 @@ pub fn sign_envelope(
     payload: Vec<u8>,
 ) -> v1::SignedEnvelope {
     let header = header.encode_to_vec();
-    let signature = key.sign(&header);
+    let signature = key.sign(SigningContext::Envelope, &header);
     v1::SignedEnvelope {
         header,
         payload,
@@ -47,7 +47,12 @@ pub fn verify_envelope(
             format!("larger than {MAX_PAYLOAD_BYTES} bytes"),
         ));
     }
-    if !verify_ed25519(sender_key, &envelope.header, &envelope.signature) {
+    if !verify_ed25519(
+        sender_key,
+        SigningContext::Envelope,
+        &envelope.header,
+        &envelope.signature,
+    ) {
         return Err(Error::Unauthenticated(format!(
             "{field}.signature: does not verify with the sender's key"
         )));
@@ -76,7 +81,7 @@ pub fn verify_envelope(
 
 pub fn sign_receipt(key: &SigningKey, body: &v1::ReceiptBody) -> v1::SignedReceipt {
     let body = body.encode_to_vec();
-    let signature = key.sign(&body);
+    let signature = key.sign(SigningContext::Receipt, &body);
     v1::SignedReceipt { body, signature }
 }
 
@@ -88,7 +93,12 @@ pub fn verify_receipt(
 ) -> Result<v1::ReceiptBody> {
     let body = v1::ReceiptBody::decode(receipt.body.as_slice())
         .map_err(|_| Error::invalid(format!("{field}.body"), "not a receipt body"))?;
-    if !verify_ed25519(receiver_key, &receipt.body, &receipt.signature) {
+    if !verify_ed25519(
+        receiver_key,
+        SigningContext::Receipt,
+        &receipt.body,
+        &receipt.signature,
+    ) {
         return Err(Error::Unauthenticated(format!(
             "{field}.signature: does not verify with the receiver's key"
         )));
@@ -126,6 +136,47 @@ pub fn parse_message_id(field: &str, id: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_envelope_signature_is_not_a_receipt() {
+        // A header whose bytes also decode as a receipt body: with one key
+        // signing both kinds of statement and no context, the sender's
+        // "I released this" would pass as the same party's "I received this".
+        let k = key();
+        let header = v1::EnvelopeHeader {
+            message_id: "7f0c2c5e-8d1e-4f7a-9a55-0d5c4b1f2a10".into(),
+            document_type: "po-1".into(),
+            sender: "vo-1".into(),
+            recipient: "0123456789abcdef0123456789abcdef".into(),
+            ..Default::default()
+        };
+        let env = sign_envelope(&k, &header, Vec::new());
+        let forged = v1::SignedReceipt {
+            body: env.header.clone(),
+            signature: env.signature.clone(),
+        };
+        let e = verify_receipt("receipt", &forged, &k.public_key()).expect_err("not a receipt");
+        assert!(e.to_string().contains("receipt.signature"), "{e}");
+        // And the other way round.
+        let receipt = sign_receipt(
+            &k,
+            &v1::ReceiptBody {
+                message_id: header.message_id.clone(),
+                ..Default::default()
+            },
+        );
+        let as_envelope = v1::SignedEnvelope {
+            header: receipt.body,
+            payload: Vec::new(),
+            signature: receipt.signature,
+        };
+        let expected = Expected {
+            message_id: &header.message_id,
+            sender: "",
+            recipient: "",
+        };
+        assert!(verify_envelope("envelope", &as_envelope, &k.public_key(), &expected).is_err());
+    }
 
     fn key() -> SigningKey {
         SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap()
