@@ -16,6 +16,7 @@ mod exchange;
 mod files;
 mod handover;
 mod handover_cli;
+mod large;
 mod migrations;
 mod operator;
 mod oso;

@@ -106,6 +106,19 @@ fn chunks_by<K: Ord + Clone, T>(
     out
 }
 
+/// The trace-context interceptor, as a plain function pointer.
+type Inject = fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>;
+type Client = ExchangeClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Inject>,
+>;
+
+/// An exchange client with the same message limits as the servers.
+fn exchange_client(ch: tonic::transport::Channel) -> Client {
+    ExchangeClient::with_interceptor(ch, inject as fn(_) -> _)
+        .max_decoding_message_size(crate::exchange::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(crate::exchange::MAX_MESSAGE_BYTES)
+}
+
 fn short(status: &tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
@@ -218,7 +231,7 @@ impl Worker {
                     .collect(),
             };
             let result = match self.peers.channel(&recipient) {
-                Ok(ch) => ExchangeClient::with_interceptor(ch, inject)
+                Ok(ch) => exchange_client(ch)
                     .notify(request)
                     .await
                     .map(|r| r.into_inner())
@@ -249,7 +262,7 @@ impl Worker {
                         .await
                 }
                 Err(error) => {
-                    tracing::info!(%error, "notify failed");
+                    tracing::warn!(peer = %recipient, %error, "notify failed; will retry");
                     self.ctx
                         .store
                         .mark_outbox_failed(&ids, &error, &self.config.retry)
@@ -296,7 +309,7 @@ impl Worker {
         let span = tracing::info_span!("exchange.fetch_from", peer = %sender, ids = ids.len());
         async {
             let response = match self.peers.channel(sender) {
-                Ok(ch) => ExchangeClient::with_interceptor(ch, inject)
+                Ok(ch) => exchange_client(ch)
                     .fetch(v1::FetchRequest {
                         message_ids: ids.clone(),
                     })
@@ -308,7 +321,7 @@ impl Worker {
             let response = match response {
                 Ok(r) => r,
                 Err(error) => {
-                    tracing::info!(%error, "fetch failed");
+                    tracing::warn!(peer = %sender, %error, "fetch failed; will retry");
                     return self
                         .ctx
                         .store
@@ -400,9 +413,10 @@ impl Worker {
                 .chain(rejected.iter().map(|r| r.0.as_str()))
                 .chain(response.refused.iter().map(|r| r.message_id.as_str()))
                 .collect();
+            // Deferred ones stay due and are fetched again at once.
             let missing: Vec<String> = ids
                 .iter()
-                .filter(|id| !answered.contains(id.as_str()))
+                .filter(|id| !answered.contains(id.as_str()) && !response.deferred.contains(id))
                 .cloned()
                 .collect();
             if !missing.is_empty() {
@@ -451,7 +465,7 @@ impl Worker {
         }
         let (ids, receipts): (Vec<String>, Vec<v1::SignedReceipt>) = pending.into_iter().unzip();
         let result = match self.peers.channel(sender) {
-            Ok(ch) => ExchangeClient::with_interceptor(ch, inject)
+            Ok(ch) => exchange_client(ch)
                 .acknowledge(v1::AcknowledgeRequest { receipts })
                 .await
                 .map_err(|s| short(&s)),
@@ -460,7 +474,7 @@ impl Worker {
         match result {
             Ok(_) => self.ctx.store.mark_acked(&ids).await,
             Err(error) => {
-                tracing::info!(peer = %sender, %error, "acknowledge failed");
+                tracing::warn!(peer = %sender, %error, "acknowledge failed; will retry");
                 self.ctx
                     .store
                     .mark_inbox_failed(&ids, &error, &self.config.retry)

@@ -10,8 +10,10 @@ use prost::Message;
 use crate::crypto::{SigningContext, SigningKey, sha256, verify_ed25519};
 use crate::{Error, Result};
 
-/// Largest payload a node accepts in one envelope.
-pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+/// Largest payload the protocol carries in one envelope: a transfer dossier
+/// with its scanned reports runs to some 50 MB. A node may configure a lower
+/// maximum for what it sends (`delivery.max_payload_bytes`).
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn sign_envelope(
     key: &SigningKey,

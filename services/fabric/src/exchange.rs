@@ -22,6 +22,13 @@ use crate::store::outbox::{Delivery, Release, StoredMessage, valid_token};
 use crate::{Error, Result};
 
 pub const MAX_NOTIFY_ITEMS: usize = 1000;
+/// Largest gRPC message either side of the exchange encodes or decodes: one
+/// envelope of the largest payload with its header. Servers and clients set
+/// the same limit, so what one side may send the other may read.
+pub const MAX_MESSAGE_BYTES: usize = crate::envelope::MAX_PAYLOAD_BYTES + 1024 * 1024;
+/// Payload bytes one Fetch answer carries at most (always at least one
+/// message); the rest of the batch is deferred to the next fetch.
+pub const FETCH_BATCH_BYTES: usize = 48 * 1024 * 1024;
 pub const MAX_FETCH_IDS: usize = 256;
 pub const MAX_RECEIPTS: usize = 1000;
 
@@ -52,6 +59,20 @@ impl ExchangeService {
         caller: &crate::directory::PartyEntry,
         ids: &[String],
     ) -> Result<v1::FetchResponse> {
+        // Bound the answer by bytes: the asked-for messages in order, while
+        // they fit (at least one); the rest are deferred, not failed.
+        let sizes = self.ctx.store.payload_sizes(ids).await?;
+        let mut budget = FETCH_BATCH_BYTES as i64;
+        let mut take = 0;
+        for (i, id) in ids.iter().enumerate() {
+            let size = sizes.get(id).copied().unwrap_or(0);
+            if i > 0 && size > budget {
+                break;
+            }
+            budget -= size;
+            take = i + 1;
+        }
+        let (ids, deferred) = ids.split_at(take);
         let messages = self.ctx.store.load_messages(ids).await?;
         let mut found: Vec<StoredMessage> = Vec::with_capacity(messages.len());
         for (i, m) in messages.into_iter().enumerate() {
@@ -158,6 +179,7 @@ impl ExchangeService {
         // Fail closed: nothing leaves unless its release is audited.
         self.ctx.store.record_releases(&releases, &refused).await?;
         Ok(v1::FetchResponse {
+            deferred: deferred.to_vec(),
             envelopes,
             refused: refused
                 .into_iter()

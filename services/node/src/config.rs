@@ -68,6 +68,8 @@ pub struct DeliverySection {
     pub max_attempts: u32,
     pub ack_timeout_ms: u64,
     pub peer_timeout_ms: u64,
+    /// Largest document this node sends (bytes); at most the protocol's 64 MiB.
+    pub max_payload_bytes: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -103,6 +105,7 @@ impl Default for NodeConfig {
                 max_attempts: d.retry.max_attempts,
                 ack_timeout_ms: d.retry.ack_timeout_ms,
                 peer_timeout_ms: 10_000,
+                max_payload_bytes: carenet_fabric::envelope::MAX_PAYLOAD_BYTES,
             },
             tls: TlsSection {
                 handshake_timeout_ms: 10_000,
@@ -222,6 +225,14 @@ impl NodeConfig {
         let d = &self.delivery;
         if d.batch == 0 || d.batch > carenet_fabric::exchange::MAX_FETCH_IDS {
             return Err(Error::invalid("delivery.batch", "must be 1-256"));
+        }
+        if d.max_payload_bytes == 0
+            || d.max_payload_bytes > carenet_fabric::envelope::MAX_PAYLOAD_BYTES
+        {
+            return Err(Error::invalid(
+                "delivery.max_payload_bytes",
+                "must be 1 to 67108864 (64 MiB)",
+            ));
         }
         if d.concurrency == 0 {
             return Err(Error::invalid("delivery.concurrency", "must be at least 1"));

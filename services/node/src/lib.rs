@@ -35,8 +35,9 @@ use tonic::transport::Server;
 
 pub use config::NodeConfig;
 
-/// Largest gRPC message a node accepts.
-pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest gRPC message a node accepts (the exchange's, the same on both
+/// sides of every call).
+pub const MAX_MESSAGE_BYTES: usize = carenet_fabric::exchange::MAX_MESSAGE_BYTES;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -127,7 +128,9 @@ impl Node {
             directory.clone(),
             Duration::from_millis(config.delivery.peer_timeout_ms),
         ));
-        let store = Store::new(db, party, registry.clone()).with_directory(directory.clone());
+        let store = Store::new(db, party, registry.clone())
+            .with_directory(directory.clone())
+            .with_max_payload(config.delivery.max_payload_bytes);
         let store_wake = store.outbox_notify();
         // Releases are decided by the consent service: consent records, the
         // other legal bases, and data minimisation (issue "consent").

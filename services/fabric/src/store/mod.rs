@@ -200,6 +200,8 @@ pub struct Store {
     /// operator command that loaded it: sends are then checked against the
     /// sender's and recipient's kinds at once, not only before notifying.
     directory: Option<Arc<Directory>>,
+    /// Largest payload this node sends in one document.
+    max_payload: usize,
     /// Shared by every clone: woken after anything is committed to the
     /// outbox, so the node's delivery worker (which waits on it) notifies the
     /// recipient at once instead of at its next poll.
@@ -213,6 +215,7 @@ impl Store {
             party,
             registry,
             directory: None,
+            max_payload: crate::envelope::MAX_PAYLOAD_BYTES,
             outbox_wake: Arc::new(Notify::new()),
         }
     }
@@ -221,6 +224,17 @@ impl Store {
     pub fn with_directory(mut self, directory: Arc<Directory>) -> Self {
         self.directory = Some(directory);
         self
+    }
+
+    /// The same store, sending documents of at most `bytes` (at most the
+    /// protocol's [`crate::envelope::MAX_PAYLOAD_BYTES`]).
+    pub fn with_max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes.min(crate::envelope::MAX_PAYLOAD_BYTES);
+        self
+    }
+
+    pub fn max_payload(&self) -> usize {
+        self.max_payload
     }
 
     pub fn directory(&self) -> Option<&Arc<Directory>> {

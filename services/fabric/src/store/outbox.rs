@@ -133,7 +133,7 @@ pub struct Delivery {
     pub receipt: Vec<u8>,
 }
 
-fn validate(i: usize, m: &NewMessage) -> Result<()> {
+fn validate(i: usize, m: &NewMessage, max_payload: usize) -> Result<()> {
     let field = |f: &str| format!("messages[{i}].{f}");
     if !valid_token(&m.document_type) {
         return Err(Error::invalid(
@@ -153,8 +153,14 @@ fn validate(i: usize, m: &NewMessage) -> Result<()> {
     if m.version == 0 {
         return Err(Error::invalid(field("version"), "counts from 1"));
     }
-    if m.payload.len() > crate::envelope::MAX_PAYLOAD_BYTES {
-        return Err(Error::invalid(field("payload"), "too large"));
+    if m.payload.len() > max_payload {
+        return Err(Error::invalid(
+            field("payload"),
+            format!(
+                "{} bytes, more than this node sends in one document ({max_payload} bytes, delivery.max_payload_bytes)",
+                m.payload.len()
+            ),
+        ));
     }
     Ok(())
 }
@@ -232,7 +238,7 @@ impl Store {
     /// the connection an open transaction holds.
     pub async fn prepare(&self, messages: &[NewMessage]) -> Result<Vec<String>> {
         for (i, m) in messages.iter().enumerate() {
-            validate(i, m)?;
+            validate(i, m, self.max_payload())?;
         }
         for (i, m) in messages.iter().enumerate() {
             if let Err(refusal) = self.check_send(m) {
@@ -411,6 +417,28 @@ impl Store {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// The payload size in bytes of each of these messages that exists.
+    pub async fn payload_sizes(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, i64>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let rows: Vec<(String, i64)> = with_db!(&self.db, pool => {
+            let mut select = sqlx::QueryBuilder::new(
+                "SELECT message_id, CAST(LENGTH(payload) AS BIGINT) FROM outbox WHERE message_id IN (",
+            );
+            let mut list = select.separated(", ");
+            for id in ids {
+                list.push_bind(id);
+            }
+            list.push_unseparated(")");
+            select.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().collect())
     }
 
     /// Loads messages for release, in the order asked; `None` for unknown ids.
