@@ -41,7 +41,8 @@ macro_rules! assert_refused {
     }};
 }
 
-fn example(part: &str) -> String {
+/// The text of the vendored OSO example whose name contains `part`.
+pub fn example(part: &str) -> String {
     let path = examples()
         .into_iter()
         .find(|p| p.to_string_lossy().contains(part))

@@ -16,16 +16,8 @@ use carenet_node::region::PartyPlan;
 use carenet_proto::v1;
 use tonic::Code;
 
-use crate::handover::{staff, wait_incoming};
-use crate::oso::{examples, validate};
-
-fn example(part: &str) -> String {
-    let path = examples()
-        .into_iter()
-        .find(|p| p.to_string_lossy().contains(part))
-        .unwrap();
-    std::fs::read_to_string(path).unwrap()
-}
+use crate::handover::{example, staff, wait_incoming};
+use crate::oso::validate;
 
 /// An example file's parts without its inzage block: not yet seen.
 fn unseen(part: &str) -> Dossier {

@@ -219,32 +219,46 @@ impl Registry {
         }
     }
 
-    /// Checks a message against its registered type: known type, a flow the
-    /// type allows from the sender's kind to the recipient's, one of its
-    /// purposes and legal bases.
-    pub fn check(&self, m: &Check<'_>) -> std::result::Result<&DocumentType, Refusal> {
-        let Some(t) = self.types.get(m.document_type) else {
-            return Err(Refusal(format!(
-                "document type {} is not registered on this node",
-                m.document_type
-            )));
-        };
-        if !t.allows_flow(m.sender, m.recipient) {
-            return Err(Refusal(format!(
+    /// The registered type of this name.
+    fn registered(&self, name: &str) -> std::result::Result<&DocumentType, Refusal> {
+        self.types.get(name).ok_or_else(|| {
+            Refusal(format!(
+                "document type {name} is not registered on this node"
+            ))
+        })
+    }
+
+    /// The type allows `sender`'s kind to send it to `recipient`'s.
+    fn flow(
+        t: &DocumentType,
+        sender: PartyKind,
+        recipient: PartyKind,
+    ) -> std::result::Result<(), Refusal> {
+        if t.allows_flow(sender, recipient) {
+            Ok(())
+        } else {
+            Err(Refusal(format!(
                 "a {} may not send {} to a {}",
-                m.sender.as_str(),
+                sender.as_str(),
                 t.name,
-                m.recipient.as_str()
-            )));
+                recipient.as_str()
+            )))
         }
-        if !t.purposes.contains(&m.purpose) {
+    }
+
+    /// The type travels for `purpose` on `legal_basis`.
+    fn purpose_and_basis(
+        t: &DocumentType,
+        purpose: &str,
+        legal_basis: Option<&v1::LegalBasis>,
+    ) -> std::result::Result<(), Refusal> {
+        if !t.purposes.contains(&purpose) {
             return Err(Refusal(format!(
-                "{} does not travel for purpose {}",
-                t.name, m.purpose
+                "{} does not travel for purpose {purpose}",
+                t.name
             )));
         }
-        let basis = m
-            .legal_basis
+        let basis = legal_basis
             .and_then(|b| LegalBasisKind::try_from(b.kind).ok())
             .unwrap_or(LegalBasisKind::Unspecified);
         if !t.legal_bases.contains(&basis) {
@@ -254,6 +268,16 @@ impl Registry {
                 basis.as_str_name()
             )));
         }
+        Ok(())
+    }
+
+    /// Checks a message against its registered type: known type, a flow the
+    /// type allows from the sender's kind to the recipient's, one of its
+    /// purposes and legal bases.
+    pub fn check(&self, m: &Check<'_>) -> std::result::Result<&DocumentType, Refusal> {
+        let t = self.registered(m.document_type)?;
+        Self::flow(t, m.sender, m.recipient)?;
+        Self::purpose_and_basis(t, m.purpose, m.legal_basis)?;
         Ok(t)
     }
 
@@ -265,20 +289,7 @@ impl Registry {
         purpose: &str,
         legal_basis: Option<&v1::LegalBasis>,
     ) -> std::result::Result<(), Refusal> {
-        let Some(t) = self.types.get(document_type) else {
-            return Err(Refusal(format!(
-                "document type {document_type} is not registered on this node"
-            )));
-        };
-        let (sender, recipient) = t.flows[0];
-        self.check(&Check {
-            document_type,
-            purpose,
-            legal_basis,
-            sender,
-            recipient,
-        })
-        .map(|_| ())
+        Self::purpose_and_basis(self.registered(document_type)?, purpose, legal_basis)
     }
 
     /// A payload may hold only the data categories its type registers: every
@@ -290,11 +301,7 @@ impl Registry {
         document_type: &str,
         payload: &[u8],
     ) -> std::result::Result<(), Refusal> {
-        let Some(t) = self.types.get(document_type) else {
-            return Err(Refusal(format!(
-                "document type {document_type} is not registered on this node"
-            )));
-        };
+        let t = self.registered(document_type)?;
         if t.categories.is_empty() {
             return Ok(());
         }
@@ -325,18 +332,7 @@ impl Registry {
         sender: PartyKind,
         receiver: PartyKind,
     ) -> std::result::Result<(), Refusal> {
-        match self.types.get(document_type) {
-            None => Err(Refusal(format!(
-                "document type {document_type} is not registered on this node"
-            ))),
-            Some(t) if !t.allows_flow(sender, receiver) => Err(Refusal(format!(
-                "a {} may not send {} to a {}",
-                sender.as_str(),
-                t.name,
-                receiver.as_str()
-            ))),
-            Some(_) => Ok(()),
-        }
+        Self::flow(self.registered(document_type)?, sender, receiver)
     }
 }
 

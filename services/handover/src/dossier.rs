@@ -176,37 +176,12 @@ pub enum DossierState {
     Published,
 }
 
-impl DossierState {
-    pub const ALL: [DossierState; 4] = [
-        DossierState::Draft,
-        DossierState::AwaitingInspection,
-        DossierState::Ready,
-        DossierState::Published,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DossierState::Draft => "draft",
-            DossierState::AwaitingInspection => "awaiting_inspection",
-            DossierState::Ready => "ready",
-            DossierState::Published => "published",
-        }
-    }
-
-    /// Parses a stored state; anything else is corrupt data.
-    pub fn parse(field: &str, s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or_else(|| Error::Corrupt(format!("{field}: unknown state")))
-    }
-}
-
-impl std::fmt::Display for DossierState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+carenet_fabric::text_enum!(DossierState {
+    Draft => "draft",
+    AwaitingInspection => "awaiting_inspection",
+    Ready => "ready",
+    Published => "published",
+});
 
 /// A dossier as the sending school holds it.
 #[derive(Clone, Debug)]
@@ -1054,55 +1029,6 @@ pub async fn purge_expired(store: &Store, days: u32, now: i64) -> Result<usize> 
     Ok(n)
 }
 
-/// Replaces a draft's content (before the guardians see it).
-pub async fn edit_draft(store: &Store, actor: &Actor, id: &str, dossier: &Dossier) -> Result<()> {
-    roles::check(store, actor, roles::COMPOSE, id).await?;
-    let document = dossier.encode();
-    audited!(&store.db, tx => {
-        let current = load_in_tx!(tx, id);
-        if current.state != DossierState::Draft {
-            return Err(not_in(&current, "edit"));
-        }
-        let done = sqlx::query(
-            "UPDATE handover_dossier SET document = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4 AND version = $5",
-        )
-        .bind(&document)
-        .bind(now_ms())
-        .bind(id)
-        .bind(DossierState::Draft.as_str())
-        .bind(i64::from(current.version))
-        .execute(&mut *tx)
-        .await?;
-        changed_one(done.rows_affected(), id)?;
-        let entry = Entry {
-            payload_sha256: sha256(&document).to_vec(),
-            ..actor.entry("dossier_edited", id)
-        };
-        ((), vec![entry])
-    });
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn states_keep_their_stored_text() {
-        for s in DossierState::ALL {
-            assert_eq!(DossierState::parse("state", s.as_str()).ok(), Some(s));
-        }
-        assert_eq!(
-            DossierState::AwaitingInspection.as_str(),
-            "awaiting_inspection"
-        );
-        assert!(matches!(
-            DossierState::parse("handover_dossier.state", "sent"),
-            Err(Error::Corrupt(_))
-        ));
-    }
-}
-
 /// Which dossier to write as an OSO file.
 #[derive(Clone, Debug)]
 pub enum ExportSource {
@@ -1131,4 +1057,24 @@ pub async fn export_oso(store: &Store, actor: &Actor, source: &ExportSource) -> 
     };
     carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
     Ok(xml)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_keep_their_stored_text() {
+        for s in DossierState::ALL {
+            assert_eq!(DossierState::parse("state", s.as_str()).ok(), Some(*s));
+        }
+        assert_eq!(
+            DossierState::AwaitingInspection.as_str(),
+            "awaiting_inspection"
+        );
+        assert!(matches!(
+            DossierState::parse("handover_dossier.state", "sent"),
+            Err(carenet_fabric::Error::Corrupt(_))
+        ));
+    }
 }

@@ -100,16 +100,14 @@ pub async fn answer(
     let (outcome, ids, subject) = match found {
         None => (Outcome::NotFound, Vec::new(), String::new()),
         Some(d) => {
-            let has_it = store
-                .sent_versions(DOSSIER_TYPE, &d.id)
-                .await?
+            let sent = store.sent_versions(DOSSIER_TYPE, &d.id).await?;
+            let has_it = sent
                 .iter()
                 .any(|s| s.recipient == caller.id.as_str() && s.version == d.version);
             // Only a dossier set ready and not yet sent to any school is
             // released on request; one that went elsewhere waits for the
             // school's care coordinator (the pupil may be at two schools).
-            let ready = d.state == DossierState::Ready
-                && store.sent_versions(DOSSIER_TYPE, &d.id).await?.is_empty();
+            let ready = d.state == DossierState::Ready && sent.is_empty();
             if has_it {
                 (Outcome::AlreadySent, Vec::new(), d.id)
             } else if ready && d.route.from_primary() && d.inspection_id.is_some() {

@@ -174,16 +174,6 @@ impl Db {
         Ok(())
     }
 
-    /// `postgres://…` opens PostgreSQL; anything else is a SQLite file path.
-    pub async fn open(url_or_path: &str) -> Result<Self> {
-        if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
-            Self::open_postgres(url_or_path).await
-        } else {
-            let path = url_or_path.strip_prefix("sqlite://").unwrap_or(url_or_path);
-            Self::open_sqlite(Path::new(path)).await
-        }
-    }
-
     pub async fn close(&self) {
         with_db!(self, pool => pool.close().await)
     }
