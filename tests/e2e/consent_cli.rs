@@ -214,6 +214,9 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
         3
     );
 
+    let until = carenet_consent::record::format_date(
+        carenet_fabric::clock::today() + time::Duration::days(7),
+    );
     let bad = run(
         &target,
         &[
@@ -229,6 +232,12 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "care_coordinator",
             "--reported-to",
             "zc-1",
+            "--recipient",
+            "jgz-1",
+            "--purpose",
+            "share_with_partner",
+            "--until",
+            &until,
         ],
     );
     assert!(!bad.status.success());
@@ -248,6 +257,12 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "care_coordinator",
             "--reported-to",
             "zc-1",
+            "--recipient",
+            "jgz-1",
+            "--purpose",
+            "share_with_partner",
+            "--until",
+            &until,
         ],
     );
     assert!(

@@ -13,7 +13,6 @@ use carenet_proto::v1::{
     self, EvidenceKind, GrantorRole, LegalBasisKind, consent_recipient::Target,
 };
 use prost::Message;
-use time::OffsetDateTime;
 
 const T: Duration = Duration::from_secs(30);
 
@@ -50,7 +49,7 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
         [carenet_fabric::Role::CareCoordinator],
     )
     .unwrap();
-    let today = OffsetDateTime::now_utc().date();
+    let today = carenet_fabric::clock::today();
     let id = consents
         .request(
             &by,
@@ -205,10 +204,14 @@ async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Re
         "staff-9",
         [carenet_fabric::Role::CareCoordinator],
     )?;
+    let today = carenet_fabric::clock::today();
     let exception = |reason: &str| SafetyException {
         child_ref: "pupil-8".into(),
         reason: reason.into(),
         reported_to: "zorgcoordinator-1".into(),
+        recipient: "jgz-1".into(),
+        purpose: Purpose::ShareWithPartner,
+        valid_until: today + time::Duration::days(14),
     };
     let err = safety::record(&vo.store, &zc, &exception("  "))
         .await
@@ -217,9 +220,30 @@ async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Re
         matches!(&err, carenet_consent::Error::InvalidArgument { field, .. } if field == "reason"),
         "{err}"
     );
+    // An exception is not a standing permission: at most 30 days, not past.
+    for until in [
+        today - time::Duration::days(1),
+        today + time::Duration::days(31),
+    ] {
+        let err = safety::record(
+            &vo.store,
+            &zc,
+            &SafetyException {
+                valid_until: until,
+                ..exception("vermoeden van onveilige thuissituatie")
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, carenet_consent::Error::InvalidArgument { field, .. } if field == "valid_until"),
+            "{err}"
+        );
+    }
 
-    let with_basis = |n, reference: &str| {
-        let mut m = document("jgz-1", n, b"zorgsignaal");
+    let with_basis = |to: &str, n, child: &str, reference: &str| {
+        let mut m = document(to, n, b"zorgsignaal");
+        m.child_ref = Some(child.into());
         m.legal_basis = v1::LegalBasis {
             kind: LegalBasisKind::SafetyException as i32,
             reference: reference.into(),
@@ -228,7 +252,9 @@ async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Re
         m
     };
     // No recorded exception: not released.
-    let unrecorded = vo.send(&[with_basis(1, "no-such-exception")]).await?;
+    let unrecorded = vo
+        .send(&[with_basis("jgz-1", 1, "pupil-8", "no-such-exception")])
+        .await?;
     let jgz = region.handle("jgz-1").store;
     wait_until(T, || async {
         (jgz.inbox_count("refused").await.ok()? == 1).then_some(())
@@ -243,9 +269,32 @@ async fn safety_exception_needs_a_recorded_reason_and_is_audited() -> anyhow::Re
         &exception("vermoeden van onveilige thuissituatie"),
     )
     .await?;
-    let sent = vo.send(&[with_basis(2, &id)]).await?;
+    // It names its child and its recipient: another pupil's document, or
+    // the same document to another party, does not leave on it.
+    let other_child = vo.send(&[with_basis("jgz-1", 3, "pupil-9", &id)]).await?;
+    let other_party = vo.send(&[with_basis("swv", 4, "pupil-8", &id)]).await?;
+    let swv = region.handle("swv").store;
+    wait_until(T, || async {
+        (jgz.inbox_count("refused").await.ok()? == 2 && swv.inbox_count("refused").await.ok()? == 1)
+            .then_some(())
+    })
+    .await?;
+    assert!(jgz.received(&other_child[0]).await?.is_none());
+    assert!(swv.received(&other_party[0]).await?.is_none());
+    let sent = vo.send(&[with_basis("jgz-1", 2, "pupil-8", &id)]).await?;
     wait_delivered(&vo.store, 1, T).await?;
     assert!(jgz.received(&sent[0]).await?.is_some());
+    // After its end date it allows nothing more.
+    let later = safety::Release {
+        child_ref: Some("pupil-8"),
+        recipient: "jgz-1",
+        purpose: "share_with_partner",
+        today: today + time::Duration::days(15),
+    };
+    assert_eq!(
+        safety::allows(&vo.store, &id, &later).await?,
+        Err("the safety exception has expired")
+    );
     let records = carenet_fabric::audit::list(&vo.store.db, 0, 100).await?;
     let recorded = records
         .iter()

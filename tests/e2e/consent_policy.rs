@@ -32,9 +32,13 @@ enum State {
     OtherRecipient,
     OtherCategory,
     OtherPurpose,
+    /// Granted, but for another child than the document is about.
+    OtherChild,
+    /// Granted, and the document names no child at all.
+    NoChild,
 }
 
-const STATES: [State; 9] = [
+const STATES: [State; 11] = [
     State::None,
     State::Requested,
     State::Granted,
@@ -44,6 +48,8 @@ const STATES: [State; 9] = [
     State::OtherRecipient,
     State::OtherCategory,
     State::OtherPurpose,
+    State::OtherChild,
+    State::NoChild,
 ];
 
 fn key() -> Arc<SigningKey> {
@@ -214,6 +220,11 @@ async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::
                 let case = format!("{purpose:?} to {kind:?} with {state:?}");
                 let reference = record_for(&consents, state, purpose, recipient).await?;
                 let mut message = document(recipient, cases, &payload());
+                message.child_ref = match state {
+                    State::OtherChild => Some("pupil-2".into()),
+                    State::NoChild => None,
+                    _ => Some("pupil-1".into()),
+                };
                 message.purpose = purpose.as_str().into();
                 message.legal_basis = v1::LegalBasis {
                     kind: LegalBasisKind::Consent as i32,
@@ -255,6 +266,23 @@ async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::
                     (recipient, reference.as_str()),
                     "{case}"
                 );
+                // The receipt names the child (as the envelope does) and
+                // the one document version it covers.
+                assert!(
+                    !header.child.is_empty(),
+                    "{case}: the envelope names the child"
+                );
+                assert_ne!(
+                    header.child, "pupil-1",
+                    "{case}: a pseudonym, not the reference"
+                );
+                assert_eq!(body.child, header.child, "{case}");
+                assert_eq!(
+                    (body.document_id.as_str(), body.document_version),
+                    (header.document_id.as_str(), header.version),
+                    "{case}"
+                );
+                assert_eq!(body.payload_sha256, header.payload_sha256, "{case}");
                 ConsentArrival
                     .check(&Arrival {
                         header: &header,
@@ -266,7 +294,7 @@ async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::
             }
         }
     }
-    assert_eq!(cases, 7 * 5 * 9);
+    assert_eq!(cases, 7 * 5 * 11);
     assert_eq!(released, 7 * 5);
     region.shutdown().await
 }
@@ -367,6 +395,9 @@ async fn inspection_releases_only_the_po_to_vo_report_the_guardians_saw() -> any
                 holder_kind: Some(holder.kind),
                 document_type: "transfer.report",
                 document_id: document,
+                version: 1,
+                child_ref: Some("pupil-1"),
+                child: Some("c-1"),
                 recipient: &recipient,
                 purpose: purpose.as_str(),
                 legal_basis: Some(&basis),
@@ -411,6 +442,9 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
             holder_kind: Some(PartyKind::VoSchool),
             document_type: "test.note",
             document_id: "doc-1",
+            version: 2,
+            child_ref: Some("pupil-1"),
+            child: Some("c-1"),
             recipient: &receiver,
             purpose: "share_with_partner",
             legal_basis: Some(&basis),
@@ -422,22 +456,85 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
     };
     let basis = legal_basis.unwrap();
     let sender = party("vo-1", PartyKind::VoSchool, holder_key.public_key());
-    let header = |basis: &v1::LegalBasis| v1::EnvelopeHeader {
+    let genuine = v1::EnvelopeHeader {
         sender: "vo-1".into(),
         recipient: "jgz-1".into(),
         purpose: "share_with_partner".into(),
-        legal_basis: Some(basis.clone()),
+        document_id: "doc-1".into(),
+        version: 2,
+        child: "c-1".into(),
         ..Default::default()
     };
+    let with =
+        |basis: &v1::LegalBasis, payload: &[u8], header: &v1::EnvelopeHeader| v1::EnvelopeHeader {
+            legal_basis: Some(basis.clone()),
+            payload_sha256: carenet_fabric::crypto::sha256(payload).to_vec(),
+            ..header.clone()
+        };
+    let check_header =
+        |basis: &v1::LegalBasis, payload: &[u8], receiver: &str, h: &v1::EnvelopeHeader| {
+            ConsentArrival.check(&Arrival {
+                header: &with(basis, payload, h),
+                payload,
+                sender: &sender,
+                receiver,
+            })
+        };
     let check = |basis: &v1::LegalBasis, payload: &[u8], receiver: &str| {
-        ConsentArrival.check(&Arrival {
-            header: &header(basis),
-            payload,
-            sender: &sender,
-            receiver,
-        })
+        check_header(basis, payload, receiver, &genuine)
     };
     check(&basis, &payload, "jgz-1").expect("the genuine receipt is accepted");
+
+    // The same receipt on another child's, another document's or another
+    // version's envelope: rejected.
+    for (what, other) in [
+        (
+            "another child",
+            v1::EnvelopeHeader {
+                child: "c-2".into(),
+                ..genuine.clone()
+            },
+        ),
+        (
+            "no child",
+            v1::EnvelopeHeader {
+                child: String::new(),
+                ..genuine.clone()
+            },
+        ),
+        (
+            "another document",
+            v1::EnvelopeHeader {
+                document_id: "doc-2".into(),
+                ..genuine.clone()
+            },
+        ),
+        (
+            "another version",
+            v1::EnvelopeHeader {
+                version: 3,
+                ..genuine.clone()
+            },
+        ),
+    ] {
+        let err = check_header(&basis, &payload, "jgz-1", &other).unwrap_err();
+        assert!(err.to_string().contains("another"), "{what}: {err}");
+    }
+    // Other bytes under the genuine header's ids (a different payload hash).
+    let mut other = v1::CategorizedDocument::decode(payload.as_slice())?;
+    other.sections[0].content = b"other words".to_vec();
+    let other_bytes = other.encode_to_vec();
+    assert!(
+        ConsentArrival
+            .check(&Arrival {
+                header: &with(&basis, &other_bytes, &genuine),
+                payload: &other_bytes,
+                sender: &sender,
+                receiver: "jgz-1",
+            })
+            .is_err(),
+        "the receipt covers the bytes released, not others"
+    );
 
     let mut tampered = basis.clone();
     let mut r = v1::ConsentReceipt::decode(tampered.consent_receipt.as_slice())?;

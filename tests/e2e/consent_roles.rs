@@ -275,6 +275,9 @@ async fn consent_roles_inspection_and_safety() -> anyhow::Result<()> {
         child_ref: "pupil-7".into(),
         reason: "zorgen over de thuissituatie".into(),
         reported_to: "zc-1".into(),
+        recipient: "jgz-1".into(),
+        purpose: carenet_consent::Purpose::ShareWithPartner,
+        valid_until: carenet_fabric::clock::today(),
     };
     refused(
         &store,
@@ -286,7 +289,16 @@ async fn consent_roles_inspection_and_safety() -> anyhow::Result<()> {
     )
     .await?;
     let exception_id = safety::record(&store, &ib, &exception).await?;
-    assert!(safety::exists(&store, &exception_id).await?);
+    let release = safety::Release {
+        child_ref: Some("pupil-7"),
+        recipient: "jgz-1",
+        purpose: "share_with_partner",
+        today: carenet_fabric::clock::today(),
+    };
+    assert_eq!(
+        safety::allows(&store, &exception_id, &release).await?,
+        Ok(())
+    );
 
     // Safety reports: the coordinator's own list; not another's unless team
     // lead; never a mentor's.

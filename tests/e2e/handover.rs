@@ -19,7 +19,6 @@ use carenet_handover::{Error, incoming, oso, warm};
 use carenet_node::region::PartyPlan;
 use carenet_proto::v1::{self, EvidenceKind, GrantorRole, ParticipantRole};
 use prost::Message;
-use time::OffsetDateTime;
 
 use crate::oso::{examples, validate};
 
@@ -68,7 +67,7 @@ pub fn staff(store: &Store, id: &str, roles: &[Role]) -> Actor {
 }
 
 fn today() -> time::Date {
-    OffsetDateTime::now_utc().date()
+    carenet_fabric::clock::today()
 }
 
 pub async fn wait_incoming(store: &Store, version: u32) -> anyhow::Result<incoming::Incoming> {
@@ -379,6 +378,7 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
         &due[0].message_id,
         "Daan is goed gestart in de brugklas.",
         &record,
+        "pupil-1",
     )
     .await?;
     wait_until(T, || async {
@@ -670,7 +670,7 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
     )
     .await?;
     assert!(
-        warm::share(&po.store, &po.directory, &ib, &warm_id, "")
+        warm::share(&po.store, &po.directory, &ib, &warm_id, "", None)
             .await
             .is_err(),
         "no basis, no sharing"
@@ -682,7 +682,7 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
         vec![Category::EducationalSupport],
     )
     .await?;
-    let sent = warm::share(&po.store, &po.directory, &ib, &warm_id, &record).await?;
+    let sent = warm::share(&po.store, &po.directory, &ib, &warm_id, &record, None).await?;
     assert_eq!(sent.len(), 2, "vo-1 and smw-1, not the school itself");
     for (party, kind, role) in [
         ("vo-1", PartyKind::VoSchool, Role::CareCoordinator),
@@ -1008,11 +1008,11 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
     .await?;
     assert_refused!(
         v,
-        incoming::send_feedback(v, &teacher, m, "Goed gestart.", &record).await,
+        incoming::send_feedback(v, &teacher, m, "Goed gestart.", &record, "pupil-1").await,
         &teacher,
         "feedback_send",
     );
-    incoming::send_feedback(v, &zc, m, "Goed gestart.", &record).await?;
+    incoming::send_feedback(v, &zc, m, "Goed gestart.", &record, "pupil-1").await?;
     assert_refused!(
         p,
         incoming::feedback_received(p, &po_mentor).await,

@@ -61,7 +61,11 @@ async fn a_po_vo_season_runs_step_by_step_from_the_command_line() -> anyhow::Res
     let file = file.display().to_string();
 
     // PO: the IB imports the OSO file, the mentor adds what OSO lacks.
-    let out = cli(&region, "po-1", &with(&["oso", "import", &file], &IB))?;
+    let out = cli(
+        &region,
+        "po-1",
+        &with(&["oso", "import", &file, "--child", "pupil-1"], &IB),
+    )?;
     let (id, state) = out.trim().split_once(' ').unwrap();
     assert_eq!(state, "draft");
     let id = id.to_owned();
@@ -378,6 +382,8 @@ async fn a_po_vo_season_runs_step_by_step_from_the_command_line() -> anyhow::Res
                 "Daan is goed gestart in de brugklas.",
                 "--consent",
                 &record,
+                "--child",
+                "pupil-1",
             ],
             &MENTOR,
         ),

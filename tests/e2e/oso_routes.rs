@@ -33,7 +33,7 @@ fn unseen(part: &str) -> Dossier {
 }
 
 fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+    carenet_fabric::clock::today()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,6 +137,65 @@ async fn vo_to_vo_needs_inzage_and_consent_and_the_route_must_match_the_file() -
     let file = region.dir.path().join("vovo-akkoord.xml");
     std::fs::write(&file, &out)?;
     validate(&file, None)?;
+    region.shutdown().await
+}
+
+/// Issue 9.1: a consent recorded for one pupil, given to `publish`, must not
+/// release another pupil's dossier; the receiver gets nothing of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_for_one_pupil_does_not_release_another_pupils_dossier() -> anyhow::Result<()> {
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        PartyPlan::new("vo-2", PartyKind::VoSchool, "VO 2"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let vo1 = region.handle("vo-1");
+    let vo2 = region.handle("vo-2");
+    let zc = staff(&vo1.store, "zc-1", &[Role::CareCoordinator]);
+    let to = [PartyId::parse("to", "vo-2")?];
+    let allowed: Vec<Category> = Category::all()
+        .filter(|c| c.oso_element().is_some())
+        .collect();
+    // The guardians of pupil-1 consented; the dossier is pupil-2's.
+    let record =
+        carenet_e2e::granted_consent(&vo1.store, Purpose::TransferDossier, &["vo-2"], allowed)
+            .await?;
+    let id = dossier::create(
+        &vo1.store,
+        &zc,
+        "pupil-2",
+        Route::VoVo,
+        &unseen("VOVO_full"),
+    )
+    .await?;
+    dossier::submit_for_inspection(&vo1.store, &zc, &id).await?;
+    dossier::record_inspection(
+        &vo1.store,
+        &zc,
+        &id,
+        today(),
+        GuardiansView::new(None, Akkoord::Yes),
+    )
+    .await?;
+    let sent = dossier::publish(&vo1.store, &vo1.directory, &zc, &id, &to, Some(&record)).await?;
+    carenet_e2e::wait_until(Duration::from_secs(30), || async {
+        (vo2.store.inbox_count("refused").await.ok()? == 1).then_some(())
+    })
+    .await?;
+    let refused = vo1.store.list_outbox(Some("dead"), 10).await?;
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("consent is for another child")),
+        "{:?}",
+        refused[0].last_error
+    );
+    assert!(vo2.store.received(&sent[0]).await?.is_none());
+    assert!(incoming::list(&vo2.store).await?.is_empty());
     region.shutdown().await
 }
 

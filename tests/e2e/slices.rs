@@ -29,6 +29,7 @@ const CATEGORISED: DocumentType = DocumentType {
     name: "test.categorised",
     purposes: &["share_with_partner"],
     legal_bases: &[v1::LegalBasisKind::StatutoryTask],
+    statutory_tasks: &["test"],
     flows: &[(PoSchool, VoSchool)],
     retention_days: 30,
     retention_clock: RetentionClock::Delivery,
@@ -40,6 +41,7 @@ const fn restricted(flows: &'static [(PartyKind, PartyKind)]) -> DocumentType {
         name: "test.restricted",
         purposes: &["share_with_partner"],
         legal_bases: &[v1::LegalBasisKind::StatutoryTask],
+        statutory_tasks: &["test"],
         flows,
         retention_days: 30,
         retention_clock: RetentionClock::Delivery,
@@ -109,6 +111,19 @@ async fn a_type_goes_only_where_its_registration_allows() -> anyhow::Result<()> 
     unknown.document_type = "carenet.no_such_type".into();
     let err = po.send(&[unknown]).await.expect_err("unknown type");
     assert!(err.to_string().contains("not registered"), "{err}");
+
+    // A statutory task is one a slice registers for the type, not any
+    // non-empty text (issue 9.1).
+    for task in ["WPO art. 1", "x"] {
+        let mut made_up = document("vo-1", 2, b"made-up task");
+        made_up.legal_basis.reference = task.into();
+        let err = po.send(&[made_up]).await.expect_err("unregistered task");
+        assert!(
+            err.to_string()
+                .contains("does not travel on the statutory task"),
+            "{err}"
+        );
+    }
 
     // At the receiver: the SWV's registry allows SWV → VO, the VO school's
     // does not; the VO school refuses the notification, audits it, and the

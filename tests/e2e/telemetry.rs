@@ -68,7 +68,7 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
         [carenet_fabric::Role::CareCoordinator],
     )
     .unwrap();
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = carenet_fabric::clock::today();
     let consent = consents
         .request(
             &by,
@@ -118,6 +118,7 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
         }
         .encode_to_vec(),
     );
+    under_consent.child_ref = Some("pupil-9".into());
     under_consent.document_type = carenet_handover::incoming::FEEDBACK_TYPE.into();
     under_consent.purpose = Purpose::FeedbackToSender.as_str().into();
     under_consent.legal_basis = v1::LegalBasis {

@@ -283,6 +283,9 @@ where
 /// tested there is the exchange, consent and audit, not the registry).
 pub struct TestSlice;
 
+/// The statutory task test documents travel on (registered by the test slice).
+pub const TEST_TASK: &str = "test";
+
 pub static TEST_TYPES: &[DocumentType] = &[
     DocumentType {
         name: "test.note",
@@ -301,6 +304,7 @@ pub static TEST_TYPES: &[DocumentType] = &[
             v1::LegalBasisKind::StatutoryTask,
             v1::LegalBasisKind::SafetyException,
         ],
+        statutory_tasks: &[TEST_TASK],
         flows: &ALL_FLOWS,
         retention_days: 730,
         retention_clock: RetentionClock::Delivery,
@@ -311,6 +315,7 @@ pub static TEST_TYPES: &[DocumentType] = &[
         name: "test.care_note",
         purposes: &["share_with_partner"],
         legal_bases: &[v1::LegalBasisKind::StatutoryTask],
+        statutory_tasks: &[TEST_TASK],
         flows: &ALL_FLOWS,
         retention_days: 5 * 365,
         retention_clock: RetentionClock::Delivery,
@@ -450,7 +455,7 @@ pub async fn granted_consent(
     to: &[&str],
     categories: Vec<carenet_consent::Category>,
 ) -> anyhow::Result<String> {
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = carenet_fabric::clock::today();
     let consents = carenet_consent::record::ConsentStore::new(store.clone());
     let actor = carenet_fabric::Actor::new(
         store.party.clone(),
@@ -462,9 +467,7 @@ pub async fn granted_consent(
             &actor,
             &carenet_consent::record::ConsentRequest {
                 child_ref: "pupil-1".into(),
-                child_birth_date: time::OffsetDateTime::now_utc()
-                    .date()
-                    .replace_year(time::OffsetDateTime::now_utc().date().year() - 12)?,
+                child_birth_date: today.replace_year(today.year() - 12)?,
                 purpose,
                 recipients: to
                     .iter()

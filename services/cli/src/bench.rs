@@ -287,6 +287,7 @@ static BENCH_TYPES: &[carenet_fabric::slice::DocumentType] =
         name: "bench.document",
         purposes: &["bench"],
         legal_bases: &[v1::LegalBasisKind::StatutoryTask],
+        statutory_tasks: &["bench"],
         flows: &carenet_fabric::slice::ALL_FLOWS,
         retention_days: 1,
         retention_clock: carenet_fabric::slice::RetentionClock::Delivery,

@@ -80,6 +80,15 @@ pub enum ConsentCommand {
         /// Staff id of the care coordinator it is reported to.
         #[arg(long)]
         reported_to: String,
+        /// The one party the data may go to.
+        #[arg(long)]
+        recipient: String,
+        /// What it is shared for (e.g. share_with_partner, refer_to_zat).
+        #[arg(long)]
+        purpose: String,
+        /// The last day it allows a release, YYYY-MM-DD (at most 30 days ahead).
+        #[arg(long)]
+        until: String,
     },
     /// Record that the guardians saw a document (inzage), with their view.
     /// Roles: support_coordinator_po, care_coordinator.
@@ -155,7 +164,7 @@ pub struct DecisionArgs {
 }
 
 fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+    carenet_fabric::clock::today()
 }
 
 fn recipient(i: usize, s: &str) -> anyhow::Result<v1::ConsentRecipient> {
@@ -316,7 +325,12 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
             child,
             reason,
             reported_to,
+            recipient,
+            purpose,
+            until,
         } => {
+            let purpose = Purpose::parse("--purpose", &purpose)?;
+            let valid_until = carenet_consent::record::parse_date("--until", &until)?;
             let store = target.open().await?;
             let actor = actor.actor(&store)?;
             let id = carenet_consent::safety::record(
@@ -326,6 +340,9 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                     child_ref: child,
                     reason,
                     reported_to,
+                    recipient,
+                    purpose,
+                    valid_until,
                 },
             )
             .await;

@@ -175,7 +175,7 @@ async fn consent(
         "demo-zc",
         [carenet_fabric::Role::CareCoordinator],
     )?;
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = carenet_fabric::clock::today();
     let id = consents
         .request(
             &actor,
@@ -254,7 +254,7 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
     if !dossier::all(&linde.store).await?.is_empty() {
         return Ok(0);
     }
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = carenet_fabric::clock::today();
     let to = |p: &str| -> anyhow::Result<Vec<PartyId>> { Ok(vec![PartyId::parse("to", p)?]) };
 
     // The standard's full POVO example: seen by the guardians in the LAS,

@@ -300,6 +300,9 @@ pub enum FeedbackCommand {
         /// The consent record the feedback goes out on.
         #[arg(long)]
         consent: String,
+        /// This school's own reference of the pupil (the one its consent names).
+        #[arg(long)]
+        child: String,
     },
     /// The feedback receiving schools sent about this school's dossiers.
     List {
@@ -369,6 +372,10 @@ pub enum WarmCommand {
         id: String,
         #[arg(long)]
         consent: String,
+        /// This school's own reference of the pupil, when the conversation is
+        /// about a received dossier (for its own dossier the dossier's pupil).
+        #[arg(long)]
+        child: Option<String>,
     },
 }
 
@@ -402,7 +409,7 @@ fn party_kind(target: &TargetArgs, store: &Store) -> anyhow::Result<PartyKind> {
 fn date_or_today(field: &str, value: Option<&str>) -> anyhow::Result<time::Date> {
     Ok(match value {
         Some(d) => dossier::parse_date(field, d)?,
-        None => time::OffsetDateTime::now_utc().date(),
+        None => carenet_fabric::clock::today(),
     })
 }
 
@@ -768,10 +775,12 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
             message,
             text,
             consent,
+            child,
         }) => {
             let store = target.open().await?;
             let actor = actor.actor(&store)?;
-            let id = incoming::send_feedback(&store, &actor, &message, &text, &consent).await?;
+            let id =
+                incoming::send_feedback(&store, &actor, &message, &text, &consent, &child).await?;
             println!("queued {id}");
         }
         HandoverCommand::Feedback(FeedbackCommand::List { target, actor }) => {
@@ -863,11 +872,14 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
             actor,
             id,
             consent,
+            child,
         }) => {
             let directory = directory(&target, "sharing the warm handover")?;
             let store = target.open().await?;
             let actor = actor.actor(&store)?;
-            for message in warm::share(&store, &directory, &actor, &id, &consent).await? {
+            let shared =
+                warm::share(&store, &directory, &actor, &id, &consent, child.as_deref()).await?;
+            for message in shared {
                 println!("queued {message}");
             }
         }
@@ -877,7 +889,7 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
 
 /// 1 August of the current school year, 00:00 UTC.
 fn school_year_start_ms() -> i64 {
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = carenet_fabric::clock::today();
     let year = if today.month() as u8 >= 8 {
         today.year()
     } else {

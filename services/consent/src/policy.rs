@@ -3,24 +3,24 @@
 //!
 //! | basis | released when |
 //! |---|---|
-//! | consent | the record's current version is granted, valid today, for this purpose, names the recipient (party or kind); only its categories leave |
+//! | consent | the record's current version is granted, valid today, for this purpose and this document's child, names the recipient (party or kind); only its categories leave; the receipt names child, document, version and payload hash |
 //! | inspection | a primary school's transfer report (WPO art. 42): purpose `transfer_dossier`, to a secondary or primary school, naming the record that the guardians saw this document |
-//! | statutory task | a reference to the task is given |
-//! | safety exception | the message names a recorded exception (reason, staff member, care coordinator told) |
+//! | statutory task | the reference is a task the document type registers (checked by the fabric's registry on both sides) |
+//! | safety exception | the message names a recorded exception (reason, staff member, care coordinator told) for this child, recipient and purpose, not past its end date |
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use carenet_fabric::PartyKind;
 use carenet_fabric::clock::now_ms;
-use carenet_fabric::crypto::SigningKey;
+use carenet_fabric::crypto::{SigningKey, sha256};
 use carenet_fabric::policy::{
     Arrival, ArrivalCheck, Decision, ReleasePolicy, ReleaseRequest, RequireBasisOnArrival,
 };
 use carenet_proto::v1::{self, ConsentStatus, LegalBasisKind, consent_recipient::Target};
 use futures::future::BoxFuture;
 use prost::Message;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use crate::record::{ConsentStore, format_date, parse_date, status_name};
 use crate::{Category, receipt};
@@ -46,7 +46,7 @@ pub fn project(
 }
 
 fn today() -> Date {
-    OffsetDateTime::now_utc().date()
+    carenet_fabric::clock::today()
 }
 
 /// The consent service's release policy for one holder node.
@@ -90,6 +90,10 @@ impl ConsentPolicy {
         if v.purpose != r.purpose {
             return refuse("consent is for another purpose");
         }
+        // A consent is one child's: it releases only documents about that child.
+        if r.child_ref != Some(v.child_ref.as_str()) {
+            return refuse("consent is for another child");
+        }
         let names_recipient = v.recipients.iter().any(|rec| match &rec.target {
             Some(Target::PartyId(id)) => id == r.recipient.id.as_str(),
             Some(Target::Kind(k)) => PartyKind::from_proto(*k) == Some(r.recipient.kind),
@@ -109,6 +113,7 @@ impl ConsentPolicy {
         if present.is_empty() {
             return refuse("nothing in the consented categories");
         }
+        let payload = projected.encode_to_vec();
         let body = v1::ConsentReceiptBody {
             holder: self.holder.clone(),
             record_id: v.record_id.clone(),
@@ -119,9 +124,13 @@ impl ConsentPolicy {
             categories: present.iter().map(|c| c.as_str().to_owned()).collect(),
             valid_until: v.valid_until.clone(),
             issued_at_ms: now_ms(),
+            child: r.child.unwrap_or_default().to_owned(),
+            document_id: r.document_id.to_owned(),
+            document_version: r.version,
+            payload_sha256: sha256(&payload).to_vec(),
         };
         Ok(Decision::Release {
-            payload: projected.encode_to_vec(),
+            payload,
             legal_basis: Some(v1::LegalBasis {
                 kind: LegalBasisKind::Consent as i32,
                 reference: v.record_id.clone(),
@@ -178,15 +187,20 @@ impl ReleasePolicy for ConsentPolicy {
                     })
                 }
                 Ok(LegalBasisKind::SafetyException) => {
-                    if crate::safety::exists(self.consents.store(), &basis.reference).await? {
-                        Ok(Decision::Release {
+                    let release = crate::safety::Release {
+                        child_ref: r.child_ref,
+                        recipient: r.recipient.id.as_str(),
+                        purpose: r.purpose,
+                        today: today(),
+                    };
+                    match crate::safety::allows(self.consents.store(), &basis.reference, &release)
+                        .await?
+                    {
+                        Ok(()) => Ok(Decision::Release {
                             payload: r.payload.to_vec(),
                             legal_basis: None,
-                        })
-                    } else {
-                        Ok(Decision::Refuse(
-                            "safety exception needs its recorded reason and staff member".into(),
-                        ))
+                        }),
+                        Err(why) => Ok(Decision::Refuse(why.into())),
                     }
                 }
                 _ => Ok(Decision::Refuse("no legal basis".into())),
@@ -196,8 +210,9 @@ impl ReleasePolicy for ConsentPolicy {
 }
 
 /// The receiver's check: a consent basis must carry a receipt signed by the
-/// sender, for this receiver and purpose, still valid, and the payload may hold
-/// only the categories the receipt names.
+/// sender, for this receiver and purpose, for the child and the very document
+/// version the envelope carries, still valid, and the payload may hold only
+/// the categories the receipt names.
 pub struct ConsentArrival;
 
 impl ArrivalCheck for ConsentArrival {
@@ -224,6 +239,15 @@ impl ArrivalCheck for ConsentArrival {
         }
         if body.purpose != a.header.purpose || body.record_id != basis.reference {
             return bad("issued for another purpose or record");
+        }
+        if body.child.is_empty() || body.child != a.header.child {
+            return bad("issued for another child");
+        }
+        if body.document_id != a.header.document_id
+            || body.document_version != a.header.version
+            || body.payload_sha256 != a.header.payload_sha256
+        {
+            return bad("issued for another document or version");
         }
         if !body.valid_until.is_empty() && body.valid_until < format_date(today()) {
             return bad("the consent has expired");

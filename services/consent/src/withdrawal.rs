@@ -37,7 +37,7 @@ pub async fn notices(store: &Store, record_id: &str, reason: &str) -> Result<Vec
             // The controller must tell recipients when a basis ends (AVG art. 19).
             legal_basis: v1::LegalBasis {
                 kind: v1::LegalBasisKind::StatutoryTask as i32,
-                reference: "avg-art-19".into(),
+                reference: carenet_fabric::slice::WITHDRAWAL_TASK.into(),
                 consent_receipt: Vec::new(),
             },
             payload: v1::Withdrawal {

@@ -24,6 +24,8 @@ pub enum SigningContext {
     Receipt,
     /// The holder's consent receipt: "I released this under that consent".
     ConsentReceipt,
+    /// Not a statement: the keyed derivation of a child's pseudonym.
+    ChildPseudonym,
 }
 
 impl SigningContext {
@@ -32,6 +34,7 @@ impl SigningContext {
             SigningContext::Envelope => b"carenet/v1/envelope-header\0",
             SigningContext::Receipt => b"carenet/v1/receipt\0",
             SigningContext::ConsentReceipt => b"carenet/v1/consent-receipt\0",
+            SigningContext::ChildPseudonym => b"carenet/v1/child-pseudonym\0",
         }
     }
 
@@ -69,6 +72,15 @@ impl SigningKey {
     /// Signs `msg` as a statement of `context`.
     pub fn sign(&self, context: SigningContext, msg: &[u8]) -> Vec<u8> {
         self.pair.sign(&context.message(msg)).as_ref().to_vec()
+    }
+
+    /// The pseudonym under which this party names one of its pupils to
+    /// others: the same reference always gives the same pseudonym, and no one
+    /// without this key can compute or reverse it (an Ed25519 signature is
+    /// deterministic and unforgeable, so its hash is a keyed function).
+    pub fn child_pseudonym(&self, child_ref: &str) -> String {
+        let sig = self.sign(SigningContext::ChildPseudonym, child_ref.as_bytes());
+        hex::encode(&sha256(&sig)[..16])
     }
 }
 

@@ -94,6 +94,10 @@ impl ExchangeService {
         let mut releases = Vec::with_capacity(found.len());
         let mut refused = Vec::new();
         for m in found {
+            let child = m
+                .child_ref
+                .as_deref()
+                .map(|c| self.ctx.signing.child_pseudonym(c));
             // The registry first: a type this node does not send to the
             // caller's kind, or for that purpose or basis, never leaves.
             let registered = match holder_kind {
@@ -118,6 +122,9 @@ impl ExchangeService {
                     holder_kind,
                     document_type: &m.document_type,
                     document_id: &m.document_id,
+                    version: m.version,
+                    child_ref: m.child_ref.as_deref(),
+                    child: child.as_deref(),
                     recipient: caller,
                     purpose: &m.purpose,
                     legal_basis: Some(&m.legal_basis),
@@ -162,6 +169,7 @@ impl ExchangeService {
                         released_at_ms,
                         document_id: m.document_id.clone(),
                         version: m.version,
+                        child: child.clone().unwrap_or_default(),
                     };
                     envelopes.push(sign_envelope(&self.ctx.signing, &header, payload));
                     releases.push(Release {

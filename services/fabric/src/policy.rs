@@ -21,6 +21,11 @@ pub struct ReleaseRequest<'a> {
     pub document_type: &'a str,
     /// Id shared by all versions of the document.
     pub document_id: &'a str,
+    pub version: u32,
+    /// The holder's own reference of the child the document is about, and
+    /// the pseudonym the envelope names it by; `None` for no child.
+    pub child_ref: Option<&'a str>,
+    pub child: Option<&'a str>,
     pub recipient: &'a PartyEntry,
     pub purpose: &'a str,
     pub legal_basis: Option<&'a v1::LegalBasis>,

@@ -36,6 +36,10 @@ pub struct DocumentType {
     pub purposes: &'static [&'static str],
     /// The legal bases it may travel under.
     pub legal_bases: &'static [LegalBasisKind],
+    /// The statutory tasks (their references, e.g. the article of law) it may
+    /// travel under when its basis is a statutory task: a message naming any
+    /// other task is refused on both sides. Empty when it never travels on one.
+    pub statutory_tasks: &'static [&'static str],
     /// Which party kinds may send it to which (sender kind, recipient kind).
     pub flows: &'static [(PartyKind, PartyKind)],
     /// Days its content is kept, counted from [`Self::retention_clock`].
@@ -150,6 +154,14 @@ impl Registry {
                 if t.purposes.is_empty() || t.legal_bases.is_empty() || t.flows.is_empty() {
                     return Err(Error::Config(format!(
                         "document type {}: name its purposes, legal bases and flows",
+                        t.name
+                    )));
+                }
+                if t.legal_bases.contains(&LegalBasisKind::StatutoryTask)
+                    == t.statutory_tasks.is_empty()
+                {
+                    return Err(Error::Config(format!(
+                        "document type {}: name its statutory tasks exactly when it travels on one",
                         t.name
                     )));
                 }
@@ -268,6 +280,15 @@ impl Registry {
                 basis.as_str_name()
             )));
         }
+        if basis == LegalBasisKind::StatutoryTask {
+            let task = legal_basis.map(|b| b.reference.as_str()).unwrap_or("");
+            if !t.statutory_tasks.contains(&task) {
+                return Err(Refusal(format!(
+                    "{} does not travel on the statutory task {task:?}: not one this node registers",
+                    t.name
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -341,11 +362,16 @@ impl Registry {
 /// ends (AVG art. 19).
 pub struct FabricSlice;
 
+/// The statutory task a withdrawal notice travels on: the controller tells
+/// every recipient that data it received must no longer be used.
+pub const WITHDRAWAL_TASK: &str = "avg-art-19";
+
 /// The document type of a withdrawal notice (ids only, no personal data).
 pub static FABRIC_TYPES: &[DocumentType] = &[DocumentType {
     name: crate::store::inbox::WITHDRAWAL_TYPE,
     purposes: &["withdrawal"],
     legal_bases: &[LegalBasisKind::StatutoryTask],
+    statutory_tasks: &[WITHDRAWAL_TASK],
     flows: &ALL_FLOWS,
     retention_days: 730,
     retention_clock: RetentionClock::Delivery,
@@ -421,6 +447,7 @@ mod tests {
         name: "carenet.test_note",
         purposes: &["share_with_partner"],
         legal_bases: &[LegalBasisKind::Consent],
+        statutory_tasks: &[],
         flows: &[(VoSchool, ZatPartner)],
         retention_days: 10,
         retention_clock: RetentionClock::Delivery,

@@ -265,7 +265,7 @@ fn not_in(d: &StoredDossier, step: &'static str) -> Error {
     }
 }
 
-fn check_ref(field: &str, s: &str) -> Result<()> {
+pub(crate) fn check_ref(field: &str, s: &str) -> Result<()> {
     if s.trim().is_empty() || s.len() > 128 {
         return Err(Error::invalid(field, "1-128 characters"));
     }

@@ -616,8 +616,10 @@ pub async fn send_feedback(
     message_id: &str,
     text: &str,
     consent_record: &str,
+    child_ref: &str,
 ) -> Result<String> {
     roles::check(store, actor, roles::FEEDBACK_SEND, message_id).await?;
+    crate::dossier::check_ref("child_ref", child_ref)?;
     if text.trim().is_empty() {
         return Err(Error::invalid("text", "must not be empty"));
     }
@@ -637,7 +639,7 @@ pub async fn send_feedback(
     let feedback = v1::HandoverFeedback {
         document_id: item.document_id.clone(),
         version: item.version,
-        written_on: carenet_consent::record::format_date(time::OffsetDateTime::now_utc().date()),
+        written_on: carenet_consent::record::format_date(carenet_fabric::clock::today()),
         text: text.to_owned(),
         staff_ref: actor.staff.clone(),
     };
@@ -658,7 +660,9 @@ pub async fn send_feedback(
             &feedback,
         ),
         actor: actor.audit_name(),
-        child_ref: None,
+        // The consent is this school's, about its own pupil: released only
+        // if it is that pupil's.
+        child_ref: Some(child_ref.to_owned()),
     }];
     let ids = store.prepare(&messages).await?;
     audited!(&store.db, tx => {

@@ -163,8 +163,7 @@ pub async fn hold(store: &Store, actor: &Actor, id: &str, held: Held) -> Result<
         item.notes = note;
     }
     record.held_on = carenet_consent::record::format_date(
-        held.held_on
-            .unwrap_or_else(|| time::OffsetDateTime::now_utc().date()),
+        held.held_on.unwrap_or_else(carenet_fabric::clock::today),
     );
     record.minutes = held.minutes;
     record.agreements = held.agreements;
@@ -249,9 +248,36 @@ pub async fn share(
     actor: &Actor,
     id: &str,
     consent_record: &str,
+    child_ref: Option<&str>,
 ) -> Result<Vec<String>> {
     roles::check(store, actor, roles::WARM, id).await?;
     let (record, _) = get(store, id).await?;
+    // The child the consent must be for: the pupil of this school's own
+    // dossier, or (a conversation about a received dossier) the one named.
+    let child_ref = match crate::dossier::get(store, &record.dossier_id).await {
+        Ok(own) => {
+            if child_ref.is_some_and(|c| c != own.child_ref) {
+                return Err(Error::invalid(
+                    "child_ref",
+                    "is not the pupil of the dossier",
+                ));
+            }
+            own.child_ref
+        }
+        Err(Error::NotFound(_)) => match child_ref {
+            Some(c) => {
+                crate::dossier::check_ref("child_ref", c)?;
+                c.to_owned()
+            }
+            None => {
+                return Err(Error::invalid(
+                    "child_ref",
+                    "name the pupil (this school's reference) the conversation is about",
+                ));
+            }
+        },
+        Err(e) => return Err(e),
+    };
     if consent_record.trim().is_empty() {
         return Err(Error::invalid(
             "consent_record",
@@ -293,7 +319,7 @@ pub async fn share(
             },
             payload: payload.clone(),
             actor: actor.audit_name(),
-            child_ref: None,
+            child_ref: Some(child_ref.clone()),
         })
         .collect();
     let ids = store.prepare(&messages).await?;

@@ -57,6 +57,8 @@ pub struct StoredMessage {
     pub legal_basis: v1::LegalBasis,
     pub payload: Vec<u8>,
     pub created_at_ms: i64,
+    /// The holder's own reference of the child it is about, if any.
+    pub child_ref: Option<String>,
 }
 
 /// One line of `carenet outbox list`.
@@ -83,6 +85,7 @@ struct StoredRow {
     legal_basis: Vec<u8>,
     payload: Vec<u8>,
     created_at_ms: i64,
+    child_ref: Option<String>,
 }
 
 impl TryFrom<StoredRow> for StoredMessage {
@@ -100,6 +103,7 @@ impl TryFrom<StoredRow> for StoredMessage {
             purpose: r.purpose,
             payload: r.payload,
             created_at_ms: r.created_at_ms,
+            child_ref: r.child_ref,
         })
     }
 }
@@ -449,7 +453,7 @@ impl Store {
         let mut found: std::collections::HashMap<String, StoredMessage> = with_db!(&self.db, pool => {
             let mut select = sqlx::QueryBuilder::new(
                 "SELECT message_id, document_id, version, recipient, document_type, purpose, \
-                 legal_basis, payload, created_at_ms FROM outbox \
+                 legal_basis, payload, created_at_ms, child_ref FROM outbox \
                  WHERE NOT EXISTS (SELECT 1 FROM purged_message p WHERE p.message_id = outbox.message_id AND p.side = 'outbox') \
                  AND message_id IN (",
             );
