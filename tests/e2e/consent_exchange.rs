@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use carenet_consent::age::Regime;
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
 use carenet_consent::{Category, Purpose};
 use carenet_e2e::{TestRegion, Tuning, document, wait_delivered, wait_until};
@@ -83,7 +82,6 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
                     name: "ouder".into(),
                 }],
                 evidence: evidence.clone(),
-                regime: Regime::Education,
                 today,
             },
         )
@@ -357,7 +355,6 @@ async fn a_running_node_expires_consents_whose_end_date_passed() -> anyhow::Resu
                     recorded_by: "portal".into(),
                     document_sha256: vec![],
                 },
-                regime: Regime::Education,
                 today: time::macros::date!(2025 - 06 - 01),
             },
         )
@@ -368,5 +365,130 @@ async fn a_running_node_expires_consents_whose_end_date_passed() -> anyhow::Resu
     })
     .await?;
     store.db.close().await;
+    region.shutdown().await
+}
+
+/// Issue 9.2: whose consent is needed follows from the purpose and the
+/// recipients (not from a flag staff can leave at "education"), and is
+/// checked again at release: a pupil who turned 16 must consent personally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_age_rules_follow_the_recipients_and_are_checked_again_at_release() -> anyhow::Result<()>
+{
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        PartyPlan::zat("jz-1", "jeugdzorg", "Jeugdzorg"),
+        PartyPlan::zat("jgz-1", "jgz", "JGZ"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = region.handle("vo-1");
+    let consents = ConsentStore::new(vo.store.clone());
+    let by = carenet_fabric::Actor::new(
+        vo.store.party.clone(),
+        "staff-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )?;
+    let today = carenet_fabric::clock::today();
+    let ask = |child: &str, birth: time::Date, to: &str| ConsentRequest {
+        child_ref: child.into(),
+        child_birth_date: birth,
+        purpose: Purpose::ShareWithPartner,
+        recipients: vec![v1::ConsentRecipient {
+            target: Some(Target::PartyId(to.into())),
+        }],
+        categories: vec![Category::EducationalSupport],
+        valid_from: today - time::Duration::days(1),
+        valid_until: None,
+    };
+    let decided = |grantors: Vec<v1::Grantor>, on: time::Date| Decision {
+        grantors,
+        evidence: v1::Evidence {
+            kind: EvidenceKind::PortalLogin as i32,
+            recorded_by: String::new(),
+            document_sha256: vec![],
+        },
+        today: on,
+    };
+    let guardian = v1::Grantor {
+        role: GrantorRole::Guardian as i32,
+        name: "ouder".into(),
+    };
+    let pupil = v1::Grantor {
+        role: GrantorRole::Pupil as i32,
+        name: "leerling".into(),
+    };
+
+    // Thirteen, sharing with youth care: the guardians' word alone is not enough.
+    let thirteen = today - time::Duration::days(13 * 365 + 100);
+    let id = consents
+        .request(&by, &ask("pupil-13", thirteen, "jz-1"))
+        .await?
+        .version
+        .record_id;
+    let err = consents
+        .grant(&by, &id, &decided(vec![guardian.clone()], today))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, carenet_consent::Error::InvalidArgument { field, .. } if field == "grantors"),
+        "{err}"
+    );
+    consents
+        .grant(
+            &by,
+            &id,
+            &decided(vec![guardian.clone(), pupil.clone()], today),
+        )
+        .await?;
+    // The same pupil, sharing with youth health care (education rules): guardians.
+    let jgz_id = consents
+        .request(&by, &ask("pupil-13", thirteen, "jgz-1"))
+        .await?
+        .version
+        .record_id;
+    consents
+        .grant(&by, &jgz_id, &decided(vec![guardian.clone()], today))
+        .await?;
+
+    // Fifteen yesterday, when the guardians consented; sixteen today.
+    let sixteen = time::Date::from_calendar_date(today.year() - 16, today.month(), today.day())
+        .unwrap_or(today - time::Duration::days(16 * 365 + 4));
+    let yesterday = today - time::Duration::days(1);
+    let turned = consents
+        .request(&by, &ask("pupil-16", sixteen, "jgz-1"))
+        .await?
+        .version
+        .record_id;
+    consents
+        .grant(&by, &turned, &decided(vec![guardian.clone()], yesterday))
+        .await?;
+    let under = |n, child: &str, record: &str| {
+        let mut m = document("jgz-1", n, &categorized());
+        m.child_ref = Some(child.into());
+        m.legal_basis = v1::LegalBasis {
+            kind: LegalBasisKind::Consent as i32,
+            reference: record.into(),
+            consent_receipt: vec![],
+        };
+        m
+    };
+    let ok = vo.send(&[under(1, "pupil-13", &jgz_id)]).await?;
+    wait_delivered(&vo.store, 1, T).await?;
+    let late = vo.send(&[under(2, "pupil-16", &turned)]).await?;
+    wait_until(T, || async {
+        (vo.store.outbox_count("dead").await.ok()? == 1).then_some(())
+    })
+    .await?;
+    let dead = vo.store.list_outbox(Some("dead"), 10).await?;
+    assert_eq!(dead[0].message_id, late[0]);
+    let reason = dead[0].last_error.clone().unwrap_or_default();
+    assert!(
+        reason.contains("the pupil must decide at this age"),
+        "{reason}"
+    );
+    let jgz = region.handle("jgz-1").store;
+    assert!(jgz.received(&ok[0]).await?.is_some());
+    assert!(jgz.received(&late[0]).await?.is_none());
     region.shutdown().await
 }

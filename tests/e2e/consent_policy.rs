@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use carenet_consent::age::Regime;
 use carenet_consent::policy::{ConsentArrival, ConsentPolicy, project};
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision as ConsentDecision};
 use carenet_consent::{Category, Purpose, receipt};
@@ -105,7 +104,6 @@ fn decision(today: time::Date) -> ConsentDecision {
             recorded_by: "staff-1".into(),
             document_sha256: vec![],
         },
-        regime: Regime::YouthCare,
         today,
     }
 }

@@ -1,7 +1,6 @@
 //! Consent records on both backends: versioned, hash-linked, audited, and
 //! granted only by the people the age rules name.
 
-use carenet_consent::age::Regime;
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
 use carenet_consent::{Category, Error, Purpose};
 use carenet_e2e::fresh_store;
@@ -44,11 +43,10 @@ fn form() -> v1::Evidence {
     }
 }
 
-fn decision(grantors: Vec<v1::Grantor>, regime: Regime) -> Decision {
+fn decision(grantors: Vec<v1::Grantor>) -> Decision {
     Decision {
         grantors,
         evidence: form(),
-        regime,
         today: date!(2026 - 01 - 10),
     }
 }
@@ -66,10 +64,7 @@ async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Res
         .grant(
             &by,
             &id,
-            &decision(
-                vec![grantor(GrantorRole::Guardian, "ouder A")],
-                Regime::Education,
-            ),
+            &decision(vec![grantor(GrantorRole::Guardian, "ouder A")]),
         )
         .await?;
     consents
@@ -136,11 +131,7 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
         .version
         .record_id;
     let err = consents
-        .grant(
-            &by,
-            &id,
-            &decision(vec![guardian.clone()], Regime::YouthCare),
-        )
+        .grant(&by, &id, &decision(vec![guardian.clone()]))
         .await
         .unwrap_err();
     assert!(
@@ -148,11 +139,7 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
         "{err}"
     );
     consents
-        .grant(
-            &by,
-            &id,
-            &decision(vec![guardian.clone(), pupil.clone()], Regime::YouthCare),
-        )
+        .grant(&by, &id, &decision(vec![guardian.clone(), pupil.clone()]))
         .await?;
 
     // 17, education: the pupil, not the guardian.
@@ -163,16 +150,12 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
         .record_id;
     assert!(
         consents
-            .grant(
-                &by,
-                &id,
-                &decision(vec![guardian.clone()], Regime::Education)
-            )
+            .grant(&by, &id, &decision(vec![guardian.clone()]))
             .await
             .is_err()
     );
     consents
-        .grant(&by, &id, &decision(vec![pupil.clone()], Regime::Education))
+        .grant(&by, &id, &decision(vec![pupil.clone()]))
         .await?;
 
     // 10: the pupil alone cannot.
@@ -183,7 +166,7 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
         .record_id;
     assert!(
         consents
-            .grant(&by, &id, &decision(vec![pupil], Regime::Education))
+            .grant(&by, &id, &decision(vec![pupil]))
             .await
             .is_err()
     );
@@ -217,7 +200,7 @@ async fn bad_input_and_transitions_are_refused_and_expiry_follows_the_date() -> 
         .await?
         .version
         .record_id;
-    let mut no_hash = decision(guardian.clone(), Regime::Education);
+    let mut no_hash = decision(guardian.clone());
     no_hash.evidence.document_sha256.clear();
     assert!(
         matches!(consents.grant(&by, &id, &no_hash).await, Err(Error::InvalidArgument { field, .. }) if field == "evidence.document_sha256")
@@ -229,18 +212,12 @@ async fn bad_input_and_transitions_are_refused_and_expiry_follows_the_date() -> 
     assert!(matches!(err, Error::Transition { .. }), "{err}");
     assert!(matches!(
         consents
-            .grant(
-                &by,
-                "no-such-record",
-                &decision(guardian.clone(), Regime::Education)
-            )
+            .grant(&by, "no-such-record", &decision(guardian.clone()))
             .await,
         Err(Error::NotFound(_))
     ));
 
-    consents
-        .grant(&by, &id, &decision(guardian, Regime::Education))
-        .await?;
+    consents.grant(&by, &id, &decision(guardian)).await?;
     assert!(
         consents.expire_due(date!(2026 - 06 - 30)).await?.is_empty(),
         "valid through its last day"

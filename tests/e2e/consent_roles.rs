@@ -5,7 +5,6 @@
 
 use std::fmt::Debug;
 
-use carenet_consent::age::Regime;
 use carenet_consent::inspection::{self, Inspection};
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
 use carenet_consent::safety::{self, SafetyException};
@@ -51,7 +50,6 @@ fn decision() -> Decision {
             recorded_by: String::new(),
             document_sha256: vec![],
         },
-        regime: Regime::Education,
         today: date!(2026 - 01 - 10),
     }
 }

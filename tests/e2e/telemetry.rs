@@ -14,7 +14,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use tokio_stream::wrappers::TcpListenerStream;
 
-use carenet_consent::age::Regime;
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
 use carenet_consent::{Category, Purpose};
 use carenet_proto::v1::{
@@ -101,7 +100,6 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
                     recorded_by: "portal".into(),
                     document_sha256: vec![],
                 },
-                regime: Regime::Education,
                 today,
             },
         )

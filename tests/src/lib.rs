@@ -497,7 +497,6 @@ pub async fn granted_consent(
                     recorded_by: String::new(),
                     document_sha256: vec![],
                 },
-                regime: carenet_consent::age::Regime::Education,
                 today,
             },
         )

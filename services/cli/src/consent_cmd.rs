@@ -5,7 +5,6 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use carenet_consent::age::Regime;
 use carenet_consent::record::{
     ConsentRequest, ConsentStore, Decision, Stored, parse_date, status_name,
 };
@@ -158,9 +157,6 @@ pub struct DecisionArgs {
     /// SHA-256 (hex) of the signed form.
     #[arg(long)]
     document_sha256: Option<String>,
-    /// education (default) or youth_care: which age rules apply.
-    #[arg(long, default_value = "education")]
-    regime: String,
 }
 
 fn today() -> time::Date {
@@ -207,11 +203,6 @@ impl DecisionArgs {
             Some(h) => hex::decode(h).context("--document-sha256: not hex")?,
             None => Vec::new(),
         };
-        let regime = match self.regime.as_str() {
-            "education" => Regime::Education,
-            "youth_care" => Regime::YouthCare,
-            _ => bail!("--regime: education or youth_care"),
-        };
         Ok(Decision {
             grantors: self
                 .grantors
@@ -225,7 +216,6 @@ impl DecisionArgs {
                 recorded_by: String::new(),
                 document_sha256,
             },
-            regime,
             today: today(),
         })
     }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use carenet_consent::age::Regime;
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
 use carenet_consent::{Category, Purpose};
 use carenet_fabric::store::Store;
@@ -208,7 +207,6 @@ async fn consent(
                     recorded_by: String::new(),
                     document_sha256: vec![],
                 },
-                regime: Regime::Education,
                 today,
             },
         )

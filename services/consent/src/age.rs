@@ -10,7 +10,17 @@
 //!
 //! A guardian stays able to see the data of a child over 16 only where another
 //! rule says so; consent is the pupil's own from 16.
+//!
+//! The regime is never chosen by staff: it follows from the consent's purpose
+//! and its recipients ([`regime_of`]; a recipient that may be youth care, a
+//! ZAT partner by kind or a party the directory does not know, counts as
+//! youth care: the stricter rules). The rule is checked when consent is
+//! recorded and again at every release ([`grantors_suffice`]): a pupil who
+//! turned 16 since must consent personally. Ages are counted on Dutch dates.
 
+use carenet_fabric::PartyKind;
+use carenet_fabric::directory::Directory;
+use carenet_proto::v1::{self, GrantorRole, consent_recipient::Target};
 use time::Date;
 
 use crate::purpose::Purpose;
@@ -32,6 +42,58 @@ pub fn regime(purpose: Purpose, recipient_discipline: Option<&str>) -> Regime {
         Purpose::ShareWithPartner | Purpose::CaseMembership if youth_care => Regime::YouthCare,
         _ => Regime::Education,
     }
+}
+
+/// The regime of a consent: youth care if any recipient may be youth care
+/// for this purpose. A recipient by kind `zat_partner`, or a party not in
+/// `directory` (or no directory at hand), may be: the stricter rules apply.
+pub fn regime_of(
+    purpose: Purpose,
+    recipients: &[v1::ConsentRecipient],
+    directory: Option<&Directory>,
+) -> Regime {
+    let strict = regime(purpose, Some(YOUTH_CARE_DISCIPLINES[0]));
+    let of = |r: &v1::ConsentRecipient| match &r.target {
+        Some(Target::Kind(k)) => match PartyKind::from_proto(*k) {
+            Some(PartyKind::ZatPartner) | None => strict,
+            Some(_) => Regime::Education,
+        },
+        Some(Target::PartyId(id)) => match directory.and_then(|d| d.get(id)) {
+            Some(entry) => regime(purpose, entry.discipline.as_deref()),
+            None => strict,
+        },
+        None => strict,
+    };
+    if recipients.iter().any(|r| of(r) == Regime::YouthCare) {
+        Regime::YouthCare
+    } else {
+        Regime::Education
+    }
+}
+
+/// Whether `grantors` are the ones `need` names; `Err` says what is missing
+/// (no personal data).
+pub fn grantors_suffice(
+    need: Required,
+    grantors: &[v1::Grantor],
+) -> std::result::Result<(), &'static str> {
+    let has_guardian = grantors.iter().any(|g| {
+        matches!(
+            GrantorRole::try_from(g.role),
+            Ok(GrantorRole::Guardian | GrantorRole::LegalRepresentative)
+        )
+    });
+    let has_pupil = grantors.iter().any(|g| g.role == GrantorRole::Pupil as i32);
+    if need.guardians && !has_guardian {
+        return Err("a guardian or legal representative must decide at this age");
+    }
+    if need.pupil && !has_pupil {
+        return Err("the pupil must decide at this age");
+    }
+    if !need.pupil && has_pupil && !has_guardian {
+        return Err("the pupil alone cannot decide at this age");
+    }
+    Ok(())
 }
 
 /// Whose consent is needed.
@@ -118,6 +180,40 @@ mod tests {
         assert_eq!(age_on(birth, date!(2024 - 02 - 29)), 12);
         assert_eq!(age_on(birth, date!(2025 - 02 - 28)), 12);
         assert_eq!(age_on(birth, date!(2025 - 03 - 01)), 13);
+    }
+
+    #[test]
+    fn the_regime_of_a_consent_follows_its_recipients() {
+        let by_kind = |k: PartyKind| v1::ConsentRecipient {
+            target: Some(Target::Kind(k.to_proto() as i32)),
+        };
+        let by_id = |id: &str| v1::ConsentRecipient {
+            target: Some(Target::PartyId(id.into())),
+        };
+        let share = Purpose::ShareWithPartner;
+        assert_eq!(
+            regime_of(share, &[by_kind(PartyKind::VoSchool)], None),
+            Regime::Education
+        );
+        // Any ZAT partner may be youth care; so may a party no one knows.
+        assert_eq!(
+            regime_of(
+                share,
+                &[by_kind(PartyKind::VoSchool), by_kind(PartyKind::ZatPartner)],
+                None
+            ),
+            Regime::YouthCare
+        );
+        assert_eq!(regime_of(share, &[by_id("jgz-1")], None), Regime::YouthCare);
+        // A transfer dossier follows the education rules whoever receives it.
+        assert_eq!(
+            regime_of(
+                Purpose::TransferDossier,
+                &[by_kind(PartyKind::ZatPartner)],
+                None
+            ),
+            Regime::Education
+        );
     }
 
     #[test]

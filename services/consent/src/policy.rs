@@ -23,7 +23,7 @@ use prost::Message;
 use time::Date;
 
 use crate::record::{ConsentStore, format_date, parse_date, status_name};
-use crate::{Category, receipt};
+use crate::{Category, age, receipt};
 
 /// Keeps the sections of `payload` whose category is in `allowed`. Returns the
 /// projected document and the categories it still holds; `None` if the payload
@@ -90,9 +90,19 @@ impl ConsentPolicy {
         if v.purpose != r.purpose {
             return refuse("consent is for another purpose");
         }
+        let purpose = crate::Purpose::parse("purpose", &v.purpose)?;
         // A consent is one child's: it releases only documents about that child.
         if r.child_ref != Some(v.child_ref.as_str()) {
             return refuse("consent is for another child");
+        }
+        // Whose consent the law asks for is decided again today, for this
+        // recipient: a pupil who has turned 16 must have consented personally.
+        let need = age::required(
+            age::regime(purpose, r.recipient.discipline.as_deref()),
+            age::age_on(parse_date("child_birth_date", &v.child_birth_date)?, today),
+        );
+        if let Err(why) = age::grantors_suffice(need, &v.grantors) {
+            return refuse(&format!("the consent no longer suffices: {why}"));
         }
         let names_recipient = v.recipients.iter().any(|rec| match &rec.target {
             Some(Target::PartyId(id)) => id == r.recipient.id.as_str(),

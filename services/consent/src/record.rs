@@ -16,7 +16,7 @@ use prost::Message;
 use time::Date;
 use time::macros::format_description;
 
-use crate::age::{Regime, age_on, required};
+use crate::age::{age_on, grantors_suffice, regime_of, required};
 use crate::{Category, Error, Purpose, Result, roles};
 
 const DATE: &[time::format_description::FormatItem<'static>] =
@@ -48,8 +48,6 @@ pub struct ConsentRequest {
 pub struct Decision {
     pub grantors: Vec<v1::Grantor>,
     pub evidence: v1::Evidence,
-    /// The rules that apply to the data (see [`crate::age`]).
-    pub regime: Regime,
     pub today: Date,
 }
 
@@ -177,8 +175,13 @@ fn validate_evidence(e: &v1::Evidence) -> Result<()> {
     Ok(())
 }
 
-/// Checks that the grantors are the ones the age rules ask for.
-fn validate_grantors(version: &v1::ConsentVersion, d: &Decision) -> Result<()> {
+/// Checks that the grantors are the ones the age rules ask for, under the
+/// regime the consent's purpose and recipients call for (see [`crate::age`]).
+fn validate_grantors(
+    version: &v1::ConsentVersion,
+    d: &Decision,
+    directory: Option<&carenet_fabric::directory::Directory>,
+) -> Result<()> {
     for (i, g) in d.grantors.iter().enumerate() {
         if g.name.trim().is_empty() {
             return Err(Error::invalid(
@@ -197,35 +200,10 @@ fn validate_grantors(version: &v1::ConsentVersion, d: &Decision) -> Result<()> {
         }
     }
     let birth = parse_date("child_birth_date", &version.child_birth_date)?;
-    let need = required(d.regime, age_on(birth, d.today));
-    let has_guardian = d.grantors.iter().any(|g| {
-        matches!(
-            GrantorRole::try_from(g.role),
-            Ok(GrantorRole::Guardian | GrantorRole::LegalRepresentative)
-        )
-    });
-    let has_pupil = d
-        .grantors
-        .iter()
-        .any(|g| g.role == GrantorRole::Pupil as i32);
-    if need.guardians && !has_guardian {
-        return Err(Error::invalid(
-            "grantors",
-            "a guardian or legal representative must decide at this age",
-        ));
-    }
-    if need.pupil && !has_pupil {
-        return Err(Error::invalid(
-            "grantors",
-            "the pupil must decide at this age",
-        ));
-    }
-    if !need.pupil && has_pupil && !has_guardian {
-        return Err(Error::invalid(
-            "grantors",
-            "the pupil alone cannot decide at this age",
-        ));
-    }
+    let purpose = Purpose::parse("purpose", &version.purpose)?;
+    let regime = regime_of(purpose, &version.recipients, directory);
+    let need = required(regime, age_on(birth, d.today));
+    grantors_suffice(need, &d.grantors).map_err(|why| Error::invalid("grantors", why))?;
     Ok(())
 }
 
@@ -457,7 +435,7 @@ impl ConsentStore {
         let action = format!("consent_{}", change.name());
         self.write(record_id, actor, &action, &[], |latest| {
             let mut next = next_version(record_id, latest, change)?;
-            validate_grantors(&next, d)?;
+            validate_grantors(&next, d, self.store.directory().map(|d| d.as_ref()))?;
             if change == Change::Grant
                 && !next.valid_until.is_empty()
                 && parse_date("valid_until", &next.valid_until)? < d.today
