@@ -434,6 +434,7 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
     let Decision::Release {
         payload,
         legal_basis,
+        ..
     } = policy
         .decide(ReleaseRequest {
             message_id: "m",
@@ -564,6 +565,107 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
     assert!(
         check(&basis, &original, "jgz-1").is_err(),
         "a payload with a category the receipt does not name"
+    );
+    Ok(())
+}
+
+/// Issue 9.6: a fetch that read "granted" must not commit its release after
+/// the consent was withdrawn; the release transaction checks the consent's
+/// version and refuses instead (on both backends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawal_between_the_decision_and_its_commit_stops_the_release() -> anyhow::Result<()>
+{
+    use carenet_fabric::store::outbox::Release;
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let consents = ConsentStore::new(store.clone());
+    let policy = ConsentPolicy::new(consents.clone(), key(), "vo-1");
+    let receiver = party("jgz-1", PartyKind::ZatPartner, vec![]);
+    let id = record_for(
+        &consents,
+        State::Granted,
+        Purpose::ShareWithPartner,
+        "jgz-1",
+    )
+    .await?;
+    let mut message = document("jgz-1", 1, &payload());
+    message.child_ref = Some("pupil-1".into());
+    message.legal_basis = v1::LegalBasis {
+        kind: LegalBasisKind::Consent as i32,
+        reference: id.clone(),
+        consent_receipt: vec![],
+    };
+    let ids = store.enqueue(&[message]).await?;
+    let m = store.load_messages(&ids).await?.remove(0).expect("queued");
+    let decide = || {
+        policy.decide(ReleaseRequest {
+            message_id: &m.message_id,
+            holder_kind: Some(PartyKind::VoSchool),
+            document_type: &m.document_type,
+            document_id: &m.document_id,
+            version: m.version,
+            child_ref: m.child_ref.as_deref(),
+            child: Some("c-1"),
+            recipient: &receiver,
+            purpose: &m.purpose,
+            legal_basis: Some(&m.legal_basis),
+            payload: &m.payload,
+        })
+    };
+    let release = |d: Decision| match d {
+        Decision::Release {
+            payload,
+            legal_basis,
+            hold,
+        } => Release {
+            message_id: m.message_id.clone(),
+            legal_basis: legal_basis.expect("a consent receipt"),
+            recipient: "jgz-1".into(),
+            purpose: m.purpose.clone(),
+            basis: format!("consent:{id}"),
+            released_sha256: carenet_fabric::crypto::sha256(&payload),
+            hold,
+        },
+        Decision::Refuse(why) => panic!("a granted consent releases: {why}"),
+    };
+    // The fetch decides under the granted consent...
+    let decided = release(decide().await?);
+    assert!(
+        decided.hold.is_some(),
+        "a consent release holds its version"
+    );
+    // ...the guardians withdraw before its transaction commits...
+    let by = carenet_fabric::Actor::new(
+        store.party.clone(),
+        "staff-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )?;
+    consents
+        .withdraw(
+            &by,
+            &id,
+            grantors(),
+            v1::Evidence {
+                kind: EvidenceKind::PortalLogin as i32,
+                recorded_by: String::new(),
+                document_sha256: vec![],
+            },
+        )
+        .await?;
+    // ...and the commit refuses it: nothing is recorded as released.
+    let stale = store.record_releases(&[decided], &[]).await?;
+    assert_eq!(stale.len(), 1, "the release is refused at commit");
+    assert!(
+        carenet_fabric::audit::released_under(&store.db, &format!("consent:{id}"))
+            .await?
+            .is_empty()
+    );
+    let dead = store.list_outbox(Some("dead"), 10).await?;
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("the basis changed while it was released")),
+        "{dead:?}"
     );
     Ok(())
 }

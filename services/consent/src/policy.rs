@@ -146,6 +146,11 @@ impl ConsentPolicy {
                 reference: v.record_id.clone(),
                 consent_receipt: receipt::sign(&self.signing, &body).encode_to_vec(),
             }),
+            // Committed only if no withdrawal came in between.
+            hold: Some(carenet_fabric::policy::Hold {
+                reference: crate::record::basis_reference(&v.record_id),
+                version: i64::from(v.version),
+            }),
         })
     }
 
@@ -174,6 +179,7 @@ impl ConsentPolicy {
         Ok(Decision::Release {
             payload: r.payload.to_vec(),
             legal_basis: None,
+            hold: None,
         })
     }
 }
@@ -194,6 +200,7 @@ impl ReleasePolicy for ConsentPolicy {
                     Ok(Decision::Release {
                         payload: r.payload.to_vec(),
                         legal_basis: None,
+                        hold: None,
                     })
                 }
                 Ok(LegalBasisKind::SafetyException) => {
@@ -209,6 +216,7 @@ impl ReleasePolicy for ConsentPolicy {
                         Ok(()) => Ok(Decision::Release {
                             payload: r.payload.to_vec(),
                             legal_basis: None,
+                            hold: None,
                         }),
                         Err(why) => Ok(Decision::Refuse(why.into())),
                     }

@@ -283,6 +283,7 @@ impl ConsentStore {
             actor,
             "consent_requested",
             &[],
+            None,
             |latest| match latest {
                 None => Ok(version),
                 Some(l) => Err(Error::Conflict(l.version.record_id.clone())),
@@ -321,15 +322,33 @@ impl ConsentStore {
             ..evidence
         };
         validate_evidence(&evidence)?;
-        let notices =
-            crate::withdrawal::notices(&self.store, record_id, "consent withdrawn").await?;
-        self.write(record_id, actor, "consent_withdraw", &notices, |latest| {
-            let mut next = next_version(record_id, latest, Change::Withdraw)?;
-            next.grantors = grantors;
-            next.evidence = Some(evidence);
-            Ok(next)
-        })
-        .await
+        // A release committing meanwhile makes the notices incomplete: the
+        // write sees it (a Conflict) and the notices are built again.
+        let mut attempts = 0;
+        loop {
+            let (notices, covered) =
+                crate::withdrawal::notices(&self.store, record_id, "consent withdrawn").await?;
+            let result = self
+                .write(
+                    record_id,
+                    actor,
+                    "consent_withdraw",
+                    &notices,
+                    Some(&covered),
+                    |latest| {
+                        let mut next = next_version(record_id, latest, Change::Withdraw)?;
+                        next.grantors = grantors.clone();
+                        next.evidence = Some(evidence.clone());
+                        Ok(next)
+                    },
+                )
+                .await;
+            attempts += 1;
+            match result {
+                Err(Error::Conflict(_)) if attempts < 5 => continue,
+                other => return other,
+            }
+        }
     }
 
     /// Marks every granted consent whose end date lies before `today`
@@ -350,16 +369,22 @@ impl ConsentStore {
         });
         let mut expired = Vec::with_capacity(rows.len());
         for RecordIdRow { record_id } in rows {
-            let notices =
+            let (notices, covered) =
                 crate::withdrawal::notices(&self.store, &record_id, "consent expired").await?;
             let result = self
-                .write(&record_id, &system, "consent_expire", &notices, |latest| {
-                    next_version(&record_id, latest, Change::Expire)
-                })
+                .write(
+                    &record_id,
+                    &system,
+                    "consent_expire",
+                    &notices,
+                    Some(&covered),
+                    |latest| next_version(&record_id, latest, Change::Expire),
+                )
                 .await;
             match result {
                 Ok(_) => expired.push(record_id),
-                // Withdrawn or changed meanwhile: nothing left to expire.
+                // Withdrawn or changed meanwhile (or released meanwhile:
+                // the next run builds complete notices): nothing to do now.
                 Err(Error::Transition { .. } | Error::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -433,7 +458,7 @@ impl ConsentStore {
         };
         validate_evidence(&evidence)?;
         let action = format!("consent_{}", change.name());
-        self.write(record_id, actor, &action, &[], |latest| {
+        self.write(record_id, actor, &action, &[], None, |latest| {
             let mut next = next_version(record_id, latest, change)?;
             validate_grantors(&next, d, self.store.directory().map(|d| d.as_ref()))?;
             if change == Change::Grant
@@ -455,12 +480,20 @@ impl ConsentStore {
     /// appends the audit records (the change, named after `actor`, and one
     /// per queued notice). Two changes racing on one record: the second gets
     /// [`Error::Conflict`].
+    ///
+    /// The change takes the record's `basis_version` row first, so releases
+    /// under the record are ordered with it (see
+    /// [`carenet_fabric::store::basis`]). A change that ends the basis names
+    /// the messages its notices withdraw (`covered`); a release under the
+    /// record that committed after they were built is a [`Error::Conflict`]
+    /// too, and the caller builds them again.
     async fn write(
         &self,
         record_id: &str,
         actor: &Actor,
         action: &str,
         notices: &[NewMessage],
+        covered: Option<&[String]>,
         next: impl FnOnce(Option<&Stored>) -> Result<v1::ConsentVersion>,
     ) -> Result<Stored> {
         let notice_ids = self.store.prepare(notices).await?;
@@ -472,6 +505,14 @@ impl ConsentStore {
                     .await?;
                 let latest = row.map(|r| r.decode()).transpose()?;
                 let version = next(latest.as_ref())?;
+                let basis = basis_reference(record_id);
+                carenet_fabric::basis_advance!(tx, &basis, i64::from(version.version));
+                if let Some(covered) = covered {
+                    let released = carenet_fabric::released_under!(tx, &basis);
+                    if released.iter().any(|(id, _)| !covered.contains(id)) {
+                        return Err(Error::Conflict(record_id.to_owned()));
+                    }
+                }
                 let encoded = version.encode_to_vec();
                 let hash = sha256(&encoded);
                 let status = status_name(
@@ -523,6 +564,12 @@ impl ConsentStore {
             Err(e) => Err(e),
         }
     }
+}
+
+/// How releases under a consent record name their basis (the audit label,
+/// and the `basis_version` reference).
+pub fn basis_reference(record_id: &str) -> String {
+    format!("consent:{record_id}")
 }
 
 const SELECT_LATEST: &str = "SELECT encoded, sha256 FROM consent_version WHERE record_id = $1 ORDER BY version DESC LIMIT 1";

@@ -19,9 +19,16 @@ use prost::Message;
 use crate::Result;
 
 /// A withdrawal notice for every recipient of data released under the
-/// consent record, to be queued with the record's new version.
-pub async fn notices(store: &Store, record_id: &str, reason: &str) -> Result<Vec<NewMessage>> {
-    let released = released_under(&store.db, &format!("consent:{record_id}")).await?;
+/// consent record, to be queued with the record's new version, and the ids of
+/// the messages they withdraw (the record's change checks, in its
+/// transaction, that no release escaped them).
+pub async fn notices(
+    store: &Store,
+    record_id: &str,
+    reason: &str,
+) -> Result<(Vec<NewMessage>, Vec<String>)> {
+    let released = released_under(&store.db, &crate::record::basis_reference(record_id)).await?;
+    let covered: Vec<String> = released.iter().map(|(id, _)| id.clone()).collect();
     let mut by_recipient: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (message_id, recipient) in released {
         by_recipient.entry(recipient).or_default().push(message_id);
@@ -49,5 +56,5 @@ pub async fn notices(store: &Store, record_id: &str, reason: &str) -> Result<Vec
             child_ref: None,
         });
     }
-    Ok(notices)
+    Ok((notices, covered))
 }

@@ -135,6 +135,7 @@ impl ExchangeService {
                 Decision::Release {
                     payload,
                     legal_basis,
+                    hold,
                 } => {
                     let legal_basis = legal_basis.unwrap_or_else(|| m.legal_basis.clone());
                     // What actually leaves is checked again: the basis the
@@ -179,13 +180,21 @@ impl ExchangeService {
                         purpose: m.purpose.clone(),
                         basis: basis_label(Some(&legal_basis)),
                         released_sha256: hash,
+                        hold,
                     });
                 }
                 Decision::Refuse(reason) => refused.push((m, reason)),
             }
         }
-        // Fail closed: nothing leaves unless its release is audited.
-        self.ctx.store.record_releases(&releases, &refused).await?;
+        // Fail closed: nothing leaves unless its release is audited, and
+        // nothing whose basis changed while it was being released.
+        let stale = self.ctx.store.record_releases(&releases, &refused).await?;
+        let envelopes: Vec<v1::SignedEnvelope> = envelopes
+            .into_iter()
+            .zip(&releases)
+            .filter(|(_, r)| !stale.iter().any(|(id, _)| id == &r.message_id))
+            .map(|(e, _)| e)
+            .collect();
         Ok(v1::FetchResponse {
             deferred: deferred.to_vec(),
             envelopes,
@@ -195,6 +204,11 @@ impl ExchangeService {
                     message_id: m.message_id,
                     reason,
                 })
+                .chain(
+                    stale
+                        .into_iter()
+                        .map(|(message_id, reason)| v1::Refusal { message_id, reason }),
+                )
                 .collect(),
         })
     }

@@ -39,9 +39,24 @@ pub enum Decision {
     Release {
         payload: Vec<u8>,
         legal_basis: Option<v1::LegalBasis>,
+        /// A revocable basis the decision read: the release commits only if
+        /// it is still at this version (see [`Hold`]).
+        hold: Option<Hold>,
     },
     /// Do not release; the reason names no personal data.
     Refuse(String),
+}
+
+/// The version of a revocable basis (a consent record) a release was decided
+/// on. The release's transaction takes the basis's `basis_version` row and
+/// refuses the release if the version moved on meanwhile; a change of the
+/// basis takes the same row first (with [`crate::basis_advance!`]), so the
+/// two are ordered: a withdrawal either stops the release or sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hold {
+    /// E.g. `consent:<record id>`, as the audit log labels the basis.
+    pub reference: String,
+    pub version: i64,
 }
 
 pub trait ReleasePolicy: Send + Sync + 'static {
@@ -73,6 +88,7 @@ fn require_legal_basis(request: &ReleaseRequest<'_>) -> Decision {
         Ok(_) => Decision::Release {
             payload: request.payload.to_vec(),
             legal_basis: None,
+            hold: None,
         },
     }
 }

@@ -5,6 +5,7 @@
 //! type, so both backends run the same statements and the same tests. Each
 //! slice owns its tables and queries ([`outbox`], [`inbox`], [`crate::audit`]).
 
+pub mod basis;
 pub mod inbox;
 pub mod outbox;
 pub mod read;

@@ -127,6 +127,8 @@ pub struct Release {
     pub purpose: String,
     pub basis: String,
     pub released_sha256: [u8; 32],
+    /// The revocable basis version it was decided on, if any.
+    pub hold: Option<crate::policy::Hold>,
 }
 
 /// A verified receipt to record.
@@ -473,17 +475,51 @@ impl Store {
         Ok(ids.iter().map(|id| found.remove(id)).collect())
     }
 
-    /// Records releases and refusals with their audit records, in one transaction.
+    /// Records releases and refusals with their audit records, in one
+    /// transaction. A release whose [`crate::policy::Hold`] no longer holds
+    /// (its consent was withdrawn or changed since the decision) is refused
+    /// instead; returns those (message id, reason), whose envelopes must not
+    /// leave.
     pub async fn record_releases(
         &self,
         releases: &[Release],
         refused: &[(StoredMessage, String)],
-    ) -> Result<()> {
+    ) -> Result<Vec<(String, String)>> {
         let actor = self.party.to_string();
+        let hold_sql = match &self.db {
+            super::Db::Postgres(_) => super::basis::HOLD_SQL_POSTGRES,
+            super::Db::Sqlite(_) => super::basis::HOLD_SQL_SQLITE,
+        };
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let mut entries: Vec<Entry> = Vec::new();
+            let mut stale = Vec::new();
             for r in releases {
+                if let Some(hold) = &r.hold {
+                    let now: Option<i64> = sqlx::query_scalar(hold_sql)
+                        .bind(&hold.reference)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if now != Some(hold.version) {
+                        let reason = "the basis changed while it was released".to_owned();
+                        sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE message_id = $2")
+                            .bind(format!("release refused: {reason}"))
+                            .bind(&r.message_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        entries.push(Entry {
+                            actor: actor.clone(),
+                            action: crate::audit::Action::ReleaseRefused.into(),
+                            message_id: r.message_id.clone(),
+                            counterparty: r.recipient.clone(),
+                            purpose: r.purpose.clone(),
+                            legal_basis: r.basis.clone(),
+                            payload_sha256: Vec::new(),
+                        });
+                        stale.push((r.message_id.clone(), reason));
+                        continue;
+                    }
+                }
                 sqlx::query("UPDATE outbox SET released_sha256 = $1, released_basis = $2 WHERE message_id = $3")
                     .bind(&r.released_sha256[..])
                     .bind(r.legal_basis.encode_to_vec())
@@ -518,7 +554,7 @@ impl Store {
             }
             audit_append!(tx, &entries);
             tx.commit().await?;
-            Ok(())
+            Ok(stale)
         })
     }
 
