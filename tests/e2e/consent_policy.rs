@@ -625,7 +625,9 @@ async fn a_withdrawal_between_the_decision_and_its_commit_stops_the_release() ->
             released_sha256: carenet_fabric::crypto::sha256(&payload),
             hold,
         },
-        Decision::Refuse(why) => panic!("a granted consent releases: {why}"),
+        Decision::Refuse(why) | Decision::NotYet(why) => {
+            panic!("a granted consent releases: {why}")
+        }
     };
     // The fetch decides under the granted consent...
     let decided = release(decide().await?);

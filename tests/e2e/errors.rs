@@ -20,6 +20,7 @@ async fn malformed_requests_get_clear_errors() -> anyhow::Result<()> {
     let item = |id: &str, t: &str| v1::NotifyItem {
         message_id: id.into(),
         document_type: t.into(),
+        resends: 0,
     };
     let cases: Vec<(v1::NotifyRequest, &str)> = vec![
         (v1::NotifyRequest { items: vec![] }, "items"),
@@ -54,14 +55,20 @@ async fn malformed_requests_get_clear_errors() -> anyhow::Result<()> {
         );
     }
 
+    // An unknown id fails only itself: refused, not the whole call.
     let unknown = uuid::Uuid::new_v4().to_string();
-    let err = client
+    let got = client
         .fetch(v1::FetchRequest {
-            message_ids: vec![unknown],
+            message_ids: vec![unknown.clone()],
         })
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+        .await?
+        .into_inner();
+    assert!(got.envelopes.is_empty());
+    assert_eq!(got.refused.len(), 1);
+    assert_eq!(
+        (got.refused[0].message_id.as_str(), got.refused[0].retry),
+        (unknown.as_str(), false)
+    );
 
     let vo = Credentials::load(&region.config("vo-1").credentials_dir())?;
     let body = v1::ReceiptBody {

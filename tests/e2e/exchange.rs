@@ -121,7 +121,7 @@ async fn receiver_down_for_a_while_gets_everything_once() -> anyhow::Result<()> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_peer_ends_in_dead_letter_and_resend_delivers() -> anyhow::Result<()> {
     let tuning = Tuning {
-        max_attempts: 3,
+        give_up_after_ms: 300,
         retry_base_ms: 20,
         retry_max_ms: 50,
         ..Tuning::default()
@@ -280,7 +280,7 @@ impl v1::exchange_server::Exchange for SilentPeer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recipient_that_never_sends_a_receipt_ends_in_dead_letter() -> anyhow::Result<()> {
     let tuning = Tuning {
-        max_attempts: 3,
+        give_up_after_ms: 300,
         ack_timeout_ms: 100,
         ..Tuning::default()
     };
@@ -305,7 +305,7 @@ async fn recipient_that_never_sends_a_receipt_ends_in_dead_letter() -> anyhow::R
     })
     .await?;
     let dead = sender.store.list_outbox(Some("dead"), 10).await?;
-    assert_eq!(dead[0].attempts, 3);
+    assert!(dead[0].attempts >= 2, "notified again before giving up");
     assert!(
         dead[0]
             .last_error

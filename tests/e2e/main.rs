@@ -10,6 +10,7 @@ mod consent_policy;
 mod consent_records;
 mod consent_roles;
 mod crash;
+mod delivery;
 mod demo;
 mod errors;
 mod exchange;

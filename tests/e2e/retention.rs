@@ -10,7 +10,6 @@ use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
 use carenet_fabric::with_db;
 use carenet_proto::v1;
-use tonic::Code;
 
 use crate::three_parties;
 
@@ -91,14 +90,18 @@ async fn purge_deletes_expired_content_with_proof_and_the_chain_still_verifies()
             "the chain verifies after the purge"
         );
     }
-    // A purged message can no longer be fetched.
-    let err = region
+    // A purged message can no longer be fetched: it is refused (and only
+    // it, not the batch it is asked in).
+    let got = region
         .exchange_client("vo-1", "po-1")?
         .fetch(v1::FetchRequest {
             message_ids: vec![ids[0].clone()],
         })
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::NotFound);
+        .await?
+        .into_inner();
+    assert!(got.envelopes.is_empty());
+    assert_eq!(got.refused.len(), 1);
+    assert_eq!(got.refused[0].reason, "no such message for the caller");
+    assert!(!got.refused[0].retry);
     region.shutdown().await
 }

@@ -29,7 +29,8 @@ use tonic::transport::Channel;
 /// Delivery tuning for tests: fast retries, short timeouts.
 #[derive(Clone, Debug)]
 pub struct Tuning {
-    pub max_attempts: u32,
+    /// The retry period before a message is dead-lettered.
+    pub give_up_after_ms: i64,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
     pub ack_timeout_ms: u64,
@@ -38,7 +39,7 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Self {
-            max_attempts: 1000,
+            give_up_after_ms: 10 * 60 * 1000,
             retry_base_ms: 50,
             retry_max_ms: 300,
             ack_timeout_ms: 3000,
@@ -99,7 +100,7 @@ impl TestRegion {
         let file = region::create(dir.path(), "test", &plans, &addresses, urls.as_deref())?;
         for p in &file.parties {
             let mut config = file.node_config(&p.id)?;
-            config.delivery.max_attempts = tuning.max_attempts;
+            config.delivery.give_up_after_ms = tuning.give_up_after_ms;
             config.delivery.retry_base_ms = tuning.retry_base_ms;
             config.delivery.retry_max_ms = tuning.retry_max_ms;
             config.delivery.ack_timeout_ms = tuning.ack_timeout_ms;

@@ -76,13 +76,18 @@ impl ConsentPolicy {
         };
         let v = &current.version;
         let status = current.status();
+        if status == ConsentStatus::Requested {
+            return Ok(Decision::NotYet(
+                "consent requested, not yet granted".into(),
+            ));
+        }
         if status != ConsentStatus::Granted {
             return refuse(&format!("consent {}", status_name(status)));
         }
         let today = today();
         let from = parse_date("valid_from", &v.valid_from)?;
         if today < from {
-            return refuse("consent not yet valid");
+            return Ok(Decision::NotYet("consent not yet valid".into()));
         }
         if !v.valid_until.is_empty() && parse_date("valid_until", &v.valid_until)? < today {
             return refuse("consent expired");

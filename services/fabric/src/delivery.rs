@@ -3,8 +3,11 @@
 //!
 //! Every step is driven by rows in the outbox and inbox, so a crash at any
 //! point is picked up where it stopped on restart; duplicates are harmless
-//! because both sides key on the message id. Failed steps back off
-//! exponentially with jitter; after `max_attempts` a message is dead-lettered.
+//! because both sides key on the message id. Rows are claimed with a lease,
+//! so replicas of one party over one database never work on the same
+//! message. Failed steps back off exponentially with jitter, capped; after the
+//! retry period (default 21 days) a message is dead-lettered with a WARN and a
+//! count. A poison message fails only itself.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -26,21 +29,37 @@ use crate::trace_context::inject;
 use crate::{Error, Result};
 
 /// Backoff between failed attempts, and when to give up.
+///
+/// A message is retried for a period, not a number of attempts: a school's
+/// node that is off over a holiday gets everything when it returns. After the
+/// period (counted from queueing at the sender, from the notification at the
+/// receiver) it is dead-lettered with a WARN and a count
+/// ([`crate::store::Counters`]), and `outbox resend` recovers it on both
+/// sides.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     pub base_ms: u64,
+    /// The longest wait between two attempts.
     pub max_ms: u64,
-    pub max_attempts: u32,
+    /// How long a message is retried before it is dead-lettered.
+    pub give_up_after_ms: i64,
     /// How long a notified message waits for its receipt before it is notified again.
     pub ack_timeout_ms: u64,
 }
+
+/// Three weeks: longer than any school holiday but the summer's start.
+pub const GIVE_UP_AFTER_MS: i64 = 21 * 24 * 60 * 60 * 1000;
+
+/// How long a worker holds the rows it claimed before another process (a
+/// replica over the same database) may take them, should it stop mid-way.
+pub const CLAIM_LEASE_MS: i64 = 2 * 60 * 1000;
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             base_ms: 500,
             max_ms: 5 * 60 * 1000,
-            max_attempts: 12,
+            give_up_after_ms: GIVE_UP_AFTER_MS,
             ack_timeout_ms: 60 * 1000,
         }
     }
@@ -54,6 +73,12 @@ impl RetryPolicy {
         let capped = exp.min(self.max_ms).max(1);
         let half = capped / 2;
         (half + fastrand::u64(0..=capped - half)) as i64
+    }
+
+    /// Whether a message first queued (or notified) at `since` has been
+    /// retried long enough at `now`.
+    pub fn gives_up(&self, since: i64, now: i64) -> bool {
+        now.saturating_sub(since) >= self.give_up_after_ms
     }
 }
 
@@ -161,7 +186,11 @@ impl Worker {
 
     async fn outbox_pass(&self) -> Result<usize> {
         let limit = (self.config.batch * self.config.concurrency) as i64;
-        let due = self.ctx.store.due_outbox(now_ms(), limit).await?;
+        let due = self
+            .ctx
+            .store
+            .claim_outbox(now_ms(), limit, CLAIM_LEASE_MS)
+            .await?;
         let n = due.len();
         if n == 0 {
             return Ok(0);
@@ -227,6 +256,7 @@ impl Worker {
                     .map(|i| v1::NotifyItem {
                         message_id: i.message_id.clone(),
                         document_type: i.document_type.clone(),
+                        resends: u32::try_from(i.resends).unwrap_or(u32::MAX),
                     })
                     .collect(),
             };
@@ -258,7 +288,7 @@ impl Worker {
                     let retry_at = now_ms() + self.config.retry.ack_timeout_ms as i64;
                     self.ctx
                         .store
-                        .mark_notified(&ids, retry_at, self.config.retry.max_attempts)
+                        .mark_notified(&ids, retry_at, &self.config.retry)
                         .await
                 }
                 Err(error) => {
@@ -276,7 +306,11 @@ impl Worker {
 
     async fn inbox_pass(&self) -> Result<usize> {
         let limit = (self.config.batch.min(MAX_FETCH_IDS) * self.config.concurrency) as i64;
-        let due = self.ctx.store.due_inbox(now_ms(), limit).await?;
+        let due = self
+            .ctx
+            .store
+            .claim_inbox(now_ms(), limit, CLAIM_LEASE_MS)
+            .await?;
         let n = due.len();
         if n == 0 {
             return Ok(0);
@@ -381,6 +415,12 @@ impl Worker {
                             sender: &entry,
                             receiver: &me,
                         })?;
+                        if header.document_type == crate::store::inbox::WITHDRAWAL_TYPE
+                            && <v1::Withdrawal as prost::Message>::decode(env.payload.as_slice())
+                                .is_err()
+                        {
+                            return Err(Error::invalid("payload", "not a withdrawal notice"));
+                        }
                         Ok(header)
                     });
                 match verified {
@@ -413,7 +453,14 @@ impl Worker {
                 .chain(rejected.iter().map(|r| r.0.as_str()))
                 .chain(response.refused.iter().map(|r| r.message_id.as_str()))
                 .collect();
-            // Deferred ones stay due and are fetched again at once.
+            // Deferred ones are fetched again at once.
+            let deferred: Vec<String> = response
+                .deferred
+                .iter()
+                .filter(|id| ids.contains(id))
+                .cloned()
+                .collect();
+            self.ctx.store.due_now(&deferred).await?;
             let missing: Vec<String> = ids
                 .iter()
                 .filter(|id| !answered.contains(id.as_str()) && !response.deferred.contains(id))
@@ -425,10 +472,25 @@ impl Worker {
                     .mark_inbox_failed(&missing, "not returned by the sender", &self.config.retry)
                     .await?;
             }
-            let refused: Vec<(String, String, String)> = response
+            // A refusal whose cause can change (consent asked, not yet
+            // granted) is asked again later; the others end here.
+            let (later, refused): (Vec<v1::Refusal>, Vec<v1::Refusal>) = response
                 .refused
                 .into_iter()
                 .filter(|r| ids.contains(&r.message_id))
+                .partition(|r| r.retry);
+            for r in &later {
+                self.ctx
+                    .store
+                    .mark_inbox_failed(
+                        std::slice::from_ref(&r.message_id),
+                        &format!("not released yet: {}", r.reason),
+                        &self.config.retry,
+                    )
+                    .await?;
+            }
+            let refused: Vec<(String, String, String)> = refused
+                .into_iter()
                 .map(|r| (r.message_id, sender.to_owned(), r.reason))
                 .collect();
             if !rejected.is_empty() {
@@ -446,15 +508,59 @@ impl Worker {
             if received.is_empty() {
                 return Ok(());
             }
-            self.ctx.store.store_received(&received).await?;
-            let stored: Vec<String> = received
-                .iter()
-                .map(|r| r.header.message_id.clone())
-                .collect();
+            let stored = self.store_each(received).await?;
             self.acknowledge(sender, stored).await
         }
         .instrument(span)
         .await
+    }
+
+    /// Stores a verified batch in one transaction; if that fails, each
+    /// message on its own, so one that cannot be stored (a poison message)
+    /// fails only itself: it backs off and is dead-lettered after the retry
+    /// period, while the rest are stored. Returns the ids stored.
+    async fn store_each(&self, received: Vec<Received>) -> Result<Vec<String>> {
+        let ids = |r: &[Received]| -> Vec<String> {
+            r.iter().map(|r| r.header.message_id.clone()).collect()
+        };
+        match self.ctx.store.store_received(&received).await {
+            Ok(()) => return Ok(ids(&received)),
+            Err(e) if received.len() == 1 => {
+                tracing::warn!(message_id = %received[0].header.message_id, error = %e, "storing a received message failed; will retry");
+                self.ctx
+                    .store
+                    .mark_inbox_failed(
+                        &ids(&received),
+                        &format!("not stored: {e}"),
+                        &self.config.retry,
+                    )
+                    .await?;
+                return Ok(Vec::new());
+            }
+            Err(e) => {
+                tracing::warn!(messages = received.len(), error = %e, "storing a batch failed; storing its messages one by one");
+            }
+        }
+        let mut stored = Vec::with_capacity(received.len());
+        for r in received {
+            let id = r.header.message_id.clone();
+            match self
+                .ctx
+                .store
+                .store_received(std::slice::from_ref(&r))
+                .await
+            {
+                Ok(()) => stored.push(id),
+                Err(e) => {
+                    tracing::warn!(message_id = %id, error = %e, "storing a received message failed; will retry");
+                    self.ctx
+                        .store
+                        .mark_inbox_failed(&[id], &format!("not stored: {e}"), &self.config.retry)
+                        .await?;
+                }
+            }
+        }
+        Ok(stored)
     }
 
     /// Sends the stored receipts of `ids` to `sender`.
@@ -493,7 +599,7 @@ mod tests {
         let p = RetryPolicy {
             base_ms: 100,
             max_ms: 1000,
-            max_attempts: 5,
+            give_up_after_ms: 1000,
             ack_timeout_ms: 1,
         };
         for _ in 0..100 {

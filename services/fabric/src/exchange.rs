@@ -75,15 +75,20 @@ impl ExchangeService {
         let (ids, deferred) = ids.split_at(take);
         let messages = self.ctx.store.load_messages(ids).await?;
         let mut found: Vec<StoredMessage> = Vec::with_capacity(messages.len());
-        for (i, m) in messages.into_iter().enumerate() {
-            let m = m.ok_or_else(|| Error::NotFound(format!("message_ids[{i}]: message")))?;
-            if m.recipient != caller.id.as_str() {
-                return Err(Error::PermissionDenied(format!(
-                    "message_ids[{i}]: not addressed to the caller"
-                )));
+        // An unknown (or purged) id, or one for another party, fails only
+        // itself: answered as refused, the rest of the batch goes on.
+        let mut unknown = Vec::new();
+        for (id, m) in ids.iter().zip(messages) {
+            match m {
+                Some(m) if m.recipient == caller.id.as_str() => found.push(m),
+                _ => unknown.push(v1::Refusal {
+                    message_id: id.clone(),
+                    reason: "no such message for the caller".into(),
+                    retry: false,
+                }),
             }
-            found.push(m);
         }
+        let mut later = Vec::new();
         let released_at_ms = now_ms();
         let holder_kind = self
             .ctx
@@ -184,6 +189,11 @@ impl ExchangeService {
                     });
                 }
                 Decision::Refuse(reason) => refused.push((m, reason)),
+                Decision::NotYet(reason) => later.push(v1::Refusal {
+                    message_id: m.message_id,
+                    reason,
+                    retry: true,
+                }),
             }
         }
         // Fail closed: nothing leaves unless its release is audited, and
@@ -203,12 +213,15 @@ impl ExchangeService {
                 .map(|(m, reason)| v1::Refusal {
                     message_id: m.message_id,
                     reason,
+                    retry: false,
                 })
-                .chain(
-                    stale
-                        .into_iter()
-                        .map(|(message_id, reason)| v1::Refusal { message_id, reason }),
-                )
+                .chain(stale.into_iter().map(|(message_id, reason)| v1::Refusal {
+                    message_id,
+                    reason,
+                    retry: false,
+                }))
+                .chain(unknown)
+                .chain(later)
                 .collect(),
         })
     }
@@ -275,7 +288,7 @@ impl Exchange for ExchangeService {
                 )
                 .into());
             }
-            parsed.push((id, item.document_type.clone()));
+            parsed.push((id, item.document_type.clone(), item.resends));
         }
         // Only registered types, from the caller's kind to this node's; a
         // refused item is answered as such (and audited), the others proceed.
@@ -285,7 +298,7 @@ impl Exchange for ExchangeService {
         };
         let mut refused = Vec::new();
         let mut entries = Vec::new();
-        parsed.retain(|(id, doc_type)| {
+        parsed.retain(|(id, doc_type, _)| {
             match self
                 .ctx
                 .store
@@ -304,6 +317,7 @@ impl Exchange for ExchangeService {
                     refused.push(v1::Refusal {
                         message_id: id.clone(),
                         reason: refusal.0,
+                        retry: false,
                     });
                     false
                 }

@@ -45,6 +45,10 @@ pub enum Decision {
     },
     /// Do not release; the reason names no personal data.
     Refuse(String),
+    /// Not now, but the cause can change (consent requested and not yet
+    /// granted, or not yet valid): the message stays queued and the receiver
+    /// asks again later.
+    NotYet(String),
 }
 
 /// The version of a revocable basis (a consent record) a release was decided

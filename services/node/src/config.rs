@@ -65,7 +65,9 @@ pub struct DeliverySection {
     pub poll_ms: u64,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
-    pub max_attempts: u32,
+    /// How long a message is retried before it is dead-lettered (default 21
+    /// days: a school's node may be off over a holiday).
+    pub give_up_after_ms: i64,
     pub ack_timeout_ms: u64,
     pub peer_timeout_ms: u64,
     /// Largest document this node sends (bytes); at most the protocol's 64 MiB.
@@ -102,7 +104,7 @@ impl Default for NodeConfig {
                 poll_ms: d.poll_interval.as_millis() as u64,
                 retry_base_ms: d.retry.base_ms,
                 retry_max_ms: d.retry.max_ms,
-                max_attempts: d.retry.max_attempts,
+                give_up_after_ms: d.retry.give_up_after_ms,
                 ack_timeout_ms: d.retry.ack_timeout_ms,
                 peer_timeout_ms: 10_000,
                 max_payload_bytes: carenet_fabric::envelope::MAX_PAYLOAD_BYTES,
@@ -237,10 +239,16 @@ impl NodeConfig {
         if d.concurrency == 0 {
             return Err(Error::invalid("delivery.concurrency", "must be at least 1"));
         }
-        if d.max_attempts == 0 {
+        if d.give_up_after_ms < 1 {
             return Err(Error::invalid(
-                "delivery.max_attempts",
-                "must be at least 1",
+                "delivery.give_up_after_ms",
+                "must be at least 1 ms (default 21 days)",
+            ));
+        }
+        if d.retry_base_ms == 0 || d.retry_max_ms < d.retry_base_ms {
+            return Err(Error::invalid(
+                "delivery.retry_max_ms",
+                "must be at least delivery.retry_base_ms, which must be at least 1",
             ));
         }
         if self.tls.max_connections == 0 {
@@ -297,7 +305,7 @@ impl NodeConfig {
             retry: RetryPolicy {
                 base_ms: d.retry_base_ms,
                 max_ms: d.retry_max_ms,
-                max_attempts: d.max_attempts,
+                give_up_after_ms: d.give_up_after_ms,
                 ack_timeout_ms: d.ack_timeout_ms,
             },
             batch: d.batch,

@@ -77,6 +77,7 @@ impl TryFrom<ReceivedRow> for ReceivedDocument {
 struct SenderState {
     sender: String,
     state: String,
+    resends: i64,
 }
 
 /// A failed attempt as [`Store::mark_inbox_failed`] counts it.
@@ -84,12 +85,18 @@ struct SenderState {
 struct Attempted {
     attempts: i64,
     state: String,
+    notified_at_ms: i64,
 }
 
 impl Store {
     /// Records notifications from `sender`. Returns how many it already had;
     /// for those already acknowledged the receipt is sent again.
-    pub async fn record_notified(&self, sender: &str, items: &[(String, String)]) -> Result<u32> {
+    /// Each item is (message id, document type, the sender's resend count).
+    pub async fn record_notified(
+        &self,
+        sender: &str,
+        items: &[(String, String, u32)],
+    ) -> Result<u32> {
         let now = now_ms();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
@@ -98,27 +105,28 @@ impl Store {
             for chunk in items.chunks(1000) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO inbox (message_id, sender, document_type, state, attempts, \
-                     next_attempt_at_ms, notified_at_ms) ",
+                     next_attempt_at_ms, notified_at_ms, resends) ",
                 );
-                insert.push_values(chunk, |mut row, (id, doc_type)| {
+                insert.push_values(chunk, |mut row, (id, doc_type, resends)| {
                     row.push_bind(id)
                         .push_bind(sender)
                         .push_bind(doc_type)
                         .push_bind(InboxState::Notified.as_str())
                         .push_bind(0i64)
                         .push_bind(now)
-                        .push_bind(now);
+                        .push_bind(now)
+                        .push_bind(i64::from(*resends));
                 });
                 insert.push(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
                 let new: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
                 inserted.extend(new);
             }
-            for (i, (id, _)) in items.iter().enumerate() {
+            for (i, (id, _, resends)) in items.iter().enumerate() {
                 if inserted.contains(id) {
                     continue;
                 }
                 already += 1;
-                let known: SenderState = sqlx::query_as("SELECT sender, state FROM inbox WHERE message_id = $1")
+                let known: SenderState = sqlx::query_as("SELECT sender, state, resends FROM inbox WHERE message_id = $1")
                     .bind(id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -128,14 +136,34 @@ impl Store {
                         "already used by another sender",
                     ));
                 }
-                if InboxState::parse("inbox.state", &known.state)? == InboxState::Acked {
-                    sqlx::query(
-                        "UPDATE inbox SET state = 'stored', next_attempt_at_ms = $1 WHERE message_id = $2",
-                    )
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                match InboxState::parse("inbox.state", &known.state)? {
+                    InboxState::Acked => {
+                        sqlx::query(
+                            "UPDATE inbox SET state = 'stored', next_attempt_at_ms = $1 WHERE message_id = $2",
+                        )
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    // The sender's operator sent it again (`outbox resend`):
+                    // what ended here without arriving is fetched afresh,
+                    // with a new retry period. A routine re-notification
+                    // (same count) leaves it as it is.
+                    InboxState::Dead | InboxState::Refused | InboxState::Rejected
+                        if i64::from(*resends) > known.resends =>
+                    {
+                        sqlx::query(
+                            "UPDATE inbox SET state = 'notified', attempts = 0, last_error = NULL, \
+                             next_attempt_at_ms = $1, notified_at_ms = $1, resends = $2 WHERE message_id = $3",
+                        )
+                        .bind(now)
+                        .bind(i64::from(*resends))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    _ => {}
                 }
             }
             tx.commit().await?;
@@ -143,17 +171,44 @@ impl Store {
         })
     }
 
-    pub async fn due_inbox(&self, now: i64, limit: i64) -> Result<Vec<DueInbox>> {
+    /// Claims notified or stored messages whose next step is due (see
+    /// [`Store::claim_outbox`]: replicas over one database never take the same).
+    pub async fn claim_inbox(&self, now: i64, limit: i64, lease_ms: i64) -> Result<Vec<DueInbox>> {
+        let sql = format!(
+            "UPDATE inbox SET next_attempt_at_ms = $1 \
+             WHERE state IN ('notified', 'stored') AND next_attempt_at_ms <= $2 AND message_id IN ( \
+               SELECT message_id FROM inbox WHERE state IN ('notified', 'stored') \
+               AND next_attempt_at_ms <= $2 ORDER BY next_attempt_at_ms LIMIT $3{}) \
+             RETURNING message_id, sender, state",
+            super::skip_locked(&self.db)
+        );
         with_db!(&self.db, pool => {
-            Ok(sqlx::query_as(
-                "SELECT message_id, sender, state FROM inbox \
-                 WHERE state IN ('notified', 'stored') AND next_attempt_at_ms <= $1 \
-                 ORDER BY next_attempt_at_ms LIMIT $2",
-            )
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?)
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// Makes claimed messages due again at once (a fetch deferred them to
+    /// keep its answer small).
+    pub async fn due_now(&self, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        with_db!(&self.db, pool => {
+            let mut update = sqlx::QueryBuilder::new("UPDATE inbox SET next_attempt_at_ms = ");
+            update.push_bind(now_ms());
+            update.push(" WHERE state = 'notified' AND message_id IN (");
+            let mut list = update.separated(", ");
+            for id in ids {
+                list.push_bind(id);
+            }
+            list.push_unseparated(")");
+            update.build().execute(pool).await?;
+            Ok(())
         })
     }
 
@@ -168,7 +223,7 @@ impl Store {
             for r in received {
                 let updated = sqlx::query(
                     "UPDATE inbox SET state = 'stored', document_type = $1, header = $2, payload = $3, \
-                     signature = $4, receipt = $5, received_at_ms = $6, next_attempt_at_ms = $6, \
+                     signature = $4, receipt = $5, received_at_ms = $6, next_attempt_at_ms = $8, \
                      attempts = 0, last_error = NULL \
                      WHERE message_id = $7 AND state = 'notified'",
                 )
@@ -179,6 +234,9 @@ impl Store {
                 .bind(r.receipt.encode_to_vec())
                 .bind(now)
                 .bind(&r.header.message_id)
+                // The worker that stored it sends the receipt now; it stays
+                // claimed meanwhile, so a replica does not send it too.
+                .bind(now + crate::delivery::CLAIM_LEASE_MS)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -330,7 +388,9 @@ impl Store {
         })
     }
 
-    /// A fetch or acknowledge failed: back off, or give up after too many tries.
+    /// A fetch, a store or an acknowledge failed: back off, or dead-letter a
+    /// message still to fetch once the retry period since its notification
+    /// has passed.
     pub async fn mark_inbox_failed(
         &self,
         ids: &[String],
@@ -338,35 +398,47 @@ impl Store {
         retry: &RetryPolicy,
     ) -> Result<()> {
         let now = now_ms();
+        let mut dead = Vec::new();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             for id in ids {
                 let row: Option<Attempted> = sqlx::query_as(
                     "UPDATE inbox SET attempts = attempts + 1, last_error = $1 \
-                     WHERE message_id = $2 AND state IN ('notified', 'stored') RETURNING attempts, state",
+                     WHERE message_id = $2 AND state IN ('notified', 'stored') \
+                     RETURNING attempts, state, notified_at_ms",
                 )
                 .bind(error)
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some(Attempted { attempts, state }) = row else { continue };
+                let Some(Attempted { attempts, state, notified_at_ms }) = row else { continue };
                 // A stored message is ours already; only its receipt is late, so it never dies.
-                let dead = InboxState::parse("inbox.state", &state)? == InboxState::Notified
-                    && attempts >= i64::from(retry.max_attempts);
+                let gives_up = InboxState::parse("inbox.state", &state)? == InboxState::Notified
+                    && retry.gives_up(notified_at_ms, now);
+                if gives_up {
+                    dead.push(id.as_str());
+                }
                 let next = now + retry.delay_ms(attempts as u32);
                 sqlx::query(
                     "UPDATE inbox SET state = CASE WHEN $1 = 1 THEN 'dead' ELSE state END, \
                      next_attempt_at_ms = $2 WHERE message_id = $3",
                 )
-                .bind(i64::from(dead))
+                .bind(i64::from(gives_up))
                 .bind(next)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
             }
             tx.commit().await?;
-            Ok(())
-        })
+            Ok::<_, Error>(())
+        })?;
+        for id in dead {
+            tracing::warn!(message_id = %id, reason = %error, "not received within the retry period; dead-lettered until the sender sends it again");
+            self.counters()
+                .inbox_dead_lettered
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// A received document, if this node holds it.
@@ -400,6 +472,19 @@ impl Store {
             Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE state IN ('stored', 'acked')")
                 .fetch_one(pool)
                 .await?)
+        })
+    }
+
+    /// Messages still to fetch or acknowledge whose last attempt failed:
+    /// (message id, the reason), oldest first.
+    pub async fn list_inbox_errors(&self) -> Result<Vec<(String, String)>> {
+        with_db!(&self.db, pool => {
+            Ok(sqlx::query_as(
+                "SELECT message_id, last_error FROM inbox WHERE state IN ('notified', 'stored') \
+                 AND last_error IS NOT NULL ORDER BY notified_at_ms, message_id",
+            )
+            .fetch_all(pool)
+            .await?)
         })
     }
 

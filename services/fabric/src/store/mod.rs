@@ -197,6 +197,37 @@ pub struct Store {
     /// outbox, so the node's delivery worker (which waits on it) notifies the
     /// recipient at once instead of at its next poll.
     outbox_wake: Arc<Notify>,
+    /// Shared by every clone: what this process counted (alerts).
+    counters: Arc<Counters>,
+}
+
+/// What a node process counts for its operators, beside the WARN it logs:
+/// messages given up on after the retry period (sent and to be received).
+/// The observability work exports these as metrics.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub outbox_dead_lettered: std::sync::atomic::AtomicU64,
+    pub inbox_dead_lettered: std::sync::atomic::AtomicU64,
+}
+
+impl Counters {
+    pub fn outbox_dead_lettered(&self) -> u64 {
+        self.outbox_dead_lettered
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+    pub fn inbox_dead_lettered(&self) -> u64 {
+        self.inbox_dead_lettered
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The claim of due rows differs by backend: PostgreSQL skips rows another
+/// process has locked; SQLite has one writer, so a plain subquery is enough.
+fn skip_locked(db: &Db) -> &'static str {
+    match db {
+        Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        Db::Sqlite(_) => "",
+    }
 }
 
 impl Store {
@@ -208,7 +239,12 @@ impl Store {
             directory: None,
             max_payload: crate::envelope::MAX_PAYLOAD_BYTES,
             outbox_wake: Arc::new(Notify::new()),
+            counters: Arc::new(Counters::default()),
         }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     /// The same store, checking sends against the kinds in `directory`.

@@ -43,6 +43,7 @@ pub struct DueMessage {
     pub message_id: String,
     pub recipient: String,
     pub document_type: String,
+    pub resends: i64,
 }
 
 /// A message as it is about to be released.
@@ -343,38 +344,56 @@ impl Store {
         Ok(ids)
     }
 
-    /// Messages whose (re)notification is due, oldest first.
-    pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<DueMessage>> {
+    /// Claims messages whose (re)notification is due, oldest first: each is
+    /// pushed `lease_ms` into the future in the same statement, so another
+    /// process over the same database (a replica) does not take it too; the
+    /// outcome of the attempt then sets its real next time. A process that
+    /// stops mid-way leaves its claims to expire.
+    pub async fn claim_outbox(
+        &self,
+        now: i64,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<DueMessage>> {
+        let sql = format!(
+            "UPDATE outbox SET next_attempt_at_ms = $1 \
+             WHERE state IN ('pending', 'notified') AND next_attempt_at_ms <= $2 AND message_id IN ( \
+               SELECT message_id FROM outbox WHERE state IN ('pending', 'notified') \
+               AND next_attempt_at_ms <= $2 ORDER BY next_attempt_at_ms LIMIT $3{}) \
+             RETURNING message_id, recipient, document_type, resends",
+            super::skip_locked(&self.db)
+        );
         with_db!(&self.db, pool => {
-            Ok(sqlx::query_as(
-                "SELECT message_id, recipient, document_type FROM outbox \
-                 WHERE state IN ('pending', 'notified') AND next_attempt_at_ms <= $1 \
-                 ORDER BY next_attempt_at_ms LIMIT $2",
-            )
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?)
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?)
         })
     }
 
     /// The recipient took the notification: wait for its receipt until
-    /// `retry_at`. Each notification counts as an attempt, so a recipient that
-    /// takes notifications but never sends a receipt ends in dead-letter too.
+    /// `retry_at`. Each notification counts as an attempt; a recipient that
+    /// takes notifications but never sends a receipt is given up on after
+    /// the retry period, like one that cannot be reached.
     pub async fn mark_notified(
         &self,
         ids: &[String],
         retry_at: i64,
-        max_attempts: u32,
+        retry: &RetryPolicy,
     ) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        with_db!(&self.db, pool => {
-            let mut update = sqlx::QueryBuilder::new("UPDATE outbox SET attempts = attempts + 1, state = CASE WHEN attempts + 1 >= ");
-            update.push_bind(i64::from(max_attempts));
-            update.push(" THEN 'dead' ELSE 'notified' END, last_error = CASE WHEN attempts + 1 >= ");
-            update.push_bind(i64::from(max_attempts));
+        let now = now_ms();
+        let dead: Vec<(String, String)> = with_db!(&self.db, pool => {
+            let mut update = sqlx::QueryBuilder::new(
+                "UPDATE outbox SET attempts = attempts + 1, state = CASE WHEN COALESCE(retry_since_ms, created_at_ms) <= ",
+            );
+            update.push_bind(now - retry.give_up_after_ms);
+            update.push(" THEN 'dead' ELSE 'notified' END, last_error = CASE WHEN COALESCE(retry_since_ms, created_at_ms) <= ");
+            update.push_bind(now - retry.give_up_after_ms);
             update.push(" THEN 'notified, but no receipt came' ELSE NULL END, next_attempt_at_ms = ");
             update.push_bind(retry_at);
             update.push(" WHERE state IN ('pending', 'notified') AND message_id IN (");
@@ -382,13 +401,30 @@ impl Store {
             for id in ids {
                 list.push_bind(id);
             }
-            list.push_unseparated(")");
-            update.build().execute(pool).await?;
-            Ok(())
-        })
+            list.push_unseparated(") RETURNING message_id, state");
+            update.build_query_as().fetch_all(pool).await?
+        });
+        self.count_dead_sent(
+            dead.iter()
+                .filter(|(_, s)| s == "dead")
+                .map(|(id, _)| id.as_str()),
+            "notified, but no receipt came",
+        );
+        Ok(())
     }
 
-    /// Notification failed: back off, or move to dead-letter after too many tries.
+    /// WARN and count messages this node gave up sending.
+    fn count_dead_sent<'a>(&self, ids: impl Iterator<Item = &'a str>, reason: &str) {
+        for id in ids {
+            tracing::warn!(message_id = %id, %reason, "dead-lettered after the retry period; `carenet outbox resend` sends it again");
+            self.counters
+                .outbox_dead_lettered
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Notification failed: back off, or dead-letter once the retry period
+    /// since queueing has passed.
     pub async fn mark_outbox_failed(
         &self,
         ids: &[String],
@@ -396,19 +432,22 @@ impl Store {
         retry: &RetryPolicy,
     ) -> Result<()> {
         let now = now_ms();
+        let mut dead = Vec::new();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             for id in ids {
-                let attempts: Option<i64> = sqlx::query_scalar(
+                let row: Option<(i64, i64)> = sqlx::query_as(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = $1 \
-                     WHERE message_id = $2 AND state IN ('pending', 'notified') RETURNING attempts",
+                     WHERE message_id = $2 AND state IN ('pending', 'notified') \
+                     RETURNING attempts, COALESCE(retry_since_ms, created_at_ms)",
                 )
                 .bind(error)
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some(attempts) = attempts else { continue };
-                let (state, next) = if attempts >= i64::from(retry.max_attempts) {
+                let Some((attempts, created_at_ms)) = row else { continue };
+                let (state, next) = if retry.gives_up(created_at_ms, now) {
+                    dead.push(id.as_str());
                     (OutboxState::Dead, now)
                 } else {
                     (OutboxState::Pending, now + retry.delay_ms(attempts as u32))
@@ -421,8 +460,10 @@ impl Store {
                     .await?;
             }
             tx.commit().await?;
-            Ok(())
-        })
+            Ok::<_, Error>(())
+        })?;
+        self.count_dead_sent(dead.into_iter(), error);
+        Ok(())
     }
 
     /// The payload size in bytes of each of these messages that exists.
@@ -593,15 +634,21 @@ impl Store {
                 }
                 // Only for the audit label: a basis that does not decode is recorded as `none`.
                 let basis = v1::LegalBasis::decode(row.legal_basis.as_slice()).ok();
-                sqlx::query(
+                // Conditional, so that two receipts for one message taken at
+                // once (replicas, a resent receipt) record one delivery.
+                let updated = sqlx::query(
                     "UPDATE outbox SET state = 'delivered', delivered_at_ms = $1, receipt = $2, \
-                     last_error = NULL WHERE message_id = $3",
+                     last_error = NULL WHERE message_id = $3 AND state <> 'delivered'",
                 )
                 .bind(now)
                 .bind(&d.receipt)
                 .bind(&d.message_id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    continue;
+                }
                 entries.push(Entry {
                     actor: actor.clone(),
                     action: crate::audit::Action::Delivered.into(),
@@ -668,7 +715,8 @@ impl Store {
             for d in &chosen {
                 sqlx::query(
                     "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at_ms = $1, \
-                     last_error = NULL WHERE message_id = $2 AND state = 'dead'",
+                     last_error = NULL, resends = resends + 1, retry_since_ms = $1 \
+                     WHERE message_id = $2 AND state = 'dead'",
                 )
                 .bind(now)
                 .bind(&d.message_id)
