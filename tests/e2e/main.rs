@@ -26,6 +26,7 @@ mod refusals;
 mod retention;
 mod slices;
 mod telemetry;
+mod trust;
 
 use carenet_fabric::PartyKind;
 use carenet_node::region::PartyPlan;

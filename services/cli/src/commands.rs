@@ -52,6 +52,15 @@ pub enum CaCommand {
         #[arg(long)]
         party: String,
     },
+    /// Re-sign the directory and the CRL (run daily: nodes trust a directory
+    /// for `directory.max_age_secs`, default 7 days).
+    Publish {
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// How long each CRL is valid from now on (default 30 days).
+        #[arg(long)]
+        crl_validity_secs: Option<u64>,
+    },
 }
 
 pub fn ca(command: CaCommand) -> anyhow::Result<ExitCode> {
@@ -85,6 +94,17 @@ pub fn ca(command: CaCommand) -> anyhow::Result<ExitCode> {
             let mut ca = RegionCa::open(&ca_dir)?;
             ca.revoke(&PartyId::parse("--party", &party)?)?;
             println!("revoked {party}; new CRL and directory published");
+        }
+        CaCommand::Publish {
+            ca_dir,
+            crl_validity_secs,
+        } => {
+            let mut ca = RegionCa::open(&ca_dir)?;
+            ca.publish_now(crl_validity_secs)?;
+            println!(
+                "directory and CRL re-signed: {}",
+                ca.directory_path().display()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -29,6 +29,8 @@ pub fn authorize_peer(peer: &PeerInfo, directory: &Directory) -> Result<PartyEnt
         .party
         .as_ref()
         .ok_or_else(|| Error::Unauthenticated("certificate names no carenet party".into()))?;
+    // Stale trust is no trust: revocations since may be missing.
+    directory.check_fresh()?;
     let snapshot = directory.snapshot();
     if snapshot.is_revoked(&peer.serial) {
         return Err(Error::Unauthenticated("certificate is revoked".into()));

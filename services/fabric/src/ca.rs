@@ -47,6 +47,9 @@ struct CaState {
     parties: Vec<RegisteredParty>,
     #[serde(default)]
     revoked: Vec<RevokedSerial>,
+    /// How long each CRL is valid (its nextUpdate); default 30 days.
+    #[serde(default)]
+    crl_validity_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,6 +117,7 @@ impl RegionCa {
                 directory_version: 0,
                 parties: Vec::new(),
                 revoked: Vec::new(),
+                crl_validity_secs: None,
             },
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
@@ -259,6 +263,21 @@ impl RegionCa {
         Issuer::from_ca_cert_pem(&self.cert_pem, key).map_err(ca_err)
     }
 
+    /// Re-signs the directory and the CRL as they are, with a new issue time
+    /// and next update: nodes trust a directory for a limited time
+    /// (`directory.max_age_secs`, default 7 days), so the region CA runs
+    /// this daily. `crl_validity_secs` changes (and keeps) how long each CRL
+    /// is valid.
+    pub fn publish_now(&mut self, crl_validity_secs: Option<u64>) -> Result<()> {
+        if let Some(secs) = crl_validity_secs {
+            if secs == 0 {
+                return Err(Error::invalid("crl_validity_secs", "must be at least 1"));
+            }
+            self.state.crl_validity_secs = Some(secs);
+        }
+        self.publish()
+    }
+
     /// Writes a fresh CRL and a newly signed directory document.
     fn publish(&mut self) -> Result<()> {
         self.state.crl_number += 1;
@@ -266,7 +285,11 @@ impl RegionCa {
         let now = OffsetDateTime::now_utc();
         let crl = CertificateRevocationListParams {
             this_update: now - Duration::minutes(5),
-            next_update: now + Duration::days(30),
+            next_update: now
+                + self
+                    .state
+                    .crl_validity_secs
+                    .map_or(Duration::days(30), |s| Duration::seconds(s as i64)),
             crl_number: SerialNumber::from(self.state.crl_number),
             issuing_distribution_point: None,
             revoked_certs: self

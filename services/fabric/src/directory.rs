@@ -38,7 +38,11 @@ pub struct Snapshot {
     pub signed: Vec<u8>,
     pub region: String,
     pub version: u64,
+    /// When the region CA signed it.
+    pub issued_at_ms: i64,
     pub crls: Vec<Vec<u8>>,
+    /// The earliest `nextUpdate` of its CRLs: after it, they are stale.
+    pub crl_next_update_ms: Option<i64>,
     by_id: HashMap<String, PartyEntry>,
     revoked: HashSet<Vec<u8>>,
 }
@@ -79,18 +83,29 @@ impl Snapshot {
             );
         }
         let mut revoked = HashSet::new();
+        let mut crl_next_update_ms: Option<i64> = None;
         for (i, crl) in doc.crls.iter().enumerate() {
             let (_, parsed) = CertificateRevocationList::from_der(crl)
                 .map_err(|_| Error::invalid(format!("directory.crls[{i}]"), "not a DER CRL"))?;
             for r in parsed.iter_revoked_certificates() {
                 revoked.insert(r.user_certificate.to_bytes_be());
             }
+            let next = parsed.next_update().ok_or_else(|| {
+                Error::invalid(
+                    format!("directory.crls[{i}].next_update"),
+                    "a CRL must say when it is next updated",
+                )
+            })?;
+            let next_ms = next.timestamp().saturating_mul(1000);
+            crl_next_update_ms = Some(crl_next_update_ms.map_or(next_ms, |m| m.min(next_ms)));
         }
         Ok(Self {
             signed: signed_bytes.to_vec(),
             region: doc.region,
             version: doc.version,
+            issued_at_ms: doc.issued_at_ms,
             crls: doc.crls,
+            crl_next_update_ms,
             by_id,
             revoked,
         })
@@ -107,7 +122,37 @@ impl Snapshot {
     pub fn is_revoked(&self, serial: &[u8]) -> bool {
         self.revoked.contains(serial)
     }
+
+    /// Why this directory may no longer be trusted at `now`, if so: it is
+    /// older than `max_age_ms`, or its revocation list is past its next
+    /// update. A node cut off from the SWV would otherwise trust parties
+    /// revoked since, for ever. (No directory at all is not stale: it is
+    /// missing, and every call fails on the unknown party.)
+    pub fn stale(&self, now_ms: i64, max_age_ms: i64) -> Option<String> {
+        if self.signed.is_empty() {
+            return None;
+        }
+        if now_ms.saturating_sub(self.issued_at_ms) > max_age_ms {
+            return Some(format!(
+                "the region directory (version {}) is older than its maximum age of {} hours \
+                 (directory.max_age_secs): refusing exchanges until a fresh one is fetched from the SWV",
+                self.version,
+                max_age_ms / 3_600_000
+            ));
+        }
+        if self.crl_next_update_ms.is_some_and(|next| next < now_ms) {
+            return Some(format!(
+                "the revocation list in the region directory (version {}) is past its next update: \
+                 refusing exchanges until a fresh directory is fetched from the SWV",
+                self.version
+            ));
+        }
+        None
+    }
 }
+
+/// Seven days: a node cut off from its SWV for longer stops exchanging.
+pub const MAX_AGE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
 impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,6 +167,7 @@ pub struct Directory {
     ca_public_key: Vec<u8>,
     cache_path: Option<PathBuf>,
     current: RwLock<Arc<Snapshot>>,
+    max_age_ms: i64,
 }
 
 impl Directory {
@@ -141,6 +187,25 @@ impl Directory {
             ca_public_key,
             cache_path,
             current: RwLock::new(Arc::new(cached.unwrap_or_default())),
+            max_age_ms: MAX_AGE_MS,
+        }
+    }
+
+    /// The same directory, trusted for at most `ms` after it was issued.
+    pub fn with_max_age(mut self, ms: i64) -> Self {
+        self.max_age_ms = ms;
+        self
+    }
+
+    /// Refuses an exchange when the directory is stale ([`Snapshot::stale`]),
+    /// with an error that says why and what to do.
+    pub fn check_fresh(&self) -> Result<()> {
+        match self
+            .snapshot()
+            .stale(crate::clock::now_ms(), self.max_age_ms)
+        {
+            Some(why) => Err(Error::FailedPrecondition(why)),
+            None => Ok(()),
         }
     }
 

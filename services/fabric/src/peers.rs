@@ -33,6 +33,7 @@ impl Peers {
 
     /// A channel to `party` as the directory describes it now.
     pub fn channel(&self, party: &str) -> Result<Channel> {
+        self.directory.check_fresh()?;
         let entry = self
             .directory
             .get(party)

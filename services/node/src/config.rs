@@ -55,6 +55,15 @@ pub struct DirectorySection {
     /// On the SWV node: the signed directory file the region CA writes.
     pub file: Option<PathBuf>,
     pub refresh_secs: u64,
+    /// How long a directory is trusted after the region CA signed it (the
+    /// CA re-signs it daily, `carenet ca publish`); a node that could not
+    /// refresh it for longer refuses new exchanges. Default 7 days.
+    #[serde(default = "default_max_age_secs")]
+    pub max_age_secs: u64,
+}
+
+fn default_max_age_secs() -> u64 {
+    (carenet_fabric::directory::MAX_AGE_MS / 1000) as u64
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -97,6 +106,7 @@ impl Default for NodeConfig {
                 swv_endpoint: String::new(),
                 file: None,
                 refresh_secs: 30,
+                max_age_secs: default_max_age_secs(),
             },
             delivery: DeliverySection {
                 batch: d.batch,
@@ -264,6 +274,12 @@ impl NodeConfig {
             return Err(Error::invalid(
                 "directory.refresh_secs",
                 "must be at least 1",
+            ));
+        }
+        if self.directory.max_age_secs <= self.directory.refresh_secs {
+            return Err(Error::invalid(
+                "directory.max_age_secs",
+                "must be longer than directory.refresh_secs",
             ));
         }
         Ok(())

@@ -113,10 +113,13 @@ impl Node {
                 creds.party
             )));
         }
-        let directory = Arc::new(Directory::open(
-            creds.ca_public_key.clone(),
-            Some(config.data_dir.join("directory.cache")),
-        ));
+        let directory = Arc::new(
+            Directory::open(
+                creds.ca_public_key.clone(),
+                Some(config.data_dir.join("directory.cache")),
+            )
+            .with_max_age((config.directory.max_age_secs as i64).saturating_mul(1000)),
+        );
         if let Some(file) = &config.directory.file {
             directory.install_file(file)?;
         }
