@@ -293,3 +293,108 @@ async fn nodes_serve_grpc_reflection_over_mtls() -> anyhow::Result<()> {
     }
     region.shutdown().await
 }
+
+/// Issue 9.9: health, reflection and the directory answer only certificates
+/// the directory names. A certificate the region CA minted but never entered
+/// (or that was revoked) gets nothing from them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reflection_and_directory_answer_only_parties_in_the_directory() -> anyhow::Result<()>
+{
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = Credentials::load(&region.config("vo-1").credentials_dir())?;
+    let mut ca = RegionCa::open(&region.dir.path().join("ca"))?;
+    let (cert, key, _) = ca.mint(&PartyId::parse("p", "stranger")?)?;
+    let stranger = client_config(
+        &vo.ca_cert,
+        Some((
+            vec![CertificateDer::from(rustls_pem_cert(&cert))],
+            rustls_pem_key(&key),
+        )),
+    );
+    let member = client_config(
+        &vo.ca_cert,
+        Some((vo.cert_chain.clone(), vo.key.clone_key())),
+    );
+    let channel = |config: Arc<rustls::ClientConfig>, to: &str| {
+        tls::channel_with_config(
+            config,
+            &PartyId::parse("p", to).unwrap(),
+            &region.address(to),
+            None,
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    };
+    let health = |ch| async move {
+        tonic_health::pb::health_client::HealthClient::new(ch)
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(|_| ())
+    };
+    health(channel(member.clone(), "po-1"))
+        .await
+        .expect("a party in the directory is answered");
+    let err = health(channel(stranger.clone(), "po-1")).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let err = ServerReflectionClient::new(channel(stranger.clone(), "po-1"))
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+
+    let err = v1::directory_client::DirectoryClient::new(channel(stranger, "swv"))
+        .get(v1::GetDirectoryRequest { known_version: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    v1::directory_client::DirectoryClient::new(channel(member, "swv"))
+        .get(v1::GetDirectoryRequest { known_version: 0 })
+        .await
+        .expect("a party in the directory gets it");
+    region.shutdown().await
+}
+
+/// Issue 9.9: one party's parallel fetches are bounded; the excess is told
+/// to come back later (RESOURCE_EXHAUSTED), not queued without limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_fetches_from_one_party_are_bounded() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    let mut config = region.config("po-1");
+    config.tls.max_parallel_fetches_per_peer = 1;
+    std::fs::write(region.config_path("po-1"), toml::to_string_pretty(&config)?)?;
+    region.start("swv").await?;
+    region.start("po-1").await?;
+    let ids: Vec<String> = (0..256).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let client = region.exchange_client("vo-1", "po-1")?;
+    let calls = (0..16).map(|_| {
+        let mut client = client.clone();
+        let ids = ids.clone();
+        async move {
+            client
+                .fetch(v1::FetchRequest { message_ids: ids })
+                .await
+                .map(|_| ())
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let exhausted = results
+        .iter()
+        .filter(|r| matches!(r, Err(s) if s.code() == Code::ResourceExhausted))
+        .count();
+    let answered = results.iter().filter(|r| r.is_ok()).count();
+    assert!(exhausted > 0, "some were told to come back later");
+    assert!(answered > 0, "and some were answered");
+    assert_eq!(exhausted + answered, 16, "{results:?}");
+    region.shutdown().await
+}

@@ -25,6 +25,9 @@ pub enum Error {
     NoLegalBasis(String),
     #[error("peer unavailable: {0}")]
     Unavailable(String),
+    /// A limit on this caller's calls is reached; retry later.
+    #[error("resource exhausted: {0}")]
+    ResourceExhausted(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("certificate authority: {0}")]
@@ -82,6 +85,7 @@ impl From<Error> for Status {
             }
             Error::Aborted(_) => Status::aborted(err.to_string()),
             Error::Unavailable(_) => Status::unavailable("peer unavailable"),
+            Error::ResourceExhausted(_) => Status::resource_exhausted(err.to_string()),
             Error::Remote(status) if status.code() != Code::Internal => status,
             other => {
                 tracing::error!(error = %other, "internal error");

@@ -47,11 +47,41 @@ pub struct ExchangeContext {
 
 pub struct ExchangeService {
     ctx: ExchangeContext,
+    /// Fetches each party may have running at once.
+    fetch_limit: usize,
+    running: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl ExchangeService {
     pub fn new(ctx: ExchangeContext) -> Self {
-        Self { ctx }
+        Self {
+            ctx,
+            fetch_limit: 8,
+            running: Default::default(),
+        }
+    }
+
+    /// At most `n` fetches per calling party at once.
+    pub fn with_fetch_limit(mut self, n: usize) -> Self {
+        self.fetch_limit = n.max(1);
+        self
+    }
+
+    /// A slot for one fetch by `party`, or RESOURCE_EXHAUSTED.
+    fn fetch_slot(&self, party: &str) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        let semaphore = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(party.to_owned())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.fetch_limit)))
+            .clone();
+        semaphore.try_acquire_owned().map_err(|_| {
+            Error::ResourceExhausted(format!(
+                "more than {} fetches at once from one party; retry later",
+                self.fetch_limit
+            ))
+        })
     }
 
     async fn release(
@@ -354,6 +384,7 @@ impl Exchange for ExchangeService {
         let ids = request.into_inner().message_ids;
         tracing::Span::current().record("ids", ids.len());
         check_count("message_ids", ids.len(), MAX_FETCH_IDS)?;
+        let _slot = self.fetch_slot(caller.id.as_str())?;
         let ids = ids
             .iter()
             .enumerate()

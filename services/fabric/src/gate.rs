@@ -5,8 +5,9 @@
 //! the directory (pin and revocation checked by [`authorize_peer`]) and asks
 //! the [`Registry`] whether its kind may call the path. A refusal answers
 //! `PERMISSION_DENIED` (or `UNAUTHENTICATED`) without reaching the service,
-//! and is audited with the caller. gRPC health and reflection pass; the
-//! services themselves still do their object-level checks.
+//! and is audited with the caller. gRPC health, reflection and the
+//! directory are open to every party the directory names, and to no one
+//! else; the services themselves still do their object-level checks.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,8 +23,12 @@ use crate::store::Store;
 use crate::tls::PeerInfo;
 
 /// Paths open to any certificate of the region (they reveal no data).
-fn is_open(path: &str) -> bool {
-    path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
+/// Health, reflection and the directory itself: any party in the directory
+/// may call them, whatever its kind (no slice registers them).
+fn is_common(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.")
+        || path.starts_with("/grpc.reflection.")
+        || path == "/carenet.v1.Directory/Get"
 }
 
 /// Adds the gate to a node's router.
@@ -57,21 +62,20 @@ impl RpcGateLayer {
         path: &str,
         peer: Option<&PeerInfo>,
     ) -> Result<(), Box<(Status, Option<Entry>)>> {
-        if is_open(path) {
-            return Ok(());
-        }
         let Some(peer) = peer else {
             return Err(Box::new((
                 Status::unauthenticated("no verified client certificate"),
                 None,
             )));
         };
-        // The directory itself is fetched by parties not in it yet (joining).
-        if path == "/carenet.v1.Directory/Get" {
-            return Ok(());
-        }
+        // Every call, health, reflection and the directory included, answers
+        // only a certificate the directory names (pinned, not revoked); a
+        // joining party is in the directory from its issue.
         let entry =
             authorize_peer(peer, &self.directory).map_err(|e| Box::new((Status::from(e), None)))?;
+        if is_common(path) {
+            return Ok(());
+        }
         self.registry
             .check_rpc(path, entry.kind)
             .map_err(|refusal| {

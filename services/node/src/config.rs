@@ -88,6 +88,48 @@ pub struct DeliverySection {
 pub struct TlsSection {
     pub handshake_timeout_ms: u64,
     pub max_connections: usize,
+    /// HTTP/2 keepalive: a ping after this many idle seconds, and the
+    /// connection is dropped if the answer takes longer than the timeout.
+    #[serde(default = "defaults::keepalive_secs")]
+    pub keepalive_secs: u64,
+    #[serde(default = "defaults::keepalive_timeout_secs")]
+    pub keepalive_timeout_secs: u64,
+    /// A connection, idle or not, is closed (gracefully) after this long;
+    /// the peer reconnects on its next call.
+    #[serde(default = "defaults::max_connection_age_secs")]
+    pub max_connection_age_secs: u64,
+    /// Concurrent streams (calls) on one connection.
+    #[serde(default = "defaults::max_concurrent_streams")]
+    pub max_concurrent_streams: u32,
+    /// A call that takes longer is ended with DEADLINE_EXCEEDED.
+    #[serde(default = "defaults::request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// Fetches one party may have running at once; more are answered
+    /// RESOURCE_EXHAUSTED and retried by the peer after its backoff.
+    #[serde(default = "defaults::max_parallel_fetches_per_peer")]
+    pub max_parallel_fetches_per_peer: usize,
+}
+
+/// Server limits when node.toml does not name them.
+mod defaults {
+    pub fn keepalive_secs() -> u64 {
+        30
+    }
+    pub fn keepalive_timeout_secs() -> u64 {
+        10
+    }
+    pub fn max_connection_age_secs() -> u64 {
+        15 * 60
+    }
+    pub fn max_concurrent_streams() -> u32 {
+        64
+    }
+    pub fn request_timeout_secs() -> u64 {
+        120
+    }
+    pub fn max_parallel_fetches_per_peer() -> usize {
+        8
+    }
 }
 
 impl Default for NodeConfig {
@@ -122,6 +164,12 @@ impl Default for NodeConfig {
             tls: TlsSection {
                 handshake_timeout_ms: 10_000,
                 max_connections: 1024,
+                keepalive_secs: defaults::keepalive_secs(),
+                keepalive_timeout_secs: defaults::keepalive_timeout_secs(),
+                max_connection_age_secs: defaults::max_connection_age_secs(),
+                max_concurrent_streams: defaults::max_concurrent_streams(),
+                request_timeout_secs: defaults::request_timeout_secs(),
+                max_parallel_fetches_per_peer: defaults::max_parallel_fetches_per_peer(),
             },
             retention: BTreeMap::new(),
             purge_interval_secs: 3600,
@@ -263,6 +311,30 @@ impl NodeConfig {
         }
         if self.tls.max_connections == 0 {
             return Err(Error::invalid("tls.max_connections", "must be at least 1"));
+        }
+        for (field, value) in [
+            ("tls.keepalive_secs", self.tls.keepalive_secs),
+            (
+                "tls.keepalive_timeout_secs",
+                self.tls.keepalive_timeout_secs,
+            ),
+            (
+                "tls.max_connection_age_secs",
+                self.tls.max_connection_age_secs,
+            ),
+            ("tls.request_timeout_secs", self.tls.request_timeout_secs),
+            (
+                "tls.max_concurrent_streams",
+                u64::from(self.tls.max_concurrent_streams),
+            ),
+            (
+                "tls.max_parallel_fetches_per_peer",
+                self.tls.max_parallel_fetches_per_peer as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(Error::invalid(field, "must be at least 1"));
+            }
         }
         self.handover.validate()?;
         if self.purge_interval_secs == 0 {

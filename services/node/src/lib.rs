@@ -203,10 +203,12 @@ impl Node {
             .build_v1()
             .map_err(|e| Error::Reflection(e.to_string()))?;
 
-        let exchange =
-            v1::exchange_server::ExchangeServer::new(ExchangeService::new(self.ctx.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let exchange = v1::exchange_server::ExchangeServer::new(
+            ExchangeService::new(self.ctx.clone())
+                .with_fetch_limit(self.config.tls.max_parallel_fetches_per_peer),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let audit = v1::audit_server::AuditServer::new(AuditService {
             store: self.ctx.store.clone(),
             directory: self.ctx.directory.clone(),
@@ -275,7 +277,18 @@ impl Node {
             directory: self.ctx.directory.clone(),
             store: self.ctx.store.clone(),
         };
+        // No connection is held for ever: keepalive drops dead peers, every
+        // connection ends after its maximum age, calls per connection and
+        // their duration are bounded.
+        let limits = &self.config.tls;
         let served = Server::builder()
+            .http2_keepalive_interval(Some(Duration::from_secs(limits.keepalive_secs)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(limits.keepalive_timeout_secs)))
+            .max_connection_age(Duration::from_secs(limits.max_connection_age_secs))
+            .max_connection_age_grace(Duration::from_secs(limits.request_timeout_secs))
+            .max_concurrent_streams(limits.max_concurrent_streams)
+            .concurrency_limit_per_connection(limits.max_concurrent_streams as usize)
+            .timeout(Duration::from_secs(limits.request_timeout_secs))
             .trace_fn(carenet_fabric::trace_context::server_span)
             .layer(gate)
             .add_routes(routes)
