@@ -24,7 +24,32 @@ pub enum CaCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Issue a party certificate and signing key, and enter the party in the directory.
+    /// Answer a party's join request (from `carenet keys init`): issue its
+    /// certificate into --out and enter it, with its signing key, in the
+    /// directory. The CA never sees the party's private keys.
+    Sign {
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// The party's join-request.toml.
+        #[arg(long)]
+        request: PathBuf,
+        /// po_school, vo_school, swv, zat_partner or vervolg.
+        #[arg(long)]
+        kind: String,
+        /// For a zat_partner: jgz, smw, leerplicht, jeugdzorg, ggz, mee, cjg, politie.
+        #[arg(long)]
+        discipline: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// host:port of the party's node.
+        #[arg(long)]
+        endpoint: String,
+        /// Folder for the certificate and the trust anchor (to send back).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Convenience for a demo or a party's own test region: `keys init` and
+    /// `ca sign` in one step, the keys made in --out.
     Issue {
         #[arg(long)]
         ca_dir: PathBuf,
@@ -63,8 +88,60 @@ pub enum CaCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Generate this party's TLS and signing keys (0600) and the join request
+    /// to send to the region CA (`carenet ca sign --request`).
+    Init {
+        #[arg(long)]
+        party: String,
+        /// The party's credentials folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn keys(command: KeysCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        KeysCommand::Init { party, out } => {
+            carenet_fabric::keys::init(&out, &PartyId::parse("--party", &party)?)?;
+            println!(
+                "keys for {party} in {}; send {} to the region CA",
+                out.display(),
+                out.join(carenet_fabric::keys::REQUEST_FILE).display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn ca(command: CaCommand) -> anyhow::Result<ExitCode> {
     match command {
+        CaCommand::Sign {
+            ca_dir,
+            request,
+            kind,
+            discipline,
+            name,
+            endpoint,
+            out,
+        } => {
+            let request = carenet_fabric::keys::JoinRequest::load(&request)?;
+            let mut ca = RegionCa::open(&ca_dir)?;
+            let spec = PartySpec {
+                id: PartyId::parse("request.party", &request.party)?,
+                kind: PartyKind::parse("--kind", &kind)?,
+                discipline,
+                name,
+                endpoint,
+            };
+            ca.sign_request(&request, &spec, &out)?;
+            println!(
+                "signed {} ({kind}): certificate in {}",
+                request.party,
+                out.display()
+            );
+        }
         CaCommand::Init { region, out } => {
             let ca = RegionCa::init(&out, &region)?;
             println!("region {} trust anchor in {}", ca.region(), out.display());

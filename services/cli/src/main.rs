@@ -28,9 +28,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Region trust anchor: init, issue, revoke.
+    /// Region trust anchor: init, sign a join request, issue, revoke, publish.
     #[command(subcommand)]
     Ca(commands::CaCommand),
+    /// A party's own keys: generate them and the join request for the CA.
+    #[command(subcommand)]
+    Keys(commands::KeysCommand),
     /// Run one party's node.
     Node {
         #[arg(long)]
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Ca(c) => commands::ca(c),
+            Command::Keys(c) => commands::keys(c),
             Command::Node { config } => commands::node(&config).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Region(c) => commands::region(c).await,

@@ -24,8 +24,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::now_ms;
-use crate::credentials::{CA_CERT_FILE, CERT_FILE, KEY_FILE, SIGNING_KEY_FILE};
-use crate::crypto::SigningKey;
+use crate::credentials::{CA_CERT_FILE, CERT_FILE};
 use crate::party::{PartyId, PartyKind, validate_discipline};
 use crate::tls::spki_sha256_of_cert;
 use crate::{Error, Result};
@@ -153,23 +152,67 @@ impl RegionCa {
         self.dir.join(DIRECTORY_FILE)
     }
 
-    /// Issues credentials for a party into `out` and enters it in the directory.
-    /// Issuing again for a known party replaces its entry (key rotation) and
-    /// revokes the certificate it had.
+    /// Issues credentials for a party into `out` and enters it in the
+    /// directory: the party's own two steps, done at once for convenience
+    /// (the demo): [`crate::keys::init`] makes the keys in `out`, then
+    /// [`Self::sign_request`] answers the request. In a real region the party
+    /// runs `carenet keys init` itself and sends only the request.
     pub fn issue(&mut self, spec: &PartySpec, out: &Path) -> Result<()> {
+        let request = crate::keys::init(out, &spec.id)?;
+        self.sign_request(&request, spec, out)
+    }
+
+    /// Answers a party's join request: checks the request's signature and the
+    /// proof that the party holds the signing key it names, issues a
+    /// certificate for the requested TLS key with names this CA decides (the
+    /// party id), writes it and the trust anchor into `out`, and enters the
+    /// party with both public keys in the directory. The CA never sees a
+    /// private key. Issuing again for a known party replaces its entry (key
+    /// rotation) and revokes the certificate it had.
+    pub fn sign_request(
+        &mut self,
+        request: &crate::keys::JoinRequest,
+        spec: &PartySpec,
+        out: &Path,
+    ) -> Result<()> {
         validate_discipline(spec.kind, spec.discipline.as_deref())?;
         if spec.name.trim().is_empty() {
             return Err(Error::invalid("name", "must not be empty"));
         }
         validate_endpoint(&spec.endpoint)?;
-        let (cert_pem, key_pem, serial) = self.mint(&spec.id)?;
-        let signing_pkcs8 = SigningKey::generate_pkcs8()?;
-        let signing = SigningKey::from_pkcs8(&signing_pkcs8)?;
+        if request.party != spec.id.as_str() {
+            return Err(Error::invalid(
+                "request.party",
+                format!("the request is for {}, not {}", request.party, spec.id),
+            ));
+        }
+        let csr =
+            rcgen::CertificateSigningRequestParams::from_pem(&request.csr_pem).map_err(|e| {
+                Error::invalid(
+                    "request.csr_pem",
+                    format!("not a valid certificate request: {e}"),
+                )
+            })?;
+        let csr_der = {
+            use rustls::pki_types::pem::PemObject;
+            rustls::pki_types::CertificateSigningRequestDer::from_pem_slice(
+                request.csr_pem.as_bytes(),
+            )
+            .map_err(|_| Error::invalid("request.csr_pem", "not a PEM certificate request"))?
+        };
+        let signing_key = request.verified_signing_key(csr_der.as_ref())?;
+        let serial = self.state.next_serial;
+        self.state.next_serial += 1;
+        let cert = rcgen::CertificateSigningRequestParams {
+            params: self.party_params(&spec.id, serial)?,
+            public_key: csr.public_key,
+        }
+        .signed_by(&self.issuer()?)
+        .map_err(ca_err)?;
+        let cert_pem = cert.pem();
 
         crate::private_fs::private_dir(out)?;
         write_private(&out.join(CERT_FILE), cert_pem.as_bytes())?;
-        write_private(&out.join(KEY_FILE), key_pem.as_bytes())?;
-        write_private(&out.join(SIGNING_KEY_FILE), &signing_pkcs8)?;
         write_private(&out.join(CA_CERT_FILE), self.cert_pem.as_bytes())?;
 
         let spki = spki_sha256_of_cert(&pem_to_der(&cert_pem)?)?;
@@ -181,7 +224,7 @@ impl RegionCa {
             endpoint: spec.endpoint.clone(),
             serial,
             spki_sha256: hex::encode(spki),
-            signing_key: hex::encode(signing.public_key()),
+            signing_key: hex::encode(signing_key),
         };
         if let Some(old) = self.state.parties.iter().position(|p| p.id == entry.id) {
             let old = self.state.parties.remove(old);
@@ -201,6 +244,16 @@ impl RegionCa {
         let serial = self.state.next_serial;
         self.state.next_serial += 1;
         let key = KeyPair::generate().map_err(ca_err)?;
+        let params = self.party_params(party, serial)?;
+        let issuer = self.issuer()?;
+        let cert = params.signed_by(&key, &issuer).map_err(ca_err)?;
+        self.save_state()?;
+        Ok((cert.pem(), key.serialize_pem(), serial))
+    }
+
+    /// The certificate a party gets: its id as name (CN, URI and DNS SAN),
+    /// two years, client and server authentication.
+    fn party_params(&self, party: &PartyId, serial: u64) -> Result<CertificateParams> {
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(ca_err)?;
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::hours(1);
@@ -223,10 +276,7 @@ impl RegionCa {
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
         params.use_authority_key_identifier_extension = true;
-        let issuer = self.issuer()?;
-        let cert = params.signed_by(&key, &issuer).map_err(ca_err)?;
-        self.save_state()?;
-        Ok((cert.pem(), key.serialize_pem(), serial))
+        Ok(params)
     }
 
     /// Revokes the certificate of `party`; the party stays out of the directory

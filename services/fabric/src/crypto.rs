@@ -26,6 +26,8 @@ pub enum SigningContext {
     ConsentReceipt,
     /// Not a statement: the keyed derivation of a child's pseudonym.
     ChildPseudonym,
+    /// A joining party: "this signing key and this TLS key are mine".
+    JoinRequest,
 }
 
 impl SigningContext {
@@ -35,6 +37,7 @@ impl SigningContext {
             SigningContext::Receipt => b"carenet/v1/receipt\0",
             SigningContext::ConsentReceipt => b"carenet/v1/consent-receipt\0",
             SigningContext::ChildPseudonym => b"carenet/v1/child-pseudonym\0",
+            SigningContext::JoinRequest => b"carenet/v1/join-request\0",
         }
     }
 

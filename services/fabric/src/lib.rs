@@ -30,6 +30,7 @@ pub mod envelope;
 pub mod error;
 pub mod exchange;
 pub mod gate;
+pub mod keys;
 pub mod party;
 pub mod peers;
 pub mod policy;
