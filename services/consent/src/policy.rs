@@ -76,13 +76,31 @@ impl ConsentPolicy {
         };
         let v = &current.version;
         let status = current.status();
+        if !matches!(status, ConsentStatus::Granted | ConsentStatus::Requested) {
+            return refuse(&format!("consent {}", status_name(status)));
+        }
+        // What can never change for this message is refused first; only
+        // then may it wait for a grant or for the start date.
+        if v.purpose != r.purpose {
+            return refuse("consent is for another purpose");
+        }
+        let purpose = crate::Purpose::parse("purpose", &v.purpose)?;
+        // A consent is one child's: it releases only documents about that child.
+        if r.child_ref != Some(v.child_ref.as_str()) {
+            return refuse("consent is for another child");
+        }
+        let names_recipient = v.recipients.iter().any(|rec| match &rec.target {
+            Some(Target::PartyId(id)) => id == r.recipient.id.as_str(),
+            Some(Target::Kind(k)) => PartyKind::from_proto(*k) == Some(r.recipient.kind),
+            None => false,
+        });
+        if !names_recipient {
+            return refuse("consent does not name this recipient");
+        }
         if status == ConsentStatus::Requested {
             return Ok(Decision::NotYet(
                 "consent requested, not yet granted".into(),
             ));
-        }
-        if status != ConsentStatus::Granted {
-            return refuse(&format!("consent {}", status_name(status)));
         }
         let today = today();
         let from = parse_date("valid_from", &v.valid_from)?;
@@ -92,14 +110,6 @@ impl ConsentPolicy {
         if !v.valid_until.is_empty() && parse_date("valid_until", &v.valid_until)? < today {
             return refuse("consent expired");
         }
-        if v.purpose != r.purpose {
-            return refuse("consent is for another purpose");
-        }
-        let purpose = crate::Purpose::parse("purpose", &v.purpose)?;
-        // A consent is one child's: it releases only documents about that child.
-        if r.child_ref != Some(v.child_ref.as_str()) {
-            return refuse("consent is for another child");
-        }
         // Whose consent the law asks for is decided again today, for this
         // recipient: a pupil who has turned 16 must have consented personally.
         let need = age::required(
@@ -108,14 +118,6 @@ impl ConsentPolicy {
         );
         if let Err(why) = age::grantors_suffice(need, &v.grantors) {
             return refuse(&format!("the consent no longer suffices: {why}"));
-        }
-        let names_recipient = v.recipients.iter().any(|rec| match &rec.target {
-            Some(Target::PartyId(id)) => id == r.recipient.id.as_str(),
-            Some(Target::Kind(k)) => PartyKind::from_proto(*k) == Some(r.recipient.kind),
-            None => false,
-        });
-        if !names_recipient {
-            return refuse("consent does not name this recipient");
         }
         let allowed: BTreeSet<Category> = v
             .categories

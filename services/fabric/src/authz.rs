@@ -23,14 +23,21 @@ pub fn authorize<T>(request: &Request<T>, directory: &Directory) -> Result<Party
 }
 
 /// The directory entry of a verified certificate: named party, pinned key,
-/// not revoked.
+/// not revoked, and the directory still fresh (stale trust is no trust:
+/// revocations since may be missing).
 pub fn authorize_peer(peer: &PeerInfo, directory: &Directory) -> Result<PartyEntry> {
+    directory.check_fresh()?;
+    identify_peer(peer, directory)
+}
+
+/// The directory entry of a verified certificate, whether or not the
+/// directory is fresh: for health, reflection and fetching the directory
+/// itself, which a node with stale trust still needs.
+pub fn identify_peer(peer: &PeerInfo, directory: &Directory) -> Result<PartyEntry> {
     let party = peer
         .party
         .as_ref()
         .ok_or_else(|| Error::Unauthenticated("certificate names no carenet party".into()))?;
-    // Stale trust is no trust: revocations since may be missing.
-    directory.check_fresh()?;
     let snapshot = directory.snapshot();
     if snapshot.is_revoked(&peer.serial) {
         return Err(Error::Unauthenticated("certificate is revoked".into()));

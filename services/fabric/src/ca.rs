@@ -186,13 +186,7 @@ impl RegionCa {
                 format!("the request is for {}, not {}", request.party, spec.id),
             ));
         }
-        let csr =
-            rcgen::CertificateSigningRequestParams::from_pem(&request.csr_pem).map_err(|e| {
-                Error::invalid(
-                    "request.csr_pem",
-                    format!("not a valid certificate request: {e}"),
-                )
-            })?;
+        // One parse of one DER: the key certified is the key the proof covers.
         let csr_der = {
             use rustls::pki_types::pem::PemObject;
             rustls::pki_types::CertificateSigningRequestDer::from_pem_slice(
@@ -200,6 +194,12 @@ impl RegionCa {
             )
             .map_err(|_| Error::invalid("request.csr_pem", "not a PEM certificate request"))?
         };
+        let csr = rcgen::CertificateSigningRequestParams::from_der(&csr_der).map_err(|e| {
+            Error::invalid(
+                "request.csr_pem",
+                format!("not a valid certificate request: {e}"),
+            )
+        })?;
         let signing_key = request.verified_signing_key(csr_der.as_ref())?;
         let serial = self.state.next_serial;
         self.state.next_serial += 1;

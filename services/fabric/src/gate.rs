@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use tonic::Status;
 
 use crate::audit::Entry;
-use crate::authz::authorize_peer;
+use crate::authz::{authorize_peer, identify_peer};
 use crate::directory::Directory;
 use crate::slice::Registry;
 use crate::store::Store;
@@ -71,11 +71,13 @@ impl RpcGateLayer {
         // Every call, health, reflection and the directory included, answers
         // only a certificate the directory names (pinned, not revoked); a
         // joining party is in the directory from its issue.
+        if is_common(path) {
+            return identify_peer(peer, &self.directory)
+                .map(|_| ())
+                .map_err(|e| Box::new((Status::from(e), None)));
+        }
         let entry =
             authorize_peer(peer, &self.directory).map_err(|e| Box::new((Status::from(e), None)))?;
-        if is_common(path) {
-            return Ok(());
-        }
         self.registry
             .check_rpc(path, entry.kind)
             .map_err(|refusal| {

@@ -303,10 +303,16 @@ impl NodeConfig {
                 "must be at least 1 ms (default 21 days)",
             ));
         }
-        if d.retry_base_ms == 0 || d.retry_max_ms < d.retry_base_ms {
+        if d.retry_base_ms == 0 {
+            return Err(Error::invalid(
+                "delivery.retry_base_ms",
+                "must be at least 1",
+            ));
+        }
+        if d.retry_max_ms < d.retry_base_ms {
             return Err(Error::invalid(
                 "delivery.retry_max_ms",
-                "must be at least delivery.retry_base_ms, which must be at least 1",
+                "must be at least delivery.retry_base_ms",
             ));
         }
         if self.tls.max_connections == 0 {

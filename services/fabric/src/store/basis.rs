@@ -6,9 +6,11 @@
 //! withdrawn. Both sides therefore take the basis's row in `basis_version`
 //! inside their transaction: a change of the basis with
 //! [`crate::basis_advance!`] (before it lists releases with
-//! [`crate::released_under!`]); a release with [`check_hold`] (PostgreSQL
-//! locks the row `FOR UPDATE`; SQLite has one connection, so transactions
-//! never interleave). Whichever comes first, the other sees it.
+//! [`crate::released_under!`]); a release in `Store::record_releases`
+//! (PostgreSQL locks the row `FOR UPDATE`; on SQLite a node has one
+//! connection, and a second process writing the same file waits for the
+//! write lock or fails, so transactions never interleave). Whichever comes
+//! first, the other sees it.
 
 /// Sets basis `$reference` to `$version` inside transaction `$tx`, taking its
 /// row until the transaction ends. Call it before reading releases under the

@@ -535,15 +535,26 @@ impl Store {
             let mut tx = pool.begin().await?;
             let mut entries: Vec<Entry> = Vec::new();
             let mut stale = Vec::new();
+            // Take each basis row once, in one order, so that two fetches
+            // holding the same bases cannot deadlock.
+            let references: std::collections::BTreeSet<&str> = releases
+                .iter()
+                .filter_map(|r| r.hold.as_ref().map(|h| h.reference.as_str()))
+                .collect();
+            let mut versions = std::collections::HashMap::with_capacity(references.len());
+            for reference in references {
+                let version: Option<i64> = sqlx::query_scalar(hold_sql)
+                    .bind(reference)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                versions.insert(reference, version);
+            }
             for r in releases {
                 if let Some(hold) = &r.hold {
-                    let now: Option<i64> = sqlx::query_scalar(hold_sql)
-                        .bind(&hold.reference)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let now = versions.get(hold.reference.as_str()).copied().flatten();
                     if now != Some(hold.version) {
                         let reason = "the basis changed while it was released".to_owned();
-                        sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE message_id = $2")
+                        sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE message_id = $2 AND state <> 'delivered'")
                             .bind(format!("release refused: {reason}"))
                             .bind(&r.message_id)
                             .execute(&mut *tx)
@@ -578,7 +589,7 @@ impl Store {
                 });
             }
             for (m, reason) in refused {
-                sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE message_id = $2")
+                sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE message_id = $2 AND state <> 'delivered'")
                     .bind(format!("release refused: {reason}"))
                     .bind(&m.message_id)
                     .execute(&mut *tx)
