@@ -401,12 +401,16 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
     assert!(!missing.status.success(), "--role is required");
 
     let verified = Command::new(carenet_bin())
-        .args(["audit", "verify"])
+        .args(["audit", "verify", "--offline"])
         .args(&target)
         .output()?;
     // 3 consent changes, 1 safety exception, 1 inzage, 2 refusals (another
     // coordinator's reports, the mentor's inzage), and the reading of the
     // disclosures.
-    assert_eq!(stdout(&verified).trim(), "ok: 8 records");
+    assert!(
+        stdout(&verified).starts_with("ok: 8 records ("),
+        "{}",
+        stdout(&verified)
+    );
     Ok(())
 }

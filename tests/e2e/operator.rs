@@ -15,7 +15,7 @@ use crate::three_parties;
 fn verify(cwd: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(carenet_bin())
         .current_dir(cwd)
-        .args(["audit", "verify"])
+        .args(["audit", "verify", "--offline"])
         .args(args)
         .output()
         .expect("run carenet");
@@ -68,7 +68,8 @@ async fn operator_commands_find_the_nodes_database_from_anywhere_and_never_creat
     assert!(ok, "{err}");
     let n: u64 = out
         .strip_prefix("ok: ")
-        .and_then(|s| s.strip_suffix(" records"))
+        .and_then(|s| s.split_once(" records"))
+        .map(|(n, _)| n)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     assert!(n > 0, "checked the node's own chain: {out}");
@@ -81,7 +82,10 @@ async fn operator_commands_find_the_nodes_database_from_anywhere_and_never_creat
         elsewhere.path(),
         &["--data-dir", &root.display().to_string(), "--party", "po-1"],
     );
-    assert!(ok && out == format!("ok: {n} records"), "{out} {err}");
+    assert!(
+        ok && out.starts_with(&format!("ok: {n} records (")),
+        "{out} {err}"
+    );
 
     // A directory without a database: an error naming it, nothing created.
     let empty = tempfile::tempdir()?;

@@ -171,7 +171,7 @@ async fn invalid_files_are_refused_naming_element_and_line_and_nothing_is_kept()
     args.extend(store.clone());
     let out = carenet(&args);
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no dossier"));
-    let mut verify = strings(&["audit", "verify"]);
+    let mut verify = strings(&["audit", "verify", "--offline"]);
     verify.extend(store);
     let out = carenet(&verify);
     assert!(

@@ -7,10 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 use carenet_fabric::ca::{PartySpec, RegionCa};
 use carenet_fabric::credentials::Credentials;
+use carenet_fabric::store::Store;
 use carenet_fabric::tls::{self, NodeTls};
 use carenet_fabric::{PartyId, PartyKind};
 use carenet_node::NodeConfig;
 use carenet_node::region::RegionFile;
+use carenet_proto::v1;
 use clap::Subcommand;
 
 use crate::target::TargetArgs;
@@ -253,24 +255,217 @@ pub async fn check_health(config: &NodeConfig, party: &str, address: &str) -> an
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain; names the first broken record.
-    Verify(TargetArgs),
+    /// Walk the hash chain, then compare its end with the latest checkpoint
+    /// the SWV holds of this node; names the first broken record or a log
+    /// cut short. Exit 0 when both hold, 1 when broken, 2 when the SWV could
+    /// not be asked (then --offline checks the chain alone).
+    Verify {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Check the chain alone (a log cut short at its end is not found).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Compare this node's records of the messages exchanged with another
+    /// party with that party's records (its Audit.ListShared), message by
+    /// message. Exit 0 when they agree, 1 when they differ.
+    Compare {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The other party's id.
+        #[arg(long)]
+        with: String,
+    },
 }
 
 pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
-    let AuditCommand::Verify(target) = command;
+    match command {
+        AuditCommand::Verify { target, offline } => verify(&target, offline).await,
+        AuditCommand::Compare { target, with } => compare(&target, &with).await,
+    }
+}
+
+async fn verify(target: &TargetArgs, offline: bool) -> anyhow::Result<ExitCode> {
     let store = target.open().await?;
     let result = carenet_fabric::audit::verify(&store.db).await?;
+    let n = match result {
+        Ok(n) => n,
+        Err(broken) => {
+            store.db.close().await;
+            println!("broken: {broken}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if offline {
+        store.db.close().await;
+        println!(
+            "ok: {n} records (the chain only: --offline does not find a log cut short at its end)"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let checked = against_checkpoint(target, &store).await;
     store.db.close().await;
-    match result {
-        Ok(n) => {
-            println!("ok: {n} records");
+    match checked {
+        Ok(Checkpoint::Matches(seq)) => {
+            println!("ok: {n} records; the checkpoint of record {seq} the SWV holds matches");
             Ok(ExitCode::SUCCESS)
         }
-        Err(broken) => {
-            println!("broken: {broken}");
+        Ok(Checkpoint::None) => {
+            println!("ok: {n} records; the SWV holds no checkpoint of this node yet");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Checkpoint::IsSwv) => {
+            println!(
+                "ok: {n} records; this node is the SWV, which holds the checkpoints (its own log is checked by its chain)"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Checkpoint::Broken(why)) => {
+            println!("broken: {why}");
             Ok(ExitCode::FAILURE)
         }
+        Err(e) => {
+            println!(
+                "ok: {n} records, but not confirmed against the SWV's checkpoint: {e:#} (--offline checks the chain alone)"
+            );
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+enum Checkpoint {
+    Matches(u64),
+    None,
+    IsSwv,
+    Broken(String),
+}
+
+/// The node's credentials, cached directory and config, to call other parties.
+struct Reach {
+    config: NodeConfig,
+    creds: Credentials,
+    directory: std::sync::Arc<carenet_fabric::directory::Directory>,
+}
+
+impl Reach {
+    fn of(target: &TargetArgs) -> anyhow::Result<Self> {
+        let Some(config) = target.node_config()? else {
+            anyhow::bail!(
+                "asking another party needs the node's data directory (or a region's with --party)"
+            );
+        };
+        let creds = Credentials::load(&config.credentials_dir())?;
+        let Some(directory) = target.cached_directory()? else {
+            anyhow::bail!("the node has no cached directory yet: run it once");
+        };
+        Ok(Self {
+            config,
+            creds,
+            directory,
+        })
+    }
+
+    fn channel(&self, party: &str, endpoint: &str) -> anyhow::Result<tonic::transport::Channel> {
+        let snapshot = self.directory.snapshot();
+        let tls = NodeTls::new(
+            Credentials::load(&self.config.credentials_dir())?,
+            &snapshot.crls,
+        )?;
+        let pin = snapshot.get(party).map(|e| e.spki_sha256);
+        Ok(tls::channel(
+            &tls,
+            &PartyId::parse("party", party)?,
+            endpoint,
+            pin,
+            Duration::from_secs(5),
+        )?)
+    }
+}
+
+async fn against_checkpoint(target: &TargetArgs, store: &Store) -> anyhow::Result<Checkpoint> {
+    let reach = Reach::of(target)?;
+    if reach.config.directory.file.is_some() {
+        return Ok(Checkpoint::IsSwv);
+    }
+    let swv = reach.config.directory.swv_party.clone();
+    let channel = reach.channel(&swv, &reach.config.directory.swv_endpoint)?;
+    let answer = v1::audit_client::AuditClient::new(channel)
+        .latest_checkpoint(v1::LatestCheckpointRequest {})
+        .await?
+        .into_inner();
+    if !answer.found {
+        return Ok(Checkpoint::None);
+    }
+    let checkpoint = carenet_fabric::checkpoint::verify(
+        store.party.as_str(),
+        &reach.creds.signing.public_key(),
+        &swv,
+        &answer,
+    )?;
+    Ok(
+        match carenet_fabric::checkpoint::compare(store, &checkpoint).await? {
+            Ok(()) => Checkpoint::Matches(checkpoint.seq),
+            Err(why) => Checkpoint::Broken(why),
+        },
+    )
+}
+
+async fn compare(target: &TargetArgs, with: &str) -> anyhow::Result<ExitCode> {
+    let them = PartyId::parse("--with", with)?;
+    let reach = Reach::of(target)?;
+    let Some(entry) = reach.directory.get(them.as_str()) else {
+        anyhow::bail!("--with: {them} is not in the directory");
+    };
+    let mut client =
+        v1::audit_client::AuditClient::new(reach.channel(them.as_str(), &entry.endpoint)?);
+    const PAGE: u32 = 1000;
+    let mut theirs = Vec::new();
+    loop {
+        let after = theirs.last().map_or(0, |r: &v1::AuditRecord| r.seq);
+        let page = client
+            .list_shared(v1::ListSharedRequest {
+                after_seq: after,
+                limit: PAGE,
+            })
+            .await?
+            .into_inner()
+            .records;
+        let done = page.len() < PAGE as usize;
+        theirs.extend(page);
+        if done {
+            break;
+        }
+    }
+    let store = target.open().await?;
+    let mut mine = Vec::new();
+    loop {
+        let after = mine.last().map_or(0, |r: &v1::AuditRecord| r.seq as i64);
+        let page = carenet_fabric::audit::list_shared(&store.db, them.as_str(), after, PAGE as i64)
+            .await?;
+        let done = page.len() < PAGE as usize;
+        mine.extend(page);
+        if done {
+            break;
+        }
+    }
+    store.db.close().await;
+    let result = carenet_fabric::audit::compare(them.as_str(), &mine, &theirs);
+    for id in &result.in_flight {
+        println!("in flight: message {id} (received there, its receipt not yet recorded here)");
+    }
+    for d in &result.differences {
+        println!("differs: {d}");
+    }
+    if result.differences.is_empty() {
+        println!("agree: {} messages with {them}", result.agreed);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "{} differences, {} messages agree",
+            result.differences.len(),
+            result.agreed
+        );
+        Ok(ExitCode::FAILURE)
     }
 }
 

@@ -463,3 +463,73 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<u64, Broken>> {
     }
     Ok(Ok(count))
 }
+
+/// Two parties' records of the messages between them, compared
+/// (`carenet audit compare`).
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// Messages both sides record alike: delivered here, received there
+    /// with the same payload hash (or the other way round).
+    pub agreed: usize,
+    /// Received at one side, whose receipt the sender has not recorded yet.
+    pub in_flight: Vec<String>,
+    /// Where the records disagree; each names the message (an id) and how.
+    pub differences: Vec<String>,
+}
+
+/// Compares this node's records naming the other party (`mine`) with the
+/// other party's records naming this node (`theirs`, from its ListShared).
+pub fn compare(them: &str, mine: &[v1::AuditRecord], theirs: &[v1::AuditRecord]) -> Comparison {
+    use std::collections::BTreeMap;
+    let of = |records: &[v1::AuditRecord], action: Action| -> BTreeMap<String, Vec<u8>> {
+        records
+            .iter()
+            .filter(|r| r.action == action.as_str())
+            .map(|r| (r.message_id.clone(), r.payload_sha256.clone()))
+            .collect()
+    };
+    let mut out = Comparison::default();
+    // (what the sender records, what the receiver records, the sender's releases, who sent)
+    let directions = [
+        (
+            of(mine, Action::Delivered),
+            of(theirs, Action::Received),
+            of(mine, Action::Released),
+            true,
+        ),
+        (
+            of(theirs, Action::Delivered),
+            of(mine, Action::Received),
+            of(theirs, Action::Released),
+            false,
+        ),
+    ];
+    for (delivered, received, released, sent_here) in directions {
+        let (sender, receiver) = if sent_here {
+            ("this node", them)
+        } else {
+            (them, "this node")
+        };
+        for (id, hash) in &delivered {
+            match received.get(id) {
+                Some(h) if h == hash => out.agreed += 1,
+                Some(_) => out.differences.push(format!(
+                    "message {id}: {sender} recorded its delivery of other bytes than {receiver} recorded receiving"
+                )),
+                None => out.differences.push(format!(
+                    "message {id}: {sender} recorded it delivered, {receiver} records no receipt of it"
+                )),
+            }
+        }
+        for id in received.keys().filter(|id| !delivered.contains_key(*id)) {
+            if released.contains_key(id) {
+                out.in_flight.push(id.clone());
+            } else {
+                out.differences.push(format!(
+                    "message {id}: {receiver} recorded receiving it, {sender} records no release of it"
+                ));
+            }
+        }
+    }
+    out
+}

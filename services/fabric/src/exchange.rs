@@ -455,6 +455,16 @@ impl v1::audit_server::Audit for AuditService {
             crate::audit::list_shared(&self.store.db, caller.id.as_str(), after, limit).await?;
         Ok(Response::new(v1::ListSharedResponse { records }))
     }
+
+    async fn latest_checkpoint(
+        &self,
+        request: Request<v1::LatestCheckpointRequest>,
+    ) -> Result<Response<v1::LatestCheckpointResponse>, Status> {
+        let caller = authorize(&request, &self.directory)?;
+        Ok(Response::new(
+            crate::checkpoint::latest_from(&self.store, caller.id.as_str()).await?,
+        ))
+    }
 }
 
 /// The baseline of the exchange benchmark: a plain echo over the same mTLS.

@@ -21,6 +21,7 @@ pub mod actor;
 pub mod audit;
 pub mod authz;
 pub mod ca;
+pub mod checkpoint;
 pub mod clock;
 pub mod credentials;
 pub mod crypto;

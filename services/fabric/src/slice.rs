@@ -78,6 +78,8 @@ pub struct JobContext {
     pub registry: Arc<Registry>,
     /// Milliseconds since the epoch, as of this run.
     pub now_ms: i64,
+    /// Which run since the node started: 0 at start, then one per interval.
+    pub run: u64,
 }
 
 /// A domain slice of a node.
@@ -358,25 +360,44 @@ impl Registry {
 }
 
 /// The fabric's own part of every node: the exchange, the directory, the
-/// audit comparison, and the withdrawal notice a holder sends when a basis
-/// ends (AVG art. 19).
+/// audit comparison and checkpoints, and the withdrawal notice a holder
+/// sends when a basis ends (AVG art. 19).
 pub struct FabricSlice;
 
 /// The statutory task a withdrawal notice travels on: the controller tells
 /// every recipient that data it received must no longer be used.
 pub const WITHDRAWAL_TASK: &str = "avg-art-19";
 
-/// The document type of a withdrawal notice (ids only, no personal data).
-pub static FABRIC_TYPES: &[DocumentType] = &[DocumentType {
-    name: crate::store::inbox::WITHDRAWAL_TYPE,
-    purposes: &["withdrawal"],
-    legal_bases: &[LegalBasisKind::StatutoryTask],
-    statutory_tasks: &[WITHDRAWAL_TASK],
-    flows: &ALL_FLOWS,
-    retention_days: 730,
-    retention_clock: RetentionClock::Delivery,
-    categories: &[],
-}];
+/// The document types of a withdrawal notice and of an audit checkpoint
+/// (ids and hashes only, no personal data).
+pub static FABRIC_TYPES: &[DocumentType] = &[
+    DocumentType {
+        name: crate::store::inbox::WITHDRAWAL_TYPE,
+        purposes: &["withdrawal"],
+        legal_bases: &[LegalBasisKind::StatutoryTask],
+        statutory_tasks: &[WITHDRAWAL_TASK],
+        flows: &ALL_FLOWS,
+        retention_days: 730,
+        retention_clock: RetentionClock::Delivery,
+        categories: &[],
+    },
+    // Kept at the SWV as long as the audit logs it anchors (ten years).
+    DocumentType {
+        name: crate::checkpoint::CHECKPOINT_TYPE,
+        purposes: &[crate::checkpoint::CHECKPOINT_PURPOSE],
+        legal_bases: &[LegalBasisKind::StatutoryTask],
+        statutory_tasks: &[crate::checkpoint::CHECKPOINT_TASK],
+        flows: &[
+            (PartyKind::PoSchool, PartyKind::Swv),
+            (PartyKind::VoSchool, PartyKind::Swv),
+            (PartyKind::ZatPartner, PartyKind::Swv),
+            (PartyKind::Vervolg, PartyKind::Swv),
+        ],
+        retention_days: 3650,
+        retention_clock: RetentionClock::Delivery,
+        categories: &[],
+    },
+];
 
 /// Every (sender kind, recipient kind) pair.
 pub const ALL_FLOWS: [(PartyKind, PartyKind); 25] = {
@@ -412,6 +433,11 @@ static FABRIC_RPCS: &[RpcRule] = &[
         path: "/carenet.v1.Audit/ListShared",
         kinds: EVERY_KIND,
     },
+    // Answered by the SWV, which keeps the checkpoints.
+    RpcRule {
+        path: "/carenet.v1.Audit/LatestCheckpoint",
+        kinds: EVERY_KIND,
+    },
 ];
 
 impl Slice for FabricSlice {
@@ -425,15 +451,30 @@ impl Slice for FabricSlice {
         FABRIC_RPCS
     }
     fn jobs(&self) -> Vec<Job> {
-        vec![Job {
-            name: "retention purge",
-            run: Box::new(|ctx: JobContext| {
-                Box::pin(async move {
-                    let r = ctx.store.purge_expired(&ctx.registry, ctx.now_ms).await?;
-                    Ok(r.received + r.sent)
-                })
-            }),
-        }]
+        vec![
+            Job {
+                name: "retention purge",
+                run: Box::new(|ctx: JobContext| {
+                    Box::pin(async move {
+                        let r = ctx.store.purge_expired(&ctx.registry, ctx.now_ms).await?;
+                        Ok(r.received + r.sent)
+                    })
+                }),
+            },
+            Job {
+                name: "audit checkpoint",
+                // Periodic, not at start: a checkpoint covers what the node
+                // recorded over an interval.
+                run: Box::new(|ctx: JobContext| {
+                    Box::pin(async move {
+                        if ctx.run == 0 {
+                            return Ok(0);
+                        }
+                        crate::checkpoint::send_due(&ctx.store, ctx.now_ms).await
+                    })
+                }),
+            },
+        ]
     }
 }
 

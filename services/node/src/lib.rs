@@ -316,12 +316,14 @@ async fn run_jobs(
 ) {
     tokio::pin!(shutdown);
     let jobs: Vec<_> = slices.iter().flat_map(|s| s.jobs()).collect();
+    let mut run = 0u64;
     loop {
         for job in &jobs {
             let ctx = JobContext {
                 store: store.clone(),
                 registry: registry.clone(),
                 now_ms: carenet_fabric::clock::now_ms(),
+                run,
             };
             match (job.run)(ctx).await {
                 Ok(0) => {}
@@ -329,6 +331,7 @@ async fn run_jobs(
                 Err(e) => tracing::warn!(job = job.name, error = %e, "job failed"),
             }
         }
+        run += 1;
         tokio::select! {
             _ = &mut shutdown => return,
             _ = tokio::time::sleep(interval) => {}
