@@ -116,14 +116,30 @@ async fn audit_verify_finds_changed_inserted_and_deleted_records() -> anyhow::Re
     region.shutdown().await
 }
 
+/// Waits until the SWV holds a checkpoint of po-1 of at least record `seq`;
+/// returns the highest it holds.
+async fn latest_checkpoint(swv: &Store, seq: u64) -> anyhow::Result<u64> {
+    use prost::Message;
+    carenet_e2e::wait_until(Duration::from_secs(30), || async {
+        let held = carenet_fabric::checkpoint::list_from(swv, "po-1", 0, 100_000)
+            .await
+            .ok()?;
+        let latest = held
+            .iter()
+            .filter_map(|c| carenet_proto::v1::AuditCheckpoint::decode(c.payload.as_slice()).ok())
+            .map(|c| c.seq)
+            .max()?;
+        (latest >= seq).then_some(latest)
+    })
+    .await
+}
+
 /// Issue 9.7: deleting the last records of a node's log and rewriting its
 /// head row passes the chain check, but not the comparison with the signed
 /// checkpoint the SWV holds; `audit compare` finds a record the other side
 /// does not have.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_cut_short_is_found_against_the_checkpoint_the_swv_holds() -> anyhow::Result<()> {
-    use carenet_proto::v1;
-    use prost::Message;
     let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
     // The node's jobs (checkpoints among them) every second.
     let mut config = region.config("po-1");
@@ -142,21 +158,15 @@ async fn a_log_cut_short_is_found_against_the_checkpoint_the_swv_holds() -> anyh
         .max()
         .unwrap_or(0);
     let swv = region.handle("swv").store;
-    let covered = carenet_e2e::wait_until(Duration::from_secs(30), || async {
-        let answer = carenet_fabric::checkpoint::latest_from(&swv, "po-1")
-            .await
-            .ok()?;
-        let checkpoint = v1::AuditCheckpoint::decode(answer.payload.as_slice()).ok()?;
-        (answer.found && checkpoint.seq >= delivered).then_some(checkpoint.seq)
-    })
-    .await?;
+    let covered = latest_checkpoint(&swv, delivered).await?;
     region.stop("po-1").await?;
 
+    let dir = region.dir.path().to_owned();
     let run = |args: &[&str]| {
         let out = std::process::Command::new(carenet_bin())
             .args(args)
             .arg("--data-dir")
-            .arg(region.dir.path())
+            .arg(&dir)
             .args(["--party", "po-1"])
             .output()
             .expect("run carenet");
@@ -168,7 +178,7 @@ async fn a_log_cut_short_is_found_against_the_checkpoint_the_swv_holds() -> anyh
     let (code, out) = run(&["audit", "verify"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains(&format!("checkpoint of record {covered}")) && out.contains("matches"),
+        out.contains(&format!("(the latest of record {covered})")),
         "{out}"
     );
     let (code, out) = run(&["audit", "compare", "--with", "vo-1"]);
@@ -196,6 +206,26 @@ async fn a_log_cut_short_is_found_against_the_checkpoint_the_swv_holds() -> anyh
         out.contains(&format!(
             "truncated: the SWV holds a checkpoint of record {covered}"
         )),
+        "{out}"
+    );
+
+    // The node runs on: its log grows past the cut and a new checkpoint is
+    // sent for the rewritten chain. The older checkpoint still differs.
+    let po = region.start("po-1").await?;
+    let more: Vec<_> = (5..10).map(|n| document("vo-1", n, b"note")).collect();
+    po.send(&more).await?;
+    wait_delivered(&po.store, 10, Duration::from_secs(30)).await?;
+    let head = carenet_fabric::audit::list(&po.store.db, 0, 100_000)
+        .await?
+        .last()
+        .map_or(0, |r| r.seq);
+    assert!(head > covered, "the log grew past the checkpoint");
+    latest_checkpoint(&swv, head).await?;
+    region.stop("po-1").await?;
+    let (code, out) = run(&["audit", "verify"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("record {covered} differs from the checkpoint")),
         "{out}"
     );
 

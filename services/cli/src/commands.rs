@@ -306,8 +306,13 @@ async fn verify(target: &TargetArgs, offline: bool) -> anyhow::Result<ExitCode> 
     let checked = against_checkpoint(target, &store).await;
     store.db.close().await;
     match checked {
-        Ok(Checkpoint::Matches(seq)) => {
-            println!("ok: {n} records; the checkpoint of record {seq} the SWV holds matches");
+        Ok(Checkpoint::Matches { matched, latest }) => {
+            let held = if matched == 1 {
+                "the checkpoint the SWV holds matches".to_owned()
+            } else {
+                format!("the {matched} checkpoints the SWV holds match")
+            };
+            println!("ok: {n} records; {held} (the latest of record {latest})");
             Ok(ExitCode::SUCCESS)
         }
         Ok(Checkpoint::None) => {
@@ -334,16 +339,16 @@ async fn verify(target: &TargetArgs, offline: bool) -> anyhow::Result<ExitCode> 
 }
 
 enum Checkpoint {
-    Matches(u64),
+    Matches { matched: usize, latest: u64 },
     None,
     IsSwv,
     Broken(String),
 }
 
-/// The node's credentials, cached directory and config, to call other parties.
+/// The node's config and cached directory, to call other parties with its
+/// own credentials.
 struct Reach {
     config: NodeConfig,
-    creds: Credentials,
     directory: std::sync::Arc<carenet_fabric::directory::Directory>,
 }
 
@@ -354,15 +359,10 @@ impl Reach {
                 "asking another party needs the node's data directory (or a region's with --party)"
             );
         };
-        let creds = Credentials::load(&config.credentials_dir())?;
         let Some(directory) = target.cached_directory()? else {
             anyhow::bail!("the node has no cached directory yet: run it once");
         };
-        Ok(Self {
-            config,
-            creds,
-            directory,
-        })
+        Ok(Self { config, directory })
     }
 
     fn channel(&self, party: &str, endpoint: &str) -> anyhow::Result<tonic::transport::Channel> {
@@ -384,41 +384,82 @@ impl Reach {
 
 async fn against_checkpoint(target: &TargetArgs, store: &Store) -> anyhow::Result<Checkpoint> {
     let reach = Reach::of(target)?;
-    if reach.config.directory.file.is_some() {
+    let party = store.party.as_str();
+    // Who this node is, and its signing key, as the region's directory says.
+    let Some(me) = reach.directory.get(party) else {
+        anyhow::bail!("{party} is not in the node's cached directory");
+    };
+    if me.kind == PartyKind::Swv {
         return Ok(Checkpoint::IsSwv);
     }
     let swv = reach.config.directory.swv_party.clone();
-    let channel = reach.channel(&swv, &reach.config.directory.swv_endpoint)?;
-    let answer = v1::audit_client::AuditClient::new(channel)
-        .latest_checkpoint(v1::LatestCheckpointRequest {})
-        .await?
-        .into_inner();
-    if !answer.found {
-        return Ok(Checkpoint::None);
+    let mut client = v1::audit_client::AuditClient::new(
+        reach.channel(&swv, &reach.config.directory.swv_endpoint)?,
+    );
+    // Every checkpoint, not only the latest: a log cut and grown again past
+    // a checkpoint differs at the older one.
+    const PAGE: u32 = 1000;
+    let (mut after, mut matched, mut latest) = (0u64, 0usize, None);
+    loop {
+        let page = client
+            .list_checkpoints(v1::ListCheckpointsRequest {
+                after_seq: after,
+                limit: PAGE,
+            })
+            .await?
+            .into_inner()
+            .checkpoints;
+        let done = page.len() < PAGE as usize;
+        for stored in &page {
+            let checkpoint =
+                match carenet_fabric::checkpoint::verify(party, &me.signing_key, &swv, stored) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        return Ok(Checkpoint::Broken(format!(
+                            "a checkpoint the SWV holds does not verify: {e}"
+                        )));
+                    }
+                };
+            if let Err(why) = carenet_fabric::checkpoint::compare(store, &checkpoint).await? {
+                return Ok(Checkpoint::Broken(why));
+            }
+            after = checkpoint.seq;
+            latest = Some(checkpoint.seq);
+            matched += 1;
+        }
+        if done {
+            break;
+        }
     }
-    let checkpoint = carenet_fabric::checkpoint::verify(
-        store.party.as_str(),
-        &reach.creds.signing.public_key(),
-        &swv,
-        &answer,
-    )?;
-    Ok(
-        match carenet_fabric::checkpoint::compare(store, &checkpoint).await? {
-            Ok(()) => Checkpoint::Matches(checkpoint.seq),
-            Err(why) => Checkpoint::Broken(why),
-        },
-    )
+    Ok(match latest {
+        Some(latest) => Checkpoint::Matches { matched, latest },
+        None => Checkpoint::None,
+    })
 }
 
-async fn compare(target: &TargetArgs, with: &str) -> anyhow::Result<ExitCode> {
-    let them = PartyId::parse("--with", with)?;
-    let reach = Reach::of(target)?;
-    let Some(entry) = reach.directory.get(them.as_str()) else {
-        anyhow::bail!("--with: {them} is not in the directory");
-    };
-    let mut client =
-        v1::audit_client::AuditClient::new(reach.channel(them.as_str(), &entry.endpoint)?);
+/// This node's audit records that name `them`, all pages.
+async fn shared_with(store: &Store, them: &str) -> anyhow::Result<Vec<v1::AuditRecord>> {
+    const PAGE: i64 = 1000;
+    let mut mine = Vec::new();
+    loop {
+        let after = mine.last().map_or(0, |r: &v1::AuditRecord| r.seq as i64);
+        let page = carenet_fabric::audit::list_shared(&store.db, them, after, PAGE).await?;
+        let done = (page.len() as i64) < PAGE;
+        mine.extend(page);
+        if done {
+            return Ok(mine);
+        }
+    }
+}
+
+/// The other party's audit records that name this node (its ListShared).
+async fn their_records(
+    reach: &Reach,
+    them: &str,
+    endpoint: &str,
+) -> anyhow::Result<Vec<v1::AuditRecord>> {
     const PAGE: u32 = 1000;
+    let mut client = v1::audit_client::AuditClient::new(reach.channel(them, endpoint)?);
     let mut theirs = Vec::new();
     loop {
         let after = theirs.last().map_or(0, |r: &v1::AuditRecord| r.seq);
@@ -433,23 +474,26 @@ async fn compare(target: &TargetArgs, with: &str) -> anyhow::Result<ExitCode> {
         let done = page.len() < PAGE as usize;
         theirs.extend(page);
         if done {
-            break;
+            return Ok(theirs);
         }
     }
+}
+
+async fn compare(target: &TargetArgs, with: &str) -> anyhow::Result<ExitCode> {
+    let them = PartyId::parse("--with", with)?;
+    let reach = Reach::of(target)?;
+    let Some(entry) = reach.directory.get(them.as_str()) else {
+        anyhow::bail!("--with: {them} is not in the directory");
+    };
+    // Ours before theirs and again after, so that a message moving on
+    // meanwhile is not a false difference (see audit::compare).
     let store = target.open().await?;
-    let mut mine = Vec::new();
-    loop {
-        let after = mine.last().map_or(0, |r: &v1::AuditRecord| r.seq as i64);
-        let page = carenet_fabric::audit::list_shared(&store.db, them.as_str(), after, PAGE as i64)
-            .await?;
-        let done = page.len() < PAGE as usize;
-        mine.extend(page);
-        if done {
-            break;
-        }
-    }
+    let mine_before = shared_with(&store, them.as_str()).await;
+    let theirs = their_records(&reach, them.as_str(), &entry.endpoint).await;
+    let mine_after = shared_with(&store, them.as_str()).await;
     store.db.close().await;
-    let result = carenet_fabric::audit::compare(them.as_str(), &mine, &theirs);
+    let (mine_before, theirs, mine_after) = (mine_before?, theirs?, mine_after?);
+    let result = carenet_fabric::audit::compare(them.as_str(), &mine_before, &theirs, &mine_after);
     for id in &result.in_flight {
         println!("in flight: message {id} (received there, its receipt not yet recorded here)");
     }

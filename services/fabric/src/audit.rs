@@ -477,9 +477,18 @@ pub struct Comparison {
     pub differences: Vec<String>,
 }
 
-/// Compares this node's records naming the other party (`mine`) with the
-/// other party's records naming this node (`theirs`, from its ListShared).
-pub fn compare(them: &str, mine: &[v1::AuditRecord], theirs: &[v1::AuditRecord]) -> Comparison {
+/// Compares this node's records naming the other party with the other
+/// party's records naming this node (`theirs`, from its ListShared).
+/// `mine_before` is read before `theirs` and `mine_after` after it, so a
+/// message moving on while they are read is not a false difference: a
+/// delivery recorded here (before) has its receipt there; a receipt or a
+/// release recorded here (after) covers what they recorded.
+pub fn compare(
+    them: &str,
+    mine_before: &[v1::AuditRecord],
+    theirs: &[v1::AuditRecord],
+    mine_after: &[v1::AuditRecord],
+) -> Comparison {
     use std::collections::BTreeMap;
     let of = |records: &[v1::AuditRecord], action: Action| -> BTreeMap<String, Vec<u8>> {
         records
@@ -489,17 +498,18 @@ pub fn compare(them: &str, mine: &[v1::AuditRecord], theirs: &[v1::AuditRecord])
             .collect()
     };
     let mut out = Comparison::default();
-    // (what the sender records, what the receiver records, the sender's releases, who sent)
+    // (delivered as the sender recorded it, received as the receiver did,
+    // the sender's releases, sent from here)
     let directions = [
         (
-            of(mine, Action::Delivered),
+            of(mine_before, Action::Delivered),
             of(theirs, Action::Received),
-            of(mine, Action::Released),
+            of(mine_after, Action::Released),
             true,
         ),
         (
             of(theirs, Action::Delivered),
-            of(mine, Action::Received),
+            of(mine_after, Action::Received),
             of(theirs, Action::Released),
             false,
         ),
@@ -521,13 +531,18 @@ pub fn compare(them: &str, mine: &[v1::AuditRecord], theirs: &[v1::AuditRecord])
                 )),
             }
         }
-        for id in received.keys().filter(|id| !delivered.contains_key(*id)) {
-            if released.contains_key(id) {
-                out.in_flight.push(id.clone());
-            } else {
-                out.differences.push(format!(
+        for (id, hash) in received
+            .iter()
+            .filter(|(id, _)| !delivered.contains_key(*id))
+        {
+            match released.get(id) {
+                Some(h) if h == hash => out.in_flight.push(id.clone()),
+                Some(_) => out.differences.push(format!(
+                    "message {id}: {receiver} recorded receiving other bytes than {sender} recorded releasing"
+                )),
+                None => out.differences.push(format!(
                     "message {id}: {receiver} recorded receiving it, {sender} records no release of it"
-                ));
+                )),
             }
         }
     }

@@ -30,9 +30,36 @@ const DOCUMENT_ID: &str = "audit-checkpoint";
 /// directory, if records other than earlier checkpoints' own were added
 /// since the last one. Returns how many were queued.
 pub async fn send_due(store: &Store, now_ms: i64) -> Result<usize> {
+    send(store, now_ms).await
+}
+
+/// At a node's start: a checkpoint only if this node sent one before and
+/// that is older than `interval_ms` (a node restarted more often than the
+/// jobs interval still anchors its log; a new node starts after one interval).
+pub async fn send_at_start(store: &Store, now_ms: i64, interval_ms: i64) -> Result<usize> {
+    let last: Option<i64> = with_db!(&store.db, pool => {
+        sqlx::query_scalar("SELECT MAX(created_at_ms) FROM outbox WHERE document_type = $1")
+            .bind(CHECKPOINT_TYPE)
+            .fetch_one(pool)
+            .await?
+    });
+    match last {
+        Some(at) if now_ms - at >= interval_ms => send(store, now_ms).await,
+        _ => Ok(0),
+    }
+}
+
+async fn send(store: &Store, now_ms: i64) -> Result<usize> {
     let Some(directory) = store.directory() else {
         return Ok(0);
     };
+    // The SWV keeps the checkpoints; its own log is anchored by its chain.
+    if directory
+        .get(store.party.as_str())
+        .is_none_or(|me| me.kind == PartyKind::Swv)
+    {
+        return Ok(0);
+    }
     let swvs: Vec<PartyId> = directory
         .snapshot()
         .parties()
@@ -124,39 +151,41 @@ struct CheckpointRow {
     signature: Vec<u8>,
 }
 
-/// On the SWV: the latest checkpoint `sender` sent, as it arrived (the
-/// highest sequence number of the newest ones).
-pub async fn latest_from(store: &Store, sender: &str) -> Result<v1::LatestCheckpointResponse> {
+/// On the SWV: the checkpoints `sender` sent with a sequence number above
+/// `after_seq`, lowest first, at most `limit`.
+pub async fn list_from(
+    store: &Store,
+    sender: &str,
+    after_seq: u64,
+    limit: usize,
+) -> Result<Vec<v1::StoredCheckpoint>> {
     let rows: Vec<CheckpointRow> = with_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT message_id, header, payload, signature FROM inbox WHERE sender = $1 \
-             AND document_type = $2 AND state IN ('stored', 'acked') AND header IS NOT NULL \
-             ORDER BY received_at_ms DESC LIMIT 50",
+             AND document_type = $2 AND state IN ('stored', 'acked') AND header IS NOT NULL",
         )
         .bind(sender)
         .bind(CHECKPOINT_TYPE)
         .fetch_all(pool)
         .await?
     });
-    let best = rows
+    let mut found: Vec<(u64, v1::StoredCheckpoint)> = rows
         .into_iter()
         .filter_map(|r| {
-            Some((
-                v1::AuditCheckpoint::decode(r.payload.as_slice()).ok()?.seq,
-                r,
+            let seq = v1::AuditCheckpoint::decode(r.payload.as_slice()).ok()?.seq;
+            (seq > after_seq).then_some((
+                seq,
+                v1::StoredCheckpoint {
+                    message_id: r.message_id,
+                    header: r.header,
+                    payload: r.payload,
+                    signature: r.signature,
+                },
             ))
         })
-        .max_by_key(|(seq, _)| *seq);
-    Ok(match best {
-        Some((_, r)) => v1::LatestCheckpointResponse {
-            found: true,
-            message_id: r.message_id,
-            header: r.header,
-            payload: r.payload,
-            signature: r.signature,
-        },
-        None => v1::LatestCheckpointResponse::default(),
-    })
+        .collect();
+    found.sort_by_key(|(seq, _)| *seq);
+    Ok(found.into_iter().take(limit).map(|(_, c)| c).collect())
 }
 
 /// Checks a checkpoint the SWV returned: signed by `party`'s own key, of
@@ -165,7 +194,7 @@ pub fn verify(
     party: &str,
     signing_key: &[u8],
     swv: &str,
-    answer: &v1::LatestCheckpointResponse,
+    answer: &v1::StoredCheckpoint,
 ) -> Result<v1::AuditCheckpoint> {
     let envelope = v1::SignedEnvelope {
         header: answer.header.clone(),

@@ -456,14 +456,17 @@ impl v1::audit_server::Audit for AuditService {
         Ok(Response::new(v1::ListSharedResponse { records }))
     }
 
-    async fn latest_checkpoint(
+    async fn list_checkpoints(
         &self,
-        request: Request<v1::LatestCheckpointRequest>,
-    ) -> Result<Response<v1::LatestCheckpointResponse>, Status> {
+        request: Request<v1::ListCheckpointsRequest>,
+    ) -> Result<Response<v1::ListCheckpointsResponse>, Status> {
         let caller = authorize(&request, &self.directory)?;
-        Ok(Response::new(
-            crate::checkpoint::latest_from(&self.store, caller.id.as_str()).await?,
-        ))
+        let req = request.into_inner();
+        let limit = req.limit.clamp(1, 1000) as usize;
+        let checkpoints =
+            crate::checkpoint::list_from(&self.store, caller.id.as_str(), req.after_seq, limit)
+                .await?;
+        Ok(Response::new(v1::ListCheckpointsResponse { checkpoints }))
     }
 }
 

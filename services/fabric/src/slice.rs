@@ -80,6 +80,8 @@ pub struct JobContext {
     pub now_ms: i64,
     /// Which run since the node started: 0 at start, then one per interval.
     pub run: u64,
+    /// The time between runs.
+    pub interval_ms: i64,
 }
 
 /// A domain slice of a node.
@@ -435,7 +437,7 @@ static FABRIC_RPCS: &[RpcRule] = &[
     },
     // Answered by the SWV, which keeps the checkpoints.
     RpcRule {
-        path: "/carenet.v1.Audit/LatestCheckpoint",
+        path: "/carenet.v1.Audit/ListCheckpoints",
         kinds: EVERY_KIND,
     },
 ];
@@ -463,14 +465,20 @@ impl Slice for FabricSlice {
             },
             Job {
                 name: "audit checkpoint",
-                // Periodic, not at start: a checkpoint covers what the node
-                // recorded over an interval.
+                // Periodic; at start only for a node that anchored before
+                // and not for an interval (see checkpoint::send_at_start).
                 run: Box::new(|ctx: JobContext| {
                     Box::pin(async move {
                         if ctx.run == 0 {
-                            return Ok(0);
+                            crate::checkpoint::send_at_start(
+                                &ctx.store,
+                                ctx.now_ms,
+                                ctx.interval_ms,
+                            )
+                            .await
+                        } else {
+                            crate::checkpoint::send_due(&ctx.store, ctx.now_ms).await
                         }
-                        crate::checkpoint::send_due(&ctx.store, ctx.now_ms).await
                     })
                 }),
             },

@@ -324,6 +324,7 @@ async fn run_jobs(
                 registry: registry.clone(),
                 now_ms: carenet_fabric::clock::now_ms(),
                 run,
+                interval_ms: i64::try_from(interval.as_millis()).unwrap_or(i64::MAX),
             };
             match (job.run)(ctx).await {
                 Ok(0) => {}

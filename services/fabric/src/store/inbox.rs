@@ -258,12 +258,16 @@ impl Store {
                 let withdrawal = v1::Withdrawal::decode(r.envelope.payload.as_slice())
                     .map_err(|_| Error::invalid("withdrawal", "not a withdrawal"))?;
                 for id in &withdrawal.message_ids {
+                    // An audit checkpoint is evidence about its sender: it
+                    // cannot be withdrawn by it.
                     let hidden = sqlx::query(
-                        "UPDATE inbox SET payload = $1 WHERE message_id = $2 AND sender = $3",
+                        "UPDATE inbox SET payload = $1 WHERE message_id = $2 AND sender = $3 \
+                         AND document_type <> $4",
                     )
                     .bind(Vec::<u8>::new())
                     .bind(id)
                     .bind(&r.header.sender)
+                    .bind(crate::checkpoint::CHECKPOINT_TYPE)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
