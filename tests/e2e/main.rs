@@ -15,6 +15,7 @@ mod demo;
 mod errors;
 mod exchange;
 mod files;
+mod gateway;
 mod handover;
 mod handover_cli;
 mod large;

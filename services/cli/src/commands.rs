@@ -198,6 +198,18 @@ pub async fn node(config_path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn gateway(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = carenet_gateway::GatewayConfig::load(config_path)?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let public = config.public_url.clone();
+    let state = carenet_gateway::build(config).await?;
+    println!("gateway: {public}");
+    carenet_gateway::serve(state, listener, crate::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 #[derive(Subcommand)]
 pub enum RegionCommand {
     /// Each party of a demo region with its health; exit 0 only if all are serving.

@@ -39,6 +39,11 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run the web UI of one party's node (OpenID Connect login).
+    Gateway {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Create (or reuse) a demo region and run all its nodes on loopback.
     Demo(demo::DemoArgs),
     /// A demo region's health.
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
             Command::Ca(c) => commands::ca(c),
             Command::Keys(c) => commands::keys(c),
             Command::Node { config } => commands::node(&config).await,
+            Command::Gateway { config } => commands::gateway(&config).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Region(c) => commands::region(c).await,
             Command::Consent(c) => consent_cmd::run(c).await,

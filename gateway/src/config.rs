@@ -1,0 +1,221 @@
+//! The gateway's config file (`carenet gateway --config FILE`), TOML, then
+//! `CARENET_GATEWAY_*` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use axum_extra::extract::cookie::Key;
+use carenet_node::NodeConfig;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// `host:port` the gateway listens on.
+    pub listen: String,
+    /// The address browsers use (`https://…` in production); the login
+    /// callback is `<public_url>/auth/callback`.
+    pub public_url: String,
+    /// The `node.toml` of the party whose UI this is: the gateway works on
+    /// that node's database, as that party.
+    pub node_config: PathBuf,
+    /// 64 random bytes that encrypt and authenticate the session cookie;
+    /// made (0600) on first start if missing.
+    pub session_key_file: PathBuf,
+    /// Marks cookies Secure. Only a plain-http test or demo turns it off.
+    #[serde(default = "yes")]
+    pub secure_cookies: bool,
+    /// How long a login lasts, in minutes.
+    #[serde(default = "default_session_minutes")]
+    pub session_minutes: i64,
+    pub oidc: OidcSection,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSection {
+    /// The provider's issuer URL (discovery at `/.well-known/openid-configuration`).
+    pub issuer: String,
+    pub client_id: String,
+    /// A file holding the client secret (never on the command line).
+    pub client_secret_file: PathBuf,
+    /// The ID-token claims that say who the staff member is: their staff id
+    /// at the party, their party, and their roles (glossary names).
+    #[serde(default = "default_staff_claim")]
+    pub staff_claim: String,
+    #[serde(default = "default_party_claim")]
+    pub party_claim: String,
+    #[serde(default = "default_roles_claim")]
+    pub roles_claim: String,
+    /// Scopes asked for beside `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_session_minutes() -> i64 {
+    8 * 60
+}
+fn default_staff_claim() -> String {
+    "staff".into()
+}
+fn default_party_claim() -> String {
+    "party".into()
+}
+fn default_roles_claim() -> String {
+    "roles".into()
+}
+fn default_scopes() -> Vec<String> {
+    vec!["carenet".into()]
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("node_config", &self.node_config)
+            .field("issuer", &self.oidc.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatewayConfig {
+    /// Reads `file`; relative paths in it are relative to the file.
+    pub fn load(file: &Path) -> Result<Self, Error> {
+        let mut config: Self = Figment::new()
+            .merge(Toml::file_exact(file))
+            .merge(Env::prefixed("CARENET_GATEWAY_").split("__"))
+            .extract()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        for path in [
+            &mut config.node_config,
+            &mut config.session_key_file,
+            &mut config.oidc.client_secret_file,
+        ] {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://")) {
+            return Err(Error::invalid("public_url", "must be an http(s) URL"));
+        }
+        if self.public_url.starts_with("https://") && !self.secure_cookies {
+            return Err(Error::invalid(
+                "secure_cookies",
+                "must be on when the gateway is served over https",
+            ));
+        }
+        if !(1..=24 * 60).contains(&self.session_minutes) {
+            return Err(Error::invalid("session_minutes", "must be 1-1440"));
+        }
+        Ok(())
+    }
+
+    /// The node's own config.
+    pub fn node(&self) -> Result<NodeConfig, Error> {
+        Ok(NodeConfig::load(&self.node_config)?)
+    }
+
+    pub fn client_secret(&self) -> Result<String, Error> {
+        let text = std::fs::read_to_string(&self.oidc.client_secret_file).map_err(|e| {
+            Error::Config(format!(
+                "oidc.client_secret_file {}: {e}",
+                self.oidc.client_secret_file.display()
+            ))
+        })?;
+        Ok(text.trim().to_owned())
+    }
+
+    /// The session key, made on first start.
+    pub fn session_key(&self) -> Result<Key, Error> {
+        let path = &self.session_key_file;
+        if !path.exists() {
+            let mut bytes = [0u8; 64];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+                .map_err(|_| Error::Config("no randomness for the session key".into()))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                carenet_fabric::private_fs::private_dir(dir).map_err(|e| {
+                    Error::Config(format!("session_key_file {}: {e}", path.display()))
+                })?;
+            }
+            carenet_fabric::private_fs::write_private(path, &bytes)
+                .map_err(|e| Error::Config(format!("session_key_file {}: {e}", path.display())))?;
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Config(format!("session_key_file {}: {e}", path.display())))?;
+        Key::try_from(bytes.as_slice())
+            .map_err(|_| Error::invalid("session_key_file", "must hold at least 64 bytes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> GatewayConfig {
+        GatewayConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "https://gateway.example".into(),
+            node_config: "node.toml".into(),
+            session_key_file: "session.key".into(),
+            secure_cookies: true,
+            session_minutes: 60,
+            oidc: OidcSection {
+                issuer: "https://idp.example".into(),
+                client_id: "gateway".into(),
+                client_secret_file: "secret".into(),
+                staff_claim: default_staff_claim(),
+                party_claim: default_party_claim(),
+                roles_claim: default_roles_claim(),
+                scopes: default_scopes(),
+            },
+        }
+    }
+
+    #[test]
+    fn bad_settings_name_their_field() {
+        assert!(config().validate().is_ok());
+        let field = |c: GatewayConfig| match c.validate() {
+            Err(Error::InvalidArgument { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let mut insecure = config();
+        insecure.secure_cookies = false;
+        assert_eq!(field(insecure), "secure_cookies");
+        let mut odd = config();
+        odd.public_url = "gateway.example".into();
+        assert_eq!(field(odd), "public_url");
+        let mut long = config();
+        long.session_minutes = 0;
+        assert_eq!(field(long), "session_minutes");
+    }
+
+    #[test]
+    fn the_session_key_is_made_private_once() {
+        let dir = std::env::temp_dir().join(format!("carenet-gw-{}", std::process::id()));
+        let mut c = config();
+        c.session_key_file = dir.join("keys").join("session.key");
+        let first = c.session_key().unwrap();
+        let again = c.session_key().unwrap();
+        assert_eq!(first.master(), again.master(), "kept, not made anew");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&c.session_key_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,114 @@
+//! The login session and the login in progress, each in an encrypted,
+//! authenticated cookie (HttpOnly, SameSite=Lax, Secure over TLS), and the
+//! CSRF check every form passes.
+
+use axum::http::HeaderMap;
+use axum_extra::extract::PrivateCookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use carenet_fabric::clock::now_ms;
+use carenet_fabric::{Actor, PartyId, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+pub(crate) const SESSION_COOKIE: &str = "carenet_session";
+pub(crate) const LOGIN_COOKIE: &str = "carenet_login";
+
+/// Who is signed in: ids and roles only, never a name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Session {
+    pub staff: String,
+    pub roles: Vec<String>,
+    /// The token every form of this session carries.
+    pub csrf: String,
+    /// The ID token, for the provider's logout.
+    pub id_token: String,
+    pub expires_at_ms: i64,
+}
+
+/// A login on its way through the provider.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct PendingLogin {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+    pub expires_at_ms: i64,
+}
+
+/// A cookie for this browser session only; what it holds carries its own
+/// expiry, which the server checks.
+pub(crate) fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .build()
+}
+
+pub(crate) fn read<T: for<'de> Deserialize<'de>>(jar: &PrivateCookieJar, name: &str) -> Option<T> {
+    serde_json::from_str(jar.get(name)?.value()).ok()
+}
+
+impl Session {
+    /// The session of this request, if it has one that has not expired.
+    pub fn of(jar: &PrivateCookieJar) -> Option<Self> {
+        read::<Session>(jar, SESSION_COOKIE).filter(|s| s.expires_at_ms > now_ms())
+    }
+
+    /// The actor every slice function checks: this party, this staff member,
+    /// the roles the login named (unknown role names are ignored).
+    pub fn actor(&self, party: &PartyId) -> Result<Actor, Error> {
+        let roles: Vec<Role> = self
+            .roles
+            .iter()
+            .filter_map(|r| Role::parse("roles", r).ok())
+            .collect();
+        Ok(Actor::new(party.clone(), &self.staff, roles)?)
+    }
+
+    /// A form's token must be this session's, and the form must come from
+    /// this site.
+    pub fn check_csrf(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+        public_url: &str,
+    ) -> Result<(), Error> {
+        let origin_ok = headers
+            .get("origin")
+            .and_then(|o| o.to_str().ok())
+            .is_none_or(|o| public_url.trim_end_matches('/').eq_ignore_ascii_case(o));
+        let cross_site = headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == "cross-site");
+        let same_token = bool::from(subtle::ConstantTimeEq::ct_eq(
+            token.as_bytes(),
+            self.csrf.as_bytes(),
+        ));
+        if origin_ok && !cross_site && same_token {
+            Ok(())
+        } else {
+            tracing::info!(origin_ok, cross_site, same_token, "form refused (csrf)");
+            Err(Error::Csrf)
+        }
+    }
+}
+
+/// Dutch names of the roles, as staff know them (GLOSSARY).
+pub(crate) fn role_label(role: &str) -> &'static str {
+    match role {
+        "mentor" => "mentor",
+        "teacher" => "docent",
+        "support_coordinator_po" => "intern begeleider",
+        "care_coordinator" => "zorgcoördinator",
+        "team_lead" => "teamleider",
+        "zat_member" => "ZAT-lid",
+        "trajectory_guide" => "trajectbegeleider",
+        "case_coordinator" => "casusregisseur",
+        "swv_staff" => "medewerker samenwerkingsverband",
+        "admin" => "beheerder",
+        _ => "onbekende rol",
+    }
+}

@@ -1,0 +1,87 @@
+// Drives headless Chromium through the gateway's login, its refusals and
+// logout, against the provider the test started. Exit code is the verdict.
+// Env: GATEWAY_URL, SHOTS_DIR, CHROMIUM (default /usr/bin/chromium).
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+
+const base = process.env.GATEWAY_URL;
+const shots = process.env.SHOTS_DIR;
+fs.mkdirSync(shots, { recursive: true });
+const check = (cond, what) => { if (!cond) throw new Error(`failed: ${what}`); console.log(`ok: ${what}`); };
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
+const context = await browser.newContext();
+await context.route(/googleapis|gstatic/, (r) => r.abort());
+const page = await context.newPage();
+try {
+
+  async function signIn(user) {
+    await page.goto(base + '/');
+    await page.click('a.knop');
+    await page.fill('input[name="login"]', user);
+    await page.fill('input[name="password"]', 'test');
+    await page.click('button[type="submit"]');
+    // The provider may ask to confirm what the gateway gets.
+    for (let i = 0; i < 3 && !page.url().startsWith(base); i++) {
+      await page.waitForLoadState();
+      if (page.url().startsWith(base)) break;
+      const button = page.locator('button[type="submit"]');
+      if (await button.count()) await button.first().click();
+    }
+    await page.waitForURL((u) => u.toString().startsWith(base));
+  }
+
+  // 1. Not signed in: the way in.
+  const first = await page.goto(base + '/');
+  check(first.status() === 200, 'start page answers');
+  check((await page.getAttribute('html', 'lang')) === 'nl', 'the page is Dutch (lang=nl)');
+  check(await page.isVisible('text=Inloggen'), 'a sign-in link');
+  const headers = first.headers();
+  check((headers['content-security-policy'] || '').includes("frame-ancestors 'none'"), 'CSP forbids framing');
+  check(headers['cache-control'] === 'no-store', 'pages are not cached');
+  await page.screenshot({ path: `${shots}/01-inloggen.png`, fullPage: true });
+
+  // 2. Sign in as the primary school's IB.
+  await signIn('ib-1');
+  check(await page.isVisible('h1:has-text("Welkom")'), 'signed in: the start page');
+  const body = await page.textContent('main');
+  check(body.includes('ib-1') && body.includes('po-1'), 'names the staff member and the school');
+  check(body.includes('intern begeleider'), 'shows the role in Dutch');
+  check(!page.url().includes('ib-1'), 'no personal data in the URL');
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'carenet_session');
+  check(session && session.httpOnly && session.sameSite === 'Lax', 'session cookie is HttpOnly and SameSite=Lax');
+  check(!session.value.includes('ib-1'), 'the session cookie is encrypted');
+  await page.screenshot({ path: `${shots}/02-start.png`, fullPage: true });
+
+  // 3. A form post without this session's token is refused.
+  const forged = await page.request.post(base + '/uitloggen', { form: { csrf: 'not-the-token' } });
+  check(forged.status() === 403, 'a form without the CSRF token gets 403');
+  check(await page.isVisible('h1:has-text("Welkom")'), 'and the session stays');
+
+  // 4. Sign out, here and at the provider.
+  await Promise.all([
+    page.waitForURL((u) => !u.toString().startsWith(base)),
+    page.click('button:has-text("Uitloggen")'),
+  ]);
+  await page.waitForLoadState();
+  const confirm = page.locator('button[name="logout"][value="yes"], button:has-text("Yes")');
+  await confirm.first().click();
+  await page.waitForURL((u) => u.toString().startsWith(base));
+  await page.goto(base + '/');
+  check(await page.isVisible('text=Inloggen'), 'signed out: the way in again');
+  await page.screenshot({ path: `${shots}/03-uitgelogd.png`, fullPage: true });
+
+  // 5. Staff of another school cannot use this school's gateway.
+  await signIn('zc-9');
+  check(await page.isVisible('h1:has-text("Geen toegang")'), 'another school\'s staff: Geen toegang');
+  await page.screenshot({ path: `${shots}/04-geen-toegang.png`, fullPage: true });
+  console.log('all browser checks passed');
+} catch (e) {
+  console.error(e.stack || String(e));
+  console.error(`at ${page.url()}: ${(await page.textContent('body').catch(() => '')).trim().slice(0, 500)}`);
+  await page.screenshot({ path: `${shots}/failure.png`, fullPage: true }).catch(() => {});
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

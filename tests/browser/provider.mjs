@@ -1,0 +1,41 @@
+// A real OpenID Connect provider for the gateway's end-to-end tests
+// (panva/oidc-provider, its development login pages). Usage:
+//   node provider.mjs <redirect_uri> <post_logout_redirect_uri>
+// Prints {"issuer": "..."} on its first line once it listens.
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { Provider } from 'oidc-provider';
+
+const [redirect, postLogout] = process.argv.slice(2);
+// Test staff: the claims a school's identity provider would give.
+const USERS = {
+  'ib-1': { staff: 'ib-1', party: 'po-1', roles: ['support_coordinator_po'] },
+  'mentor-2': { staff: 'mentor-2', party: 'po-1', roles: ['mentor'] },
+  'zc-9': { staff: 'zc-9', party: 'vo-1', roles: ['care_coordinator'] },
+};
+const jwk = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+const server = http.createServer();
+server.listen(0, '127.0.0.1', () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: 'gateway',
+      client_secret: 'gatewaysecret0123',
+      redirect_uris: [redirect],
+      post_logout_redirect_uris: [postLogout],
+    }],
+    pkce: { required: () => true },
+    claims: { openid: ['sub'], carenet: ['staff', 'party', 'roles'] },
+    scopes: ['openid', 'carenet'],
+    conformIdTokenClaims: false,
+    cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
+    jwks: { keys: [{ ...jwk, kid: 'test-1', use: 'sig', alg: 'RS256' }] },
+    async findAccount(ctx, sub) {
+      const user = USERS[sub];
+      if (!user) return undefined;
+      return { accountId: sub, claims: () => ({ sub, ...user }) };
+    },
+  });
+  server.on('request', provider.callback());
+  console.log(JSON.stringify({ issuer }));
+});
