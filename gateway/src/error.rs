@@ -23,6 +23,8 @@ pub enum Error {
     Fabric(#[from] carenet_fabric::Error),
     #[error(transparent)]
     Node(#[from] carenet_node::Error),
+    #[error(transparent)]
+    Handover(#[from] carenet_handover::Error),
 }
 
 impl Error {

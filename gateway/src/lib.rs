@@ -1,10 +1,10 @@
 //! The gateway: the Dutch web UI of one party's node, for its staff, with
 //! OpenID Connect login.
 //!
-//! It has no database of its own and no second set of rules: it works as
-//! the node's party, turns the login's claims into the
-//! [`carenet_fabric::Actor`] that every slice function already checks, and
-//! (as the slices' pages come) calls those functions on the node's database. The
+//! It has no database of its own and no second set of rules: it works on
+//! the node's database as the node's party, turns the login's claims into
+//! the [`carenet_fabric::Actor`] that every slice function already checks,
+//! and calls those functions. The
 //! session lives in an encrypted, authenticated cookie (HttpOnly,
 //! SameSite=Lax, Secure over TLS); every form carries a CSRF token; pages are
 //! never cached and name no personal data in their URLs.
@@ -20,7 +20,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::Key;
-use carenet_fabric::PartyId;
+use carenet_fabric::store::Store;
+use carenet_fabric::{PartyId, PartyKind};
 
 pub use config::GatewayConfig;
 pub use error::Error;
@@ -34,6 +35,10 @@ pub struct AppState {
 pub(crate) struct Inner {
     pub(crate) config: GatewayConfig,
     pub(crate) party: PartyId,
+    /// The party's kind, as the region directory says.
+    pub(crate) kind: PartyKind,
+    /// The node's database, with its cached directory.
+    pub(crate) store: Store,
     pub(crate) oidc: oidc::Oidc,
     pub(crate) key: Key,
 }
@@ -45,16 +50,43 @@ impl axum::extract::FromRef<AppState> for Key {
 }
 
 /// Builds the gateway for the node `config.node_config` names: its party,
-/// the provider's discovered metadata and the session key.
+/// its database and cached directory (the node must have run once), the
+/// provider's discovered metadata and the session key.
 pub async fn build(config: GatewayConfig) -> Result<AppState, Error> {
     let node = config.node()?;
     let party = PartyId::parse("node.party", &node.party)?;
+    let creds = carenet_fabric::credentials::Credentials::load(&node.credentials_dir())?;
+    let directory = Arc::new(carenet_fabric::directory::Directory::open(
+        creds.ca_public_key,
+        Some(node.data_dir.join("directory.cache")),
+    ));
+    let kind = directory
+        .get(party.as_str())
+        .map(|e| e.kind)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "{party} is not in the node's cached directory: start the node once"
+            ))
+        })?;
+    let source = match &node.database_url {
+        Some(url) => url.clone(),
+        None => node
+            .data_dir
+            .join(carenet_fabric::store::SQLITE_FILE)
+            .display()
+            .to_string(),
+    };
+    let db = carenet_node::migrations::open_existing(&source).await?;
+    let store = Store::new(db, party.clone(), carenet_node::slices::standard_registry())
+        .with_directory(directory);
     let oidc = oidc::Oidc::discover(&config).await?;
     let key = config.session_key()?;
     Ok(AppState {
         inner: Arc::new(Inner {
             config,
             party,
+            kind,
+            store,
             oidc,
             key,
         }),

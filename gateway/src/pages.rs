@@ -18,6 +18,55 @@ struct Start<'a> {
     staff: &'a str,
     roles: Vec<&'static str>,
     csrf: &'a str,
+    /// "Wat wacht op mij": (what, how many), or `None` when the role sees no
+    /// overview of the school's dossiers.
+    waiting: Option<Vec<(&'static str, usize)>>,
+}
+
+/// What waits for this school, from the season view of the transfer dossiers
+/// (the slice checks that the actor may see it).
+async fn waiting(
+    state: &AppState,
+    actor: &carenet_fabric::Actor,
+) -> Result<Option<Vec<(&'static str, usize)>>, Error> {
+    // A role without the overview sees none; asked only when it may, so
+    // that a page view is not an audited refusal.
+    let rule = carenet_handover::roles::overview(state.inner.kind);
+    if actor.may(&state.inner.party, &rule).is_err() {
+        return Ok(None);
+    }
+    let today = carenet_fabric::clock::today();
+    let year = if today.month() as u8 >= 8 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
+    let since = time::Date::from_calendar_date(year, time::Month::August, 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        .unwrap_or(0);
+    let rows = carenet_handover::season::season(
+        &state.inner.store,
+        state.inner.kind,
+        actor,
+        since,
+        &carenet_handover::season::Filter::default(),
+    )
+    .await?;
+    let count = |direction: &str, status: &str| {
+        rows.iter()
+            .filter(|r| r.direction == direction && r.status == status)
+            .count()
+    };
+    Ok(Some(vec![
+        ("Dossiers samen te stellen", count("out", "draft")),
+        (
+            "Inzage door ouders open",
+            count("out", "awaiting_inspection"),
+        ),
+        ("Klaar om te versturen", count("out", "ready")),
+        ("Ontvangen dossiers toe te wijzen", count("in", "received")),
+        ("Toegewezen, nog niet gelezen", count("in", "assigned")),
+    ]))
 }
 
 #[derive(Template)]
@@ -56,12 +105,13 @@ pub(crate) async fn start(
         return Ok(render(&Login));
     };
     // The actor the slices check; an invalid login ends here.
-    session.actor(&state.inner.party)?;
+    let actor = session.actor(&state.inner.party)?;
     Ok(render(&Start {
         party: state.inner.party.as_str(),
         staff: &session.staff,
         roles: session.roles.iter().map(|r| role_label(r)).collect(),
         csrf: &session.csrf,
+        waiting: waiting(&state, &actor).await?,
     }))
 }
 

@@ -47,6 +47,10 @@ try {
   const body = await page.textContent('main');
   check(body.includes('ib-1') && body.includes('po-1'), 'names the staff member and the school');
   check(body.includes('intern begeleider'), 'shows the role in Dutch');
+  // The imported OSO file states the inzage: the dossier is ready to send.
+  const count = async (row) => (await page.textContent(`tr:has-text("${row}") td`)).trim();
+  check(await count('Klaar om te versturen') === '1', 'wat wacht op mij: the dossier ready to send');
+  check(await count('Dossiers samen te stellen') === '0', 'and nothing else');
   check(!page.url().includes('ib-1'), 'no personal data in the URL');
   const cookies = await context.cookies();
   const session = cookies.find((c) => c.name === 'carenet_session');
@@ -72,7 +76,13 @@ try {
   check(await page.isVisible('text=Inloggen'), 'signed out: the way in again');
   await page.screenshot({ path: `${shots}/03-uitgelogd.png`, fullPage: true });
 
-  // 5. Staff of another school cannot use this school's gateway.
+  // 5. A mentor sees no overview of the school's dossiers.
+  await signIn('mentor-2');
+  check(await page.isVisible('text=Voor uw rol staat hier (nog) niets klaar.'), 'a mentor: no school overview');
+  await page.screenshot({ path: `${shots}/05-mentor.png`, fullPage: true });
+  await context.clearCookies();
+
+  // 6. Staff of another school cannot use this school's gateway.
   await signIn('zc-9');
   check(await page.isVisible('h1:has-text("Geen toegang")'), 'another school\'s staff: Geen toegang');
   await page.screenshot({ path: `${shots}/04-geen-toegang.png`, fullPage: true });

@@ -49,7 +49,24 @@ async fn provider(base: &str) -> anyhow::Result<(tokio::process::Child, String)>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Result<()> {
-    let region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    // The gateway works on the node's database and its cached directory.
+    region.start("swv").await?;
+    let po = region.start("po-1").await?;
+    // Something waits for the IB: a dossier ready to send.
+    let ib = carenet_fabric::Actor::new(
+        po.store.party.clone(),
+        "ib-1",
+        [carenet_fabric::Role::SupportCoordinatorPo],
+    )?;
+    carenet_handover::dossier::import_oso(
+        &po.store,
+        &ib,
+        &crate::handover::example("POVO_full"),
+        "pupil-1",
+        carenet_handover::dossier::Route::PoVo,
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (_provider, issuer) = provider(&base).await?;
@@ -104,8 +121,16 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
         "02-start.png",
         "03-uitgelogd.png",
         "04-geen-toegang.png",
+        "05-mentor.png",
     ] {
         assert!(shots.join(shot).exists(), "{shot}");
     }
+    // Viewing a page is not an audited refusal (the mentor saw no overview).
+    let audit = carenet_fabric::audit::list(&po.store.db, 0, 10_000).await?;
+    assert!(
+        audit.iter().all(|r| !r.action.starts_with("refused")),
+        "{:?}",
+        audit.iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
     region.shutdown().await
 }
