@@ -35,17 +35,8 @@ pub enum CaCommand {
         /// The party's join-request.toml.
         #[arg(long)]
         request: PathBuf,
-        /// po_school, vo_school, swv, zat_partner or vervolg.
-        #[arg(long)]
-        kind: String,
-        /// For a zat_partner: jgz, smw, leerplicht, jeugdzorg, ggz, mee, cjg, politie.
-        #[arg(long)]
-        discipline: Option<String>,
-        #[arg(long)]
-        name: String,
-        /// host:port of the party's node.
-        #[arg(long)]
-        endpoint: String,
+        #[command(flatten)]
+        entry: EntryArgs,
         /// Folder for the certificate and the trust anchor (to send back).
         #[arg(long)]
         out: PathBuf,
@@ -57,17 +48,8 @@ pub enum CaCommand {
         ca_dir: PathBuf,
         #[arg(long)]
         party: String,
-        /// po_school, vo_school, swv, zat_partner or vervolg.
-        #[arg(long)]
-        kind: String,
-        /// For a zat_partner: jgz, smw, leerplicht, jeugdzorg, ggz, mee, cjg, politie.
-        #[arg(long)]
-        discipline: Option<String>,
-        #[arg(long)]
-        name: String,
-        /// host:port of the party's node.
-        #[arg(long)]
-        endpoint: String,
+        #[command(flatten)]
+        entry: EntryArgs,
         /// Folder for the party's credentials.
         #[arg(long)]
         out: PathBuf,
@@ -88,6 +70,34 @@ pub enum CaCommand {
         #[arg(long)]
         crl_validity_secs: Option<u64>,
     },
+}
+
+/// What the directory says of a party, beside its id and keys.
+#[derive(clap::Args)]
+pub struct EntryArgs {
+    /// po_school, vo_school, swv, zat_partner or vervolg.
+    #[arg(long)]
+    kind: String,
+    /// For a zat_partner: jgz, smw, leerplicht, jeugdzorg, ggz, mee, cjg, politie.
+    #[arg(long)]
+    discipline: Option<String>,
+    #[arg(long)]
+    name: String,
+    /// host:port of the party's node.
+    #[arg(long)]
+    endpoint: String,
+}
+
+impl EntryArgs {
+    fn spec(self, id: PartyId) -> anyhow::Result<PartySpec> {
+        Ok(PartySpec {
+            id,
+            kind: PartyKind::parse("--kind", &self.kind)?,
+            discipline: self.discipline,
+            name: self.name,
+            endpoint: self.endpoint,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -122,25 +132,17 @@ pub fn ca(command: CaCommand) -> anyhow::Result<ExitCode> {
         CaCommand::Sign {
             ca_dir,
             request,
-            kind,
-            discipline,
-            name,
-            endpoint,
+            entry,
             out,
         } => {
             let request = carenet_fabric::keys::JoinRequest::load(&request)?;
             let mut ca = RegionCa::open(&ca_dir)?;
-            let spec = PartySpec {
-                id: PartyId::parse("request.party", &request.party)?,
-                kind: PartyKind::parse("--kind", &kind)?,
-                discipline,
-                name,
-                endpoint,
-            };
+            let spec = entry.spec(PartyId::parse("request.party", &request.party)?)?;
             ca.sign_request(&request, &spec, &out)?;
             println!(
-                "signed {} ({kind}): certificate in {}",
+                "signed {} ({}): certificate in {}",
                 request.party,
+                spec.kind.as_str(),
                 out.display()
             );
         }
@@ -152,22 +154,17 @@ pub fn ca(command: CaCommand) -> anyhow::Result<ExitCode> {
         CaCommand::Issue {
             ca_dir,
             party,
-            kind,
-            discipline,
-            name,
-            endpoint,
+            entry,
             out,
         } => {
             let mut ca = RegionCa::open(&ca_dir)?;
-            let spec = PartySpec {
-                id: PartyId::parse("--party", &party)?,
-                kind: PartyKind::parse("--kind", &kind)?,
-                discipline,
-                name,
-                endpoint,
-            };
+            let spec = entry.spec(PartyId::parse("--party", &party)?)?;
             ca.issue(&spec, &out)?;
-            println!("issued {party} ({kind}) into {}", out.display());
+            println!(
+                "issued {party} ({}) into {}",
+                spec.kind.as_str(),
+                out.display()
+            );
         }
         CaCommand::Revoke { ca_dir, party } => {
             let mut ca = RegionCa::open(&ca_dir)?;
