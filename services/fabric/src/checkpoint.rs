@@ -26,13 +26,6 @@ pub const CHECKPOINT_PURPOSE: &str = "audit_checkpoint";
 pub const CHECKPOINT_TASK: &str = "avg-art-5-2";
 const DOCUMENT_ID: &str = "audit-checkpoint";
 
-/// Sends a checkpoint of this node's audit head to every SWV in the
-/// directory, if records other than earlier checkpoints' own were added
-/// since the last one. Returns how many were queued.
-pub async fn send_due(store: &Store, now_ms: i64) -> Result<usize> {
-    send(store, now_ms).await
-}
-
 /// At a node's start: a checkpoint only if this node sent one before and
 /// that is older than `interval_ms` (a node restarted more often than the
 /// jobs interval still anchors its log; a new node starts after one interval).
@@ -44,12 +37,15 @@ pub async fn send_at_start(store: &Store, now_ms: i64, interval_ms: i64) -> Resu
             .await?
     });
     match last {
-        Some(at) if now_ms - at >= interval_ms => send(store, now_ms).await,
+        Some(at) if now_ms - at >= interval_ms => send_due(store, now_ms).await,
         _ => Ok(0),
     }
 }
 
-async fn send(store: &Store, now_ms: i64) -> Result<usize> {
+/// Sends a checkpoint of this node's audit head to every SWV in the
+/// directory, if records other than earlier checkpoints' own were added
+/// since the last one. Returns how many were queued.
+pub async fn send_due(store: &Store, now_ms: i64) -> Result<usize> {
     let Some(directory) = store.directory() else {
         return Ok(0);
     };

@@ -174,13 +174,11 @@ impl Store {
     /// Claims notified or stored messages whose next step is due (see
     /// [`Store::claim_outbox`]: replicas over one database never take the same).
     pub async fn claim_inbox(&self, now: i64, limit: i64, lease_ms: i64) -> Result<Vec<DueInbox>> {
-        let sql = format!(
-            "UPDATE inbox SET next_attempt_at_ms = $1 \
-             WHERE state IN ('notified', 'stored') AND next_attempt_at_ms <= $2 AND message_id IN ( \
-               SELECT message_id FROM inbox WHERE state IN ('notified', 'stored') \
-               AND next_attempt_at_ms <= $2 ORDER BY next_attempt_at_ms LIMIT $3{}) \
-             RETURNING message_id, sender, state",
-            super::skip_locked(&self.db)
+        let sql = super::claim_sql(
+            &self.db,
+            "inbox",
+            "'notified', 'stored'",
+            "message_id, sender, state",
         );
         with_db!(&self.db, pool => {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))

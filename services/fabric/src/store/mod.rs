@@ -221,13 +221,23 @@ impl Counters {
     }
 }
 
-/// The claim of due rows differs by backend: PostgreSQL skips rows another
-/// process has locked; SQLite has one writer, so a plain subquery is enough.
-fn skip_locked(db: &Db) -> &'static str {
-    match db {
+/// The statement that claims due rows of `table` (in `states`, due by
+/// `next_attempt_at_ms`) with a lease: `$1` the lease end, `$2` now, `$3`
+/// the limit. It differs by backend only in that PostgreSQL skips rows
+/// another process has locked; SQLite has one writer, so a plain subquery is
+/// enough.
+fn claim_sql(db: &Db, table: &str, states: &str, returning: &str) -> String {
+    let skip_locked = match db {
         Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         Db::Sqlite(_) => "",
-    }
+    };
+    format!(
+        "UPDATE {table} SET next_attempt_at_ms = $1 \
+         WHERE state IN ({states}) AND next_attempt_at_ms <= $2 AND message_id IN ( \
+           SELECT message_id FROM {table} WHERE state IN ({states}) \
+           AND next_attempt_at_ms <= $2 ORDER BY next_attempt_at_ms LIMIT $3{skip_locked}) \
+         RETURNING {returning}"
+    )
 }
 
 impl Store {

@@ -355,13 +355,11 @@ impl Store {
         limit: i64,
         lease_ms: i64,
     ) -> Result<Vec<DueMessage>> {
-        let sql = format!(
-            "UPDATE outbox SET next_attempt_at_ms = $1 \
-             WHERE state IN ('pending', 'notified') AND next_attempt_at_ms <= $2 AND message_id IN ( \
-               SELECT message_id FROM outbox WHERE state IN ('pending', 'notified') \
-               AND next_attempt_at_ms <= $2 ORDER BY next_attempt_at_ms LIMIT $3{}) \
-             RETURNING message_id, recipient, document_type, resends",
-            super::skip_locked(&self.db)
+        let sql = super::claim_sql(
+            &self.db,
+            "outbox",
+            "'pending', 'notified'",
+            "message_id, recipient, document_type, resends",
         );
         with_db!(&self.db, pool => {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
