@@ -32,6 +32,24 @@ pub struct GatewayConfig {
     #[serde(default = "default_session_minutes")]
     pub session_minutes: i64,
     pub oidc: OidcSection,
+    /// The parents' login: a separate OIDC client (in production a DigiD
+    /// broker). Without it the gateway has no parent portal.
+    #[serde(default)]
+    pub guardian_oidc: Option<GuardianOidcSection>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianOidcSection {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_file: PathBuf,
+    /// The claim with the name the guardian is addressed by (kept on this
+    /// node as the grantor's name); the pseudonym comes from `iss` and `sub`.
+    #[serde(default = "default_name_claim")]
+    pub name_claim: String,
+    #[serde(default = "default_guardian_scopes")]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -73,6 +91,12 @@ fn default_roles_claim() -> String {
 fn default_scopes() -> Vec<String> {
     vec!["carenet".into()]
 }
+fn default_name_claim() -> String {
+    "name".into()
+}
+fn default_guardian_scopes() -> Vec<String> {
+    vec!["profile".into()]
+}
 
 impl std::fmt::Debug for GatewayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,11 +118,15 @@ impl GatewayConfig {
             .extract()
             .map_err(|e| Error::Config(e.to_string()))?;
         let base = file.parent().unwrap_or(Path::new("."));
-        for path in [
+        let mut paths = vec![
             &mut config.node_config,
             &mut config.session_key_file,
             &mut config.oidc.client_secret_file,
-        ] {
+        ];
+        if let Some(g) = config.guardian_oidc.as_mut() {
+            paths.push(&mut g.client_secret_file);
+        }
+        for path in paths {
             if path.is_relative() {
                 *path = base.join(&*path);
             }
@@ -128,13 +156,10 @@ impl GatewayConfig {
         Ok(NodeConfig::load(&self.node_config)?)
     }
 
-    pub fn client_secret(&self) -> Result<String, Error> {
-        let text = std::fs::read_to_string(&self.oidc.client_secret_file).map_err(|e| {
-            Error::Config(format!(
-                "oidc.client_secret_file {}: {e}",
-                self.oidc.client_secret_file.display()
-            ))
-        })?;
+    /// A client secret from its file (`field` names the setting).
+    pub fn secret(field: &str, file: &Path) -> Result<String, Error> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::Config(format!("{field} {}: {e}", file.display())))?;
         Ok(text.trim().to_owned())
     }
 
@@ -181,6 +206,7 @@ mod tests {
                 roles_claim: default_roles_claim(),
                 scopes: default_scopes(),
             },
+            guardian_oidc: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The gateway's errors, mapped once to an HTTP answer with a Dutch page
-//! that names no personal data.
+//! that names no personal data. Slice errors arrive as the fabric's error
+//! (every slice maps onto it once) and are mapped here by kind.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -19,12 +20,25 @@ pub enum Error {
     /// A form without the right CSRF token, or from another site.
     #[error("the form is not from this site")]
     Csrf,
+    /// No such page (or it is not this party's).
+    #[error("not found")]
+    NotFound,
     #[error(transparent)]
     Fabric(#[from] carenet_fabric::Error),
     #[error(transparent)]
     Node(#[from] carenet_node::Error),
-    #[error(transparent)]
-    Handover(#[from] carenet_handover::Error),
+}
+
+impl From<carenet_handover::Error> for Error {
+    fn from(e: carenet_handover::Error) -> Self {
+        Error::Fabric(e.into())
+    }
+}
+
+impl From<carenet_consent::Error> for Error {
+    fn from(e: carenet_consent::Error) -> Self {
+        Error::Fabric(e.into())
+    }
 }
 
 impl Error {
@@ -34,47 +48,79 @@ impl Error {
             reason: reason.into(),
         }
     }
-}
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let (status, title, text) = match &self {
+    /// Status, Dutch title, Dutch text, and a detail safe to show (field
+    /// names and ids, never personal data).
+    pub(crate) fn describe(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
+        use carenet_fabric::Error as F;
+        match self {
             Error::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 "Niet ingelogd",
                 "Log opnieuw in om verder te gaan.",
+                None,
             ),
             Error::Login(_) => (
                 StatusCode::UNAUTHORIZED,
                 "Inloggen mislukt",
                 "Het inloggen is niet gelukt. Probeer het opnieuw.",
+                None,
             ),
             Error::Csrf => (
                 StatusCode::FORBIDDEN,
                 "Formulier geweigerd",
                 "Dit formulier kwam niet van deze site. Open de pagina opnieuw en probeer het nog eens.",
+                None,
             ),
-            Error::Fabric(carenet_fabric::Error::PermissionDenied(_)) => (
+            Error::NotFound | Error::Fabric(F::NotFound(_)) => (
+                StatusCode::NOT_FOUND,
+                "Niet gevonden",
+                "Deze pagina bestaat niet (meer).",
+                None,
+            ),
+            Error::Fabric(F::PermissionDenied(_) | F::NoLegalBasis(_)) => (
                 StatusCode::FORBIDDEN,
                 "Geen toegang",
                 "U heeft geen toegang tot deze pagina.",
+                None,
             ),
-            Error::InvalidArgument { .. } => (
+            Error::InvalidArgument { field, reason }
+            | Error::Fabric(F::InvalidArgument { field, reason }) => (
                 StatusCode::BAD_REQUEST,
                 "Onjuiste invoer",
                 "Controleer wat u heeft ingevuld.",
+                Some(format!("{field}: {reason}")),
+            ),
+            Error::Fabric(F::FailedPrecondition(what)) => (
+                StatusCode::CONFLICT,
+                "Dit kan nu niet",
+                "Deze stap past niet bij waar het dossier of de toestemming nu staat.",
+                Some(what.clone()),
+            ),
+            Error::Fabric(F::Aborted(_)) => (
+                StatusCode::CONFLICT,
+                "Tegelijk gewijzigd",
+                "Iemand anders wijzigde dit net. Open de pagina opnieuw en probeer het nog eens.",
+                None,
             ),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Er ging iets mis",
                 "Probeer het later opnieuw.",
+                None,
             ),
-        };
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, title, text, detail) = self.describe();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "gateway error");
         } else {
             tracing::info!(status = status.as_u16(), "refused");
         }
-        crate::pages::error_page(status, title, text)
+        crate::pages::error_page(status, title, text, detail.as_deref())
     }
 }

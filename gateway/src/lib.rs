@@ -10,9 +10,14 @@
 //! never cached and name no personal data in their URLs.
 
 pub mod config;
+mod consent;
+mod dossiers;
 mod error;
+mod form;
+mod labels;
 mod oidc;
 mod pages;
+mod portal;
 mod session;
 
 use std::sync::Arc;
@@ -39,7 +44,10 @@ pub(crate) struct Inner {
     pub(crate) kind: PartyKind,
     /// The node's database, with its cached directory.
     pub(crate) store: Store,
+    /// The staff's OIDC client.
     pub(crate) oidc: oidc::Oidc,
+    /// The guardians' OIDC client, if the parent portal is on.
+    pub(crate) guardian_oidc: Option<oidc::Oidc>,
     pub(crate) key: Key,
 }
 
@@ -79,7 +87,8 @@ pub async fn build(config: GatewayConfig) -> Result<AppState, Error> {
     let db = carenet_node::migrations::open_existing(&source).await?;
     let store = Store::new(db, party.clone(), carenet_node::slices::standard_registry())
         .with_directory(directory);
-    let oidc = oidc::Oidc::discover(&config).await?;
+    let oidc = oidc::staff_client(&config).await?;
+    let guardian_oidc = oidc::guardian_client(&config).await?;
     let key = config.session_key()?;
     Ok(AppState {
         inner: Arc::new(Inner {
@@ -88,6 +97,7 @@ pub async fn build(config: GatewayConfig) -> Result<AppState, Error> {
             kind,
             store,
             oidc,
+            guardian_oidc,
             key,
         }),
     })
@@ -100,6 +110,36 @@ pub fn router(state: AppState) -> Router {
         .route("/inloggen", get(oidc::login))
         .route("/auth/callback", get(oidc::callback))
         .route("/uitloggen", post(oidc::logout))
+        .route("/dossiers", get(dossiers::season_view))
+        .route(
+            "/dossiers/importeren",
+            get(dossiers::import_form).post(dossiers::import),
+        )
+        .route("/dossiers/{id}", get(dossiers::show))
+        .route("/dossiers/{id}/voorleggen", post(dossiers::submit))
+        .route("/dossiers/{id}/inzage", post(dossiers::inspection))
+        .route("/dossiers/{id}/versturen", post(dossiers::publish))
+        .route("/ontvangen/{id}", get(dossiers::received))
+        .route("/ontvangen/{id}/toewijzen", post(dossiers::assign))
+        .route("/ontvangen/{id}/samenvatting", get(dossiers::digest))
+        .route("/mijn-leerlingen", get(dossiers::mine))
+        .route("/toestemming", get(consent::index))
+        .route("/toestemming/leerling", post(consent::lookup))
+        .route("/toestemming/aanvragen", post(consent::request))
+        .route("/toestemming/uitnodigen", post(consent::invite))
+        .route("/toestemming/{record}/intrekken", post(consent::withdraw))
+        .route("/ouders", get(portal::home))
+        .route("/ouders/inloggen", get(portal::login))
+        .route("/ouders/auth/callback", get(portal::callback))
+        .route("/ouders/uitloggen", post(portal::logout))
+        .route("/ouders/koppelen", post(portal::redeem))
+        .route("/ouders/kind/{n}", get(portal::child))
+        .route("/ouders/kind/{n}/gezien", get(portal::seen))
+        .route("/ouders/toestemming/{record}", post(portal::decide))
+        .route("/ouders/dossier/{id}", get(portal::read_dossier))
+        .route("/ouders/dossier/{id}/zienswijze", post(portal::give_view))
+        // An OSO upload of a whole class fits; anything larger is refused.
+        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(axum::middleware::from_fn(pages::security_headers))
         .with_state(state)
 }

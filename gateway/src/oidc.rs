@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
@@ -24,6 +24,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::form::Form;
 use crate::session::{LOGIN_COOKIE, PendingLogin, SESSION_COOKIE, Session, cookie, read};
 use crate::{AppState, Error, GatewayConfig};
 
@@ -67,76 +68,222 @@ type OidcClient = Client<
     EndpointMaybeSet,
 >;
 
-/// The provider as discovered at start.
+/// One OIDC client as discovered at start: the staff's, or the guardians'.
 pub(crate) struct Oidc {
     client: OidcClient,
     http: openidconnect::reqwest::Client,
     end_session: Option<EndSessionUrl>,
+    client_id: String,
+    scopes: Vec<String>,
+    /// The cookie the login in progress is kept in.
+    login_cookie: &'static str,
 }
 
 /// A login may take this long at the provider.
 const LOGIN_MINUTES: i64 = 10;
 
+/// A login the provider vouched for: who, and the claims beyond the standard ones.
+pub(crate) struct Verified {
+    pub issuer: String,
+    pub subject: String,
+    pub claims: HashMap<String, serde_json::Value>,
+    /// The standard `name` claim (the library parses it apart from the rest).
+    pub name: Option<String>,
+    pub id_token: String,
+}
+
+impl Verified {
+    pub fn text(&self, name: &str) -> Option<String> {
+        match name {
+            "name" => self.name.clone(),
+            _ => self
+                .claims
+                .get(name)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+        }
+    }
+}
+
 impl Oidc {
-    pub async fn discover(config: &GatewayConfig) -> Result<Self, Error> {
+    /// Discovers `issuer` for client `client_id`, whose logins come back at
+    /// `<public_url><callback>`.
+    pub async fn discover(
+        issuer: &str,
+        client_id: &str,
+        secret: String,
+        redirect: String,
+        scopes: Vec<String>,
+        login_cookie: &'static str,
+    ) -> Result<Self, Error> {
         // No redirects: the provider's answers are read as they are (SSRF).
         let http = openidconnect::reqwest::ClientBuilder::new()
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("http client: {e}")))?;
-        let issuer = IssuerUrl::new(config.oidc.issuer.clone())
-            .map_err(|_| Error::invalid("oidc.issuer", "not a URL"))?;
-        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http)
+        let issuer_url =
+            IssuerUrl::new(issuer.to_owned()).map_err(|_| Error::invalid("issuer", "not a URL"))?;
+        let metadata = ProviderMetadataWithLogout::discover_async(issuer_url, &http)
             .await
-            .map_err(|e| Error::Config(format!("oidc.issuer: discovery failed: {e}")))?;
+            .map_err(|e| Error::Config(format!("{issuer}: discovery failed: {e}")))?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
-        let redirect = RedirectUrl::new(format!(
-            "{}/auth/callback",
-            config.public_url.trim_end_matches('/')
-        ))
-        .map_err(|_| Error::invalid("public_url", "not a URL"))?;
+        let redirect =
+            RedirectUrl::new(redirect).map_err(|_| Error::invalid("public_url", "not a URL"))?;
         let client = OidcClient::from_provider_metadata(
             metadata,
-            ClientId::new(config.oidc.client_id.clone()),
-            Some(ClientSecret::new(config.client_secret()?)),
+            ClientId::new(client_id.to_owned()),
+            Some(ClientSecret::new(secret)),
         )
         .set_redirect_uri(redirect);
         Ok(Self {
             client,
             http,
             end_session,
+            client_id: client_id.to_owned(),
+            scopes,
+            login_cookie,
         })
+    }
+
+    /// To the provider, with a fresh state, nonce and PKCE challenge kept in
+    /// the login cookie.
+    pub fn begin(&self, jar: PrivateCookieJar, secure: bool) -> Response {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = self
+            .client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for scope in &self.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, csrf, nonce) = request.url();
+        let pending = PendingLogin {
+            state: csrf.secret().clone(),
+            nonce: nonce.secret().clone(),
+            verifier: verifier.secret().clone(),
+            expires_at_ms: now_ms() + LOGIN_MINUTES * 60_000,
+        };
+        let value = serde_json::to_string(&pending).unwrap_or_default();
+        let jar = jar.add(cookie(self.login_cookie, value, secure));
+        (jar, Redirect::to(url.as_str())).into_response()
+    }
+
+    /// The provider's answer: the state must be the login's, the code is
+    /// exchanged with the PKCE verifier, the ID token verified (signature,
+    /// issuer, audience, expiry, nonce).
+    pub async fn finish(
+        &self,
+        jar: PrivateCookieJar,
+        answer: Callback,
+    ) -> Result<(PrivateCookieJar, Verified), Error> {
+        let pending: PendingLogin = read(&jar, self.login_cookie)
+            .filter(|p: &PendingLogin| p.expires_at_ms > now_ms())
+            .ok_or_else(|| Error::Login("no login in progress".into()))?;
+        let jar = jar.remove(self.login_cookie);
+        let (Some(code), Some(returned)) = (answer.code, answer.state) else {
+            return Err(Error::Login("no code".into()));
+        };
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            returned.as_bytes(),
+            pending.state.as_bytes(),
+        )) {
+            return Err(Error::Login("state does not match".into()));
+        }
+        let token = self
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| Error::Login(format!("token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| Error::Login(format!("code exchange: {e}")))?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| Error::Login("no ID token".into()))?;
+        let claims = id_token
+            .claims(&self.client.id_token_verifier(), &Nonce::new(pending.nonce))
+            .map_err(|e| Error::Login(format!("ID token: {e}")))?;
+        let verified = Verified {
+            issuer: claims.issuer().to_string(),
+            subject: claims.subject().to_string(),
+            claims: claims.additional_claims().claims.clone(),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned()),
+            id_token: id_token.to_string(),
+        };
+        Ok((jar, verified))
+    }
+
+    /// Where the browser goes to end the session at the provider too, and
+    /// comes back to `back`.
+    pub fn end_session_url(&self, id_token: &str, back: String) -> String {
+        let Some(end) = &self.end_session else {
+            return back;
+        };
+        let mut request =
+            LogoutRequest::from(end.clone()).set_client_id(ClientId::new(self.client_id.clone()));
+        if let Ok(url) = PostLogoutRedirectUrl::new(back) {
+            request = request.set_post_logout_redirect_uri(url);
+        }
+        let hint = id_token.parse::<openidconnect::IdToken<
+            ExtraClaims,
+            CoreGenderClaim,
+            CoreJweContentEncryptionAlgorithm,
+            CoreJwsSigningAlgorithm,
+        >>();
+        if let Ok(hint) = &hint {
+            request = request.set_id_token_hint(hint);
+        }
+        request.http_get_url().to_string()
     }
 }
 
-/// `GET /inloggen`: to the provider, with a fresh state, nonce and PKCE
-/// challenge kept in the login cookie.
+/// The staff client of `config`.
+pub(crate) async fn staff_client(config: &GatewayConfig) -> Result<Oidc, Error> {
+    Oidc::discover(
+        &config.oidc.issuer,
+        &config.oidc.client_id,
+        GatewayConfig::secret("oidc.client_secret_file", &config.oidc.client_secret_file)?,
+        format!("{}/auth/callback", config.public_url.trim_end_matches('/')),
+        config.oidc.scopes.clone(),
+        LOGIN_COOKIE,
+    )
+    .await
+}
+
+/// The guardians' client of `config`, if it has one.
+pub(crate) async fn guardian_client(config: &GatewayConfig) -> Result<Option<Oidc>, Error> {
+    let Some(g) = &config.guardian_oidc else {
+        return Ok(None);
+    };
+    Ok(Some(
+        Oidc::discover(
+            &g.issuer,
+            &g.client_id,
+            GatewayConfig::secret("guardian_oidc.client_secret_file", &g.client_secret_file)?,
+            format!(
+                "{}/ouders/auth/callback",
+                config.public_url.trim_end_matches('/')
+            ),
+            g.scopes.clone(),
+            crate::session::GUARDIAN_LOGIN_COOKIE,
+        )
+        .await?,
+    ))
+}
+
+/// `GET /inloggen`: staff to their provider.
 pub(crate) async fn login(State(state): State<AppState>, jar: PrivateCookieJar) -> Response {
-    let config = &state.inner.config;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = state
+    state
         .inner
         .oidc
-        .client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(challenge);
-    for scope in &config.oidc.scopes {
-        request = request.add_scope(Scope::new(scope.clone()));
-    }
-    let (url, csrf, nonce) = request.url();
-    let pending = PendingLogin {
-        state: csrf.secret().clone(),
-        nonce: nonce.secret().clone(),
-        verifier: verifier.secret().clone(),
-        expires_at_ms: now_ms() + LOGIN_MINUTES * 60_000,
-    };
-    let value = serde_json::to_string(&pending).unwrap_or_default();
-    let jar = jar.add(cookie(LOGIN_COOKIE, value, config.secure_cookies));
-    (jar, Redirect::to(url.as_str())).into_response()
+        .begin(jar, state.inner.config.secure_cookies)
 }
 
 #[derive(Deserialize)]
@@ -145,56 +292,27 @@ pub(crate) struct Callback {
     state: Option<String>,
 }
 
-/// `GET /auth/callback`: the state must be the login's, the code is
-/// exchanged with the PKCE verifier, the ID token verified with the nonce;
-/// then the session starts with the staff id and roles from its claims.
+/// `GET /auth/callback`: a staff login comes back; the session starts with
+/// the staff id and roles from its claims, for this party only.
 pub(crate) async fn callback(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     Query(answer): Query<Callback>,
 ) -> Result<Response, Error> {
     let config = &state.inner.config;
-    let pending: PendingLogin = read(&jar, LOGIN_COOKIE)
-        .filter(|p: &PendingLogin| p.expires_at_ms > now_ms())
-        .ok_or_else(|| Error::Login("no login in progress".into()))?;
-    let jar = jar.remove(LOGIN_COOKIE);
-    let (Some(code), Some(returned)) = (answer.code, answer.state) else {
-        return Err(Error::Login("no code".into()));
-    };
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(
-        returned.as_bytes(),
-        pending.state.as_bytes(),
-    )) {
-        return Err(Error::Login("state does not match".into()));
-    }
-    let oidc = &state.inner.oidc;
-    let token = oidc
-        .client
-        .exchange_code(AuthorizationCode::new(code))
-        .map_err(|e| Error::Login(format!("token endpoint: {e}")))?
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
-        .request_async(&oidc.http)
-        .await
-        .map_err(|e| Error::Login(format!("code exchange: {e}")))?;
-    let id_token = token
-        .id_token()
-        .ok_or_else(|| Error::Login("no ID token".into()))?;
-    let claims = id_token
-        .claims(&oidc.client.id_token_verifier(), &Nonce::new(pending.nonce))
-        .map_err(|e| Error::Login(format!("ID token: {e}")))?;
-    let extra = &claims.additional_claims().claims;
-    let text = |name: &str| extra.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-    let party = text(&config.oidc.party_claim).unwrap_or_default();
+    let (jar, login) = state.inner.oidc.finish(jar, answer).await?;
+    let party = login.text(&config.oidc.party_claim).unwrap_or_default();
     if party != state.inner.party.as_str() {
         // Staff of another school sign in at their own school's gateway.
         return Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(
             "the login is for another party".into(),
         )));
     }
-    let staff = text(&config.oidc.staff_claim)
+    let staff = login
+        .text(&config.oidc.staff_claim)
         .ok_or_else(|| Error::Login(format!("no {} claim", config.oidc.staff_claim)))?;
     carenet_fabric::actor::check_staff_id(&config.oidc.staff_claim, &staff)?;
-    let roles: Vec<String> = match extra.get(&config.oidc.roles_claim) {
+    let roles: Vec<String> = match login.claims.get(&config.oidc.roles_claim) {
         Some(serde_json::Value::Array(list)) => list
             .iter()
             .filter_map(|v| v.as_str().map(str::to_owned))
@@ -206,7 +324,7 @@ pub(crate) async fn callback(
         staff,
         roles,
         csrf: CsrfToken::new_random().secret().clone(),
-        id_token: id_token.to_string(),
+        id_token: login.id_token,
         expires_at_ms: now_ms() + config.session_minutes * 60_000,
     };
     tracing::info!(party = %state.inner.party, "staff signed in");
@@ -217,6 +335,7 @@ pub(crate) async fn callback(
 
 #[derive(Deserialize)]
 pub(crate) struct LogoutForm {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -233,25 +352,6 @@ pub(crate) async fn logout(
     session.check_csrf(&form.csrf, &headers, &config.public_url)?;
     let jar = jar.remove(SESSION_COOKIE);
     let back = format!("{}/", config.public_url.trim_end_matches('/'));
-    let target = match &state.inner.oidc.end_session {
-        Some(end) => {
-            let mut request = LogoutRequest::from(end.clone())
-                .set_client_id(ClientId::new(config.oidc.client_id.clone()));
-            if let Ok(url) = PostLogoutRedirectUrl::new(back.clone()) {
-                request = request.set_post_logout_redirect_uri(url);
-            }
-            let hint = session.id_token.parse::<openidconnect::IdToken<
-                ExtraClaims,
-                CoreGenderClaim,
-                CoreJweContentEncryptionAlgorithm,
-                CoreJwsSigningAlgorithm,
-            >>();
-            if let Ok(hint) = &hint {
-                request = request.set_id_token_hint(hint);
-            }
-            request.http_get_url().to_string()
-        }
-        None => back,
-    };
+    let target = state.inner.oidc.end_session_url(&session.id_token, back);
     Ok((jar, Redirect::to(&target)).into_response())
 }

@@ -35,15 +35,7 @@ async fn waiting(
     if actor.may(&state.inner.party, &rule).is_err() {
         return Ok(None);
     }
-    let today = carenet_fabric::clock::today();
-    let year = if today.month() as u8 >= 8 {
-        today.year()
-    } else {
-        today.year() - 1
-    };
-    let since = time::Date::from_calendar_date(year, time::Month::August, 1)
-        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
-        .unwrap_or(0);
+    let since = season_start_ms();
     let rows = carenet_handover::season::season(
         &state.inner.store,
         state.inner.kind,
@@ -69,6 +61,29 @@ async fn waiting(
     ]))
 }
 
+/// The start of this school year (1 August), as the season view counts it.
+pub(crate) fn season_start_ms() -> i64 {
+    let today = carenet_fabric::clock::today();
+    let year = if today.month() as u8 >= 8 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
+    time::Date::from_calendar_date(year, time::Month::August, 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        .unwrap_or(0)
+}
+
+/// A moment as a Dutch date (dd-mm-jjjj).
+pub(crate) fn date_of(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .map(|t| {
+            let d = t.date();
+            format!("{:02}-{:02}-{}", d.day(), d.month() as u8, d.year())
+        })
+        .unwrap_or_default()
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 struct Login;
@@ -78,9 +93,10 @@ struct Login;
 struct ErrorPage<'a> {
     title: &'a str,
     text: &'a str,
+    detail: Option<&'a str>,
 }
 
-fn render(t: &impl Template) -> Response {
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -90,8 +106,17 @@ fn render(t: &impl Template) -> Response {
     }
 }
 
-pub(crate) fn error_page(status: StatusCode, title: &str, text: &str) -> Response {
-    let mut response = render(&ErrorPage { title, text });
+pub(crate) fn error_page(
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    detail: Option<&str>,
+) -> Response {
+    let mut response = render(&ErrorPage {
+        title,
+        text,
+        detail,
+    });
     *response.status_mut() = status;
     response
 }

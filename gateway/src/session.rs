@@ -13,6 +13,43 @@ use crate::Error;
 
 pub(crate) const SESSION_COOKIE: &str = "carenet_session";
 pub(crate) const LOGIN_COOKIE: &str = "carenet_login";
+pub(crate) const GUARDIAN_COOKIE: &str = "carenet_ouder";
+pub(crate) const GUARDIAN_LOGIN_COOKIE: &str = "carenet_ouder_login";
+
+/// A guardian signed in on the parent portal: the pseudonym of their login
+/// and the name it gave, never a national id.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct GuardianSession {
+    pub guardian: String,
+    pub name: String,
+    pub csrf: String,
+    pub id_token: String,
+    pub expires_at_ms: i64,
+}
+
+impl GuardianSession {
+    pub fn of(jar: &PrivateCookieJar) -> Option<Self> {
+        read::<GuardianSession>(jar, GUARDIAN_COOKIE).filter(|s| s.expires_at_ms > now_ms())
+    }
+
+    /// The guardian the consent slice's portal rules check.
+    pub fn guardian(&self, party: &PartyId) -> carenet_consent::portal::Guardian {
+        carenet_consent::portal::Guardian {
+            party: party.clone(),
+            id: self.guardian.clone(),
+            name: self.name.clone(),
+        }
+    }
+
+    pub fn check_csrf(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+        public_url: &str,
+    ) -> Result<(), Error> {
+        check_csrf(&self.csrf, token, headers, public_url)
+    }
+}
 
 /// Who is signed in: ids and roles only, never a name.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,6 +112,19 @@ impl Session {
         headers: &HeaderMap,
         public_url: &str,
     ) -> Result<(), Error> {
+        check_csrf(&self.csrf, token, headers, public_url)
+    }
+}
+
+/// A form's token must be the session's, and the form must come from this
+/// site (Origin, when sent, is this site; Sec-Fetch-Site is not cross-site).
+fn check_csrf(
+    expected: &str,
+    token: &str,
+    headers: &HeaderMap,
+    public_url: &str,
+) -> Result<(), Error> {
+    {
         let origin_ok = headers
             .get("origin")
             .and_then(|o| o.to_str().ok())
@@ -85,7 +135,7 @@ impl Session {
             .is_some_and(|v| v == "cross-site");
         let same_token = bool::from(subtle::ConstantTimeEq::ct_eq(
             token.as_bytes(),
-            self.csrf.as_bytes(),
+            expected.as_bytes(),
         ));
         if origin_ok && !cross_site && same_token {
             Ok(())
@@ -110,5 +160,71 @@ pub(crate) fn role_label(role: &str) -> &'static str {
         "swv_staff" => "medewerker samenwerkingsverband",
         "admin" => "beheerder",
         _ => "onbekende rol",
+    }
+}
+
+/// A signed-in staff member and the actor the slices check; a request
+/// without a valid session is refused (401) before the handler runs.
+pub(crate) struct Staff {
+    pub session: Session,
+    pub actor: Actor,
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for Staff {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Error> {
+        let jar = PrivateCookieJar::from_headers(&parts.headers, state.inner.key.clone());
+        let session = Session::of(&jar).ok_or(Error::Unauthenticated)?;
+        let actor = session.actor(&state.inner.party)?;
+        Ok(Self { session, actor })
+    }
+}
+
+impl Staff {
+    /// The form's CSRF check.
+    pub fn check(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+        state: &crate::AppState,
+    ) -> Result<(), Error> {
+        self.session
+            .check_csrf(token, headers, &state.inner.config.public_url)
+    }
+}
+
+/// A signed-in guardian on the parent portal.
+pub(crate) struct Parent {
+    pub session: GuardianSession,
+    pub guardian: carenet_consent::portal::Guardian,
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for Parent {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Error> {
+        let jar = PrivateCookieJar::from_headers(&parts.headers, state.inner.key.clone());
+        let session = GuardianSession::of(&jar).ok_or(Error::Unauthenticated)?;
+        let guardian = session.guardian(&state.inner.party);
+        Ok(Self { session, guardian })
+    }
+}
+
+impl Parent {
+    pub fn check(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+        state: &crate::AppState,
+    ) -> Result<(), Error> {
+        self.session
+            .check_csrf(token, headers, &state.inner.config.public_url)
     }
 }

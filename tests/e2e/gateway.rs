@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use carenet_e2e::{TestRegion, Tuning};
-use carenet_gateway::config::{GatewayConfig, OidcSection};
+use carenet_gateway::config::{GatewayConfig, GuardianOidcSection, OidcSection};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::three_parties;
@@ -24,12 +24,11 @@ pub fn shots_dir(test: &str) -> PathBuf {
         .join(test)
 }
 
-/// Starts the provider for a gateway at `base`; returns it and its issuer.
-async fn provider(base: &str) -> anyhow::Result<(tokio::process::Child, String)> {
+/// Starts the provider for gateways at `bases`; returns it and its issuer.
+async fn provider(bases: &[&str]) -> anyhow::Result<(tokio::process::Child, String)> {
     let mut child = tokio::process::Command::new("node")
         .arg(browser_dir().join("provider.mjs"))
-        .arg(format!("{base}/auth/callback"))
-        .arg(format!("{base}/"))
+        .args(bases)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
@@ -45,6 +44,99 @@ async fn provider(base: &str) -> anyhow::Result<(tokio::process::Child, String)>
     // Keep reading what it prints, so it never writes into a closed pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Ok((child, issuer))
+}
+
+/// A port for a gateway, bound before the provider learns its address.
+async fn bind() -> anyhow::Result<(tokio::net::TcpListener, String)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    Ok((listener, base))
+}
+
+/// A running gateway; stops with [`Gateway::stop`].
+pub struct Gateway {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Gateway {
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+/// Serves the gateway of `party` (staff and guardian clients at `issuer`).
+async fn gateway(
+    region: &TestRegion,
+    party: &str,
+    issuer: &str,
+    listener: tokio::net::TcpListener,
+    base: &str,
+) -> anyhow::Result<Gateway> {
+    let dir = region.dir.path().join(format!("gateway-{party}"));
+    std::fs::create_dir_all(&dir)?;
+    let secret = dir.join("client-secret");
+    std::fs::write(&secret, "gatewaysecret0123")?;
+    let guardian_secret = dir.join("guardian-client-secret");
+    std::fs::write(&guardian_secret, "oudersecret01234")?;
+    let config = GatewayConfig {
+        listen: base.trim_start_matches("http://").to_owned(),
+        public_url: base.to_owned(),
+        node_config: region.config_path(party),
+        session_key_file: dir.join("session.key"),
+        secure_cookies: false,
+        session_minutes: 60,
+        oidc: OidcSection {
+            issuer: issuer.to_owned(),
+            client_id: "gateway".into(),
+            client_secret_file: secret,
+            staff_claim: "staff".into(),
+            party_claim: "party".into(),
+            roles_claim: "roles".into(),
+            scopes: vec!["carenet".into()],
+        },
+        guardian_oidc: Some(GuardianOidcSection {
+            issuer: issuer.to_owned(),
+            client_id: "ouders".into(),
+            client_secret_file: guardian_secret,
+            name_claim: "name".into(),
+            scopes: vec!["profile".into()],
+        }),
+    };
+    config.validate()?;
+    let state = carenet_gateway::build(config).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(carenet_gateway::serve(state, listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Gateway {
+        stop: Some(stop),
+        server: Some(server),
+    })
+}
+
+/// Runs a browser script from `tests/browser` with `env`, and checks that it
+/// passed and printed `passed`.
+async fn browser(script: &str, env: &[(&str, &str)], passed: &str) -> anyhow::Result<()> {
+    let mut command = tokio::process::Command::new("node");
+    command.arg(browser_dir().join(script)).kill_on_drop(true);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let run = tokio::time::timeout(Duration::from_secs(300), command.output()).await??;
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "{log}");
+    assert!(log.contains(passed), "{log}");
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,55 +159,19 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
         carenet_handover::dossier::Route::PoVo,
     )
     .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (_provider, issuer) = provider(&base).await?;
-    let secret = region.dir.path().join("gateway-client-secret");
-    std::fs::write(&secret, "gatewaysecret0123")?;
-    let config = GatewayConfig {
-        listen: base.trim_start_matches("http://").to_owned(),
-        public_url: base.clone(),
-        node_config: region.config_path("po-1"),
-        session_key_file: region.dir.path().join("gateway-session.key"),
-        secure_cookies: false,
-        session_minutes: 60,
-        oidc: OidcSection {
-            issuer,
-            client_id: "gateway".into(),
-            client_secret_file: secret,
-            staff_claim: "staff".into(),
-            party_claim: "party".into(),
-            roles_claim: "roles".into(),
-            scopes: vec!["carenet".into()],
-        },
-    };
-    config.validate()?;
-    let state = carenet_gateway::build(config).await?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(carenet_gateway::serve(state, listener, async move {
-        let _ = stopped.await;
-    }));
+    let (listener, base) = bind().await?;
+    let (_provider, issuer) = provider(&[&base]).await?;
+    let gw = gateway(&region, "po-1", &issuer, listener, &base).await?;
     let shots = shots_dir("gateway");
     let _ = std::fs::remove_dir_all(&shots);
-    let run = tokio::time::timeout(
-        Duration::from_secs(180),
-        tokio::process::Command::new("node")
-            .arg(browser_dir().join("login.mjs"))
-            .env("GATEWAY_URL", &base)
-            .env("SHOTS_DIR", &shots)
-            .kill_on_drop(true)
-            .output(),
+    let shots_s = shots.display().to_string();
+    browser(
+        "login.mjs",
+        &[("GATEWAY_URL", &base), ("SHOTS_DIR", &shots_s)],
+        "all browser checks passed",
     )
-    .await??;
-    let _ = stop.send(());
-    let _ = server.await;
-    let log = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(run.status.success(), "{log}");
-    assert!(log.contains("all browser checks passed"), "{log}");
+    .await?;
+    gw.stop().await;
     for shot in [
         "01-inloggen.png",
         "02-start.png",
@@ -132,5 +188,132 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
         "{:?}",
         audit.iter().map(|r| &r.action).collect::<Vec<_>>()
     );
+    region.shutdown().await
+}
+
+/// The whole season of one pupil in real browsers, through the gateways of
+/// po-1 and vo-1 (see `tests/browser/scenario.mjs`); then what the nodes
+/// recorded: the grant with portal evidence, the guardian's inzage, the
+/// refusal of another guardian, and the withdrawal reaching vo-1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::Result<()> {
+    use carenet_consent::portal;
+    use carenet_fabric::{Actor, Role};
+    use carenet_proto::v1::{EvidenceKind, GrantorRole};
+
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start("swv").await?;
+    let po = region.start("po-1").await?;
+    let vo = region.start("vo-1").await?;
+    let ib = Actor::new(po.store.party.clone(), "ib-1", [Role::SupportCoordinatorPo])?;
+    // The IB composed pupil-1's dossier (not yet seen by the guardians).
+    let dossier = crate::handover::unseen_povo(Default::default());
+    let id = carenet_handover::dossier::create(
+        &po.store,
+        &ib,
+        "pupil-1",
+        carenet_handover::dossier::Route::PoVo,
+        &dossier,
+    )
+    .await?;
+    // Another guardian, of another pupil, for the refusal.
+    let other = portal::invite(&po.store, &ib, "pupil-2", 7).await?;
+
+    let (po_listener, po_base) = bind().await?;
+    let (vo_listener, vo_base) = bind().await?;
+    let (_provider, issuer) = provider(&[&po_base, &vo_base]).await?;
+    let po_gw = gateway(&region, "po-1", &issuer, po_listener, &po_base).await?;
+    let vo_gw = gateway(&region, "vo-1", &issuer, vo_listener, &vo_base).await?;
+    let shots = shots_dir("scenario");
+    let _ = std::fs::remove_dir_all(&shots);
+    let shots_s = shots.display().to_string();
+    browser(
+        "scenario.mjs",
+        &[
+            ("PO_URL", &po_base),
+            ("VO_URL", &vo_base),
+            ("SHOTS_DIR", &shots_s),
+            ("DOSSIER_ID", &id),
+            ("OTHER_CODE", &other.code),
+        ],
+        "all scenario checks passed",
+    )
+    .await?;
+    po_gw.stop().await;
+    vo_gw.stop().await;
+
+    for shot in [
+        "10-toestemming",
+        "11-toestemming-gevraagd",
+        "12-uitnodiging",
+        "13-dossier-ter-inzage",
+        "14-verstuurd",
+        "15-gelezen-door-mentor",
+        "16-seizoen-po",
+        "20-ouders-inloggen",
+        "21-ouders-start",
+        "22-toestemmingsvraag",
+        "23-dossier-inzien",
+        "24-ingetrokken",
+        "25-wie-heeft-wat",
+        "26-ander-kind",
+        "30-seizoen-vo",
+        "31-toewijzen",
+        "32-ingetrokken-bij-vo",
+        "40-mijn-leerlingen",
+        "41-samenvatting",
+    ] {
+        assert!(shots.join(format!("{shot}.png")).exists(), "{shot}");
+    }
+
+    // The grant: given on the portal, by a guardian, named by pseudonym.
+    let consents = carenet_consent::record::ConsentStore::new(po.store.clone());
+    let records = consents.list(&ib, "pupil-1").await?;
+    assert_eq!(records.len(), 1);
+    let history = consents.show(&ib, &records[0].version.record_id).await?;
+    let statuses: Vec<_> = history
+        .iter()
+        .map(|v| carenet_consent::record::status_name(v.status()))
+        .collect();
+    assert_eq!(statuses, ["requested", "granted", "withdrawn"]);
+    let grant = &history[1].version;
+    let evidence = grant.evidence.as_ref().expect("evidence");
+    assert_eq!(evidence.kind, EvidenceKind::PortalLogin as i32);
+    assert!(
+        evidence.recorded_by.starts_with("guardian."),
+        "{evidence:?}"
+    );
+    assert_eq!(grant.grantors[0].role, GrantorRole::Guardian as i32);
+    assert_eq!(grant.grantors[0].name, "J. de Vries");
+    // The inzage: recorded by the guardian, with their view in the dossier.
+    let stored = carenet_handover::dossier::get(&po.store, &id).await?;
+    assert_eq!(
+        stored.dossier.extras.guardian_view.as_deref(),
+        Some("Wij herkennen ons in het advies.")
+    );
+    // Audited: the other guardian's refusal; no personal data in the log.
+    let audit = carenet_fabric::audit::list(&po.store.db, 0, 10_000).await?;
+    let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
+    for expected in [
+        "guardian_invited",
+        "guardian_linked",
+        "consent_grant",
+        "dossier_read_by_guardian",
+        "inspection_recorded",
+        "consent_withdraw",
+        "refused:portal_child",
+    ] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    assert!(
+        audit
+            .iter()
+            .all(|r| !r.actor.contains("Vries") && !r.message_id.contains("Vries")),
+        "no names in the audit log"
+    );
+    // vo-1 lost the dossier when the consent was withdrawn.
+    let received = carenet_handover::incoming::list(&vo.store).await?;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].removed.as_deref(), Some("withdrawn"));
     region.shutdown().await
 }

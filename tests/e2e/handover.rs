@@ -50,7 +50,7 @@ pub fn example(part: &str) -> String {
 }
 
 /// The POVO example without its inzage block: a dossier the guardians have not seen yet.
-fn unseen_povo(extras: Extras) -> Dossier {
+pub fn unseen_povo(extras: Extras) -> Dossier {
     let sections = oso::import(&example("POVO_full")).unwrap().sections;
     Dossier {
         sections: sections

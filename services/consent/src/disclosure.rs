@@ -65,6 +65,16 @@ pub async fn who_saw_what(
     child_ref: &str,
 ) -> Result<Vec<Disclosure>> {
     crate::roles::require(store, actor, &crate::roles::DISCLOSURES, child_ref).await?;
+    lines(store, actor, child_ref).await
+}
+
+/// The lines of [`who_saw_what`] for `child_ref`, the reading audited as
+/// `actor`'s; its callers checked who may read them.
+pub(crate) async fn lines(
+    store: &Store,
+    actor: &Actor,
+    child_ref: &str,
+) -> Result<Vec<Disclosure>> {
     let mut lines: Vec<(u64, Disclosure)> = audit::about_child(&store.db, child_ref)
         .await?
         .into_iter()

@@ -117,8 +117,50 @@ macro_rules! inspection_record {
             recorded_by: actor.audit_name(),
             ..::std::clone::Clone::clone($inspection)
         };
-        let inspection = &inspection;
-        $crate::inspection::check(actor, inspection)?;
+        $crate::inspection::check(actor, &inspection)?;
+        $crate::__inspection_insert!($tx, &inspection)
+    }};
+}
+
+/// As [`inspection_record!`](crate::inspection_record), for the guardians
+/// themselves on the parent portal: `$link` (a `&portal::Linked`) must be
+/// the link to the inspection's child ([`check_portal`]); the record names
+/// the guardian's pseudonym as who recorded it.
+#[macro_export]
+macro_rules! portal_inspection_record {
+    ($tx:expr, $link:expr, $inspection:expr) => {{
+        let link: &$crate::portal::Linked = $link;
+        let inspection = $crate::inspection::Inspection {
+            recorded_by: link.guardian().audit_name(),
+            ..::std::clone::Clone::clone($inspection)
+        };
+        $crate::inspection::check_portal(link, &inspection)?;
+        $crate::__inspection_insert!($tx, &inspection)
+    }};
+}
+
+/// The checks [`portal_inspection_record!`](crate::portal_inspection_record)
+/// makes: the fields, and a link to the inspection's child.
+pub fn check_portal(link: &crate::portal::Linked, i: &Inspection) -> Result<()> {
+    if i.document_id.trim().is_empty() {
+        return Err(Error::invalid(
+            "document_id",
+            "name the document the guardians saw",
+        ));
+    }
+    if i.child_ref != link.child_ref() {
+        return Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(
+            "this is not about a child the guardian is linked to".into(),
+        )));
+    }
+    Ok(())
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __inspection_insert {
+    ($tx:expr, $inspection:expr) => {{
+        let inspection: &$crate::inspection::Inspection = $inspection;
         let id = $crate::inspection::new_id();
         sqlx::query($crate::inspection::INSERT)
             .bind(&id)

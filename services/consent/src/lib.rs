@@ -15,6 +15,7 @@ pub mod disclosure;
 pub mod error;
 pub mod inspection;
 pub mod policy;
+pub mod portal;
 pub mod purpose;
 pub mod receipt;
 pub mod record;

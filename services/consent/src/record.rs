@@ -317,6 +317,31 @@ impl ConsentStore {
         evidence: v1::Evidence,
     ) -> Result<Stored> {
         roles::require(&self.store, actor, &roles::WITHDRAW, record_id).await?;
+        self.withdraw_as(actor, record_id, grantors, evidence).await
+    }
+
+    /// A grant (`grant`) or refusal recorded under `actor` without a staff
+    /// role check: for the parent portal, which checked the guardian's link
+    /// to the child first ([`crate::portal`]).
+    pub(crate) async fn decide_as(
+        &self,
+        actor: &Actor,
+        record_id: &str,
+        grant: bool,
+        d: &Decision,
+    ) -> Result<Stored> {
+        let change = if grant { Change::Grant } else { Change::Refuse };
+        self.decide(actor, record_id, change, d).await
+    }
+
+    /// A withdrawal recorded under `actor`; its callers checked who may.
+    pub(crate) async fn withdraw_as(
+        &self,
+        actor: &Actor,
+        record_id: &str,
+        grantors: Vec<v1::Grantor>,
+        evidence: v1::Evidence,
+    ) -> Result<Stored> {
         let evidence = v1::Evidence {
             recorded_by: actor.audit_name(),
             ..evidence

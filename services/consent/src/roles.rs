@@ -16,9 +16,12 @@
 //! | list who saw a child's data | [`disclosure::who_saw_what`] | support_coordinator_po, care_coordinator, case_coordinator |
 //! | record an inspection (inzage) | [`inspection::record`], [`inspection_record!`] | support_coordinator_po, care_coordinator |
 //! | record a safety exception | [`safety::record`] | support_coordinator_po, care_coordinator |
+//! | invite a guardian to the parent portal | [`portal::invite`] | mentor, support_coordinator_po, care_coordinator |
 //! | list the safety reports of a coordinator | [`safety::reported_to`] | care_coordinator, support_coordinator_po (their own list), team_lead (any coordinator's list) |
 //!
 //! The actor must also act for the party whose node holds the records.
+//! Guardians on the parent portal hold no staff role: their actions are in
+//! [`crate::portal`], each behind a proven link to the child.
 //!
 //! A refused action changes nothing; its refusal is appended to the audit log
 //! on its own (`refused:<action>`, naming the staff member and roles) and the
@@ -37,6 +40,7 @@
 //! [`inspection::record`]: crate::inspection::record
 //! [`inspection_record!`]: crate::inspection_record
 //! [`safety::record`]: crate::safety::record
+//! [`portal::invite`]: crate::portal::invite
 //! [`safety::reported_to`]: crate::safety::reported_to
 
 use carenet_fabric::store::Store;
@@ -143,6 +147,7 @@ pub const ALL: &[Action] = &[
     RECORD_INSPECTION,
     RECORD_SAFETY_EXCEPTION,
     SAFETY_REPORTS,
+    crate::portal::INVITE,
 ];
 
 /// Passes if `actor` acts for `party` and holds a role of `action`; changes

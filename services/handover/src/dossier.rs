@@ -395,6 +395,15 @@ struct ChildRow {
     state: String,
 }
 
+/// A dossier as its school's staff read it (composing it, or checking it
+/// before it leaves); the reading is audited (`dossier_viewed`).
+pub async fn view(store: &Store, actor: &Actor, id: &str) -> Result<StoredDossier> {
+    roles::check(store, actor, roles::COMPOSE, id).await?;
+    let current = get(store, id).await?;
+    carenet_fabric::audit::append(&store.db, &[actor.entry("dossier_viewed", id)]).await?;
+    Ok(current)
+}
+
 /// The dossiers about one child, newest first: (id, version, state).
 pub async fn for_child(store: &Store, child_ref: &str) -> Result<Vec<(String, u32, DossierState)>> {
     let rows: Vec<ChildRow> = with_db!(&store.db, pool => {
@@ -481,11 +490,57 @@ pub async fn record_inspection(
     view: GuardiansView,
 ) -> Result<String> {
     roles::check(store, actor, roles::INSPECTION, id).await?;
+    inspect(store, Inspector::Staff(actor), id, seen_on, view).await
+}
+
+/// The guardians themselves give their view on the parent portal, today:
+/// the dossier must be put before them (awaiting inzage) and be about the
+/// child they are linked to (a refusal is audited). The same record and the
+/// same state change as [`record_inspection`].
+pub async fn record_inspection_by_guardian(
+    store: &Store,
+    link: &carenet_consent::portal::Linked,
+    id: &str,
+    view: GuardiansView,
+) -> Result<String> {
+    let current = get(store, id).await?;
+    link.require_same_child(store, "portal_inspection", id, &current.child_ref)
+        .await?;
+    if current.state != DossierState::AwaitingInspection {
+        return Err(not_in(&current, "give the guardians' view"));
+    }
+    inspect(
+        store,
+        Inspector::Guardian(link),
+        id,
+        carenet_fabric::clock::today(),
+        view,
+    )
+    .await
+}
+
+/// Who records an inzage.
+enum Inspector<'a> {
+    Staff(&'a Actor),
+    Guardian(&'a carenet_consent::portal::Linked),
+}
+
+async fn inspect(
+    store: &Store,
+    who: Inspector<'_>,
+    id: &str,
+    seen_on: Date,
+    view: GuardiansView,
+) -> Result<String> {
     let guardian_view = view.text.clone();
     let inspection_id = audited!(&store.db, tx => {
         let mut current = load_in_tx!(tx, id);
         let from = current.state;
-        if !matches!(from, DossierState::Draft | DossierState::AwaitingInspection) {
+        let allowed: &[DossierState] = match who {
+            Inspector::Staff(_) => &[DossierState::Draft, DossierState::AwaitingInspection],
+            Inspector::Guardian(_) => &[DossierState::AwaitingInspection],
+        };
+        if !allowed.contains(&from) {
             return Err(not_in(&current, "record an inspection"));
         }
         let inspection = Inspection {
@@ -493,9 +548,18 @@ pub async fn record_inspection(
             document_id: id.to_owned(),
             seen_on,
             guardian_view: guardian_view.clone(),
-            recorded_by: actor.audit_name(),
+            recorded_by: String::new(),
         };
-        let inspection_id: String = carenet_consent::inspection_record!(tx, actor, &inspection);
+        let (inspection_id, entry): (String, Entry) = match who {
+            Inspector::Staff(actor) => (
+                carenet_consent::inspection_record!(tx, actor, &inspection),
+                actor.entry("dossier_ready", id),
+            ),
+            Inspector::Guardian(link) => (
+                carenet_consent::portal_inspection_record!(tx, link, &inspection),
+                link.entry("dossier_ready", id),
+            ),
+        };
         if guardian_view.is_some() {
             current.dossier.extras.guardian_view = guardian_view.clone();
         }
@@ -517,11 +581,41 @@ pub async fn record_inspection(
         changed_one(done.rows_affected(), id)?;
         let entry = Entry {
             legal_basis: format!("inspection:{inspection_id}"),
-            ..actor.entry("dossier_ready", id)
+            ..entry
         };
         (inspection_id, vec![entry])
     });
     Ok(inspection_id)
+}
+
+/// The dossiers the guardians of the linked child may read on the portal
+/// (put before them or further along; not a draft), newest first.
+pub async fn for_guardian(
+    store: &Store,
+    link: &carenet_consent::portal::Linked,
+) -> Result<Vec<(String, u32, DossierState)>> {
+    Ok(for_child(store, link.child_ref())
+        .await?
+        .into_iter()
+        .filter(|(_, _, state)| *state != DossierState::Draft)
+        .collect())
+}
+
+/// A dossier as the guardians read it on the portal; the reading is audited
+/// (`dossier_read_by_guardian`), a dossier about another child refused.
+pub async fn read_by_guardian(
+    store: &Store,
+    link: &carenet_consent::portal::Linked,
+    id: &str,
+) -> Result<StoredDossier> {
+    let current = get(store, id).await?;
+    link.require_same_child(store, "portal_dossier", id, &current.child_ref)
+        .await?;
+    if current.state == DossierState::Draft {
+        return Err(not_in(&current, "show it to the guardians"));
+    }
+    carenet_fabric::audit::append(&store.db, &[link.entry("dossier_read_by_guardian", id)]).await?;
+    Ok(current)
 }
 
 /// Writes the OSO `inzage` block: seen, on `seen_on`, no longer provisional,

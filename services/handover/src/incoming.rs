@@ -347,6 +347,23 @@ pub async fn assign(
     Ok(())
 }
 
+/// A received dossier as the one who assigns it reads it (the care
+/// coordinator; at a primary school also the IB); the reading is audited
+/// (`dossier_viewed`).
+pub async fn view(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    message_id: &str,
+) -> Result<(Incoming, Dossier)> {
+    let kind = roles::own_kind(store, kind)?;
+    roles::check(store, actor, roles::assign(kind), message_id).await?;
+    let item = get(store, message_id).await?;
+    let dossier = dossier_of(store, &item).await?;
+    carenet_fabric::audit::append(&store.db, &[actor.entry("dossier_viewed", message_id)]).await?;
+    Ok((item, dossier))
+}
+
 /// The received dossier itself, for staff of the receiving school (or, for a
 /// handover inside the school, the school's own dossier).
 pub async fn dossier(store: &Store, message_id: &str) -> Result<Dossier> {

@@ -1,0 +1,340 @@
+//! Staff pages of consent: ask for it, look up a pupil's consents and who
+//! saw what, record a withdrawal the guardians gave at school, and invite a
+//! guardian to the parent portal. Pupil references travel in form bodies,
+//! never in URLs.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use carenet_consent::record::{ConsentRequest, ConsentStore, Stored, parse_date};
+use carenet_consent::{Category, Purpose, portal};
+use carenet_fabric::PartyKind;
+use carenet_proto::v1::{self, EvidenceKind, GrantorRole, consent_recipient::Target};
+use serde::Deserialize;
+
+use crate::form::Form;
+use crate::pages::{date_of, render};
+use crate::session::Staff;
+use crate::{AppState, Error, labels};
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    csrf: String,
+    purposes: Vec<(&'static str, &'static str)>,
+    categories: Vec<(&'static str, &'static str)>,
+    /// (value, label): parties by id, then kinds.
+    recipients: Vec<(String, String)>,
+    /// After a lookup: the pupil and their consents.
+    pupil: Option<String>,
+    records: Vec<RecordLine>,
+    /// After a lookup, if the role may see it: who saw what.
+    disclosures: Option<Vec<(String, &'static str, String, String)>>,
+    /// A message after an action.
+    notice: Option<String>,
+    /// A fresh invitation code, shown once.
+    code: Option<(String, String)>,
+}
+
+struct RecordLine {
+    id: String,
+    purpose: &'static str,
+    recipients: String,
+    status: &'static str,
+    until: String,
+    withdrawable: bool,
+}
+
+fn recipients_text(state: &AppState, version: &v1::ConsentVersion) -> String {
+    version
+        .recipients
+        .iter()
+        .map(|r| match &r.target {
+            Some(Target::PartyId(id)) => state
+                .inner
+                .store
+                .directory()
+                .and_then(|d| d.get(id))
+                .map_or_else(|| id.clone(), |e| e.name.clone()),
+            Some(Target::Kind(k)) => PartyKind::from_proto(*k)
+                .map_or("onbekend", labels::kind)
+                .to_owned(),
+            None => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn line(state: &AppState, c: &Stored) -> RecordLine {
+    RecordLine {
+        id: c.version.record_id.clone(),
+        purpose: labels::purpose_code(&c.version.purpose),
+        recipients: recipients_text(state, &c.version),
+        status: labels::consent_status(carenet_consent::record::status_name(c.status())),
+        until: c.version.valid_until.clone(),
+        withdrawable: c.status() == v1::ConsentStatus::Granted,
+    }
+}
+
+fn page(state: &AppState, staff: &Staff) -> ConsentPage {
+    let mut recipients: Vec<(String, String)> = state
+        .inner
+        .store
+        .directory()
+        .map(|d| {
+            d.snapshot()
+                .parties()
+                .filter(|p| p.id != state.inner.party)
+                .map(|p| {
+                    (
+                        p.id.to_string(),
+                        format!("{} ({})", p.name, labels::kind(p.kind)),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    recipients.sort();
+    for k in [
+        PartyKind::VoSchool,
+        PartyKind::ZatPartner,
+        PartyKind::Swv,
+        PartyKind::Vervolg,
+    ] {
+        recipients.push((
+            format!("kind:{}", k.as_str()),
+            format!("elke {}", labels::kind(k)),
+        ));
+    }
+    ConsentPage {
+        csrf: staff.session.csrf.clone(),
+        purposes: [
+            Purpose::TransferDossier,
+            Purpose::DiscussInIzo,
+            Purpose::ReferToZat,
+            Purpose::ShareWithPartner,
+            Purpose::SupportRequest,
+            Purpose::CaseMembership,
+        ]
+        .into_iter()
+        .map(|p| (p.as_str(), labels::purpose(p)))
+        .collect(),
+        categories: Category::all()
+            .map(|c| (c.as_str(), labels::category(c)))
+            .collect(),
+        recipients,
+        pupil: None,
+        records: Vec::new(),
+        disclosures: None,
+        notice: None,
+        code: None,
+    }
+}
+
+/// `GET /toestemming`: the forms.
+pub(crate) async fn index(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
+    staff
+        .actor
+        .require(
+            carenet_consent::roles::LIST.what,
+            carenet_consent::roles::LIST.roles,
+        )
+        .map_err(Error::Fabric)?;
+    Ok(render(&page(&state, &staff)))
+}
+
+/// Fills in the pupil's consents (and who saw what, if the role may).
+async fn with_pupil(
+    state: &AppState,
+    staff: &Staff,
+    mut p: ConsentPage,
+    child_ref: &str,
+) -> Result<ConsentPage, Error> {
+    let store = &state.inner.store;
+    let records = ConsentStore::new(store.clone())
+        .list(&staff.actor, child_ref)
+        .await?;
+    p.records = records.iter().map(|c| line(state, c)).collect();
+    if staff
+        .actor
+        .may(&store.party, &carenet_consent::roles::DISCLOSURES)
+        .is_ok()
+    {
+        let lines =
+            carenet_consent::disclosure::who_saw_what(store, &staff.actor, child_ref).await?;
+        p.disclosures = Some(
+            lines
+                .into_iter()
+                .map(|d| {
+                    (
+                        date_of(d.at_ms),
+                        labels::disclosure_action(&d.action),
+                        d.recipient,
+                        d.actor,
+                    )
+                })
+                .collect(),
+        );
+    }
+    p.pupil = Some(child_ref.to_owned());
+    Ok(p)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LookupForm {
+    #[serde(default)]
+    csrf: String,
+    child_ref: String,
+}
+
+/// `POST /toestemming/leerling`: one pupil's consents.
+pub(crate) async fn lookup(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<LookupForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let p = with_pupil(&state, &staff, page(&state, &staff), form.child_ref.trim()).await?;
+    Ok(render(&p))
+}
+
+/// A form's repeated fields (`categories`, `recipients`) arrive as pairs.
+type Pairs = Vec<(String, String)>;
+
+fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// `POST /toestemming/aanvragen`: ask for consent.
+pub(crate) async fn request(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, Error> {
+    staff.check(field(&pairs, "csrf"), &headers, &state)?;
+    let child_ref = field(&pairs, "child_ref").trim().to_owned();
+    let purpose = Purpose::parse("purpose", field(&pairs, "purpose"))?;
+    let mut recipients = Vec::new();
+    for (k, v) in &pairs {
+        if k != "recipients" {
+            continue;
+        }
+        let target = match v.strip_prefix("kind:") {
+            Some(kind) => Target::Kind(PartyKind::parse("recipients", kind)?.to_proto() as i32),
+            None => Target::PartyId(v.clone()),
+        };
+        recipients.push(v1::ConsentRecipient {
+            target: Some(target),
+        });
+    }
+    let categories = pairs
+        .iter()
+        .filter(|(k, _)| k == "categories")
+        .map(|(_, v)| Category::parse("categories", v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let today = carenet_fabric::clock::today();
+    let until = field(&pairs, "valid_until");
+    let r = ConsentRequest {
+        child_ref: child_ref.clone(),
+        child_birth_date: parse_date("child_birth_date", field(&pairs, "child_birth_date"))?,
+        purpose,
+        recipients,
+        categories,
+        valid_from: today,
+        valid_until: (!until.is_empty())
+            .then(|| parse_date("valid_until", until))
+            .transpose()?,
+    };
+    ConsentStore::new(state.inner.store.clone())
+        .request(&staff.actor, &r)
+        .await?;
+    let mut p = with_pupil(&state, &staff, page(&state, &staff), &child_ref).await?;
+    p.notice = Some("Het verzoek om toestemming staat klaar voor de ouders.".into());
+    Ok(render(&p))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WithdrawForm {
+    #[serde(default)]
+    csrf: String,
+    grantor_name: String,
+    grantor_role: String,
+}
+
+/// `POST /toestemming/{record}/intrekken`: record a withdrawal the
+/// guardians (or the pupil) gave in a conversation at school.
+pub(crate) async fn withdraw(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(record): Path<String>,
+    Form(form): Form<WithdrawForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let role = match form.grantor_role.as_str() {
+        "guardian" => GrantorRole::Guardian,
+        "legal_representative" => GrantorRole::LegalRepresentative,
+        "pupil" => GrantorRole::Pupil,
+        _ => {
+            return Err(Error::invalid(
+                "grantor_role",
+                "guardian, legal_representative or pupil",
+            ));
+        }
+    };
+    let consents = ConsentStore::new(state.inner.store.clone());
+    let stored = consents
+        .withdraw(
+            &staff.actor,
+            &record,
+            vec![v1::Grantor {
+                role: role as i32,
+                name: form.grantor_name.trim().to_owned(),
+            }],
+            v1::Evidence {
+                kind: EvidenceKind::RecordedConversation as i32,
+                recorded_by: String::new(),
+                document_sha256: Vec::new(),
+            },
+        )
+        .await?;
+    let mut p = with_pupil(
+        &state,
+        &staff,
+        page(&state, &staff),
+        &stored.version.child_ref,
+    )
+    .await?;
+    p.notice = Some("De toestemming is ingetrokken; wie gegevens kreeg, krijgt bericht.".into());
+    Ok(render(&p))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    child_ref: String,
+    days: u32,
+}
+
+/// `POST /toestemming/uitnodigen`: a one-time code for a guardian of the
+/// pupil, shown once (only its hash is kept).
+pub(crate) async fn invite(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let child_ref = form.child_ref.trim();
+    let invitation = portal::invite(&state.inner.store, &staff.actor, child_ref, form.days).await?;
+    let mut p = page(&state, &staff);
+    p.code = Some((invitation.code, date_of(invitation.expires_at_ms)));
+    Ok(render(&p))
+}

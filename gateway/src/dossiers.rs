@@ -1,0 +1,492 @@
+//! Staff pages of the transfer dossiers: the season view with its chart,
+//! one outgoing dossier (put before the guardians, inzage, publish), import
+//! of an OSO file, one received dossier (assign to the mentor), and the
+//! mentor's list and classroom digest. Each handler calls the handover
+//! slice's function with the signed-in actor; the slice checks the role.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use carenet_consent::record::ConsentStore;
+use carenet_fabric::PartyId;
+use carenet_handover::dossier::{self, Akkoord, DossierState, GuardiansView, Route};
+use carenet_handover::{incoming, season};
+use carenet_proto::v1::ConsentStatus;
+use serde::Deserialize;
+
+use crate::form::Form;
+use crate::pages::{render, season_start_ms};
+use crate::session::Staff;
+use crate::{AppState, Error, labels};
+
+#[derive(Template)]
+#[template(path = "dossiers.html")]
+struct SeasonPage {
+    csrf: String,
+    rows: Vec<Row>,
+    /// (status, count, bar width in percent)
+    chart: Vec<(&'static str, usize, usize)>,
+}
+
+struct Row {
+    href: String,
+    direction: &'static str,
+    pupil: String,
+    counterparty: String,
+    status: &'static str,
+    warm: String,
+    feedback: bool,
+}
+
+/// `GET /dossiers`: the season view of this school (overview roles).
+pub(crate) async fn season_view(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, Error> {
+    let rows = season::season(
+        &state.inner.store,
+        state.inner.kind,
+        &staff.actor,
+        season_start_ms(),
+        &season::Filter::default(),
+    )
+    .await?;
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for r in &rows {
+        let label = labels::dossier_status(&r.status);
+        match counts.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((label, 1)),
+        }
+    }
+    let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let chart = counts
+        .into_iter()
+        .map(|(l, n)| (l, n, n * 100 / max))
+        .collect();
+    let rows = rows
+        .into_iter()
+        .map(|r| Row {
+            href: if r.direction == "out" {
+                format!("/dossiers/{}", r.id)
+            } else {
+                format!("/ontvangen/{}", r.id)
+            },
+            direction: if r.direction == "out" {
+                "verstuurd"
+            } else {
+                "ontvangen"
+            },
+            pupil: r.pupil,
+            counterparty: r.counterparty,
+            status: labels::dossier_status(&r.status),
+            warm: r.warm_handover,
+            feedback: r.feedback,
+        })
+        .collect();
+    Ok(render(&SeasonPage {
+        csrf: staff.session.csrf,
+        rows,
+        chart,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "dossier.html")]
+struct DossierPage {
+    csrf: String,
+    id: String,
+    pupil: String,
+    route: &'static str,
+    state: &'static str,
+    version: u32,
+    advice: String,
+    guardian_view: String,
+    can_submit: bool,
+    can_inspect: bool,
+    can_publish: bool,
+    /// (party id, name)
+    recipients: Vec<(String, String)>,
+    /// (record id, what for)
+    consents: Vec<(String, String)>,
+    /// Where it went and what became of it, from the season view.
+    sent: Vec<(String, &'static str)>,
+}
+
+fn route_label(r: Route) -> &'static str {
+    match r {
+        Route::PoVo => "basisschool → middelbare school",
+        Route::PoPo => "basisschool → basisschool",
+        Route::VoVo => "middelbare school → middelbare school",
+        Route::VoVervolg => "middelbare school → vervolgopleiding",
+        Route::Internal => "binnen de school",
+    }
+}
+
+/// `GET /dossiers/{id}`: one outgoing dossier and its next step.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let store = &state.inner.store;
+    let d = dossier::view(store, &staff.actor, &id).await?;
+    let summary = d.dossier.summary();
+    let recipients = match (d.route.recipient_kind(), store.directory()) {
+        (Some(kind), Some(directory)) => {
+            let snapshot = directory.snapshot();
+            let mut parties: Vec<(String, String)> = snapshot
+                .parties()
+                .filter(|p| p.kind == kind && p.id != store.party)
+                .map(|p| (p.id.to_string(), p.name.clone()))
+                .collect();
+            parties.sort();
+            parties
+        }
+        _ => Vec::new(),
+    };
+    let may_publish = staff
+        .actor
+        .may(&store.party, &carenet_handover::roles::PUBLISH)
+        .is_ok();
+    let consents = if may_publish {
+        ConsentStore::new(store.clone())
+            .list(&staff.actor, &d.child_ref)
+            .await?
+            .into_iter()
+            .filter(|c| c.status() == ConsentStatus::Granted)
+            .map(|c| {
+                let what = labels::purpose_code(&c.version.purpose).to_owned();
+                (c.version.record_id, what)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let sent = season::season(
+        store,
+        state.inner.kind,
+        &staff.actor,
+        0,
+        &season::Filter::default(),
+    )
+    .await
+    .map(|rows| {
+        rows.into_iter()
+            .filter(|r| r.direction == "out" && r.id == id && r.status != d.state.as_str())
+            .map(|r| (r.counterparty, labels::dossier_status(&r.status)))
+            .collect()
+    })
+    .unwrap_or_default();
+    let inspector = staff
+        .actor
+        .may(&store.party, &carenet_handover::roles::INSPECTION)
+        .is_ok();
+    Ok(render(&DossierPage {
+        csrf: staff.session.csrf,
+        id: d.id.clone(),
+        pupil: summary.pupil_name,
+        route: route_label(d.route),
+        state: labels::dossier_status(d.state.as_str()),
+        version: d.version,
+        advice: summary.advice.unwrap_or_default(),
+        guardian_view: d.dossier.extras.guardian_view.clone().unwrap_or_default(),
+        can_submit: d.state == DossierState::Draft,
+        can_inspect: inspector
+            && matches!(
+                d.state,
+                DossierState::Draft | DossierState::AwaitingInspection
+            ),
+        can_publish: may_publish && d.state == DossierState::Ready,
+        recipients,
+        consents,
+        sent,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /dossiers/{id}/voorleggen`: put the dossier before the guardians.
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    dossier::submit_for_inspection(&state.inner.store, &staff.actor, &id).await?;
+    Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InspectionForm {
+    #[serde(default)]
+    csrf: String,
+    seen_on: String,
+    #[serde(default)]
+    view: String,
+    akkoord: String,
+}
+
+/// `POST /dossiers/{id}/inzage`: staff record the inzage the guardians had
+/// at school (on the portal the guardians give it themselves).
+pub(crate) async fn inspection(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<InspectionForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let seen_on = dossier::parse_date("seen_on", &form.seen_on)?;
+    let akkoord = Akkoord::parse("akkoord", &form.akkoord)?;
+    let view = GuardiansView::new(Some(form.view), akkoord);
+    dossier::record_inspection(&state.inner.store, &staff.actor, &id, seen_on, view).await?;
+    Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PublishForm {
+    #[serde(default)]
+    csrf: String,
+    recipient: String,
+    #[serde(default)]
+    consent_record: String,
+}
+
+/// `POST /dossiers/{id}/versturen`: release the dossier to the receiving
+/// school (the consent service decides at fetch time what leaves).
+pub(crate) async fn publish(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<PublishForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let store = &state.inner.store;
+    let recipient = PartyId::parse("recipient", &form.recipient)?;
+    let directory = store
+        .directory()
+        .ok_or_else(|| Error::Config("the node's directory is not cached".into()))?;
+    let consent = (!form.consent_record.is_empty()).then_some(form.consent_record.as_str());
+    dossier::publish(
+        store,
+        directory,
+        &staff.actor,
+        &id,
+        std::slice::from_ref(&recipient),
+        consent,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    csrf: String,
+    /// (file name, outcome, link)
+    done: Vec<(String, String, Option<String>)>,
+}
+
+/// `GET /dossiers/importeren`: the form to import OSO files.
+pub(crate) async fn import_form(staff: Staff) -> Result<Response, Error> {
+    staff
+        .actor
+        .require(
+            carenet_handover::roles::COMPOSE.what,
+            carenet_handover::roles::COMPOSE.roles,
+        )
+        .map_err(Error::Fabric)?;
+    Ok(render(&ImportPage {
+        csrf: staff.session.csrf,
+        done: Vec::new(),
+    }))
+}
+
+/// `POST /dossiers/importeren` (multipart): one or more OSO files, each with
+/// the pupil reference it is for; the answer lists each file's outcome.
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, Error> {
+    let mut csrf = String::new();
+    let mut route = String::new();
+    let mut child_ref = String::new();
+    let mut files: Vec<(String, String)> = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| Error::invalid("form", "not a readable upload"))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let text = field
+            .text()
+            .await
+            .map_err(|_| Error::invalid(&name, "not readable text"))?;
+        match name.as_str() {
+            "csrf" => csrf = text,
+            "route" => route = text,
+            "child_ref" => child_ref = text,
+            "oso" => files.push((file_name.unwrap_or_else(|| "bestand".into()), text)),
+            _ => {}
+        }
+    }
+    staff.check(&csrf, &headers, &state)?;
+    let route = Route::parse("route", &route)?;
+    let mut done = Vec::with_capacity(files.len());
+    for (name, text) in files {
+        match dossier::import_oso(&state.inner.store, &staff.actor, &text, &child_ref, route).await
+        {
+            Ok(id) => done.push((
+                name,
+                "ingelezen".to_owned(),
+                Some(format!("/dossiers/{id}")),
+            )),
+            Err(e) => {
+                let e = Error::from(e);
+                if matches!(e.describe().0, axum::http::StatusCode::FORBIDDEN) {
+                    return Err(e);
+                }
+                done.push((name, format!("niet ingelezen: {e}"), None));
+            }
+        }
+    }
+    Ok(render(&ImportPage {
+        csrf: staff.session.csrf,
+        done,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "incoming.html")]
+struct IncomingPage {
+    csrf: String,
+    id: String,
+    pupil: String,
+    sender: String,
+    version: u32,
+    mentor: String,
+    read: bool,
+    advice: String,
+}
+
+/// `GET /ontvangen/{id}`: a received dossier, for the one who assigns it.
+pub(crate) async fn received(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let (item, d) = incoming::view(&state.inner.store, state.inner.kind, &staff.actor, &id).await?;
+    let summary = d.summary();
+    Ok(render(&IncomingPage {
+        csrf: staff.session.csrf,
+        id: item.message_id,
+        pupil: summary.pupil_name,
+        sender: item.sender,
+        version: item.version,
+        mentor: item.mentor.unwrap_or_default(),
+        read: item.opened_at_ms.is_some(),
+        advice: summary.advice.unwrap_or_default(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    mentor: String,
+    #[serde(default)]
+    teachers: String,
+}
+
+/// `POST /ontvangen/{id}/toewijzen`: to the mentor (and teachers).
+pub(crate) async fn assign(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let teachers: Vec<String> = form
+        .teachers
+        .split([',', ' '])
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    incoming::assign(
+        &state.inner.store,
+        state.inner.kind,
+        &staff.actor,
+        &id,
+        form.mentor.trim(),
+        &teachers,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/ontvangen/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "mine.html")]
+struct MinePage {
+    csrf: String,
+    /// (link, received on, read)
+    items: Vec<(String, String, bool)>,
+}
+
+/// `GET /mijn-leerlingen`: the dossiers assigned to this mentor or teacher.
+pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
+    let me = staff.actor.staff.as_str();
+    let items = incoming::list(&state.inner.store)
+        .await?
+        .into_iter()
+        .filter(|i| {
+            i.available && (i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me))
+        })
+        .map(|i| {
+            (
+                format!("/ontvangen/{}/samenvatting", i.message_id),
+                crate::pages::date_of(i.received_at_ms),
+                i.opened_at_ms.is_some(),
+            )
+        })
+        .collect();
+    Ok(render(&MinePage {
+        csrf: staff.session.csrf,
+        items,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "digest.html")]
+struct DigestPage {
+    csrf: String,
+    pupil: String,
+    items: Vec<(&'static str, String)>,
+}
+
+/// `GET /ontvangen/{id}/samenvatting`: the assigned mentor or teacher reads
+/// the classroom digest; the mentor's first reading tells the sending school.
+pub(crate) async fn digest(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let digest = incoming::open_digest(&state.inner.store, &staff.actor, &id).await?;
+    Ok(render(&DigestPage {
+        csrf: staff.session.csrf,
+        pupil: digest.pupil,
+        items: digest.items,
+    }))
+}

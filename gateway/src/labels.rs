@@ -1,0 +1,149 @@
+//! The words the UI uses for the slices' codes: purposes and data
+//! categories in language a parent understands, states and statuses as
+//! school staff say them (`docs/glossary.md`).
+
+use carenet_consent::{Category, Purpose};
+use carenet_fabric::PartyKind;
+
+/// What a consent is for, in words a parent understands.
+pub fn purpose(p: Purpose) -> &'static str {
+    match p {
+        Purpose::TransferDossier => {
+            "Het overdrachtsdossier van uw kind naar de nieuwe school sturen"
+        }
+        Purpose::DiscussInIzo => {
+            "Uw kind bespreken in het overleg met zorgpartners op school (IZO)"
+        }
+        Purpose::ReferToZat => "Uw kind aanmelden bij het zorg- en adviesteam (ZAT)",
+        Purpose::ShareWithPartner => "Gegevens delen met een zorgpartner",
+        Purpose::SupportRequest => "Extra ondersteuning aanvragen bij het samenwerkingsverband",
+        Purpose::CaseMembership => "Meedoen aan één gezamenlijk plan voor uw kind",
+        Purpose::FeedbackToSender => "Terugkoppeling aan de vorige school",
+    }
+}
+
+/// A data category, in words a parent understands.
+pub fn category(c: Category) -> &'static str {
+    match c {
+        Category::Metadata => "gegevens over het dossier zelf",
+        Category::GuardianInspection => "of u het dossier hebt ingezien",
+        Category::School => "de school",
+        Category::Pupil => "naam, geboortedatum en adres van uw kind",
+        Category::Guardians => "uw naam en contactgegevens",
+        Category::EarlyEducation => "voor- en vroegschoolse educatie",
+        Category::SchoolCareer => "de schoolloopbaan",
+        Category::TransferAdvice => "het schooladvies",
+        Category::EducationalSupport => "de extra ondersteuning op school",
+        Category::Absence => "verzuim",
+        Category::ExitTest => "de eindtoets",
+        Category::TestResults => "toetsresultaten",
+        Category::ActionPlans => "handelingsplannen",
+        Category::GradeLists => "cijferlijsten",
+        Category::PreviousSecondary => "de vorige middelbare school",
+        Category::Attachments => "bijlagen",
+        Category::CareHistory => "eerdere zorg en hulp",
+        Category::Diagnosis => "diagnoses",
+        Category::HomeSituation => "de thuissituatie",
+        Category::ExternalCare => "hulp van buiten de school",
+    }
+}
+
+pub fn categories(codes: &[String]) -> Vec<&'static str> {
+    codes
+        .iter()
+        .filter_map(|c| Category::parse("category", c).ok())
+        .map(category)
+        .collect()
+}
+
+pub fn purpose_code(code: &str) -> &'static str {
+    Purpose::parse("purpose", code).map_or("onbekend doel", purpose)
+}
+
+pub fn kind(k: PartyKind) -> &'static str {
+    match k {
+        PartyKind::PoSchool => "basisschool",
+        PartyKind::VoSchool => "middelbare school",
+        PartyKind::Swv => "samenwerkingsverband",
+        PartyKind::ZatPartner => "zorgpartner",
+        PartyKind::Vervolg => "vervolgopleiding",
+    }
+}
+
+/// A consent status as the portal and staff pages say it.
+pub fn consent_status(code: &str) -> &'static str {
+    match code {
+        "requested" => "gevraagd",
+        "granted" => "gegeven",
+        "refused" => "geweigerd",
+        "withdrawn" => "ingetrokken",
+        "expired" => "verlopen",
+        _ => "onbekend",
+    }
+}
+
+/// A season-view status of a dossier.
+pub fn dossier_status(code: &str) -> &'static str {
+    match code {
+        "draft" => "in voorbereiding",
+        "awaiting_inspection" => "ter inzage bij ouders",
+        "ready" => "klaargezet",
+        "published" => "verstuurd",
+        "delivered" => "ontvangen door school",
+        "read" => "gelezen door mentor",
+        "received" => "ontvangen, toe te wijzen",
+        "assigned" => "toegewezen, nog niet gelezen",
+        "withdrawn" => "ingetrokken",
+        "purged" => "verwijderd (bewaartermijn)",
+        _ => "onbekend",
+    }
+}
+
+/// What an audit action means for a parent reading "wie heeft wat gezien".
+pub fn disclosure_action(code: &str) -> &'static str {
+    match code {
+        "released" => "gegevens verstuurd",
+        "delivered" => "gegevens ontvangen",
+        "release_refused" => "versturen geweigerd (geen toestemming)",
+        "purged" => "gegevens verwijderd",
+        "consent_requested" => "toestemming gevraagd",
+        "consent_grant" => "toestemming gegeven",
+        "consent_refuse" => "toestemming geweigerd",
+        "consent_withdraw" => "toestemming ingetrokken",
+        "consent_expire" => "toestemming verlopen",
+        _ => "andere handeling",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_dutch_words() {
+        for c in Category::all() {
+            assert!(!category(c).is_empty());
+        }
+        for code in [
+            "transfer_dossier",
+            "discuss_in_izo",
+            "refer_to_zat",
+            "share_with_partner",
+            "support_request",
+            "case_membership",
+            "feedback_to_sender",
+        ] {
+            assert_ne!(purpose_code(code), "onbekend doel", "{code}");
+        }
+        for s in [
+            "draft",
+            "awaiting_inspection",
+            "ready",
+            "published",
+            "delivered",
+            "read",
+        ] {
+            assert_ne!(dossier_status(s), "onbekend", "{s}");
+        }
+    }
+}

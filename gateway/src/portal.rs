@@ -1,0 +1,448 @@
+//! The parent portal, in plain Dutch and phone-first: sign in with the
+//! guardians' own OIDC client, link a child with the school's one-time code,
+//! decide on consent requests, withdraw a consent, read the transfer dossier
+//! before it leaves and give a view on it, and see who saw what.
+//!
+//! Every action goes through the consent slice's portal rules
+//! ([`carenet_consent::portal`]): a proven link to the child first, and what
+//! is touched must be about that child (a refusal is audited, 403). Children
+//! are addressed by their place in the guardian's own list (`/ouders/kind/1`),
+//! records and dossiers by their random ids: no pupil reference in a URL.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::PrivateCookieJar;
+use carenet_consent::portal::{self, Guardian, Linked};
+use carenet_fabric::clock::now_ms;
+use carenet_handover::dossier::{self, Akkoord, DossierState, GuardiansView};
+use carenet_proto::v1::ConsentStatus;
+use openidconnect::CsrfToken;
+use serde::Deserialize;
+
+use crate::form::Form;
+use crate::oidc::Callback;
+use crate::pages::{date_of, render};
+use crate::session::{GUARDIAN_COOKIE, GuardianSession, Parent, cookie};
+use crate::{AppState, Error, labels};
+
+fn client(state: &AppState) -> Result<&crate::oidc::Oidc, Error> {
+    state.inner.guardian_oidc.as_ref().ok_or(Error::NotFound)
+}
+
+#[derive(Template)]
+#[template(path = "portal_login.html")]
+struct LoginPage;
+
+#[derive(Template)]
+#[template(path = "portal_home.html")]
+struct HomePage {
+    csrf: String,
+    name: String,
+    /// (place in the list, how the child is named)
+    children: Vec<(usize, String)>,
+    notice: Option<&'static str>,
+}
+
+/// How the portal names a child: the first name from a dossier about them,
+/// else "uw kind".
+async fn child_name(state: &AppState, link: &Linked) -> String {
+    let store = &state.inner.store;
+    if let Ok(list) = dossier::for_guardian(store, link).await {
+        for (id, _, _) in list {
+            if let Ok(d) = dossier::get(store, &id).await {
+                let name = d.dossier.summary().pupil_name;
+                if !name.is_empty() {
+                    return name;
+                }
+            }
+        }
+    }
+    "uw kind".to_owned()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Notice {
+    #[serde(default)]
+    m: String,
+}
+
+/// `GET /ouders`: the portal's start, or the way in.
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Query(notice): Query<Notice>,
+) -> Result<Response, Error> {
+    client(&state)?;
+    let Some(session) = GuardianSession::of(&jar) else {
+        return Ok(render(&LoginPage));
+    };
+    let guardian = session.guardian(&state.inner.party);
+    let store = &state.inner.store;
+    let mut children = Vec::new();
+    for (i, child) in portal::children(store, &guardian).await?.iter().enumerate() {
+        let link = portal::linked(store, &guardian, child).await?;
+        children.push((i + 1, child_name(&state, &link).await));
+    }
+    let notice = match notice.m.as_str() {
+        "gekoppeld" => Some("Uw kind is gekoppeld."),
+        "gegeven" => Some("U heeft toestemming gegeven. Dank u wel."),
+        "geweigerd" => Some("U heeft geen toestemming gegeven. Dat is vastgelegd."),
+        "ingetrokken" => {
+            Some("U heeft uw toestemming ingetrokken. Wie de gegevens kreeg, krijgt bericht.")
+        }
+        "zienswijze" => Some("Uw reactie is vastgelegd en gaat met het dossier mee."),
+        _ => None,
+    };
+    Ok(render(&HomePage {
+        csrf: session.csrf,
+        name: session.name,
+        children,
+        notice,
+    }))
+}
+
+/// `GET /ouders/inloggen`: to the guardians' provider.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+) -> Result<Response, Error> {
+    Ok(client(&state)?.begin(jar, state.inner.config.secure_cookies))
+}
+
+/// `GET /ouders/auth/callback`: a guardian's login comes back; the session
+/// holds the pseudonym of the login and the name it gave.
+pub(crate) async fn callback(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Query(answer): Query<Callback>,
+) -> Result<Response, Error> {
+    let config = &state.inner.config;
+    let (jar, login) = client(&state)?.finish(jar, answer).await?;
+    let name_claim = config
+        .guardian_oidc
+        .as_ref()
+        .map_or("name", |g| g.name_claim.as_str());
+    let guardian = Guardian::from_login(
+        state.inner.party.clone(),
+        &login.issuer,
+        &login.subject,
+        &login.text(name_claim).unwrap_or_default(),
+    );
+    let session = GuardianSession {
+        guardian: guardian.id,
+        name: guardian.name,
+        csrf: CsrfToken::new_random().secret().clone(),
+        id_token: login.id_token,
+        expires_at_ms: now_ms() + config.session_minutes.min(60) * 60_000,
+    };
+    tracing::info!(party = %state.inner.party, "guardian signed in");
+    let value = serde_json::to_string(&session).unwrap_or_default();
+    let jar = jar.add(cookie(GUARDIAN_COOKIE, value, config.secure_cookies));
+    Ok((jar, Redirect::to("/ouders")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /ouders/uitloggen`.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    parent: Parent,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, Error> {
+    parent.check(&form.csrf, &headers, &state)?;
+    let jar = jar.remove(GUARDIAN_COOKIE);
+    let back = format!(
+        "{}/ouders",
+        state.inner.config.public_url.trim_end_matches('/')
+    );
+    let target = client(&state)?.end_session_url(&parent.session.id_token, back);
+    Ok((jar, Redirect::to(&target)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    code: String,
+}
+
+/// `POST /ouders/koppelen`: the school's one-time code links the child.
+pub(crate) async fn redeem(
+    State(state): State<AppState>,
+    parent: Parent,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, Error> {
+    parent.check(&form.csrf, &headers, &state)?;
+    portal::redeem(&state.inner.store, &parent.guardian, &form.code).await?;
+    Ok(Redirect::to("/ouders?m=gekoppeld").into_response())
+}
+
+/// The link to the child at place `n` of the guardian's list.
+async fn nth(state: &AppState, guardian: &Guardian, n: usize) -> Result<Linked, Error> {
+    let store = &state.inner.store;
+    let children = portal::children(store, guardian).await?;
+    let child = n
+        .checked_sub(1)
+        .and_then(|i| children.get(i))
+        .ok_or(Error::NotFound)?;
+    Ok(portal::linked(store, guardian, child).await?)
+}
+
+#[derive(Template)]
+#[template(path = "portal_child.html")]
+struct ChildPage {
+    csrf: String,
+    n: usize,
+    name: String,
+    requests: Vec<ConsentLine>,
+    current: Vec<ConsentLine>,
+    /// (link, what it is, state)
+    dossiers: Vec<(String, &'static str, &'static str)>,
+}
+
+struct ConsentLine {
+    id: String,
+    purpose: &'static str,
+    recipients: String,
+    categories: Vec<&'static str>,
+    until: String,
+    status: &'static str,
+}
+
+fn recipients_text(state: &AppState, c: &carenet_proto::v1::ConsentVersion) -> String {
+    use carenet_proto::v1::consent_recipient::Target;
+    c.recipients
+        .iter()
+        .map(|r| match &r.target {
+            Some(Target::PartyId(id)) => state
+                .inner
+                .store
+                .directory()
+                .and_then(|d| d.get(id))
+                .map_or_else(|| "een andere organisatie".to_owned(), |e| e.name.clone()),
+            Some(Target::Kind(k)) => format!(
+                "elke {}",
+                carenet_fabric::PartyKind::from_proto(*k).map_or("organisatie", labels::kind)
+            ),
+            None => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `GET /ouders/kind/{n}`: what waits for the guardian about this child.
+pub(crate) async fn child(
+    State(state): State<AppState>,
+    parent: Parent,
+    Path(n): Path<usize>,
+) -> Result<Response, Error> {
+    let link = nth(&state, &parent.guardian, n).await?;
+    let store = &state.inner.store;
+    let mut requests = Vec::new();
+    let mut current = Vec::new();
+    for c in portal::consents(store, &link).await? {
+        let line = ConsentLine {
+            id: c.version.record_id.clone(),
+            purpose: labels::purpose_code(&c.version.purpose),
+            recipients: recipients_text(&state, &c.version),
+            categories: labels::categories(&c.version.categories),
+            until: c.version.valid_until.clone(),
+            status: labels::consent_status(carenet_consent::record::status_name(c.status())),
+        };
+        match c.status() {
+            ConsentStatus::Requested => requests.push(line),
+            _ => current.push(line),
+        }
+    }
+    let dossiers = dossier::for_guardian(store, &link)
+        .await?
+        .into_iter()
+        .map(|(id, _, st)| {
+            let what = if st == DossierState::AwaitingInspection {
+                "Overdrachtsdossier: lees het en geef uw reactie"
+            } else {
+                "Overdrachtsdossier"
+            };
+            (
+                format!("/ouders/dossier/{id}"),
+                what,
+                labels::dossier_status(st.as_str()),
+            )
+        })
+        .collect();
+    Ok(render(&ChildPage {
+        csrf: parent.session.csrf,
+        n,
+        name: child_name(&state, &link).await,
+        requests,
+        current,
+        dossiers,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    /// `geven`, `weigeren` or `intrekken`.
+    besluit: String,
+}
+
+/// `POST /ouders/toestemming/{record}`: grant, refuse or withdraw.
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    parent: Parent,
+    headers: HeaderMap,
+    Path(record): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, Error> {
+    parent.check(&form.csrf, &headers, &state)?;
+    let store = &state.inner.store;
+    let (link, _) = portal::linked_by_record(store, &parent.guardian, &record).await?;
+    let today = carenet_fabric::clock::today();
+    let done = match form.besluit.as_str() {
+        "geven" => {
+            portal::decide(store, &link, &record, true, today).await?;
+            "gegeven"
+        }
+        "weigeren" => {
+            portal::decide(store, &link, &record, false, today).await?;
+            "geweigerd"
+        }
+        "intrekken" => {
+            portal::withdraw(store, &link, &record).await?;
+            "ingetrokken"
+        }
+        _ => return Err(Error::invalid("besluit", "geven, weigeren of intrekken")),
+    };
+    Ok(Redirect::to(&format!("/ouders?m={done}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "portal_dossier.html")]
+struct DossierPage {
+    csrf: String,
+    id: String,
+    pupil: String,
+    school: String,
+    advice: String,
+    attention_points: String,
+    argumentation: String,
+    support: Vec<String>,
+    /// The guardians' view already given, if any.
+    view: String,
+    open: bool,
+}
+
+/// The guardian's link to the child `id` is about; another child's dossier
+/// is refused (audited).
+async fn dossier_link(state: &AppState, guardian: &Guardian, id: &str) -> Result<Linked, Error> {
+    let store = &state.inner.store;
+    let d = dossier::get(store, id).await?;
+    Ok(portal::linked(store, guardian, &d.child_ref).await?)
+}
+
+/// `GET /ouders/dossier/{id}`: the transfer dossier as it will leave.
+pub(crate) async fn read_dossier(
+    State(state): State<AppState>,
+    parent: Parent,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let link = dossier_link(&state, &parent.guardian, &id).await?;
+    let d = dossier::read_by_guardian(&state.inner.store, &link, &id).await?;
+    let s = d.dossier.summary();
+    let mut support = s.diagnoses.clone();
+    support.extend(s.plans.iter().map(|p| format!("Plan: {p}")));
+    if s.has_opp {
+        support.push("Er is een ontwikkelingsperspectief (OPP).".into());
+    }
+    Ok(render(&DossierPage {
+        csrf: parent.session.csrf,
+        id: d.id.clone(),
+        pupil: s.pupil_name,
+        school: s.school.unwrap_or_default(),
+        advice: s.advice.unwrap_or_default(),
+        attention_points: s.attention_points.unwrap_or_default(),
+        argumentation: s.argumentation.unwrap_or_default(),
+        support,
+        view: d.dossier.extras.guardian_view.clone().unwrap_or_default(),
+        open: d.state == DossierState::AwaitingInspection,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ViewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    zienswijze: String,
+    akkoord: String,
+}
+
+/// `POST /ouders/dossier/{id}/zienswijze`: the guardians' view and whether
+/// they agree with the content; the dossier is then ready to send.
+pub(crate) async fn give_view(
+    State(state): State<AppState>,
+    parent: Parent,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ViewForm>,
+) -> Result<Response, Error> {
+    parent.check(&form.csrf, &headers, &state)?;
+    let link = dossier_link(&state, &parent.guardian, &id).await?;
+    let akkoord = match form.akkoord.as_str() {
+        "ja" => Akkoord::Yes,
+        "nee" => Akkoord::No,
+        _ => return Err(Error::invalid("akkoord", "kies akkoord of niet akkoord")),
+    };
+    if form.zienswijze.chars().count() > 4000 {
+        return Err(Error::invalid("zienswijze", "at most 4000 characters"));
+    }
+    let view = GuardiansView::new(Some(form.zienswijze), akkoord);
+    dossier::record_inspection_by_guardian(&state.inner.store, &link, &id, view).await?;
+    Ok(Redirect::to("/ouders?m=zienswijze").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "portal_seen.html")]
+struct SeenPage {
+    csrf: String,
+    n: usize,
+    /// (when, what, to whom)
+    lines: Vec<(String, &'static str, String)>,
+}
+
+/// `GET /ouders/kind/{n}/gezien`: who saw what about this child.
+pub(crate) async fn seen(
+    State(state): State<AppState>,
+    parent: Parent,
+    Path(n): Path<usize>,
+) -> Result<Response, Error> {
+    let link = nth(&state, &parent.guardian, n).await?;
+    let store = &state.inner.store;
+    let lines = portal::disclosures(store, &link)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let to = store
+                .directory()
+                .and_then(|dir| dir.get(&d.recipient))
+                .map_or_else(String::new, |e| e.name.clone());
+            (date_of(d.at_ms), labels::disclosure_action(&d.action), to)
+        })
+        .collect();
+    Ok(render(&SeenPage {
+        csrf: parent.session.csrf,
+        n,
+        lines,
+    }))
+}

@@ -1,0 +1,418 @@
+//! The parent portal's rules: a guardian signed in through the portal's own
+//! login (in production a DigiD broker) acts for the children the school
+//! linked them to, and for no other.
+//!
+//! The school links a guardian to a child with a one-time invitation
+//! ([`invite`], a coordinator's action): a code on paper or by mail, of
+//! which only the hash is kept. It expires, and at first use ([`redeem`]) it
+//! is bound to the login that used it. Every portal action then starts with
+//! [`linked`], which proves the link or refuses (audited, `refused:portal_child`);
+//! the [`Linked`] it returns is the only way into the actions below, and each
+//! of them checks that what it touches is about that child.
+//!
+//! A guardian is named by a pseudonym of their login ([`Guardian::id`]), never
+//! by a national id; audit records name them `guardian.<pseudonym>`. A grant
+//! given here is recorded with evidence `portal_login`, the guardian as the
+//! grantor, and the pseudonym as who recorded it.
+
+use std::collections::BTreeSet;
+
+use carenet_fabric::audit::Entry;
+use carenet_fabric::clock::now_ms;
+use carenet_fabric::crypto::sha256;
+use carenet_fabric::store::Store;
+use carenet_fabric::{Actor, PartyId, Role, audit, audited, with_db};
+use carenet_proto::v1::{self, EvidenceKind, GrantorRole};
+use time::Date;
+
+use crate::disclosure::Disclosure;
+use crate::record::{ConsentStore, Decision, Stored};
+use crate::{Error, Result, roles};
+
+/// Inviting a guardian to the portal: the school's coordinators and mentors.
+pub const INVITE: roles::Action = roles::Action {
+    action: "guardian_invite",
+    what: "invite a guardian to the parent portal",
+    roles: &[
+        Role::Mentor,
+        Role::SupportCoordinatorPo,
+        Role::CareCoordinator,
+    ],
+};
+
+/// How long an invitation may wait for its first use, at most.
+pub const MAX_INVITATION_DAYS: u32 = 60;
+
+/// Letters and digits a parent cannot mistake for one another.
+const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+const CODE_LEN: usize = 12;
+
+/// A guardian as the portal's login verified them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guardian {
+    /// The node the portal belongs to.
+    pub party: PartyId,
+    /// A pseudonym of the login (issuer and subject): 32 hex characters.
+    pub id: String,
+    /// How the login names them; kept on this node as the grantor's name.
+    pub name: String,
+}
+
+impl Guardian {
+    /// The guardian of a verified login: `issuer` and `subject` are the ID
+    /// token's `iss` and `sub`; the pseudonym hides both.
+    pub fn from_login(party: PartyId, issuer: &str, subject: &str, name: &str) -> Self {
+        let mut input = b"carenet.guardian\0".to_vec();
+        input.extend_from_slice(issuer.as_bytes());
+        input.push(0);
+        input.extend_from_slice(subject.as_bytes());
+        let id = hex::encode(&sha256(&input)[..16]);
+        let name = match name.trim() {
+            "" => "ouder of verzorger (portaal)".to_owned(),
+            n => n.chars().take(100).collect(),
+        };
+        Self { party, id, name }
+    }
+
+    /// As the audit log names the guardian.
+    pub fn audit_name(&self) -> String {
+        format!("guardian.{}", &self.id[..16])
+    }
+
+    /// The actor the consent records and audit entries name: the guardian's
+    /// audit name and no staff role, so it passes no staff check anywhere.
+    fn actor(&self) -> Actor {
+        Actor {
+            party: self.party.clone(),
+            staff: self.audit_name(),
+            roles: BTreeSet::new(),
+        }
+    }
+
+    fn refusal(&self, action: &str, subject: &str) -> Entry {
+        self.actor().refusal_entry(action, subject)
+    }
+}
+
+/// Proof that a guardian is linked to a child on this node; made only by
+/// [`linked`].
+#[derive(Clone, Debug)]
+pub struct Linked {
+    guardian: Guardian,
+    child_ref: String,
+}
+
+impl Linked {
+    pub fn guardian(&self) -> &Guardian {
+        &self.guardian
+    }
+    pub fn child_ref(&self) -> &str {
+        &self.child_ref
+    }
+    /// The actor portal actions are recorded under (no staff role).
+    pub fn actor(&self) -> Actor {
+        self.guardian.actor()
+    }
+    /// The audit entry of a portal action about `subject`.
+    pub fn entry(&self, action: &str, subject: &str) -> Entry {
+        self.actor().entry(action, subject)
+    }
+
+    /// Refuses (audited, `refused:<action>`) when `child_ref` is not this
+    /// link's child: what a portal action touches must be about it.
+    pub async fn require_same_child(
+        &self,
+        store: &Store,
+        action: &str,
+        subject: &str,
+        child_ref: &str,
+    ) -> Result<()> {
+        if child_ref == self.child_ref {
+            return Ok(());
+        }
+        audit::append(&store.db, &[self.guardian.refusal(action, subject)]).await?;
+        Err(denied())
+    }
+}
+
+fn denied() -> Error {
+    Error::Fabric(carenet_fabric::Error::PermissionDenied(
+        "this is not about a child the guardian is linked to".into(),
+    ))
+}
+
+/// A fresh invitation: the code to hand to the guardian (shown once) and
+/// when it expires.
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub code: String,
+    pub expires_at_ms: i64,
+}
+
+/// A code as typed: spaces and dashes dropped, upper case.
+fn normalise(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+fn new_code() -> String {
+    // 16 random bytes from the system's generator (UUID v4), 5 bits a letter.
+    let bytes = *uuid::Uuid::new_v4().as_bytes();
+    let mut bits: u128 = u128::from_be_bytes(bytes);
+    let mut code = String::with_capacity(CODE_LEN + 2);
+    for i in 0..CODE_LEN {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        code.push(CODE_ALPHABET[(bits & 31) as usize] as char);
+        bits >>= 5;
+    }
+    code
+}
+
+/// Invites a guardian of `child_ref`: a one-time code valid for `days`
+/// (1 to [`MAX_INVITATION_DAYS`]). Only the code's hash is stored.
+pub async fn invite(
+    store: &Store,
+    actor: &Actor,
+    child_ref: &str,
+    days: u32,
+) -> Result<Invitation> {
+    roles::require(store, actor, &INVITE, child_ref).await?;
+    if child_ref.trim().is_empty() || child_ref.len() > 64 {
+        return Err(Error::invalid("child_ref", "1-64 characters"));
+    }
+    if !(1..=MAX_INVITATION_DAYS).contains(&days) {
+        return Err(Error::invalid(
+            "days",
+            format!("from 1 to {MAX_INVITATION_DAYS}"),
+        ));
+    }
+    let code = new_code();
+    let now = now_ms();
+    let expires_at_ms = now + i64::from(days) * 86_400_000;
+    let hash = sha256(normalise(&code).as_bytes());
+    audited!(&store.db, tx => {
+        sqlx::query(
+            "INSERT INTO guardian_invitation (code_sha256, child_ref, created_by, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&hash[..])
+        .bind(child_ref)
+        .bind(actor.audit_name())
+        .bind(now)
+        .bind(expires_at_ms)
+        .execute(&mut *tx)
+        .await?;
+        ((), vec![actor.entry("guardian_invited", child_ref)])
+    });
+    Ok(Invitation {
+        code,
+        expires_at_ms,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct ChildRow {
+    child_ref: String,
+}
+
+/// Binds an invitation to `guardian` at its first use and links them to its
+/// child; returns the child's reference. An unknown, used or expired code is
+/// refused alike (audited), so the answer tells nothing about other codes.
+pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<String> {
+    let hash = sha256(normalise(code).as_bytes());
+    let now = now_ms();
+    let child: Option<String> = audited!(&store.db, tx => {
+        let row: Option<ChildRow> = sqlx::query_as(
+            "UPDATE guardian_invitation SET guardian = $1, redeemed_at_ms = $2 \
+             WHERE code_sha256 = $3 AND guardian IS NULL AND expires_at_ms > $2 RETURNING child_ref",
+        )
+        .bind(&guardian.id)
+        .bind(now)
+        .bind(&hash[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        match row {
+            Some(ChildRow { child_ref }) => {
+                sqlx::query(
+                    "INSERT INTO guardian_link (guardian, child_ref, linked_at_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (guardian, child_ref) DO NOTHING",
+                )
+                .bind(&guardian.id)
+                .bind(&child_ref)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let entry = guardian.actor().entry("guardian_linked", &child_ref);
+                (Some(child_ref), vec![entry])
+            }
+            None => (None, vec![guardian.refusal("guardian_link", "invitation")]),
+        }
+    });
+    child.ok_or_else(|| Error::invalid("code", "unknown, already used or expired"))
+}
+
+/// The children `guardian` is linked to on this node.
+pub async fn children(store: &Store, guardian: &Guardian) -> Result<Vec<String>> {
+    let rows: Vec<ChildRow> = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT child_ref FROM guardian_link WHERE guardian = $1 ORDER BY linked_at_ms, child_ref")
+            .bind(&guardian.id)
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows.into_iter().map(|r| r.child_ref).collect())
+}
+
+/// The proof that `guardian` is linked to `child_ref`; a guardian who is not
+/// is refused, and the refusal audited (`refused:portal_child`).
+pub async fn linked(store: &Store, guardian: &Guardian, child_ref: &str) -> Result<Linked> {
+    if guardian.party == store.party
+        && children(store, guardian)
+            .await?
+            .iter()
+            .any(|c| c == child_ref)
+    {
+        return Ok(Linked {
+            guardian: guardian.clone(),
+            child_ref: child_ref.to_owned(),
+        });
+    }
+    audit::append(&store.db, &[guardian.refusal("portal_child", child_ref)]).await?;
+    Err(denied())
+}
+
+/// The link of `guardian` to whichever child `record_id` is about.
+pub async fn linked_by_record(
+    store: &Store,
+    guardian: &Guardian,
+    record_id: &str,
+) -> Result<(Linked, Stored)> {
+    let consents = ConsentStore::new(store.clone());
+    let Some(current) = consents.latest(record_id).await? else {
+        audit::append(&store.db, &[guardian.refusal("portal_consent", record_id)]).await?;
+        return Err(Error::NotFound(record_id.to_owned()));
+    };
+    let link = linked(store, guardian, &current.version.child_ref).await?;
+    Ok((link, current))
+}
+
+/// The current version of every consent record about the linked child.
+pub async fn consents(store: &Store, link: &Linked) -> Result<Vec<Stored>> {
+    ConsentStore::new(store.clone())
+        .for_child(&link.child_ref)
+        .await
+}
+
+/// The guardian decides on a requested consent (grant or refuse). Recorded
+/// with evidence `portal_login`, the guardian as grantor; the age rules
+/// apply as for any grant (an older pupil decides for themselves).
+pub async fn decide(
+    store: &Store,
+    link: &Linked,
+    record_id: &str,
+    grant: bool,
+    today: Date,
+) -> Result<Stored> {
+    let consents = ConsentStore::new(store.clone());
+    let current = consents
+        .latest(record_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(record_id.to_owned()))?;
+    let action = if grant {
+        "portal_grant"
+    } else {
+        "portal_refuse"
+    };
+    link.require_same_child(store, action, record_id, &current.version.child_ref)
+        .await?;
+    let decision = Decision {
+        grantors: vec![grantor(link)],
+        evidence: portal_evidence(),
+        today,
+    };
+    consents
+        .decide_as(&link.actor(), record_id, grant, &decision)
+        .await
+}
+
+/// The guardian withdraws a consent about the linked child; every recipient
+/// of data released under it is told, as with a withdrawal staff record.
+pub async fn withdraw(store: &Store, link: &Linked, record_id: &str) -> Result<Stored> {
+    let consents = ConsentStore::new(store.clone());
+    let current = consents
+        .latest(record_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(record_id.to_owned()))?;
+    link.require_same_child(
+        store,
+        "portal_withdraw",
+        record_id,
+        &current.version.child_ref,
+    )
+    .await?;
+    consents
+        .withdraw_as(
+            &link.actor(),
+            record_id,
+            vec![grantor(link)],
+            portal_evidence(),
+        )
+        .await
+}
+
+/// "Wie heeft wat over mijn kind gezien": the disclosure view of the linked
+/// child; the reading is audited like a coordinator's.
+pub async fn disclosures(store: &Store, link: &Linked) -> Result<Vec<Disclosure>> {
+    crate::disclosure::lines(store, &link.actor(), &link.child_ref).await
+}
+
+fn grantor(link: &Linked) -> v1::Grantor {
+    v1::Grantor {
+        role: GrantorRole::Guardian as i32,
+        name: link.guardian.name.clone(),
+    }
+}
+
+fn portal_evidence() -> v1::Evidence {
+    v1::Evidence {
+        kind: EvidenceKind::PortalLogin as i32,
+        recorded_by: String::new(),
+        document_sha256: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_twelve_unambiguous_letters_and_normalise() {
+        let a = new_code();
+        let b = new_code();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 14, "{a}");
+        assert!(
+            normalise(&a).bytes().all(|c| CODE_ALPHABET.contains(&c)),
+            "{a}"
+        );
+        assert_eq!(normalise(" abcd-efgh jkmn "), "ABCDEFGHJKMN");
+    }
+
+    #[test]
+    fn the_pseudonym_hides_the_login_and_differs_per_issuer() {
+        let party = PartyId::parse("party", "po-1").expect("party");
+        let g = Guardian::from_login(party.clone(), "https://idp", "s-123", "");
+        assert_eq!(g.id.len(), 32);
+        assert!(!g.id.contains("s-123"));
+        assert_ne!(
+            g.id,
+            Guardian::from_login(party.clone(), "https://other", "s-123", "").id
+        );
+        assert_eq!(g.audit_name().len(), "guardian.".len() + 16);
+        assert!(g.actor().roles.is_empty(), "a guardian holds no staff role");
+        assert!(!g.name.is_empty());
+    }
+}

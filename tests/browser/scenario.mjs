@@ -1,0 +1,198 @@
+// The whole region in a real browser: a guardian, the primary school's IB,
+// the secondary school's care coordinator and mentor, each in their own
+// browser, through the gateways of po-1 and vo-1, signing in at a real
+// OpenID Connect provider. Exit code is the verdict; screenshots of each
+// page go to SHOTS_DIR.
+// Env: PO_URL, VO_URL, SHOTS_DIR, DOSSIER_ID (po-1's draft dossier of
+// pupil-1), OTHER_CODE (an invitation for another pupil), CHROMIUM.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+
+const po = process.env.PO_URL;
+const vo = process.env.VO_URL;
+const shots = process.env.SHOTS_DIR;
+const dossierId = process.env.DOSSIER_ID;
+fs.mkdirSync(shots, { recursive: true });
+const check = (cond, what) => { if (!cond) throw new Error(`failed: ${what}`); console.log(`ok: ${what}`); };
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
+const pages = [];
+async function person(options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  pages.push(page);
+  return page;
+}
+const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+const text = async (page) => (await page.textContent('main')) || '';
+
+// Signs in at `base` + `path` (the page with the way in) as `user`.
+async function signIn(page, base, path, user) {
+  await page.goto(base + path);
+  await page.click('a.knop');
+  await page.fill('input[name="login"]', user);
+  await page.fill('input[name="password"]', 'test');
+  await page.click('button[type="submit"]');
+  for (let i = 0; i < 3 && !page.url().startsWith(base); i++) {
+    await page.waitForLoadState();
+    if (page.url().startsWith(base)) break;
+    const button = page.locator('button[type="submit"]');
+    if (await button.count()) await button.first().click();
+  }
+  await page.waitForURL((u) => u.toString().startsWith(base));
+}
+
+// Opens `url` until `pred(response, page)` holds (delivery between nodes is
+// asynchronous), for at most a minute.
+async function until(page, url, pred, what) {
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const response = await page.goto(url);
+    if (await pred(response, page)) { console.log(`ok: ${what}`); return response; }
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await page.waitForTimeout(300);
+  }
+}
+
+const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+let current;
+try {
+  // 1. The IB asks consent, invites the guardian, puts the dossier before them.
+  const ib = current = await person();
+  await signIn(ib, po, '/', 'ib-1');
+  await ib.goto(po + '/toestemming');
+  await shot(ib, '10-toestemming');
+  await ib.fill('#vraag-leerling', 'pupil-1');
+  await ib.fill('#geboortedatum', '2014-05-01');
+  await ib.selectOption('#doel', 'transfer_dossier');
+  await ib.selectOption('#ontvanger', ['vo-1']);
+  for (const box of await ib.$$('input[name="categories"]')) await box.check();
+  await ib.click('button:has-text("Toestemming vragen")');
+  check((await text(ib)).includes('Het verzoek om toestemming staat klaar'), 'IB: consent asked');
+  check(!ib.url().includes('pupil-1'), 'no pupil reference in the URL');
+  await shot(ib, '11-toestemming-gevraagd');
+  await ib.fill('#nodig-leerling', 'pupil-1');
+  await ib.click('button:has-text("Code maken")');
+  const code = (await ib.textContent('#uitnodigingscode')).trim();
+  check(/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/.test(code), 'IB: a one-time code for the guardian');
+  await shot(ib, '12-uitnodiging');
+  await ib.goto(`${po}/dossiers/${dossierId}`);
+  await ib.click('button:has-text("Voorleggen aan ouders")');
+  check((await ib.textContent('#status')).includes('ter inzage bij ouders'), 'IB: dossier before the guardians');
+  await shot(ib, '13-dossier-ter-inzage');
+
+  // 2. The guardian, on a phone: links the child, grants, reads, gives a view.
+  const parent = current = await person(phone);
+  await parent.goto(po + '/ouders');
+  await shot(parent, '20-ouders-inloggen');
+  await signIn(parent, po, '/ouders', 'ouder-1');
+  check((await text(parent)).includes('Welkom, J. de Vries'), 'guardian: signed in');
+  await parent.fill('#code', code.toLowerCase().replace(/-/g, ' '));
+  await parent.click('button:has-text("Koppelen")');
+  check((await text(parent)).includes('Uw kind is gekoppeld'), 'guardian: child linked with the code');
+  await shot(parent, '21-ouders-start');
+  await parent.click('ul.kaarten a');
+  const childUrl = parent.url();
+  const ask = await text(parent);
+  check(ask.includes('Het overdrachtsdossier van uw kind naar de nieuwe school sturen'), 'guardian: the purpose in plain words');
+  check(ask.includes('VO 1'), 'guardian: the recipient by name');
+  await shot(parent, '22-toestemmingsvraag');
+  await parent.click('button:has-text("Ik geef toestemming")');
+  check((await text(parent)).includes('U heeft toestemming gegeven'), 'guardian: consent granted');
+  await parent.goto(childUrl);
+  await parent.click('a:has-text("Overdrachtsdossier")');
+  check((await text(parent)).includes('Het overdrachtsdossier van'), 'guardian: reads the dossier');
+  await shot(parent, '23-dossier-inzien');
+  await parent.fill('#zienswijze', 'Wij herkennen ons in het advies.');
+  await parent.check('input[name="akkoord"][value="ja"]');
+  await parent.click('button:has-text("Versturen naar school")');
+  check((await text(parent)).includes('Uw reactie is vastgelegd'), 'guardian: view given, akkoord');
+
+  // 3. The IB publishes it to vo-1 under the guardian's consent.
+  current = ib;
+  await ib.goto(`${po}/dossiers/${dossierId}`);
+  check((await ib.textContent('#status')).includes('klaargezet'), 'IB: ready after the inzage');
+  check((await text(ib)).includes('Wij herkennen ons in het advies.'), "IB: sees the guardians' view");
+  await ib.selectOption('#recipient', 'vo-1');
+  await ib.selectOption('#consent_record', { index: 1 });
+  await ib.click('button:has-text("Versturen")');
+  check((await ib.textContent('#status')).includes('verstuurd'), 'IB: published');
+  await shot(ib, '14-verstuurd');
+
+  // 4. The VO care coordinator finds it and assigns it to the mentor.
+  const zc = current = await person();
+  await signIn(zc, vo, '/', 'zc-9');
+  await until(zc, vo + '/dossiers', async (_r, p) => (await text(p)).includes('ontvangen, toe te wijzen'), 'VO: the dossier arrived');
+  await shot(zc, '30-seizoen-vo');
+  await zc.click('td a');
+  const receivedUrl = zc.url();
+  await zc.fill('#mentor-id', 'mentor-7');
+  await zc.click('button:has-text("Toewijzen")');
+  check((await zc.textContent('#mentor')).includes('mentor-7'), 'VO: assigned to mentor-7');
+  await shot(zc, '31-toewijzen');
+
+  // 5. The mentor reads the classroom digest.
+  const mentor = current = await person();
+  await signIn(mentor, vo, '/', 'mentor-7');
+  await mentor.goto(vo + '/mijn-leerlingen');
+  await shot(mentor, '40-mijn-leerlingen');
+  await mentor.click('main a');
+  const digestUrl = mentor.url();
+  check((await text(mentor)).includes('Samenvatting voor de klas'), 'mentor: reads the digest');
+  await shot(mentor, '41-samenvatting');
+  const season = await mentor.goto(vo + '/dossiers');
+  check(season.status() === 403, 'mentor: no season view of the school (403)');
+
+  // 6. The primary school sees "gelezen door mentor".
+  current = ib;
+  await until(ib, `${po}/dossiers/${dossierId}`, async (_r, p) => (await text(p)).includes('gelezen door mentor'), 'PO: gelezen door mentor');
+  await shot(ib, '15-gelezen-door-mentor');
+  await ib.goto(po + '/dossiers');
+  check((await ib.$$('.balk')).length > 0, 'PO: the season chart');
+  await shot(ib, '16-seizoen-po');
+
+  // 7. The guardian withdraws; the VO school loses access.
+  current = parent;
+  await parent.goto(childUrl);
+  await parent.click('button:has-text("Intrekken")');
+  check((await text(parent)).includes('U heeft uw toestemming ingetrokken'), 'guardian: consent withdrawn');
+  await shot(parent, '24-ingetrokken');
+  await parent.goto(childUrl);
+  await parent.click('a:has-text("Wie heeft wat")');
+  const seen = await text(parent);
+  check(seen.includes('gegevens verstuurd') && seen.includes('toestemming ingetrokken'), 'guardian: who saw what');
+  await shot(parent, '25-wie-heeft-wat');
+  current = zc;
+  await until(zc, receivedUrl, async (r) => r.status() === 404, 'VO: the dossier is gone after the withdrawal');
+  await shot(zc, '32-ingetrokken-bij-vo');
+  current = mentor;
+  check((await mentor.goto(digestUrl)).status() === 404, 'mentor: the digest is gone too');
+
+  // 8. Refusals.
+  const other = current = await person(phone);
+  await signIn(other, po, '/ouders', 'ouder-2');
+  await other.fill('#code', process.env.OTHER_CODE);
+  await other.click('button:has-text("Koppelen")');
+  check((await text(other)).includes('Uw kind is gekoppeld'), 'another guardian: their own child linked');
+  const foreign = await other.goto(`${po}/ouders/dossier/${dossierId}`);
+  check(foreign.status() === 403 && (await text(other)).includes('Geen toegang'), "another guardian: pupil-1's dossier is 403");
+  await shot(other, '26-ander-kind');
+  const reuse = await other.request.post(po + '/ouders/koppelen', { form: { code } });
+  check(reuse.status() === 403, 'a form post without the CSRF token: 403');
+  const forged = await ib.request.post(`${po}/dossiers/${dossierId}/voorleggen`, { form: { csrf: 'forged' } });
+  check(forged.status() === 403, 'staff form with a wrong CSRF token: 403');
+  const elsewhere = await zc.goto(`${vo}/dossiers/${dossierId}`);
+  check(elsewhere.status() === 404, "VO staff opening po-1's dossier: not found on their node");
+  const anon = await (await person()).goto(`${po}/dossiers/${dossierId}`);
+  check(anon.status() === 401, 'not signed in: 401');
+  console.log('all scenario checks passed');
+} catch (e) {
+  console.error(e.stack || String(e));
+  if (current) {
+    console.error(`at ${current.url()}: ${(await current.textContent('body').catch(() => '')).trim().slice(0, 800)}`);
+    await current.screenshot({ path: `${shots}/failure.png`, fullPage: true }).catch(() => {});
+  }
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
