@@ -23,6 +23,7 @@ mod migrations;
 mod operator;
 mod oso;
 mod oso_routes;
+mod portal;
 mod refusals;
 mod retention;
 mod slices;

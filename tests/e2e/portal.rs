@@ -1,0 +1,219 @@
+//! The parent portal's rules on both backends: a one-time invitation links a
+//! guardian to one child; every portal action needs that link and touches
+//! only that child; refusals are audited; a guardian passes no staff check.
+
+use carenet_consent::portal::{self, Guardian};
+use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
+use carenet_consent::{Category, Error, Purpose};
+use carenet_e2e::fresh_store;
+use carenet_fabric::store::Store;
+use carenet_fabric::{Actor, Role, audit, with_db};
+use carenet_proto::v1::{self, ConsentStatus, EvidenceKind, consent_recipient::Target};
+use time::macros::date;
+
+fn ib(store: &Store) -> Actor {
+    Actor::new(store.party.clone(), "ib-1", [Role::SupportCoordinatorPo]).unwrap()
+}
+
+fn guardian(store: &Store, subject: &str) -> Guardian {
+    Guardian::from_login(
+        store.party.clone(),
+        "https://broker.example",
+        subject,
+        "Ouder",
+    )
+}
+
+async fn ask(store: &Store, child: &str, birth: time::Date) -> anyhow::Result<String> {
+    let asked = ConsentStore::new(store.clone())
+        .request(
+            &ib(store),
+            &ConsentRequest {
+                child_ref: child.into(),
+                child_birth_date: birth,
+                purpose: Purpose::TransferDossier,
+                recipients: vec![v1::ConsentRecipient {
+                    target: Some(Target::PartyId("vo-1".into())),
+                }],
+                categories: vec![Category::Pupil, Category::TransferAdvice],
+                valid_from: carenet_fabric::clock::today(),
+                valid_until: None,
+            },
+        )
+        .await?;
+    Ok(asked.version.record_id)
+}
+
+async fn actions(store: &Store) -> anyhow::Result<Vec<String>> {
+    Ok(audit::list(&store.db, 0, 10_000)
+        .await?
+        .into_iter()
+        .map(|r| r.action)
+        .collect())
+}
+
+fn denied(e: &Error) -> bool {
+    matches!(e, Error::Fabric(carenet_fabric::Error::PermissionDenied(_)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_links_once_and_expires() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("po-1").await?;
+    let first = guardian(&store, "s-1");
+    let second = guardian(&store, "s-2");
+    let invitation = portal::invite(&store, &ib(&store), "pupil-1", 14).await?;
+    // Typed with spaces and in lower case, it still works, once.
+    let typed = invitation.code.to_lowercase().replace('-', " ");
+    assert_eq!(portal::redeem(&store, &first, &typed).await?, "pupil-1");
+    assert_eq!(portal::children(&store, &first).await?, ["pupil-1"]);
+    for (who, code) in [
+        (&second, invitation.code.as_str()),
+        (&first, "AAAA-BBBB-CCCC"),
+    ] {
+        let e = portal::redeem(&store, who, code)
+            .await
+            .expect_err("used or unknown");
+        assert!(e.to_string().starts_with("code:"), "{e}");
+    }
+    assert!(portal::children(&store, &second).await?.is_empty());
+    // An expired invitation links no one.
+    let late = portal::invite(&store, &ib(&store), "pupil-2", 1).await?;
+    with_db!(&store.db, pool => {
+        sqlx::query("UPDATE guardian_invitation SET expires_at_ms = 0 WHERE child_ref = 'pupil-2'")
+            .execute(pool)
+            .await?;
+    });
+    assert!(portal::redeem(&store, &second, &late.code).await.is_err());
+    // Bad input names its field; only coordinators and mentors invite.
+    let e = portal::invite(&store, &ib(&store), "pupil-3", 61)
+        .await
+        .expect_err("too long");
+    assert!(e.to_string().starts_with("days:"), "{e}");
+    let teacher = Actor::new(store.party.clone(), "t-1", [Role::Teacher])?;
+    assert!(denied(
+        &portal::invite(&store, &teacher, "pupil-3", 7)
+            .await
+            .expect_err("teacher")
+    ));
+    let log = actions(&store).await?;
+    assert_eq!(
+        log.iter().filter(|a| *a == "refused:guardian_link").count(),
+        3,
+        "{log:?}"
+    );
+    assert!(
+        log.contains(&"refused:guardian_invite".to_owned()),
+        "{log:?}"
+    );
+    // Only the hash of a code is stored.
+    let stored: Vec<(Vec<u8>,)> = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT code_sha256 FROM guardian_invitation").fetch_all(pool).await?
+    });
+    assert!(stored.iter().all(|(h,)| h.len() == 32));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardian_acts_for_their_own_child_only() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("po-1").await?;
+    let mine = ask(&store, "pupil-1", date!(2014 - 05 - 01)).await?;
+    let theirs = ask(&store, "pupil-2", date!(2014 - 05 - 01)).await?;
+    let g = guardian(&store, "s-1");
+    let code = portal::invite(&store, &ib(&store), "pupil-1", 7)
+        .await?
+        .code;
+    portal::redeem(&store, &g, &code).await?;
+
+    // Not linked to pupil-2: refused and audited.
+    let e = portal::linked(&store, &g, "pupil-2")
+        .await
+        .expect_err("not linked");
+    assert!(denied(&e), "{e}");
+    let e = portal::linked_by_record(&store, &g, &theirs)
+        .await
+        .expect_err("other child");
+    assert!(denied(&e), "{e}");
+    let link = portal::linked(&store, &g, "pupil-1").await?;
+    let today = carenet_fabric::clock::today();
+    let e = portal::decide(&store, &link, &theirs, true, today)
+        .await
+        .expect_err("other record");
+    assert!(denied(&e), "{e}");
+    let e = portal::withdraw(&store, &link, &theirs)
+        .await
+        .expect_err("other record");
+    assert!(denied(&e), "{e}");
+    // The guardian's actor holds no staff role: no staff action lets it in.
+    let consents = ConsentStore::new(store.clone());
+    let staff_way = Decision {
+        grantors: vec![],
+        evidence: v1::Evidence {
+            kind: EvidenceKind::PortalLogin as i32,
+            ..Default::default()
+        },
+        today,
+    };
+    assert!(denied(
+        &consents
+            .grant(&link.actor(), &theirs, &staff_way)
+            .await
+            .expect_err("staff check")
+    ));
+    assert_eq!(
+        consents.latest(&theirs).await?.expect("record").status(),
+        ConsentStatus::Requested,
+        "the other child's record is untouched"
+    );
+
+    // Their own child: grant, then withdraw, recorded as the portal's.
+    let granted = portal::decide(&store, &link, &mine, true, today).await?;
+    assert_eq!(granted.status(), ConsentStatus::Granted);
+    let evidence = granted.version.evidence.clone().expect("evidence");
+    assert_eq!(evidence.kind, EvidenceKind::PortalLogin as i32);
+    assert_eq!(evidence.recorded_by, g.audit_name());
+    let withdrawn = portal::withdraw(&store, &link, &mine).await?;
+    assert_eq!(withdrawn.status(), ConsentStatus::Withdrawn);
+    // Refusing a withdrawn record is not a transition there is.
+    assert!(matches!(
+        portal::decide(&store, &link, &mine, false, today).await,
+        Err(Error::Transition { .. })
+    ));
+    let lines = portal::disclosures(&store, &link).await?;
+    assert!(
+        lines.iter().any(|d| d.action == "consent_grant"),
+        "{lines:?}"
+    );
+
+    let log = actions(&store).await?;
+    for refused in [
+        "refused:portal_child",
+        "refused:portal_grant",
+        "refused:portal_withdraw",
+        "refused:consent_grant",
+    ] {
+        assert!(log.contains(&refused.to_owned()), "{refused} in {log:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_pupil_decides_for_themselves_not_the_portal_guardian() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("vo-1").await?;
+    // Sixteen or older: the pupil decides (education regime), not a guardian.
+    let record = ask(&store, "pupil-9", date!(2008 - 01 - 01)).await?;
+    let g = guardian(&store, "s-9");
+    let code = portal::invite(&store, &ib_vo(&store), "pupil-9", 7)
+        .await?
+        .code;
+    portal::redeem(&store, &g, &code).await?;
+    let link = portal::linked(&store, &g, "pupil-9").await?;
+    let e = portal::decide(&store, &link, &record, true, carenet_fabric::clock::today())
+        .await
+        .expect_err("the pupil decides");
+    assert!(e.to_string().starts_with("grantors:"), "{e}");
+    Ok(())
+}
+
+fn ib_vo(store: &Store) -> Actor {
+    Actor::new(store.party.clone(), "zc-1", [Role::CareCoordinator]).unwrap()
+}
