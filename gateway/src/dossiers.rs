@@ -35,7 +35,7 @@ struct Row {
     pupil: String,
     counterparty: String,
     status: &'static str,
-    warm: String,
+    warm: &'static str,
     feedback: bool,
 }
 
@@ -74,14 +74,18 @@ pub(crate) async fn season_view(
                 format!("/ontvangen/{}", r.id)
             },
             direction: if r.direction == "out" {
-                "verstuurd"
+                "uitgaand"
             } else {
-                "ontvangen"
+                "inkomend"
             },
             pupil: r.pupil,
             counterparty: r.counterparty,
             status: labels::dossier_status(&r.status),
-            warm: r.warm_handover,
+            warm: match r.warm_handover.as_str() {
+                "planned" => "gepland",
+                "held" => "gehouden",
+                _ => "",
+            },
             feedback: r.feedback,
         })
         .collect();

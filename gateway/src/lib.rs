@@ -11,6 +11,7 @@
 
 pub mod config;
 mod consent;
+pub mod demo;
 mod dossiers;
 mod error;
 mod form;
@@ -44,11 +45,20 @@ pub(crate) struct Inner {
     pub(crate) kind: PartyKind,
     /// The node's database, with its cached directory.
     pub(crate) store: Store,
-    /// The staff's OIDC client.
-    pub(crate) oidc: oidc::Oidc,
-    /// The guardians' OIDC client, if the parent portal is on.
-    pub(crate) guardian_oidc: Option<oidc::Oidc>,
+    /// How people sign in.
+    pub(crate) login: Login,
     pub(crate) key: Key,
+}
+
+/// How people sign in: through OpenID Connect (staff, and guardians when
+/// their client is configured), or, only in `carenet demo`, by picking a
+/// demo person.
+pub(crate) enum Login {
+    Oidc {
+        staff: Box<oidc::Oidc>,
+        guardian: Option<Box<oidc::Oidc>>,
+    },
+    Demo(Vec<demo::Persona>),
 }
 
 impl axum::extract::FromRef<AppState> for Key {
@@ -61,6 +71,40 @@ impl axum::extract::FromRef<AppState> for Key {
 /// its database and cached directory (the node must have run once), the
 /// provider's discovered metadata and the session key.
 pub async fn build(config: GatewayConfig) -> Result<AppState, Error> {
+    let staff = oidc::staff_client(&config).await?;
+    let guardian = oidc::guardian_client(&config).await?;
+    assemble(
+        config,
+        Login::Oidc {
+            staff: Box::new(staff),
+            guardian: guardian.map(Box::new),
+        },
+    )
+    .await
+}
+
+/// The gateway of a demo region's party, with the demo sign-in instead of
+/// OpenID Connect. Only `carenet demo` calls it: no config file, setting or
+/// flag of `carenet gateway` turns it on, and it serves loopback only.
+pub async fn build_demo(
+    config: GatewayConfig,
+    personas: Vec<demo::Persona>,
+) -> Result<AppState, Error> {
+    let loopback = config
+        .listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    if !loopback {
+        return Err(Error::invalid(
+            "listen",
+            "the demo sign-in serves loopback only",
+        ));
+    }
+    pages::mark_demo();
+    assemble(config, Login::Demo(personas)).await
+}
+
+async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error> {
     let node = config.node()?;
     let party = PartyId::parse("node.party", &node.party)?;
     let creds = carenet_fabric::credentials::Credentials::load(&node.credentials_dir())?;
@@ -87,8 +131,6 @@ pub async fn build(config: GatewayConfig) -> Result<AppState, Error> {
     let db = carenet_node::migrations::open_existing(&source).await?;
     let store = Store::new(db, party.clone(), carenet_node::slices::standard_registry())
         .with_directory(directory);
-    let oidc = oidc::staff_client(&config).await?;
-    let guardian_oidc = oidc::guardian_client(&config).await?;
     let key = config.session_key()?;
     Ok(AppState {
         inner: Arc::new(Inner {
@@ -96,8 +138,7 @@ pub async fn build(config: GatewayConfig) -> Result<AppState, Error> {
             party,
             kind,
             store,
-            oidc,
-            guardian_oidc,
+            login,
             key,
         }),
     })
@@ -128,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/toestemming/aanvragen", post(consent::request))
         .route("/toestemming/uitnodigen", post(consent::invite))
         .route("/toestemming/{record}/intrekken", post(consent::withdraw))
+        .route("/demo/inloggen", post(demo::sign_in))
         .route("/ouders", get(portal::home))
         .route("/ouders/inloggen", get(portal::login))
         .route("/ouders/auth/callback", get(portal::callback))

@@ -278,12 +278,20 @@ pub(crate) async fn guardian_client(config: &GatewayConfig) -> Result<Option<Oid
     ))
 }
 
-/// `GET /inloggen`: staff to their provider.
+/// The staff's client, or `NotFound` in the demo (no provider there).
+fn staff_oidc(state: &AppState) -> Result<&Oidc, Error> {
+    match &state.inner.login {
+        crate::Login::Oidc { staff, .. } => Ok(staff),
+        crate::Login::Demo(_) => Err(Error::NotFound),
+    }
+}
+
+/// `GET /inloggen`: staff to their provider (in the demo: pick a person).
 pub(crate) async fn login(State(state): State<AppState>, jar: PrivateCookieJar) -> Response {
-    state
-        .inner
-        .oidc
-        .begin(jar, state.inner.config.secure_cookies)
+    match &state.inner.login {
+        crate::Login::Oidc { staff, .. } => staff.begin(jar, state.inner.config.secure_cookies),
+        crate::Login::Demo(personas) => crate::demo::page(personas, false),
+    }
 }
 
 #[derive(Deserialize)]
@@ -300,7 +308,7 @@ pub(crate) async fn callback(
     Query(answer): Query<Callback>,
 ) -> Result<Response, Error> {
     let config = &state.inner.config;
-    let (jar, login) = state.inner.oidc.finish(jar, answer).await?;
+    let (jar, login) = staff_oidc(&state)?.finish(jar, answer).await?;
     let party = login.text(&config.oidc.party_claim).unwrap_or_default();
     if party != state.inner.party.as_str() {
         // Staff of another school sign in at their own school's gateway.
@@ -352,6 +360,9 @@ pub(crate) async fn logout(
     session.check_csrf(&form.csrf, &headers, &config.public_url)?;
     let jar = jar.remove(SESSION_COOKIE);
     let back = format!("{}/", config.public_url.trim_end_matches('/'));
-    let target = state.inner.oidc.end_session_url(&session.id_token, back);
+    let target = match &state.inner.login {
+        crate::Login::Oidc { staff, .. } => staff.end_session_url(&session.id_token, back),
+        crate::Login::Demo(_) => back,
+    };
     Ok((jar, Redirect::to(&target)).into_response())
 }

@@ -61,6 +61,18 @@ async fn waiting(
     ]))
 }
 
+static DEMO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// This process serves demo gateways: every page says so.
+pub(crate) fn mark_demo() {
+    DEMO.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the pages carry the DEMO banner.
+pub fn demo_mode() -> bool {
+    DEMO.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The start of this school year (1 August), as the season view counts it.
 pub(crate) fn season_start_ms() -> i64 {
     let today = carenet_fabric::clock::today();

@@ -27,8 +27,16 @@ use crate::pages::{date_of, render};
 use crate::session::{GUARDIAN_COOKIE, GuardianSession, Parent, cookie};
 use crate::{AppState, Error, labels};
 
-fn client(state: &AppState) -> Result<&crate::oidc::Oidc, Error> {
-    state.inner.guardian_oidc.as_ref().ok_or(Error::NotFound)
+/// The guardians' client; the portal is off without one (404), except in
+/// the demo, where guardians pick a demo person.
+fn client(state: &AppState) -> Result<Option<&crate::oidc::Oidc>, Error> {
+    match &state.inner.login {
+        crate::Login::Oidc {
+            guardian: Some(g), ..
+        } => Ok(Some(g)),
+        crate::Login::Oidc { guardian: None, .. } => Err(Error::NotFound),
+        crate::Login::Demo(_) => Ok(None),
+    }
 }
 
 #[derive(Template)]
@@ -108,7 +116,13 @@ pub(crate) async fn login(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
 ) -> Result<Response, Error> {
-    Ok(client(&state)?.begin(jar, state.inner.config.secure_cookies))
+    match client(&state)? {
+        Some(oidc) => Ok(oidc.begin(jar, state.inner.config.secure_cookies)),
+        None => match &state.inner.login {
+            crate::Login::Demo(personas) => Ok(crate::demo::page(personas, true)),
+            crate::Login::Oidc { .. } => Err(Error::NotFound),
+        },
+    }
 }
 
 /// `GET /ouders/auth/callback`: a guardian's login comes back; the session
@@ -119,7 +133,8 @@ pub(crate) async fn callback(
     Query(answer): Query<Callback>,
 ) -> Result<Response, Error> {
     let config = &state.inner.config;
-    let (jar, login) = client(&state)?.finish(jar, answer).await?;
+    let oidc = client(&state)?.ok_or(Error::NotFound)?;
+    let (jar, login) = oidc.finish(jar, answer).await?;
     let name_claim = config
         .guardian_oidc
         .as_ref()
@@ -163,7 +178,10 @@ pub(crate) async fn logout(
         "{}/ouders",
         state.inner.config.public_url.trim_end_matches('/')
     );
-    let target = client(&state)?.end_session_url(&parent.session.id_token, back);
+    let target = match client(&state)? {
+        Some(oidc) => oidc.end_session_url(&parent.session.id_token, back),
+        None => back,
+    };
     Ok((jar, Redirect::to(&target)).into_response())
 }
 

@@ -116,6 +116,23 @@ impl Session {
     }
 }
 
+/// A form without a session (a sign-in) must come from this site.
+pub(crate) fn check_origin(headers: &HeaderMap, public_url: &str) -> Result<(), Error> {
+    let origin_ok = headers
+        .get("origin")
+        .and_then(|o| o.to_str().ok())
+        .is_none_or(|o| public_url.trim_end_matches('/').eq_ignore_ascii_case(o));
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site");
+    if origin_ok && !cross_site {
+        Ok(())
+    } else {
+        Err(Error::Csrf)
+    }
+}
+
 /// A form's token must be the session's, and the form must come from this
 /// site (Origin, when sent, is this site; Sec-Fetch-Site is not cross-site).
 fn check_csrf(

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use carenet_e2e::carenet_bin;
 
-/// A run of `n` free ports on loopback.
+/// A run of `n` free ports on loopback, and the demo's gateway ports after it
+/// (from base + 80).
 fn free_port_base(n: u16) -> u16 {
     'search: for _ in 0..200 {
         let base = 20_000 + fastrand_u16() % 30_000;
-        for p in base..base + n {
+        for p in (base..base + n).chain(base + 80..base + 84) {
             if std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
                 continue 'search;
             }
@@ -62,6 +63,15 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
         }
         lines.push(line);
     }
+    let gateway = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("gateway: "))
+        .unwrap_or_else(|| panic!("no gateway line in {lines:?}"))
+        .to_owned();
+    assert!(
+        gateway.starts_with("http://po-de-linde.localhost:"),
+        "{gateway}"
+    );
 
     // The demo seeds a season of transfer dossiers while it runs.
     loop {
@@ -98,6 +108,25 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
     ] {
         assert!(text.contains(state), "{state} in the season view: {text}");
     }
+
+    // The web UI, in a real browser, through the demo sign-in.
+    let shots = crate::gateway::shots_dir("demo");
+    let _ = std::fs::remove_dir_all(&shots);
+    let run = Command::new("node")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/demo.mjs"))
+        .env("DEMO_URL", &gateway)
+        .env("SHOTS_DIR", &shots)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success() && log.contains("all demo checks passed"),
+        "{log}"
+    );
 
     let region = std::fs::read_to_string(data.join("region.toml")).unwrap();
     assert_eq!(region.matches("[[party]]").count(), 9);

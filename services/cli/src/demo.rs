@@ -18,13 +18,12 @@ pub struct DemoArgs {
     /// First port; the parties take the ports after it.
     #[arg(long, default_value_t = 7400)]
     port_base: u16,
-    /// Do not open a browser (there is no web UI yet; accepted for scripts).
+    /// Do not open the web UI in a browser.
     #[arg(long)]
     no_browser: bool,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let _ = args.no_browser;
     let region = if args.data_dir.join(REGION_FILE).exists() {
         RegionFile::load(&args.data_dir)?
     } else {
@@ -81,7 +80,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     println!("region: {}", args.data_dir.join(REGION_FILE).display());
+    // The web UI: a gateway per school, with the demo sign-in.
+    let (gateways, gateway_tasks) =
+        crate::demo_gateway::start(&args.data_dir, &region, args.port_base, stop_rx.clone())
+            .await?;
+    for (party, url) in gateways.iter().skip(1) {
+        println!("{party:<20} {url}");
+    }
+    let first = gateways
+        .first()
+        .map(|(_, url)| url.clone())
+        .unwrap_or_default();
+    println!("gateway: {first}");
     println!("ready");
+    if !args.no_browser {
+        open_browser(&first);
+    }
     // A season of transfer dossiers, once per region, while the nodes run.
     let data_dir = args.data_dir.clone();
     tokio::spawn(async move {
@@ -93,11 +107,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ),
             Err(e) => eprintln!("demo seeding failed: {e:#}"),
         }
+        if let Err(e) = crate::demo_seed::seed_portal(&handles).await {
+            eprintln!("demo seeding of the parent portal failed: {e:#}");
+        }
     });
 
     crate::shutdown_signal().await;
     println!("stopping");
     let _ = stop_tx.send(true);
+    for t in gateway_tasks {
+        let _ = t.await;
+    }
     for t in tasks {
         match t.await {
             Ok(Ok(())) => {}
@@ -106,4 +126,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens `url` in the desktop's browser, if there is a desktop.
+fn open_browser(url: &str) {
+    let desktop =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if !desktop {
+        return;
+    }
+    let _ = std::process::Command::new("xdg-open")
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
 }

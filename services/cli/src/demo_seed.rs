@@ -422,3 +422,49 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The demo guardian: Noor's parent at De Linde, linked to her by a school
+/// invitation as a real guardian would be, with a consent request waiting
+/// (her dossier to Het Baken). Once per region.
+pub const DEMO_GUARDIAN: (&str, &str) = ("ouder-noor", "M. Jansen");
+const NOOR: &str = "LL01001";
+
+pub async fn seed_portal(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<()> {
+    use carenet_consent::portal;
+    let linde = handles
+        .get("po-de-linde")
+        .context("demo party po-de-linde")?;
+    let store = &linde.store;
+    let guardian = portal::Guardian::from_login(
+        store.party.clone(),
+        carenet_gateway::demo::DEMO_ISSUER,
+        DEMO_GUARDIAN.0,
+        DEMO_GUARDIAN.1,
+    );
+    if !portal::children(store, &guardian).await?.is_empty() {
+        return Ok(());
+    }
+    let ib = staff(store, "ib-1", Role::SupportCoordinatorPo)?;
+    let invitation = portal::invite(store, &ib, NOOR, 14).await?;
+    portal::redeem(store, &guardian, &invitation.code).await?;
+    let today = carenet_fabric::clock::today();
+    ConsentStore::new(store.clone())
+        .request(
+            &ib,
+            &ConsentRequest {
+                child_ref: NOOR.into(),
+                child_birth_date: dossier::parse_date("born", "2014-02-11")?,
+                purpose: Purpose::TransferDossier,
+                recipients: vec![v1::ConsentRecipient {
+                    target: Some(Target::PartyId("vo-het-baken".into())),
+                }],
+                categories: Category::all()
+                    .filter(|c| c.oso_element().is_some())
+                    .collect(),
+                valid_from: today,
+                valid_until: None,
+            },
+        )
+        .await?;
+    Ok(())
+}

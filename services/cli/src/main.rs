@@ -6,6 +6,7 @@ mod bench_handover;
 mod commands;
 mod consent_cmd;
 mod demo;
+mod demo_gateway;
 mod demo_seed;
 mod handover_cmd;
 mod target;

@@ -1,0 +1,120 @@
+//! The demo sign-in of `carenet demo`: pick a demo person instead of signing
+//! in at a provider. Only [`crate::build_demo`] turns it on (no setting of
+//! `carenet gateway` does), it serves loopback only, and every page says
+//! DEMO. The session it makes is the same as a real login's, so every page
+//! and every rule behind it is the real one.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::PrivateCookieJar;
+use carenet_fabric::clock::now_ms;
+use openidconnect::CsrfToken;
+use serde::Deserialize;
+
+use crate::form::Form;
+use crate::pages::render;
+use crate::session::{GUARDIAN_COOKIE, GuardianSession, SESSION_COOKIE, Session, cookie};
+use crate::{AppState, Error, Login};
+
+/// Someone to sign in as in the demo.
+#[derive(Clone, Debug)]
+pub struct Persona {
+    /// How the sign-in page names them (a role and a school, or "ouder van …").
+    pub label: String,
+    pub who: Who,
+}
+
+#[derive(Clone, Debug)]
+pub enum Who {
+    /// A staff member: staff id and role names.
+    Staff { staff: String, roles: Vec<String> },
+    /// A guardian: the subject a login broker would give, and a name.
+    Guardian { subject: String, name: String },
+}
+
+/// The issuer the demo's guardians are pseudonymised under.
+pub const DEMO_ISSUER: &str = "carenet-demo";
+
+#[derive(Template)]
+#[template(path = "demo_login.html")]
+struct DemoPage {
+    /// (index, label)
+    people: Vec<(usize, String)>,
+    guardians: bool,
+}
+
+/// The demo sign-in page: staff (or, for the parent portal, guardians).
+pub(crate) fn page(personas: &[Persona], guardians: bool) -> Response {
+    let people = personas
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.who, Who::Guardian { .. }) == guardians)
+        .map(|(i, p)| (i, p.label.clone()))
+        .collect();
+    render(&DemoPage { people, guardians })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PickForm {
+    persona: usize,
+}
+
+/// `POST /demo/inloggen`: starts the session of the picked person.
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Form(form): Form<PickForm>,
+) -> Result<Response, Error> {
+    let Login::Demo(personas) = &state.inner.login else {
+        return Err(Error::NotFound);
+    };
+    // No session yet to hold a token: the form must come from this site.
+    crate::session::check_origin(&headers, &state.inner.config.public_url)?;
+    let persona = personas
+        .get(form.persona)
+        .ok_or_else(|| Error::invalid("persona", "not one of the demo's people"))?;
+    let config = &state.inner.config;
+    let expires_at_ms = now_ms() + config.session_minutes * 60_000;
+    let csrf = CsrfToken::new_random().secret().clone();
+    let (jar, to) = match &persona.who {
+        Who::Staff { staff, roles } => {
+            let session = Session {
+                staff: staff.clone(),
+                roles: roles.clone(),
+                csrf,
+                id_token: String::new(),
+                expires_at_ms,
+            };
+            let value = serde_json::to_string(&session).unwrap_or_default();
+            (
+                jar.add(cookie(SESSION_COOKIE, value, config.secure_cookies)),
+                "/",
+            )
+        }
+        Who::Guardian { subject, name } => {
+            let guardian = carenet_consent::portal::Guardian::from_login(
+                state.inner.party.clone(),
+                DEMO_ISSUER,
+                subject,
+                name,
+            );
+            let session = GuardianSession {
+                guardian: guardian.id,
+                name: guardian.name,
+                csrf,
+                id_token: String::new(),
+                expires_at_ms,
+            };
+            let value = serde_json::to_string(&session).unwrap_or_default();
+            (
+                jar.add(cookie(GUARDIAN_COOKIE, value, config.secure_cookies)),
+                "/ouders",
+            )
+        }
+    };
+    tracing::info!(party = %state.inner.party, "demo sign-in");
+    Ok((jar, Redirect::to(to)).into_response())
+}

@@ -1,0 +1,113 @@
+//! The web UI of `carenet demo`: a gateway for each school of the demo
+//! region, with the demo sign-in (pick a person; no provider needed), at
+//! `http://<party>.localhost:<port>/` so that each school keeps its own
+//! cookies in one browser.
+
+use std::path::Path;
+
+use anyhow::Context;
+use carenet_fabric::PartyKind;
+use carenet_gateway::GatewayConfig;
+use carenet_gateway::config::OidcSection;
+use carenet_gateway::demo::{Persona, Who};
+use carenet_node::region::RegionFile;
+use tokio::sync::watch;
+
+/// Gateways listen from `port_base` + this.
+pub const GATEWAY_PORT_OFFSET: u16 = 80;
+
+fn staff(label: &str, id: &str, role: &str) -> Persona {
+    Persona {
+        label: format!("{label} ({id})"),
+        who: Who::Staff {
+            staff: id.into(),
+            roles: vec![role.into()],
+        },
+    }
+}
+
+/// Who one can be at a demo school.
+fn personas(party: &str, kind: PartyKind) -> Vec<Persona> {
+    let mut people = match kind {
+        PartyKind::PoSchool => vec![
+            staff("Intern begeleider", "ib-1", "support_coordinator_po"),
+            staff("Leerkracht groep 8", "mentor-2", "mentor"),
+        ],
+        _ => vec![
+            staff("Zorgcoördinator", "zc-1", "care_coordinator"),
+            staff("Mentor", "mentor-1", "mentor"),
+            staff("Docent", "teacher-2", "teacher"),
+            staff("Teamleider", "tl-1", "team_lead"),
+        ],
+    };
+    if party == "po-de-linde" {
+        let (subject, name) = crate::demo_seed::DEMO_GUARDIAN;
+        people.push(Persona {
+            label: format!("Ouder van Noor Jansen ({name})"),
+            who: Who::Guardian {
+                subject: subject.into(),
+                name: name.into(),
+            },
+        });
+    }
+    people
+}
+
+/// Starts the schools' gateways; returns (party, URL) in region order.
+pub async fn start(
+    data_dir: &Path,
+    region: &RegionFile,
+    port_base: u16,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<(Vec<(String, String)>, Vec<tokio::task::JoinHandle<()>>)> {
+    let mut urls = Vec::new();
+    let mut tasks = Vec::new();
+    let schools = region.parties.iter().filter_map(|p| {
+        let kind = PartyKind::parse("kind", &p.kind).ok()?;
+        matches!(kind, PartyKind::PoSchool | PartyKind::VoSchool).then_some((p, kind))
+    });
+    for (i, (p, kind)) in schools.enumerate() {
+        let port = port_base + GATEWAY_PORT_OFFSET + i as u16;
+        let listen = format!("127.0.0.1:{port}");
+        let public_url = format!("http://{}.localhost:{port}", p.id);
+        let dir = data_dir.join("gateway").join(&p.id);
+        let config = GatewayConfig {
+            listen: listen.clone(),
+            public_url: public_url.clone(),
+            node_config: p.config.clone(),
+            session_key_file: dir.join("session.key"),
+            // Plain http on loopback: a browser drops Secure cookies there.
+            secure_cookies: false,
+            session_minutes: 8 * 60,
+            // Unused: the demo signs in without a provider.
+            oidc: OidcSection {
+                issuer: String::new(),
+                client_id: String::new(),
+                client_secret_file: dir.join("no-client-secret"),
+                staff_claim: "staff".into(),
+                party_claim: "party".into(),
+                roles_claim: "roles".into(),
+                scopes: Vec::new(),
+            },
+            guardian_oidc: None,
+        };
+        let state = carenet_gateway::build_demo(config, personas(&p.id, kind))
+            .await
+            .with_context(|| format!("gateway of {}", p.id))?;
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} for the gateway of {}", p.id))?;
+        let mut rx = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let served = carenet_gateway::serve(state, listener, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await;
+            if let Err(e) = served {
+                eprintln!("gateway stopped with an error: {e}");
+            }
+        }));
+        urls.push((p.id.clone(), format!("{public_url}/")));
+    }
+    Ok((urls, tasks))
+}

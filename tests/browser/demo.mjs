@@ -1,0 +1,44 @@
+// `carenet demo`'s web UI in a real browser: the demo sign-in, the IB's
+// season view at De Linde, and the guardian's consent request on the parent
+// portal. Env: DEMO_URL (the `gateway:` line), SHOTS_DIR, CHROMIUM.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+
+const base = process.env.DEMO_URL.replace(/\/$/, '');
+const shots = process.env.SHOTS_DIR;
+fs.mkdirSync(shots, { recursive: true });
+const check = (cond, what) => { if (!cond) throw new Error(`failed: ${what}`); console.log(`ok: ${what}`); };
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
+const page = await (await browser.newContext()).newPage();
+try {
+  await page.goto(base + '/');
+  check(await page.isVisible('text=DEMO: geen echte gegevens'), 'every page says DEMO');
+  await page.click('a.knop');
+  await page.screenshot({ path: `${shots}/01-demo-inloggen.png`, fullPage: true });
+  await page.click('button:has-text("Intern begeleider")');
+  check(await page.isVisible('h1:has-text("Welkom")'), 'signed in as the IB by picking a person');
+  await page.goto(base + '/dossiers');
+  const season = await page.textContent('main');
+  check(season.includes('gelezen door mentor') && season.includes('ter inzage bij ouders'), 'the seeded season');
+  await page.screenshot({ path: `${shots}/02-demo-seizoen.png`, fullPage: true });
+  await page.goto(base + '/ouders/inloggen');
+  await page.click('button:has-text("Ouder van Noor Jansen")');
+  const end = Date.now() + 60_000;
+  for (;;) {
+    await page.goto(base + '/ouders/kind/1');
+    if ((await page.textContent('main')).includes('De school vraagt uw toestemming') &&
+        (await page.isVisible('button:has-text("Ik geef toestemming")'))) break;
+    if (Date.now() > end) throw new Error('the demo guardian has no consent request');
+    await page.waitForTimeout(500);
+  }
+  console.log('ok: the demo guardian sees a consent request');
+  await page.screenshot({ path: `${shots}/03-demo-ouder.png`, fullPage: true });
+  console.log('all demo checks passed');
+} catch (e) {
+  console.error(e.stack || String(e));
+  console.error(`at ${page.url()}: ${(await page.textContent('body').catch(() => '')).trim().slice(0, 500)}`);
+  await page.screenshot({ path: `${shots}/failure.png`, fullPage: true }).catch(() => {});
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
