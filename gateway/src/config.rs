@@ -36,6 +36,40 @@ pub struct GatewayConfig {
     /// broker). Without it the gateway has no parent portal.
     #[serde(default)]
     pub guardian_oidc: Option<GuardianOidcSection>,
+    /// The JSON API (`/api/v1/`): which systems (OAuth clients of the same
+    /// provider, with client-credentials tokens) may call it, and as whom.
+    #[serde(default)]
+    pub api: ApiSection,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// The scope a token must carry to call the API.
+    #[serde(default = "default_api_scope")]
+    pub scope: String,
+    /// Each system that may call, with the staff id and roles it acts with.
+    #[serde(default)]
+    pub clients: Vec<ApiClient>,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self {
+            scope: default_api_scope(),
+            clients: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiClient {
+    pub client_id: String,
+    /// The staff id its actions are recorded under (a system's own id).
+    pub staff: String,
+    /// Role names (glossary); the same rules as for staff apply.
+    pub roles: Vec<String>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -90,6 +124,9 @@ fn default_roles_claim() -> String {
 }
 fn default_scopes() -> Vec<String> {
     vec!["carenet".into()]
+}
+pub(crate) fn default_api_scope() -> String {
+    "carenet-api".into()
 }
 fn default_name_claim() -> String {
     "name".into()
@@ -207,6 +244,7 @@ mod tests {
                 scopes: default_scopes(),
             },
             guardian_oidc: None,
+            api: ApiSection::default(),
         }
     }
 

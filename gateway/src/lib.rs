@@ -9,6 +9,7 @@
 //! SameSite=Lax, Secure over TLS); every form carries a CSRF token; pages are
 //! never cached and name no personal data in their URLs.
 
+mod api;
 pub mod config;
 mod consent;
 pub mod demo;
@@ -29,6 +30,7 @@ use axum_extra::extract::cookie::Key;
 use carenet_fabric::store::Store;
 use carenet_fabric::{PartyId, PartyKind};
 
+pub use api::ApiDoc;
 pub use config::GatewayConfig;
 pub use error::Error;
 
@@ -170,6 +172,16 @@ pub fn router(state: AppState) -> Router {
         .route("/toestemming/uitnodigen", post(consent::invite))
         .route("/toestemming/{record}/intrekken", post(consent::withdraw))
         .route("/demo/inloggen", post(demo::sign_in))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/season", get(api::season_view))
+        .route("/api/v1/dossiers", post(api::import))
+        .route("/api/v1/dossiers/{id}", get(api::show))
+        .route("/api/v1/dossiers/{id}/submit", post(api::submit))
+        .route("/api/v1/dossiers/{id}/publish", post(api::publish))
+        .route("/api/v1/received/{id}/assign", post(api::assign))
+        .route("/api/v1/consents", post(api::ask))
+        .route("/api/v1/consents/search", post(api::search))
+        .route("/api/v1/consents/{record}/withdraw", post(api::withdraw))
         .route("/ouders", get(portal::home))
         .route("/ouders/inloggen", get(portal::login))
         .route("/ouders/auth/callback", get(portal::callback))

@@ -11,16 +11,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use carenet_fabric::clock::now_ms;
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
-    CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalClaims, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
-    EmptyExtraTokenFields, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdTokenFields, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, StandardErrorResponse,
-    StandardTokenResponse, TokenResponse,
+    AccessToken, AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, Client, ClientId,
+    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndSessionUrl, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IdTokenFields, IntrospectionUrl, IssuerUrl,
+    LogoutProviderMetadata, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, Scope, StandardErrorResponse,
+    StandardTokenResponse, TokenIntrospectionResponse, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
@@ -68,11 +71,36 @@ type OidcClient = Client<
     EndpointMaybeSet,
 >;
 
+/// What discovery says beyond the standard: logout (in
+/// `LogoutProviderMetadata`) and token introspection (RFC 7662, for the
+/// JSON API's bearer tokens).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct IntrospectionMetadata {
+    introspection_endpoint: Option<IntrospectionUrl>,
+}
+impl AdditionalProviderMetadata for IntrospectionMetadata {}
+
+type Metadata = ProviderMetadata<
+    LogoutProviderMetadata<IntrospectionMetadata>,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
 /// One OIDC client as discovered at start: the staff's, or the guardians'.
 pub(crate) struct Oidc {
     client: OidcClient,
     http: openidconnect::reqwest::Client,
     end_session: Option<EndSessionUrl>,
+    introspection: Option<IntrospectionUrl>,
     client_id: String,
     scopes: Vec<String>,
     /// The cookie the login in progress is kept in.
@@ -123,10 +151,15 @@ impl Oidc {
             .map_err(|e| Error::Config(format!("http client: {e}")))?;
         let issuer_url =
             IssuerUrl::new(issuer.to_owned()).map_err(|_| Error::invalid("issuer", "not a URL"))?;
-        let metadata = ProviderMetadataWithLogout::discover_async(issuer_url, &http)
+        let metadata = Metadata::discover_async(issuer_url, &http)
             .await
             .map_err(|e| Error::Config(format!("{issuer}: discovery failed: {e}")))?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+        let introspection = metadata
+            .additional_metadata()
+            .additional_metadata
+            .introspection_endpoint
+            .clone();
         let redirect =
             RedirectUrl::new(redirect).map_err(|_| Error::invalid("public_url", "not a URL"))?;
         let client = OidcClient::from_provider_metadata(
@@ -139,6 +172,7 @@ impl Oidc {
             client,
             http,
             end_session,
+            introspection,
             client_id: client_id.to_owned(),
             scopes,
             login_cookie,
@@ -218,6 +252,35 @@ impl Oidc {
             id_token: id_token.to_string(),
         };
         Ok((jar, verified))
+    }
+
+    /// Asks the provider about a bearer token (RFC 7662, authenticated as
+    /// this client): `None` if it is not active (unknown, expired, revoked),
+    /// else the client it was issued to and its scopes.
+    pub async fn introspect(&self, token: &str) -> Result<Option<(String, Vec<String>)>, Error> {
+        let url = self
+            .introspection
+            .clone()
+            .ok_or_else(|| Error::Config("the provider offers no token introspection".into()))?;
+        let client = self.client.clone().set_introspection_url(url);
+        let token = AccessToken::new(token.to_owned());
+        let answer = client
+            .introspect(&token)
+            .request_async(&self.http)
+            .await
+            .map_err(|e| Error::Config(format!("token introspection failed: {e}")))?;
+        if !answer.active() {
+            return Ok(None);
+        }
+        let client_id = answer
+            .client_id()
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default();
+        let scopes = answer
+            .scopes()
+            .map(|s| s.iter().map(|s| s.as_str().to_owned()).collect())
+            .unwrap_or_default();
+        Ok(Some((client_id, scopes)))
     }
 
     /// Where the browser goes to end the session at the provider too, and

@@ -3,7 +3,8 @@
 //   node provider.mjs <gateway base URL>...
 // Registers, for every gateway, the staff client `gateway` (callback
 // <base>/auth/callback) and the guardians' client `ouders` (callback
-// <base>/ouders/auth/callback). Prints {"issuer": "..."} once it listens.
+// <base>/ouders/auth/callback), and systems' clients for the JSON API
+// (client credentials; the gateway introspects their tokens). Prints {"issuer": "..."} once it listens.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { Provider } from 'oidc-provider';
@@ -34,10 +35,23 @@ server.listen(0, '127.0.0.1', () => {
       client_secret: 'oudersecret01234',
       redirect_uris: bases.map((b) => `${b}/ouders/auth/callback`),
       post_logout_redirect_uris: bases.map((b) => `${b}/ouders`),
-    }],
+    },
+    // Schools' own systems calling the JSON API with client credentials.
+    ...['las-po-1', 'las-teacher', 'las-unknown'].map((id) => ({
+      client_id: id,
+      client_secret: `${id}-secret-0123456789`,
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      scope: 'carenet-api',
+    }))],
+    features: {
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+    },
     pkce: { required: () => true },
     claims: { openid: ['sub'], carenet: ['staff', 'party', 'roles'], profile: ['name'] },
-    scopes: ['openid', 'carenet', 'profile'],
+    scopes: ['openid', 'carenet', 'profile', 'carenet-api'],
     conformIdTokenClaims: false,
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
     jwks: { keys: [{ ...jwk, kid: 'test-1', use: 'sig', alg: 'RS256' }] },

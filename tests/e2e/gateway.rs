@@ -8,7 +8,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use carenet_e2e::{TestRegion, Tuning};
-use carenet_gateway::config::{GatewayConfig, GuardianOidcSection, OidcSection};
+use carenet_gateway::config::{
+    ApiClient, ApiSection, GatewayConfig, GuardianOidcSection, OidcSection,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::three_parties;
@@ -107,6 +109,21 @@ async fn gateway(
             name_claim: "name".into(),
             scopes: vec!["profile".into()],
         }),
+        api: ApiSection {
+            scope: "carenet-api".into(),
+            clients: vec![
+                ApiClient {
+                    client_id: "las-po-1".into(),
+                    staff: "las".into(),
+                    roles: vec!["support_coordinator_po".into()],
+                },
+                ApiClient {
+                    client_id: "las-teacher".into(),
+                    staff: "las-t".into(),
+                    roles: vec!["teacher".into()],
+                },
+            ],
+        },
     };
     config.validate()?;
     let state = carenet_gateway::build(config).await?;
@@ -315,5 +332,200 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     let received = carenet_handover::incoming::list(&vo.store).await?;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].removed.as_deref(), Some("withdrawn"));
+    region.shutdown().await
+}
+
+/// A client-credentials token of `client` (scope `scope`, if any).
+async fn token(issuer: &str, client: &str, scope: Option<&str>) -> anyhow::Result<String> {
+    let http = reqwest::Client::new();
+    let discovery: serde_json::Value = http
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let endpoint = discovery["token_endpoint"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no token endpoint"))?;
+    let mut form = vec![("grant_type", "client_credentials")];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let answer: serde_json::Value = http
+        .post(endpoint)
+        .basic_auth(client, Some(format!("{client}-secret-0123456789")))
+        .form(&form)
+        .send()
+        .await?
+        .json()
+        .await?;
+    answer["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no token: {answer}"))
+}
+
+/// The JSON API: its OpenAPI document, bearer tokens introspected at the
+/// provider, 401 without a valid token, 403 for a system without the role,
+/// the scope or a place in the config, and the same actions as the pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_api_takes_bearer_tokens_and_the_same_rules() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start("swv").await?;
+    let po = region.start("po-1").await?;
+    let ib = carenet_fabric::Actor::new(
+        po.store.party.clone(),
+        "ib-1",
+        [carenet_fabric::Role::SupportCoordinatorPo],
+    )?;
+    let id = carenet_handover::dossier::import_oso(
+        &po.store,
+        &ib,
+        &crate::handover::example("POVO_full"),
+        "pupil-1",
+        carenet_handover::dossier::Route::PoVo,
+    )
+    .await?;
+    let (listener, base) = bind().await?;
+    let (_provider, issuer) = provider(&[&base]).await?;
+    let gw = gateway(&region, "po-1", &issuer, listener, &base).await?;
+    let http = reqwest::Client::new();
+    let api = |path: &str| format!("{base}/api/v1{path}");
+
+    // The OpenAPI document, generated from the handlers.
+    let doc: serde_json::Value = http.get(api("/openapi.json")).send().await?.json().await?;
+    for path in [
+        "/api/v1/season",
+        "/api/v1/dossiers/{id}/publish",
+        "/api/v1/consents/search",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} in {doc}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+
+    // No token, or one the provider does not know: 401, and how to authenticate.
+    for auth in [None, Some("not-a-token")] {
+        let mut request = http.get(api("/season"));
+        if let Some(t) = auth {
+            request = request.bearer_auth(t);
+        }
+        let answer = request.send().await?;
+        assert_eq!(answer.status(), 401, "{auth:?}");
+        assert!(
+            answer.headers()["www-authenticate"]
+                .to_str()?
+                .starts_with("Bearer"),
+            "{auth:?}"
+        );
+        let body: serde_json::Value = answer.json().await?;
+        assert_eq!(body["error"], "unauthenticated");
+    }
+
+    // The school's system, as its IB would.
+    let las = token(&issuer, "las-po-1", Some("carenet-api")).await?;
+    let season: serde_json::Value = http
+        .get(api("/season"))
+        .bearer_auth(&las)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(season[0]["id"], id.as_str());
+    assert_eq!(season[0]["status"], "ready");
+    let shown: serde_json::Value = http
+        .get(api(&format!("/dossiers/{id}")))
+        .bearer_auth(&las)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(shown["state"], "ready");
+    let asked = http
+        .post(api("/consents"))
+        .bearer_auth(&las)
+        .json(&serde_json::json!({
+            "child_ref": "pupil-1",
+            "child_birth_date": "2014-05-01",
+            "purpose": "transfer_dossier",
+            "recipients": ["vo-1"],
+            "categories": ["pupil", "transfer_advice"],
+        }))
+        .send()
+        .await?;
+    assert_eq!(asked.status(), 201);
+    let found: serde_json::Value = http
+        .post(api("/consents/search"))
+        .bearer_auth(&las)
+        .json(&serde_json::json!({ "child_ref": "pupil-1" }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(found[0]["status"], "requested");
+    // Bad input names its field, as JSON.
+    let bad = http
+        .post(api("/consents"))
+        .bearer_auth(&las)
+        .json(&serde_json::json!({
+            "child_ref": "pupil-1", "child_birth_date": "1 mei", "purpose": "transfer_dossier",
+            "recipients": ["vo-1"], "categories": ["pupil"],
+        }))
+        .send()
+        .await?;
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await?;
+    assert_eq!(body["error"], "invalid_argument");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("child_birth_date:"),
+        "{body}"
+    );
+
+    // A system acting as a teacher: the slice refuses (and audits) it.
+    let teacher = token(&issuer, "las-teacher", Some("carenet-api")).await?;
+    let refused = http
+        .get(api("/season"))
+        .bearer_auth(&teacher)
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<serde_json::Value>().await?["error"],
+        "forbidden"
+    );
+    // A client the config does not name, and a token without the API scope.
+    for t in [
+        token(&issuer, "las-unknown", Some("carenet-api")).await?,
+        token(&issuer, "las-po-1", None).await?,
+    ] {
+        let answer = http.get(api("/season")).bearer_auth(&t).send().await?;
+        assert_eq!(answer.status(), 403);
+    }
+    gw.stop().await;
+    let audit = carenet_fabric::audit::list(&po.store.db, 0, 10_000).await?;
+    let refusals: Vec<&str> = audit
+        .iter()
+        .filter(|r| r.action.starts_with("refused"))
+        .map(|r| r.actor.as_str())
+        .collect();
+    assert_eq!(
+        refusals,
+        ["las-t[teacher]"],
+        "the teacher system's refusal, audited"
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == "consent_requested" && r.actor.starts_with("las[")),
+        "the system's action is recorded under its staff id"
+    );
     region.shutdown().await
 }
