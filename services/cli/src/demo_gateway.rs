@@ -90,6 +90,8 @@ pub async fn start(
                 scopes: Vec::new(),
             },
             guardian_oidc: None,
+            // No provider to introspect tokens: the demo has no JSON API callers.
+            api: Default::default(),
         };
         let state = carenet_gateway::build_demo(config, personas(&p.id, kind))
             .await
