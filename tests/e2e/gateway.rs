@@ -332,6 +332,18 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     let received = carenet_handover::incoming::list(&vo.store).await?;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].removed.as_deref(), Some("withdrawn"));
+    // Its list label (the pupil's name) went with its content.
+    let label: (Option<String>, Vec<u8>) = carenet_fabric::with_db!(&vo.store.db, pool => {
+        sqlx::query_as("SELECT label, payload FROM inbox WHERE message_id = $1")
+            .bind(&received[0].message_id)
+            .fetch_one(pool)
+            .await?
+    });
+    assert_eq!(
+        label,
+        (None, Vec::new()),
+        "the name is erased with the content"
+    );
     region.shutdown().await
 }
 

@@ -47,6 +47,11 @@ async fn purge_deletes_expired_content_with_proof_and_the_chain_still_verifies()
     })
     .await?;
 
+    // A slice's list label lives beside the content and goes with it.
+    for id in &ids {
+        vo.store.label_received(id, "Daan van de Berg").await?;
+    }
+
     // 800 days later: past the two years of a dossier, within the five of ZAT data.
     age_everything(&po.store, 800).await?;
     age_everything(&vo.store, 800).await?;
@@ -75,6 +80,24 @@ async fn purge_deletes_expired_content_with_proof_and_the_chain_still_verifies()
         vo.store.received(&ids[2]).await?.unwrap().payload,
         b"zat referral",
         "ZAT data kept longer"
+    );
+    let labels = vo.store.received_labels(&ids).await?;
+    assert!(
+        !labels.contains_key(&ids[0]) && !labels.contains_key(&ids[1]),
+        "purged: no label listed"
+    );
+    assert_eq!(labels[&ids[2]].as_deref(), Some("Daan van de Berg"));
+    let stored: Vec<(Option<String>,)> = carenet_fabric::with_db!(&vo.store.db, pool => {
+        sqlx::query_as("SELECT label FROM inbox WHERE message_id = $1 OR message_id = $2")
+            .bind(&ids[0])
+            .bind(&ids[1])
+            .fetch_all(pool)
+            .await?
+    });
+    assert_eq!(
+        stored,
+        [(None,), (None,)],
+        "the labels are erased with the content"
     );
     for store in [&po.store, &vo.store] {
         let records = audit::list(&store.db, 0, 1000).await?;

@@ -44,6 +44,23 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The web UI under load: concurrent staff sessions on a secondary
+    /// school's gateway, each opening the season view and a classroom
+    /// digest in turn; p50/p99 per page.
+    Gateway {
+        #[arg(long, default_value_t = 50)]
+        sessions: usize,
+        /// Season views and digests each session opens.
+        #[arg(long, default_value_t = 40)]
+        rounds: usize,
+        /// Dossiers the school received this season.
+        #[arg(long, default_value_t = 150)]
+        pupils: usize,
+        /// Mean pause between a session's page views, in ms (each pause
+        /// drawn from 50-150% of it); 0 fires them back to back.
+        #[arg(long, default_value_t = 1000)]
+        think_ms: u64,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -59,6 +76,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             dossiers,
             database_url,
         } => crate::bench_handover::run(dossiers, database_url.as_deref()).await,
+        BenchCommand::Gateway {
+            sessions,
+            rounds,
+            pupils,
+            think_ms,
+        } => crate::bench_gateway::run(sessions, rounds, pupils, think_ms).await,
     }
 }
 

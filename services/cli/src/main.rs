@@ -2,6 +2,7 @@
 //! the trust anchor, audit, outbox and benchmark commands.
 
 mod bench;
+mod bench_gateway;
 mod bench_handover;
 mod commands;
 mod consent_cmd;

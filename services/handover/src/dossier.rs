@@ -307,8 +307,8 @@ async fn insert(
     };
     audited!(&store.db, tx => {
         sqlx::query(
-            "INSERT INTO handover_dossier (id, child_ref, route, version, state, document, created_by, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $7)",
+            "INSERT INTO handover_dossier (id, child_ref, route, version, state, document, created_by, created_at_ms, updated_at_ms, pupil_name) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $7, $8)",
         )
         .bind(&id)
         .bind(child_ref)
@@ -317,6 +317,7 @@ async fn insert(
         .bind(&document)
         .bind(actor.audit_name())
         .bind(now)
+        .bind(dossier.summary().pupil_name)
         .execute(&mut *tx)
         .await?;
         ((), vec![entry])
@@ -883,6 +884,7 @@ async fn correct_inner(
     let (kind, overstap) = route.oso_profile();
     oso::check_profile(&dossier.sections, kind, overstap)?;
     let document = dossier.encode();
+    let pupil_name = dossier.summary().pupil_name;
     let version = audited!(&store.db, tx => {
         let current = load_in_tx!(tx, id);
         if matches!(current.state, DossierState::Draft | DossierState::AwaitingInspection) {
@@ -899,8 +901,8 @@ async fn correct_inner(
         };
         let version = current.version + 1;
         let done = sqlx::query(
-            "UPDATE handover_dossier SET document = $1, version = $2, state = $3, inspection_id = NULL, updated_at_ms = $4 \
-             WHERE id = $5 AND state = $6 AND version = $7",
+            "UPDATE handover_dossier SET document = $1, version = $2, state = $3, inspection_id = NULL, updated_at_ms = $4, \
+             pupil_name = $8 WHERE id = $5 AND state = $6 AND version = $7",
         )
         .bind(&document)
         .bind(i64::from(version))
@@ -909,6 +911,7 @@ async fn correct_inner(
         .bind(id)
         .bind(current.state.as_str())
         .bind(i64::from(current.version))
+        .bind(&pupil_name)
         .execute(&mut *tx)
         .await?;
         changed_one(done.rows_affected(), id)?;

@@ -83,6 +83,18 @@ struct KnownRow {
 /// teachers and IZO registration, unread), statuses, feedback and
 /// warm-handover records as statuses of the sender's own dossiers.
 pub async fn sync(store: &Store) -> Result<()> {
+    // Every message indexed gets one row (a dossier, or a status of any
+    // kind): as many rows as messages means nothing new.
+    let (indexed,): (i64,) = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM handover_incoming) + (SELECT COUNT(*) FROM handover_status)",
+        )
+        .fetch_one(pool)
+        .await?
+    });
+    if store.received_count_of_types(HANDOVER_TYPES).await? == indexed {
+        return Ok(());
+    }
     let received = store.received_of_types(HANDOVER_TYPES).await?;
     if received.is_empty() {
         return Ok(());
@@ -106,6 +118,11 @@ pub async fn sync(store: &Store) -> Result<()> {
         };
         if item.document_type == DOSSIER_TYPE {
             index_dossier(store, &item.message_id, &item.sender, &item.header, at).await?;
+            // The list label, made once on arrival (see `pupil_names`).
+            if let Some(doc) = store.received(&item.message_id).await? {
+                let name = crate::model::pupil_name_of(doc.payload);
+                store.label_received(&item.message_id, &name).await?;
+            }
             continue;
         }
         let payload = store.received(&item.message_id).await?.map(|d| d.payload);
@@ -383,6 +400,45 @@ pub async fn dossier_of(store: &Store, item: &Incoming) -> Result<Dossier> {
         return Err(gone());
     };
     Dossier::decode(&doc.payload)
+}
+
+/// The pupils' names of received dossiers, by message id, for lists: from
+/// the labels the fabric keeps beside the content (cleared with it), each
+/// made once from the document; none for what is withdrawn or purged.
+pub async fn pupil_names(store: &Store, items: &[Incoming]) -> Result<HashMap<String, String>> {
+    let mut names = HashMap::with_capacity(items.len());
+    let (own, received): (Vec<&Incoming>, Vec<&Incoming>) = items
+        .iter()
+        .filter(|i| i.available)
+        .partition(|i| i.sender == store.party.as_str());
+    let ids: Vec<String> = received.iter().map(|i| i.message_id.clone()).collect();
+    for (id, label) in store.received_labels(&ids).await? {
+        let name = match label {
+            Some(name) => name,
+            None => {
+                let Some(doc) = store.received(&id).await? else {
+                    continue;
+                };
+                let name = crate::model::pupil_name_of(doc.payload);
+                store.label_received(&id, &name).await?;
+                name
+            }
+        };
+        names.insert(id, name);
+    }
+    for item in own {
+        let row: Option<(Option<String>, Vec<u8>)> = with_db!(&store.db, pool => {
+            sqlx::query_as("SELECT pupil_name, document FROM handover_dossier WHERE id = $1")
+                .bind(&item.document_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        if let Some((name, document)) = row {
+            let name = name.unwrap_or_else(|| crate::model::pupil_name_of(document));
+            names.insert(item.message_id.clone(), name);
+        }
+    }
+    Ok(names)
 }
 
 /// The assigned mentor or a teacher opens the classroom digest: the actor

@@ -182,17 +182,7 @@ impl Dossier {
             .and_then(|s| s.child("leerling"));
         let text = |path: &str| pupil.and_then(|p| p.text_at(path)).map(str::to_owned);
         let support = pupil.and_then(|p| p.child("onderwijsondersteuning"));
-        let given = text("roepnaam").or_else(|| text("voornaam"));
-        let family = match (text("voorvoegsel"), text("achternaam")) {
-            (Some(v), Some(a)) => Some(format!("{v} {a}")),
-            (None, a) => a,
-            (Some(v), None) => Some(v),
-        };
-        let name = [given, family]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let name = compose_name(text);
         Summary {
             pupil_name: name,
             birth_date: text("geboortedatum"),
@@ -234,6 +224,53 @@ impl Dossier {
             .filter_map(|s| Category::parse("category", &s.category).ok())
             .collect()
     }
+}
+
+/// "Roepnaam (or voornaam) voorvoegsel achternaam", from the pupil's fields.
+fn compose_name(text: impl Fn(&str) -> Option<String>) -> String {
+    let given = text("roepnaam").or_else(|| text("voornaam"));
+    let family = match (text("voorvoegsel"), text("achternaam")) {
+        (Some(v), Some(a)) => Some(format!("{v} {a}")),
+        (None, a) => a,
+        (Some(v), None) => Some(v),
+    };
+    [given, family]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `carenet.v1.CategorizedDocument` as a list of section names, their
+/// contents borrowed from the encoded bytes (no copy), for [`pupil_name_of`].
+#[derive(Clone, PartialEq, prost::Message)]
+struct SectionIndex {
+    #[prost(message, repeated, tag = "1")]
+    sections: Vec<IndexedSection>,
+}
+
+/// `carenet.v1.Section` without its category.
+#[derive(Clone, PartialEq, prost::Message)]
+struct IndexedSection {
+    #[prost(string, tag = "2")]
+    name: String,
+    #[prost(bytes = "bytes", tag = "3")]
+    content: prost::bytes::Bytes,
+}
+
+/// The pupil's name from a stored categorised document, reading only the
+/// name parts (a list of a season's dossiers need not decode them whole);
+/// empty if the basis did not release them.
+pub fn pupil_name_of(encoded: Vec<u8>) -> String {
+    let Ok(doc) = SectionIndex::decode(prost::bytes::Bytes::from(encoded)) else {
+        return String::new();
+    };
+    compose_name(|field| {
+        let name = format!("{}/{field}", oso::PUPIL);
+        let section = doc.sections.iter().find(|s| s.name == name)?;
+        let text = std::str::from_utf8(&section.content).ok()?;
+        xml::parse(text).ok()?.root.text
+    })
 }
 
 /// What a reader needs first; every field is optional because the basis may

@@ -42,6 +42,10 @@ pub struct Filter {
 #[derive(sqlx::FromRow)]
 struct OutgoingRow {
     id: String,
+    route: String,
+    version: i64,
+    state: String,
+    pupil_name: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -71,16 +75,22 @@ pub async fn season(
     incoming::sync(store).await?;
     let mut rows = Vec::new();
     let outgoing: Vec<OutgoingRow> = with_db!(&store.db, pool => {
-        sqlx::query_as("SELECT id FROM handover_dossier WHERE updated_at_ms >= $1 ORDER BY created_at_ms")
+        sqlx::query_as(
+            "SELECT id, route, version, state, pupil_name FROM handover_dossier \
+             WHERE updated_at_ms >= $1 ORDER BY created_at_ms",
+        )
             .bind(since_ms)
             .fetch_all(pool)
             .await?
     });
-    for OutgoingRow { id } in outgoing {
-        let d = dossier::get(store, &id).await?;
+    for row in outgoing {
+        let id = row.id;
+        let version = u32::try_from(row.version)
+            .map_err(|_| crate::Error::Corrupt("handover_dossier.version".into()))?;
+        let state = DossierState::parse("handover_dossier.state", &row.state)?;
         // What was released, and its delivery, is the fabric's (read API).
         let sent = store.sent_versions(dossier::DOSSIER_TYPE, &id).await?;
-        let this_version: Vec<_> = sent.iter().filter(|s| s.version == d.version).collect();
+        let this_version: Vec<_> = sent.iter().filter(|s| s.version == version).collect();
         let released = this_version.len();
         let delivered = this_version
             .iter()
@@ -107,14 +117,14 @@ pub async fn season(
         let vouched = |s: &StatusRow| {
             s.from_party == store.party.as_str() || recipients.contains(&s.from_party.as_str())
         };
-        let read = statuses.iter().any(|s| {
-            s.status == "read_by_mentor" && s.version == i64::from(d.version) && vouched(s)
-        });
+        let read = statuses
+            .iter()
+            .any(|s| s.status == "read_by_mentor" && s.version == i64::from(version) && vouched(s));
         let feedback = statuses
             .iter()
             .any(|s| s.status == "feedback" && recipients.contains(&s.from_party.as_str()));
-        let status = if d.state != DossierState::Published {
-            d.state.as_str().to_owned()
+        let status = if state != DossierState::Published {
+            state.as_str().to_owned()
         } else if read {
             "read".into()
         } else if released > 0 && delivered == released {
@@ -129,13 +139,18 @@ pub async fn season(
         } else {
             "planned"
         };
+        let pupil = match row.pupil_name {
+            Some(name) => name,
+            // Stored before the column existed: read it from the document.
+            None => dossier::get(store, &id).await?.dossier.summary().pupil_name,
+        };
         rows.push(SeasonRow {
             direction: "out",
             id,
-            pupil: d.dossier.summary().pupil_name,
+            pupil,
             counterparty: recipients.join(" "),
-            route: d.route.as_str().to_owned(),
-            version: d.version,
+            route: row.route,
+            version,
             status,
             warm_handover: warm_handover.into(),
             feedback,
@@ -143,21 +158,17 @@ pub async fn season(
         });
     }
     // Incoming: the newest version of each received dossier.
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for i in incoming::list(store).await? {
-        if i.received_at_ms < since_ms || seen.contains(&(i.sender.clone(), i.document_id.clone()))
-        {
-            continue;
-        }
-        seen.push((i.sender.clone(), i.document_id.clone()));
-        let pupil = if i.available {
-            incoming::dossier_of(store, &i)
-                .await
-                .map(|d| d.summary().pupil_name)
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+    let mut seen = std::collections::HashSet::new();
+    let items: Vec<incoming::Incoming> = incoming::list(store)
+        .await?
+        .into_iter()
+        .filter(|i| {
+            i.received_at_ms >= since_ms && seen.insert((i.sender.clone(), i.document_id.clone()))
+        })
+        .collect();
+    let mut names = incoming::pupil_names(store, &items).await?;
+    for i in items {
+        let pupil = names.remove(&i.message_id).unwrap_or_default();
         let status = if let Some(removed) = &i.removed {
             removed.as_str()
         } else if i.opened_at_ms.is_some() {

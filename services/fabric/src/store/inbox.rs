@@ -259,7 +259,7 @@ impl Store {
                     // An audit checkpoint is evidence about its sender: it
                     // cannot be withdrawn by it.
                     let hidden = sqlx::query(
-                        "UPDATE inbox SET payload = $1 WHERE message_id = $2 AND sender = $3 \
+                        "UPDATE inbox SET payload = $1, label = NULL WHERE message_id = $2 AND sender = $3 \
                          AND document_type <> $4",
                     )
                     .bind(Vec::<u8>::new())

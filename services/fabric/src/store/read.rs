@@ -161,6 +161,27 @@ impl Store {
         rows.into_iter().map(Sent::try_from).collect()
     }
 
+    /// How many messages of `types` this node received and stored (so a
+    /// slice indexing them can tell cheaply whether anything is new).
+    pub async fn received_count_of_types(&self, types: &[&str]) -> Result<i64> {
+        if types.is_empty() {
+            return Ok(0);
+        }
+        let (n,): (i64,) = with_db!(&self.db, pool => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT COUNT(*) FROM inbox WHERE state IN ('stored', 'acked') AND header IS NOT NULL \
+                 AND document_type IN (",
+            );
+            let mut list = q.separated(", ");
+            for t in types {
+                list.push_bind(*t);
+            }
+            list.push_unseparated(")");
+            q.build_query_as().fetch_one(pool).await?
+        });
+        Ok(n)
+    }
+
     /// Every message of `types` this node received and stored (verified,
     /// with its receipt), in the order they arrived. Content is read with
     /// [`Store::received`]; withdrawn or purged ones are still listed (see
@@ -199,6 +220,51 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The labels slices gave these received messages (see
+    /// [`Store::label_received`]), by id; a message without one maps to
+    /// `None`, a withdrawn or purged one is left out.
+    pub async fn received_labels(
+        &self,
+        message_ids: &[String],
+    ) -> Result<HashMap<String, Option<String>>> {
+        let mut out = HashMap::with_capacity(message_ids.len());
+        for chunk in message_ids.chunks(500) {
+            let rows: Vec<(String, Option<String>)> = with_db!(&self.db, pool => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT message_id, label FROM inbox WHERE header IS NOT NULL AND length(payload) > 0 \
+                     AND NOT EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = inbox.message_id) \
+                     AND message_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(id);
+                }
+                list.push_unseparated(")");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Gives a received message a short label for lists (a slice derives it
+    /// from the content, e.g. a pupil's name), so that a list need not read
+    /// every document. It lives beside the content and is cleared with it
+    /// (withdrawal, retention purge); a message whose content is gone gets none.
+    pub async fn label_received(&self, message_id: &str, label: &str) -> Result<()> {
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE inbox SET label = $1 WHERE message_id = $2 AND length(payload) > 0 \
+                 AND NOT EXISTS (SELECT 1 FROM withdrawn_message w WHERE w.message_id = inbox.message_id)",
+            )
+            .bind(label)
+            .bind(message_id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// Of these received messages, the ones whose content is gone, and why.

@@ -140,7 +140,7 @@ impl Store {
             for (side, table, list) in [("inbox", "inbox", &received), ("outbox", "outbox", &sent)] {
                 for c in list {
                     let sql = if table == "inbox" {
-                        "UPDATE inbox SET payload = $1 WHERE message_id = $2"
+                        "UPDATE inbox SET payload = $1, label = NULL WHERE message_id = $2"
                     } else {
                         "UPDATE outbox SET payload = $1 WHERE message_id = $2"
                     };
