@@ -30,7 +30,7 @@ use crate::{AppState, Error, Login};
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ApiError {
     /// `unauthenticated`, `forbidden`, `not_found`, `invalid_argument`,
-    /// `failed_precondition`, `conflict` or `internal`.
+    /// `failed_precondition`, `conflict`, `unavailable` or `internal`.
     error: &'static str,
     /// The field and what is wrong with it, or the state that stops it;
     /// never personal data.
@@ -57,6 +57,7 @@ impl IntoResponse for Failure {
             StatusCode::BAD_REQUEST => "invalid_argument",
             StatusCode::CONFLICT if detail.is_some() => "failed_precondition",
             StatusCode::CONFLICT => "conflict",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             _ => "internal",
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -333,7 +333,11 @@ pub(crate) async fn invite(
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
     let child_ref = form.child_ref.trim();
-    let invitation = portal::invite(&state.inner.store, &staff.actor, child_ref, form.days).await?;
+    let store = &state.inner.store;
+    let dossiers = !carenet_handover::dossier::for_child(store, child_ref)
+        .await?
+        .is_empty();
+    let invitation = portal::invite(store, &staff.actor, child_ref, form.days, dossiers).await?;
     let mut p = page(&state, &staff);
     p.code = Some((invitation.code, date_of(invitation.expires_at_ms)));
     Ok(render(&p))

@@ -82,6 +82,7 @@ pub(crate) async fn sign_in(
     let (jar, to) = match &persona.who {
         Who::Staff { staff, roles } => {
             let session = Session {
+                party: state.inner.party.to_string(),
                 staff: staff.clone(),
                 roles: roles.clone(),
                 csrf,
@@ -97,11 +98,13 @@ pub(crate) async fn sign_in(
         Who::Guardian { subject, name } => {
             let guardian = carenet_consent::portal::Guardian::from_login(
                 state.inner.party.clone(),
+                &state.inner.signing,
                 DEMO_ISSUER,
                 subject,
                 name,
             );
             let session = GuardianSession {
+                party: state.inner.party.to_string(),
                 guardian: guardian.id,
                 name: guardian.name,
                 csrf,

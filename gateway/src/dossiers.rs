@@ -116,6 +116,37 @@ struct DossierPage {
     consents: Vec<(String, String)>,
     /// Where it went and what became of it, from the season view.
     sent: Vec<(String, &'static str)>,
+    /// The handbook's extras: (field, label, current text).
+    extras: Vec<(&'static str, &'static str, String)>,
+    /// Whether saving the extras makes a new version (a correction).
+    edit_corrects: bool,
+    can_edit: bool,
+    notice: Option<String>,
+}
+
+/// The handbook's fields OSO lacks, as the form names them.
+const EXTRA_LABELS: &[(&str, &str)] = &[
+    ("talents", "Talenten"),
+    ("interests", "Interesses"),
+    ("what_works", "Wat werkt"),
+    ("what_to_avoid", "Wat niet werkt"),
+    ("pupil_voice", "Wat de leerling zelf zegt"),
+    ("agreements", "Afspraken"),
+    ("contact", "Contactpersoon voor vragen"),
+];
+
+fn extra_of(e: &carenet_handover::model::Extras, field: &str) -> String {
+    match field {
+        "talents" => e.talents.clone(),
+        "interests" => e.interests.clone(),
+        "what_works" => e.what_works.clone(),
+        "what_to_avoid" => e.what_to_avoid.clone(),
+        "pupil_voice" => e.pupil_voice.clone(),
+        "agreements" => e.agreements.clone(),
+        "contact" => e.contact.clone(),
+        _ => None,
+    }
+    .unwrap_or_default()
 }
 
 fn route_label(r: Route) -> &'static str {
@@ -134,6 +165,16 @@ pub(crate) async fn show(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
+    page(&state, staff, &id, None).await
+}
+
+async fn page(
+    state: &AppState,
+    staff: Staff,
+    id: &str,
+    notice: Option<String>,
+) -> Result<Response, Error> {
+    let id = id.to_owned();
     let store = &state.inner.store;
     let d = dossier::view(store, &staff.actor, &id).await?;
     let summary = d.dossier.summary();
@@ -168,21 +209,28 @@ pub(crate) async fn show(
     } else {
         Vec::new()
     };
-    let sent = season::season(
-        store,
-        state.inner.kind,
-        &staff.actor,
-        0,
-        &season::Filter::default(),
-    )
-    .await
-    .map(|rows| {
-        rows.into_iter()
-            .filter(|r| r.direction == "out" && r.id == id && r.status != d.state.as_str())
-            .map(|r| (r.counterparty, labels::dossier_status(&r.status)))
-            .collect()
-    })
-    .unwrap_or_default();
+    // Where it went: from the season view, for the roles that have it (asked
+    // only then, so a mentor's page view is no audited refusal).
+    let overview = carenet_handover::roles::overview(state.inner.kind);
+    let sent = if staff.actor.may(&store.party, &overview).is_ok() {
+        season::season(
+            store,
+            state.inner.kind,
+            &staff.actor,
+            0,
+            &season::Filter {
+                direction: Some("out".into()),
+                status: None,
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|r| r.id == id && r.status != d.state.as_str())
+        .map(|r| (r.counterparty, labels::dossier_status(&r.status)))
+        .collect()
+    } else {
+        Vec::new()
+    };
     let inspector = staff
         .actor
         .may(&store.party, &carenet_handover::roles::INSPECTION)
@@ -206,7 +254,59 @@ pub(crate) async fn show(
         recipients,
         consents,
         sent,
+        extras: EXTRA_LABELS
+            .iter()
+            .map(|(f, l)| (*f, *l, extra_of(&d.dossier.extras, f)))
+            .collect(),
+        edit_corrects: matches!(d.state, DossierState::Ready | DossierState::Published),
+        can_edit: d.state != DossierState::AwaitingInspection,
+        notice,
     }))
+}
+
+/// `POST /dossiers/{id}/aanvullen`: the handbook's extras. A draft is
+/// edited; a ready or published dossier gets a new version (a correction,
+/// which goes before the guardians again and reaches every earlier recipient
+/// when published).
+pub(crate) async fn extras(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, Error> {
+    let token = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    staff.check(token, &headers, &state)?;
+    let current = dossier::get(&state.inner.store, &id).await?.dossier.extras;
+    let changed = |field: &str| {
+        let value = pairs
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.trim().to_owned())?;
+        (value != extra_of(&current, field)).then_some(value)
+    };
+    let edit = dossier::ExtrasEdit {
+        talents: changed("talents"),
+        interests: changed("interests"),
+        what_works: changed("what_works"),
+        what_to_avoid: changed("what_to_avoid"),
+        pupil_voice: changed("pupil_voice"),
+        agreements: changed("agreements"),
+        contact: changed("contact"),
+    };
+    if edit.is_empty() {
+        return page(&state, staff, &id, Some("Er was niets gewijzigd.".into())).await;
+    }
+    let notice = match dossier::set_extras(&state.inner.store, &staff.actor, &id, &edit).await? {
+        dossier::ExtrasOutcome::Edited => "Opgeslagen.".to_owned(),
+        dossier::ExtrasOutcome::Corrected(v) => format!(
+            "Opgeslagen als versie {v} (een correctie): leg hem opnieuw voor aan de ouders en verstuur hem dan."
+        ),
+    };
+    page(&state, staff, &id, Some(notice)).await
 }
 
 #[derive(Deserialize)]

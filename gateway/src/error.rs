@@ -23,6 +23,9 @@ pub enum Error {
     /// No such page (or it is not this party's).
     #[error("not found")]
     NotFound,
+    /// Something the gateway needs (the identity provider) did not answer.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Fabric(#[from] carenet_fabric::Error),
     #[error(transparent)]
@@ -54,7 +57,7 @@ impl Error {
     pub(crate) fn describe(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
         use carenet_fabric::Error as F;
         match self {
-            Error::Unauthenticated => (
+            Error::Unauthenticated | Error::Fabric(F::Unauthenticated(_)) => (
                 StatusCode::UNAUTHORIZED,
                 "Niet ingelogd",
                 "Log opnieuw in om verder te gaan.",
@@ -101,6 +104,12 @@ impl Error {
                 StatusCode::CONFLICT,
                 "Tegelijk gewijzigd",
                 "Iemand anders wijzigde dit net. Open de pagina opnieuw en probeer het nog eens.",
+                None,
+            ),
+            Error::Unavailable(_) | Error::Fabric(F::Unavailable(_) | F::ResourceExhausted(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Even niet bereikbaar",
+                "Een onderdeel is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
                 None,
             ),
             _ => (

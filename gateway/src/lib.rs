@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     /// How people sign in.
     pub(crate) login: Login,
+    /// The party's signing key: it keys the guardians' pseudonyms.
+    pub(crate) signing: Arc<carenet_fabric::crypto::SigningKey>,
     pub(crate) key: Key,
 }
 
@@ -141,6 +143,7 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             kind,
             store,
             login,
+            signing: creds.signing.clone(),
             key,
         }),
     })
@@ -160,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/dossiers/{id}", get(dossiers::show))
         .route("/dossiers/{id}/voorleggen", post(dossiers::submit))
+        .route("/dossiers/{id}/aanvullen", post(dossiers::extras))
         .route("/dossiers/{id}/inzage", post(dossiers::inspection))
         .route("/dossiers/{id}/versturen", post(dossiers::publish))
         .route("/ontvangen/{id}", get(dossiers::received))

@@ -268,7 +268,7 @@ impl Oidc {
             .introspect(&token)
             .request_async(&self.http)
             .await
-            .map_err(|e| Error::Config(format!("token introspection failed: {e}")))?;
+            .map_err(|e| Error::Unavailable(format!("token introspection failed: {e}")))?;
         if !answer.active() {
             return Ok(None);
         }
@@ -392,6 +392,7 @@ pub(crate) async fn callback(
         _ => Vec::new(),
     };
     let session = Session {
+        party: state.inner.party.to_string(),
         staff,
         roles,
         csrf: CsrfToken::new_random().secret().clone(),

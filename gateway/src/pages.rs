@@ -58,6 +58,10 @@ async fn waiting(
         ("Klaar om te versturen", count("out", "ready")),
         ("Ontvangen dossiers toe te wijzen", count("in", "received")),
         ("Toegewezen, nog niet gelezen", count("in", "assigned")),
+        (
+            "Warme overdrachten gepland",
+            rows.iter().filter(|r| r.warm_handover == "planned").count(),
+        ),
     ]))
 }
 
@@ -138,7 +142,7 @@ pub(crate) async fn start(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
 ) -> Result<Response, Error> {
-    let Some(session) = Session::of(&jar) else {
+    let Some(session) = Session::of(&jar).filter(|s| s.party == state.inner.party.as_str()) else {
         return Ok(render(&Login));
     };
     // The actor the slices check; an invalid login ends here.

@@ -83,7 +83,8 @@ pub(crate) async fn home(
     Query(notice): Query<Notice>,
 ) -> Result<Response, Error> {
     client(&state)?;
-    let Some(session) = GuardianSession::of(&jar) else {
+    let Some(session) = GuardianSession::of(&jar).filter(|s| s.party == state.inner.party.as_str())
+    else {
         return Ok(render(&LoginPage));
     };
     let guardian = session.guardian(&state.inner.party);
@@ -141,11 +142,13 @@ pub(crate) async fn callback(
         .map_or("name", |g| g.name_claim.as_str());
     let guardian = Guardian::from_login(
         state.inner.party.clone(),
+        &state.inner.signing,
         &login.issuer,
         &login.subject,
         &login.text(name_claim).unwrap_or_default(),
     );
     let session = GuardianSession {
+        party: state.inner.party.to_string(),
         guardian: guardian.id,
         name: guardian.name,
         csrf: CsrfToken::new_random().secret().clone(),

@@ -20,6 +20,8 @@ pub(crate) const GUARDIAN_LOGIN_COOKIE: &str = "carenet_ouder_login";
 /// and the name it gave, never a national id.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct GuardianSession {
+    /// The party whose gateway made it: a cookie of another gateway is no session here.
+    pub party: String,
     pub guardian: String,
     pub name: String,
     pub csrf: String,
@@ -54,6 +56,8 @@ impl GuardianSession {
 /// Who is signed in: ids and roles only, never a name.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Session {
+    /// The party whose gateway made it: a cookie of another gateway is no session here.
+    pub party: String,
     pub staff: String,
     pub roles: Vec<String>,
     /// The token every form of this session carries.
@@ -195,7 +199,9 @@ impl axum::extract::FromRequestParts<crate::AppState> for Staff {
         state: &crate::AppState,
     ) -> Result<Self, Error> {
         let jar = PrivateCookieJar::from_headers(&parts.headers, state.inner.key.clone());
-        let session = Session::of(&jar).ok_or(Error::Unauthenticated)?;
+        let session = Session::of(&jar)
+            .filter(|s| s.party == state.inner.party.as_str())
+            .ok_or(Error::Unauthenticated)?;
         let actor = session.actor(&state.inner.party)?;
         Ok(Self { session, actor })
     }
@@ -228,7 +234,16 @@ impl axum::extract::FromRequestParts<crate::AppState> for Parent {
         state: &crate::AppState,
     ) -> Result<Self, Error> {
         let jar = PrivateCookieJar::from_headers(&parts.headers, state.inner.key.clone());
-        let session = GuardianSession::of(&jar).ok_or(Error::Unauthenticated)?;
+        // No parent portal on this gateway: no guardian session either.
+        if matches!(
+            &state.inner.login,
+            crate::Login::Oidc { guardian: None, .. }
+        ) {
+            return Err(Error::NotFound);
+        }
+        let session = GuardianSession::of(&jar)
+            .filter(|s| s.party == state.inner.party.as_str())
+            .ok_or(Error::Unauthenticated)?;
         let guardian = session.guardian(&state.inner.party);
         Ok(Self { session, guardian })
     }

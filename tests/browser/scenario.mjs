@@ -77,6 +77,9 @@ try {
   check(/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/.test(code), 'IB: a one-time code for the guardian');
   await shot(ib, '12-uitnodiging');
   await ib.goto(`${po}/dossiers/${dossierId}`);
+  await ib.fill('#extra-what_works', 'Korte instructie, daarna zelf aan de slag.');
+  await ib.click('button:has-text("Opslaan")');
+  check((await text(ib)).includes('Opgeslagen.'), "IB: the handbook's extras composed");
   await ib.click('button:has-text("Voorleggen aan ouders")');
   check((await ib.textContent('#status')).includes('ter inzage bij ouders'), 'IB: dossier before the guardians');
   await shot(ib, '13-dossier-ter-inzage');
@@ -139,6 +142,7 @@ try {
   await mentor.click('main a');
   const digestUrl = mentor.url();
   check((await text(mentor)).includes('Samenvatting voor de klas'), 'mentor: reads the digest');
+  check((await text(mentor)).includes('Korte instructie, daarna zelf aan de slag.'), "mentor: the IB's 'wat werkt' reached the class");
   await shot(mentor, '41-samenvatting');
   const season = await mentor.goto(vo + '/dossiers');
   check(season.status() === 403, 'mentor: no season view of the school (403)');

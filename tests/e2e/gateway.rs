@@ -234,7 +234,8 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     )
     .await?;
     // Another guardian, of another pupil, for the refusal.
-    let other = portal::invite(&po.store, &ib, "pupil-2", 7).await?;
+    // (pupil-2's dossier lives in the school's own system here: held elsewhere.)
+    let other = portal::invite(&po.store, &ib, "pupil-2", 7, true).await?;
 
     let (po_listener, po_base) = bind().await?;
     let (vo_listener, vo_base) = bind().await?;

@@ -185,6 +185,16 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
     // The VO school receives it, verified, with the guardians' view and OSO inzage.
     let item = wait_incoming(&vo.store, 1).await?;
     assert_eq!(item.sender, "po-1");
+    // Indexed on arrival with the pupil's name as its list label.
+    let labels = vo
+        .store
+        .received_labels(std::slice::from_ref(&item.message_id))
+        .await?;
+    assert_eq!(
+        labels[&item.message_id].as_deref(),
+        Some("Daan van de Berg"),
+        "the list label is set on arrival"
+    );
     let received = incoming::dossier(&vo.store, &item.message_id).await?;
     assert_eq!(
         received.extras.guardian_view.as_deref(),

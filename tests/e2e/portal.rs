@@ -16,8 +16,13 @@ fn ib(store: &Store) -> Actor {
 }
 
 fn guardian(store: &Store, subject: &str) -> Guardian {
+    use carenet_fabric::crypto::SigningKey;
+    static KEY: std::sync::LazyLock<SigningKey> = std::sync::LazyLock::new(|| {
+        SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap()
+    });
     Guardian::from_login(
         store.party.clone(),
+        &KEY,
         "https://broker.example",
         subject,
         "Ouder",
@@ -61,7 +66,12 @@ async fn an_invitation_links_once_and_expires() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("po-1").await?;
     let first = guardian(&store, "s-1");
     let second = guardian(&store, "s-2");
-    let invitation = portal::invite(&store, &ib(&store), "pupil-1", 14).await?;
+    // Only for a pupil the school holds something about.
+    let e = portal::invite(&store, &ib(&store), "pupil-1", 14, false)
+        .await
+        .expect_err("an unknown pupil");
+    assert!(e.to_string().starts_with("child_ref:"), "{e}");
+    let invitation = portal::invite(&store, &ib(&store), "pupil-1", 14, true).await?;
     // Typed with spaces and in lower case, it still works, once.
     let typed = invitation.code.to_lowercase().replace('-', " ");
     assert_eq!(portal::redeem(&store, &first, &typed).await?, "pupil-1");
@@ -77,7 +87,7 @@ async fn an_invitation_links_once_and_expires() -> anyhow::Result<()> {
     }
     assert!(portal::children(&store, &second).await?.is_empty());
     // An expired invitation links no one.
-    let late = portal::invite(&store, &ib(&store), "pupil-2", 1).await?;
+    let late = portal::invite(&store, &ib(&store), "pupil-2", 1, true).await?;
     with_db!(&store.db, pool => {
         sqlx::query("UPDATE guardian_invitation SET expires_at_ms = 0 WHERE child_ref = 'pupil-2'")
             .execute(pool)
@@ -85,13 +95,14 @@ async fn an_invitation_links_once_and_expires() -> anyhow::Result<()> {
     });
     assert!(portal::redeem(&store, &second, &late.code).await.is_err());
     // Bad input names its field; only coordinators and mentors invite.
-    let e = portal::invite(&store, &ib(&store), "pupil-3", 61)
+    let e = portal::invite(&store, &ib(&store), "pupil-3", 61, true)
         .await
         .expect_err("too long");
     assert!(e.to_string().starts_with("days:"), "{e}");
-    let teacher = Actor::new(store.party.clone(), "t-1", [Role::Teacher])?;
+    // A mentor may not invite: whoever invites sees the code.
+    let teacher = Actor::new(store.party.clone(), "m-1", [Role::Mentor, Role::Teacher])?;
     assert!(denied(
-        &portal::invite(&store, &teacher, "pupil-3", 7)
+        &portal::invite(&store, &teacher, "pupil-3", 7, true)
             .await
             .expect_err("teacher")
     ));
@@ -119,7 +130,7 @@ async fn a_guardian_acts_for_their_own_child_only() -> anyhow::Result<()> {
     let mine = ask(&store, "pupil-1", date!(2014 - 05 - 01)).await?;
     let theirs = ask(&store, "pupil-2", date!(2014 - 05 - 01)).await?;
     let g = guardian(&store, "s-1");
-    let code = portal::invite(&store, &ib(&store), "pupil-1", 7)
+    let code = portal::invite(&store, &ib(&store), "pupil-1", 7, false)
         .await?
         .code;
     portal::redeem(&store, &g, &code).await?;
@@ -202,7 +213,7 @@ async fn an_older_pupil_decides_for_themselves_not_the_portal_guardian() -> anyh
     // Sixteen or older: the pupil decides (education regime), not a guardian.
     let record = ask(&store, "pupil-9", date!(2008 - 01 - 01)).await?;
     let g = guardian(&store, "s-9");
-    let code = portal::invite(&store, &ib_vo(&store), "pupil-9", 7)
+    let code = portal::invite(&store, &ib_vo(&store), "pupil-9", 7, false)
         .await?
         .code;
     portal::redeem(&store, &g, &code).await?;
@@ -211,6 +222,37 @@ async fn an_older_pupil_decides_for_themselves_not_the_portal_guardian() -> anyh
         .await
         .expect_err("the pupil decides");
     assert!(e.to_string().starts_with("grantors:"), "{e}");
+    // Nor can the guardian withdraw what the pupil granted.
+    let pupil = v1::Grantor {
+        role: v1::GrantorRole::Pupil as i32,
+        name: "de leerling".into(),
+    };
+    ConsentStore::new(store.clone())
+        .grant(
+            &ib_vo(&store),
+            &record,
+            &Decision {
+                grantors: vec![pupil],
+                evidence: v1::Evidence {
+                    kind: EvidenceKind::RecordedConversation as i32,
+                    ..Default::default()
+                },
+                today: carenet_fabric::clock::today(),
+            },
+        )
+        .await?;
+    let e = portal::withdraw(&store, &link, &record)
+        .await
+        .expect_err("the pupil decides");
+    assert!(e.to_string().starts_with("grantors:"), "{e}");
+    assert_eq!(
+        ConsentStore::new(store.clone())
+            .latest(&record)
+            .await?
+            .expect("record")
+            .status(),
+        ConsentStatus::Granted
+    );
     Ok(())
 }
 

@@ -78,6 +78,9 @@ pub async fn run(
         digest_of[k % sessions] = format!("/ontvangen/{}/samenvatting", item.message_id);
     }
 
+    if digest_of.iter().any(String::is_empty) {
+        bail!("fewer received dossiers than sessions");
+    }
     // The school's gateway; each session a mentor who also coordinates care
     // (so one session may open both the season view and a digest).
     let party = bench

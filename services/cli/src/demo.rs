@@ -98,6 +98,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     // A season of transfer dossiers, once per region, while the nodes run.
     let data_dir = args.data_dir.clone();
+    let linde_key = carenet_fabric::credentials::Credentials::load(
+        &region.node_config("po-de-linde")?.credentials_dir(),
+    )?
+    .signing;
     tokio::spawn(async move {
         match crate::demo_seed::seed(&handles).await {
             Ok(0) => {}
@@ -107,7 +111,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ),
             Err(e) => eprintln!("demo seeding failed: {e:#}"),
         }
-        if let Err(e) = crate::demo_seed::seed_portal(&handles).await {
+        if let Err(e) = crate::demo_seed::seed_portal(&handles, &linde_key).await {
             eprintln!("demo seeding of the parent portal failed: {e:#}");
         }
     });

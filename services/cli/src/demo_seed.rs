@@ -429,7 +429,10 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
 pub const DEMO_GUARDIAN: (&str, &str) = ("ouder-noor", "M. Jansen");
 const NOOR: &str = "LL01001";
 
-pub async fn seed_portal(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<()> {
+pub async fn seed_portal(
+    handles: &HashMap<String, NodeHandle>,
+    signing: &carenet_fabric::crypto::SigningKey,
+) -> anyhow::Result<()> {
     use carenet_consent::portal;
     let linde = handles
         .get("po-de-linde")
@@ -437,6 +440,7 @@ pub async fn seed_portal(handles: &HashMap<String, NodeHandle>) -> anyhow::Resul
     let store = &linde.store;
     let guardian = portal::Guardian::from_login(
         store.party.clone(),
+        signing,
         carenet_gateway::demo::DEMO_ISSUER,
         DEMO_GUARDIAN.0,
         DEMO_GUARDIAN.1,
@@ -445,7 +449,8 @@ pub async fn seed_portal(handles: &HashMap<String, NodeHandle>) -> anyhow::Resul
         return Ok(());
     }
     let ib = staff(store, "ib-1", Role::SupportCoordinatorPo)?;
-    let invitation = portal::invite(store, &ib, NOOR, 14).await?;
+    let has_dossier = !dossier::for_child(store, NOOR).await?.is_empty();
+    let invitation = portal::invite(store, &ib, NOOR, 14, has_dossier).await?;
     portal::redeem(store, &guardian, &invitation.code).await?;
     let today = carenet_fabric::clock::today();
     ConsentStore::new(store.clone())

@@ -21,7 +21,7 @@ use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::crypto::sha256;
 use carenet_fabric::store::Store;
-use carenet_fabric::{Actor, PartyId, Role, audit, audited, with_db};
+use carenet_fabric::{Actor, PartyId, audit, audited, with_db};
 use carenet_proto::v1::{self, EvidenceKind, GrantorRole};
 use time::Date;
 
@@ -29,15 +29,13 @@ use crate::disclosure::Disclosure;
 use crate::record::{ConsentStore, Decision, Stored};
 use crate::{Error, Result, roles};
 
-/// Inviting a guardian to the portal: the school's coordinators and mentors.
+/// Inviting a guardian to the portal: the school's care coordinators (IB,
+/// zorgcoördinator), who also record inzage. Not a mentor: whoever invites
+/// sees the code, and a portal link carries the guardians' rights.
 pub const INVITE: roles::Action = roles::Action {
     action: "guardian_invite",
     what: "invite a guardian to the parent portal",
-    roles: &[
-        Role::Mentor,
-        Role::SupportCoordinatorPo,
-        Role::CareCoordinator,
-    ],
+    roles: roles::COORDINATORS,
 };
 
 /// How long an invitation may wait for its first use, at most.
@@ -60,13 +58,16 @@ pub struct Guardian {
 
 impl Guardian {
     /// The guardian of a verified login: `issuer` and `subject` are the ID
-    /// token's `iss` and `sub`; the pseudonym hides both.
-    pub fn from_login(party: PartyId, issuer: &str, subject: &str, name: &str) -> Self {
-        let mut input = b"carenet.guardian\0".to_vec();
-        input.extend_from_slice(issuer.as_bytes());
-        input.push(0);
-        input.extend_from_slice(subject.as_bytes());
-        let id = hex::encode(&sha256(&input)[..16]);
+    /// token's `iss` and `sub`; the pseudonym, keyed with the party's own
+    /// signing key, hides both.
+    pub fn from_login(
+        party: PartyId,
+        key: &carenet_fabric::crypto::SigningKey,
+        issuer: &str,
+        subject: &str,
+        name: &str,
+    ) -> Self {
+        let id = key.guardian_pseudonym(issuer, subject);
         let name = match name.trim() {
             "" => "ouder of verzorger (portaal)".to_owned(),
             n => n.chars().take(100).collect(),
@@ -173,12 +174,15 @@ fn new_code() -> String {
 }
 
 /// Invites a guardian of `child_ref`: a one-time code valid for `days`
-/// (1 to [`MAX_INVITATION_DAYS`]). Only the code's hash is stored.
+/// (1 to [`MAX_INVITATION_DAYS`]). Only the code's hash is stored. The
+/// school must hold something about the pupil: a consent record, or what
+/// another slice holds (`held_elsewhere`, e.g. a transfer dossier).
 pub async fn invite(
     store: &Store,
     actor: &Actor,
     child_ref: &str,
     days: u32,
+    held_elsewhere: bool,
 ) -> Result<Invitation> {
     roles::require(store, actor, &INVITE, child_ref).await?;
     if child_ref.trim().is_empty() || child_ref.len() > 64 {
@@ -188,6 +192,21 @@ pub async fn invite(
         return Err(Error::invalid(
             "days",
             format!("from 1 to {MAX_INVITATION_DAYS}"),
+        ));
+    }
+    // A pupil this school holds something about: a consent record here, or
+    // something of another slice the caller found (`held_elsewhere`, e.g. a
+    // transfer dossier before the guardians).
+    let (n,): (i64,) = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT COUNT(*) FROM consent_version WHERE child_ref = $1")
+            .bind(child_ref)
+            .fetch_one(pool)
+            .await?
+    });
+    if n == 0 && !held_elsewhere {
+        return Err(Error::invalid(
+            "child_ref",
+            "this school holds no consent record or dossier for this pupil",
         ));
     }
     let code = new_code();
@@ -353,6 +372,20 @@ pub async fn withdraw(store: &Store, link: &Linked, record_id: &str) -> Result<S
         &current.version.child_ref,
     )
     .await?;
+    // Any grantor may withdraw, but where the pupil decides alone (16 and
+    // older) the guardians are no grantors at all.
+    let v = &current.version;
+    let birth = crate::record::parse_date("child_birth_date", &v.child_birth_date)?;
+    let purpose = crate::Purpose::parse("purpose", &v.purpose)?;
+    let directory = store.directory().map(|d| d.as_ref());
+    let regime = crate::age::regime_of(purpose, &v.recipients, directory);
+    let today = carenet_fabric::clock::today();
+    if !crate::age::required(regime, crate::age::age_on(birth, today)).guardians {
+        return Err(Error::invalid(
+            "grantors",
+            "the pupil decides at this age: a guardian cannot withdraw it",
+        ));
+    }
     consents
         .withdraw_as(
             &link.actor(),
@@ -402,14 +435,24 @@ mod tests {
     }
 
     #[test]
-    fn the_pseudonym_hides_the_login_and_differs_per_issuer() {
+    fn the_pseudonym_hides_the_login_and_differs_per_issuer_and_key() {
+        use carenet_fabric::crypto::SigningKey;
         let party = PartyId::parse("party", "po-1").expect("party");
-        let g = Guardian::from_login(party.clone(), "https://idp", "s-123", "");
+        let key = |_: u8| {
+            SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().expect("key")).expect("key")
+        };
+        let (mine, other) = (key(1), key(2));
+        let g = Guardian::from_login(party.clone(), &mine, "https://idp", "s-123", "");
         assert_eq!(g.id.len(), 32);
         assert!(!g.id.contains("s-123"));
+        let again = Guardian::from_login(party.clone(), &mine, "https://idp", "s-123", "");
+        assert_eq!(g.id, again.id, "stable");
+        let issuer = Guardian::from_login(party.clone(), &mine, "https://other", "s-123", "");
+        assert_ne!(g.id, issuer.id, "per issuer");
+        let keyed = Guardian::from_login(party.clone(), &other, "https://idp", "s-123", "");
         assert_ne!(
-            g.id,
-            Guardian::from_login(party.clone(), "https://other", "s-123", "").id
+            g.id, keyed.id,
+            "keyed: another party's key gives another pseudonym"
         );
         assert_eq!(g.audit_name().len(), "guardian.".len() + 16);
         assert!(g.actor().roles.is_empty(), "a guardian holds no staff role");

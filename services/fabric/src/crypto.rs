@@ -28,6 +28,8 @@ pub enum SigningContext {
     ChildPseudonym,
     /// A joining party: "this signing key and this TLS key are mine".
     JoinRequest,
+    /// Not a statement: the keyed derivation of a guardian's pseudonym.
+    GuardianPseudonym,
 }
 
 impl SigningContext {
@@ -38,6 +40,7 @@ impl SigningContext {
             SigningContext::ConsentReceipt => b"carenet/v1/consent-receipt\0",
             SigningContext::ChildPseudonym => b"carenet/v1/child-pseudonym\0",
             SigningContext::JoinRequest => b"carenet/v1/join-request\0",
+            SigningContext::GuardianPseudonym => b"carenet/v1/guardian-pseudonym\0",
         }
     }
 
@@ -83,6 +86,20 @@ impl SigningKey {
     /// deterministic and unforgeable, so its hash is a keyed function).
     pub fn child_pseudonym(&self, child_ref: &str) -> String {
         let sig = self.sign(SigningContext::ChildPseudonym, child_ref.as_bytes());
+        hex::encode(&sha256(&sig)[..16])
+    }
+}
+
+impl SigningKey {
+    /// The pseudonym under which this party names a guardian who signed in
+    /// on its parent portal (`issuer` and `subject` of the login): keyed like
+    /// [`Self::child_pseudonym`], so a low-entropy subject (a national id
+    /// behind a broker) cannot be found by hashing candidates.
+    pub fn guardian_pseudonym(&self, issuer: &str, subject: &str) -> String {
+        let mut msg = issuer.as_bytes().to_vec();
+        msg.push(0);
+        msg.extend_from_slice(subject.as_bytes());
+        let sig = self.sign(SigningContext::GuardianPseudonym, &msg);
         hex::encode(&sha256(&sig)[..16])
     }
 }

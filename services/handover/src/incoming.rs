@@ -83,18 +83,6 @@ struct KnownRow {
 /// teachers and IZO registration, unread), statuses, feedback and
 /// warm-handover records as statuses of the sender's own dossiers.
 pub async fn sync(store: &Store) -> Result<()> {
-    // Every message indexed gets one row (a dossier, or a status of any
-    // kind): as many rows as messages means nothing new.
-    let (indexed,): (i64,) = with_db!(&store.db, pool => {
-        sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM handover_incoming) + (SELECT COUNT(*) FROM handover_status)",
-        )
-        .fetch_one(pool)
-        .await?
-    });
-    if store.received_count_of_types(HANDOVER_TYPES).await? == indexed {
-        return Ok(());
-    }
     let received = store.received_of_types(HANDOVER_TYPES).await?;
     if received.is_empty() {
         return Ok(());

@@ -161,27 +161,6 @@ impl Store {
         rows.into_iter().map(Sent::try_from).collect()
     }
 
-    /// How many messages of `types` this node received and stored (so a
-    /// slice indexing them can tell cheaply whether anything is new).
-    pub async fn received_count_of_types(&self, types: &[&str]) -> Result<i64> {
-        if types.is_empty() {
-            return Ok(0);
-        }
-        let (n,): (i64,) = with_db!(&self.db, pool => {
-            let mut q = sqlx::QueryBuilder::new(
-                "SELECT COUNT(*) FROM inbox WHERE state IN ('stored', 'acked') AND header IS NOT NULL \
-                 AND document_type IN (",
-            );
-            let mut list = q.separated(", ");
-            for t in types {
-                list.push_bind(*t);
-            }
-            list.push_unseparated(")");
-            q.build_query_as().fetch_one(pool).await?
-        });
-        Ok(n)
-    }
-
     /// Every message of `types` this node received and stored (verified,
     /// with its receipt), in the order they arrived. Content is read with
     /// [`Store::received`]; withdrawn or purged ones are still listed (see
