@@ -83,10 +83,6 @@ struct KnownRow {
 /// teachers and IZO registration, unread), statuses, feedback and
 /// warm-handover records as statuses of the sender's own dossiers.
 pub async fn sync(store: &Store) -> Result<()> {
-    let received = store.received_of_types(HANDOVER_TYPES).await?;
-    if received.is_empty() {
-        return Ok(());
-    }
     let known: Vec<KnownRow> = with_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT message_id FROM handover_incoming UNION SELECT message_id FROM handover_status",
@@ -95,6 +91,12 @@ pub async fn sync(store: &Store) -> Result<()> {
         .await?
     });
     let known: HashSet<String> = known.into_iter().map(|r| r.message_id).collect();
+    // Headers are read only when something is new.
+    let ids = store.received_ids_of_types(HANDOVER_TYPES).await?;
+    if ids.iter().all(|id| known.contains(id)) {
+        return Ok(());
+    }
+    let received = store.received_of_types(HANDOVER_TYPES).await?;
     for item in received {
         if known.contains(&item.message_id) {
             continue;

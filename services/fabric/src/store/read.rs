@@ -161,6 +161,28 @@ impl Store {
         rows.into_iter().map(Sent::try_from).collect()
     }
 
+    /// The ids of the messages [`Store::received_of_types`] lists, without
+    /// reading their headers (so a slice indexing them can tell cheaply
+    /// whether anything is new).
+    pub async fn received_ids_of_types(&self, types: &[&str]) -> Result<Vec<String>> {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String,)> = with_db!(&self.db, pool => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT message_id FROM inbox WHERE state IN ('stored', 'acked') AND header IS NOT NULL \
+                 AND document_type IN (",
+            );
+            let mut list = q.separated(", ");
+            for t in types {
+                list.push_bind(*t);
+            }
+            list.push_unseparated(")");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Every message of `types` this node received and stored (verified,
     /// with its receipt), in the order they arrived. Content is read with
     /// [`Store::received`]; withdrawn or purged ones are still listed (see
