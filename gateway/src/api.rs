@@ -19,7 +19,7 @@ use carenet_consent::{Category, Purpose};
 use carenet_fabric::{Actor, PartyId, PartyKind, Role};
 use carenet_handover::dossier::{self, Route};
 use carenet_handover::{incoming, season};
-use carenet_proto::v1::{self, EvidenceKind, GrantorRole, consent_recipient::Target};
+use carenet_proto::v1::{self, EvidenceKind, consent_recipient::Target};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -409,16 +409,11 @@ pub(crate) async fn ask(
     Caller(actor): Caller,
     Body(body): Body<ConsentAsk>,
 ) -> ApiResult<(StatusCode, Json<Consent>)> {
-    let mut recipients = Vec::with_capacity(body.recipients.len());
-    for r in &body.recipients {
-        let target = match r.strip_prefix("kind:") {
-            Some(kind) => Target::Kind(PartyKind::parse("recipients", kind)?.to_proto() as i32),
-            None => Target::PartyId(r.clone()),
-        };
-        recipients.push(v1::ConsentRecipient {
-            target: Some(target),
-        });
-    }
+    let recipients = body
+        .recipients
+        .iter()
+        .map(|r| crate::consent::parse_recipient(r))
+        .collect::<Result<Vec<_>, _>>()?;
     let categories = body
         .categories
         .iter()
@@ -483,16 +478,7 @@ pub(crate) async fn withdraw(
     Path(record): Path<String>,
     Body(body): Body<WithdrawRequest>,
 ) -> ApiResult<Json<Consent>> {
-    let role = match body.grantor_role.as_str() {
-        "guardian" => GrantorRole::Guardian,
-        "legal_representative" => GrantorRole::LegalRepresentative,
-        "pupil" => GrantorRole::Pupil,
-        _ => {
-            return Err(
-                Error::invalid("grantor_role", "guardian, legal_representative or pupil").into(),
-            );
-        }
-    };
+    let role = crate::consent::parse_grantor_role(&body.grantor_role)?;
     let stored = ConsentStore::new(state.inner.store.clone())
         .withdraw(
             &actor,

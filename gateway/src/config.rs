@@ -188,6 +188,37 @@ impl GatewayConfig {
         Ok(())
     }
 
+    /// A gateway on this machine for a demo or a benchmark: plain http on
+    /// loopback (a browser drops Secure cookies there) and no identity
+    /// provider (its section is empty and unused: such a gateway is built
+    /// with [`crate::build_demo`], which signs in without one).
+    pub fn local(
+        listen: String,
+        public_url: String,
+        node_config: PathBuf,
+        session_key_file: PathBuf,
+    ) -> Self {
+        Self {
+            listen,
+            public_url,
+            node_config,
+            secure_cookies: false,
+            session_minutes: 8 * 60,
+            oidc: OidcSection {
+                issuer: String::new(),
+                client_id: String::new(),
+                client_secret_file: session_key_file.with_extension("no-client-secret"),
+                staff_claim: default_staff_claim(),
+                party_claim: default_party_claim(),
+                roles_claim: default_roles_claim(),
+                scopes: Vec::new(),
+            },
+            session_key_file,
+            guardian_oidc: None,
+            api: ApiSection::default(),
+        }
+    }
+
     /// The node's own config.
     pub fn node(&self) -> Result<NodeConfig, Error> {
         Ok(NodeConfig::load(&self.node_config)?)

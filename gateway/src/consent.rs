@@ -47,23 +47,32 @@ struct RecordLine {
 }
 
 fn recipients_text(state: &AppState, version: &v1::ConsentVersion) -> String {
-    version
-        .recipients
-        .iter()
-        .map(|r| match &r.target {
-            Some(Target::PartyId(id)) => state
-                .inner
-                .store
-                .directory()
-                .and_then(|d| d.get(id))
-                .map_or_else(|| id.clone(), |e| e.name.clone()),
-            Some(Target::Kind(k)) => PartyKind::from_proto(*k)
-                .map_or("onbekend", labels::kind)
-                .to_owned(),
-            None => String::new(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    // Staff may see a party id the directory does not (or no longer) name.
+    labels::recipients(state, &version.recipients, |id| id.to_owned())
+}
+
+/// A recipient as forms and the API name it: a party id, or `kind:<kind>`.
+pub(crate) fn parse_recipient(value: &str) -> Result<v1::ConsentRecipient, Error> {
+    let target = match value.strip_prefix("kind:") {
+        Some(kind) => Target::Kind(PartyKind::parse("recipients", kind)?.to_proto() as i32),
+        None => Target::PartyId(value.to_owned()),
+    };
+    Ok(v1::ConsentRecipient {
+        target: Some(target),
+    })
+}
+
+/// Who gave a decision, as forms and the API name it.
+pub(crate) fn parse_grantor_role(value: &str) -> Result<GrantorRole, Error> {
+    match value {
+        "guardian" => Ok(GrantorRole::Guardian),
+        "legal_representative" => Ok(GrantorRole::LegalRepresentative),
+        "pupil" => Ok(GrantorRole::Pupil),
+        _ => Err(Error::invalid(
+            "grantor_role",
+            "guardian, legal_representative or pupil",
+        )),
+    }
 }
 
 fn line(state: &AppState, c: &Stored) -> RecordLine {
@@ -222,16 +231,9 @@ pub(crate) async fn request(
     let purpose = Purpose::parse("purpose", field(&pairs, "purpose"))?;
     let mut recipients = Vec::new();
     for (k, v) in &pairs {
-        if k != "recipients" {
-            continue;
+        if k == "recipients" {
+            recipients.push(parse_recipient(v)?);
         }
-        let target = match v.strip_prefix("kind:") {
-            Some(kind) => Target::Kind(PartyKind::parse("recipients", kind)?.to_proto() as i32),
-            None => Target::PartyId(v.clone()),
-        };
-        recipients.push(v1::ConsentRecipient {
-            target: Some(target),
-        });
     }
     let categories = pairs
         .iter()
@@ -277,17 +279,7 @@ pub(crate) async fn withdraw(
     Form(form): Form<WithdrawForm>,
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
-    let role = match form.grantor_role.as_str() {
-        "guardian" => GrantorRole::Guardian,
-        "legal_representative" => GrantorRole::LegalRepresentative,
-        "pupil" => GrantorRole::Pupil,
-        _ => {
-            return Err(Error::invalid(
-                "grantor_role",
-                "guardian, legal_representative or pupil",
-            ));
-        }
-    };
+    let role = parse_grantor_role(&form.grantor_role)?;
     let consents = ConsentStore::new(state.inner.store.clone());
     let stored = consents
         .withdraw(

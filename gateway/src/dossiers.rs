@@ -309,19 +309,13 @@ pub(crate) async fn extras(
     page(&state, staff, &id, Some(notice)).await
 }
 
-#[derive(Deserialize)]
-pub(crate) struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /dossiers/{id}/voorleggen`: put the dossier before the guardians.
 pub(crate) async fn submit(
     State(state): State<AppState>,
     staff: Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<crate::session::CsrfForm>,
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
     dossier::submit_for_inspection(&state.inner.store, &staff.actor, &id).await?;

@@ -70,6 +70,35 @@ pub fn kind(k: PartyKind) -> &'static str {
     }
 }
 
+/// A consent's recipients by name (the directory's display name, "elke
+/// <kind>" for a kind); `unknown` says a party the directory does not name.
+pub fn recipients(
+    state: &crate::AppState,
+    recipients: &[carenet_proto::v1::ConsentRecipient],
+    unknown: impl Fn(&str) -> String,
+) -> String {
+    use carenet_proto::v1::consent_recipient::Target;
+    recipients
+        .iter()
+        .filter_map(|r| match &r.target {
+            Some(Target::PartyId(id)) => Some(
+                state
+                    .inner
+                    .store
+                    .directory()
+                    .and_then(|d| d.get(id))
+                    .map_or_else(|| unknown(id), |e| e.name.clone()),
+            ),
+            Some(Target::Kind(k)) => Some(format!(
+                "elke {}",
+                PartyKind::from_proto(*k).map_or("organisatie", kind)
+            )),
+            None => None,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A consent status as the portal and staff pages say it.
 pub fn consent_status(code: &str) -> &'static str {
     match code {

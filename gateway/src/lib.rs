@@ -88,8 +88,9 @@ pub async fn build(config: GatewayConfig) -> Result<AppState, Error> {
 }
 
 /// The gateway of a demo region's party, with the demo sign-in instead of
-/// OpenID Connect. Only `carenet demo` calls it: no config file, setting or
-/// flag of `carenet gateway` turns it on, and it serves loopback only.
+/// OpenID Connect. Only `carenet demo` (and `carenet bench gateway`, on its
+/// own throwaway loopback region) call it: no config file, setting or flag of
+/// `carenet gateway` turns it on, and it serves loopback only.
 pub async fn build_demo(
     config: GatewayConfig,
     personas: Vec<demo::Persona>,

@@ -405,19 +405,13 @@ pub(crate) async fn callback(
     Ok((jar, Redirect::to("/")).into_response())
 }
 
-#[derive(Deserialize)]
-pub(crate) struct LogoutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /uitloggen` (with the CSRF token): the session ends here and at
 /// the provider.
 pub(crate) async fn logout(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     headers: HeaderMap,
-    Form(form): Form<LogoutForm>,
+    Form(form): Form<crate::session::CsrfForm>,
 ) -> Result<Response, Error> {
     let config = &state.inner.config;
     let session = Session::of(&jar).ok_or(Error::Unauthenticated)?;

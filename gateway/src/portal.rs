@@ -161,19 +161,13 @@ pub(crate) async fn callback(
     Ok((jar, Redirect::to("/ouders")).into_response())
 }
 
-#[derive(Deserialize)]
-pub(crate) struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /ouders/uitloggen`.
 pub(crate) async fn logout(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     parent: Parent,
     headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<crate::session::CsrfForm>,
 ) -> Result<Response, Error> {
     parent.check(&form.csrf, &headers, &state)?;
     let jar = jar.remove(GUARDIAN_COOKIE);
@@ -240,24 +234,10 @@ struct ConsentLine {
 }
 
 fn recipients_text(state: &AppState, c: &carenet_proto::v1::ConsentVersion) -> String {
-    use carenet_proto::v1::consent_recipient::Target;
-    c.recipients
-        .iter()
-        .map(|r| match &r.target {
-            Some(Target::PartyId(id)) => state
-                .inner
-                .store
-                .directory()
-                .and_then(|d| d.get(id))
-                .map_or_else(|| "een andere organisatie".to_owned(), |e| e.name.clone()),
-            Some(Target::Kind(k)) => format!(
-                "elke {}",
-                carenet_fabric::PartyKind::from_proto(*k).map_or("organisatie", labels::kind)
-            ),
-            None => String::new(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    // A parent reads names; an id the directory does not name means nothing to them.
+    labels::recipients(state, &c.recipients, |_| {
+        "een andere organisatie".to_owned()
+    })
 }
 
 /// `GET /ouders/kind/{n}`: what waits for the guardian about this child.

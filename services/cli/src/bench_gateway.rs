@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use carenet_fabric::{Actor, PartyId, PartyKind, Role};
 use carenet_gateway::GatewayConfig;
-use carenet_gateway::config::OidcSection;
 use carenet_gateway::demo::{Persona, Who};
 use carenet_handover::dossier::{self, Route};
 use carenet_handover::incoming;
@@ -92,25 +91,12 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let dir = tempfile::tempdir()?;
-    let config = GatewayConfig {
-        listen: address.to_string(),
-        public_url: format!("http://{address}"),
-        node_config: party.config.clone(),
-        session_key_file: dir.path().join("session.key"),
-        secure_cookies: false,
-        session_minutes: 60,
-        oidc: OidcSection {
-            issuer: String::new(),
-            client_id: String::new(),
-            client_secret_file: dir.path().join("none"),
-            staff_claim: "staff".into(),
-            party_claim: "party".into(),
-            roles_claim: "roles".into(),
-            scopes: Vec::new(),
-        },
-        guardian_oidc: None,
-        api: Default::default(),
-    };
+    let config = GatewayConfig::local(
+        address.to_string(),
+        format!("http://{address}"),
+        party.config.clone(),
+        dir.path().join("session.key"),
+    );
     let personas = (0..sessions)
         .map(|s| Persona {
             label: format!("mentor-{s}"),

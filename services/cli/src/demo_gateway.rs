@@ -8,7 +8,6 @@ use std::path::Path;
 use anyhow::Context;
 use carenet_fabric::PartyKind;
 use carenet_gateway::GatewayConfig;
-use carenet_gateway::config::OidcSection;
 use carenet_gateway::demo::{Persona, Who};
 use carenet_node::region::RegionFile;
 use tokio::sync::watch;
@@ -71,28 +70,12 @@ pub async fn start(
         let listen = format!("127.0.0.1:{port}");
         let public_url = format!("http://{}.localhost:{port}", p.id);
         let dir = data_dir.join("gateway").join(&p.id);
-        let config = GatewayConfig {
-            listen: listen.clone(),
-            public_url: public_url.clone(),
-            node_config: p.config.clone(),
-            session_key_file: dir.join("session.key"),
-            // Plain http on loopback: a browser drops Secure cookies there.
-            secure_cookies: false,
-            session_minutes: 8 * 60,
-            // Unused: the demo signs in without a provider.
-            oidc: OidcSection {
-                issuer: String::new(),
-                client_id: String::new(),
-                client_secret_file: dir.join("no-client-secret"),
-                staff_claim: "staff".into(),
-                party_claim: "party".into(),
-                roles_claim: "roles".into(),
-                scopes: Vec::new(),
-            },
-            guardian_oidc: None,
-            // No provider to introspect tokens: the demo has no JSON API callers.
-            api: Default::default(),
-        };
+        let config = GatewayConfig::local(
+            listen.clone(),
+            public_url.clone(),
+            p.config.clone(),
+            dir.join("session.key"),
+        );
         let state = carenet_gateway::build_demo(config, personas(&p.id, kind))
             .await
             .with_context(|| format!("gateway of {}", p.id))?;
