@@ -169,7 +169,7 @@ pub(crate) async fn season_view(
         &state.inner.store,
         state.inner.kind,
         &actor,
-        crate::pages::season_start_ms(),
+        season::school_year_start_ms(),
         &season::Filter::default(),
     )
     .await?;

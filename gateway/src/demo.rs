@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::form::Form;
 use crate::pages::render;
-use crate::session::{GUARDIAN_COOKIE, GuardianSession, SESSION_COOKIE, Session, cookie};
+use crate::session::{GUARDIAN_COOKIE, GuardianSession, SESSION_COOKIE, Session, start};
 use crate::{AppState, Error, Login};
 
 /// Someone to sign in as in the demo.
@@ -89,11 +89,8 @@ pub(crate) async fn sign_in(
                 id_token: String::new(),
                 expires_at_ms,
             };
-            let value = serde_json::to_string(&session).unwrap_or_default();
-            (
-                jar.add(cookie(SESSION_COOKIE, value, config.secure_cookies)),
-                "/",
-            )
+            let jar = start(jar, SESSION_COOKIE, &session, config.secure_cookies);
+            (jar, "/")
         }
         Who::Guardian { subject, name } => {
             let guardian = carenet_consent::portal::Guardian::from_login(
@@ -111,11 +108,8 @@ pub(crate) async fn sign_in(
                 id_token: String::new(),
                 expires_at_ms,
             };
-            let value = serde_json::to_string(&session).unwrap_or_default();
-            (
-                jar.add(cookie(GUARDIAN_COOKIE, value, config.secure_cookies)),
-                "/ouders",
-            )
+            let jar = start(jar, GUARDIAN_COOKIE, &session, config.secure_cookies);
+            (jar, "/ouders")
         }
     };
     tracing::info!(party = %state.inner.party, "demo sign-in");

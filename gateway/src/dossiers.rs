@@ -16,7 +16,7 @@ use carenet_proto::v1::ConsentStatus;
 use serde::Deserialize;
 
 use crate::form::Form;
-use crate::pages::{render, season_start_ms};
+use crate::pages::render;
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
 
@@ -48,7 +48,7 @@ pub(crate) async fn season_view(
         &state.inner.store,
         state.inner.kind,
         &staff.actor,
-        season_start_ms(),
+        season::school_year_start_ms(),
         &season::Filter::default(),
     )
     .await?;
@@ -209,25 +209,15 @@ async fn page(
     } else {
         Vec::new()
     };
-    // Where it went: from the season view, for the roles that have it (asked
+    // Where it went: its season row, for the roles with the overview (asked
     // only then, so a mentor's page view is no audited refusal).
     let overview = carenet_handover::roles::overview(state.inner.kind);
     let sent = if staff.actor.may(&store.party, &overview).is_ok() {
-        season::season(
-            store,
-            state.inner.kind,
-            &staff.actor,
-            0,
-            &season::Filter {
-                direction: Some("out".into()),
-                status: None,
-            },
-        )
-        .await?
-        .into_iter()
-        .filter(|r| r.id == id && r.status != d.state.as_str())
-        .map(|r| (r.counterparty, labels::dossier_status(&r.status)))
-        .collect()
+        season::of_dossier(store, state.inner.kind, &staff.actor, &id)
+            .await?
+            .filter(|r| r.status != d.state.as_str())
+            .map(|r| vec![(r.counterparty, labels::dossier_status(&r.status))])
+            .unwrap_or_default()
     } else {
         Vec::new()
     };

@@ -400,8 +400,7 @@ pub(crate) async fn callback(
         expires_at_ms: now_ms() + config.session_minutes * 60_000,
     };
     tracing::info!(party = %state.inner.party, "staff signed in");
-    let value = serde_json::to_string(&session).unwrap_or_default();
-    let jar = jar.add(cookie(SESSION_COOKIE, value, config.secure_cookies));
+    let jar = crate::session::start(jar, SESSION_COOKIE, &session, config.secure_cookies);
     Ok((jar, Redirect::to("/")).into_response())
 }
 

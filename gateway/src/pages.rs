@@ -35,7 +35,7 @@ async fn waiting(
     if actor.may(&state.inner.party, &rule).is_err() {
         return Ok(None);
     }
-    let since = season_start_ms();
+    let since = carenet_handover::season::school_year_start_ms();
     let rows = carenet_handover::season::season(
         &state.inner.store,
         state.inner.kind,
@@ -75,19 +75,6 @@ pub(crate) fn mark_demo() {
 /// Whether the pages carry the DEMO banner.
 pub fn demo_mode() -> bool {
     DEMO.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// The start of this school year (1 August), as the season view counts it.
-pub(crate) fn season_start_ms() -> i64 {
-    let today = carenet_fabric::clock::today();
-    let year = if today.month() as u8 >= 8 {
-        today.year()
-    } else {
-        today.year() - 1
-    };
-    time::Date::from_calendar_date(year, time::Month::August, 1)
-        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
-        .unwrap_or(0)
 }
 
 /// A moment as a Dutch date (dd-mm-jjjj).

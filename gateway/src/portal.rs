@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::form::Form;
 use crate::oidc::Callback;
 use crate::pages::{date_of, render};
-use crate::session::{GUARDIAN_COOKIE, GuardianSession, Parent, cookie};
+use crate::session::{GUARDIAN_COOKIE, GuardianSession, Parent};
 use crate::{AppState, Error, labels};
 
 /// The guardians' client; the portal is off without one (404), except in
@@ -156,8 +156,7 @@ pub(crate) async fn callback(
         expires_at_ms: now_ms() + config.session_minutes.min(60) * 60_000,
     };
     tracing::info!(party = %state.inner.party, "guardian signed in");
-    let value = serde_json::to_string(&session).unwrap_or_default();
-    let jar = jar.add(cookie(GUARDIAN_COOKIE, value, config.secure_cookies));
+    let jar = crate::session::start(jar, GUARDIAN_COOKIE, &session, config.secure_cookies);
     Ok((jar, Redirect::to("/ouders")).into_response())
 }
 

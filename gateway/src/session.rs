@@ -87,6 +87,17 @@ pub(crate) fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<
         .build()
 }
 
+/// Starts a session: `session` into the encrypted cookie `name`.
+pub(crate) fn start(
+    jar: PrivateCookieJar,
+    name: &'static str,
+    session: &impl Serialize,
+    secure: bool,
+) -> PrivateCookieJar {
+    let value = serde_json::to_string(session).unwrap_or_default();
+    jar.add(cookie(name, value, secure))
+}
+
 pub(crate) fn read<T: for<'de> Deserialize<'de>>(jar: &PrivateCookieJar, name: &str) -> Option<T> {
     serde_json::from_str(jar.get(name)?.value()).ok()
 }

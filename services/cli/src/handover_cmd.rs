@@ -616,7 +616,7 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
                 &store,
                 kind,
                 &actor,
-                school_year_start_ms(),
+                season::school_year_start_ms(),
                 &Filter { direction, status },
             )
             .await?;
@@ -885,17 +885,4 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// 1 August of the current school year, 00:00 UTC.
-fn school_year_start_ms() -> i64 {
-    let today = carenet_fabric::clock::today();
-    let year = if today.month() as u8 >= 8 {
-        today.year()
-    } else {
-        today.year() - 1
-    };
-    time::Date::from_calendar_date(year, time::Month::August, 1)
-        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
-        .unwrap_or(0)
 }

@@ -281,6 +281,11 @@ async fn with_removed(store: &Store, rows: Vec<IncomingRow>) -> Result<Vec<Incom
 /// the staff actions below check their roles.)
 pub async fn list(store: &Store) -> Result<Vec<Incoming>> {
     sync(store).await?;
+    list_indexed(store).await
+}
+
+/// [`list`] without indexing what arrived first (the caller just did).
+pub(crate) async fn list_indexed(store: &Store) -> Result<Vec<Incoming>> {
     let rows: Vec<IncomingRow> = with_db!(&store.db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_INCOMING} ORDER BY received_at_ms DESC, message_id")))
             .fetch_all(pool)

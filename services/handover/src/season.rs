@@ -84,82 +84,12 @@ pub async fn season(
             .await?
     });
     for row in outgoing {
-        let id = row.id;
-        let version = u32::try_from(row.version)
-            .map_err(|_| crate::Error::Corrupt("handover_dossier.version".into()))?;
-        let state = DossierState::parse("handover_dossier.state", &row.state)?;
-        // What was released, and its delivery, is the fabric's (read API).
-        let sent = store.sent_versions(dossier::DOSSIER_TYPE, &id).await?;
-        let this_version: Vec<_> = sent.iter().filter(|s| s.version == version).collect();
-        let released = this_version.len();
-        let delivered = this_version
-            .iter()
-            .filter(|s| s.state == OutboxState::Delivered)
-            .count();
-        let mut recipients: Vec<&str> = sent.iter().map(|s| s.recipient.as_str()).collect();
-        recipients.sort_unstable();
-        recipients.dedup();
-        // A status counts only from a party the dossier went to (or from the
-        // school itself, for a handover inside it): nobody else can claim it was read.
-        let (statuses, warm): (Vec<StatusRow>, Vec<WarmRow>) = with_db!(&store.db, pool => {
-            let statuses = sqlx::query_as(
-                "SELECT version, from_party, status FROM handover_status WHERE document_id = $1",
-            )
-            .bind(&id)
-            .fetch_all(pool)
-            .await?;
-            let warm = sqlx::query_as("SELECT state FROM warm_handover WHERE dossier_id = $1")
-                .bind(&id)
-                .fetch_all(pool)
-                .await?;
-            (statuses, warm)
-        });
-        let vouched = |s: &StatusRow| {
-            s.from_party == store.party.as_str() || recipients.contains(&s.from_party.as_str())
-        };
-        let read = statuses
-            .iter()
-            .any(|s| s.status == "read_by_mentor" && s.version == i64::from(version) && vouched(s));
-        let feedback = statuses
-            .iter()
-            .any(|s| s.status == "feedback" && recipients.contains(&s.from_party.as_str()));
-        let status = if state != DossierState::Published {
-            state.as_str().to_owned()
-        } else if read {
-            "read".into()
-        } else if released > 0 && delivered == released {
-            "delivered".into()
-        } else {
-            "published".into()
-        };
-        let warm_handover = if warm.iter().any(|w| w.state == "held") {
-            "held"
-        } else if warm.is_empty() {
-            ""
-        } else {
-            "planned"
-        };
-        let pupil = match row.pupil_name {
-            Some(name) => name,
-            // Stored before the column existed: read it from the document.
-            None => dossier::get(store, &id).await?.dossier.summary().pupil_name,
-        };
-        rows.push(SeasonRow {
-            direction: "out",
-            id,
-            pupil,
-            counterparty: recipients.join(" "),
-            route: row.route,
-            version,
-            status,
-            warm_handover: warm_handover.into(),
-            feedback,
-            izo: false,
-        });
+        rows.push(outgoing_row(store, row).await?);
     }
     // Incoming: the newest version of each received dossier.
     let mut seen = std::collections::HashSet::new();
-    let items: Vec<incoming::Incoming> = incoming::list(store)
+    // (Indexed by the sync above.)
+    let items: Vec<incoming::Incoming> = incoming::list_indexed(store)
         .await?
         .into_iter()
         .filter(|i| {
@@ -196,6 +126,120 @@ pub async fn season(
             && filter.status.as_deref().is_none_or(|s| s == r.status)
     });
     Ok(rows)
+}
+
+/// The season row of one outgoing dossier: what was released of it, its
+/// delivery, "read by mentor", feedback and warm handover.
+async fn outgoing_row(store: &Store, row: OutgoingRow) -> Result<SeasonRow> {
+    let id = row.id;
+    let version = u32::try_from(row.version)
+        .map_err(|_| crate::Error::Corrupt("handover_dossier.version".into()))?;
+    let state = DossierState::parse("handover_dossier.state", &row.state)?;
+    // What was released, and its delivery, is the fabric's (read API).
+    let sent = store.sent_versions(dossier::DOSSIER_TYPE, &id).await?;
+    let this_version: Vec<_> = sent.iter().filter(|s| s.version == version).collect();
+    let released = this_version.len();
+    let delivered = this_version
+        .iter()
+        .filter(|s| s.state == OutboxState::Delivered)
+        .count();
+    let mut recipients: Vec<&str> = sent.iter().map(|s| s.recipient.as_str()).collect();
+    recipients.sort_unstable();
+    recipients.dedup();
+    // A status counts only from a party the dossier went to (or from the
+    // school itself, for a handover inside it): nobody else can claim it was read.
+    let (statuses, warm): (Vec<StatusRow>, Vec<WarmRow>) = with_db!(&store.db, pool => {
+        let statuses = sqlx::query_as(
+            "SELECT version, from_party, status FROM handover_status WHERE document_id = $1",
+        )
+        .bind(&id)
+        .fetch_all(pool)
+        .await?;
+        let warm = sqlx::query_as("SELECT state FROM warm_handover WHERE dossier_id = $1")
+            .bind(&id)
+            .fetch_all(pool)
+            .await?;
+        (statuses, warm)
+    });
+    let vouched = |s: &StatusRow| {
+        s.from_party == store.party.as_str() || recipients.contains(&s.from_party.as_str())
+    };
+    let read = statuses
+        .iter()
+        .any(|s| s.status == "read_by_mentor" && s.version == i64::from(version) && vouched(s));
+    let feedback = statuses
+        .iter()
+        .any(|s| s.status == "feedback" && recipients.contains(&s.from_party.as_str()));
+    let status = if state != DossierState::Published {
+        state.as_str().to_owned()
+    } else if read {
+        "read".into()
+    } else if released > 0 && delivered == released {
+        "delivered".into()
+    } else {
+        "published".into()
+    };
+    let warm_handover = if warm.iter().any(|w| w.state == "held") {
+        "held"
+    } else if warm.is_empty() {
+        ""
+    } else {
+        "planned"
+    };
+    let pupil = match row.pupil_name {
+        Some(name) => name,
+        // Stored before the column existed: read it from the document.
+        None => dossier::get(store, &id).await?.dossier.summary().pupil_name,
+    };
+    Ok(SeasonRow {
+        direction: "out",
+        id,
+        pupil,
+        counterparty: recipients.join(" "),
+        route: row.route,
+        version,
+        status,
+        warm_handover: warm_handover.into(),
+        feedback,
+        izo: false,
+    })
+}
+
+/// Where one of this school's dossiers stands, as its season row, for the
+/// roles with the overview (a dossier page, without the whole season).
+pub async fn of_dossier(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    id: &str,
+) -> Result<Option<SeasonRow>> {
+    let kind = roles::own_kind(store, kind)?;
+    roles::check(store, actor, roles::overview(kind), id).await?;
+    incoming::sync(store).await?;
+    let row: Option<OutgoingRow> = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT id, route, version, state, pupil_name FROM handover_dossier WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    match row {
+        Some(row) => Ok(Some(outgoing_row(store, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// 1 August of the current school year (Europe/Amsterdam date), 00:00 UTC:
+/// where a season view starts.
+pub fn school_year_start_ms() -> i64 {
+    let today = carenet_fabric::clock::today();
+    let year = if today.month() as u8 >= 8 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
+    time::Date::from_calendar_date(year, time::Month::August, 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        .unwrap_or(0)
 }
 
 /// The rows as CSV (RFC 4180), with a Dutch header line for spreadsheets.
