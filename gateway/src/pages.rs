@@ -77,14 +77,11 @@ pub fn demo_mode() -> bool {
     DEMO.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// A moment as a Dutch date (dd-mm-jjjj).
+/// A moment as a Dutch date (dd-mm-jjjj), on the Dutch calendar (a moment
+/// just after midnight in Amsterdam is that day, not the UTC day before).
 pub(crate) fn date_of(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .map(|t| {
-            let d = t.date();
-            format!("{:02}-{:02}-{}", d.day(), d.month() as u8, d.year())
-        })
-        .unwrap_or_default()
+    let d = carenet_fabric::clock::date_of(ms);
+    format!("{:02}-{:02}-{}", d.day(), d.month() as u8, d.year())
 }
 
 #[derive(Template)]
@@ -162,4 +159,15 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn page_dates_are_dutch_dates() {
+        // 23:30 UTC on 31 December 2026 is New Year's Day in Amsterdam.
+        assert_eq!(super::date_of(1_798_759_800_000), "01-01-2027");
+        // 22:30 UTC on 30 June 2026 is 1 July (summer time, UTC+2).
+        assert_eq!(super::date_of(1_782_858_600_000), "01-07-2026");
+    }
 }

@@ -3,6 +3,7 @@
 // portal. Env: DEMO_URL (the `gateway:` line), SHOTS_DIR, CHROMIUM.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import { audit, verdict } from './axe.mjs';
 
 const base = process.env.DEMO_URL.replace(/\/$/, '');
 const shots = process.env.SHOTS_DIR;
@@ -15,12 +16,14 @@ try {
   check(await page.isVisible('text=DEMO: geen echte gegevens'), 'every page says DEMO');
   await page.click('a.knop');
   await page.screenshot({ path: `${shots}/01-demo-inloggen.png`, fullPage: true });
+  await audit(page, '01-demo-inloggen');
   await page.click('button:has-text("Intern begeleider")');
   check(await page.isVisible('h1:has-text("Welkom")'), 'signed in as the IB by picking a person');
   await page.goto(base + '/dossiers');
   const season = await page.textContent('main');
   check(season.includes('gelezen door mentor') && season.includes('ter inzage bij ouders'), 'the seeded season');
   await page.screenshot({ path: `${shots}/02-demo-seizoen.png`, fullPage: true });
+  await audit(page, '02-demo-seizoen');
   await page.goto(base + '/ouders/inloggen');
   await page.click('button:has-text("Ouder van Noor Jansen")');
   const end = Date.now() + 60_000;
@@ -33,6 +36,8 @@ try {
   }
   console.log('ok: the demo guardian sees a consent request');
   await page.screenshot({ path: `${shots}/03-demo-ouder.png`, fullPage: true });
+  await audit(page, '03-demo-ouder');
+  verdict();
   console.log('all demo checks passed');
 } catch (e) {
   console.error(e.stack || String(e));

@@ -3,6 +3,7 @@
 // Env: GATEWAY_URL, SHOTS_DIR, CHROMIUM (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import { audit, verdict } from './axe.mjs';
 
 const base = process.env.GATEWAY_URL;
 const shots = process.env.SHOTS_DIR;
@@ -40,6 +41,7 @@ try {
   check((headers['content-security-policy'] || '').includes("frame-ancestors 'none'"), 'CSP forbids framing');
   check(headers['cache-control'] === 'no-store', 'pages are not cached');
   await page.screenshot({ path: `${shots}/01-inloggen.png`, fullPage: true });
+  await audit(page, '01-inloggen');
 
   // 2. Sign in as the primary school's IB.
   await signIn('ib-1');
@@ -57,6 +59,7 @@ try {
   check(session && session.httpOnly && session.sameSite === 'Lax', 'session cookie is HttpOnly and SameSite=Lax');
   check(!session.value.includes('ib-1'), 'the session cookie is encrypted');
   await page.screenshot({ path: `${shots}/02-start.png`, fullPage: true });
+  await audit(page, '02-start');
 
   // 3. A form post without this session's token is refused.
   const forged = await page.request.post(base + '/uitloggen', { form: { csrf: 'not-the-token' } });
@@ -75,17 +78,21 @@ try {
   await page.goto(base + '/');
   check(await page.isVisible('text=Inloggen'), 'signed out: the way in again');
   await page.screenshot({ path: `${shots}/03-uitgelogd.png`, fullPage: true });
+  await audit(page, '03-uitgelogd');
 
   // 5. A mentor sees no overview of the school's dossiers.
   await signIn('mentor-2');
   check(await page.isVisible('text=Voor uw rol staat hier (nog) niets klaar.'), 'a mentor: no school overview');
   await page.screenshot({ path: `${shots}/05-mentor.png`, fullPage: true });
+  await audit(page, '05-mentor');
   await context.clearCookies();
 
   // 6. Staff of another school cannot use this school's gateway.
   await signIn('zc-9');
   check(await page.isVisible('h1:has-text("Geen toegang")'), 'another school\'s staff: Geen toegang');
   await page.screenshot({ path: `${shots}/04-geen-toegang.png`, fullPage: true });
+  await audit(page, '04-geen-toegang');
+  verdict();
   console.log('all browser checks passed');
 } catch (e) {
   console.error(e.stack || String(e));

@@ -7,6 +7,7 @@
 // pupil-1), OTHER_CODE (an invitation for another pupil), CHROMIUM.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import { audit, verdict } from './axe.mjs';
 
 const po = process.env.PO_URL;
 const vo = process.env.VO_URL;
@@ -23,7 +24,11 @@ async function person(options = {}) {
   pages.push(page);
   return page;
 }
-const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+// Photographs the page and checks its accessibility.
+const shot = async (page, name) => {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  await audit(page, name);
+};
 const text = async (page) => (await page.textContent('main')) || '';
 
 // Signs in at `base` + `path` (the page with the way in) as `user`.
@@ -90,8 +95,12 @@ try {
   await shot(parent, '20-ouders-inloggen');
   await signIn(parent, po, '/ouders', 'ouder-1');
   check((await text(parent)).includes('Welkom, J. de Vries'), 'guardian: signed in');
-  await parent.fill('#code', code.toLowerCase().replace(/-/g, ' '));
-  await parent.click('button:has-text("Koppelen")');
+  // By keyboard: the first Tab reaches "Naar de inhoud"; Enter sends the code.
+  await parent.keyboard.press('Tab');
+  check((await parent.evaluate(() => document.activeElement.textContent)) === 'Naar de inhoud', 'keyboard: the first Tab skips to the content');
+  await parent.focus('#code');
+  await parent.keyboard.type(code.toLowerCase().replace(/-/g, ' '));
+  await Promise.all([parent.waitForNavigation(), parent.keyboard.press('Enter')]);
   check((await text(parent)).includes('Uw kind is gekoppeld'), 'guardian: child linked with the code');
   await shot(parent, '21-ouders-start');
   await parent.click('ul.kaarten a');
@@ -189,6 +198,7 @@ try {
   check(elsewhere.status() === 404, "VO staff opening po-1's dossier: not found on their node");
   const anon = await (await person()).goto(`${po}/dossiers/${dossierId}`);
   check(anon.status() === 401, 'not signed in: 401');
+  verdict();
   console.log('all scenario checks passed');
 } catch (e) {
   console.error(e.stack || String(e));

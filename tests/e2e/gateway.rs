@@ -151,8 +151,14 @@ async fn browser(script: &str, env: &[(&str, &str)], passed: &str) -> anyhow::Re
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
+    println!("{log}");
     assert!(run.status.success(), "{log}");
     assert!(log.contains(passed), "{log}");
+    // Every page photographed was checked for accessibility.
+    assert!(
+        log.contains("ok: no accessibility failures"),
+        "{log}"
+    );
     Ok(())
 }
 

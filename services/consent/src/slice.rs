@@ -18,11 +18,9 @@ impl Slice for ConsentSlice {
             name: "consent expiry",
             run: Box::new(|ctx: JobContext| {
                 Box::pin(async move {
-                    let today = time::OffsetDateTime::from_unix_timestamp_nanos(
-                        i128::from(ctx.now_ms) * 1_000_000,
-                    )
-                    .map_err(|_| carenet_fabric::Error::invalid("now_ms", "out of range"))?
-                    .date();
+                    // A consent valid until a date lasts to the end of
+                    // that Dutch day, not to midnight UTC.
+                    let today = carenet_fabric::clock::date_of(ctx.now_ms);
                     let expired = ConsentStore::new(ctx.store).expire_due(today).await?;
                     if !expired.is_empty() {
                         tracing::info!(count = expired.len(), "consents expired");

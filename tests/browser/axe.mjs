@@ -1,0 +1,29 @@
+// The accessibility check of every page the browser tests photograph: the
+// axe-core rules for WCAG 2.1 A and AA (labels, contrast, names of links
+// and buttons, landmarks, language) run in the page as the user sees it.
+// The source is evaluated through the driver, not added as a <script>, so
+// the gateway's Content-Security-Policy stays in force during the tests.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+
+const source = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const found = [];
+
+// Runs the rules on `page`; what fails is kept, named after `name`.
+export async function audit(page, name) {
+  await page.evaluate(source);
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  for (const v of result.violations) {
+    found.push(`${name}: ${v.id} (${v.impact}): ${v.help}; ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  }
+  console.log(`ok: accessibility checked on ${name} (${result.passes.length} rules pass, ${result.violations.length} fail)`);
+}
+
+// Throws with every failure found so far, if any.
+export function verdict() {
+  if (found.length) throw new Error(`accessibility (WCAG 2.1 AA, axe-core):\n  ${found.join('\n  ')}`);
+  console.log('ok: no accessibility failures on the pages checked');
+}
