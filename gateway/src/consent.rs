@@ -44,6 +44,8 @@ struct RecordLine {
     status: &'static str,
     until: String,
     withdrawable: bool,
+    /// Asked and not yet answered: staff may record the answer given at school.
+    decidable: bool,
 }
 
 fn recipients_text(state: &AppState, version: &v1::ConsentVersion) -> String {
@@ -81,8 +83,9 @@ fn line(state: &AppState, c: &Stored) -> RecordLine {
         purpose: labels::purpose_code(&c.version.purpose),
         recipients: recipients_text(state, &c.version),
         status: labels::consent_status(carenet_consent::record::status_name(c.status())),
-        until: c.version.valid_until.clone(),
+        until: labels::date_text(&c.version.valid_until),
         withdrawable: c.status() == v1::ConsentStatus::Granted,
+        decidable: c.status() == v1::ConsentStatus::Requested,
     }
 }
 
@@ -118,17 +121,11 @@ fn page(state: &AppState, staff: &Staff) -> ConsentPage {
     }
     ConsentPage {
         csrf: staff.session.csrf.clone(),
-        purposes: [
-            Purpose::TransferDossier,
-            Purpose::DiscussInIzo,
-            Purpose::ReferToZat,
-            Purpose::ShareWithPartner,
-            Purpose::SupportRequest,
-            Purpose::CaseMembership,
-        ]
-        .into_iter()
-        .map(|p| (p.as_str(), labels::purpose(p)))
-        .collect(),
+        // Every purpose the consent service knows (feedback to the sending
+        // school included).
+        purposes: Purpose::all()
+            .map(|p| (p.as_str(), labels::purpose(p)))
+            .collect(),
         categories: Category::all()
             .map(|c| (c.as_str(), labels::category(c)))
             .collect(),
@@ -304,6 +301,63 @@ pub(crate) async fn withdraw(
     )
     .await?;
     p.notice = Some("De toestemming is ingetrokken; wie gegevens kreeg, krijgt bericht.".into());
+    Ok(render(&p))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    grantor_name: String,
+    grantor_role: String,
+    /// `geven` or `weigeren`.
+    besluit: String,
+}
+
+/// `POST /toestemming/{record}/besluit`: record the grant or refusal the
+/// guardians (or the pupil) gave in a conversation at school, recorded by
+/// the signed-in member of staff (the slice checks age and role rules).
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(record): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let role = parse_grantor_role(&form.grantor_role)?;
+    let decision = carenet_consent::record::Decision {
+        grantors: vec![v1::Grantor {
+            role: role as i32,
+            name: form.grantor_name.trim().to_owned(),
+        }],
+        evidence: v1::Evidence {
+            kind: EvidenceKind::RecordedConversation as i32,
+            recorded_by: String::new(),
+            document_sha256: Vec::new(),
+        },
+        today: carenet_fabric::clock::today(),
+    };
+    let consents = ConsentStore::new(state.inner.store.clone());
+    let (stored, notice) = match form.besluit.as_str() {
+        "geven" => (
+            consents.grant(&staff.actor, &record, &decision).await?,
+            "De toestemming is vastgelegd.",
+        ),
+        "weigeren" => (
+            consents.refuse(&staff.actor, &record, &decision).await?,
+            "De weigering is vastgelegd.",
+        ),
+        _ => return Err(Error::invalid("besluit", "geven or weigeren")),
+    };
+    let mut p = with_pupil(
+        &state,
+        &staff,
+        page(&state, &staff),
+        &stored.version.child_ref,
+    )
+    .await?;
+    p.notice = Some(notice.into());
     Ok(render(&p))
 }
 

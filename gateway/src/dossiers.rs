@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::PrivateCookieJar;
 use carenet_consent::record::ConsentStore;
 use carenet_fabric::PartyId;
 use carenet_handover::dossier::{self, Akkoord, DossierState, GuardiansView, Route};
@@ -16,7 +17,7 @@ use carenet_proto::v1::ConsentStatus;
 use serde::Deserialize;
 
 use crate::form::Form;
-use crate::pages::render;
+use crate::pages::{done, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
 
@@ -121,6 +122,17 @@ struct DossierPage {
     /// Whether saving the extras makes a new version (a correction).
     edit_corrects: bool,
     can_edit: bool,
+    /// Whether this member of staff plans and records warm handovers.
+    may_warm: bool,
+    /// This dossier's handover conversations: (link, date, state).
+    warm: Vec<(String, String, &'static str)>,
+    /// Who the conversation can be with: (party id, name).
+    warm_parties: Vec<(String, String)>,
+    their_roles: &'static [(&'static str, &'static str)],
+    /// Whether this member of staff reads the feedback received.
+    may_read_feedback: bool,
+    /// Feedback from the schools it went to: (school, written on, text).
+    feedback: Vec<(String, String, String)>,
     notice: Option<String>,
 }
 
@@ -163,9 +175,11 @@ fn route_label(r: Route) -> &'static str {
 pub(crate) async fn show(
     State(state): State<AppState>,
     staff: Staff,
+    jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    page(&state, staff, &id, None).await
+    let (jar, notice) = crate::pages::notice(jar);
+    Ok((jar, page(&state, staff, &id, notice).await?).into_response())
 }
 
 async fn page(
@@ -225,6 +239,56 @@ async fn page(
         .actor
         .may(&store.party, &carenet_handover::roles::INSPECTION)
         .is_ok();
+    let may_warm = staff
+        .actor
+        .may(&store.party, &carenet_handover::roles::WARM)
+        .is_ok();
+    let warm = if may_warm {
+        carenet_handover::warm::of_dossier(store, &staff.actor, &id)
+            .await?
+            .into_iter()
+            .map(|w| {
+                let held = w.state == "held";
+                let on = if held { &w.held_on } else { &w.planned_on };
+                (
+                    format!("/warme-overdracht/{}", w.id),
+                    labels::date_text(on),
+                    if held { "gehouden" } else { "gepland" },
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // With the receiving school; inside the school (a mentor change), with
+    // this one.
+    let warm_parties = if recipients.is_empty() {
+        vec![(
+            store.party.to_string(),
+            labels::party_name(state, store.party.as_str()),
+        )]
+    } else {
+        recipients.clone()
+    };
+    let may_read_feedback = staff
+        .actor
+        .may(&store.party, &carenet_handover::roles::FEEDBACK_READ)
+        .is_ok();
+    let feedback = if may_read_feedback {
+        incoming::feedback_about(store, &staff.actor, &id)
+            .await?
+            .into_iter()
+            .map(|f| {
+                (
+                    labels::party_name(state, &f.from_party),
+                    labels::date_text(&f.written_on),
+                    f.text,
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(render(&DossierPage {
         csrf: staff.session.csrf,
         id: d.id.clone(),
@@ -250,6 +314,12 @@ async fn page(
             .collect(),
         edit_corrects: matches!(d.state, DossierState::Ready | DossierState::Published),
         can_edit: d.state != DossierState::AwaitingInspection,
+        may_warm,
+        warm,
+        warm_parties,
+        their_roles: crate::warm::THEIR_ROLES,
+        may_read_feedback,
+        feedback,
         notice,
     }))
 }
@@ -261,6 +331,7 @@ async fn page(
 pub(crate) async fn extras(
     State(state): State<AppState>,
     staff: Staff,
+    jar: PrivateCookieJar,
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -287,8 +358,9 @@ pub(crate) async fn extras(
         agreements: changed("agreements"),
         contact: changed("contact"),
     };
+    let to = format!("/dossiers/{id}");
     if edit.is_empty() {
-        return page(&state, staff, &id, Some("Er was niets gewijzigd.".into())).await;
+        return Ok(done(&state, jar, &to, "Er was niets gewijzigd."));
     }
     let notice = match dossier::set_extras(&state.inner.store, &staff.actor, &id, &edit).await? {
         dossier::ExtrasOutcome::Edited => "Opgeslagen.".to_owned(),
@@ -296,7 +368,7 @@ pub(crate) async fn extras(
             "Opgeslagen als versie {v} (een correctie): leg hem opnieuw voor aan de ouders en verstuur hem dan."
         ),
     };
-    page(&state, staff, &id, Some(notice)).await
+    Ok(done(&state, jar, &to, &notice))
 }
 
 /// `POST /dossiers/{id}/voorleggen`: put the dossier before the guardians.
@@ -467,26 +539,85 @@ struct IncomingPage {
     mentor: String,
     read: bool,
     advice: String,
+    /// Whether this member of staff sends feedback to the sending school.
+    may_feedback: bool,
+    /// When feedback was sent (dd-mm-jjjj).
+    feedback_sent: Option<String>,
+    /// The handover conversations the sending school shared about it.
+    warm: Vec<SharedWarm>,
+    notice: Option<String>,
+}
+
+/// A warm-handover record another school shared, as the page shows it.
+struct SharedWarm {
+    held_on: String,
+    participants: Vec<String>,
+    /// (topic, notes), only the topics with notes.
+    notes: Vec<(String, String)>,
+    minutes: String,
+    agreements: Vec<String>,
+    aftercare: String,
 }
 
 /// `GET /ontvangen/{id}`: a received dossier, for the one who assigns it.
 pub(crate) async fn received(
     State(state): State<AppState>,
     staff: Staff,
+    jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (item, d) = incoming::view(&state.inner.store, state.inner.kind, &staff.actor, &id).await?;
+    let (jar, notice) = crate::pages::notice(jar);
+    let store = &state.inner.store;
+    let kind = state.inner.kind;
+    let (item, d) = incoming::view(store, kind, &staff.actor, &id).await?;
     let summary = d.summary();
-    Ok(render(&IncomingPage {
-        csrf: staff.session.csrf,
+    let may = |rule: &carenet_fabric::actor::Rule| staff.actor.may(&store.party, rule).is_ok();
+    let warm = if may(&carenet_handover::roles::warm_read(kind)) {
+        carenet_handover::warm::received_about(
+            store,
+            kind,
+            &staff.actor,
+            &item.sender,
+            &item.document_id,
+        )
+        .await?
+        .into_iter()
+        .map(|w| SharedWarm {
+            held_on: labels::date_text(&w.held_on),
+            participants: w
+                .participants
+                .iter()
+                .map(|p| crate::warm::participant_label(&state, p))
+                .collect(),
+            notes: w
+                .agenda
+                .into_iter()
+                .filter(|a| !a.notes.is_empty())
+                .map(|a| (a.topic, a.notes))
+                .collect(),
+            minutes: w.minutes,
+            agreements: w.agreements,
+            aftercare: w.aftercare,
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let page = render(&IncomingPage {
+        csrf: staff.session.csrf.clone(),
         id: item.message_id,
         pupil: summary.pupil_name,
-        sender: item.sender,
+        sender: labels::party_name(&state, &item.sender),
         version: item.version,
         mentor: item.mentor.unwrap_or_default(),
         read: item.opened_at_ms.is_some(),
         advice: summary.advice.unwrap_or_default(),
-    }))
+        may_feedback: may(&carenet_handover::roles::FEEDBACK_SEND),
+        feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
+        warm,
+        notice,
+    });
+    Ok((jar, page).into_response())
 }
 
 #[derive(Deserialize)]
@@ -529,22 +660,28 @@ pub(crate) async fn assign(
 #[template(path = "mine.html")]
 struct MinePage {
     csrf: String,
-    /// (link, received on, read)
-    items: Vec<(String, String, bool)>,
+    /// (link, pupil, received on, read)
+    items: Vec<(String, String, String, bool)>,
 }
 
 /// `GET /mijn-leerlingen`: the dossiers assigned to this mentor or teacher.
 pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
     let me = staff.actor.staff.as_str();
-    let items = incoming::list(&state.inner.store)
+    let store = &state.inner.store;
+    let items: Vec<incoming::Incoming> = incoming::list(store)
         .await?
         .into_iter()
         .filter(|i| {
             i.available && (i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me))
         })
+        .collect();
+    let mut names = incoming::pupil_names(store, &items).await?;
+    let items = items
+        .into_iter()
         .map(|i| {
             (
                 format!("/ontvangen/{}/samenvatting", i.message_id),
+                names.remove(&i.message_id).unwrap_or_default(),
                 crate::pages::date_of(i.received_at_ms),
                 i.opened_at_ms.is_some(),
             )
@@ -560,21 +697,67 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
 #[template(path = "digest.html")]
 struct DigestPage {
     csrf: String,
+    id: String,
     pupil: String,
-    items: Vec<(&'static str, String)>,
+    /// The digest, or `None` while the mentor has not opened it yet.
+    items: Option<Vec<(&'static str, String)>>,
+    may_feedback: bool,
+    feedback_sent: Option<String>,
+    notice: Option<String>,
 }
 
-/// `GET /ontvangen/{id}/samenvatting`: the assigned mentor or teacher reads
-/// the classroom digest; the mentor's first reading tells the sending school.
+/// `GET /ontvangen/{id}/samenvatting`: the classroom digest for the assigned
+/// mentor or teacher. Until the mentor opens it (a button: the opening tells
+/// the sending school "read by mentor", which a GET must not do), the page
+/// offers to open it; after that, and for teachers, it shows the digest.
 pub(crate) async fn digest(
     State(state): State<AppState>,
     staff: Staff,
+    jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let digest = incoming::open_digest(&state.inner.store, &staff.actor, &id).await?;
-    Ok(render(&DigestPage {
+    let (jar, notice) = crate::pages::notice(jar);
+    let store = &state.inner.store;
+    let item = incoming::get(store, &id).await?;
+    if !item.available {
+        return Err(Error::NotFound);
+    }
+    let unopened_mentor =
+        item.mentor.as_deref() == Some(staff.actor.staff.as_str()) && item.opened_at_ms.is_none();
+    let (pupil, items) = if unopened_mentor {
+        // Only the assigned mentor gets here: no content, just the button.
+        (String::new(), None)
+    } else {
+        let digest = incoming::open_digest(store, &staff.actor, &id).await?;
+        (digest.pupil, Some(digest.items))
+    };
+    let may_feedback = staff
+        .actor
+        .may(&store.party, &carenet_handover::roles::FEEDBACK_SEND)
+        .is_ok()
+        && item.sender != store.party.as_str();
+    let page = render(&DigestPage {
         csrf: staff.session.csrf,
-        pupil: digest.pupil,
-        items: digest.items,
-    }))
+        id,
+        pupil,
+        items,
+        may_feedback,
+        feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
+        notice,
+    });
+    Ok((jar, page).into_response())
+}
+
+/// `POST /ontvangen/{id}/samenvatting`: the mentor opens the digest (the
+/// first opening tells the sending school "read by mentor").
+pub(crate) async fn open_digest(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<crate::session::CsrfForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    incoming::open_digest(&state.inner.store, &staff.actor, &id).await?;
+    Ok(Redirect::to(&format!("/ontvangen/{id}/samenvatting")).into_response())
 }

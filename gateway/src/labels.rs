@@ -70,6 +70,25 @@ pub fn kind(k: PartyKind) -> &'static str {
     }
 }
 
+/// A party by the name the region directory gives it, or by its id.
+pub fn party_name(state: &crate::AppState, id: &str) -> String {
+    state
+        .inner
+        .store
+        .directory()
+        .and_then(|d| d.get(id))
+        .map_or_else(|| id.to_owned(), |e| e.name.clone())
+}
+
+/// A stored date (`YYYY-MM-DD`) as the pages show it (`dd-mm-jjjj`);
+/// anything else as it is.
+pub fn date_text(date: &str) -> String {
+    match date.split('-').collect::<Vec<_>>().as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}-{m}-{y}"),
+        _ => date.to_owned(),
+    }
+}
+
 /// A consent's recipients by name (the directory's display name, "elke
 /// <kind>" for a kind); `unknown` says a party the directory does not name.
 pub fn recipients(
@@ -166,5 +185,12 @@ mod tests {
         ] {
             assert_ne!(dossier_status(s), "onbekend", "{s}");
         }
+    }
+
+    #[test]
+    fn stored_dates_read_as_dutch_dates() {
+        assert_eq!(date_text("2027-03-09"), "09-03-2027");
+        assert_eq!(date_text(""), "");
+        assert_eq!(date_text("morgen"), "morgen");
     }
 }

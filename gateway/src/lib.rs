@@ -21,6 +21,7 @@ mod oidc;
 mod pages;
 mod portal;
 mod session;
+mod warm;
 
 use std::sync::Arc;
 
@@ -52,6 +53,9 @@ pub(crate) struct Inner {
     /// The party's signing key: it keys the guardians' pseudonyms.
     pub(crate) signing: Arc<carenet_fabric::crypto::SigningKey>,
     pub(crate) key: Key,
+    /// After how many days a received dossier's feedback is due (the node's
+    /// `handover.feedback_after_days`).
+    pub(crate) feedback_after_days: u32,
 }
 
 /// How people sign in: through OpenID Connect (staff, and guardians when
@@ -146,6 +150,7 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             login,
             signing: creds.signing.clone(),
             key,
+            feedback_after_days: node.handover.feedback_after_days,
         }),
     })
 }
@@ -167,15 +172,24 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers/{id}/aanvullen", post(dossiers::extras))
         .route("/dossiers/{id}/inzage", post(dossiers::inspection))
         .route("/dossiers/{id}/versturen", post(dossiers::publish))
+        .route("/dossiers/{id}/warme-overdracht", post(warm::plan))
+        .route("/warme-overdracht/{id}", get(warm::show))
+        .route("/warme-overdracht/{id}/vastleggen", post(warm::hold))
+        .route("/warme-overdracht/{id}/delen", post(warm::share))
         .route("/ontvangen/{id}", get(dossiers::received))
         .route("/ontvangen/{id}/toewijzen", post(dossiers::assign))
-        .route("/ontvangen/{id}/samenvatting", get(dossiers::digest))
+        .route("/ontvangen/{id}/terugkoppeling", post(warm::feedback))
+        .route(
+            "/ontvangen/{id}/samenvatting",
+            get(dossiers::digest).post(dossiers::open_digest),
+        )
         .route("/mijn-leerlingen", get(dossiers::mine))
         .route("/toestemming", get(consent::index))
         .route("/toestemming/leerling", post(consent::lookup))
         .route("/toestemming/aanvragen", post(consent::request))
         .route("/toestemming/uitnodigen", post(consent::invite))
         .route("/toestemming/{record}/intrekken", post(consent::withdraw))
+        .route("/toestemming/{record}/besluit", post(consent::decide))
         .route("/demo/inloggen", post(demo::sign_in))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/season", get(api::season_view))

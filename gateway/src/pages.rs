@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 
 use crate::session::{Session, role_label};
@@ -18,51 +18,104 @@ struct Start<'a> {
     staff: &'a str,
     roles: Vec<&'static str>,
     csrf: &'a str,
-    /// "Wat wacht op mij": (what, how many), or `None` when the role sees no
-    /// overview of the school's dossiers.
-    waiting: Option<Vec<(&'static str, usize)>>,
+    /// "Wat wacht op mij": (what, how many, the page to do it on); empty
+    /// when nothing is this role's to do.
+    waiting: Vec<(&'static str, usize, &'static str)>,
 }
 
-/// What waits for this school, from the season view of the transfer dossiers
-/// (the slice checks that the actor may see it).
+/// What waits for this member of staff: for the roles with the school's
+/// overview, from the season view of the transfer dossiers; feedback due to
+/// the schools dossiers came from; for a mentor or teacher, the dossiers of
+/// their new pupils not yet read. Each part is asked only of a role that
+/// may see it, so that a page view is no audited refusal.
 async fn waiting(
     state: &AppState,
     actor: &carenet_fabric::Actor,
-) -> Result<Option<Vec<(&'static str, usize)>>, Error> {
-    // A role without the overview sees none; asked only when it may, so
-    // that a page view is not an audited refusal.
-    let rule = carenet_handover::roles::overview(state.inner.kind);
-    if actor.may(&state.inner.party, &rule).is_err() {
-        return Ok(None);
+) -> Result<Vec<(&'static str, usize, &'static str)>, Error> {
+    use carenet_handover::{incoming, roles, season};
+    let store = &state.inner.store;
+    let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
+    let overview = may(&roles::overview(state.inner.kind));
+    let mut waiting = Vec::new();
+    if overview {
+        let rows = season::season(
+            store,
+            state.inner.kind,
+            actor,
+            season::school_year_start_ms(),
+            &season::Filter::default(),
+        )
+        .await?;
+        let count = |direction: &str, status: &str| {
+            rows.iter()
+                .filter(|r| r.direction == direction && r.status == status)
+                .count()
+        };
+        waiting.extend([
+            (
+                "Dossiers samen te stellen",
+                count("out", "draft"),
+                "/dossiers",
+            ),
+            (
+                "Inzage door ouders open",
+                count("out", "awaiting_inspection"),
+                "/dossiers",
+            ),
+            ("Klaar om te versturen", count("out", "ready"), "/dossiers"),
+            (
+                "Ontvangen dossiers toe te wijzen",
+                count("in", "received"),
+                "/dossiers",
+            ),
+            (
+                "Toegewezen, nog niet gelezen",
+                count("in", "assigned"),
+                "/dossiers",
+            ),
+            (
+                "Warme overdrachten gepland",
+                rows.iter().filter(|r| r.warm_handover == "planned").count(),
+                "/dossiers",
+            ),
+        ]);
     }
-    let since = carenet_handover::season::school_year_start_ms();
-    let rows = carenet_handover::season::season(
-        &state.inner.store,
-        state.inner.kind,
-        actor,
-        since,
-        &carenet_handover::season::Filter::default(),
-    )
-    .await?;
-    let count = |direction: &str, status: &str| {
-        rows.iter()
-            .filter(|r| r.direction == direction && r.status == status)
-            .count()
+    let me = actor.staff.as_str();
+    let mine = |i: &incoming::Incoming| {
+        i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me)
     };
-    Ok(Some(vec![
-        ("Dossiers samen te stellen", count("out", "draft")),
-        (
-            "Inzage door ouders open",
-            count("out", "awaiting_inspection"),
-        ),
-        ("Klaar om te versturen", count("out", "ready")),
-        ("Ontvangen dossiers toe te wijzen", count("in", "received")),
-        ("Toegewezen, nog niet gelezen", count("in", "assigned")),
-        (
-            "Warme overdrachten gepland",
-            rows.iter().filter(|r| r.warm_handover == "planned").count(),
-        ),
-    ]))
+    if may(&roles::FEEDBACK_SEND) {
+        let due = incoming::feedback_due(
+            store,
+            carenet_fabric::clock::now_ms(),
+            state.inner.feedback_after_days,
+        )
+        .await?;
+        // A coordinator answers for the school; a mentor for their pupils.
+        let due = due.iter().filter(|i| overview || mine(i)).count();
+        let page = if overview {
+            "/dossiers"
+        } else {
+            "/mijn-leerlingen"
+        };
+        waiting.push(("Terugkoppeling te geven", due, page));
+    }
+    if !overview
+        && (actor.roles.contains(&carenet_fabric::Role::Mentor)
+            || actor.roles.contains(&carenet_fabric::Role::Teacher))
+    {
+        let unread = incoming::list(store)
+            .await?
+            .iter()
+            .filter(|i| i.available && mine(i) && i.opened_at_ms.is_none())
+            .count();
+        waiting.push((
+            "Dossiers van nieuwe leerlingen te lezen",
+            unread,
+            "/mijn-leerlingen",
+        ));
+    }
+    Ok(waiting)
 }
 
 static DEMO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -82,6 +135,31 @@ pub fn demo_mode() -> bool {
 pub(crate) fn date_of(ms: i64) -> String {
     let d = carenet_fabric::clock::date_of(ms);
     format!("{:02}-{:02}-{}", d.day(), d.month() as u8, d.year())
+}
+
+/// After a form: redirect to `to` (post/redirect/get, so reloading the page
+/// does not send the form again), leaving `text` for that page to show once.
+pub(crate) fn done(state: &AppState, jar: PrivateCookieJar, to: &str, text: &str) -> Response {
+    let cookie = crate::session::cookie(
+        crate::session::NOTICE_COOKIE,
+        text.to_owned(),
+        state.inner.config.secure_cookies,
+    );
+    (jar.add(cookie), Redirect::to(to)).into_response()
+}
+
+/// The notice a form left for this page, taken so it shows once.
+pub(crate) fn notice(jar: PrivateCookieJar) -> (PrivateCookieJar, Option<String>) {
+    match jar.get(crate::session::NOTICE_COOKIE) {
+        Some(c) => {
+            let text = c.value().to_owned();
+            let removal = axum_extra::extract::cookie::Cookie::build(crate::session::NOTICE_COOKIE)
+                .path("/")
+                .build();
+            (jar.remove(removal), Some(text))
+        }
+        None => (jar, None),
+    }
 }
 
 #[derive(Template)]

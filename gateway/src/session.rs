@@ -15,6 +15,8 @@ pub(crate) const SESSION_COOKIE: &str = "carenet_session";
 pub(crate) const LOGIN_COOKIE: &str = "carenet_login";
 pub(crate) const GUARDIAN_COOKIE: &str = "carenet_ouder";
 pub(crate) const GUARDIAN_LOGIN_COOKIE: &str = "carenet_ouder_login";
+/// What a form did, shown once on the page it redirects to.
+pub(crate) const NOTICE_COOKIE: &str = "carenet_melding";
 
 /// A guardian signed in on the parent portal: the pseudonym of their login
 /// and the name it gave, never a national id.

@@ -146,11 +146,17 @@ try {
   // 5. The mentor reads the classroom digest.
   const mentor = current = await person();
   await signIn(mentor, vo, '/', 'mentor-7');
+  check(/Dossiers van nieuwe leerlingen te lezen\s*1/.test(await mentor.textContent('#wacht')), 'mentor: one new pupil waits to be read');
   await mentor.goto(vo + '/mijn-leerlingen');
+  const mine = await text(mentor);
   await shot(mentor, '40-mijn-leerlingen');
-  await mentor.click('main a');
+  await mentor.click('main td a');
   const digestUrl = mentor.url();
+  check(!(await text(mentor)).includes('Korte instructie'), 'mentor: opening the digest is a button, not a link');
+  await mentor.click('button:has-text("Samenvatting openen")');
+  check(mentor.url() === digestUrl, 'mentor: back on the digest page after opening (post/redirect/get)');
   check((await text(mentor)).includes('Samenvatting voor de klas'), 'mentor: reads the digest');
+  check(mine.includes((await mentor.textContent('h1')).split(': ')[1]), "mentor: the list names the pupil");
   check((await text(mentor)).includes('Korte instructie, daarna zelf aan de slag.'), "mentor: the IB's 'wat werkt' reached the class");
   await shot(mentor, '41-samenvatting');
   const season = await mentor.goto(vo + '/dossiers');
@@ -163,6 +169,57 @@ try {
   await ib.goto(po + '/dossiers');
   check((await ib.$$('.balk')).length > 0, 'PO: the season chart');
   await shot(ib, '16-seizoen-po');
+
+  // 6b. The IB plans the warm handover with vo-1, records it and shares it.
+  await ib.goto(`${po}/dossiers/${dossierId}`);
+  await ib.fill('#planned_on', '2027-06-15');
+  await ib.selectOption('#warm-party', 'vo-1');
+  await ib.selectOption('#warm-role', 'care_coordinator');
+  await ib.click('button:has-text("Gesprek plannen")');
+  const planned = await text(ib);
+  check(planned.includes('Het gesprek is gepland') && planned.includes('Talenten, positieve kwaliteiten en interesses'), "IB: warm handover planned with the handbook's agenda");
+  check(planned.includes('zorgcoördinator, VO 1') && planned.includes('de ouders'), 'IB: who takes part');
+  await shot(ib, '17-warme-overdracht-gepland');
+  await ib.fill('#held_on', '2027-06-15');
+  await ib.fill('#note-4', 'Tekent graag; trots op zijn spreekbeurt.');
+  await ib.fill('#minutes', 'Gesprek met ouders en zorgcoördinator; de overstap is goed voorbereid.');
+  await ib.fill('#agreements', 'Mentor belt ouders in week 2\nNazorggesprek in oktober');
+  await ib.fill('#aftercare', 'De IB is bereikbaar tot de herfstvakantie.');
+  await ib.click('button:has-text("Verslag vastleggen")');
+  check((await text(ib)).includes('Het verslag is vastgelegd') && (await ib.textContent('#status')).includes('gehouden'), 'IB: the conversation recorded');
+  await ib.click('button:has-text("Verslag delen")');
+  check((await text(ib)).includes('Het verslag is gedeeld met de andere school'), 'IB: the record shared under the consent');
+  await shot(ib, '18-warme-overdracht-verslag');
+  await ib.reload();
+  check(!(await text(ib)).includes('Het verslag is gedeeld'), 'a notice shows once (a reload sends nothing again)');
+  current = zc;
+  await until(zc, receivedUrl, async (_r, p) => (await text(p)).includes('Nazorggesprek in oktober'), 'VO: the shared warm-handover record arrived');
+  check((await text(zc)).includes('Tekent graag; trots op zijn spreekbeurt.'), "VO: the notes per agenda item");
+  await shot(zc, '33-warme-overdracht-ontvangen');
+
+  // 6c. vo-1 records the guardians' consent for feedback, given at school;
+  // the mentor tells po-1 how the pupil is doing; the IB reads it.
+  await zc.goto(vo + '/toestemming');
+  await zc.fill('#vraag-leerling', 'vo-pupil-1');
+  await zc.fill('#geboortedatum', '2014-05-01');
+  await zc.selectOption('#doel', 'feedback_to_sender');
+  await zc.selectOption('#ontvanger', ['po-1']);
+  for (const box of await zc.$$('input[name="categories"]')) await box.check();
+  await zc.click('button:has-text("Toestemming vragen")');
+  await zc.fill('input[name="grantor_name"]', 'J. de Vries');
+  await zc.click('button:has-text("Toestemming vastleggen")');
+  check((await text(zc)).includes('De toestemming is vastgelegd'), 'VO: consent for feedback recorded from a conversation at school');
+  await shot(zc, '34-toestemming-vastgelegd');
+  current = mentor;
+  await mentor.goto(digestUrl);
+  await mentor.fill('#fb-leerling', 'vo-pupil-1');
+  await mentor.fill('#fb-tekst', 'Goed gestart in de brugklas; vraagt zelf om hulp.');
+  await mentor.click('button:has-text("Terugkoppeling versturen")');
+  check((await text(mentor)).includes('De terugkoppeling is verstuurd') && (await text(mentor)).includes('Verstuurd op'), 'mentor: feedback sent to the primary school');
+  await shot(mentor, '42-terugkoppeling');
+  current = ib;
+  await until(ib, `${po}/dossiers/${dossierId}`, async (_r, p) => (await text(p)).includes('Goed gestart in de brugklas'), 'PO: the feedback arrived');
+  await shot(ib, '19-terugkoppeling-ontvangen');
 
   // 7. The guardian withdraws; the VO school loses access.
   current = parent;

@@ -155,10 +155,7 @@ async fn browser(script: &str, env: &[(&str, &str)], passed: &str) -> anyhow::Re
     assert!(run.status.success(), "{log}");
     assert!(log.contains(passed), "{log}");
     // Every page photographed was checked for accessibility.
-    assert!(
-        log.contains("ok: no accessibility failures"),
-        "{log}"
-    );
+    assert!(log.contains("ok: no accessibility failures"), "{log}");
     Ok(())
 }
 
@@ -274,6 +271,9 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "14-verstuurd",
         "15-gelezen-door-mentor",
         "16-seizoen-po",
+        "17-warme-overdracht-gepland",
+        "18-warme-overdracht-verslag",
+        "19-terugkoppeling-ontvangen",
         "20-ouders-inloggen",
         "21-ouders-start",
         "22-toestemmingsvraag",
@@ -284,8 +284,11 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "30-seizoen-vo",
         "31-toewijzen",
         "32-ingetrokken-bij-vo",
+        "33-warme-overdracht-ontvangen",
+        "34-toestemming-vastgelegd",
         "40-mijn-leerlingen",
         "41-samenvatting",
+        "42-terugkoppeling",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}");
     }
@@ -326,9 +329,36 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "inspection_recorded",
         "consent_withdraw",
         "refused:portal_child",
+        "warm_handover_planned",
+        "warm_handover_held",
+        "warm_handover_viewed",
+        "feedback_read",
     ] {
         assert!(actions.contains(&expected), "{expected} in {actions:?}");
     }
+    // The mentor's feedback reached po-1.
+    let feedback = carenet_handover::incoming::feedback_received(&po.store, &ib).await?;
+    assert_eq!(feedback.len(), 1);
+    assert_eq!(feedback[0].from_party, "vo-1");
+    assert!(feedback[0].text.starts_with("Goed gestart in de brugklas"));
+    let vo_audit = carenet_fabric::audit::list(&vo.store.db, 0, 10_000).await?;
+    for expected in ["warm_handover_read", "digest_opened", "consent_grant"] {
+        assert!(
+            vo_audit.iter().any(|r| r.action == expected),
+            "{expected} in vo-1's audit log"
+        );
+    }
+    // The warm-handover record was shared under the consent the guardian
+    // withdrew: vo-1 lost it with the dossier.
+    let zc = carenet_fabric::Actor::new(
+        vo.store.party.clone(),
+        "zc-9",
+        [carenet_fabric::Role::CareCoordinator],
+    )?;
+    let warm =
+        carenet_handover::warm::received(&vo.store, carenet_fabric::PartyKind::VoSchool, &zc)
+            .await?;
+    assert!(warm.is_empty(), "the shared record went with the consent");
     assert!(
         audit
             .iter()

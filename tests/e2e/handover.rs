@@ -406,6 +406,16 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
         ),
         ("vo-1", "mentor-7")
     );
+    // The dossier's page asks only its own: none for another document id.
+    assert_eq!(
+        incoming::feedback_about(&po.store, &ib, &id).await?,
+        feedback
+    );
+    assert!(
+        incoming::feedback_about(&po.store, &ib, "another-dossier")
+            .await?
+            .is_empty()
+    );
 
     // The season views, and their CSV.
     let rows = season::season(&vo.store, PartyKind::VoSchool, &zc, 0, &Filter::default()).await?;
@@ -716,7 +726,32 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
         assert_eq!(got.agreements, ["Mentor belt ouders in week 2"]);
         assert_eq!(got.agenda[1].notes, "Extra tijd bij toetsen");
         assert!(!got.held_on.is_empty());
+        // The received dossier's page: only what that sender shared about
+        // that dossier.
+        let about = warm::received_about(&store, kind, &reader, "po-1", &id).await?;
+        assert_eq!(about, [got]);
+        assert!(
+            warm::received_about(&store, kind, &reader, "po-2", &id)
+                .await?
+                .is_empty()
+        );
+        assert!(
+            warm::received_about(&store, kind, &reader, "po-1", "other")
+                .await?
+                .is_empty()
+        );
     }
+    // The dossier's own page lists its conversations, without content.
+    let listed = warm::of_dossier(&po.store, &ib, &id).await?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].id.as_str(), listed[0].state.as_str()),
+        (warm_id.as_str(), "held")
+    );
+    assert!(warm::of_dossier(&po.store, &ib, "other").await?.is_empty());
+    let teacher = staff(&po.store, "t-1", &[Role::Teacher]);
+    assert!(warm::of_dossier(&po.store, &teacher, &id).await.is_err());
+    assert!(warm::view(&po.store, &teacher, &warm_id).await.is_err());
     let row = outgoing_status(&po.store, &id).await.unwrap();
     assert_eq!(row.warm_handover, "held");
     region.shutdown().await

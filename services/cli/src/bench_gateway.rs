@@ -74,6 +74,10 @@ pub async fn run(
             &[],
         )
         .await?;
+        // Opened once by the mentor (a button on the page), so that the
+        // timed views show the digest itself.
+        let mentor = Actor::new(vo.store.party.clone(), &mentor, [Role::Mentor])?;
+        incoming::open_digest(&vo.store, &mentor, &item.message_id).await?;
         digest_of[k % sessions] = format!("/ontvangen/{}/samenvatting", item.message_id);
     }
 

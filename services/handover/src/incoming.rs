@@ -773,13 +773,32 @@ struct StatusRow {
 /// The feedback received about this school's dossiers, oldest first; only
 /// from a party the dossier went to. Each reading is audited.
 pub async fn feedback_received(store: &Store, actor: &Actor) -> Result<Vec<Feedback>> {
+    feedback_where(store, actor, None).await
+}
+
+/// The feedback received about this school's dossier `document_id` (its
+/// page), oldest first; each reading is audited.
+pub async fn feedback_about(
+    store: &Store,
+    actor: &Actor,
+    document_id: &str,
+) -> Result<Vec<Feedback>> {
+    feedback_where(store, actor, Some(document_id)).await
+}
+
+async fn feedback_where(
+    store: &Store,
+    actor: &Actor,
+    document_id: Option<&str>,
+) -> Result<Vec<Feedback>> {
     roles::check(store, actor, roles::FEEDBACK_READ, "feedback").await?;
     sync(store).await?;
     let rows: Vec<StatusRow> = with_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT message_id, document_id, version, from_party, at_ms FROM handover_status \
-             WHERE status = 'feedback' ORDER BY at_ms, message_id",
+             WHERE status = 'feedback' AND ($1 IS NULL OR document_id = $1) ORDER BY at_ms, message_id",
         )
+        .bind(document_id)
         .fetch_all(pool)
         .await?
     });

@@ -240,6 +240,58 @@ pub async fn get(store: &Store, id: &str) -> Result<(v1::WarmHandover, String)> 
     Ok((record, row.state))
 }
 
+/// One of this school's warm handovers, without its content: for lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub id: String,
+    /// `planned` or `held`.
+    pub state: String,
+    pub planned_on: String,
+    pub held_on: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: String,
+    record: Vec<u8>,
+    state: String,
+}
+
+/// This school's warm handovers about dossier `dossier_id`, oldest first,
+/// without their content ([`roles::WARM`]).
+pub async fn of_dossier(store: &Store, actor: &Actor, dossier_id: &str) -> Result<Vec<Summary>> {
+    roles::check(store, actor, roles::WARM, dossier_id).await?;
+    let rows: Vec<SummaryRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT id, record, state FROM warm_handover WHERE dossier_id = $1 ORDER BY updated_at_ms, id",
+        )
+        .bind(dossier_id)
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|r| {
+            let record = v1::WarmHandover::decode(r.record.as_slice())
+                .map_err(|_| Error::Corrupt(format!("warm handover {}", r.id)))?;
+            Ok(Summary {
+                id: r.id,
+                state: r.state,
+                planned_on: record.planned_on,
+                held_on: record.held_on,
+            })
+        })
+        .collect()
+}
+
+/// One of this school's warm-handover records and its state, for a member
+/// of staff ([`roles::WARM`]); the reading is audited.
+pub async fn view(store: &Store, actor: &Actor, id: &str) -> Result<(v1::WarmHandover, String)> {
+    roles::check(store, actor, roles::WARM, id).await?;
+    let found = get(store, id).await?;
+    carenet_fabric::audit::append(&store.db, &[actor.entry("warm_handover_viewed", id)]).await?;
+    Ok(found)
+}
+
 /// Shares the record with every participant's party (but this one), under
 /// the consent record of the guardians for the transfer.
 pub async fn share(
@@ -339,6 +391,27 @@ pub async fn received(
     kind: PartyKind,
     actor: &Actor,
 ) -> Result<Vec<v1::WarmHandover>> {
+    received_where(store, kind, actor, None).await
+}
+
+/// The warm-handover records `sender` shared about its dossier `dossier_id`
+/// (the page of that received dossier); each reading is audited.
+pub async fn received_about(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    sender: &str,
+    dossier_id: &str,
+) -> Result<Vec<v1::WarmHandover>> {
+    received_where(store, kind, actor, Some((sender, dossier_id))).await
+}
+
+async fn received_where(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    about: Option<(&str, &str)>,
+) -> Result<Vec<v1::WarmHandover>> {
     let kind = roles::own_kind(store, kind)?;
     roles::check(store, actor, roles::warm_read(kind), "warm_handover").await?;
     incoming::sync(store).await?;
@@ -350,8 +423,12 @@ pub async fn received(
     let mut out = Vec::new();
     let mut entries = Vec::new();
     for (id, from) in ids {
+        if about.is_some_and(|(sender, _)| sender != from) {
+            continue;
+        }
         if let Some(doc) = store.received(&id).await?
             && let Some(w) = single::<v1::WarmHandover>(&doc.payload)
+            && about.is_none_or(|(_, dossier)| dossier == w.dossier_id)
         {
             entries.push(Entry {
                 counterparty: from,

@@ -1,0 +1,374 @@
+//! Staff pages of the warm handover (the handover conversation) and of the
+//! feedback between schools: plan a conversation from a dossier's page,
+//! record what was said and agreed, share the record with the other school;
+//! send feedback ("how is the pupil doing") from a received dossier's page.
+//! Each handler calls the handover slice with the signed-in actor; the slice
+//! checks the role.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::PrivateCookieJar;
+use carenet_consent::Purpose;
+use carenet_consent::record::ConsentStore;
+use carenet_fabric::{Actor, PartyId, Role};
+use carenet_handover::{dossier, incoming, warm};
+use carenet_proto::v1::{self, ConsentStatus, ParticipantRole};
+use serde::Deserialize;
+
+use crate::form::Form;
+use crate::pages::{done, notice, render};
+use crate::session::Staff;
+use crate::{AppState, Error, labels};
+
+/// The roles the other school's participant can have, as the plan form
+/// offers them: (value, label).
+pub(crate) const THEIR_ROLES: &[(&str, &str)] = &[
+    ("care_coordinator", "zorgcoördinator"),
+    ("team_lead", "teamleider"),
+    ("mentor", "mentor"),
+    ("support_coordinator_po", "intern begeleider"),
+];
+
+fn participant_role(field: &str, value: &str) -> Result<ParticipantRole, Error> {
+    Ok(match value {
+        "care_coordinator" => ParticipantRole::CareCoordinator,
+        "team_lead" => ParticipantRole::TeamLead,
+        "mentor" => ParticipantRole::Mentor,
+        "support_coordinator_po" => ParticipantRole::SupportCoordinatorPo,
+        _ => return Err(Error::invalid(field, "unknown role")),
+    })
+}
+
+/// The signed-in member of staff as a participant of the conversation.
+fn me(actor: &Actor) -> v1::Participant {
+    let role = if actor.roles.contains(&Role::SupportCoordinatorPo) {
+        ParticipantRole::SupportCoordinatorPo
+    } else if actor.roles.contains(&Role::CareCoordinator) {
+        ParticipantRole::CareCoordinator
+    } else {
+        ParticipantRole::Mentor
+    };
+    v1::Participant {
+        role: role as i32,
+        party_id: actor.party.to_string(),
+        staff_ref: actor.staff.clone(),
+    }
+}
+
+pub(crate) fn participant_label(state: &AppState, p: &v1::Participant) -> String {
+    let role = match ParticipantRole::try_from(p.role).unwrap_or(ParticipantRole::Unspecified) {
+        ParticipantRole::SupportCoordinatorPo => "intern begeleider",
+        ParticipantRole::Group8Teacher => "leerkracht groep 8",
+        ParticipantRole::TeamLead => "teamleider",
+        ParticipantRole::CareCoordinator => "zorgcoördinator",
+        ParticipantRole::Mentor => "mentor",
+        ParticipantRole::Guardian => return "de ouders".into(),
+        ParticipantRole::Pupil => return "de leerling".into(),
+        ParticipantRole::Unspecified => "onbekende rol",
+    };
+    let party = labels::party_name(state, &p.party_id);
+    if p.staff_ref.is_empty() {
+        format!("{role}, {party}")
+    } else {
+        format!("{role} {}, {party}", p.staff_ref)
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PlanForm {
+    #[serde(default)]
+    csrf: String,
+    planned_on: String,
+    party: String,
+    role: String,
+    #[serde(default)]
+    guardians: Option<String>,
+    #[serde(default)]
+    pupil: Option<String>,
+}
+
+/// `POST /dossiers/{id}/warme-overdracht`: plan the handover conversation
+/// about this school's dossier, with the other school, the guardians and
+/// the pupil; the agenda is the handbook's for the dossier's route.
+pub(crate) async fn plan(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<PlanForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
+    let party = PartyId::parse("party", &form.party)?;
+    let mut participants = vec![
+        me(&staff.actor),
+        v1::Participant {
+            role: participant_role("role", &form.role)? as i32,
+            party_id: party.to_string(),
+            staff_ref: String::new(),
+        },
+    ];
+    for (present, role) in [
+        (&form.guardians, ParticipantRole::Guardian),
+        (&form.pupil, ParticipantRole::Pupil),
+    ] {
+        if present.is_some() {
+            participants.push(v1::Participant {
+                role: role as i32,
+                ..Default::default()
+            });
+        }
+    }
+    let warm_id = warm::plan(
+        &state.inner.store,
+        &staff.actor,
+        &id,
+        None,
+        participants,
+        planned_on,
+    )
+    .await?;
+    Ok(done(
+        &state,
+        jar,
+        &format!("/warme-overdracht/{warm_id}"),
+        "Het gesprek is gepland. Vul na het gesprek het verslag in.",
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "warm.html")]
+struct WarmPage {
+    csrf: String,
+    id: String,
+    dossier_href: String,
+    planned_on: String,
+    held_on: String,
+    held: bool,
+    participants: Vec<String>,
+    /// (index, topic, notes)
+    agenda: Vec<(usize, String, String)>,
+    minutes: String,
+    agreements: String,
+    aftercare: String,
+    /// The guardians' granted consents to share under: (record id, label).
+    consents: Vec<(String, String)>,
+    notice: Option<String>,
+}
+
+/// `GET /warme-overdracht/{id}`: one of this school's handover
+/// conversations: the agenda, the record to fill in, and sharing it.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let (jar, notice) = notice(jar);
+    let store = &state.inner.store;
+    let (record, status) = warm::view(store, &staff.actor, &id).await?;
+    let held = status == "held";
+    // Sharing needs the guardians' consent for the transfer, about the
+    // pupil of this school's own dossier.
+    let consents = match dossier::get(store, &record.dossier_id).await {
+        Ok(own) if held => ConsentStore::new(store.clone())
+            .list(&staff.actor, &own.child_ref)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.status() == ConsentStatus::Granted
+                    && c.version.purpose == Purpose::TransferDossier.as_str()
+            })
+            .map(|c| {
+                let label = format!(
+                    "{} ({})",
+                    labels::purpose_code(&c.version.purpose),
+                    labels::date_text(&c.version.valid_from)
+                );
+                (c.version.record_id, label)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let page = render(&WarmPage {
+        csrf: staff.session.csrf,
+        dossier_href: format!("/dossiers/{}", record.dossier_id),
+        planned_on: labels::date_text(&record.planned_on),
+        held_on: record.held_on.clone(),
+        held,
+        participants: record
+            .participants
+            .iter()
+            .map(|p| participant_label(&state, p))
+            .collect(),
+        agenda: record
+            .agenda
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (i, a.topic.clone(), a.notes.clone()))
+            .collect(),
+        minutes: record.minutes,
+        agreements: record.agreements.join("\n"),
+        aftercare: record.aftercare,
+        consents,
+        notice,
+        id: record.id,
+    });
+    Ok((jar, page).into_response())
+}
+
+/// `POST /warme-overdracht/{id}/vastleggen`: what was said (per agenda
+/// item), agreed (one agreement per line) and the aftercare.
+pub(crate) async fn hold(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, Error> {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    staff.check(field("csrf"), &headers, &state)?;
+    let held_on = match field("held_on").trim() {
+        "" => None,
+        d => Some(dossier::parse_date("held_on", d)?),
+    };
+    let mut notes = Vec::new();
+    for (k, v) in &pairs {
+        if let Some(i) = k.strip_prefix("note-") {
+            let i: usize = i
+                .parse()
+                .map_err(|_| Error::invalid(k.as_str(), "no such agenda item"))?;
+            notes.push((i, v.trim().to_owned()));
+        }
+    }
+    let held = warm::Held {
+        held_on,
+        minutes: field("minutes").trim().to_owned(),
+        notes,
+        agreements: field("agreements")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        aftercare: field("aftercare").trim().to_owned(),
+    };
+    warm::hold(&state.inner.store, &staff.actor, &id, held).await?;
+    Ok(done(
+        &state,
+        jar,
+        &format!("/warme-overdracht/{id}"),
+        "Het verslag is vastgelegd.",
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ShareForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    consent_record: String,
+}
+
+/// `POST /warme-overdracht/{id}/delen`: the record to every other school
+/// that took part, under the guardians' consent.
+pub(crate) async fn share(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ShareForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let store = &state.inner.store;
+    let directory = store
+        .directory()
+        .ok_or_else(|| Error::Config("the node's directory is not cached".into()))?;
+    warm::share(
+        store,
+        directory,
+        &staff.actor,
+        &id,
+        &form.consent_record,
+        None,
+    )
+    .await?;
+    Ok(done(
+        &state,
+        jar,
+        &format!("/warme-overdracht/{id}"),
+        "Het verslag is gedeeld met de andere school.",
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FeedbackForm {
+    #[serde(default)]
+    csrf: String,
+    child_ref: String,
+    text: String,
+    /// `samenvatting` when sent from the classroom digest (a mentor's page).
+    #[serde(default)]
+    terug: String,
+}
+
+/// `POST /ontvangen/{id}/terugkoppeling`: tell the sending school how the
+/// pupil is doing, under this school's own consent of the guardians for
+/// feedback (the newest granted one for the pupil, by this school's
+/// reference).
+pub(crate) async fn feedback(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<FeedbackForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let store = &state.inner.store;
+    let child_ref = form.child_ref.trim();
+    let consent = ConsentStore::new(store.clone())
+        .list(&staff.actor, child_ref)
+        .await?
+        .into_iter()
+        .rfind(|c| {
+            c.status() == ConsentStatus::Granted
+                && c.version.purpose == Purpose::FeedbackToSender.as_str()
+        })
+        .ok_or_else(|| {
+            Error::invalid(
+                "consent_record",
+                "no granted consent of the guardians for feedback about this pupil: ask for it first (Toestemming)",
+            )
+        })?;
+    incoming::send_feedback(
+        store,
+        &staff.actor,
+        &id,
+        &form.text,
+        &consent.version.record_id,
+        child_ref,
+    )
+    .await?;
+    let back = if form.terug == "samenvatting" {
+        format!("/ontvangen/{id}/samenvatting")
+    } else {
+        format!("/ontvangen/{id}")
+    };
+    Ok(done(
+        &state,
+        jar,
+        &back,
+        "De terugkoppeling is verstuurd naar de school van herkomst.",
+    ))
+}
