@@ -5,7 +5,7 @@
 //! slice's function with the signed-in actor; the slice checks the role.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
@@ -446,86 +446,6 @@ pub(crate) async fn publish(
     )
     .await?;
     Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
-}
-
-#[derive(Template)]
-#[template(path = "import.html")]
-struct ImportPage {
-    csrf: String,
-    /// (file name, outcome, link)
-    done: Vec<(String, String, Option<String>)>,
-}
-
-/// `GET /dossiers/importeren`: the form to import OSO files.
-pub(crate) async fn import_form(staff: Staff) -> Result<Response, Error> {
-    staff
-        .actor
-        .require(
-            carenet_handover::roles::COMPOSE.what,
-            carenet_handover::roles::COMPOSE.roles,
-        )
-        .map_err(Error::Fabric)?;
-    Ok(render(&ImportPage {
-        csrf: staff.session.csrf,
-        done: Vec::new(),
-    }))
-}
-
-/// `POST /dossiers/importeren` (multipart): one or more OSO files, each with
-/// the pupil reference it is for; the answer lists each file's outcome.
-pub(crate) async fn import(
-    State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    mut multipart: Multipart,
-) -> Result<Response, Error> {
-    let mut csrf = String::new();
-    let mut route = String::new();
-    let mut child_ref = String::new();
-    let mut files: Vec<(String, String)> = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| Error::invalid("form", "not a readable upload"))?
-    {
-        let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field.file_name().map(str::to_owned);
-        let text = field
-            .text()
-            .await
-            .map_err(|_| Error::invalid(&name, "not readable text"))?;
-        match name.as_str() {
-            "csrf" => csrf = text,
-            "route" => route = text,
-            "child_ref" => child_ref = text,
-            "oso" => files.push((file_name.unwrap_or_else(|| "bestand".into()), text)),
-            _ => {}
-        }
-    }
-    staff.check(&csrf, &headers, &state)?;
-    let route = Route::parse("route", &route)?;
-    let mut done = Vec::with_capacity(files.len());
-    for (name, text) in files {
-        match dossier::import_oso(&state.inner.store, &staff.actor, &text, &child_ref, route).await
-        {
-            Ok(id) => done.push((
-                name,
-                "ingelezen".to_owned(),
-                Some(format!("/dossiers/{id}")),
-            )),
-            Err(e) => {
-                let e = Error::from(e);
-                if matches!(e.describe().0, axum::http::StatusCode::FORBIDDEN) {
-                    return Err(e);
-                }
-                done.push((name, format!("niet ingelezen: {e}"), None));
-            }
-        }
-    }
-    Ok(render(&ImportPage {
-        csrf: staff.session.csrf,
-        done,
-    }))
 }
 
 #[derive(Template)]

@@ -16,6 +16,7 @@ pub mod demo;
 mod dossiers;
 mod error;
 mod form;
+mod import;
 mod labels;
 mod oidc;
 mod pages;
@@ -56,6 +57,8 @@ pub(crate) struct Inner {
     /// After how many days a received dossier's feedback is due (the node's
     /// `handover.feedback_after_days`).
     pub(crate) feedback_after_days: u32,
+    /// OSO imports in progress.
+    pub(crate) imports: import::Jobs,
 }
 
 /// How people sign in: through OpenID Connect (staff, and guardians when
@@ -151,6 +154,7 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             signing: creds.signing.clone(),
             key,
             feedback_after_days: node.handover.feedback_after_days,
+            imports: import::Jobs::default(),
         }),
     })
 }
@@ -165,8 +169,9 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers", get(dossiers::season_view))
         .route(
             "/dossiers/importeren",
-            get(dossiers::import_form).post(dossiers::import),
+            get(import::form).post(import::upload),
         )
+        .route("/dossiers/importeren/{job}", get(import::progress))
         .route("/dossiers/{id}", get(dossiers::show))
         .route("/dossiers/{id}/voorleggen", post(dossiers::submit))
         .route("/dossiers/{id}/aanvullen", post(dossiers::extras))

@@ -185,9 +185,22 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
     let shots = shots_dir("gateway");
     let _ = std::fs::remove_dir_all(&shots);
     let shots_s = shots.display().to_string();
+    let files = tempfile::tempdir()?;
+    let (good, bad) = (
+        files.path().join("LL02.xml"),
+        files.path().join("notities.xml"),
+    );
+    std::fs::write(&good, crate::handover::example("POVO_full"))?;
+    std::fs::write(&bad, "dit is geen OSO-dossier")?;
+    let (good, bad) = (good.display().to_string(), bad.display().to_string());
     browser(
         "login.mjs",
-        &[("GATEWAY_URL", &base), ("SHOTS_DIR", &shots_s)],
+        &[
+            ("GATEWAY_URL", &base),
+            ("SHOTS_DIR", &shots_s),
+            ("OSO_FILE", &good),
+            ("OSO_BAD", &bad),
+        ],
         "all browser checks passed",
     )
     .await?;
@@ -198,6 +211,7 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
         "03-uitgelogd.png",
         "04-geen-toegang.png",
         "05-mentor.png",
+        "06-inlezen.png",
     ] {
         assert!(shots.join(shot).exists(), "{shot}");
     }
@@ -208,6 +222,13 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
         "{:?}",
         audit.iter().map(|r| &r.action).collect::<Vec<_>>()
     );
+    // The upload imported the good file and nothing of the bad one.
+    let refs: Vec<(String,)> = carenet_fabric::with_db!(&po.store.db, pool => {
+        sqlx::query_as("SELECT child_ref FROM handover_dossier ORDER BY child_ref")
+            .fetch_all(pool)
+            .await?
+    });
+    assert_eq!(refs, [("pupil-1".to_owned(),), ("pupil-2".to_owned(),)]);
     region.shutdown().await
 }
 
