@@ -58,6 +58,7 @@ impl IntoResponse for Failure {
             StatusCode::CONFLICT if detail.is_some() => "failed_precondition",
             StatusCode::CONFLICT => "conflict",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            StatusCode::TOO_MANY_REQUESTS => "resource_exhausted",
             _ => "internal",
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -106,7 +106,13 @@ impl Error {
                 "Iemand anders wijzigde dit net. Open de pagina opnieuw en probeer het nog eens.",
                 None,
             ),
-            Error::Unavailable(_) | Error::Fabric(F::Unavailable(_) | F::ResourceExhausted(_)) => (
+            Error::Fabric(F::ResourceExhausted(what)) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Te vaak geprobeerd",
+                "Dit is te vaak geprobeerd. Probeer het later opnieuw.",
+                Some(what.clone()),
+            ),
+            Error::Unavailable(_) | Error::Fabric(F::Unavailable(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Even niet bereikbaar",
                 "Een onderdeel is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",

@@ -125,6 +125,52 @@ async fn an_invitation_links_once_and_expires() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_are_limited_per_login() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("po-1").await?;
+    let guesser = guardian(&store, "s-guess");
+    let other = guardian(&store, "s-other");
+    let right = portal::invite(&store, &ib(&store), "pupil-1", 14, true).await?;
+    let theirs = portal::invite(&store, &ib(&store), "pupil-2", 14, true).await?;
+    for i in 0..portal::MAX_FAILURES {
+        let e = portal::redeem(&store, &guesser, &format!("AAAA-BBBB-CCC{i}"))
+            .await
+            .expect_err("a wrong code");
+        assert!(e.to_string().starts_with("code:"), "{e}");
+    }
+    // Now even the right code is not tried for this login...
+    let e = portal::redeem(&store, &guesser, &right.code)
+        .await
+        .expect_err("limited");
+    assert!(
+        matches!(e, Error::Fabric(carenet_fabric::Error::ResourceExhausted(_))),
+        "{e}"
+    );
+    assert!(portal::children(&store, &guesser).await?.is_empty());
+    // ...while another login is not held back.
+    assert_eq!(portal::redeem(&store, &other, &theirs.code).await?, "pupil-2");
+    // An hour later the login may try again, and the right code still works.
+    with_db!(&store.db, pool => {
+        sqlx::query("UPDATE guardian_link_failure SET at_ms = at_ms - $1")
+            .bind(portal::FAILURE_WINDOW_MS)
+            .execute(pool)
+            .await?;
+    });
+    assert_eq!(portal::redeem(&store, &guesser, &right.code).await?, "pupil-1");
+    let log = actions(&store).await?;
+    assert_eq!(
+        log.iter().filter(|a| *a == "refused:guardian_link").count(),
+        6,
+        "five wrong codes and one limited attempt: {log:?}"
+    );
+    // The failures of the past hour were cleared at the next attempt.
+    let left: (i64,) = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT COUNT(*) FROM guardian_link_failure").fetch_one(pool).await?
+    });
+    assert_eq!(left.0, 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guardian_acts_for_their_own_child_only() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("po-1").await?;
     let mine = ask(&store, "pupil-1", date!(2014 - 05 - 01)).await?;

@@ -244,34 +244,76 @@ struct ChildRow {
 pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<String> {
     let hash = sha256(normalise(code).as_bytes());
     let now = now_ms();
-    let child: Option<String> = audited!(&store.db, tx => {
-        let row: Option<ChildRow> = sqlx::query_as(
-            "UPDATE guardian_invitation SET guardian = $1, redeemed_at_ms = $2 \
-             WHERE code_sha256 = $3 AND guardian IS NULL AND expires_at_ms > $2 RETURNING child_ref",
+    let since = now - FAILURE_WINDOW_MS;
+    let outcome: Redeemed = audited!(&store.db, tx => {
+        sqlx::query("DELETE FROM guardian_link_failure WHERE guardian = $1 AND at_ms <= $2")
+            .bind(&guardian.id)
+            .bind(since)
+            .execute(&mut *tx)
+            .await?;
+        let (failures,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM guardian_link_failure WHERE guardian = $1",
         )
         .bind(&guardian.id)
-        .bind(now)
-        .bind(&hash[..])
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        match row {
-            Some(ChildRow { child_ref }) => {
-                sqlx::query(
-                    "INSERT INTO guardian_link (guardian, child_ref, linked_at_ms) VALUES ($1, $2, $3) \
-                     ON CONFLICT (guardian, child_ref) DO NOTHING",
-                )
-                .bind(&guardian.id)
-                .bind(&child_ref)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let entry = guardian.actor().entry("guardian_linked", &child_ref);
-                (Some(child_ref), vec![entry])
+        if failures >= MAX_FAILURES {
+            (Redeemed::Limited, vec![guardian.refusal("guardian_link", "attempts")])
+        } else {
+            let row: Option<ChildRow> = sqlx::query_as(
+                "UPDATE guardian_invitation SET guardian = $1, redeemed_at_ms = $2 \
+                 WHERE code_sha256 = $3 AND guardian IS NULL AND expires_at_ms > $2 RETURNING child_ref",
+            )
+            .bind(&guardian.id)
+            .bind(now)
+            .bind(&hash[..])
+            .fetch_optional(&mut *tx)
+            .await?;
+            match row {
+                Some(ChildRow { child_ref }) => {
+                    sqlx::query(
+                        "INSERT INTO guardian_link (guardian, child_ref, linked_at_ms) VALUES ($1, $2, $3) \
+                         ON CONFLICT (guardian, child_ref) DO NOTHING",
+                    )
+                    .bind(&guardian.id)
+                    .bind(&child_ref)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let entry = guardian.actor().entry("guardian_linked", &child_ref);
+                    (Redeemed::Linked(child_ref), vec![entry])
+                }
+                None => {
+                    sqlx::query("INSERT INTO guardian_link_failure (guardian, at_ms) VALUES ($1, $2)")
+                        .bind(&guardian.id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    (Redeemed::Refused, vec![guardian.refusal("guardian_link", "invitation")])
+                }
             }
-            None => (None, vec![guardian.refusal("guardian_link", "invitation")]),
         }
     });
-    child.ok_or_else(|| Error::invalid("code", "unknown, already used or expired"))
+    match outcome {
+        Redeemed::Linked(child_ref) => Ok(child_ref),
+        Redeemed::Refused => Err(Error::invalid("code", "unknown, already used or expired")),
+        Redeemed::Limited => Err(Error::Fabric(carenet_fabric::Error::ResourceExhausted(
+            format!("{MAX_FAILURES} wrong invitation codes within an hour: try again later"),
+        ))),
+    }
+}
+
+/// How many wrong codes one guardian login may try within
+/// [`FAILURE_WINDOW_MS`] (a code has 60 random bits; this bounds what one
+/// login can guess, and the audit log shows who tried).
+pub const MAX_FAILURES: i64 = 5;
+/// The window of [`MAX_FAILURES`]: an hour.
+pub const FAILURE_WINDOW_MS: i64 = 3_600_000;
+
+enum Redeemed {
+    Linked(String),
+    Refused,
+    Limited,
 }
 
 /// The children `guardian` is linked to on this node.
