@@ -124,6 +124,7 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
         creds.ca_public_key,
         Some(node.data_dir.join("directory.cache")),
     ));
+    refresh_directory(Arc::downgrade(&directory));
     let kind = directory
         .get(party.as_str())
         .map(|e| e.kind)
@@ -157,6 +158,30 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             imports: import::Jobs::default(),
         }),
     })
+}
+
+/// How often the gateway looks for a newer directory in the node's cache.
+const DIRECTORY_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Keeps the gateway's copy of the region directory as new as the node's
+/// cache (a party that joins, a new endpoint, a revocation), until the
+/// gateway is gone.
+fn refresh_directory(directory: std::sync::Weak<carenet_fabric::directory::Directory>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(DIRECTORY_REFRESH);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(directory) = directory.upgrade() else {
+                break;
+            };
+            match directory.reload_cache() {
+                Ok(true) => tracing::info!("newer region directory taken from the node's cache"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "directory cache not reloaded"),
+            }
+        }
+    });
 }
 
 /// The routes, with security headers on every answer.

@@ -142,12 +142,18 @@ async fn wrong_codes_are_limited_per_login() -> anyhow::Result<()> {
         .await
         .expect_err("limited");
     assert!(
-        matches!(e, Error::Fabric(carenet_fabric::Error::ResourceExhausted(_))),
+        matches!(
+            e,
+            Error::Fabric(carenet_fabric::Error::ResourceExhausted(_))
+        ),
         "{e}"
     );
     assert!(portal::children(&store, &guesser).await?.is_empty());
     // ...while another login is not held back.
-    assert_eq!(portal::redeem(&store, &other, &theirs.code).await?, "pupil-2");
+    assert_eq!(
+        portal::redeem(&store, &other, &theirs.code).await?,
+        "pupil-2"
+    );
     // An hour later the login may try again, and the right code still works.
     with_db!(&store.db, pool => {
         sqlx::query("UPDATE guardian_link_failure SET at_ms = at_ms - $1")
@@ -155,7 +161,10 @@ async fn wrong_codes_are_limited_per_login() -> anyhow::Result<()> {
             .execute(pool)
             .await?;
     });
-    assert_eq!(portal::redeem(&store, &guesser, &right.code).await?, "pupil-1");
+    assert_eq!(
+        portal::redeem(&store, &guesser, &right.code).await?,
+        "pupil-1"
+    );
     let log = actions(&store).await?;
     assert_eq!(
         log.iter().filter(|a| *a == "refused:guardian_link").count(),

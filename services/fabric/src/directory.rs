@@ -242,10 +242,85 @@ impl Directory {
         Ok(true)
     }
 
+    /// Takes the directory from the cache file if the file holds a newer one
+    /// than this copy: for a process beside the node (the gateway), which
+    /// reads the directory the node keeps and writes nothing. Returns true
+    /// if the version changed.
+    pub fn reload_cache(&self) -> Result<bool> {
+        let Some(path) = &self.cache_path else {
+            return Ok(false);
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => {
+                return Err(Error::Config(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        let next = Snapshot::verify(&self.ca_public_key, &bytes)?;
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if next.version <= current.version {
+            return Ok(false);
+        }
+        if !current.region.is_empty() && next.region != current.region {
+            return Err(Error::Unauthenticated(
+                "directory is for another region".into(),
+            ));
+        }
+        *current = Arc::new(next);
+        Ok(true)
+    }
+
     /// Installs the directory file the region CA writes (on the SWV node).
     pub fn install_file(&self, path: &Path) -> Result<bool> {
         let bytes = std::fs::read(path)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
         self.install(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::{PartySpec, RegionCa};
+    use crate::{PartyId, PartyKind};
+
+    #[test]
+    fn a_reader_beside_the_node_takes_the_newer_directory_from_its_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut ca = RegionCa::init(&dir.path().join("ca"), "test").expect("ca");
+        let spec = |id: &str, kind| PartySpec {
+            id: PartyId::parse("id", id).expect("id"),
+            kind,
+            discipline: None,
+            name: id.to_owned(),
+            endpoint: "127.0.0.1:1".into(),
+        };
+        let po = dir.path().join("po-1");
+        ca.issue(&spec("po-1", PartyKind::PoSchool), &po)
+            .expect("issue");
+        let ca_key = crate::credentials::Credentials::load(&po)
+            .expect("credentials")
+            .ca_public_key;
+        let cache = dir.path().join("directory.cache");
+        std::fs::copy(ca.directory_path(), &cache).expect("copy");
+        let reader = Directory::open(ca_key, Some(cache.clone()));
+        assert!(reader.get("po-1").is_some());
+        // A new party joins; until the node writes its cache, nothing changes.
+        ca.issue(&spec("vo-1", PartyKind::VoSchool), &dir.path().join("vo-1"))
+            .expect("issue");
+        assert!(!reader.reload_cache().expect("reload"));
+        assert!(reader.get("vo-1").is_none());
+        std::fs::copy(ca.directory_path(), &cache).expect("copy");
+        assert!(reader.reload_cache().expect("reload"));
+        assert!(reader.get("vo-1").is_some());
+        assert!(!reader.reload_cache().expect("again"), "once");
+        // A cache that does not verify is an error, and the copy stays.
+        std::fs::write(&cache, b"not a directory").expect("write");
+        assert!(reader.reload_cache().is_err());
+        assert!(reader.get("vo-1").is_some());
     }
 }
