@@ -60,6 +60,9 @@ pub enum BenchCommand {
         /// drawn from 50-150% of it); 0 fires them back to back.
         #[arg(long, default_value_t = 1000)]
         think_ms: u64,
+        /// Run the nodes on fresh databases of this PostgreSQL server.
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -81,7 +84,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             rounds,
             pupils,
             think_ms,
-        } => crate::bench_gateway::run(sessions, rounds, pupils, think_ms).await,
+            database_url,
+        } => {
+            crate::bench_gateway::run(sessions, rounds, pupils, think_ms, database_url.as_deref())
+                .await
+        }
     }
 }
 

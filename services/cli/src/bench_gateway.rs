@@ -31,6 +31,7 @@ pub async fn run(
     rounds: usize,
     pupils: usize,
     think_ms: u64,
+    database_url: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     if sessions == 0 || rounds == 0 || pupils < sessions {
         bail!("--sessions and --rounds must be at least 1, --pupils at least --sessions");
@@ -40,7 +41,7 @@ pub async fn run(
         PartyPlan::new("po-bench", PartyKind::PoSchool, "Bench PO"),
         PartyPlan::new("vo-bench", PartyKind::VoSchool, "Bench VO"),
     ];
-    let bench = BenchRegion::start(plans, None, |_| {}).await?;
+    let bench = BenchRegion::start(plans, database_url, |_| {}).await?;
     let po = &bench.handles[1];
     let vo = &bench.handles[2];
 
@@ -186,8 +187,13 @@ pub async fn run(
     season.sort_by(f64::total_cmp);
     digests.sort_by(f64::total_cmp);
     all.sort_by(f64::total_cmp);
+    let backend = if database_url.is_some() {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
     println!(
-        "setup: {sessions} concurrent staff sessions, {rounds} rounds each, think time {think_ms} ms (50-150%), a season of {pupils} received dossiers, sqlite"
+        "setup: {sessions} concurrent staff sessions, {rounds} rounds each, think time {think_ms} ms (50-150%), a season of {pupils} received dossiers, {backend}"
     );
     println!(
         "gateway: season view p50 {:.1} ms p99 {:.1} ms; digest p50 {:.1} ms p99 {:.1} ms; all p50 {:.1} ms p99 {:.1} ms; {:.0} requests/s",
