@@ -228,6 +228,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/dossiers/{id}/submit", post(api::submit))
         .route("/api/v1/dossiers/{id}/publish", post(api::publish))
         .route("/api/v1/received/{id}/assign", post(api::assign))
+        .route("/api/v1/received/{id}/feedback", post(api::warm::feedback))
+        .route(
+            "/api/v1/dossiers/{id}/warm-handovers",
+            post(api::warm::plan),
+        )
+        .route("/api/v1/warm-handovers/{id}", get(api::warm::show))
+        .route("/api/v1/warm-handovers/{id}/record", post(api::warm::hold))
+        .route("/api/v1/warm-handovers/{id}/share", post(api::warm::share))
         .route("/api/v1/consents", post(api::ask))
         .route("/api/v1/consents/search", post(api::search))
         .route("/api/v1/consents/{record}/withdraw", post(api::withdraw))

@@ -468,6 +468,9 @@ async fn the_json_api_takes_bearer_tokens_and_the_same_rules() -> anyhow::Result
         "/api/v1/season",
         "/api/v1/dossiers/{id}/publish",
         "/api/v1/consents/search",
+        "/api/v1/dossiers/{id}/warm-handovers",
+        "/api/v1/warm-handovers/{id}/record",
+        "/api/v1/received/{id}/feedback",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} in {doc}");
     }
@@ -557,6 +560,72 @@ async fn the_json_api_takes_bearer_tokens_and_the_same_rules() -> anyhow::Result
             .unwrap_or_default()
             .starts_with("child_birth_date:"),
         "{body}"
+    );
+
+    // The warm handover through the API: plan, read, record.
+    let bad_role = http
+        .post(api(&format!("/dossiers/{id}/warm-handovers")))
+        .bearer_auth(&las)
+        .json(&serde_json::json!({
+            "planned_on": "2027-06-15",
+            "participants": [{"role": "headmaster", "party_id": "vo-1"}],
+        }))
+        .send()
+        .await?;
+    assert_eq!(bad_role.status(), 400);
+    assert_eq!(
+        bad_role.json::<serde_json::Value>().await?["detail"],
+        "participants[0].role: unknown role"
+    );
+    let planned: serde_json::Value = http
+        .post(api(&format!("/dossiers/{id}/warm-handovers")))
+        .bearer_auth(&las)
+        .json(&serde_json::json!({
+            "planned_on": "2027-06-15",
+            "participants": [
+                {"role": "support_coordinator_po", "party_id": "po-1", "staff_ref": "ib-1"},
+                {"role": "care_coordinator", "party_id": "vo-1"},
+                {"role": "guardian"},
+            ],
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let warm = planned["id"].as_str().expect("an id").to_owned();
+    let recorded = http
+        .post(api(&format!("/warm-handovers/{warm}/record")))
+        .bearer_auth(&las)
+        .json(&serde_json::json!({
+            "minutes": "Besproken: de overstap.",
+            "notes": [{"item": 2, "text": "Extra tijd bij toetsen"}],
+            "agreements": ["Mentor belt ouders in week 2"],
+        }))
+        .send()
+        .await?;
+    assert_eq!(recorded.status(), 204);
+    let record: serde_json::Value = http
+        .get(api(&format!("/warm-handovers/{warm}")))
+        .bearer_auth(&las)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(record["state"], "held");
+    assert_eq!(record["participants"][1]["role"], "care_coordinator");
+    assert_eq!(record["agenda"][1]["notes"], "Extra tijd bij toetsen");
+    assert_eq!(record["agreements"][0], "Mentor belt ouders in week 2");
+    let zero = http
+        .post(api(&format!("/warm-handovers/{warm}/record")))
+        .bearer_auth(&las)
+        .json(&serde_json::json!({"minutes": "x", "notes": [{"item": 0, "text": "x"}]}))
+        .send()
+        .await?;
+    assert_eq!(
+        zero.json::<serde_json::Value>().await?["detail"],
+        "notes[0].item: agenda items count from 1"
     );
 
     // A system acting as a teacher: the slice refuses (and audits) it.

@@ -26,11 +26,14 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{AppState, Error, Login};
 
+pub(crate) mod warm;
+
 /// An error as the API answers it.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ApiError {
     /// `unauthenticated`, `forbidden`, `not_found`, `invalid_argument`,
-    /// `failed_precondition`, `conflict`, `unavailable` or `internal`.
+    /// `failed_precondition`, `conflict`, `resource_exhausted`, `unavailable`
+    /// or `internal`.
     error: &'static str,
     /// The field and what is wrong with it, or the state that stops it;
     /// never personal data.
@@ -520,9 +523,10 @@ impl Modify for BearerScheme {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "carenet gateway API", version = "1", description = "The actions of a school's carenet node for its own systems, under the same rules as its staff."),
-    paths(season_view, import, show, submit, publish, assign, ask, search, withdraw),
+    paths(season_view, import, show, submit, publish, assign, ask, search, withdraw,
+        warm::plan, warm::show, warm::hold, warm::share, warm::feedback),
     modifiers(&BearerScheme),
-    tags((name = "dossiers", description = "Transfer dossiers"), (name = "consent", description = "Consent records"))
+    tags((name = "dossiers", description = "Transfer dossiers"), (name = "warm handover", description = "The handover conversation"), (name = "consent", description = "Consent records"))
 )]
 pub struct ApiDoc;
 
