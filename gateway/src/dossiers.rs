@@ -178,7 +178,7 @@ pub(crate) async fn show(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = crate::pages::notice(jar);
+    let (jar, notice) = crate::pages::notice(jar, &format!("/dossiers/{id}"));
     Ok((jar, page(&state, staff, &id, notice).await?).into_response())
 }
 
@@ -463,6 +463,8 @@ struct IncomingPage {
     may_feedback: bool,
     /// When feedback was sent (dd-mm-jjjj).
     feedback_sent: Option<String>,
+    /// This school's reference of the pupil, once registered.
+    child_ref: Option<String>,
     /// The handover conversations the sending school shared about it.
     warm: Vec<SharedWarm>,
     notice: Option<String>,
@@ -486,7 +488,7 @@ pub(crate) async fn received(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = crate::pages::notice(jar);
+    let (jar, notice) = crate::pages::notice(jar, &format!("/ontvangen/{id}"));
     let store = &state.inner.store;
     let kind = state.inner.kind;
     let (item, d) = incoming::view(store, kind, &staff.actor, &id).await?;
@@ -532,8 +534,10 @@ pub(crate) async fn received(
         mentor: item.mentor.unwrap_or_default(),
         read: item.opened_at_ms.is_some(),
         advice: summary.advice.unwrap_or_default(),
-        may_feedback: may(&carenet_handover::roles::FEEDBACK_SEND),
+        may_feedback: may(&carenet_handover::roles::FEEDBACK_SEND)
+            && item.sender != store.party.as_str(),
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
+        child_ref: item.child_ref,
         warm,
         notice,
     });
@@ -547,6 +551,8 @@ pub(crate) struct AssignForm {
     mentor: String,
     #[serde(default)]
     teachers: String,
+    /// This school's own reference of the pupil.
+    child_ref: String,
 }
 
 /// `POST /ontvangen/{id}/toewijzen`: to the mentor (and teachers).
@@ -564,9 +570,11 @@ pub(crate) async fn assign(
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .collect();
+    let (store, kind) = (&state.inner.store, state.inner.kind);
+    incoming::register_pupil(store, kind, &staff.actor, &id, form.child_ref.trim()).await?;
     incoming::assign(
-        &state.inner.store,
-        state.inner.kind,
+        store,
+        kind,
         &staff.actor,
         &id,
         form.mentor.trim(),
@@ -623,6 +631,7 @@ struct DigestPage {
     items: Option<Vec<(&'static str, String)>>,
     may_feedback: bool,
     feedback_sent: Option<String>,
+    child_ref: Option<String>,
     notice: Option<String>,
 }
 
@@ -636,7 +645,7 @@ pub(crate) async fn digest(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = crate::pages::notice(jar);
+    let (jar, notice) = crate::pages::notice(jar, &format!("/ontvangen/{id}/samenvatting"));
     let store = &state.inner.store;
     let item = incoming::get(store, &id).await?;
     if !item.available {
@@ -663,6 +672,7 @@ pub(crate) async fn digest(
         items,
         may_feedback,
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
+        child_ref: item.child_ref,
         notice,
     });
     Ok((jar, page).into_response())

@@ -1,18 +1,22 @@
 //! Importing OSO files from the school's administration system: up to
 //! [`ROWS`] files in one upload, each with the pupil's reference. The upload
 //! starts a job that imports them one by one (each import all or nothing,
-//! in the handover slice); its page shows the progress and refreshes itself
-//! (a `<meta>` refresh: no JavaScript) until every file has its outcome.
-//! Jobs live in the gateway's memory, for their owner only, and are
-//! forgotten an hour after they finish; what was imported is in the node.
+//! in the handover slice) and redirects to the job's page. That page is
+//! streamed: each file's outcome is sent the moment it is known, and the
+//! page ends when the last one is, so the progress shows live without
+//! JavaScript and without reloading the page (a timed refresh would fail
+//! WCAG 2.2.1). Jobs live in the gateway's memory, for their owner only,
+//! one running at a time per owner, and are forgotten an hour after they
+//! finish; what was imported is in the node.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use askama::Template;
+use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use carenet_handover::dossier::{self, Route};
 
@@ -34,6 +38,8 @@ pub(crate) struct Job {
     /// Per file so far: (name, outcome, link to the dossier).
     done: Vec<(String, String, Option<String>)>,
     finished: Option<Instant>,
+    /// Bumped at every outcome and at the end: the job's pages wait on it.
+    changed: tokio::sync::watch::Sender<usize>,
 }
 
 /// The jobs of this gateway, by random id.
@@ -43,7 +49,20 @@ pub(crate) struct Jobs(Mutex<HashMap<String, Job>>);
 impl Jobs {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Job>> {
         // A panic while holding the lock leaves the map usable.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        let mut jobs = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.retain(|_, j| j.finished.is_none_or(|at| at.elapsed() < KEEP));
+        jobs
+    }
+
+    /// Adds an outcome, or (`None`) ends the job, and wakes its pages.
+    fn record(&self, id: &str, outcome: Option<(String, String, Option<String>)>) {
+        if let Some(job) = self.lock().get_mut(id) {
+            match outcome {
+                Some(o) => job.done.push(o),
+                None => job.finished = Some(Instant::now()),
+            }
+            job.changed.send_modify(|n| *n += 1);
+        }
     }
 }
 
@@ -59,8 +78,20 @@ struct ImportPage {
 struct JobPage {
     csrf: String,
     total: usize,
-    done: Vec<(String, String, Option<String>)>,
+    imported: usize,
+    failed: usize,
     finished: bool,
+}
+
+/// Where the streamed outcomes go in the rendered [`JobPage`].
+const MARKER: &str = "<!--uitkomsten-->";
+
+#[derive(Template)]
+#[template(path = "import_line.html")]
+struct Line<'a> {
+    name: &'a str,
+    outcome: &'a str,
+    link: &'a Option<String>,
 }
 
 fn require_compose(staff: &Staff) -> Result<(), Error> {
@@ -134,7 +165,7 @@ pub(crate) async fn upload(
         match file {
             Some(_) if refs[i].is_empty() => {
                 return Err(Error::invalid(
-                    format!("child_ref-{}", i + 1),
+                    format!("child_ref-{i}"),
                     "name the pupil this file is for",
                 ));
             }
@@ -148,61 +179,199 @@ pub(crate) async fn upload(
     let id = job_id()?;
     {
         let mut jobs = state.inner.imports.lock();
-        jobs.retain(|_, j| j.finished.is_none_or(|at| at.elapsed() < KEEP));
+        let me = staff.actor.staff.as_str();
+        if jobs.values().any(|j| j.owner == me && j.finished.is_none()) {
+            return Err(Error::Fabric(carenet_fabric::Error::FailedPrecondition(
+                "an import of yours is still running: wait until it is done".into(),
+            )));
+        }
         jobs.insert(
             id.clone(),
             Job {
-                owner: staff.actor.staff.clone(),
+                owner: me.to_owned(),
                 total: rows.len(),
                 done: Vec::new(),
                 finished: None,
+                changed: tokio::sync::watch::channel(0).0,
             },
         );
     }
     let (job_state, job_id, actor) = (state.clone(), id.clone(), staff.actor.clone());
-    tokio::spawn(async move {
-        for (name, text, child_ref) in rows {
-            let store = &job_state.inner.store;
-            let outcome = match dossier::import_oso(store, &actor, &text, &child_ref, route).await {
-                Ok(dossier_id) => (
-                    name,
-                    "ingelezen".to_owned(),
-                    Some(format!("/dossiers/{dossier_id}")),
-                ),
-                Err(e) => (name, format!("niet ingelezen: {}", Error::from(e)), None),
-            };
-            if let Some(job) = job_state.inner.imports.lock().get_mut(&job_id) {
-                job.done.push(outcome);
+    let work = tokio::spawn({
+        let (job_state, job_id) = (job_state.clone(), job_id.clone());
+        async move {
+            for (name, text, child_ref) in rows {
+                let store = &job_state.inner.store;
+                let outcome =
+                    match dossier::import_oso(store, &actor, &text, &child_ref, route).await {
+                        Ok(dossier_id) => (
+                            name,
+                            "ingelezen".to_owned(),
+                            Some(format!("/dossiers/{dossier_id}")),
+                        ),
+                        Err(e) => (name, failure(Error::from(e)), None),
+                    };
+                job_state.inner.imports.record(&job_id, Some(outcome));
             }
         }
-        if let Some(job) = job_state.inner.imports.lock().get_mut(&job_id) {
-            job.finished = Some(Instant::now());
+    });
+    // Whatever happens to the work, the job ends (a page never waits on a
+    // job that cannot finish).
+    tokio::spawn(async move {
+        if work.await.is_err() {
+            tracing::error!("an OSO import job stopped early");
+            let line = ("…".to_owned(), "inlezen afgebroken".to_owned(), None);
+            job_state.inner.imports.record(&job_id, Some(line));
         }
+        job_state.inner.imports.record(&job_id, None);
     });
     Ok(Redirect::to(&format!("/dossiers/importeren/{id}")).into_response())
 }
 
-/// `GET /dossiers/importeren/{job}`: the progress and each file's outcome,
-/// for the one who uploaded them.
+/// A file's outcome when it was not imported, in the words of the error
+/// pages (an internal error is logged, without the file's content).
+fn failure(e: Error) -> String {
+    let (status, title, _, detail) = e.describe();
+    if status.is_server_error() {
+        tracing::error!(error = %e, "OSO import");
+    }
+    match detail {
+        Some(d) => format!("niet ingelezen: {title} ({d})"),
+        None => format!("niet ingelezen: {title}"),
+    }
+}
+
+/// `GET /dossiers/importeren/{job}`, for the one who uploaded: the page up
+/// to the list, then each file's outcome as it is known, then the summary.
 pub(crate) async fn progress(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let page = {
+    let (total, changed) = {
         let jobs = state.inner.imports.lock();
         let job = jobs
             .get(&id)
             .filter(|j| j.owner == staff.actor.staff)
             .ok_or(Error::NotFound)?;
-        JobPage {
-            csrf: staff.session.csrf.clone(),
-            total: job.total,
-            done: job.done.clone(),
-            finished: job.finished.is_some(),
-        }
+        (job.total, job.changed.subscribe())
     };
-    Ok(render(&page))
+    let csrf = staff.session.csrf.clone();
+    let head = job_page(&csrf, total, 0, 0, false)?;
+    let Some((head, _)) = head.split_once(MARKER) else {
+        return Err(Error::Config(
+            "the import page has no place for outcomes".into(),
+        ));
+    };
+    let stream = futures::stream::unfold(
+        Streamed {
+            state: state.clone(),
+            id,
+            changed,
+            sent: 0,
+            head: Some(head.to_owned()),
+            ended: false,
+            csrf,
+            total,
+        },
+        next_chunk,
+    );
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+fn job_page(
+    csrf: &str,
+    total: usize,
+    imported: usize,
+    failed: usize,
+    finished: bool,
+) -> Result<String, Error> {
+    JobPage {
+        csrf: csrf.to_owned(),
+        total,
+        imported,
+        failed,
+        finished,
+    }
+    .render()
+    .map_err(|e| {
+        tracing::error!(error = %e, "template");
+        Error::Config("the import page did not render".into())
+    })
+}
+
+/// Where one viewer's stream of a job's page stands.
+struct Streamed {
+    state: AppState,
+    id: String,
+    changed: tokio::sync::watch::Receiver<usize>,
+    /// Outcomes already sent.
+    sent: usize,
+    head: Option<String>,
+    ended: bool,
+    csrf: String,
+    total: usize,
+}
+
+/// The end of the page when the job is gone.
+const END: &str = "</ol></main></body></html>";
+
+async fn next_chunk(
+    mut s: Streamed,
+) -> Option<(Result<String, std::convert::Infallible>, Streamed)> {
+    if let Some(head) = s.head.take() {
+        return Some((Ok(head), s));
+    }
+    if s.ended {
+        return None;
+    }
+    loop {
+        s.changed.borrow_and_update();
+        let (new, finished, counts) = {
+            let jobs = s.state.inner.imports.lock();
+            match jobs.get(&s.id) {
+                Some(job) => {
+                    let new: Vec<_> = job.done[s.sent.min(job.done.len())..].to_vec();
+                    let ok = job
+                        .done
+                        .iter()
+                        .filter(|(_, _, link)| link.is_some())
+                        .count();
+                    (new, job.finished.is_some(), Some((ok, job.done.len() - ok)))
+                }
+                // Forgotten meanwhile: end the page.
+                None => (Vec::new(), true, None),
+            }
+        };
+        if !new.is_empty() {
+            s.sent += new.len();
+            let mut chunk = String::new();
+            for (name, outcome, link) in &new {
+                let line = Line {
+                    name,
+                    outcome,
+                    link,
+                };
+                chunk.push_str(&line.render().unwrap_or_default());
+            }
+            return Some((Ok(chunk), s));
+        }
+        if finished {
+            s.ended = true;
+            let tail = counts
+                .and_then(|(ok, failed)| job_page(&s.csrf, s.total, ok, failed, true).ok())
+                .and_then(|p| p.split_once(MARKER).map(|(_, t)| t.to_owned()))
+                .unwrap_or_else(|| END.to_owned());
+            return Some((Ok(tail), s));
+        }
+        // Nothing new: wait for the next outcome (or, at the latest, look
+        // again in a while).
+        let _ = tokio::time::timeout(Duration::from_secs(30), s.changed.changed()).await;
+    }
 }
 
 /// A job's id: 128 random bits, hex (it names no pupil).

@@ -100,14 +100,13 @@ async fn waiting(
         };
         waiting.push(("Terugkoppeling te geven", due, page));
     }
-    if !overview
-        && (actor.roles.contains(&carenet_fabric::Role::Mentor)
-            || actor.roles.contains(&carenet_fabric::Role::Teacher))
-    {
+    // Reading is recorded for the mentor (it tells the sending school), so
+    // this counts the mentor's unread pupils; a teacher has no such count.
+    if !overview && actor.roles.contains(&carenet_fabric::Role::Mentor) {
         let unread = incoming::list(store)
             .await?
             .iter()
-            .filter(|i| i.available && mine(i) && i.opened_at_ms.is_none())
+            .filter(|i| i.available && i.mentor.as_deref() == Some(me) && i.opened_at_ms.is_none())
             .count();
         waiting.push((
             "Dossiers van nieuwe leerlingen te lezen",
@@ -142,24 +141,28 @@ pub(crate) fn date_of(ms: i64) -> String {
 pub(crate) fn done(state: &AppState, jar: PrivateCookieJar, to: &str, text: &str) -> Response {
     let cookie = crate::session::cookie(
         crate::session::NOTICE_COOKIE,
-        text.to_owned(),
+        format!("{to}\n{text}"),
         state.inner.config.secure_cookies,
     );
     (jar.add(cookie), Redirect::to(to)).into_response()
 }
 
-/// The notice a form left for this page, taken so it shows once.
-pub(crate) fn notice(jar: PrivateCookieJar) -> (PrivateCookieJar, Option<String>) {
-    match jar.get(crate::session::NOTICE_COOKIE) {
-        Some(c) => {
-            let text = c.value().to_owned();
-            let removal = axum_extra::extract::cookie::Cookie::build(crate::session::NOTICE_COOKIE)
-                .path("/")
-                .build();
-            (jar.remove(removal), Some(text))
-        }
-        None => (jar, None),
-    }
+/// The notice a form left for the page at `here`, taken so it shows once;
+/// a notice for another page (its redirect failed) is dropped, not shown
+/// out of place.
+pub(crate) fn notice(jar: PrivateCookieJar, here: &str) -> (PrivateCookieJar, Option<String>) {
+    let Some(cookie) = jar.get(crate::session::NOTICE_COOKIE) else {
+        return (jar, None);
+    };
+    let text = cookie
+        .value()
+        .split_once('\n')
+        .filter(|(to, _)| *to == here)
+        .map(|(_, text)| text.to_owned());
+    let removal = axum_extra::extract::cookie::Cookie::build(crate::session::NOTICE_COOKIE)
+        .path("/")
+        .build();
+    (jar.remove(removal), text)
 }
 
 #[derive(Template)]

@@ -148,6 +148,9 @@ struct WarmPage {
     planned_on: String,
     held_on: String,
     held: bool,
+    /// Held, and another party took part (a mentor change inside the school
+    /// is shared by the dossier itself, not by this record).
+    shareable: bool,
     participants: Vec<String>,
     /// (index, topic, notes)
     agenda: Vec<(usize, String, String)>,
@@ -167,14 +170,23 @@ pub(crate) async fn show(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = notice(jar);
+    let (jar, notice) = notice(jar, &format!("/warme-overdracht/{id}"));
     let store = &state.inner.store;
     let (record, status) = warm::view(store, &staff.actor, &id).await?;
     let held = status == "held";
     // Sharing needs the guardians' consent for the transfer, about the
     // pupil of this school's own dossier.
-    let consents = match dossier::get(store, &record.dossier_id).await {
-        Ok(own) if held => ConsentStore::new(store.clone())
+    let others = record
+        .participants
+        .iter()
+        .any(|p| !p.party_id.is_empty() && p.party_id != store.party.as_str());
+    let own = match dossier::get(store, &record.dossier_id).await {
+        Ok(own) => Some(own),
+        Err(carenet_handover::Error::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let consents = match own {
+        Some(own) if held && others => ConsentStore::new(store.clone())
             .list(&staff.actor, &own.child_ref)
             .await?
             .into_iter()
@@ -199,6 +211,7 @@ pub(crate) async fn show(
         planned_on: labels::date_text(&record.planned_on),
         held_on: record.held_on.clone(),
         held,
+        shareable: held && others,
         participants: record
             .participants
             .iter()

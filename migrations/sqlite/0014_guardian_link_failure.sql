@@ -1,11 +1,11 @@
--- Failed attempts to use an invitation code, per guardian login (pseudonym),
--- kept an hour: after five in an hour the portal stops trying codes for
--- that login until the hour has passed. Rows older than an hour are deleted
--- at the next attempt of that login.
+-- Wrong invitation codes per guardian login (pseudonym): after five within
+-- an hour the portal stops trying codes for that login until the hour has
+-- passed. One row per login, taken first in every attempt's transaction,
+-- so concurrent attempts of one login are counted one after another.
 -- Same version stamps as migrations/postgres.
 
 CREATE TABLE guardian_link_failure (
-    guardian        TEXT NOT NULL,
-    at_ms           INTEGER NOT NULL
+    guardian        TEXT PRIMARY KEY,
+    window_start_ms INTEGER NOT NULL,
+    failures        INTEGER NOT NULL
 );
-CREATE INDEX guardian_link_failure_guardian ON guardian_link_failure (guardian, at_ms);

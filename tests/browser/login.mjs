@@ -66,7 +66,7 @@ try {
   await page.goto(base + '/dossiers/importeren');
   await page.setInputFiles('#oso-0', process.env.OSO_FILE);
   await page.click('button:has-text("Inlezen")');
-  check((await page.textContent('main')).includes('child_ref-1'), 'a file without its pupil reference: the error names the row');
+  check((await page.textContent('main')).includes('child_ref-0'), 'a file without its pupil reference: the error names the field of its row');
   await page.goto(base + '/dossiers/importeren');
   await page.setInputFiles('#oso-0', process.env.OSO_FILE);
   await page.fill('#child_ref-0', 'pupil-2');
@@ -74,10 +74,13 @@ try {
   await page.fill('#child_ref-1', 'pupil-3');
   await page.click('button:has-text("Inlezen")');
   check(/\/dossiers\/importeren\/[0-9a-f]{32}$/.test(page.url()), 'the import has its own page, named by a random id');
-  await page.locator('text=Klaar: 2 van 2').waitFor({ timeout: 60000 });
+  // The page streams each outcome as it is known and ends with the summary.
+  await page.locator('#klaar').waitFor({ timeout: 60000 });
+  check((await page.textContent('#klaar')).includes('Klaar: 1 ingelezen, 1 niet ingelezen'), 'the summary when all files are done');
   const outcomes = await page.$$eval('#resultaat li', (items) => items.map((li) => li.textContent));
-  check(outcomes.length === 2 && outcomes[0].includes(': ingelezen') && outcomes[1].includes('niet ingelezen'), 'each file has its outcome');
-  check((await page.getAttribute('#voortgang', 'value')) === '2', 'the progress bar is full');
+  check(outcomes.length === 2 && outcomes[0].includes(': ingelezen') && outcomes[1].includes('niet ingelezen: Onjuiste invoer'), 'each file has its outcome, in Dutch');
+  const again = await page.reload();
+  check(again.status() === 200 && (await page.$$('#resultaat li')).length === 2, 'the finished job reads the same again');
   await page.screenshot({ path: `${shots}/06-inlezen.png`, fullPage: true });
   await audit(page, '06-inlezen');
   await page.click('#resultaat a');

@@ -138,6 +138,7 @@ try {
   await shot(zc, '30-seizoen-vo');
   await zc.click('td a');
   const receivedUrl = zc.url();
+  await zc.fill('#leerlingnummer', 'vo-pupil-1');
   await zc.fill('#mentor-id', 'mentor-7');
   await zc.click('button:has-text("Toewijzen")');
   check((await zc.textContent('#mentor')).includes('mentor-7'), 'VO: assigned to mentor-7');
@@ -212,7 +213,6 @@ try {
   await shot(zc, '34-toestemming-vastgelegd');
   current = mentor;
   await mentor.goto(digestUrl);
-  await mentor.fill('#fb-leerling', 'vo-pupil-1');
   await mentor.fill('#fb-tekst', 'Goed gestart in de brugklas; vraagt zelf om hulp.');
   await mentor.click('button:has-text("Terugkoppeling versturen")');
   check((await text(mentor)).includes('De terugkoppeling is verstuurd') && (await text(mentor)).includes('Verstuurd op'), 'mentor: feedback sent to the primary school');

@@ -382,6 +382,14 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
         vec![Category::EducationalSupport],
     )
     .await?;
+    incoming::register_pupil(
+        &vo.store,
+        PartyKind::VoSchool,
+        &zc,
+        &due[0].message_id,
+        "pupil-1",
+    )
+    .await?;
     incoming::send_feedback(
         &vo.store,
         &mentor,
@@ -1055,6 +1063,30 @@ async fn every_handover_step_checks_the_role_and_audits_a_refusal() -> anyhow::R
         v,
         incoming::send_feedback(v, &teacher, m, "Goed gestart.", &record, "pupil-1").await,
         &teacher,
+        "feedback_send",
+    );
+    // The pupil this school registered for the dossier: by the one who assigns.
+    assert_refused!(
+        v,
+        incoming::register_pupil(v, PartyKind::VoSchool, &mentor, m, "pupil-1").await,
+        &mentor,
+        "dossier_assign",
+    );
+    let e = incoming::send_feedback(v, &zc, m, "Goed gestart.", &record, "pupil-1")
+        .await
+        .expect_err("no pupil registered yet");
+    assert!(e.to_string().starts_with("child_ref:"), "{e}");
+    incoming::register_pupil(v, PartyKind::VoSchool, &zc, m, "pupil-1").await?;
+    let e = incoming::send_feedback(v, &zc, m, "Goed gestart.", &record, "pupil-9")
+        .await
+        .expect_err("another pupil's consent");
+    assert!(e.to_string().starts_with("child_ref:"), "{e}");
+    // A mentor who is not this pupil's mentor: refused and audited.
+    let other_mentor = staff(v, "mentor-3", &[Role::Mentor]);
+    assert_refused!(
+        v,
+        incoming::send_feedback(v, &other_mentor, m, "Goed gestart.", &record, "pupil-1").await,
+        &other_mentor,
         "feedback_send",
     );
     incoming::send_feedback(v, &zc, m, "Goed gestart.", &record, "pupil-1").await?;

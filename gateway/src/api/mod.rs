@@ -325,6 +325,9 @@ pub(crate) struct AssignRequest {
     mentor: String,
     #[serde(default)]
     teachers: Vec<String>,
+    /// This school's own reference of the pupil (needed before feedback).
+    #[serde(default)]
+    child_ref: Option<String>,
 }
 
 /// Assigns a received dossier to the mentor (and teachers).
@@ -338,15 +341,11 @@ pub(crate) async fn assign(
     Path(id): Path<String>,
     Body(body): Body<AssignRequest>,
 ) -> ApiResult<StatusCode> {
-    incoming::assign(
-        &state.inner.store,
-        state.inner.kind,
-        &actor,
-        &id,
-        &body.mentor,
-        &body.teachers,
-    )
-    .await?;
+    let (store, kind) = (&state.inner.store, state.inner.kind);
+    if let Some(child_ref) = &body.child_ref {
+        incoming::register_pupil(store, kind, &actor, &id, child_ref).await?;
+    }
+    incoming::assign(store, kind, &actor, &id, &body.mentor, &body.teachers).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

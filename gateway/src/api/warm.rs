@@ -257,7 +257,8 @@ pub(crate) async fn share(
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct FeedbackRequest {
-    /// This school's reference of the pupil (the consent is about it).
+    /// This school's reference of the pupil, as registered when the dossier
+    /// was assigned (the consent is about it).
     child_ref: String,
     /// This school's consent record for `feedback_to_sender`.
     consent_record: String,

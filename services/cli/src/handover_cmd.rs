@@ -229,6 +229,9 @@ pub enum HandoverCommand {
         mentor: String,
         #[arg(long = "teacher")]
         teachers: Vec<String>,
+        /// This school's own reference of the pupil (needed before feedback).
+        #[arg(long)]
+        child: Option<String>,
     },
     /// Hand an internal dossier over to a new mentor inside the school.
     Internal {
@@ -713,10 +716,14 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
             message,
             mentor,
             teachers,
+            child,
         } => {
             let store = target.open().await?;
             let actor = actor.actor(&store)?;
             let kind = party_kind(&target, &store)?;
+            if let Some(child) = &child {
+                incoming::register_pupil(&store, kind, &actor, &message, child).await?;
+            }
             incoming::assign(&store, kind, &actor, &message, &mentor, &teachers).await?;
             println!("assigned");
         }

@@ -246,15 +246,18 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
     let now = now_ms();
     let since = now - FAILURE_WINDOW_MS;
     let outcome: Redeemed = audited!(&store.db, tx => {
-        sqlx::query("DELETE FROM guardian_link_failure WHERE guardian = $1 AND at_ms <= $2")
-            .bind(&guardian.id)
-            .bind(since)
-            .execute(&mut *tx)
-            .await?;
+        // This login's row, taken (locked on PostgreSQL) before anything
+        // else; its window starts again once an hour has passed.
         let (failures,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM guardian_link_failure WHERE guardian = $1",
+            "INSERT INTO guardian_link_failure (guardian, window_start_ms, failures) VALUES ($1, $2, 0) \
+             ON CONFLICT (guardian) DO UPDATE SET \
+             failures = CASE WHEN guardian_link_failure.window_start_ms <= $3 THEN 0 ELSE guardian_link_failure.failures END, \
+             window_start_ms = CASE WHEN guardian_link_failure.window_start_ms <= $3 THEN $2 ELSE guardian_link_failure.window_start_ms END \
+             RETURNING failures",
         )
         .bind(&guardian.id)
+        .bind(now)
+        .bind(since)
         .fetch_one(&mut *tx)
         .await?;
         if failures >= MAX_FAILURES {
@@ -284,9 +287,8 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
                     (Redeemed::Linked(child_ref), vec![entry])
                 }
                 None => {
-                    sqlx::query("INSERT INTO guardian_link_failure (guardian, at_ms) VALUES ($1, $2)")
+                    sqlx::query("UPDATE guardian_link_failure SET failures = failures + 1 WHERE guardian = $1")
                         .bind(&guardian.id)
-                        .bind(now)
                         .execute(&mut *tx)
                         .await?;
                     (Redeemed::Refused, vec![guardian.refusal("guardian_link", "invitation")])

@@ -19,7 +19,7 @@ use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
 use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::store::read::Removed;
-use carenet_fabric::{Actor, PartyId, PartyKind, audited, outbox_enqueue, with_db};
+use carenet_fabric::{Actor, PartyId, PartyKind, Role, audited, outbox_enqueue, with_db};
 use carenet_proto::v1::{self, LegalBasisKind};
 use prost::Message;
 
@@ -66,6 +66,9 @@ pub struct Incoming {
     pub reminded_at_ms: Option<i64>,
     pub feedback_at_ms: Option<i64>,
     pub izo_at_ms: Option<i64>,
+    /// This school's own reference of the pupil, once registered
+    /// ([`register_pupil`]).
+    pub child_ref: Option<String>,
     /// False when the sender withdrew it (its basis ended) or its retention
     /// period ended: its content is gone and it is not shown.
     pub available: bool,
@@ -169,6 +172,7 @@ struct EarlierRow {
     assigned_at_ms: Option<i64>,
     izo_at_ms: Option<i64>,
     feedback_at_ms: Option<i64>,
+    child_ref: Option<String>,
 }
 
 async fn index_dossier(
@@ -181,7 +185,7 @@ async fn index_dossier(
     with_db!(&store.db, pool => {
         let mut tx = pool.begin().await?;
         let earlier: Option<EarlierRow> = sqlx::query_as(
-            "SELECT mentor, teachers, assigned_by, assigned_at_ms, izo_at_ms, feedback_at_ms FROM handover_incoming \
+            "SELECT mentor, teachers, assigned_by, assigned_at_ms, izo_at_ms, feedback_at_ms, child_ref FROM handover_incoming \
              WHERE sender = $1 AND document_id = $2 AND version < $3 ORDER BY version DESC LIMIT 1",
         )
         .bind(sender)
@@ -196,10 +200,11 @@ async fn index_dossier(
             assigned_at_ms: None,
             izo_at_ms: None,
             feedback_at_ms: None,
+            child_ref: None,
         });
         sqlx::query(
             "INSERT INTO handover_incoming (message_id, sender, document_id, version, received_at_ms, mentor, teachers, assigned_by, \
-             assigned_at_ms, izo_at_ms, feedback_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (message_id) DO NOTHING",
+             assigned_at_ms, izo_at_ms, feedback_at_ms, child_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (message_id) DO NOTHING",
         )
         .bind(message_id)
         .bind(sender)
@@ -212,6 +217,7 @@ async fn index_dossier(
         .bind(e.assigned_at_ms.map(|_| at))
         .bind(e.izo_at_ms)
         .bind(e.feedback_at_ms)
+        .bind(&e.child_ref)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -233,10 +239,11 @@ struct IncomingRow {
     reminded_at_ms: Option<i64>,
     feedback_at_ms: Option<i64>,
     izo_at_ms: Option<i64>,
+    child_ref: Option<String>,
 }
 
 const SELECT_INCOMING: &str = "SELECT message_id, sender, document_id, version, received_at_ms, mentor, teachers, \
-     opened_at_ms, reminded_at_ms, feedback_at_ms, izo_at_ms FROM handover_incoming";
+     opened_at_ms, reminded_at_ms, feedback_at_ms, izo_at_ms, child_ref FROM handover_incoming";
 
 /// The rows with whether their content is still there (the fabric's read API).
 async fn with_removed(store: &Store, rows: Vec<IncomingRow>) -> Result<Vec<Incoming>> {
@@ -270,6 +277,7 @@ async fn with_removed(store: &Store, rows: Vec<IncomingRow>) -> Result<Vec<Incom
                 reminded_at_ms: r.reminded_at_ms,
                 feedback_at_ms: r.feedback_at_ms,
                 izo_at_ms: r.izo_at_ms,
+                child_ref: r.child_ref,
                 available: gone.is_none(),
                 removed: gone,
             })
@@ -352,6 +360,37 @@ pub async fn assign(
             .bind(actor.audit_name())
             .bind(now_ms())
             .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
+        ((), vec![entry])
+    });
+    Ok(())
+}
+
+/// Registers this school's own reference of the pupil a received dossier is
+/// about (the one who assigns it, [`roles::assign`]), for every version of
+/// that dossier; what the school later sends about it under its own consent
+/// must name this pupil.
+pub async fn register_pupil(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    message_id: &str,
+    child_ref: &str,
+) -> Result<()> {
+    let kind = roles::own_kind(store, kind)?;
+    roles::check(store, actor, roles::assign(kind), message_id).await?;
+    crate::dossier::check_ref("child_ref", child_ref)?;
+    let item = get(store, message_id).await?;
+    let entry = Entry {
+        counterparty: item.sender.clone(),
+        ..actor.entry("pupil_ref_registered", message_id)
+    };
+    audited!(&store.db, tx => {
+        sqlx::query("UPDATE handover_incoming SET child_ref = $1 WHERE sender = $2 AND document_id = $3")
+            .bind(child_ref)
+            .bind(&item.sender)
+            .bind(&item.document_id)
             .execute(&mut *tx)
             .await?;
         ((), vec![entry])
@@ -703,6 +742,40 @@ pub async fn send_feedback(
             "message_id",
             "feedback goes to another school, not to this one",
         ));
+    }
+    // A mentor speaks for their own pupils; the care coordinator for all.
+    let staff = actor.staff.as_str();
+    if !actor.roles.contains(&Role::CareCoordinator)
+        && item.mentor.as_deref() != Some(staff)
+        && !item.teachers.iter().any(|t| t == staff)
+    {
+        return roles::refuse(
+            store,
+            actor,
+            roles::FEEDBACK_SEND,
+            message_id,
+            carenet_fabric::Error::PermissionDenied(
+                "feedback about a pupil comes from the assigned mentor or teacher, or the care coordinator".into(),
+            ),
+        )
+        .await;
+    }
+    // The consent named is this school's, about its own pupil: that pupil
+    // must be the one this school registered for the dossier.
+    match item.child_ref.as_deref() {
+        Some(registered) if registered == child_ref => {}
+        Some(_) => {
+            return Err(Error::invalid(
+                "child_ref",
+                "is not the pupil this school registered for the dossier",
+            ));
+        }
+        None => {
+            return Err(Error::invalid(
+                "child_ref",
+                "register this school's pupil reference for the dossier first (when assigning it)",
+            ));
+        }
     }
     let feedback = v1::HandoverFeedback {
         document_id: item.document_id.clone(),
