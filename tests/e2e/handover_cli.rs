@@ -226,6 +226,8 @@ async fn a_po_vo_season_runs_step_by_step_from_the_command_line() -> anyhow::Res
                 "mentor-1",
                 "--teacher",
                 "teacher-2",
+                "--child",
+                "pupil-1",
             ],
             &ZC,
         ),
