@@ -18,6 +18,7 @@ mod files;
 mod gateway;
 mod handover;
 mod handover_cli;
+mod izo;
 mod large;
 mod migrations;
 mod operator;

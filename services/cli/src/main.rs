@@ -10,6 +10,7 @@ mod demo;
 mod demo_gateway;
 mod demo_seed;
 mod handover_cmd;
+mod izo_cmd;
 mod target;
 
 use std::path::PathBuf;
@@ -60,6 +61,9 @@ enum Command {
     /// Transfer dossiers: the season view, assigning to the mentor, the digest.
     #[command(subcommand)]
     Handover(handover_cmd::HandoverCommand),
+    /// The internal care team (IZO): registrations and their triage.
+    #[command(subcommand)]
+    Izo(izo_cmd::IzoCommand),
     /// The audit chain.
     #[command(subcommand)]
     Audit(commands::AuditCommand),
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
             Command::Consent(c) => consent_cmd::run(c).await,
             Command::Oso(c) => handover_cmd::oso(c).await,
             Command::Handover(c) => handover_cmd::handover(c).await,
+            Command::Izo(c) => izo_cmd::run(c).await,
             Command::Audit(c) => commands::audit(c).await,
             Command::Outbox(c) => commands::outbox(c).await,
             Command::Bench(c) => bench::run(c).await,
