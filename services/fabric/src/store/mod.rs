@@ -29,6 +29,13 @@ use crate::party::PartyId;
 use crate::slice::Registry;
 use crate::{Error, Result};
 
+/// Neither idle timeout nor maximum lifetime, so sqlx starts no pool
+/// maintenance task. That task can spin at 100% CPU after a race makes its
+/// idle count wrap (sqlx 0.9.0: launchbadge/sqlx#3645, fixed by #4289 after
+/// that release), and a process then hangs on exit: seen here once, as a
+/// `carenet oso export` that never ended.
+const NO_POOL_REAPER: Option<Duration> = None;
+
 /// The database of one node.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -118,6 +125,10 @@ impl Db {
             .pragma("mmap_size", "268435456");
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            // No idle reaper (see NO_POOL_REAPER): one local connection
+            // needs no recycling.
+            .idle_timeout(NO_POOL_REAPER)
+            .max_lifetime(NO_POOL_REAPER)
             .connect_with(options)
             .await?;
         Ok(Db::Sqlite(pool))
@@ -127,6 +138,11 @@ impl Db {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            // No idle reaper (see NO_POOL_REAPER); a connection the server
+            // or the network closed is found by the check before each
+            // acquire (sqlx's default) and replaced.
+            .idle_timeout(NO_POOL_REAPER)
+            .max_lifetime(NO_POOL_REAPER)
             .connect(url)
             .await?;
         Ok(Db::Postgres(pool))
