@@ -465,6 +465,8 @@ struct IncomingPage {
     feedback_sent: Option<String>,
     /// This school's reference of the pupil, once registered.
     child_ref: Option<String>,
+    /// Where the feedback form returns to (`feedback_form.html`).
+    back: &'static str,
     /// The handover conversations the sending school shared about it.
     warm: Vec<SharedWarm>,
     notice: Option<String>,
@@ -538,6 +540,7 @@ pub(crate) async fn received(
             && item.sender != store.party.as_str(),
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
         child_ref: item.child_ref,
+        back: "",
         warm,
         notice,
     });
@@ -632,6 +635,7 @@ struct DigestPage {
     may_feedback: bool,
     feedback_sent: Option<String>,
     child_ref: Option<String>,
+    back: &'static str,
     notice: Option<String>,
 }
 
@@ -673,6 +677,7 @@ pub(crate) async fn digest(
         may_feedback,
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
         child_ref: item.child_ref,
+        back: "samenvatting",
         notice,
     });
     Ok((jar, page).into_response())
