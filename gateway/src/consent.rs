@@ -13,7 +13,7 @@ use carenet_fabric::PartyKind;
 use carenet_proto::v1::{self, EvidenceKind, GrantorRole, consent_recipient::Target};
 use serde::Deserialize;
 
-use crate::form::Form;
+use crate::form::{Form, Pairs, field};
 use crate::pages::{date_of, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
@@ -206,16 +206,6 @@ pub(crate) async fn lookup(
     Ok(render(&p))
 }
 
-/// A form's repeated fields (`categories`, `recipients`) arrive as pairs.
-type Pairs = Vec<(String, String)>;
-
-fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 /// `POST /toestemming/aanvragen`: ask for consent.
 pub(crate) async fn request(
     State(state): State<AppState>,
@@ -302,6 +292,35 @@ pub(crate) async fn withdraw(
     .await?;
     p.notice = Some("De toestemming is ingetrokken; wie gegevens kreeg, krijgt bericht.".into());
     Ok(render(&p))
+}
+
+/// A pupil's granted consents, oldest first (of `purpose` only, when
+/// given), for a form that publishes, shares or sends under one of them.
+pub(crate) async fn granted(
+    state: &AppState,
+    actor: &carenet_fabric::Actor,
+    child_ref: &str,
+    purpose: Option<Purpose>,
+) -> Result<Vec<Stored>, Error> {
+    Ok(ConsentStore::new(state.inner.store.clone())
+        .list(actor, child_ref)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            c.status() == v1::ConsentStatus::Granted
+                && purpose.is_none_or(|p| c.version.purpose == p.as_str())
+        })
+        .collect())
+}
+
+/// A granted consent as a form's choice: (record id, what for and since when).
+pub(crate) fn choice(c: Stored) -> (String, String) {
+    let label = format!(
+        "{} ({})",
+        labels::purpose_code(&c.version.purpose),
+        labels::date_text(&c.version.valid_from)
+    );
+    (c.version.record_id, label)
 }
 
 #[derive(Deserialize)]

@@ -9,14 +9,12 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
-use carenet_consent::record::ConsentStore;
 use carenet_fabric::PartyId;
 use carenet_handover::dossier::{self, Akkoord, DossierState, GuardiansView, Route};
 use carenet_handover::{incoming, season};
-use carenet_proto::v1::ConsentStatus;
 use serde::Deserialize;
 
-use crate::form::Form;
+use crate::form::{Form, Pairs, field, value};
 use crate::pages::{done, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
@@ -210,15 +208,10 @@ async fn page(
         .may(&store.party, &carenet_handover::roles::PUBLISH)
         .is_ok();
     let consents = if may_publish {
-        ConsentStore::new(store.clone())
-            .list(&staff.actor, &d.child_ref)
+        crate::consent::granted(state, &staff.actor, &d.child_ref, None)
             .await?
             .into_iter()
-            .filter(|c| c.status() == ConsentStatus::Granted)
-            .map(|c| {
-                let what = labels::purpose_code(&c.version.purpose).to_owned();
-                (c.version.record_id, what)
-            })
+            .map(crate::consent::choice)
             .collect()
     } else {
         Vec::new()
@@ -334,20 +327,13 @@ pub(crate) async fn extras(
     jar: PrivateCookieJar,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(pairs): Form<Pairs>,
 ) -> Result<Response, Error> {
-    let token = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map_or("", |(_, v)| v.as_str());
-    staff.check(token, &headers, &state)?;
+    staff.check(field(&pairs, "csrf"), &headers, &state)?;
     let current = dossier::get(&state.inner.store, &id).await?.dossier.extras;
-    let changed = |field: &str| {
-        let value = pairs
-            .iter()
-            .find(|(k, _)| k == field)
-            .map(|(_, v)| v.trim().to_owned())?;
-        (value != extra_of(&current, field)).then_some(value)
+    let changed = |name: &str| {
+        let value = value(&pairs, name)?.trim().to_owned();
+        (value != extra_of(&current, name)).then_some(value)
     };
     let edit = dossier::ExtrasEdit {
         talents: changed("talents"),

@@ -24,3 +24,20 @@ where
         }
     }
 }
+
+/// A form read as pairs: for repeated fields (`categories`, `recipients`)
+/// and for forms whose fields are numbered (`note-N`).
+pub(crate) type Pairs = Vec<(String, String)>;
+
+/// The first value of `name`, if the form sent it.
+pub(crate) fn value<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The first value of `name`, or empty.
+pub(crate) fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
+    value(pairs, name).unwrap_or("")
+}

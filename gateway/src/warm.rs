@@ -11,13 +11,12 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use carenet_consent::Purpose;
-use carenet_consent::record::ConsentStore;
 use carenet_fabric::{Actor, PartyId, Role};
 use carenet_handover::{dossier, incoming, warm};
-use carenet_proto::v1::{self, ConsentStatus, ParticipantRole};
+use carenet_proto::v1::{self, ParticipantRole};
 use serde::Deserialize;
 
-use crate::form::Form;
+use crate::form::{Form, Pairs};
 use crate::pages::{done, notice, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
@@ -31,14 +30,12 @@ pub(crate) const THEIR_ROLES: &[(&str, &str)] = &[
     ("support_coordinator_po", "intern begeleider"),
 ];
 
-fn participant_role(field: &str, value: &str) -> Result<ParticipantRole, Error> {
-    Ok(match value {
-        "care_coordinator" => ParticipantRole::CareCoordinator,
-        "team_lead" => ParticipantRole::TeamLead,
-        "mentor" => ParticipantRole::Mentor,
-        "support_coordinator_po" => ParticipantRole::SupportCoordinatorPo,
-        _ => return Err(Error::invalid(field, "unknown role")),
-    })
+/// A participant's role as forms and the API name it (`care_coordinator`,
+/// `guardian`, …: the proto's names without their prefix).
+pub(crate) fn participant_role(field: &str, value: &str) -> Result<ParticipantRole, Error> {
+    ParticipantRole::from_str_name(&format!("PARTICIPANT_ROLE_{}", value.to_ascii_uppercase()))
+        .filter(|r| *r != ParticipantRole::Unspecified)
+        .ok_or_else(|| Error::invalid(field, "unknown role"))
 }
 
 /// The signed-in member of staff as a participant of the conversation.
@@ -186,23 +183,16 @@ pub(crate) async fn show(
         Err(e) => return Err(e.into()),
     };
     let consents = match own {
-        Some(own) if held && others => ConsentStore::new(store.clone())
-            .list(&staff.actor, &own.child_ref)
-            .await?
-            .into_iter()
-            .filter(|c| {
-                c.status() == ConsentStatus::Granted
-                    && c.version.purpose == Purpose::TransferDossier.as_str()
-            })
-            .map(|c| {
-                let label = format!(
-                    "{} ({})",
-                    labels::purpose_code(&c.version.purpose),
-                    labels::date_text(&c.version.valid_from)
-                );
-                (c.version.record_id, label)
-            })
-            .collect(),
+        Some(own) if held && others => crate::consent::granted(
+            &state,
+            &staff.actor,
+            &own.child_ref,
+            Some(Purpose::TransferDossier),
+        )
+        .await?
+        .into_iter()
+        .map(crate::consent::choice)
+        .collect(),
         _ => Vec::new(),
     };
     let page = render(&WarmPage {
@@ -241,14 +231,9 @@ pub(crate) async fn hold(
     jar: PrivateCookieJar,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(pairs): Form<Pairs>,
 ) -> Result<Response, Error> {
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    };
+    let field = |name: &str| crate::form::field(&pairs, name);
     staff.check(field("csrf"), &headers, &state)?;
     let held_on = match field("held_on").trim() {
         "" => None,
@@ -350,14 +335,14 @@ pub(crate) async fn feedback(
     staff.check(&form.csrf, &headers, &state)?;
     let store = &state.inner.store;
     let child_ref = form.child_ref.trim();
-    let consent = ConsentStore::new(store.clone())
-        .list(&staff.actor, child_ref)
-        .await?
-        .into_iter()
-        .rfind(|c| {
-            c.status() == ConsentStatus::Granted
-                && c.version.purpose == Purpose::FeedbackToSender.as_str()
-        })
+    let consent = crate::consent::granted(
+        &state,
+        &staff.actor,
+        child_ref,
+        Some(Purpose::FeedbackToSender),
+    )
+    .await?
+    .pop()
         .ok_or_else(|| {
             Error::invalid(
                 "consent_record",

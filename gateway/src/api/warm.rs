@@ -27,12 +27,6 @@ pub(crate) struct Participant {
     staff_ref: String,
 }
 
-fn role_of(field: &str, name: &str) -> Result<ParticipantRole, Error> {
-    ParticipantRole::from_str_name(&format!("PARTICIPANT_ROLE_{}", name.to_ascii_uppercase()))
-        .filter(|r| *r != ParticipantRole::Unspecified)
-        .ok_or_else(|| Error::invalid(field, "unknown role"))
-}
-
 fn name_of(role: i32) -> String {
     ParticipantRole::try_from(role)
         .unwrap_or(ParticipantRole::Unspecified)
@@ -78,7 +72,8 @@ pub(crate) async fn plan(
     let mut participants = Vec::with_capacity(body.participants.len());
     for (i, p) in body.participants.into_iter().enumerate() {
         participants.push(v1::Participant {
-            role: role_of(&format!("participants[{i}].role"), &p.role)? as i32,
+            role: crate::warm::participant_role(&format!("participants[{i}].role"), &p.role)?
+                as i32,
             party_id: p.party_id,
             staff_ref: p.staff_ref,
         });
