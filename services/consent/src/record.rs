@@ -442,6 +442,30 @@ impl ConsentStore {
         self.for_child(child_ref).await
     }
 
+    /// The records about one child for `purpose` that are granted and valid
+    /// on `today` (a system read: a slice checks that a step has its
+    /// consent; whom a record names is checked where data leaves).
+    pub async fn granted_for(
+        &self,
+        child_ref: &str,
+        purpose: Purpose,
+        today: Date,
+    ) -> Result<Vec<Stored>> {
+        let day = format_date(today);
+        Ok(self
+            .for_child(child_ref)
+            .await?
+            .into_iter()
+            .filter(|s| {
+                let v = &s.version;
+                s.status() == ConsentStatus::Granted
+                    && v.purpose == purpose.as_str()
+                    && v.valid_from <= day
+                    && (v.valid_until.is_empty() || v.valid_until >= day)
+            })
+            .collect())
+    }
+
     /// Every version of a record, oldest first.
     pub(crate) async fn history(&self, record_id: &str) -> Result<Vec<Stored>> {
         let rows: Vec<VersionRow> = with_db!(&self.store.db, pool => {

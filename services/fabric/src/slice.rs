@@ -98,6 +98,12 @@ pub trait Slice: Send + Sync {
     fn jobs(&self) -> Vec<Job> {
         Vec::new()
     }
+    /// Jobs that run as soon as messages arrived (one run at a time; what
+    /// arrives during a run causes one more), e.g. applying a member's
+    /// progress to a plan; they get the same [`JobContext`].
+    fn arrival_jobs(&self) -> Vec<Job> {
+        Vec::new()
+    }
     /// Adds its gRPC services to the node's router.
     fn services(
         &self,

@@ -146,7 +146,7 @@ impl Node {
             store,
             directory,
             policy: Arc::new(policy),
-            arrival: Arc::new(ConsentArrival),
+            arrival: Arc::new(ConsentArrival::for_node(signing.public_key())),
             signing,
             wake: store_wake,
         };
@@ -268,6 +268,13 @@ impl Node {
             stopped(stop_rx.clone()),
         ));
 
+        let arrival_task = tokio::spawn(run_arrival_jobs(
+            self.ctx.store.clone(),
+            self.registry.clone(),
+            self.slices.clone(),
+            stopped(stop_rx.clone()),
+        ));
+
         let incoming = tls::incoming(listener, self.tls.clone(), self.config.tls_limits());
         tracing::info!(party = %self.ctx.store.party, "node serving");
         // Every call passes the gate: the caller's kind must be allowed the
@@ -298,6 +305,7 @@ impl Node {
         let _ = worker_task.await;
         let _ = refresh_task.await;
         let _ = purge_task.await;
+        let _ = arrival_task.await;
         self.ctx.store.db.close().await;
         tracing::info!(party = %self.ctx.store.party, "node stopped");
         Ok(served?)
@@ -336,6 +344,44 @@ async fn run_jobs(
         tokio::select! {
             _ = &mut shutdown => return,
             _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// Runs the slices' arrival jobs each time messages were stored in the
+/// inbox (and once at start, for what arrived while the node was down).
+async fn run_arrival_jobs(
+    store: Store,
+    registry: Arc<Registry>,
+    slices: Vec<Arc<dyn Slice>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let jobs: Vec<_> = slices.iter().flat_map(|s| s.arrival_jobs()).collect();
+    if jobs.is_empty() {
+        return;
+    }
+    let arrived = store.arrival_notify();
+    let mut run = 0u64;
+    loop {
+        for job in &jobs {
+            let ctx = JobContext {
+                store: store.clone(),
+                registry: registry.clone(),
+                now_ms: carenet_fabric::clock::now_ms(),
+                run,
+                interval_ms: 0,
+            };
+            match (job.run)(ctx).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(job = job.name, count = n, "arrival job done"),
+                Err(e) => tracing::warn!(job = job.name, error = %e, "arrival job failed"),
+            }
+        }
+        run += 1;
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = arrived.notified() => {}
         }
     }
 }

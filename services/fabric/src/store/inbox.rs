@@ -296,6 +296,7 @@ impl Store {
             }
             audit_append!(tx, &entries);
             tx.commit().await?;
+            self.arrived.notify_one();
             Ok(())
         })
     }

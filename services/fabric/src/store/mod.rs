@@ -213,6 +213,7 @@ pub struct Store {
     /// outbox, so the node's delivery worker (which waits on it) notifies the
     /// recipient at once instead of at its next poll.
     outbox_wake: Arc<Notify>,
+    arrived: Arc<Notify>,
     /// Shared by every clone: what this process counted (alerts).
     counters: Arc<Counters>,
 }
@@ -265,6 +266,7 @@ impl Store {
             directory: None,
             max_payload: crate::envelope::MAX_PAYLOAD_BYTES,
             outbox_wake: Arc::new(Notify::new()),
+            arrived: Arc::new(Notify::new()),
             counters: Arc::new(Counters::default()),
         }
     }
@@ -302,6 +304,12 @@ impl Store {
     /// What the delivery worker waits on.
     pub fn outbox_notify(&self) -> Arc<Notify> {
         self.outbox_wake.clone()
+    }
+
+    /// Notified after messages were stored in the inbox (the slices'
+    /// arrival jobs wait on it; a notification while none waits is kept).
+    pub fn arrival_notify(&self) -> Arc<Notify> {
+        self.arrived.clone()
     }
 }
 

@@ -126,6 +126,26 @@ struct ReceivedRow {
     header: Option<Vec<u8>>,
 }
 
+impl TryFrom<ReceivedRow> for ReceivedItem {
+    type Error = Error;
+    fn try_from(r: ReceivedRow) -> Result<Self> {
+        let header = r
+            .header
+            .as_deref()
+            .map(v1::EnvelopeHeader::decode)
+            .transpose()
+            .map_err(|_| Error::Corrupt("inbox.header".into()))?
+            .ok_or_else(|| Error::Corrupt("inbox.header".into()))?;
+        Ok(ReceivedItem {
+            message_id: r.message_id,
+            sender: r.sender,
+            document_type: r.document_type,
+            received_at_ms: r.received_at_ms.unwrap_or_default(),
+            header,
+        })
+    }
+}
+
 /// The recipients of one version of a document, read inside transaction
 /// `$tx` (e.g. after the slice locked its own row of the document), so that a
 /// release can check who has this version already.
@@ -203,24 +223,40 @@ impl Store {
             list.push_unseparated(") ORDER BY received_at_ms, message_id");
             q.build_query_as().fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|r| {
-                let header = r
-                    .header
-                    .as_deref()
-                    .map(v1::EnvelopeHeader::decode)
-                    .transpose()
-                    .map_err(|_| Error::Corrupt("inbox.header".into()))?
-                    .ok_or_else(|| Error::Corrupt("inbox.header".into()))?;
-                Ok(ReceivedItem {
-                    message_id: r.message_id,
-                    sender: r.sender,
-                    document_type: r.document_type,
-                    received_at_ms: r.received_at_ms.unwrap_or_default(),
-                    header,
-                })
-            })
-            .collect()
+        rows.into_iter().map(ReceivedItem::try_from).collect()
+    }
+
+    /// The messages of `types` this node received and stored that a slice
+    /// has not indexed yet: their id is not in the slice's table `indexed`
+    /// (a static name with a `message_id` column), in the order they
+    /// arrived. Withdrawn or purged ones are listed too (see
+    /// [`Store::removed`]).
+    pub async fn received_not_in(
+        &self,
+        types: &[&str],
+        indexed: &'static str,
+    ) -> Result<Vec<ReceivedItem>> {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !indexed.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(Error::Config(format!("{indexed:?} is not a table name")));
+        }
+        let rows: Vec<ReceivedRow> = with_db!(&self.db, pool => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT message_id, sender, document_type, received_at_ms, header FROM inbox \
+                 WHERE state IN ('stored', 'acked') AND header IS NOT NULL AND document_type IN (",
+            );
+            let mut list = q.separated(", ");
+            for t in types {
+                list.push_bind(*t);
+            }
+            list.push_unseparated(") AND NOT EXISTS (SELECT 1 FROM ");
+            q.push(indexed);
+            q.push(" i WHERE i.message_id = inbox.message_id) ORDER BY received_at_ms, message_id");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        rows.into_iter().map(ReceivedItem::try_from).collect()
     }
 
     /// The labels slices gave these received messages (see
