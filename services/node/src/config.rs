@@ -43,6 +43,9 @@ pub struct NodeConfig {
     pub purge_interval_secs: u64,
     /// The transfer-dossier slice's section.
     pub handover: carenet_handover::slice::HandoverConfig,
+    /// The referral slice's section (IZO and ZAT).
+    #[serde(default)]
+    pub referral: carenet_referral::slice::ReferralConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -174,6 +177,7 @@ impl Default for NodeConfig {
             retention: BTreeMap::new(),
             purge_interval_secs: 3600,
             handover: carenet_handover::slice::HandoverConfig::default(),
+            referral: carenet_referral::slice::ReferralConfig::default(),
         }
     }
 }
@@ -197,6 +201,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("retention", &self.retention)
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("handover", &self.handover)
+            .field("referral", &self.referral)
             .finish()
     }
 }
@@ -215,6 +220,7 @@ const SECTIONS: &[&str] = &[
     "retention",
     "purge_interval_secs",
     "handover",
+    "referral",
 ];
 
 /// `p` if absolute, else `base/p`.

@@ -1,16 +1,19 @@
 //! The slices a node is composed of, and the registry they make.
 //!
-//! A node runs the fabric, consent and transfer-dossier slices
-//! ([`standard`]); the care slices of later work join this list. Tests and
+//! A node runs the fabric, consent, transfer-dossier, referral (IZO and
+//! ZAT) and case-plan slices ([`standard`]); the care slices of later work
+//! join this list. Tests and
 //! benchmarks add slices of their own with [`crate::Node::build_with`].
 //! Operator commands check what they queue against the same registry
 //! ([`standard_registry`]).
 
 use std::sync::Arc;
 
+use carenet_caseplan::slice::CaseplanSlice;
 use carenet_consent::slice::ConsentSlice;
 use carenet_fabric::slice::{FabricSlice, Registry, Slice};
 use carenet_handover::slice::HandoverSlice;
+use carenet_referral::slice::ReferralSlice;
 
 use crate::{NodeConfig, Result};
 
@@ -22,6 +25,10 @@ pub fn standard(config: &NodeConfig) -> Vec<Arc<dyn Slice>> {
         Arc::new(HandoverSlice {
             config: config.handover.clone(),
         }),
+        Arc::new(ReferralSlice {
+            config: config.referral.clone(),
+        }),
+        Arc::new(CaseplanSlice),
     ]
 }
 

@@ -65,6 +65,10 @@ pub struct Case {
     pub state: State,
     pub registration: v1::IzoRegistration,
     pub triage: Option<v1::IzoTriage>,
+    /// The IZO meetings' minutes and the conversations with the pupil and
+    /// guardians (filled by [`show`]).
+    pub minutes: Vec<v1::IzoMinutes>,
+    pub conversations: Vec<v1::IzoConversation>,
 }
 
 /// One registration in a list: no content.
@@ -136,7 +140,7 @@ fn validate(r: &v1::IzoRegistration) -> Result<()> {
     Ok(())
 }
 
-fn entry(actor: &Actor, action: &str, id: &str) -> Entry {
+pub(crate) fn entry(actor: &Actor, action: &str, id: &str) -> Entry {
     Entry {
         purpose: Purpose::DiscussInIzo.as_str().into(),
         ..actor.entry(action, id)
@@ -182,7 +186,7 @@ struct CaseRow {
     triage: Option<Vec<u8>>,
 }
 
-async fn load(store: &Store, id: &str) -> Result<Case> {
+pub(crate) async fn load(store: &Store, id: &str) -> Result<Case> {
     let row: Option<CaseRow> = with_db!(&store.db, pool => {
         sqlx::query_as("SELECT state, registration, triage FROM izo_case WHERE id = $1")
             .bind(id)
@@ -198,6 +202,8 @@ async fn load(store: &Store, id: &str) -> Result<Case> {
             .triage
             .map(|t| v1::IzoTriage::decode(t.as_slice()).map_err(corrupt))
             .transpose()?,
+        minutes: Vec::new(),
+        conversations: Vec::new(),
     })
 }
 
@@ -326,7 +332,12 @@ pub async fn answer(
 
 /// The registrant reads their own; a coordinator every one; anyone else is
 /// refused (audited).
-async fn own_or_coordinator(store: &Store, actor: &Actor, case: &Case, id: &str) -> Result<()> {
+pub(crate) async fn own_or_coordinator(
+    store: &Store,
+    actor: &Actor,
+    case: &Case,
+    id: &str,
+) -> Result<()> {
     if case.registration.registered_by == actor.staff && actor.party == store.party {
         return Ok(());
     }
@@ -335,7 +346,9 @@ async fn own_or_coordinator(store: &Store, actor: &Actor, case: &Case, id: &str)
 
 /// One registration with its triage; the reading is audited.
 pub async fn show(store: &Store, actor: &Actor, id: &str) -> Result<Case> {
-    let case = load(store, id).await?;
+    let mut case = load(store, id).await?;
+    case.minutes = crate::izo_meeting::minutes_of(store, id).await?;
+    case.conversations = crate::izo_meeting::conversations_of(store, id).await?;
     own_or_coordinator(store, actor, &case, id).await?;
     carenet_fabric::audit::append(&store.db, &[entry(actor, "izo_viewed", id)]).await?;
     Ok(case)

@@ -1,0 +1,706 @@
+//! The ZAT the school hosts (H:3812-3947): a referral from the IZO (or,
+//! where the school's setting allows it, straight from the mentor's group
+//! review), blocked until the guardians' consent for `refer_to_zat` is
+//! recorded; the chair distributes the case file to the members that
+//! consent covers; the meeting records analysis, needs, solution directions
+//! and decisions, and its plan of action opens the child's case plan at this
+//! school (the case coordinator's party) with an action per partner; a
+//! follow-up meeting reviews progress, adds to the plan, or closes the case.
+//!
+//! | from | step | to |
+//! |---|---|---|
+//! | (none) | [`refer`] | referred |
+//! | referred, distributed | [`distribute`] | distributed |
+//! | distributed | [`meet`] (first: the plan of action) | planned |
+//! | planned | [`meet`] (follow-up) | planned, or closed when it closes the case |
+
+use carenet_consent::Purpose;
+use carenet_consent::policy::{Coverage, coverage};
+use carenet_consent::record::{ConsentStore, format_date, parse_date};
+use carenet_fabric::audit::Entry;
+use carenet_fabric::clock::{now_ms, today};
+use carenet_fabric::store::Store;
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_fabric::{Actor, Error, PartyId, audited, outbox_enqueue, with_db};
+use carenet_proto::v1::{self, ConsentStatus, IzoOutcome, LegalBasisKind};
+use prost::Message;
+
+use crate::slice::ReferralConfig;
+use crate::{Result, izo, roles};
+
+/// The case file a member receives.
+pub const ZAT_CASE_TYPE: &str = "carenet.zat_case";
+
+/// Where a case stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Referred,
+    Distributed,
+    Planned,
+    Closed,
+}
+
+const STATES: &[(State, &str)] = &[
+    (State::Referred, "referred"),
+    (State::Distributed, "distributed"),
+    (State::Planned, "planned"),
+    (State::Closed, "closed"),
+];
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        STATES
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("unknown", |(_, n)| n)
+    }
+
+    fn stored(id: &str, value: &str) -> Result<State> {
+        STATES
+            .iter()
+            .find(|(_, n)| *n == value)
+            .map(|(s, _)| *s)
+            .ok_or_else(|| Error::Corrupt(format!("zat {id}: state")))
+    }
+}
+
+/// A case with what happened to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    pub state: State,
+    pub referral: v1::ZatReferral,
+    /// (member party, message id of its case file, sent at).
+    pub members: Vec<(String, String, i64)>,
+    pub meetings: Vec<v1::ZatMeeting>,
+    pub plan_id: Option<String>,
+}
+
+/// One case in a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub id: String,
+    pub child_ref: String,
+    pub child_name: String,
+    pub state: State,
+    pub meeting_on: String,
+    pub plan_id: Option<String>,
+    pub updated_at_ms: i64,
+}
+
+fn entry(actor: &Actor, action: &str, id: &str) -> Entry {
+    Entry {
+        purpose: Purpose::ReferToZat.as_str().into(),
+        ..actor.entry(action, id)
+    }
+}
+
+fn required(field: &str, value: &str, what: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(field, what));
+    }
+    Ok(())
+}
+
+fn date(field: &str, value: &str) -> Result<()> {
+    parse_date(field, value).map_err(Error::from)?;
+    Ok(())
+}
+
+/// Checks that `record` is the guardians' granted, valid consent for
+/// `refer_to_zat` about `child_ref` (whom it names is checked per member).
+async fn check_consent(store: &Store, child_ref: &str, record: &str) -> Result<()> {
+    const FIELD: &str = "consent_record";
+    if record.trim().is_empty() {
+        return Err(Error::invalid(
+            FIELD,
+            "a ZAT referral needs the guardians' consent for refer_to_zat: record it first",
+        ));
+    }
+    let Some(current) = ConsentStore::new(store.clone()).latest(record).await? else {
+        return Err(Error::invalid(FIELD, "no such consent record"));
+    };
+    let v = &current.version;
+    if v.purpose != Purpose::ReferToZat.as_str() {
+        return Err(Error::invalid(FIELD, "is not a consent for refer_to_zat"));
+    }
+    if v.child_ref != child_ref {
+        return Err(Error::invalid(FIELD, "is about another pupil"));
+    }
+    match current.status() {
+        ConsentStatus::Granted => {}
+        ConsentStatus::Requested => {
+            return Err(Error::invalid(FIELD, "asked, but not granted yet"));
+        }
+        _ => {
+            return Err(Error::invalid(
+                FIELD,
+                "is not granted (refused, withdrawn or expired)",
+            ));
+        }
+    }
+    let day = format_date(today());
+    if v.valid_from > day || (!v.valid_until.is_empty() && v.valid_until < day) {
+        return Err(Error::invalid(FIELD, "is not valid today"));
+    }
+    Ok(())
+}
+
+/// Refers a pupil to the ZAT; returns the case's id. From the IZO
+/// (`origin` "izo", by a coordinator, for an accepted registration whose
+/// meeting chose the ZAT), or from the group review (`origin`
+/// "group_review", by the mentor, team lead or a coordinator) when
+/// `[referral] zat_from_group_review` allows it.
+pub async fn refer(
+    store: &Store,
+    actor: &Actor,
+    config: &ReferralConfig,
+    mut r: v1::ZatReferral,
+) -> Result<String> {
+    match r.origin.as_str() {
+        "izo" => carenet_fabric::actor::require(store, actor, &roles::ZAT_CHAIR, "zat:new").await?,
+        "group_review" => {
+            if !config.zat_from_group_review {
+                return Err(Error::invalid(
+                    "origin",
+                    "this school refers to the ZAT from the IZO only ([referral] zat_from_group_review = false)",
+                ));
+            }
+            carenet_fabric::actor::require(store, actor, &roles::REGISTER, "zat:new").await?;
+        }
+        _ => return Err(Error::invalid("origin", "izo or group_review")),
+    }
+    if r.child_ref.trim().is_empty() || r.child_ref.len() > 128 {
+        return Err(Error::invalid("child_ref", "1-128 characters"));
+    }
+    required("child_name", &r.child_name, "name the pupil")?;
+    date("child_birth_date", &r.child_birth_date)?;
+    date("meeting_on", &r.meeting_on)?;
+    if r.origin == "izo" {
+        let case = izo::load(store, &r.izo_id).await.map_err(|e| match e {
+            Error::NotFound(_) => Error::invalid("izo_id", "no such IZO registration"),
+            e => e,
+        })?;
+        if case.registration.child_ref != r.child_ref {
+            return Err(Error::invalid("izo_id", "is about another pupil"));
+        }
+        let minutes = crate::izo_meeting::minutes_of(store, &r.izo_id).await?;
+        let Some(last) = minutes.last() else {
+            return Err(Error::invalid(
+                "izo_id",
+                "the IZO has not met about this pupil yet",
+            ));
+        };
+        if !last.outcomes.contains(&(IzoOutcome::Zat as i32)) {
+            return Err(Error::invalid(
+                "izo_id",
+                "the IZO's latest meeting did not choose the ZAT",
+            ));
+        }
+        if r.question.trim().is_empty() {
+            r.question = last.zat_question.clone();
+        }
+    } else {
+        r.izo_id.clear();
+    }
+    required("question", &r.question, "give the question for the ZAT")?;
+    check_consent(store, &r.child_ref, &r.consent_record).await?;
+    r.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    r.referred_by = actor.staff.clone();
+    r.referred_on = format_date(today());
+    let id = r.id.clone();
+    let audit = entry(actor, "zat_referred", &id);
+    let now = now_ms();
+    audited!(&store.db, tx => {
+        sqlx::query(
+            "INSERT INTO zat_case (id, child_ref, state, referral, created_at_ms, updated_at_ms) VALUES ($1, $2, 'referred', $3, $4, $4)",
+        )
+        .bind(&id)
+        .bind(&r.child_ref)
+        .bind(r.encode_to_vec())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        ((), vec![audit])
+    });
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct CaseRow {
+    state: String,
+    referral: Vec<u8>,
+    plan_id: Option<String>,
+}
+
+async fn load(store: &Store, id: &str) -> Result<Case> {
+    let (row, members, meetings) = with_db!(&store.db, pool => {
+        let row: Option<CaseRow> = sqlx::query_as("SELECT state, referral, plan_id FROM zat_case WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        let members: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT party, message_id, sent_at_ms FROM zat_member WHERE case_id = $1 ORDER BY party",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+        let meetings: Vec<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT meeting FROM zat_meeting WHERE case_id = $1 ORDER BY held_on, created_at_ms",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+        (row, members, meetings)
+    });
+    let row = row.ok_or_else(|| Error::NotFound(format!("zat {id}")))?;
+    let corrupt = |_| Error::Corrupt(format!("zat {id}"));
+    Ok(Case {
+        state: State::stored(id, &row.state)?,
+        referral: v1::ZatReferral::decode(row.referral.as_slice()).map_err(corrupt)?,
+        members,
+        meetings: meetings
+            .into_iter()
+            .map(|(b,)| v1::ZatMeeting::decode(b.as_slice()).map_err(corrupt))
+            .collect::<Result<_>>()?,
+        plan_id: row.plan_id,
+    })
+}
+
+fn state_error(id: &str, step: &str, state: State) -> Error {
+    Error::FailedPrecondition(format!(
+        "zat {id}: cannot {step} while it is {}",
+        state.as_str()
+    ))
+}
+
+/// The case file in sections by category: who (pupil), the question and
+/// the meeting date (educational_support), what was done (care_history).
+fn case_file(r: &v1::ZatReferral) -> Vec<u8> {
+    let part = |category: &str, file: v1::ZatCaseFile| v1::Section {
+        category: category.into(),
+        name: "zat_case".into(),
+        content: file.encode_to_vec(),
+    };
+    let base = v1::ZatCaseFile {
+        case_id: r.id.clone(),
+        ..Default::default()
+    };
+    let mut sections = vec![
+        part(
+            "pupil",
+            v1::ZatCaseFile {
+                child_name: r.child_name.clone(),
+                child_birth_date: r.child_birth_date.clone(),
+                ..base.clone()
+            },
+        ),
+        part(
+            "educational_support",
+            v1::ZatCaseFile {
+                question: r.question.clone(),
+                meeting_on: r.meeting_on.clone(),
+                ..base.clone()
+            },
+        ),
+    ];
+    if !r.background.trim().is_empty() {
+        sections.push(part(
+            "care_history",
+            v1::ZatCaseFile {
+                background: r.background.clone(),
+                ..base
+            },
+        ));
+    }
+    v1::CategorizedDocument { sections }.encode_to_vec()
+}
+
+/// The chair sends the case file to each of `members` (parties of the
+/// region that the referral's consent names), in time for them to prepare;
+/// a member that has it already is skipped. Returns (party, message id).
+pub async fn distribute(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    members: &[String],
+) -> Result<Vec<(String, String)>> {
+    carenet_fabric::actor::require(store, actor, &roles::ZAT_CHAIR, id).await?;
+    let case = load(store, id).await?;
+    if !matches!(case.state, State::Referred | State::Distributed) {
+        return Err(state_error(id, "distribute", case.state));
+    }
+    if members.is_empty() {
+        return Err(Error::invalid(
+            "members",
+            "choose the ZAT members to send the case to",
+        ));
+    }
+    let Some(directory) = store.directory() else {
+        return Err(Error::FailedPrecondition(
+            "this needs the region directory: start the node once".into(),
+        ));
+    };
+    let Some(record) = ConsentStore::new(store.clone())
+        .latest(&case.referral.consent_record)
+        .await?
+    else {
+        return Err(Error::invalid("consent_record", "no such consent record"));
+    };
+    let mut messages = Vec::new();
+    for (i, party) in members.iter().enumerate() {
+        let field = format!("members[{i}]");
+        if party == store.party.as_str() || members[..i].contains(party) {
+            return Err(Error::invalid(field, "another party, once"));
+        }
+        let Some(entry) = directory.get(party) else {
+            return Err(Error::invalid(field, "not a party in the region directory"));
+        };
+        match coverage(
+            &record,
+            Purpose::ReferToZat.as_str(),
+            Some(&case.referral.child_ref),
+            &entry,
+            today(),
+        )? {
+            Coverage::Covers => {}
+            Coverage::NotYet(why) => return Err(Error::invalid(field, why)),
+            Coverage::Refuse(why) => return Err(Error::invalid(field, why)),
+        }
+        if case.members.iter().any(|(p, _, _)| p == party) {
+            continue;
+        }
+        messages.push(NewMessage {
+            recipient: PartyId::parse(&field, party)?,
+            document_type: ZAT_CASE_TYPE.into(),
+            document_id: format!("zat-{id}"),
+            version: 1,
+            purpose: Purpose::ReferToZat.as_str().into(),
+            legal_basis: v1::LegalBasis {
+                kind: LegalBasisKind::Consent as i32,
+                reference: case.referral.consent_record.clone(),
+                consent_receipt: Vec::new(),
+            },
+            payload: case_file(&case.referral),
+            actor: actor.audit_name(),
+            child_ref: Some(case.referral.child_ref.clone()),
+        });
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    if !messages.is_empty() {
+        let ids = store.prepare(&messages).await?;
+        let now = now_ms();
+        audited!(&store.db, tx => {
+            let mut entries = vec![entry(actor, "zat_distributed", id)];
+            outbox_enqueue!(tx, &messages, &ids, &mut entries);
+            for (m, message_id) in messages.iter().zip(&ids) {
+                sqlx::query("INSERT INTO zat_member (case_id, party, message_id, sent_at_ms) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(m.recipient.as_str())
+                    .bind(message_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done = sqlx::query(
+                "UPDATE zat_case SET state = 'distributed', updated_at_ms = $1 WHERE id = $2 AND state IN ('referred', 'distributed')",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(Error::Aborted(format!("zat {id}")));
+            }
+            ((), entries)
+        });
+        store.wake_outbox();
+        out.extend(messages.iter().map(|m| m.recipient.to_string()).zip(ids));
+    }
+    Ok(out)
+}
+
+/// Records a ZAT meeting. The first (the case distributed) must set the
+/// plan of action, which opens the child's case plan at this school; a
+/// follow-up reviews progress, may add to the plan, and may close the case
+/// and its plan. Returns the meeting's id and the plan's.
+pub async fn meet(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    mut m: v1::ZatMeeting,
+) -> Result<(String, Option<String>)> {
+    carenet_fabric::actor::require(store, actor, &roles::ZAT_CHAIR, id).await?;
+    let case = load(store, id).await?;
+    date("held_on", &m.held_on)?;
+    let first = match case.state {
+        State::Distributed => true,
+        // A first meeting whose plan could not be written (the database
+        // failed after the meeting was recorded) is recorded again.
+        State::Planned => case.plan_id.is_none(),
+        s => return Err(state_error(id, "meet", s)),
+    };
+    if first {
+        required("analysis", &m.analysis, "write the analysis")?;
+        required("needs", &m.needs, "write what the pupil needs")?;
+        required("directions", &m.directions, "write the solution directions")?;
+        required("decisions", &m.decisions, "write the decisions")?;
+        if m.plan.is_none() {
+            return Err(Error::invalid(
+                "plan",
+                "the first meeting sets the plan of action",
+            ));
+        }
+        if m.close_case {
+            return Err(Error::invalid(
+                "close_case",
+                "a case closes at a follow-up meeting",
+            ));
+        }
+    } else {
+        required("review", &m.review, "write the review of the progress")?;
+    }
+    // The plan of action is checked whole before anything is written.
+    let new_plan = match &m.plan {
+        Some(plan) => {
+            if plan.actions.is_empty() {
+                return Err(Error::invalid("plan.actions", "name at least one action"));
+            }
+            let note = |kind: &str, text: &str, category: &str| v1::CaseNote {
+                kind: kind.into(),
+                text: text.into(),
+                category: category.into(),
+            };
+            let notes = [
+                note("analysis", &m.analysis, "care_history"),
+                note("needs", &m.needs, "educational_support"),
+                note("directions", &m.directions, "action_plans"),
+                note("decisions", &m.decisions, "action_plans"),
+            ]
+            .into_iter()
+            .filter(|n| !n.text.trim().is_empty())
+            .collect();
+            let r = &case.referral;
+            let new = carenet_caseplan::plan::NewPlan {
+                child_ref: r.child_ref.clone(),
+                child_name: r.child_name.clone(),
+                child_birth_date: r.child_birth_date.clone(),
+                origin: "zat".into(),
+                origin_id: id.to_owned(),
+                coordinator: plan.coordinator.clone(),
+                reports_back: plan.reports_back.clone(),
+                evaluation_on: plan.evaluation_on.clone(),
+                goals: plan.goals.clone(),
+                actions: plan.actions.clone(),
+                members: plan.members.clone(),
+                notes,
+            };
+            Some(
+                carenet_caseplan::plan::check(store, new)
+                    .await
+                    .map_err(|e| prefix("plan.", e))?,
+            )
+        }
+        None => None,
+    };
+    m.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    m.recorded_by = actor.staff.clone();
+    let meeting_id = m.id.clone();
+    let to = if m.close_case {
+        State::Closed
+    } else {
+        State::Planned
+    };
+    // The meeting and the case's step first, in one transaction that
+    // claims the case's state: a second submit of the same first meeting
+    // stops here (`Aborted`), before it could add to the plan twice.
+    let audit = entry(actor, "zat_meeting_recorded", id);
+    let now = now_ms();
+    audited!(&store.db, tx => {
+        sqlx::query("INSERT INTO zat_meeting (id, case_id, held_on, meeting, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&meeting_id)
+            .bind(id)
+            .bind(&m.held_on)
+            .bind(m.encode_to_vec())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("UPDATE zat_case SET state = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4")
+            .bind(to.as_str())
+            .bind(now)
+            .bind(id)
+            .bind(case.state.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(Error::Aborted(format!("zat {id}")));
+        }
+        ((), vec![audit])
+    });
+    let mut plan_id = case.plan_id.clone();
+    if let Some(new) = new_plan {
+        let opened = carenet_caseplan::plan::open(store, actor, new)
+            .await
+            .map_err(|e| prefix("plan.", e))?;
+        with_db!(&store.db, pool => {
+            sqlx::query("UPDATE zat_case SET plan_id = $1 WHERE id = $2")
+                .bind(&opened)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        plan_id = Some(opened);
+    }
+    if m.close_case
+        && let Some(plan_id) = &plan_id
+    {
+        match carenet_caseplan::plan::close(store, actor, plan_id, "ZAT: case closed").await {
+            // Closed already (an evaluation closed it): the case closes too.
+            Ok(()) | Err(Error::FailedPrecondition(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((meeting_id, plan_id))
+}
+
+/// An invalid-field error from the plan, named as the meeting's field.
+fn prefix(p: &str, e: Error) -> Error {
+    match e {
+        Error::InvalidArgument { field, reason } => Error::InvalidArgument {
+            field: format!("{p}{field}"),
+            reason,
+        },
+        e => e,
+    }
+}
+
+/// One case with its members and meetings; the reading is audited.
+pub async fn show(store: &Store, actor: &Actor, id: &str) -> Result<Case> {
+    carenet_fabric::actor::require(store, actor, &roles::ZAT_CHAIR, id).await?;
+    let case = load(store, id).await?;
+    carenet_fabric::audit::append(&store.db, &[entry(actor, "zat_viewed", id)]).await?;
+    Ok(case)
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: String,
+    child_ref: String,
+    state: String,
+    referral: Vec<u8>,
+    plan_id: Option<String>,
+    updated_at_ms: i64,
+}
+
+/// The school's ZAT cases, most recently changed first (the chair's).
+pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Listed>> {
+    carenet_fabric::actor::require(store, actor, &roles::ZAT_CHAIR, "zat").await?;
+    let rows: Vec<ListRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT id, child_ref, state, referral, plan_id, updated_at_ms FROM zat_case ORDER BY updated_at_ms DESC, id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|r| {
+            let referral = v1::ZatReferral::decode(r.referral.as_slice())
+                .map_err(|_| Error::Corrupt(format!("zat {}", r.id)))?;
+            Ok(Listed {
+                state: State::stored(&r.id, &r.state)?,
+                id: r.id,
+                child_ref: r.child_ref,
+                child_name: referral.child_name,
+                meeting_on: referral.meeting_on,
+                plan_id: r.plan_id,
+                updated_at_ms: r.updated_at_ms,
+            })
+        })
+        .collect()
+}
+
+/// A case file this party received as a ZAT member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub message_id: String,
+    pub school: String,
+    pub file: v1::ZatCaseFile,
+    pub received_at_ms: i64,
+}
+
+/// The case files this party received as a ZAT member (a withdrawn one is
+/// gone), each reading audited.
+pub async fn received(store: &Store, actor: &Actor) -> Result<Vec<Received>> {
+    carenet_fabric::actor::require(store, actor, &roles::ZAT_MEMBER, "zat").await?;
+    let items = store.received_of_types(&[ZAT_CASE_TYPE]).await?;
+    let mut out = Vec::new();
+    for item in items {
+        let Some(doc) = store.received(&item.message_id).await? else {
+            continue;
+        };
+        let Ok(parts) = v1::CategorizedDocument::decode(doc.payload.as_slice()) else {
+            continue;
+        };
+        let mut file = v1::ZatCaseFile::default();
+        for s in parts.sections {
+            let Ok(p) = v1::ZatCaseFile::decode(s.content.as_slice()) else {
+                continue;
+            };
+            file.case_id = p.case_id;
+            for (to, from) in [
+                (&mut file.child_name, p.child_name),
+                (&mut file.child_birth_date, p.child_birth_date),
+                (&mut file.question, p.question),
+                (&mut file.background, p.background),
+                (&mut file.meeting_on, p.meeting_on),
+            ] {
+                if !from.is_empty() {
+                    *to = from;
+                }
+            }
+        }
+        out.push(Received {
+            message_id: item.message_id,
+            school: item.sender,
+            file,
+            received_at_ms: item.received_at_ms,
+        });
+    }
+    if !out.is_empty() {
+        let entries: Vec<Entry> = out
+            .iter()
+            .map(|r| Entry {
+                counterparty: r.school.clone(),
+                ..entry(actor, "zat_case_read", &r.message_id)
+            })
+            .collect();
+        carenet_fabric::audit::append(&store.db, &entries).await?;
+    }
+    Ok(out)
+}
+
+/// The IZO registrations the chair can refer now: accepted, the IZO's
+/// latest meeting chose the ZAT, and the pupil has no ZAT case under way.
+/// (izo id, pupil reference), oldest first.
+pub async fn referrable(store: &Store, actor: &Actor) -> Result<Vec<(String, String)>> {
+    carenet_fabric::actor::require(store, actor, &roles::ZAT_CHAIR, "zat").await?;
+    let under_way: Vec<String> = list(store, actor)
+        .await?
+        .into_iter()
+        .filter(|c| c.state != State::Closed)
+        .map(|c| c.child_ref)
+        .collect();
+    let mut out = Vec::new();
+    for r in izo::list(store, actor).await?.into_iter().rev() {
+        if r.state != izo::State::Accepted || under_way.contains(&r.child_ref) {
+            continue;
+        }
+        let minutes = crate::izo_meeting::minutes_of(store, &r.id).await?;
+        if minutes
+            .last()
+            .is_some_and(|m| m.outcomes.contains(&(IzoOutcome::Zat as i32)))
+        {
+            out.push((r.id, r.child_ref));
+        }
+    }
+    Ok(out)
+}
