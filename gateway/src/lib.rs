@@ -10,6 +10,7 @@
 //! never cached and name no personal data in their URLs.
 
 mod api;
+mod care;
 pub mod config;
 mod consent;
 pub mod demo;
@@ -17,6 +18,7 @@ mod dossiers;
 mod error;
 mod form;
 mod import;
+mod izo;
 mod labels;
 mod oidc;
 mod pages;
@@ -57,6 +59,8 @@ pub(crate) struct Inner {
     /// After how many days a received dossier's feedback is due (the node's
     /// `handover.feedback_after_days`).
     pub(crate) feedback_after_days: u32,
+    /// The node's `[referral]` settings (ZAT from the group review).
+    pub(crate) referral: carenet_referral::slice::ReferralConfig,
     /// OSO imports in progress.
     pub(crate) imports: import::Jobs,
 }
@@ -155,6 +159,7 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             signing: creds.signing.clone(),
             key,
             feedback_after_days: node.handover.feedback_after_days,
+            referral: node.referral.clone(),
             imports: import::Jobs::default(),
         }),
     })
@@ -220,6 +225,24 @@ pub fn router(state: AppState) -> Router {
         .route("/toestemming/uitnodigen", post(consent::invite))
         .route("/toestemming/{record}/intrekken", post(consent::withdraw))
         .route("/toestemming/{record}/besluit", post(consent::decide))
+        .route("/izo", get(izo::index))
+        .route("/izo/aanmelden", post(izo::register))
+        .route("/izo/{id}", get(izo::show))
+        .route("/izo/{id}/beoordelen", post(izo::triage))
+        .route("/izo/{id}/verslag", post(izo::minutes))
+        .route("/izo/{id}/gesprek", post(izo::conversation))
+        .route("/izo/{id}/antwoorden", post(izo::answer))
+        .route("/zat", get(care::index))
+        .route("/zat/aanmelden", post(care::refer))
+        .route("/zat/{id}", get(care::show))
+        .route("/zat/{id}/verspreiden", post(care::distribute))
+        .route("/zat/{id}/overleg", post(care::meet))
+        .route("/plannen", get(care::plans))
+        .route("/plannen/{id}", get(care::show_plan))
+        .route("/plannen/{id}/taken/{task}", post(care::step))
+        .route("/plannen/{id}/evaluatie", post(care::evaluate))
+        .route("/deelname/{holder}/{id}", get(care::show_view))
+        .route("/deelname/{holder}/{id}/taken/{task}", post(care::report))
         .route("/demo/inloggen", post(demo::sign_in))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/season", get(api::season_view))
@@ -236,6 +259,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/warm-handovers/{id}", get(api::warm::show))
         .route("/api/v1/warm-handovers/{id}/record", post(api::warm::hold))
         .route("/api/v1/warm-handovers/{id}/share", post(api::warm::share))
+        .route("/api/v1/zat/{id}/meetings", post(api::care::meet))
+        .route("/api/v1/zat/{id}/distribute", post(api::care::distribute))
+        .route("/api/v1/cases", get(api::care::cases))
+        .route("/api/v1/cases/{id}", get(api::care::show))
+        .route("/api/v1/cases/{id}/tasks/{task}", post(api::care::step))
+        .route("/api/v1/memberships/{holder}/{id}", get(api::care::view))
+        .route(
+            "/api/v1/memberships/{holder}/{id}/tasks/{task}",
+            post(api::care::report),
+        )
         .route("/api/v1/consents", post(api::ask))
         .route("/api/v1/consents/search", post(api::search))
         .route("/api/v1/consents/{record}/withdraw", post(api::withdraw))
@@ -246,6 +279,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ouders/koppelen", post(portal::redeem))
         .route("/ouders/kind/{n}", get(portal::child))
         .route("/ouders/kind/{n}/gezien", get(portal::seen))
+        .route("/ouders/kind/{n}/plan", get(portal::plan))
         .route("/ouders/toestemming/{record}", post(portal::decide))
         .route("/ouders/dossier/{id}", get(portal::read_dossier))
         .route("/ouders/dossier/{id}/zienswijze", post(portal::give_view))

@@ -221,6 +221,8 @@ struct ChildPage {
     current: Vec<ConsentLine>,
     /// (link, what it is, state)
     dossiers: Vec<(String, &'static str, &'static str)>,
+    /// The child's plan at this school, if there is one.
+    has_plan: bool,
 }
 
 struct ConsentLine {
@@ -279,6 +281,7 @@ pub(crate) async fn child(
             )
         })
         .collect();
+    let has_plan = carenet_caseplan::plan::has_plan(store, link.child_ref()).await?;
     Ok(render(&ChildPage {
         csrf: parent.session.csrf,
         n,
@@ -286,6 +289,7 @@ pub(crate) async fn child(
         requests,
         current,
         dossiers,
+        has_plan,
     }))
 }
 
@@ -419,6 +423,102 @@ struct SeenPage {
     n: usize,
     /// (when, what, to whom)
     lines: Vec<(String, &'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "portal_plan.html")]
+struct PlanPage {
+    csrf: String,
+    n: usize,
+    name: String,
+    status: &'static str,
+    coordinator: String,
+    reports_back: String,
+    evaluation_on: String,
+    /// (text, measure, target date)
+    goals: Vec<(String, String, String)>,
+    /// (who, what, due, state)
+    actions: Vec<(String, String, String, &'static str)>,
+    /// (held on, text)
+    evaluations: Vec<(String, String)>,
+    /// Actions in categories the portal does not show (see [`plan`]).
+    others: usize,
+}
+
+/// Categories of a plan's actions and goals the parent portal does not show:
+/// the home situation (a step of Veilig Thuis or the attendance officer
+/// may be about the very guardian who reads), diagnoses and earlier care
+/// (a pupil from 12 may object to a guardian seeing youth-care or health
+/// data, WGBO art. 7:457). The coordinator, who reports back to pupil and
+/// guardians, tells them in person; the page says how many there are.
+const NOT_ON_PORTAL: &[&str] = &["home_situation", "diagnosis", "care_history"];
+
+/// `GET /ouders/kind/{n}/plan`: the plan of action around this child (one
+/// child, one plan), as the case coordinator keeps it; the reading is
+/// audited.
+pub(crate) async fn plan(
+    State(state): State<AppState>,
+    parent: Parent,
+    Path(n): Path<usize>,
+) -> Result<Response, Error> {
+    let link = nth(&state, &parent.guardian, n).await?;
+    let store = &state.inner.store;
+    let Some(p) = carenet_caseplan::plan::for_guardian(store, &link).await? else {
+        return Err(Error::NotFound);
+    };
+    let name = if p.pupil.name.is_empty() {
+        child_name(&state, &link).await
+    } else {
+        p.pupil.name.clone()
+    };
+    Ok(render(&PlanPage {
+        csrf: parent.session.csrf,
+        n,
+        name,
+        status: if p.header.status == "open" {
+            "loopt"
+        } else {
+            "afgesloten"
+        },
+        coordinator: p.header.coordinator.clone(),
+        reports_back: p.header.reports_back.clone(),
+        evaluation_on: labels::date_text(&p.header.evaluation_on),
+        goals: p
+            .goals
+            .iter()
+            .filter(|g| !NOT_ON_PORTAL.contains(&g.category.as_str()))
+            .map(|g| {
+                (
+                    g.text.clone(),
+                    g.measure.clone(),
+                    labels::date_text(&g.target_on),
+                )
+            })
+            .collect(),
+        others: p
+            .tasks
+            .iter()
+            .filter(|t| NOT_ON_PORTAL.contains(&t.category.as_str()))
+            .count(),
+        actions: p
+            .tasks
+            .iter()
+            .filter(|t| !NOT_ON_PORTAL.contains(&t.category.as_str()))
+            .map(|t| {
+                (
+                    labels::party_name(&state, &t.owner),
+                    t.what.clone(),
+                    labels::date_text(&t.due_on),
+                    crate::care::task_state(&t.state),
+                )
+            })
+            .collect(),
+        evaluations: p
+            .evaluations
+            .iter()
+            .map(|e| (labels::date_text(&e.held_on), e.text.clone()))
+            .collect(),
+    }))
 }
 
 /// `GET /ouders/kind/{n}/gezien`: who saw what about this child.

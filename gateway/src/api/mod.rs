@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{AppState, Error, Login};
 
+pub(crate) mod care;
 pub(crate) mod warm;
 
 /// An error as the API answers it.
@@ -523,9 +524,10 @@ impl Modify for BearerScheme {
 #[openapi(
     info(title = "carenet gateway API", version = "1", description = "The actions of a school's carenet node for its own systems, under the same rules as its staff."),
     paths(season_view, import, show, submit, publish, assign, ask, search, withdraw,
-        warm::plan, warm::show, warm::hold, warm::share, warm::feedback),
+        warm::plan, warm::show, warm::hold, warm::share, warm::feedback,
+        care::meet, care::distribute, care::cases, care::show, care::step, care::view, care::report),
     modifiers(&BearerScheme),
-    tags((name = "dossiers", description = "Transfer dossiers"), (name = "warm handover", description = "The handover conversation"), (name = "consent", description = "Consent records"))
+    tags((name = "dossiers", description = "Transfer dossiers"), (name = "warm handover", description = "The handover conversation"), (name = "consent", description = "Consent records"), (name = "care", description = "The ZAT and one child, one plan"))
 )]
 pub struct ApiDoc;
 

@@ -1,0 +1,477 @@
+//! Care coordination in the JSON API: the ZAT's referral, distribution and
+//! meetings, the holder's plans and task steps, a member's views and its
+//! progress: the same actions as the pages (`/zat/…`, `/plannen/…`,
+//! `/deelname/…`), through the same slice functions.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use carenet_caseplan::{member, plan};
+use carenet_proto::v1;
+use carenet_referral::zat;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ApiError, ApiResult, Body, Caller};
+use crate::AppState;
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub(crate) struct Goal {
+    #[serde(default)]
+    id: String,
+    text: String,
+    measure: String,
+    /// YYYY-MM-DD.
+    target_on: String,
+    #[serde(default)]
+    category: String,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub(crate) struct Member {
+    party: String,
+    role: String,
+    person: String,
+    /// The guardians' consent for `case_membership` naming this party.
+    consent_record: String,
+    #[serde(default)]
+    valid_from: String,
+    #[serde(default)]
+    valid_until: String,
+    /// Set when the membership ended.
+    #[serde(default)]
+    ended_on: String,
+    #[serde(default)]
+    end_reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct Action {
+    /// The party that carries it out: this school or a member.
+    owner: String,
+    what: String,
+    goal: String,
+    /// YYYY-MM-DD.
+    due_on: String,
+    /// A data category (`action_plans`, `external_care`, …).
+    #[serde(default)]
+    category: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct PlanOfAction {
+    /// Staff id of the case coordinator at this school.
+    coordinator: String,
+    reports_back: String,
+    evaluation_on: String,
+    #[serde(default)]
+    goals: Vec<Goal>,
+    actions: Vec<Action>,
+    #[serde(default)]
+    members: Vec<Member>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct MeetingRequest {
+    held_on: String,
+    #[serde(default)]
+    analysis: String,
+    #[serde(default)]
+    needs: String,
+    #[serde(default)]
+    directions: String,
+    #[serde(default)]
+    decisions: String,
+    /// A follow-up's review of the progress.
+    #[serde(default)]
+    review: String,
+    #[serde(default)]
+    close_case: bool,
+    /// The first meeting's plan of action.
+    #[serde(default)]
+    plan: Option<PlanOfAction>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Met {
+    meeting_id: String,
+    plan_id: Option<String>,
+}
+
+/// Records a ZAT meeting; the first sets the plan of action and opens the
+/// child's plan.
+#[utoipa::path(post, path = "/api/v1/zat/{id}/meetings", tag = "care", request_body = MeetingRequest,
+    params(("id" = String, Path, description = "ZAT case id")),
+    responses((status = 201, body = Met), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn meet(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Body(body): Body<MeetingRequest>,
+) -> ApiResult<(StatusCode, Json<Met>)> {
+    let plan = body.plan.map(|p| v1::ZatPlanOfAction {
+        coordinator: p.coordinator,
+        reports_back: p.reports_back,
+        evaluation_on: p.evaluation_on,
+        goals: p
+            .goals
+            .into_iter()
+            .map(|g| v1::CaseGoal {
+                id: String::new(),
+                text: g.text,
+                measure: g.measure,
+                target_on: g.target_on,
+                category: g.category,
+            })
+            .collect(),
+        actions: p
+            .actions
+            .into_iter()
+            .map(|a| v1::CaseAction {
+                owner: a.owner,
+                what: a.what,
+                goal: a.goal,
+                due_on: a.due_on,
+                category: a.category,
+            })
+            .collect(),
+        members: p
+            .members
+            .into_iter()
+            .map(|m| v1::CaseMember {
+                party: m.party,
+                role: m.role,
+                person: m.person,
+                valid_from: m.valid_from,
+                valid_until: m.valid_until,
+                consent_record: m.consent_record,
+                ..Default::default()
+            })
+            .collect(),
+    });
+    let (meeting_id, plan_id) = zat::meet(
+        &state.inner.store,
+        &actor,
+        &id,
+        v1::ZatMeeting {
+            held_on: body.held_on,
+            analysis: body.analysis,
+            needs: body.needs,
+            directions: body.directions,
+            decisions: body.decisions,
+            review: body.review,
+            close_case: body.close_case,
+            plan,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Met {
+            meeting_id,
+            plan_id,
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct DistributeRequest {
+    /// Party ids the referral's consent names.
+    members: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Sent {
+    party: String,
+    message_id: String,
+}
+
+/// Sends the case file to members of the ZAT.
+#[utoipa::path(post, path = "/api/v1/zat/{id}/distribute", tag = "care", request_body = DistributeRequest,
+    params(("id" = String, Path, description = "ZAT case id")),
+    responses((status = 200, body = [Sent]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn distribute(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Body(body): Body<DistributeRequest>,
+) -> ApiResult<Json<Vec<Sent>>> {
+    let sent = zat::distribute(&state.inner.store, &actor, &id, &body.members).await?;
+    Ok(Json(
+        sent.into_iter()
+            .map(|(party, message_id)| Sent { party, message_id })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Task {
+    id: String,
+    owner: String,
+    what: String,
+    goal: String,
+    due_on: String,
+    /// requested, accepted, rejected, in_progress, on_hold, completed,
+    /// failed or cancelled.
+    state: String,
+    /// Name it when stepping the task.
+    version: u32,
+    category: String,
+    reason: String,
+}
+
+fn task(t: v1::CaseTask) -> Task {
+    Task {
+        id: t.id,
+        owner: t.owner,
+        what: t.what,
+        goal: t.goal,
+        due_on: t.due_on,
+        state: t.state,
+        version: t.version,
+        category: t.category,
+        reason: t.reason,
+    }
+}
+
+fn member_of(m: v1::CaseMember) -> Member {
+    Member {
+        party: m.party,
+        role: m.role,
+        person: m.person,
+        consent_record: m.consent_record,
+        valid_from: m.valid_from,
+        valid_until: m.valid_until,
+        ended_on: m.ended_on,
+        end_reason: m.end_reason,
+    }
+}
+
+fn goal(g: v1::CaseGoal) -> Goal {
+    Goal {
+        id: g.id,
+        text: g.text,
+        measure: g.measure,
+        target_on: g.target_on,
+        category: g.category,
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Event {
+    at_ms: i64,
+    party: String,
+    kind: String,
+    task_id: String,
+    text: String,
+}
+
+fn event(e: v1::CaseEvent) -> Event {
+    Event {
+        at_ms: e.at_ms,
+        party: e.party,
+        kind: e.kind,
+        task_id: e.task_id,
+        text: e.text,
+    }
+}
+
+/// A plan as its holder, or a member as far as its consent reaches, sees it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CasePlan {
+    id: String,
+    holder: String,
+    version: u64,
+    /// The pupil's name, if the viewer may see it.
+    pupil: Option<String>,
+    /// `open` or `closed`.
+    status: String,
+    coordinator: String,
+    reports_back: String,
+    evaluation_on: String,
+    members: Vec<Member>,
+    goals: Vec<Goal>,
+    tasks: Vec<Task>,
+    events: Vec<Event>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Cases {
+    /// Plans this party holds: (id, pupil, status).
+    held: Vec<HeldPlan>,
+    /// Plans of other parties this party is a member of.
+    member_of: Vec<Membership>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HeldPlan {
+    id: String,
+    pupil: String,
+    status: String,
+    open_tasks: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Membership {
+    holder: String,
+    plan_id: String,
+    pupil: Option<String>,
+}
+
+/// The plans this party holds and those it is a member of (as far as the
+/// caller's roles reach).
+#[utoipa::path(get, path = "/api/v1/cases", tag = "care",
+    responses((status = 200, body = Cases), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn cases(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<Cases>> {
+    let member::Overview {
+        held, member_of, ..
+    } = member::overview(&state.inner.store, &actor).await?;
+    Ok(Json(Cases {
+        held: held
+            .into_iter()
+            .map(|p| HeldPlan {
+                id: p.id,
+                pupil: p.child_name,
+                status: p.status,
+                open_tasks: p.open_tasks,
+            })
+            .collect(),
+        member_of: member_of
+            .into_iter()
+            .map(|m| Membership {
+                holder: m.holder,
+                plan_id: m.plan_id,
+                pupil: m.pupil_name,
+            })
+            .collect(),
+    }))
+}
+
+/// The whole plan this party holds (the reading is audited).
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "care",
+    params(("id" = String, Path, description = "plan id")),
+    responses((status = 200, body = CasePlan), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CasePlan>> {
+    let p = plan::show(&state.inner.store, &actor, &id).await?;
+    Ok(Json(CasePlan {
+        id: p.id,
+        holder: p.header.holder,
+        version: p.version,
+        pupil: Some(p.pupil.name),
+        status: p.header.status,
+        coordinator: p.header.coordinator,
+        reports_back: p.header.reports_back,
+        evaluation_on: p.header.evaluation_on,
+        members: p.header.members.into_iter().map(member_of).collect(),
+        goals: p.goals.into_iter().map(goal).collect(),
+        tasks: p.tasks.into_iter().map(task).collect(),
+        events: p.events.into_iter().map(event).collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct StepRequest {
+    /// accept, reject, start, hold, resume, complete, fail or cancel.
+    step: String,
+    /// The task version the step was decided on.
+    version: u32,
+    /// Needed for reject, hold, fail and cancel; a note otherwise.
+    #[serde(default)]
+    reason: String,
+}
+
+/// A step on a task by the holder: its own tasks, or cancelling any.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}", tag = "care", request_body = StepRequest,
+    params(("id" = String, Path, description = "plan id"), ("task" = String, Path, description = "task id")),
+    responses((status = 200, body = Task), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn step(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((id, task_id)): Path<(String, String)>,
+    Body(body): Body<StepRequest>,
+) -> ApiResult<Json<Task>> {
+    let t = plan::step(
+        &state.inner.store,
+        &actor,
+        &id,
+        &task_id,
+        &body.step,
+        body.version,
+        &body.reason,
+    )
+    .await?;
+    Ok(Json(task(t)))
+}
+
+/// This member's latest view of a plan held by `holder`: only the sections
+/// its consent covers (the reading is audited).
+#[utoipa::path(get, path = "/api/v1/memberships/{holder}/{id}", tag = "care",
+    params(("holder" = String, Path, description = "the party holding the plan"), ("id" = String, Path, description = "plan id")),
+    responses((status = 200, body = CasePlan), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn view(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((holder, id)): Path<(String, String)>,
+) -> ApiResult<Json<CasePlan>> {
+    let v = member::show(&state.inner.store, &actor, &holder, &id).await?;
+    let header = v.header.unwrap_or_default();
+    Ok(Json(CasePlan {
+        id: v.plan_id,
+        holder: v.holder,
+        version: v.version,
+        pupil: v.pupil.map(|p| p.name),
+        status: header.status,
+        coordinator: header.coordinator,
+        reports_back: header.reports_back,
+        evaluation_on: header.evaluation_on,
+        members: header.members.into_iter().map(member_of).collect(),
+        goals: v.goals.into_iter().map(goal).collect(),
+        tasks: v.tasks.into_iter().map(task).collect(),
+        events: v.events.into_iter().map(event).collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Reported {
+    message_id: String,
+}
+
+/// This member reports a step on its own task to the holder (through the
+/// exchange; the holder applies it and sends a new view).
+#[utoipa::path(post, path = "/api/v1/memberships/{holder}/{id}/tasks/{task}", tag = "care", request_body = StepRequest,
+    params(("holder" = String, Path, description = "the party holding the plan"), ("id" = String, Path, description = "plan id"), ("task" = String, Path, description = "task id")),
+    responses((status = 202, body = Reported), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((holder, id, task_id)): Path<(String, String, String)>,
+    Body(body): Body<StepRequest>,
+) -> ApiResult<(StatusCode, Json<Reported>)> {
+    let message_id = member::report(
+        &state.inner.store,
+        &actor,
+        &holder,
+        &id,
+        &task_id,
+        &body.step,
+        body.version,
+        &body.reason,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(Reported { message_id })))
+}

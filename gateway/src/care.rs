@@ -1,0 +1,881 @@
+//! Staff pages of care coordination: the ZAT the school hosts (refer a
+//! pupil from the IZO, send the case file to the members, record a meeting
+//! with its plan of action) and one child, one plan (the coordinator's whole
+//! plan with its tasks and timeline; a member's view from its own node, with
+//! progress on its own tasks). Each handler calls the referral or caseplan
+//! slice with the signed-in actor; the slices check roles and consent.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::PrivateCookieJar;
+use carenet_caseplan::task::{self, State as TaskState, Step, Who};
+use carenet_caseplan::{member, plan};
+use carenet_consent::{Category, Purpose};
+use carenet_fabric::PartyKind;
+use carenet_proto::v1;
+use carenet_referral::{izo, zat};
+
+use crate::form::{Form, Pairs, field, value};
+use crate::pages::{done, notice, render};
+use crate::session::Staff;
+use crate::{AppState, Error, labels};
+
+/// A task's state in Dutch.
+pub(crate) fn task_state(code: &str) -> &'static str {
+    match code {
+        "requested" => "gevraagd",
+        "accepted" => "aangenomen",
+        "rejected" => "afgewezen",
+        "in_progress" => "in uitvoering",
+        "on_hold" => "gepauzeerd",
+        "completed" => "afgerond",
+        "failed" => "niet gelukt",
+        "cancelled" => "geannuleerd",
+        _ => "onbekend",
+    }
+}
+
+/// A step on a task, as its button says it.
+pub fn step_label(step: Step) -> &'static str {
+    match step {
+        Step::Accept => "Aannemen",
+        Step::Reject => "Afwijzen",
+        Step::Start => "Starten",
+        Step::Hold => "Pauzeren",
+        Step::Resume => "Hervatten",
+        Step::Complete => "Afronden",
+        Step::Fail => "Niet gelukt",
+        Step::Cancel => "Annuleren",
+    }
+}
+
+/// Why a membership ended, in Dutch (the slice's reasons are codes in
+/// English words).
+fn end_reason(reason: &str) -> &'static str {
+    match reason {
+        "consent withdrawn" => "toestemming ingetrokken",
+        "period ended" => "periode voorbij",
+        "consent expired" => "toestemming verlopen",
+        _ => "toestemming geldt niet meer",
+    }
+}
+
+/// A ZAT case's state in Dutch.
+fn zat_state(s: zat::State) -> &'static str {
+    match s {
+        zat::State::Referred => "aangemeld",
+        zat::State::Distributed => "verstuurd aan de leden",
+        zat::State::Planned => "plan van aanpak loopt",
+        zat::State::Closed => "afgesloten",
+    }
+}
+
+/// The categories an action may have: (code, words).
+fn action_categories() -> Vec<(&'static str, &'static str)> {
+    [
+        Category::ActionPlans,
+        Category::EducationalSupport,
+        Category::Absence,
+        Category::HomeSituation,
+        Category::ExternalCare,
+        Category::CareHistory,
+        Category::Diagnosis,
+    ]
+    .into_iter()
+    .map(|c| (c.as_str(), labels::category(c)))
+    .collect()
+}
+
+fn today() -> String {
+    carenet_consent::record::format_date(carenet_fabric::clock::today())
+}
+
+#[derive(Template)]
+#[template(path = "zat.html")]
+struct ZatPage {
+    csrf: String,
+    team: &'static str,
+    /// (href, pupil, state, meeting date)
+    cases: Vec<(String, String, &'static str, String)>,
+    /// Accepted IZO registrations with the guardians' consent for the
+    /// referral: (value "izo:record", label).
+    referrable: Vec<(String, String)>,
+    /// Accepted registrations still waiting for that consent (pupil refs).
+    waiting: Vec<String>,
+    notice: Option<String>,
+}
+
+/// `GET /zat`: the chair's cases, and the pupils that can be referred.
+pub(crate) async fn index(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+) -> Result<Response, Error> {
+    let (jar, notice) = notice(jar, "/zat");
+    let store = &state.inner.store;
+    let cases = zat::list(store, &staff.actor)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                format!("/zat/{}", c.id),
+                c.child_name,
+                zat_state(c.state),
+                labels::date_text(&c.meeting_on),
+            )
+        })
+        .collect();
+    let mut referrable = Vec::new();
+    let mut waiting = Vec::new();
+    for (izo_id, child_ref) in zat::referrable(store, &staff.actor).await? {
+        let granted =
+            crate::consent::granted(&state, &staff.actor, &child_ref, Some(Purpose::ReferToZat))
+                .await?;
+        if granted.is_empty() {
+            waiting.push(child_ref.clone());
+        }
+        for c in granted {
+            let (record, what) = crate::consent::choice(c);
+            referrable.push((format!("{izo_id}:{record}"), format!("{child_ref}: {what}")));
+        }
+    }
+    let page = render(&ZatPage {
+        csrf: staff.session.csrf,
+        team: carenet_referral::names::of(state.inner.kind).team,
+        cases,
+        referrable,
+        waiting,
+        notice,
+    });
+    Ok((jar, page).into_response())
+}
+
+/// `POST /zat/aanmelden`: refer a pupil from the IZO under the guardians'
+/// consent (the referral slice checks both).
+pub(crate) async fn refer(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, Error> {
+    let f = |name: &str| field(&pairs, name).trim().to_owned();
+    staff.check(&f("csrf"), &headers, &state)?;
+    let choice = f("choice");
+    let (izo_id, record) = choice
+        .split_once(':')
+        .ok_or_else(|| Error::invalid("choice", "choose a pupil with the guardians' consent"))?;
+    let store = &state.inner.store;
+    let registration = izo::show(store, &staff.actor, izo_id).await?.registration;
+    let id = zat::refer(
+        store,
+        &staff.actor,
+        &state.inner.referral,
+        v1::ZatReferral {
+            child_ref: registration.child_ref,
+            child_name: f("child_name"),
+            child_birth_date: registration.child_birth_date,
+            origin: "izo".into(),
+            izo_id: izo_id.to_owned(),
+            question: f("question"),
+            background: f("background"),
+            consent_record: record.to_owned(),
+            meeting_on: f("meeting_on"),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(done(
+        &state,
+        jar,
+        &format!("/zat/{id}"),
+        "De leerling is aangemeld. Stuur het dossier naar de leden.",
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "zat_case.html")]
+struct ZatCasePage {
+    csrf: String,
+    team: &'static str,
+    id: String,
+    pupil: String,
+    state: &'static str,
+    question: String,
+    background: String,
+    meeting_on: String,
+    /// The members that have the case file, by name.
+    sent: Vec<String>,
+    /// Partners that could still get it: (id, name).
+    candidates: Vec<(String, String)>,
+    first_meeting: bool,
+    follow_up: bool,
+    plan_href: Option<String>,
+    today: String,
+    me: String,
+    /// Who an action can be for: (party id, name).
+    owners: Vec<(String, String)>,
+    categories: Vec<(&'static str, &'static str)>,
+    /// (index, party id, name) of each member that can join the plan.
+    member_rows: Vec<(usize, String, String)>,
+    /// Granted consents for case_membership: (record id, label).
+    memberships: Vec<(String, String)>,
+    /// (held on, decisions or review)
+    meetings: Vec<(String, String)>,
+    notice: Option<String>,
+}
+
+/// `GET /zat/{id}`: one case: its file, to whom it went, its meetings, and
+/// the forms to send it and to record the next meeting.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let (jar, notice) = notice(jar, &format!("/zat/{id}"));
+    let store = &state.inner.store;
+    let case = zat::show(store, &staff.actor, &id).await?;
+    let r = &case.referral;
+    let sent_ids: Vec<String> = case.members.iter().map(|(p, _, _)| p.clone()).collect();
+    let candidates = store
+        .directory()
+        .map(|d| {
+            d.snapshot()
+                .parties()
+                .filter(|p| matches!(p.kind, PartyKind::ZatPartner | PartyKind::Swv))
+                .filter(|p| !sent_ids.contains(&p.id.to_string()))
+                .map(|p| (p.id.to_string(), p.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut owners = vec![(
+        state.inner.party.to_string(),
+        labels::party_name(&state, state.inner.party.as_str()),
+    )];
+    owners.extend(
+        sent_ids
+            .iter()
+            .map(|p| (p.clone(), labels::party_name(&state, p))),
+    );
+    let memberships = crate::consent::granted(
+        &state,
+        &staff.actor,
+        &r.child_ref,
+        Some(Purpose::CaseMembership),
+    )
+    .await?
+    .into_iter()
+    .map(crate::consent::choice)
+    .collect();
+    let page = render(&ZatCasePage {
+        csrf: staff.session.csrf,
+        team: carenet_referral::names::of(state.inner.kind).team,
+        pupil: r.child_name.clone(),
+        state: zat_state(case.state),
+        question: r.question.clone(),
+        background: r.background.clone(),
+        meeting_on: labels::date_text(&r.meeting_on),
+        sent: sent_ids
+            .iter()
+            .map(|p| labels::party_name(&state, p))
+            .collect(),
+        candidates,
+        first_meeting: case.state == zat::State::Distributed,
+        follow_up: case.state == zat::State::Planned,
+        plan_href: case.plan_id.as_ref().map(|p| format!("/plannen/{p}")),
+        today: today(),
+        me: staff.actor.staff.clone(),
+        owners,
+        categories: action_categories(),
+        member_rows: sent_ids
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, p.clone(), labels::party_name(&state, p)))
+            .collect(),
+        memberships,
+        meetings: case
+            .meetings
+            .iter()
+            .map(|m| {
+                let what = if m.decisions.is_empty() {
+                    m.review.clone()
+                } else {
+                    m.decisions.clone()
+                };
+                (labels::date_text(&m.held_on), what)
+            })
+            .collect(),
+        notice,
+        id,
+    });
+    Ok((jar, page).into_response())
+}
+
+/// `POST /zat/{id}/verspreiden`: send the case file to the chosen members.
+pub(crate) async fn distribute(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, Error> {
+    staff.check(field(&pairs, "csrf"), &headers, &state)?;
+    let members: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "members")
+        .map(|(_, v)| v.clone())
+        .collect();
+    zat::distribute(&state.inner.store, &staff.actor, &id, &members).await?;
+    Ok(done(
+        &state,
+        jar,
+        &format!("/zat/{id}"),
+        "Het dossier is verstuurd aan de gekozen leden.",
+    ))
+}
+
+/// `POST /zat/{id}/overleg`: record a meeting. The first sets the plan of
+/// action (the actions per partner, each member's consent, the case
+/// coordinator, the evaluation date); a follow-up reviews and may close.
+pub(crate) async fn meet(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, Error> {
+    let f = |name: &str| field(&pairs, name).trim().to_owned();
+    staff.check(&f("csrf"), &headers, &state)?;
+    let first = f("kind") == "first";
+    let plan = if first {
+        let mut actions = Vec::new();
+        for i in 0..8 {
+            let what = f(&format!("action-{i}-what"));
+            if what.is_empty() {
+                continue;
+            }
+            actions.push(v1::CaseAction {
+                owner: f(&format!("action-{i}-owner")),
+                what,
+                goal: f("goal_text"),
+                due_on: f(&format!("action-{i}-due")),
+                category: f(&format!("action-{i}-category")),
+            });
+        }
+        let mut members = Vec::new();
+        for i in 0..16 {
+            let Some(party) = value(&pairs, &format!("member-{i}-party")) else {
+                continue;
+            };
+            let record = f(&format!("member-{i}-consent"));
+            if record.is_empty() {
+                continue;
+            }
+            members.push(v1::CaseMember {
+                party: party.to_owned(),
+                role: f(&format!("member-{i}-role")),
+                person: f(&format!("member-{i}-person")),
+                consent_record: record,
+                ..Default::default()
+            });
+        }
+        let goals = if f("goal_text").is_empty() {
+            Vec::new()
+        } else {
+            vec![v1::CaseGoal {
+                text: f("goal_text"),
+                measure: f("goal_measure"),
+                target_on: f("goal_target"),
+                ..Default::default()
+            }]
+        };
+        Some(v1::ZatPlanOfAction {
+            coordinator: f("coordinator"),
+            reports_back: f("reports_back"),
+            evaluation_on: f("evaluation_on"),
+            goals,
+            actions,
+            members,
+        })
+    } else {
+        None
+    };
+    let meeting = v1::ZatMeeting {
+        held_on: f("held_on"),
+        analysis: f("analysis"),
+        needs: f("needs"),
+        directions: f("directions"),
+        decisions: f("decisions"),
+        review: f("review"),
+        close_case: value(&pairs, "close_case").is_some(),
+        plan,
+        ..Default::default()
+    };
+    let (_, plan_id) = zat::meet(&state.inner.store, &staff.actor, &id, meeting).await?;
+    match plan_id {
+        Some(p) if first => Ok(done(
+            &state,
+            jar,
+            &format!("/plannen/{p}"),
+            "Het overleg is vastgelegd en het plan van aanpak staat klaar; de partners krijgen hun acties.",
+        )),
+        _ => Ok(done(
+            &state,
+            jar,
+            &format!("/zat/{id}"),
+            "Het overleg is vastgelegd.",
+        )),
+    }
+}
+
+/// A task as a page shows it, with the steps the viewer may take.
+struct TaskRow {
+    id: String,
+    owner: String,
+    what: String,
+    due_on: String,
+    state: &'static str,
+    reason: String,
+    version: u32,
+    /// (step code, button label, needs a reason)
+    steps: Vec<(&'static str, &'static str, bool)>,
+}
+
+fn task_row(state: &AppState, t: &v1::CaseTask, who: Option<Who>) -> TaskRow {
+    let current = TaskState::parse("state", &t.state).ok();
+    let steps = match (current, who) {
+        (Some(s), Some(who)) => Step::all()
+            .filter(|step| task::next(s, *step, who).is_ok())
+            .map(|step| (step.as_str(), step_label(step), step.needs_reason()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    TaskRow {
+        id: t.id.clone(),
+        owner: labels::party_name(state, &t.owner),
+        what: t.what.clone(),
+        due_on: labels::date_text(&t.due_on),
+        state: task_state(&t.state),
+        reason: t.reason.clone(),
+        version: t.version,
+        steps,
+    }
+}
+
+/// (when, who, what) of a timeline line.
+fn event_row(state: &AppState, e: &v1::CaseEvent) -> (String, String, String) {
+    let when = time::OffsetDateTime::from_unix_timestamp(e.at_ms / 1000)
+        .map(|t| labels::date_text(&carenet_consent::record::format_date(t.date())))
+        .unwrap_or_default();
+    // "<party>: rest" and "<party> (rest)" name the party by its name.
+    let named = |text: &str| match text.split_once([':', ' ']) {
+        Some((party, rest)) => format!(
+            "{}{}{rest}",
+            labels::party_name(state, party),
+            &text[party.len()..party.len() + 1]
+        ),
+        None => text.to_owned(),
+    };
+    let what = match e.kind.as_str() {
+        "plan_opened" => "plan geopend".to_owned(),
+        "plan_added" => "plan aangevuld".to_owned(),
+        "member_added" => format!("lid toegevoegd: {}", named(&e.text)),
+        "member_ended" => {
+            let (party, why) = e.text.split_once(": ").unwrap_or((e.text.as_str(), ""));
+            format!(
+                "lidmaatschap beëindigd: {} ({})",
+                labels::party_name(state, party),
+                end_reason(why)
+            )
+        }
+        "task_added" => format!("actie voor {}", named(&e.text)),
+        "task_step" => {
+            // "from → to" or "from → to: note", states in code.
+            let (states, note) = e.text.split_once(": ").unwrap_or((e.text.as_str(), ""));
+            let states = match states.split_once(" → ") {
+                Some((from, to)) => format!("{} → {}", task_state(from), task_state(to)),
+                None => states.to_owned(),
+            };
+            if note.is_empty() {
+                format!("actie bijgewerkt: {states}")
+            } else {
+                format!("actie bijgewerkt: {states} ({note})")
+            }
+        }
+        "progress_refused" => format!("voortgang geweigerd: {}", e.text),
+        "evaluated" => format!(
+            "geëvalueerd: {}",
+            e.text
+                .replace("continue", "doorgaan")
+                .replace("adjust", "bijstellen")
+                .replace("close", "afsluiten")
+        ),
+        "plan_closed" => format!("plan gesloten: {}", e.text),
+        _ => e.text.clone(),
+    };
+    (when, labels::party_name(state, &e.party), what)
+}
+
+#[derive(Template)]
+#[template(path = "plans.html")]
+struct PlansPage {
+    csrf: String,
+    /// (href, pupil, status, open tasks, members, evaluation date)
+    held: Vec<(String, String, &'static str, u64, u64, String)>,
+    /// (href, pupil, holder)
+    member_of: Vec<(String, String, String)>,
+    holds: bool,
+}
+
+/// `GET /plannen`: the plans this party holds and those it is a member of.
+pub(crate) async fn plans(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
+    let member::Overview {
+        holds,
+        held,
+        member_of,
+    } = member::overview(&state.inner.store, &staff.actor).await?;
+    Ok(render(&PlansPage {
+        csrf: staff.session.csrf,
+        held: held
+            .into_iter()
+            .map(|p| {
+                (
+                    format!("/plannen/{}", p.id),
+                    p.child_name,
+                    if p.status == "open" {
+                        "open"
+                    } else {
+                        "gesloten"
+                    },
+                    p.open_tasks,
+                    p.members,
+                    labels::date_text(&p.evaluation_on),
+                )
+            })
+            .collect(),
+        member_of: member_of
+            .into_iter()
+            .map(|m| {
+                (
+                    format!("/deelname/{}/{}", m.holder, m.plan_id),
+                    m.pupil_name.unwrap_or_else(|| "(naam niet gedeeld)".into()),
+                    labels::party_name(&state, &m.holder),
+                )
+            })
+            .collect(),
+        holds,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct PlanPage {
+    csrf: String,
+    /// Where the step forms post: `/plannen/{id}` or `/deelname/{holder}/{id}`.
+    base: String,
+    holder: String,
+    pupil: String,
+    status: &'static str,
+    open: bool,
+    coordinator: String,
+    reports_back: String,
+    evaluation_on: String,
+    /// (party name, role, person, ended: "" or why)
+    members: Vec<(String, String, String, String)>,
+    /// (text, measure, target date)
+    goals: Vec<(String, String, String)>,
+    tasks: Vec<TaskRow>,
+    /// (kind, text)
+    notes: Vec<(String, String)>,
+    /// (held on, outcome, text)
+    evaluations: Vec<(String, String, String)>,
+    events: Vec<(String, String, String)>,
+    /// The holder's page (evaluate) or a member's view.
+    is_holder: bool,
+    today: String,
+    notice: Option<String>,
+}
+
+fn note_kind(kind: &str) -> String {
+    match kind {
+        "analysis" => "Analyse",
+        "needs" => "Onderwijs- en ondersteuningsbehoeften",
+        "directions" => "Oplossingsrichtingen",
+        "decisions" => "Besluiten",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// `GET /plannen/{id}`: the whole plan this party holds.
+pub(crate) async fn show_plan(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let (jar, notice) = notice(jar, &format!("/plannen/{id}"));
+    let store = &state.inner.store;
+    let p = plan::show(store, &staff.actor, &id).await?;
+    let open = p.header.status == "open";
+    let me = store.party.as_str();
+    let page = render(&PlanPage {
+        csrf: staff.session.csrf,
+        base: format!("/plannen/{id}"),
+        holder: labels::party_name(&state, me),
+        pupil: p.pupil.name.clone(),
+        status: if open { "open" } else { "gesloten" },
+        open,
+        coordinator: p.header.coordinator.clone(),
+        reports_back: p.header.reports_back.clone(),
+        evaluation_on: labels::date_text(&p.header.evaluation_on),
+        members: members(&state, &p.header.members),
+        goals: goal_rows(&p.goals),
+        tasks: p
+            .tasks
+            .iter()
+            .map(|t| {
+                // The holder steps its own tasks and cancels any open one.
+                let who = if !open {
+                    None
+                } else if t.owner == me {
+                    Some(Who::Owner)
+                } else {
+                    Some(Who::Coordinator)
+                };
+                let mut row = task_row(&state, t, who);
+                if t.owner == me && open {
+                    let cancel = task_row(&state, t, Some(Who::Coordinator)).steps;
+                    row.steps.extend(cancel);
+                }
+                row
+            })
+            .collect(),
+        notes: note_rows(&p.notes),
+        evaluations: evaluation_rows(&p.evaluations),
+        events: event_rows(&state, &p.events),
+        is_holder: true,
+        today: today(),
+        notice,
+    });
+    Ok((jar, page).into_response())
+}
+
+fn members(state: &AppState, members: &[v1::CaseMember]) -> Vec<(String, String, String, String)> {
+    members
+        .iter()
+        .map(|m| {
+            let ended = if m.ended_on.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "beëindigd op {} ({})",
+                    labels::date_text(&m.ended_on),
+                    end_reason(&m.end_reason)
+                )
+            };
+            (
+                labels::party_name(state, &m.party),
+                m.role.clone(),
+                m.person.clone(),
+                ended,
+            )
+        })
+        .collect()
+}
+
+/// `POST /plannen/{id}/taken/{task}`: a step by the holder's staff.
+pub(crate) async fn step(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path((id, task_id)): Path<(String, String)>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, Error> {
+    let f = |name: &str| field(&pairs, name).trim().to_owned();
+    staff.check(&f("csrf"), &headers, &state)?;
+    let version: u32 = f("version")
+        .parse()
+        .map_err(|_| Error::invalid("version", "a number"))?;
+    plan::step(
+        &state.inner.store,
+        &staff.actor,
+        &id,
+        &task_id,
+        &f("step"),
+        version,
+        &f("reason"),
+    )
+    .await?;
+    Ok(done(
+        &state,
+        jar,
+        &format!("/plannen/{id}"),
+        "De actie is bijgewerkt.",
+    ))
+}
+
+/// `POST /plannen/{id}/evaluatie`: an evaluation of the plan.
+pub(crate) async fn evaluate(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, Error> {
+    let f = |name: &str| field(&pairs, name).trim().to_owned();
+    staff.check(&f("csrf"), &headers, &state)?;
+    plan::evaluate(
+        &state.inner.store,
+        &staff.actor,
+        &id,
+        &f("held_on"),
+        &f("text"),
+        &f("outcome"),
+        &f("next_on"),
+    )
+    .await?;
+    Ok(done(
+        &state,
+        jar,
+        &format!("/plannen/{id}"),
+        "De evaluatie is vastgelegd.",
+    ))
+}
+
+/// `GET /deelname/{holder}/{id}`: this member's view of a plan held
+/// elsewhere: only the sections its consent covers; its own tasks with
+/// the steps it may report.
+pub(crate) async fn show_view(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    Path((holder, id)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let here = format!("/deelname/{holder}/{id}");
+    let (jar, notice) = notice(jar, &here);
+    let store = &state.inner.store;
+    let v = member::show(store, &staff.actor, &holder, &id).await?;
+    let me = store.party.as_str();
+    let header = v.header.clone().unwrap_or_default();
+    let open = header.status == "open";
+    let page = render(&PlanPage {
+        csrf: staff.session.csrf,
+        base: here,
+        holder: labels::party_name(&state, &holder),
+        pupil: v
+            .pupil
+            .as_ref()
+            .map_or_else(|| "(naam niet gedeeld)".to_owned(), |p| p.name.clone()),
+        status: if open { "open" } else { "gesloten" },
+        open,
+        coordinator: header.coordinator.clone(),
+        reports_back: header.reports_back.clone(),
+        evaluation_on: labels::date_text(&header.evaluation_on),
+        members: members(&state, &header.members),
+        goals: goal_rows(&v.goals),
+        tasks: v
+            .tasks
+            .iter()
+            .map(|t| {
+                let who = (open && t.owner == me).then_some(Who::Owner);
+                let mut row = task_row(&state, t, who);
+                row.steps.retain(|(s, _, _)| *s != "cancel");
+                row
+            })
+            .collect(),
+        notes: note_rows(&v.notes),
+        evaluations: evaluation_rows(&v.evaluations),
+        events: event_rows(&state, &v.events),
+        is_holder: false,
+        today: today(),
+        notice,
+    });
+    Ok((jar, page).into_response())
+}
+
+/// The parts of a plan both the holder's page and a member's show.
+fn goal_rows(goals: &[v1::CaseGoal]) -> Vec<(String, String, String)> {
+    goals
+        .iter()
+        .map(|g| {
+            (
+                g.text.clone(),
+                g.measure.clone(),
+                labels::date_text(&g.target_on),
+            )
+        })
+        .collect()
+}
+
+fn note_rows(notes: &[v1::CaseNote]) -> Vec<(String, String)> {
+    notes
+        .iter()
+        .map(|n| (note_kind(&n.kind), n.text.clone()))
+        .collect()
+}
+
+fn evaluation_rows(evaluations: &[v1::CaseEvaluation]) -> Vec<(String, String, String)> {
+    evaluations
+        .iter()
+        .map(|e| {
+            let outcome = match e.outcome.as_str() {
+                "continue" => "doorgaan",
+                "adjust" => "bijstellen",
+                "close" => "afsluiten",
+                _ => "onbekend",
+            };
+            (
+                labels::date_text(&e.held_on),
+                outcome.to_owned(),
+                e.text.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The timeline, newest first.
+fn event_rows(state: &AppState, events: &[v1::CaseEvent]) -> Vec<(String, String, String)> {
+    events.iter().rev().map(|e| event_row(state, e)).collect()
+}
+
+/// `POST /deelname/{holder}/{id}/taken/{task}`: this member reports a step
+/// on its own task to the holder (through the exchange).
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path((holder, id, task_id)): Path<(String, String, String)>,
+    Form(pairs): Form<Pairs>,
+) -> Result<Response, Error> {
+    let f = |name: &str| field(&pairs, name).trim().to_owned();
+    staff.check(&f("csrf"), &headers, &state)?;
+    let version: u32 = f("version")
+        .parse()
+        .map_err(|_| Error::invalid("version", "a number"))?;
+    member::report(
+        &state.inner.store,
+        &staff.actor,
+        &holder,
+        &id,
+        &task_id,
+        &f("step"),
+        version,
+        &f("reason"),
+    )
+    .await?;
+    Ok(done(
+        &state,
+        jar,
+        &format!("/deelname/{holder}/{id}"),
+        "Uw voortgang is verstuurd aan de casusregisseur.",
+    ))
+}
