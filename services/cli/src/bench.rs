@@ -44,6 +44,17 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// One child, one plan: a member's view assembled from a node holding
+    /// 10,000 plans, and a partner's progress until the coordinator sees it.
+    Caseplan {
+        #[arg(long, default_value_t = 10_000)]
+        cases: usize,
+        /// Plans with a JGZ member: views assembled and progress reported.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The web UI under load: concurrent staff sessions on a secondary
     /// school's gateway, each opening the season view and a classroom
     /// digest in turn; p50/p99 per page.
@@ -79,6 +90,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             dossiers,
             database_url,
         } => crate::bench_handover::run(dossiers, database_url.as_deref()).await,
+        BenchCommand::Caseplan {
+            cases,
+            samples,
+            database_url,
+        } => crate::bench_caseplan::run(cases, samples, database_url.as_deref()).await,
         BenchCommand::Gateway {
             sessions,
             rounds,

@@ -114,6 +114,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         if let Err(e) = crate::demo_seed::seed_portal(&handles, &linde_key).await {
             eprintln!("demo seeding of the parent portal failed: {e:#}");
         }
+        match crate::demo_care::seed(&handles).await {
+            Ok(None) => {}
+            Ok(Some(plan)) => println!(
+                "seeded care: an IZO, a ZAT case and its plan {plan}; see `carenet case show --id {plan} --data-dir {} --party vo-het-baken --by zc-1 --role care_coordinator`",
+                data_dir.display()
+            ),
+            Err(e) => eprintln!("demo seeding of care coordination failed: {e:#}"),
+        }
     });
 
     crate::shutdown_signal().await;

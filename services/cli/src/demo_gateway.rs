@@ -32,6 +32,13 @@ fn personas(party: &str, kind: PartyKind) -> Vec<Persona> {
             staff("Intern begeleider", "ib-1", "support_coordinator_po"),
             staff("Leerkracht groep 8", "mentor-2", "mentor"),
         ],
+        // A ZAT partner's professional (the demo's care seed acts as
+        // `<party>-1` there).
+        PartyKind::ZatPartner => vec![staff(
+            "Medewerker in het ZAT",
+            &format!("{party}-1"),
+            "zat_member",
+        )],
         _ => vec![
             staff("Zorgcoördinator", "zc-1", "care_coordinator"),
             staff("Mentor", "mentor-1", "mentor"),
@@ -63,7 +70,11 @@ pub async fn start(
     let mut tasks = Vec::new();
     let schools = region.parties.iter().filter_map(|p| {
         let kind = PartyKind::parse("kind", &p.kind).ok()?;
-        matches!(kind, PartyKind::PoSchool | PartyKind::VoSchool).then_some((p, kind))
+        matches!(
+            kind,
+            PartyKind::PoSchool | PartyKind::VoSchool | PartyKind::ZatPartner
+        )
+        .then_some((p, kind))
     });
     for (i, (p, kind)) in schools.enumerate() {
         let port = port_base + GATEWAY_PORT_OFFSET + i as u16;

@@ -160,11 +160,11 @@ fn generated(p: &Pupil, n: u32) -> anyhow::Result<Dossier> {
     })
 }
 
-async fn consent(
+pub(crate) async fn consent(
     store: &carenet_fabric::store::Store,
     child: &str,
     purpose: Purpose,
-    to: &str,
+    to: &[&str],
     categories: Vec<Category>,
 ) -> anyhow::Result<String> {
     let consents = ConsentStore::new(store.clone());
@@ -182,9 +182,12 @@ async fn consent(
                 child_ref: child.into(),
                 child_birth_date: today.replace_year(today.year() - 13)?,
                 purpose,
-                recipients: vec![v1::ConsentRecipient {
-                    target: Some(Target::PartyId(to.into())),
-                }],
+                recipients: to
+                    .iter()
+                    .map(|p| v1::ConsentRecipient {
+                        target: Some(Target::PartyId((*p).into())),
+                    })
+                    .collect(),
                 categories,
                 valid_from: today,
                 valid_until: None,
@@ -364,7 +367,7 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
         &baken.store,
         "LN094837-vo",
         Purpose::TransferDossier,
-        "vo-de-brug",
+        &["vo-de-brug"],
         allowed,
     )
     .await?;

@@ -2,11 +2,14 @@
 //! the trust anchor, audit, outbox and benchmark commands.
 
 mod bench;
+mod bench_caseplan;
 mod bench_gateway;
 mod bench_handover;
+mod care_cmd;
 mod commands;
 mod consent_cmd;
 mod demo;
+mod demo_care;
 mod demo_gateway;
 mod demo_seed;
 mod handover_cmd;
@@ -64,6 +67,12 @@ enum Command {
     /// The internal care team (IZO): registrations and their triage.
     #[command(subcommand)]
     Izo(izo_cmd::IzoCommand),
+    /// The ZAT the school hosts: its cases, their members and meetings.
+    #[command(subcommand)]
+    Zat(care_cmd::ZatCommand),
+    /// One child, one plan: the plans this party holds or is a member of.
+    #[command(subcommand)]
+    Case(care_cmd::CaseCommand),
     /// The audit chain.
     #[command(subcommand)]
     Audit(commands::AuditCommand),
@@ -120,6 +129,8 @@ fn main() -> ExitCode {
             Command::Oso(c) => handover_cmd::oso(c).await,
             Command::Handover(c) => handover_cmd::handover(c).await,
             Command::Izo(c) => izo_cmd::run(c).await,
+            Command::Zat(c) => care_cmd::run_zat(c).await,
+            Command::Case(c) => care_cmd::run_case(c).await,
             Command::Audit(c) => commands::audit(c).await,
             Command::Outbox(c) => commands::outbox(c).await,
             Command::Bench(c) => bench::run(c).await,
