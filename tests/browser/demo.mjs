@@ -37,6 +37,36 @@ try {
   console.log('ok: the demo guardian sees a consent request');
   await page.screenshot({ path: `${shots}/03-demo-ouder.png`, fullPage: true });
   await audit(page, '03-demo-ouder');
+  // The seeded ZAT case as its chair sees it, and the JGZ's side of it.
+  const vo = process.env.DEMO_VO_URL.replace(/\/$/, '');
+  await page.goto(vo + '/');
+  await page.click('a.knop');
+  await page.click('button:has-text("Zorgcoördinator")');
+  await page.goto(vo + '/zat');
+  const zat = await page.textContent('main');
+  check(zat.includes('Lotte Visser'), 'the chair: the seeded ZAT case');
+  check(!zat.includes('LN-LOTTE') && !zat.includes('LN-MILA'), 'the chair: no second referral of Lotte; Mila (in-school support) is not for the ZAT');
+  await page.screenshot({ path: `${shots}/04-demo-zat.png`, fullPage: true });
+  await audit(page, '04-demo-zat');
+  await page.click('a:has-text("Lotte Visser")');
+  await page.screenshot({ path: `${shots}/05-demo-zat-casus.png`, fullPage: true });
+  await audit(page, '05-demo-zat-casus');
+  await page.goto(vo + '/plannen');
+  await page.click('a:has-text("Lotte Visser")');
+  const plan = await page.textContent('#acties');
+  check(['in uitvoering', 'aangenomen', 'gevraagd'].every((s) => plan.includes(s)), 'the chair: actions of four parties in several states');
+  await page.screenshot({ path: `${shots}/06-demo-plan.png`, fullPage: true });
+  await audit(page, '06-demo-plan');
+  const jgz = process.env.DEMO_JGZ_URL.replace(/\/$/, '');
+  await page.goto(jgz + '/');
+  await page.click('a.knop');
+  await page.click('button:has-text("Medewerker in het ZAT")');
+  await page.goto(jgz + '/plannen');
+  await page.click('a:has-text("Lotte Visser")');
+  const view = await page.textContent('main');
+  check(view.includes('Slaaponderzoek') && !view.includes('Drie gesprekken met het gezin'), "the JGZ: its own action, not school social work's");
+  await page.screenshot({ path: `${shots}/07-demo-jgz.png`, fullPage: true });
+  await audit(page, '07-demo-jgz');
   verdict();
   console.log('all demo checks passed');
 } catch (e) {

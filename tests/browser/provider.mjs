@@ -17,6 +17,7 @@ const USERS = {
   'mentor-2': { staff: 'mentor-2', party: 'po-1', roles: ['mentor'] },
   'zc-9': { staff: 'zc-9', party: 'vo-1', roles: ['care_coordinator'] },
   'mentor-7': { staff: 'mentor-7', party: 'vo-1', roles: ['mentor'] },
+  'jgz-3': { staff: 'jgz-3', party: 'jgz-1', roles: ['zat_member'] },
   'ouder-1': { name: 'J. de Vries' },
   'ouder-2': { name: 'A. Jansen' },
 };
@@ -37,7 +38,7 @@ server.listen(0, '127.0.0.1', () => {
       post_logout_redirect_uris: bases.map((b) => `${b}/ouders`),
     },
     // Schools' own systems calling the JSON API with client credentials.
-    ...['las-po-1', 'las-teacher', 'las-unknown'].map((id) => ({
+    ...['las-po-1', 'las-teacher', 'las-unknown', 'las-zc', 'las-jgz'].map((id) => ({
       client_id: id,
       client_secret: `${id}-secret-0123456789`,
       grant_types: ['client_credentials'],

@@ -7,14 +7,14 @@
 // pupil-1), OTHER_CODE (an invitation for another pupil), CHROMIUM.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import { audit, verdict } from './axe.mjs';
+import { verdict } from './axe.mjs';
+import { check, phone, shooter, signIn, text, until } from './common.mjs';
 
 const po = process.env.PO_URL;
 const vo = process.env.VO_URL;
 const shots = process.env.SHOTS_DIR;
 const dossierId = process.env.DOSSIER_ID;
 fs.mkdirSync(shots, { recursive: true });
-const check = (cond, what) => { if (!cond) throw new Error(`failed: ${what}`); console.log(`ok: ${what}`); };
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
 const pages = [];
@@ -24,42 +24,8 @@ async function person(options = {}) {
   pages.push(page);
   return page;
 }
-// Photographs the page and checks its accessibility.
-const shot = async (page, name) => {
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-  await audit(page, name);
-};
-const text = async (page) => (await page.textContent('main')) || '';
+const shot = shooter(shots);
 
-// Signs in at `base` + `path` (the page with the way in) as `user`.
-async function signIn(page, base, path, user) {
-  await page.goto(base + path);
-  await page.click('a.knop');
-  await page.fill('input[name="login"]', user);
-  await page.fill('input[name="password"]', 'test');
-  await page.click('button[type="submit"]');
-  for (let i = 0; i < 3 && !page.url().startsWith(base); i++) {
-    await page.waitForLoadState();
-    if (page.url().startsWith(base)) break;
-    const button = page.locator('button[type="submit"]');
-    if (await button.count()) await button.first().click();
-  }
-  await page.waitForURL((u) => u.toString().startsWith(base));
-}
-
-// Opens `url` until `pred(response, page)` holds (delivery between nodes is
-// asynchronous), for at most a minute.
-async function until(page, url, pred, what) {
-  const end = Date.now() + 60_000;
-  for (;;) {
-    const response = await page.goto(url);
-    if (await pred(response, page)) { console.log(`ok: ${what}`); return response; }
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await page.waitForTimeout(300);
-  }
-}
-
-const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 let current;
 try {
   // 1. The IB asks consent, invites the guardian, puts the dossier before them.

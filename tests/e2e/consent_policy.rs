@@ -281,7 +281,7 @@ async fn release_matrix_purpose_by_recipient_kind_by_consent_state() -> anyhow::
                     "{case}"
                 );
                 assert_eq!(body.payload_sha256, header.payload_sha256, "{case}");
-                ConsentArrival
+                ConsentArrival::default()
                     .check(&Arrival {
                         header: &header,
                         payload: &envelope.payload,
@@ -472,7 +472,7 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
         };
     let check_header =
         |basis: &v1::LegalBasis, payload: &[u8], receiver: &str, h: &v1::EnvelopeHeader| {
-            ConsentArrival.check(&Arrival {
+            ConsentArrival::default().check(&Arrival {
                 header: &with(basis, payload, h),
                 payload,
                 sender: &sender,
@@ -524,7 +524,7 @@ async fn receiver_rejects_tampered_and_foreign_consent_receipts() -> anyhow::Res
     other.sections[0].content = b"other words".to_vec();
     let other_bytes = other.encode_to_vec();
     assert!(
-        ConsentArrival
+        ConsentArrival::default()
             .check(&Arrival {
                 header: &with(&basis, &other_bytes, &genuine),
                 payload: &other_bytes,

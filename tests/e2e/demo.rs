@@ -109,12 +109,87 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
         assert!(text.contains(state), "{state} in the season view: {text}");
     }
 
+    // And care coordination: an IZO, a ZAT case, its plan with tasks of
+    // four parties in several states.
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("demo did not seed care; got {lines:?}"));
+        if line.starts_with("seeded care: ") {
+            break;
+        }
+        lines.push(line);
+    }
+    let cli = |party: &str, args: &[&str]| {
+        let out = Command::new(carenet_bin())
+            .args(args)
+            .args(["--party", party, "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let zc = ["--by", "zc-1", "--role", "care_coordinator", "--json"];
+    let cases = cli("vo-het-baken", &[&["case", "list"][..], &zc[..]].concat());
+    let held = &cases["held"][0];
+    assert_eq!(held["child_name"], "Lotte Visser");
+    assert_eq!(held["members"], 3);
+    let plan_id = held["id"].as_str().unwrap().to_owned();
+    let shown = cli(
+        "vo-het-baken",
+        &[&["case", "show", "--id", &plan_id][..], &zc[..]].concat(),
+    );
+    let mut states: Vec<&str> = shown["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    states.sort();
+    assert_eq!(
+        states,
+        ["accepted", "in_progress", "in_progress", "requested"]
+    );
+    let izo = cli("vo-het-baken", &[&["izo", "list"][..], &zc[..]].concat());
+    assert_eq!(izo.as_array().map(Vec::len), Some(3));
+    let member = cli(
+        "jgz-regio",
+        &[
+            "case",
+            "list",
+            "--by",
+            "jgz-1",
+            "--role",
+            "zat_member",
+            "--json",
+        ],
+    );
+    assert_eq!(member["member_of"][0]["pupil_name"], "Lotte Visser");
+
     // The web UI, in a real browser, through the demo sign-in.
     let shots = crate::gateway::shots_dir("demo");
     let _ = std::fs::remove_dir_all(&shots);
+    let url_of = |party: &str| {
+        lines
+            .iter()
+            .find_map(|l| {
+                l.strip_prefix(party)
+                    .map(str::trim)
+                    .filter(|u| u.starts_with("http://"))
+            })
+            .unwrap_or_else(|| panic!("no gateway of {party} in {lines:?}"))
+            .to_owned()
+    };
     let run = Command::new("node")
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/demo.mjs"))
         .env("DEMO_URL", &gateway)
+        .env("DEMO_VO_URL", url_of("vo-het-baken"))
+        .env("DEMO_JGZ_URL", url_of("jgz-regio"))
         .env("SHOTS_DIR", &shots)
         .output()
         .unwrap();

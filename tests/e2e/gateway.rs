@@ -122,6 +122,16 @@ async fn gateway(
                     staff: "las-t".into(),
                     roles: vec!["teacher".into()],
                 },
+                ApiClient {
+                    client_id: "las-zc".into(),
+                    staff: "las-zc".into(),
+                    roles: vec!["care_coordinator".into()],
+                },
+                ApiClient {
+                    client_id: "las-jgz".into(),
+                    staff: "jgz-sys".into(),
+                    roles: vec!["zat_member".into()],
+                },
             ],
         },
     };
@@ -402,6 +412,364 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         (None, Vec::new()),
         "the name is erased with the content"
     );
+    region.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zat_chair_a_guardian_and_a_partner_in_real_browsers() -> anyhow::Result<()> {
+    use carenet_fabric::{Actor, PartyKind, Role};
+    use carenet_node::region::PartyPlan;
+    use carenet_proto::v1;
+
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        PartyPlan::zat("jgz-1", "jgz", "JGZ Regio"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = region.handle("vo-1").store;
+    let jgz = region.handle("jgz-1").store;
+    let zc = Actor::new(vo.party.clone(), "zc-9", [Role::CareCoordinator])?;
+    let child = "zat-pupil-1";
+    let (vo_listener, vo_base) = bind().await?;
+    let (jgz_listener, jgz_base) = bind().await?;
+    let (_provider, issuer) = provider(&[&vo_base, &jgz_base]).await?;
+    let vo_gw = gateway(&region, "vo-1", &issuer, vo_listener, &vo_base).await?;
+    let jgz_gw = gateway(&region, "jgz-1", &issuer, jgz_listener, &jgz_base).await?;
+    let shots = shots_dir("care");
+    let _ = std::fs::remove_dir_all(&shots);
+    let shots_s = shots.display().to_string();
+    browser(
+        "care.mjs",
+        &[
+            ("VO_URL", &vo_base),
+            ("JGZ_URL", &jgz_base),
+            ("SHOTS_DIR", &shots_s),
+            ("CHILD", child),
+        ],
+        "all care checks passed",
+    )
+    .await?;
+    vo_gw.stop().await;
+    jgz_gw.stop().await;
+    for shot in [
+        "45-izo-aanmelden",
+        "46-izo-verslag",
+        "50-ouders-toestemming-zat",
+        "51-zat",
+        "52-zat-overleg",
+        "53-plan-van-aanpak",
+        "54-jgz-plannen",
+        "55-jgz-voortgang",
+        "56-casusregisseur-ziet-voortgang",
+        "57-ouders-plan",
+    ] {
+        assert!(shots.join(format!("{shot}.png")).exists(), "{shot}");
+    }
+
+    // The consents were the guardian's, given in the portal.
+    let consents = carenet_consent::record::ConsentStore::new(vo.clone());
+    let records = consents.list(&zc, child).await?;
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert_eq!(r.status(), v1::ConsentStatus::Granted);
+        let evidence = r.version.evidence.as_ref().expect("evidence");
+        assert_eq!(evidence.kind, v1::EvidenceKind::PortalLogin as i32);
+    }
+    // The plan at the school shows the JGZ's progress, sent from its node.
+    let plans = carenet_caseplan::plan::list(&vo, &zc).await?;
+    assert_eq!(plans.len(), 1);
+    let plan = carenet_caseplan::plan::show(&vo, &zc, &plans[0].id).await?;
+    let task = plan
+        .tasks
+        .iter()
+        .find(|t| t.owner == "jgz-1")
+        .expect("the JGZ's task");
+    assert_eq!(task.state, "in_progress");
+    let log: Vec<String> = carenet_fabric::audit::list(&vo.db, 0, 10_000)
+        .await?
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    for a in [
+        "izo_registered",
+        "izo_triaged",
+        "izo_answered",
+        "izo_conversation_recorded",
+        "izo_minutes_recorded",
+        "consent_grant",
+        "zat_referred",
+        "zat_distributed",
+        "zat_meeting_recorded",
+        "case_progress_applied",
+        "case_plan_read_by_guardian",
+    ] {
+        assert!(log.iter().any(|l| l == a), "{a} in vo-1's audit log");
+    }
+    let jgz_log = carenet_fabric::audit::list(&jgz.db, 0, 10_000).await?;
+    assert!(jgz_log.iter().any(|r| r.action == "case_view_read"));
+    region.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_care_api_takes_the_same_rules() -> anyhow::Result<()> {
+    use carenet_consent::{Category, Purpose};
+    use carenet_e2e::{asked_consent, grant_consent};
+    use carenet_fabric::{Actor, PartyKind, Role};
+    use carenet_node::region::PartyPlan;
+    use carenet_proto::v1;
+
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        PartyPlan::zat("jgz-1", "jgz", "JGZ Regio"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = region.handle("vo-1").store;
+    // A pupil through the IZO, referred under the guardians' consent.
+    let zc = Actor::new(vo.party.clone(), "zc-9", [Role::CareCoordinator])?;
+    let child = "api-pupil-1";
+    let izo_id = carenet_referral::izo::register(
+        &vo,
+        &zc,
+        v1::IzoRegistration {
+            child_ref: child.into(),
+            child_birth_date: "2013-04-02".into(),
+            mentor: "mentor-7".into(),
+            guardians_informed: true,
+            problem: "Verzuim.".into(),
+            pupil_question: "Weer naar school.".into(),
+            support_question: "Wat is nodig?".into(),
+            support_requested: vec![v1::IzoSupportKind::Pupil as i32],
+            ..Default::default()
+        },
+    )
+    .await?;
+    carenet_referral::izo::triage(
+        &vo,
+        &zc,
+        &izo_id,
+        v1::IzoTriage {
+            decision: v1::IzoTriageDecision::Accept as i32,
+            belongs_in_tier2: true,
+            questions_clear: true,
+            tier1_exhausted: true,
+            guardians_and_pupil_informed: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let today = carenet_consent::record::format_date(carenet_fabric::clock::today());
+    carenet_referral::izo_meeting::record(
+        &vo,
+        &zc,
+        &izo_id,
+        v1::IzoMinutes {
+            held_on: today.clone(),
+            analysis: "Meer partijen nodig.".into(),
+            guardians_contact: "mentor-7".into(),
+            summary: "Naar het ZAT.".into(),
+            zat_question: "Hoe verder?".into(),
+            evaluation_on: "2030-01-01".into(),
+            outcomes: vec![v1::IzoOutcome::Zat as i32],
+            ..Default::default()
+        },
+    )
+    .await?;
+    let referral_consent = asked_consent(
+        &vo,
+        child,
+        Purpose::ReferToZat,
+        &["jgz-1"],
+        vec![Category::Pupil, Category::EducationalSupport],
+    )
+    .await?;
+    grant_consent(&vo, &referral_consent).await?;
+    let membership = asked_consent(
+        &vo,
+        child,
+        Purpose::CaseMembership,
+        &["jgz-1"],
+        vec![
+            Category::ActionPlans,
+            Category::Pupil,
+            Category::ExternalCare,
+        ],
+    )
+    .await?;
+    grant_consent(&vo, &membership).await?;
+    let case_id = carenet_referral::zat::refer(
+        &vo,
+        &zc,
+        &Default::default(),
+        v1::ZatReferral {
+            child_ref: child.into(),
+            child_name: "Sam Peters".into(),
+            child_birth_date: "2013-04-02".into(),
+            origin: "izo".into(),
+            izo_id,
+            consent_record: referral_consent,
+            meeting_on: today.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+
+    let (vo_listener, vo_base) = bind().await?;
+    let (jgz_listener, jgz_base) = bind().await?;
+    let (_provider, issuer) = provider(&[&vo_base, &jgz_base]).await?;
+    let vo_gw = gateway(&region, "vo-1", &issuer, vo_listener, &vo_base).await?;
+    let jgz_gw = gateway(&region, "jgz-1", &issuer, jgz_listener, &jgz_base).await?;
+    let http = reqwest::Client::new();
+    let at = |base: &str, path: &str| format!("{base}/api/v1{path}");
+    let chair = token(&issuer, "las-zc", Some("carenet-api")).await?;
+    let teacher = token(&issuer, "las-teacher", Some("carenet-api")).await?;
+    let partner = token(&issuer, "las-jgz", Some("carenet-api")).await?;
+
+    let doc: serde_json::Value = http
+        .get(at(&vo_base, "/openapi.json"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    for path in [
+        "/api/v1/zat/{id}/meetings",
+        "/api/v1/cases/{id}",
+        "/api/v1/memberships/{holder}/{id}/tasks/{task}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    // The chair sends the case file and records the meeting with its plan.
+    let sent: serde_json::Value = http
+        .post(at(&vo_base, &format!("/zat/{case_id}/distribute")))
+        .bearer_auth(&chair)
+        .json(&serde_json::json!({"members": ["jgz-1"]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(sent[0]["party"], "jgz-1");
+    let meeting = |plan: bool| {
+        let mut m = serde_json::json!({
+            "held_on": today, "analysis": "Slaap.", "needs": "Rust.", "directions": "Onderzoek.",
+            "decisions": "JGZ onderzoekt.",
+        });
+        if plan {
+            m["plan"] = serde_json::json!({
+                "coordinator": "las-zc", "reports_back": "de zorgcoördinator", "evaluation_on": "2030-01-01",
+                "actions": [{"owner": "jgz-1", "what": "Slaaponderzoek", "goal": "Weer naar school", "due_on": "2030-01-01", "category": "external_care"}],
+                "members": [{"party": "jgz-1", "role": "jeugdverpleegkundige", "person": "J. Smit", "consent_record": membership}],
+            });
+        }
+        m
+    };
+    let no_plan = http
+        .post(at(&vo_base, &format!("/zat/{case_id}/meetings")))
+        .bearer_auth(&chair)
+        .json(&meeting(false))
+        .send()
+        .await?;
+    assert_eq!(no_plan.status(), 400);
+    let body: serde_json::Value = no_plan.json().await?;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("plan:"),
+        "{body}"
+    );
+    let teacher_try = http
+        .post(at(&vo_base, &format!("/zat/{case_id}/meetings")))
+        .bearer_auth(&teacher)
+        .json(&meeting(true))
+        .send()
+        .await?;
+    assert_eq!(teacher_try.status(), 403);
+    let met = http
+        .post(at(&vo_base, &format!("/zat/{case_id}/meetings")))
+        .bearer_auth(&chair)
+        .json(&meeting(true))
+        .send()
+        .await?;
+    assert_eq!(met.status(), 201);
+    let met: serde_json::Value = met.json().await?;
+    let plan_id = met["plan_id"].as_str().expect("a plan").to_owned();
+    let teacher_read = http
+        .get(at(&vo_base, &format!("/cases/{plan_id}")))
+        .bearer_auth(&teacher)
+        .send()
+        .await?;
+    assert_eq!(teacher_read.status(), 403);
+
+    // The partner's system reads its view and reports from its own node.
+    let view: serde_json::Value = carenet_e2e::wait_until(Duration::from_secs(30), || async {
+        let v: serde_json::Value = http
+            .get(at(&jgz_base, &format!("/memberships/vo-1/{plan_id}")))
+            .bearer_auth(&partner)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        v["tasks"].is_array().then_some(v)
+    })
+    .await?;
+    assert_eq!(view["pupil"], "Sam Peters");
+    let task = &view["tasks"][0];
+    assert_eq!(task["owner"], "jgz-1");
+    let task_id = task["id"].as_str().unwrap_or_default().to_owned();
+    let report = |step: &'static str| {
+        http.post(at(
+            &jgz_base,
+            &format!("/memberships/vo-1/{plan_id}/tasks/{task_id}"),
+        ))
+        .bearer_auth(&partner)
+        .json(&serde_json::json!({"step": step, "version": task["version"]}))
+        .send()
+    };
+    assert_eq!(
+        report("complete").await?.status(),
+        409,
+        "requested cannot complete"
+    );
+    let bad = report("finish").await?;
+    assert_eq!(bad.status(), 400);
+    let bad: serde_json::Value = bad.json().await?;
+    assert!(
+        bad["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("step:"),
+        "{bad}"
+    );
+    assert_eq!(report("accept").await?.status(), 202);
+    let cases: serde_json::Value = http
+        .get(at(&jgz_base, "/cases"))
+        .bearer_auth(&partner)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(cases["member_of"][0]["plan_id"], plan_id.as_str());
+    // The coordinator's plan shows it.
+    carenet_e2e::wait_until(Duration::from_secs(30), || async {
+        let p: serde_json::Value = http
+            .get(at(&vo_base, &format!("/cases/{plan_id}")))
+            .bearer_auth(&chair)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (p["tasks"][0]["state"] == "accepted").then_some(())
+    })
+    .await?;
+    vo_gw.stop().await;
+    jgz_gw.stop().await;
     region.shutdown().await
 }
 

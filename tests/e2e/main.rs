@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod audit_chain;
+mod care;
 mod consent_cli;
 mod consent_exchange;
 mod consent_policy;

@@ -334,3 +334,77 @@ async fn an_older_pupil_decides_for_themselves_not_the_portal_guardian() -> anyh
 fn ib_vo(store: &Store) -> Actor {
     Actor::new(store.party.clone(), "zc-1", [Role::CareCoordinator]).unwrap()
 }
+
+/// The plan around a child on the portal: the guardian's own child only,
+/// and not once the pupil is 16 (then the pupil decides); each reading and
+/// refusal audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardian_reads_the_plan_of_their_own_child_under_16() -> anyhow::Result<()> {
+    use carenet_caseplan::plan::{self, NewPlan};
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let zc = ib_vo(&store);
+    let today = carenet_fabric::clock::today();
+    let born = |years: i32| -> anyhow::Result<String> {
+        Ok(carenet_consent::record::format_date(
+            today.replace_year(today.year() - years)?,
+        ))
+    };
+    for (child, birth) in [("young-1", born(13)?), ("older-1", born(17)?)] {
+        plan::open(
+            &store,
+            &zc,
+            NewPlan {
+                child_ref: child.into(),
+                child_name: format!("Leerling {child}"),
+                child_birth_date: birth,
+                origin: "zat".into(),
+                origin_id: "zat-1".into(),
+                coordinator: "zc-1".into(),
+                reports_back: "zc-1".into(),
+                evaluation_on: "2030-01-01".into(),
+                actions: vec![v1::CaseAction {
+                    owner: "vo-1".into(),
+                    what: "Dagelijkse check-in".into(),
+                    goal: "Weer naar school".into(),
+                    due_on: "2030-01-01".into(),
+                    category: String::new(),
+                }],
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    // The school knows the pupils (a consent asked for each).
+    for (child, years) in [("young-1", 13), ("older-1", 17), ("no-plan-1", 13)] {
+        ask(&store, child, today.replace_year(today.year() - years)?).await?;
+    }
+    let g = guardian(&store, "s-plan");
+    for child in ["young-1", "older-1"] {
+        let code = portal::invite(&store, &zc, child, 7, false).await?.code;
+        portal::redeem(&store, &g, &code).await?;
+    }
+    let young = portal::linked(&store, &g, "young-1").await?;
+    let shown = plan::for_guardian(&store, &young).await?.expect("a plan");
+    assert_eq!(shown.child_ref, "young-1");
+    assert_eq!(shown.tasks[0].what, "Dagelijkse check-in");
+    // The portal links the plan only where it may show it.
+    assert!(plan::has_plan(&store, "young-1").await?);
+    assert!(!plan::has_plan(&store, "older-1").await?);
+    assert!(!plan::has_plan(&store, "no-plan-1").await?);
+    let older = portal::linked(&store, &g, "older-1").await?;
+    let e = plan::for_guardian(&store, &older).await.unwrap_err();
+    assert!(e.to_string().contains("from 16"), "{e}");
+    // Another guardian's child without a plan: nothing.
+    let other = guardian(&store, "s-other");
+    let code = portal::invite(&store, &zc, "no-plan-1", 7, false)
+        .await?
+        .code;
+    portal::redeem(&store, &other, &code).await?;
+    let none = portal::linked(&store, &other, "no-plan-1").await?;
+    assert!(plan::for_guardian(&store, &none).await?.is_none());
+    let log = audit::list(&store.db, 0, 1000).await?;
+    for a in ["case_plan_read_by_guardian", "refused:portal_plan"] {
+        assert!(log.iter().any(|r| r.action == a), "{a}");
+    }
+    Ok(())
+}

@@ -456,6 +456,20 @@ pub async fn granted_consent(
     to: &[&str],
     categories: Vec<carenet_consent::Category>,
 ) -> anyhow::Result<String> {
+    let id = asked_consent(store, "pupil-1", purpose, to, categories).await?;
+    grant_consent(store, &id).await?;
+    Ok(id)
+}
+
+/// A consent about `child_ref` (a 12-year-old) asked on `store`, not yet
+/// granted; returns the record id.
+pub async fn asked_consent(
+    store: &Store,
+    child_ref: &str,
+    purpose: carenet_consent::Purpose,
+    to: &[&str],
+    categories: Vec<carenet_consent::Category>,
+) -> anyhow::Result<String> {
     let today = carenet_fabric::clock::today();
     let consents = carenet_consent::record::ConsentStore::new(store.clone());
     let actor = carenet_fabric::Actor::new(
@@ -467,7 +481,7 @@ pub async fn granted_consent(
         .request(
             &actor,
             &carenet_consent::record::ConsentRequest {
-                child_ref: "pupil-1".into(),
+                child_ref: child_ref.into(),
                 child_birth_date: today.replace_year(today.year() - 12)?,
                 purpose,
                 recipients: to
@@ -484,10 +498,22 @@ pub async fn granted_consent(
         .await?
         .version
         .record_id;
+    Ok(id)
+}
+
+/// The guardian grants record `id` on `store` (evidence: the portal).
+pub async fn grant_consent(store: &Store, id: &str) -> anyhow::Result<()> {
+    let today = carenet_fabric::clock::today();
+    let consents = carenet_consent::record::ConsentStore::new(store.clone());
+    let actor = carenet_fabric::Actor::new(
+        store.party.clone(),
+        "staff-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )?;
     consents
         .grant(
             &actor,
-            &id,
+            id,
             &carenet_consent::record::Decision {
                 grantors: vec![v1::Grantor {
                     role: v1::GrantorRole::Guardian as i32,
@@ -502,5 +528,5 @@ pub async fn granted_consent(
             },
         )
         .await?;
-    Ok(id)
+    Ok(())
 }

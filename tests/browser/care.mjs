@@ -1,0 +1,189 @@
+// Care coordination in real browsers: the secondary school's care
+// coordinator registers a pupil for the IZO and records its meeting, asks the guardians' consent for the ZAT and for the JGZ's
+// part in the plan; the guardian gives both in the parent portal on a
+// phone; the coordinator, as ZAT chair, refers the pupil, sends the case
+// file, records the meeting with its plan of action; the JGZ nurse, on her
+// own node's gateway, reports progress on her action; the coordinator sees
+// it. Exit code is the verdict; screenshots go to SHOTS_DIR.
+// Env: VO_URL, JGZ_URL, SHOTS_DIR, CHILD (vo-1's pupil reference), CHROMIUM.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import { verdict } from './axe.mjs';
+import { check, phone, shooter, signIn, text, until } from './common.mjs';
+
+const vo = process.env.VO_URL;
+const jgzUrl = process.env.JGZ_URL;
+const shots = process.env.SHOTS_DIR;
+const child = process.env.CHILD;
+fs.mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
+async function person(options = {}) {
+  const context = await browser.newContext(options);
+  return context.newPage();
+}
+const shot = shooter(shots);
+
+const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+let current;
+try {
+  // 0. The IZO: the coordinator registers the pupil with the handbook's
+  // form, accepts it, records a talk with the guardians and the minutes
+  // (the outcome: the ZAT).
+  const zc = current = await person();
+  await signIn(zc, vo, '/', 'zc-9');
+  await zc.goto(vo + '/izo');
+  await zc.fill('#child_ref', child);
+  await zc.fill('#child_birth_date', '2013-04-02');
+  await zc.fill('#mentor', 'mentor-7');
+  await zc.fill('#problem', 'Verzuimt steeds vaker en slaapt slecht.');
+  await zc.fill('#pupil_question', 'Ik wil weer naar school.');
+  await zc.fill('#support_question', 'Wat heeft Sam nodig om te komen?');
+  await zc.check('input[name="support"][value="pupil"]');
+  await zc.fill('#school-absence', 'Elf lesuren in zes weken.');
+  await shot(zc, '45-izo-aanmelden');
+  await zc.click('button:has-text("Aanmelden")');
+  check((await text(zc)).includes('De leerling is aangemeld'), 'IZO: pupil registered');
+  check(!zc.url().includes(child), 'no pupil reference in the URL');
+  // A question back first; the answer comes on the same page.
+  await zc.selectOption('#decision', 'return');
+  await zc.fill('#note', 'Hoe gaat het thuis met slapen?');
+  await zc.click('button:has-text("Beoordeling vastleggen")');
+  check((await zc.textContent('#stand')).includes('teruggestuurd'), 'IZO: returned with a question');
+  await zc.fill('#functioning_at_home', 'Slaapt pas na middernacht; ouders maken zich zorgen.');
+  await zc.click('button:has-text("Opnieuw aanbieden")');
+  check((await text(zc)).includes('Het antwoord is vastgelegd'), 'IZO: the question answered');
+  check((await zc.textContent('#stand')).includes('wacht op beoordeling'), 'IZO: back for triage');
+  for (const box of ['belongs_in_tier2', 'questions_clear', 'tier1_exhausted', 'guardians_and_pupil_informed']) {
+    await zc.check(`input[name="${box}"]`);
+  }
+  await zc.click('button:has-text("Beoordeling vastleggen")');
+  check((await zc.textContent('#stand')).includes('aangenomen'), 'IZO: accepted with the four checks');
+  await zc.fill('#c-summary', 'Ouders vertellen over het slapen; akkoord met bespreken.');
+  await zc.click('button:has-text("Gesprek vastleggen")');
+  check((await text(zc)).includes('Het gesprek is vastgelegd'), 'IZO: talk with the guardians recorded');
+  await zc.fill('#m-analysis', 'Meer partijen nodig: slaap en thuis.');
+  await zc.fill('#m-summary', 'Naar het ZAT.');
+  await zc.fill('#m-guardians_contact', 'mentor-7');
+  await zc.fill('#m-zat_question', 'Hoe helpen school en JGZ Sam samen?');
+  await zc.check('input[name="outcomes"][value="zat"]');
+  await zc.fill('#evaluation_on', day(28));
+  await zc.click('button:has-text("Verslag vastleggen")');
+  check((await text(zc)).includes('Het verslag is vastgelegd'), 'IZO: minutes recorded, outcome ZAT');
+  await shot(zc, '46-izo-verslag');
+
+  // 1. The coordinator asks the two consents and invites the guardian.
+  for (const [purpose, categories] of [
+    ['refer_to_zat', ['pupil', 'educational_support', 'care_history']],
+    ['case_membership', ['action_plans', 'pupil', 'external_care']],
+  ]) {
+    await zc.goto(vo + '/toestemming');
+    await zc.fill('#vraag-leerling', child);
+    await zc.fill('#geboortedatum', '2013-04-02');
+    await zc.selectOption('#doel', purpose);
+    await zc.selectOption('#ontvanger', ['jgz-1']);
+    for (const c of categories) await zc.check(`input[name="categories"][value="${c}"]`);
+    await zc.click('button:has-text("Toestemming vragen")');
+    check((await text(zc)).includes('Het verzoek om toestemming staat klaar'), `coordinator: ${purpose} asked`);
+  }
+  await zc.fill('#nodig-leerling', child);
+  await zc.click('button:has-text("Code maken")');
+  const code = (await zc.textContent('#uitnodigingscode')).trim();
+
+  // 2. The guardian, on a phone, gives both in the parent portal.
+  const parent = current = await person(phone);
+  await signIn(parent, vo, '/ouders', 'ouder-1');
+  await parent.fill('#code', code);
+  await parent.click('button:has-text("Koppelen")');
+  check((await text(parent)).includes('Uw kind is gekoppeld'), 'guardian: child linked');
+  await parent.click('ul.kaarten a');
+  const childUrl = parent.url();
+  const ask = await text(parent);
+  check(ask.includes('zorg- en adviesteam (ZAT)') && ask.includes('één gezamenlijk plan'), 'guardian: both requests in plain words');
+  await shot(parent, '50-ouders-toestemming-zat');
+  for (let i = 0; i < 2; i++) {
+    await parent.goto(childUrl);
+    await parent.click('button:has-text("Ik geef toestemming")');
+    check((await text(parent)).includes('U heeft toestemming gegeven'), `guardian: consent ${i + 1} given`);
+  }
+
+  // 3. The chair refers, sends the case file, records the meeting.
+  current = zc;
+  await zc.goto(vo + '/zat');
+  await shot(zc, '51-zat');
+  await zc.fill('#child_name', 'Sam Peters');
+  await zc.fill('#meeting_on', day(3));
+  await zc.fill('#background', 'Twee keer in het IZO besproken.');
+  await zc.click('button:has-text("Aanmelden")');
+  check((await text(zc)).includes('De leerling is aangemeld'), 'chair: pupil referred');
+  await zc.check('#lid-jgz-1');
+  await zc.click('button:has-text("Versturen")');
+  check((await text(zc)).includes('Het dossier is verstuurd'), 'chair: case file sent to the JGZ');
+  await zc.fill('#analysis', 'Slaapprobleem; spanningen thuis.');
+  await zc.fill('#needs', 'Een vast aanspreekpunt.');
+  await zc.fill('#directions', 'Slaap laten onderzoeken.');
+  await zc.fill('#decisions', 'JGZ onderzoekt; school zorgt voor opvang.');
+  await zc.fill('#reports_back', 'zc-9 belt de ouders');
+  await zc.fill('#evaluation_on', day(42));
+  await zc.fill('#goal_text', 'Sam is weer elke dag op school');
+  await zc.fill('#goal_measure', 'Verzuim per week');
+  await zc.fill('#goal_target', day(56));
+  await zc.selectOption('#action-0-owner', 'jgz-1');
+  await zc.fill('#action-0-what', 'Slaaponderzoek door de jeugdarts');
+  await zc.fill('#action-0-due', day(14));
+  await zc.selectOption('#action-0-category', 'external_care');
+  await zc.selectOption('#action-1-owner', 'vo-1');
+  await zc.fill('#action-1-what', 'Dagelijkse check-in bij de mentor');
+  await zc.fill('#action-1-due', day(7));
+  await zc.fill('#member-0-role', 'jeugdverpleegkundige');
+  await zc.fill('#member-0-person', 'J. Smit');
+  await zc.selectOption('#member-0-consent', { index: 1 });
+  await shot(zc, '52-zat-overleg');
+  await zc.click('button:has-text("Overleg en plan vastleggen")');
+  check((await text(zc)).includes('het plan van aanpak staat klaar'), 'chair: meeting and plan recorded');
+  const planUrl = zc.url();
+  check((await zc.textContent('#acties')).includes('Slaaponderzoek door de jeugdarts'), 'chair: the actions in the plan');
+  await shot(zc, '53-plan-van-aanpak');
+
+  // 4. The JGZ nurse, on her own node, reports progress.
+  const nurse = current = await person();
+  await signIn(nurse, jgzUrl, '/', 'jgz-3');
+  await until(nurse, jgzUrl + '/plannen', async (_, p) => (await text(p)).includes('Sam Peters'), 'JGZ: the plan arrived');
+  await shot(nurse, '54-jgz-plannen');
+  await nurse.click('a:has-text("Sam Peters")');
+  const viewUrl = nurse.url();
+  const seen = await text(nurse);
+  check(seen.includes('Slaaponderzoek door de jeugdarts') && seen.includes('Besluiten'), 'JGZ: its action and the decisions');
+  check(!seen.includes('Slaapprobleem; spanningen thuis'), 'JGZ: not the analysis (care history is not in its consent)');
+  await nurse.click('button:has-text("Aannemen")');
+  check((await text(nurse)).includes('Uw voortgang is verstuurd'), 'JGZ: acceptance sent');
+  await until(nurse, viewUrl, async (_, p) => (await p.textContent('#acties')).includes('aangenomen'), 'JGZ: the coordinator applied it');
+  await nurse.fill('#acties input[name="reason"]', 'Eerste afspraak gemaakt');
+  await nurse.click('button:has-text("Starten")');
+  await shot(nurse, '55-jgz-voortgang');
+
+  // 5. The coordinator sees it.
+  current = zc;
+  await until(zc, planUrl, async (_, p) => (await p.textContent('#acties')).includes('in uitvoering')
+    && (await p.textContent('#tijdlijn')).includes('Eerste afspraak gemaakt'), 'coordinator: sees the JGZ at work');
+  await shot(zc, '56-casusregisseur-ziet-voortgang');
+
+  // 6. The guardian sees the plan around her child on the portal.
+  current = parent;
+  await parent.goto(childUrl);
+  await parent.click('a:has-text("Het plan rond uw kind")');
+  const plan = await text(parent);
+  check(plan.includes('Slaaponderzoek door de jeugdarts') && plan.includes('in uitvoering'), 'guardian: the plan and how it stands');
+  await shot(parent, '57-ouders-plan');
+  verdict();
+  console.log('all care checks passed');
+} catch (e) {
+  console.error(e.stack || String(e));
+  if (current) {
+    console.error(`at ${current.url()}: ${(await current.textContent('body').catch(() => '')).trim().slice(0, 800)}`);
+    await current.screenshot({ path: `${shots}/failure.png`, fullPage: true }).catch(() => {});
+  }
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
