@@ -261,21 +261,30 @@ async fn tonic_health_check(ch: Channel) -> anyhow::Result<bool> {
         == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
 }
 
-/// Polls `probe` until it yields a value, or fails after `timeout`.
-pub async fn wait_until<T, F, Fut>(timeout: Duration, mut probe: F) -> anyhow::Result<T>
+/// Polls `probe` until it yields a value, or fails after `timeout`; the
+/// error names the test line that waited (the caller's location), so that a
+/// wait that timed out in CI says which one it was.
+#[track_caller]
+pub fn wait_until<T, F, Fut>(
+    timeout: Duration,
+    mut probe: F,
+) -> impl Future<Output = anyhow::Result<T>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = probe().await {
-            return Ok(v);
+    let at = std::panic::Location::caller();
+    async move {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = probe().await {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("condition not met within {timeout:?} (the wait at {at})");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        if Instant::now() > deadline {
-            anyhow::bail!("condition not met within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -384,11 +393,15 @@ pub fn status_document(to: &str, n: usize, payload: &[u8]) -> NewMessage {
 }
 
 /// Waits until the sender's outbox has `n` messages delivered.
-pub async fn wait_delivered(store: &Store, n: i64, timeout: Duration) -> anyhow::Result<()> {
-    wait_until(timeout, || async {
+#[track_caller]
+pub fn wait_delivered(
+    store: &Store,
+    n: i64,
+    timeout: Duration,
+) -> impl Future<Output = anyhow::Result<()>> {
+    wait_until(timeout, move || async move {
         (store.outbox_count("delivered").await.ok()? >= n).then_some(())
     })
-    .await
 }
 
 /// The path of the `carenet` binary built beside this test binary.
