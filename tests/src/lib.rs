@@ -543,3 +543,18 @@ pub async fn grant_consent(store: &Store, id: &str) -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wait_in_vain_names_the_line_that_waited() {
+        let line = line!() + 1;
+        let err = wait_until(Duration::ZERO, || async { None::<()> })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("{}:{line}:", file!())), "{err}");
+    }
+}
