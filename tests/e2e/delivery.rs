@@ -372,3 +372,103 @@ async fn two_replicas_of_each_party_deliver_a_thousand_messages_exactly_once() -
     po_store.db.close().await;
     region.shutdown().await
 }
+
+/// Makes every update of `table` where `condition` holds (an SQL
+/// expression over `NEW` and `OLD`, the same on both backends) fail in `db`:
+/// a real error inside the database, as a full disk or a lost connection
+/// gives. Returns the statement that lifts it.
+async fn fail_updates(db: &Db, table: &str, condition: &str) -> anyhow::Result<String> {
+    let name = format!("fail_{table}");
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TRIGGER {name} BEFORE UPDATE ON {table} \
+                 WHEN {condition} BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )))
+            .execute(pool)
+            .await?;
+            format!("DROP TRIGGER {name}")
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN \
+                 IF {condition} THEN RAISE EXCEPTION 'disk full'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql"
+            )))
+            .execute(pool)
+            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TRIGGER {name} BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )))
+            .execute(pool)
+            .await?;
+            format!("DROP TRIGGER {name} ON {table}")
+        }
+    })
+}
+
+async fn lift(db: &Db, statement: String) -> anyhow::Result<()> {
+    carenet_fabric::with_db!(db, pool => {
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(pool).await?;
+    });
+    Ok(())
+}
+
+const LOCAL_ERROR: &str = "a local error interrupted this attempt";
+
+/// A local database error in the middle of a delivery step releases the
+/// messages the worker claimed, to be tried again after the usual backoff;
+/// they do not wait out the two-minute claim (meant for a worker that
+/// stopped), so the step completes soon after the database recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_error_mid_step_is_retried_without_waiting_out_the_claim() -> anyhow::Result<()>
+{
+    let mut region = TestRegion::create(three_parties(), tuning(60_000)).await?;
+    region.start_all().await?;
+    let receiver = region.handle("vo-1").store;
+    let failing = fail_updates(&receiver.db, "inbox", "NEW.state = 'acked'").await?;
+    let sender = region.handle("po-1");
+    let ids = sender
+        .send(&[document("vo-1", 1, b"arrives while the disk is full")])
+        .await?;
+    // The receipt reaches the sender; recording that it left fails.
+    wait_delivered(&sender.store, 1, T).await?;
+    // It is released and tried again (its error recorded without the
+    // database's own text), not held for the claim.
+    wait_until(T, || async {
+        let errors = receiver.list_inbox_errors().await.ok()?;
+        errors
+            .contains(&(ids[0].clone(), LOCAL_ERROR.to_owned()))
+            .then_some(())
+    })
+    .await?;
+    lift(&receiver.db, failing).await?;
+    wait_until(T, || async {
+        (receiver.inbox_count("acked").await.ok()? == 1).then_some(())
+    })
+    .await?;
+
+    // The sender's side: the notification went out, recording it fails
+    // (and so does every release, so that nothing is delivered meanwhile).
+    let failing = fail_updates(
+        &sender.store.db,
+        "outbox",
+        "NEW.state = 'notified' OR (NEW.released_sha256 IS NOT NULL AND OLD.released_sha256 IS NULL)",
+    )
+    .await?;
+    let second = sender
+        .send(&[document("vo-1", 2, b"sent while the disk is full")])
+        .await?;
+    wait_until(T, || async {
+        let pending = sender.store.list_outbox(Some("pending"), 10).await.ok()?;
+        pending
+            .iter()
+            .any(|i| i.message_id == second[0] && i.last_error.as_deref() == Some(LOCAL_ERROR))
+            .then_some(())
+    })
+    .await?;
+    lift(&sender.store.db, failing).await?;
+    wait_delivered(&sender.store, 2, T).await?;
+    assert!(receiver.received(&second[0]).await?.is_some());
+    region.shutdown().await
+}

@@ -54,6 +54,10 @@ pub const GIVE_UP_AFTER_MS: i64 = 21 * 24 * 60 * 60 * 1000;
 /// replica over the same database) may take them, should it stop mid-way.
 pub const CLAIM_LEASE_MS: i64 = 2 * 60 * 1000;
 
+/// The `last_error` of an attempt a local error interrupted (the error's
+/// own text goes to the log only: it may quote a row).
+const LOCAL_ERROR: &str = "a local error interrupted this attempt";
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
@@ -195,15 +199,56 @@ impl Worker {
         if n == 0 {
             return Ok(0);
         }
-        let due = self.refuse_unregistered(due).await?;
+        let claimed: Vec<String> = due.iter().map(|d| d.message_id.clone()).collect();
+        let due = match self.refuse_unregistered(due).await {
+            Ok(due) => due,
+            Err(e) => {
+                self.release_outbox(&claimed).await;
+                return Err(e);
+            }
+        };
         let chunks = chunks_by(due, |d| d.recipient.clone(), self.config.batch);
         let results: Vec<Result<()>> = futures::stream::iter(chunks)
-            .map(|(recipient, items)| self.notify(recipient, items))
+            .map(|(recipient, items)| async move {
+                let ids: Vec<String> = items.iter().map(|i| i.message_id.clone()).collect();
+                let result = self.notify(recipient, items).await;
+                if result.is_err() {
+                    self.release_outbox(&ids).await;
+                }
+                result
+            })
             .buffer_unordered(self.config.concurrency)
             .collect()
             .await;
         results.into_iter().collect::<Result<Vec<_>>>()?;
         Ok(n)
+    }
+
+    /// After a local error (the database failed mid-way), the claimed
+    /// messages are tried again after the usual backoff instead of staying
+    /// claimed for the whole lease ([`CLAIM_LEASE_MS`], meant for a worker
+    /// that stopped). The error itself goes to the caller's log.
+    async fn release_outbox(&self, ids: &[String]) {
+        if let Err(e) = self
+            .ctx
+            .store
+            .mark_outbox_failed(ids, LOCAL_ERROR, &self.config.retry)
+            .await
+        {
+            tracing::warn!(error = %e, "releasing claimed messages failed; the lease ends them");
+        }
+    }
+
+    /// [`Self::release_outbox`] for the inbox.
+    async fn release_inbox(&self, ids: &[String]) {
+        if let Err(e) = self
+            .ctx
+            .store
+            .mark_inbox_failed(ids, LOCAL_ERROR, &self.config.retry)
+            .await
+        {
+            tracing::warn!(error = %e, "releasing claimed messages failed; the lease ends them");
+        }
     }
 
     /// Before anything is announced: the registry must allow the type from
@@ -324,11 +369,15 @@ impl Worker {
             .map(|((sender, state), items)| {
                 let ids: Vec<String> = items.into_iter().map(|i| i.message_id).collect();
                 async move {
-                    if state == "notified" {
-                        self.fetch(&sender, ids).await
+                    let result = if state == "notified" {
+                        self.fetch(&sender, ids.clone()).await
                     } else {
-                        self.acknowledge(&sender, ids).await
+                        self.acknowledge(&sender, ids.clone()).await
+                    };
+                    if result.is_err() {
+                        self.release_inbox(&ids).await;
                     }
+                    result
                 }
             })
             .buffer_unordered(self.config.concurrency)
