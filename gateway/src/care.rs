@@ -212,6 +212,9 @@ struct ZatCasePage {
     candidates: Vec<(String, String)>,
     first_meeting: bool,
     follow_up: bool,
+    /// The id the meeting form submits (made now), so that the same form
+    /// sent twice records one meeting.
+    meeting_id: String,
     plan_href: Option<String>,
     today: String,
     me: String,
@@ -285,6 +288,7 @@ pub(crate) async fn show(
         candidates,
         first_meeting: case.state == zat::State::Distributed,
         follow_up: case.state == zat::State::Planned,
+        meeting_id: uuid::Uuid::new_v4().hyphenated().to_string(),
         plan_href: case.plan_id.as_ref().map(|p| format!("/plannen/{p}")),
         today: today(),
         me: staff.actor.staff.clone(),
@@ -406,6 +410,7 @@ pub(crate) async fn meet(
         None
     };
     let meeting = v1::ZatMeeting {
+        id: f("meeting_id"),
         held_on: f("held_on"),
         analysis: f("analysis"),
         needs: f("needs"),

@@ -333,11 +333,30 @@ async fn a_pupil_goes_from_the_izo_through_the_zat_to_one_plan_across_nodes() ->
     }
     let e = zat::meet(&vo, &zc, &case_id, unseen).await.unwrap_err();
     assert_eq!(field_of(&e), "plan.actions[0].category");
-    let (_, plan_id) = zat::meet(&vo, &zc, &case_id, meeting.clone()).await?;
+    let mut meeting = meeting;
+    meeting.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let (meeting_id, plan_id) = zat::meet(&vo, &zc, &case_id, meeting.clone()).await?;
+    assert_eq!(meeting_id, meeting.id, "the form's own id is kept");
     let plan_id = plan_id.expect("the first meeting opens the plan");
-    // The same first meeting sent twice adds nothing the second time.
-    assert!(zat::meet(&vo, &zc, &case_id, meeting).await.is_err());
+    // The same form sent twice answers as the first did and adds nothing;
+    // the same meeting under another id is refused: the case is planned,
+    // so it would be a follow-up, which reviews the progress.
+    let again = zat::meet(&vo, &zc, &case_id, meeting.clone()).await?;
+    assert_eq!(again, (meeting_id, Some(plan_id.clone())));
+    let e = zat::meet(
+        &vo,
+        &zc,
+        &case_id,
+        v1::ZatMeeting {
+            id: String::new(),
+            ..meeting
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(field_of(&e), "review");
     assert_eq!(plan::show(&vo, &zc, &plan_id).await?.tasks.len(), 3);
+    assert_eq!(zat::show(&vo, &zc, &case_id).await?.meetings.len(), 1);
 
     // Each partner's node receives its own view: its sections only.
     let jgz_view = view_when(&jgz, &nurse, &plan_id, |_| true).await?;
@@ -708,6 +727,30 @@ async fn a_pupil_goes_from_the_izo_through_the_zat_to_one_plan_across_nodes() ->
             .is_some_and(|h| h.evaluation_on == day(70))
     })
     .await?;
+
+    // A follow-up sent twice from one form is recorded once; one that
+    // names a meeting that is no id is refused, naming the field.
+    let follow_up = v1::ZatMeeting {
+        id: uuid::Uuid::new_v4().hyphenated().to_string(),
+        held_on: day(0),
+        review: "JGZ en school op schema.".into(),
+        ..Default::default()
+    };
+    zat::meet(&vo, &zc, &case_id, follow_up.clone()).await?;
+    zat::meet(&vo, &zc, &case_id, follow_up.clone()).await?;
+    assert_eq!(zat::show(&vo, &zc, &case_id).await?.meetings.len(), 2);
+    let e = zat::meet(
+        &vo,
+        &zc,
+        &case_id,
+        v1::ZatMeeting {
+            id: "../x".into(),
+            ..follow_up
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(field_of(&e), "id");
 
     // A follow-up ZAT meeting closes the case and its plan.
     zat::meet(

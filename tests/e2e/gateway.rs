@@ -687,15 +687,24 @@ async fn the_care_api_takes_the_same_rules() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(teacher_try.status(), 403);
-    let met = http
-        .post(at(&vo_base, &format!("/zat/{case_id}/meetings")))
-        .bearer_auth(&chair)
-        .json(&meeting(true))
-        .send()
-        .await?;
-    assert_eq!(met.status(), 201);
-    let met: serde_json::Value = met.json().await?;
-    let plan_id = met["plan_id"].as_str().expect("a plan").to_owned();
+    // Named by the client, the meeting sent twice (a retry after a lost
+    // answer) is recorded once and answered the same.
+    let mut named = meeting(true);
+    named["id"] = uuid::Uuid::new_v4().hyphenated().to_string().into();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let met = http
+            .post(at(&vo_base, &format!("/zat/{case_id}/meetings")))
+            .bearer_auth(&chair)
+            .json(&named)
+            .send()
+            .await?;
+        assert_eq!(met.status(), 201);
+        answers.push(met.json::<serde_json::Value>().await?);
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0]["meeting_id"], named["id"]);
+    let plan_id = answers[0]["plan_id"].as_str().expect("a plan").to_owned();
     let teacher_read = http
         .get(at(&vo_base, &format!("/cases/{plan_id}")))
         .bearer_auth(&teacher)

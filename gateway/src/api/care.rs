@@ -73,6 +73,10 @@ pub(crate) struct PlanOfAction {
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct MeetingRequest {
+    /// A meeting id the client chooses (a UUID): the same request sent
+    /// again records one meeting and answers as the first did.
+    #[serde(default)]
+    id: String,
     held_on: String,
     #[serde(default)]
     analysis: String,
@@ -155,6 +159,7 @@ pub(crate) async fn meet(
         &actor,
         &id,
         v1::ZatMeeting {
+            id: body.id,
             held_on: body.held_on,
             analysis: body.analysis,
             needs: body.needs,

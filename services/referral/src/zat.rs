@@ -431,12 +431,26 @@ pub async fn meet(
 ) -> Result<(String, Option<String>)> {
     carenet_fabric::actor::require(store, actor, &roles::ZAT_CHAIR, id).await?;
     let case = load(store, id).await?;
+    // A meeting the client named (the form's own id, made when the form
+    // was shown) is recorded once: sent again, after a double click or a
+    // retry, it answers what the first submit did.
+    if !m.id.is_empty() {
+        if uuid::Uuid::parse_str(&m.id).is_err() {
+            return Err(Error::invalid("id", "not a meeting id"));
+        }
+        if case.meetings.iter().any(|k| k.id == m.id) && !plan_missing(&case) {
+            return Ok((m.id, case.plan_id));
+        }
+        if meeting_of_another_case(store, id, &m.id).await? {
+            return Err(Error::invalid("id", "not a meeting id"));
+        }
+    }
     date("held_on", &m.held_on)?;
     let first = match case.state {
         State::Distributed => true,
         // A first meeting whose plan could not be written (the database
         // failed after the meeting was recorded) is recorded again.
-        State::Planned => case.plan_id.is_none(),
+        State::Planned => plan_missing(&case),
         s => return Err(state_error(id, "meet", s)),
     };
     if first {
@@ -502,7 +516,11 @@ pub async fn meet(
         }
         None => None,
     };
-    m.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    // A first meeting recorded again because its plan is missing gets a
+    // new id (its first record stays).
+    if m.id.is_empty() || case.meetings.iter().any(|k| k.id == m.id) {
+        m.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    }
     m.recorded_by = actor.staff.clone();
     let meeting_id = m.id.clone();
     let to = if m.close_case {
@@ -515,7 +533,7 @@ pub async fn meet(
     // stops here (`Aborted`), before it could add to the plan twice.
     let audit = entry(actor, "zat_meeting_recorded", id);
     let now = now_ms();
-    audited!(&store.db, tx => {
+    let recorded: Result<()> = async { audited!(&store.db, tx => {
         sqlx::query("INSERT INTO zat_meeting (id, case_id, held_on, meeting, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
             .bind(&meeting_id)
             .bind(id)
@@ -535,7 +553,19 @@ pub async fn meet(
             return Err(Error::Aborted(format!("zat {id}")));
         }
         ((), vec![audit])
-    });
+    }); Ok(()) }.await;
+    match recorded {
+        Ok(()) => {}
+        // The same named meeting sent twice at once: the other one records it.
+        Err(Error::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+            let now = load(store, id).await?;
+            if now.meetings.iter().any(|k| k.id == meeting_id) {
+                return Ok((meeting_id, now.plan_id));
+            }
+            return Err(Error::Database(sqlx::Error::Database(e)));
+        }
+        Err(e) => return Err(e),
+    }
     let mut plan_id = case.plan_id.clone();
     if let Some(new) = new_plan {
         let opened = carenet_caseplan::plan::open(store, actor, new)
@@ -560,6 +590,23 @@ pub async fn meet(
         }
     }
     Ok((meeting_id, plan_id))
+}
+
+/// A planned case whose first meeting's plan could not be written (the
+/// database failed after the meeting was recorded).
+fn plan_missing(case: &Case) -> bool {
+    case.state == State::Planned && case.plan_id.is_none()
+}
+
+/// Whether meeting `meeting_id` was recorded for another case than `case_id`.
+async fn meeting_of_another_case(store: &Store, case_id: &str, meeting_id: &str) -> Result<bool> {
+    let other: Option<String> = with_db!(&store.db, pool => {
+        sqlx::query_scalar("SELECT case_id FROM zat_meeting WHERE id = $1")
+            .bind(meeting_id)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(other.is_some_and(|c| c != case_id))
 }
 
 /// An invalid-field error from the plan, named as the meeting's field.
