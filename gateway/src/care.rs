@@ -212,9 +212,6 @@ struct ZatCasePage {
     candidates: Vec<(String, String)>,
     first_meeting: bool,
     follow_up: bool,
-    /// The id the meeting form submits (made now), so that the same form
-    /// sent twice records one meeting.
-    meeting_id: String,
     plan_href: Option<String>,
     today: String,
     me: String,
@@ -288,7 +285,6 @@ pub(crate) async fn show(
         candidates,
         first_meeting: case.state == zat::State::Distributed,
         follow_up: case.state == zat::State::Planned,
-        meeting_id: uuid::Uuid::new_v4().hyphenated().to_string(),
         plan_href: case.plan_id.as_ref().map(|p| format!("/plannen/{p}")),
         today: today(),
         me: staff.actor.staff.clone(),
@@ -410,7 +406,7 @@ pub(crate) async fn meet(
         None
     };
     let meeting = v1::ZatMeeting {
-        id: f("meeting_id"),
+        id: f("form_id"),
         held_on: f("held_on"),
         analysis: f("analysis"),
         needs: f("needs"),
@@ -741,10 +737,13 @@ pub(crate) async fn evaluate(
         &state.inner.store,
         &staff.actor,
         &id,
-        &f("held_on"),
-        &f("text"),
-        &f("outcome"),
-        &f("next_on"),
+        &plan::Evaluation {
+            id: f("form_id"),
+            held_on: f("held_on"),
+            text: f("text"),
+            outcome: f("outcome"),
+            next_on: f("next_on"),
+        },
     )
     .await?;
     Ok(done(

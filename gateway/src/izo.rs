@@ -287,7 +287,15 @@ pub(crate) async fn register(
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, Error> {
     staff.check(field(&pairs, "csrf"), &headers, &state)?;
-    let id = izo::register(&state.inner.store, &staff.actor, registration(&pairs)).await?;
+    let id = izo::register(
+        &state.inner.store,
+        &staff.actor,
+        v1::IzoRegistration {
+            id: field(&pairs, "form_id").trim().to_owned(),
+            ..registration(&pairs)
+        },
+    )
+    .await?;
     Ok(done(
         &state,
         jar,
@@ -530,6 +538,7 @@ pub(crate) async fn minutes(
             .filter_map(|(_, v)| OUTCOMES.iter().find(|(_, c, _)| c == v))
             .map(|(o, _, _)| *o as i32)
             .collect(),
+        id: f("form_id"),
         ..Default::default()
     };
     for (name, _, _) in MINUTES_TEXT {
@@ -580,6 +589,7 @@ pub(crate) async fn conversation(
         &staff.actor,
         &id,
         v1::IzoConversation {
+            id: f("form_id"),
             held_on: f("held_on"),
             with: with as i32,
             after_meeting: f("when") == "after",

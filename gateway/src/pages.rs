@@ -124,6 +124,12 @@ pub(crate) fn mark_demo() {
     DEMO.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// A new id for a form that writes a record (`form_id`): the slice records
+/// the same form sent twice (a double click, a resent page) once.
+pub fn form_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
 /// Whether the pages carry the DEMO banner.
 pub fn demo_mode() -> bool {
     DEMO.load(std::sync::atomic::Ordering::Relaxed)

@@ -155,7 +155,19 @@ async fn a_pupil_goes_from_the_izo_through_the_zat_to_one_plan_across_nodes() ->
 
     // IZO: the mentor registers, the coordinator accepts, the mentor talks
     // with the guardians, the meeting chooses the ZAT.
-    let izo_id = izo::register(&vo, &mentor, registration()).await?;
+    // Each form names what it writes: sent twice, it writes once; an id
+    // of someone else's record is refused, naming it.
+    let named = || uuid::Uuid::new_v4().hyphenated().to_string();
+    let form = v1::IzoRegistration {
+        id: named(),
+        ..registration()
+    };
+    let izo_id = izo::register(&vo, &mentor, form.clone()).await?;
+    assert_eq!(izo::register(&vo, &mentor, form.clone()).await?, izo_id);
+    assert_eq!(izo::list(&vo, &zc).await?.len(), 1);
+    let other_mentor = Actor::new(vo.party.clone(), "mentor-2", [Role::Mentor])?;
+    let e = izo::register(&vo, &other_mentor, form).await.unwrap_err();
+    assert_eq!(field_of(&e), "id");
     let accept = v1::IzoTriage {
         decision: IzoTriageDecision::Accept as i32,
         belongs_in_tier2: true,
@@ -165,26 +177,24 @@ async fn a_pupil_goes_from_the_izo_through_the_zat_to_one_plan_across_nodes() ->
         ..Default::default()
     };
     izo::triage(&vo, &zc, &izo_id, accept).await?;
-    izo_meeting::converse(
-        &vo,
-        &mentor,
-        &izo_id,
-        v1::IzoConversation {
-            held_on: day(0),
-            with: v1::IzoConversationWith::Guardians as i32,
-            summary: "Ouders vertellen over de slaapproblemen; akkoord met bespreking.".into(),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let e = izo_meeting::record(
-        &vo,
-        &zc,
-        &izo_id,
-        minutes(&[IzoOutcome::Zat, IzoOutcome::GuardianSupport]),
-    )
-    .await;
-    assert!(e.is_ok(), "{e:?}");
+    let talk = v1::IzoConversation {
+        id: named(),
+        held_on: day(0),
+        with: v1::IzoConversationWith::Guardians as i32,
+        summary: "Ouders vertellen over de slaapproblemen; akkoord met bespreking.".into(),
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        izo_meeting::converse(&vo, &mentor, &izo_id, talk.clone()).await?;
+    }
+    let held = v1::IzoMinutes {
+        id: named(),
+        ..minutes(&[IzoOutcome::Zat, IzoOutcome::GuardianSupport])
+    };
+    for _ in 0..2 {
+        let e = izo_meeting::record(&vo, &zc, &izo_id, held.clone()).await;
+        assert!(e.is_ok(), "{e:?}");
+    }
     let mut no_question = minutes(&[IzoOutcome::Zat]);
     no_question.zat_question.clear();
     let e = izo_meeting::record(&vo, &zc, &izo_id, no_question)
@@ -662,16 +672,17 @@ async fn a_pupil_goes_from_the_izo_through_the_zat_to_one_plan_across_nodes() ->
 
     // The evaluation; then the SMW's consent is withdrawn: it leaves the
     // plan, its copies are erased, and it can no longer fetch the plan.
-    plan::evaluate(
-        &vo,
-        &zc,
-        &plan_id,
-        &day(0),
-        "Slapen gaat beter; verzuim daalt.",
-        "continue",
-        &day(70),
-    )
-    .await?;
+    let evaluation = plan::Evaluation {
+        id: uuid::Uuid::new_v4().hyphenated().to_string(),
+        held_on: day(0),
+        text: "Slapen gaat beter; verzuim daalt.".into(),
+        outcome: "continue".into(),
+        next_on: day(70),
+    };
+    plan::evaluate(&vo, &zc, &plan_id, &evaluation).await?;
+    // The same form sent twice: one evaluation.
+    plan::evaluate(&vo, &zc, &plan_id, &evaluation).await?;
+    assert_eq!(plan::show(&vo, &zc, &plan_id).await?.evaluations.len(), 1);
     ConsentStore::new(vo.clone())
         .withdraw(
             &zc,

@@ -784,18 +784,45 @@ pub(crate) fn step_text(from: State, to: State, note: &str) -> String {
     }
 }
 
-/// An evaluation of the plan: its text, the outcome (`continue`, `adjust`
-/// or `close`) and, unless it closes the plan, the next evaluation date.
-pub async fn evaluate(
-    store: &Store,
-    actor: &Actor,
-    plan_id: &str,
-    held_on: &str,
-    text: &str,
-    outcome: &str,
-    next_on: &str,
-) -> Result<()> {
+/// An evaluation of a plan, as the form or a client gives it.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    /// Named by the form (a UUID made when it was shown) so that the same
+    /// evaluation sent twice is recorded once; empty: a new one.
+    pub id: String,
+    pub held_on: String,
+    pub text: String,
+    /// `continue`, `adjust` or `close`.
+    pub outcome: String,
+    /// The next evaluation date, unless it closes the plan.
+    pub next_on: String,
+}
+
+/// Records an evaluation of the plan; `close` closes it.
+pub async fn evaluate(store: &Store, actor: &Actor, plan_id: &str, e: &Evaluation) -> Result<()> {
     carenet_fabric::actor::require(store, actor, &roles::MANAGE, plan_id).await?;
+    let (held_on, text, outcome, next_on) = (
+        e.held_on.as_str(),
+        e.text.as_str(),
+        e.outcome.as_str(),
+        e.next_on.as_str(),
+    );
+    let named = !e.id.is_empty();
+    let id = carenet_fabric::envelope::named_or_new("id", &e.id)?;
+    if named {
+        let of: Option<String> = with_db!(&store.db, pool => {
+            sqlx::query_scalar("SELECT plan_id FROM case_evaluation WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(pool)
+                .await?
+        });
+        match of {
+            // Sent again (a double click, a retry): recorded already.
+            Some(p) if p == plan_id => return Ok(()),
+            Some(_) => return Err(Error::invalid("id", "names an evaluation of another plan")),
+            None => {}
+        }
+    }
     date("held_on", held_on)?;
     required("text", text)?;
     if !matches!(outcome, "continue" | "adjust" | "close") {
@@ -818,7 +845,7 @@ pub async fn evaluate(
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(plan_id)
-        .bind(new_id())
+        .bind(&id)
         .bind(held_on)
         .bind(text)
         .bind(outcome)

@@ -17,6 +17,7 @@ use carenet_consent::Purpose;
 use carenet_consent::record::{format_date, parse_date};
 use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::{now_ms, today};
+use carenet_fabric::envelope::named_or_new;
 use carenet_fabric::store::Store;
 use carenet_fabric::{Actor, Error, audited, with_db};
 use carenet_proto::v1::{self, IzoSupportKind, IzoTriageDecision};
@@ -156,16 +157,18 @@ pub async fn register(
 ) -> Result<String> {
     carenet_fabric::actor::require(store, actor, &roles::REGISTER, "izo:new").await?;
     validate(&registration)?;
-    registration.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    // A form names its registration (see `named_or_new`): sent twice, it
+    // registers once.
+    registration.id = named_or_new("id", &registration.id)?;
     registration.registered_by = actor.staff.clone();
     registration.registered_on = format_date(today());
     let id = registration.id.clone();
     let now = now_ms();
     let audit = entry(actor, "izo_registered", &id);
-    audited!(&store.db, tx => {
-        sqlx::query(
+    let inserted = audited!(&store.db, tx => {
+        let inserted = sqlx::query(
             "INSERT INTO izo_case (id, child_ref, state, registration, registered_by, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, 'registered', $3, $4, $5, $5)",
+             VALUES ($1, $2, 'registered', $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&id)
         .bind(&registration.child_ref)
@@ -173,9 +176,22 @@ pub async fn register(
         .bind(&actor.staff)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        ((), vec![audit])
+        .await?
+        .rows_affected()
+            == 1;
+        (inserted, if inserted { vec![audit] } else { Vec::new() })
     });
+    if !inserted {
+        let by: Option<String> = with_db!(&store.db, pool => {
+            sqlx::query_scalar("SELECT registered_by FROM izo_case WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(pool)
+                .await?
+        });
+        if by.as_deref() != Some(actor.staff.as_str()) {
+            return Err(Error::invalid("id", "names another registration"));
+        }
+    }
     Ok(id)
 }
 

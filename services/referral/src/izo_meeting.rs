@@ -7,6 +7,7 @@
 use carenet_consent::Purpose;
 use carenet_consent::record::{ConsentStore, parse_date};
 use carenet_fabric::clock::{now_ms, today};
+use carenet_fabric::envelope::named_or_new;
 use carenet_fabric::store::Store;
 use carenet_fabric::{Actor, Error, audited, with_db};
 use carenet_proto::v1::{self, IzoConversationWith, IzoOutcome};
@@ -20,10 +21,6 @@ fn required(field: &str, value: &str, what: &str) -> Result<()> {
         return Err(Error::invalid(field, what));
     }
     Ok(())
-}
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
 /// The party's kind, from the region directory.
@@ -97,22 +94,47 @@ pub async fn record(
             ));
         }
     }
-    m.id = new_id();
+    m.id = named_or_new("id", &m.id)?;
     m.recorded_by = actor.staff.clone();
     let minutes_id = m.id.clone();
     let audit = entry(actor, "izo_minutes_recorded", id);
-    audited!(&store.db, tx => {
-        sqlx::query("INSERT INTO izo_meeting (id, izo_id, held_on, minutes, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+    let inserted = audited!(&store.db, tx => {
+        let inserted = sqlx::query("INSERT INTO izo_meeting (id, izo_id, held_on, minutes, created_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")
             .bind(&minutes_id)
             .bind(id)
             .bind(&m.held_on)
             .bind(m.encode_to_vec())
             .bind(now_ms())
             .execute(&mut *tx)
-            .await?;
-        ((), vec![audit])
+            .await?
+            .rows_affected()
+            == 1;
+        (inserted, if inserted { vec![audit] } else { Vec::new() })
     });
+    if !inserted {
+        recorded_for(store, "izo_meeting", &minutes_id, id).await?;
+    }
     Ok(minutes_id)
+}
+
+/// After a named record was found written already (the same form sent
+/// twice): it must be one of registration `izo_id`'s, else `id` named
+/// another's. `table` is a static name.
+async fn recorded_for(store: &Store, table: &'static str, id: &str, izo_id: &str) -> Result<()> {
+    let of: Option<String> = with_db!(&store.db, pool => {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT izo_id FROM {table} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    if of.as_deref() == Some(izo_id) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "id",
+            "names a record of another registration",
+        ))
+    }
 }
 
 /// Records a conversation with the pupil or the guardians about
@@ -135,20 +157,25 @@ pub async fn converse(
     // The one who registered the pupil, or a coordinator: as reading it.
     let case = izo::load(store, id).await?;
     izo::own_or_coordinator(store, actor, &case, id).await?;
-    c.id = new_id();
+    c.id = named_or_new("id", &c.id)?;
     c.recorded_by = actor.staff.clone();
     let conversation_id = c.id.clone();
     let audit = entry(actor, "izo_conversation_recorded", id);
-    audited!(&store.db, tx => {
-        sqlx::query("INSERT INTO izo_conversation (id, izo_id, conversation, created_at_ms) VALUES ($1, $2, $3, $4)")
+    let inserted = audited!(&store.db, tx => {
+        let inserted = sqlx::query("INSERT INTO izo_conversation (id, izo_id, conversation, created_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
             .bind(&conversation_id)
             .bind(id)
             .bind(c.encode_to_vec())
             .bind(now_ms())
             .execute(&mut *tx)
-            .await?;
-        ((), vec![audit])
+            .await?
+            .rows_affected()
+            == 1;
+        (inserted, if inserted { vec![audit] } else { Vec::new() })
     });
+    if !inserted {
+        recorded_for(store, "izo_conversation", &conversation_id, id).await?;
+    }
     Ok(conversation_id)
 }
 

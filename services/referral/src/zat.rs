@@ -19,6 +19,7 @@ use carenet_consent::policy::{Coverage, coverage};
 use carenet_consent::record::{ConsentStore, format_date, parse_date};
 use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::{now_ms, today};
+use carenet_fabric::envelope::named_or_new;
 use carenet_fabric::store::Store;
 use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::{Actor, Error, PartyId, audited, outbox_enqueue, with_db};
@@ -434,15 +435,14 @@ pub async fn meet(
     // A meeting the client named (the form's own id, made when the form
     // was shown) is recorded once: sent again, after a double click or a
     // retry, it answers what the first submit did.
-    if !m.id.is_empty() {
-        if uuid::Uuid::parse_str(&m.id).is_err() {
-            return Err(Error::invalid("id", "not a meeting id"));
-        }
+    let named = !m.id.is_empty();
+    m.id = named_or_new("id", &m.id)?;
+    if named {
         if case.meetings.iter().any(|k| k.id == m.id) && !plan_missing(&case) {
             return Ok((m.id, case.plan_id));
         }
         if meeting_of_another_case(store, id, &m.id).await? {
-            return Err(Error::invalid("id", "not a meeting id"));
+            return Err(Error::invalid("id", "names a meeting of another case"));
         }
     }
     date("held_on", &m.held_on)?;
@@ -518,7 +518,7 @@ pub async fn meet(
     };
     // A first meeting recorded again because its plan is missing gets a
     // new id (its first record stays).
-    if m.id.is_empty() || case.meetings.iter().any(|k| k.id == m.id) {
+    if case.meetings.iter().any(|k| k.id == m.id) {
         m.id = uuid::Uuid::new_v4().hyphenated().to_string();
     }
     m.recorded_by = actor.staff.clone();
