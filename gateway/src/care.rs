@@ -174,6 +174,7 @@ pub(crate) async fn refer(
         &staff.actor,
         &state.inner.referral,
         v1::ZatReferral {
+            id: f("form_id"),
             child_ref: registration.child_ref,
             child_name: f("child_name"),
             child_birth_date: registration.child_birth_date,

@@ -242,7 +242,13 @@ async fn a_pupil_goes_from_the_izo_through_the_zat_to_one_plan_across_nodes() ->
     let e = zat::refer(&vo, &mentor, &config, direct).await.unwrap_err();
     assert_eq!(field_of(&e), "origin");
     grant_consent(&vo, &zat_consent).await?;
-    let case_id = zat::refer(&vo, &zc, &config, referral(&zat_consent)).await?;
+    let once = v1::ZatReferral {
+        id: named(),
+        ..referral(&zat_consent)
+    };
+    let case_id = zat::refer(&vo, &zc, &config, once.clone()).await?;
+    assert_eq!(zat::refer(&vo, &zc, &config, once).await?, case_id);
+    assert_eq!(zat::list(&vo, &zc).await?.len(), 1, "referred once");
 
     // The chair distributes to the members the consent names, not others.
     let e = zat::distribute(&vo, &zc, &case_id, &["jz-1".into()])

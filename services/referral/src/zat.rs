@@ -205,24 +205,30 @@ pub async fn refer(
     }
     required("question", &r.question, "give the question for the ZAT")?;
     check_consent(store, &r.child_ref, &r.consent_record).await?;
-    r.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    // The form names its referral: sent twice, it refers once.
+    r.id = named_or_new("id", &r.id)?;
     r.referred_by = actor.staff.clone();
     r.referred_on = format_date(today());
     let id = r.id.clone();
     let audit = entry(actor, "zat_referred", &id);
     let now = now_ms();
-    audited!(&store.db, tx => {
-        sqlx::query(
-            "INSERT INTO zat_case (id, child_ref, state, referral, created_at_ms, updated_at_ms) VALUES ($1, $2, 'referred', $3, $4, $4)",
+    let inserted = audited!(&store.db, tx => {
+        let inserted = sqlx::query(
+            "INSERT INTO zat_case (id, child_ref, state, referral, created_at_ms, updated_at_ms) VALUES ($1, $2, 'referred', $3, $4, $4) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&id)
         .bind(&r.child_ref)
         .bind(r.encode_to_vec())
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        ((), vec![audit])
+        .await?
+        .rows_affected()
+            == 1;
+        (inserted, if inserted { vec![audit] } else { Vec::new() })
     });
+    if !inserted && load(store, &id).await?.referral.referred_by != actor.staff {
+        return Err(Error::invalid("id", "names another referral"));
+    }
     Ok(id)
 }
 
