@@ -241,7 +241,7 @@ pub(crate) async fn request(
             .transpose()?,
     };
     ConsentStore::new(state.inner.store.clone())
-        .request(&staff.actor, &r)
+        .request_named(&staff.actor, field(&pairs, "form_id"), &r)
         .await?;
     let mut p = with_pupil(&state, &staff, page(&state, &staff), &child_ref).await?;
     p.notice = Some("Het verzoek om toestemming staat klaar voor de ouders.".into());

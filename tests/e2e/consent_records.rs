@@ -232,3 +232,37 @@ async fn bad_input_and_transitions_are_refused_and_expiry_follows_the_date() -> 
     );
     Ok(())
 }
+
+/// The request form names its record: sent twice (a double click, a page
+/// sent again) it asks the guardians once; the same id for another child
+/// is refused, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_form_sent_twice_asks_once() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let consents = ConsentStore::new(store.clone());
+    let by = mentor(&store);
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let r = request(date!(2014 - 03 - 01));
+    let first = consents.request_named(&by, &id, &r).await?;
+    let again = consents.request_named(&by, &id, &r).await?;
+    assert_eq!(first.version.record_id, id);
+    assert_eq!(again.version, first.version);
+    assert_eq!(consents.list(&by, "pupil-0042").await?.len(), 1);
+    let other = ConsentRequest {
+        child_ref: "pupil-0043".into(),
+        ..request(date!(2014 - 03 - 01))
+    };
+    match consents.request_named(&by, &id, &other).await {
+        Err(Error::Fabric(carenet_fabric::Error::InvalidArgument { field, .. })) => {
+            assert_eq!(field, "id")
+        }
+        other => panic!("{other:?}"),
+    }
+    match consents.request_named(&by, "not-a-uuid", &r).await {
+        Err(Error::Fabric(carenet_fabric::Error::InvalidArgument { field, .. })) => {
+            assert_eq!(field, "id")
+        }
+        other => panic!("{other:?}"),
+    }
+    Ok(())
+}

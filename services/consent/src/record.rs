@@ -251,13 +251,37 @@ impl ConsentStore {
 
     /// Records a request for consent (version 1, status requested).
     pub async fn request(&self, actor: &Actor, r: &ConsentRequest) -> Result<Stored> {
+        self.request_named(actor, "", r).await
+    }
+
+    /// [`Self::request`] under the record id a form named (a UUID made when
+    /// the form was shown; empty: a new one): the same form sent twice asks
+    /// once and answers with that record as it stands; an id of a record
+    /// about another child or purpose is refused, naming `id`.
+    pub async fn request_named(
+        &self,
+        actor: &Actor,
+        id: &str,
+        r: &ConsentRequest,
+    ) -> Result<Stored> {
         roles::require(&self.store, actor, &roles::REQUEST, &r.child_ref).await?;
         validate_request(r)?;
+        let named = !id.is_empty();
+        let record_id = carenet_fabric::envelope::named_or_new("id", id)?;
+        if named && let Some(asked) = self.latest(&record_id).await? {
+            let v = &asked.version;
+            if v.child_ref == r.child_ref && v.purpose == r.purpose.as_str() {
+                return Ok(asked);
+            }
+            return Err(
+                carenet_fabric::Error::invalid("id", "names another consent record").into(),
+            );
+        }
         let mut categories: Vec<Category> = r.categories.clone();
         categories.sort();
         categories.dedup();
         let version = v1::ConsentVersion {
-            record_id: uuid::Uuid::new_v4().hyphenated().to_string(),
+            record_id,
             version: 1,
             previous_sha256: Vec::new(),
             holder: self.store.party.to_string(),
