@@ -75,6 +75,12 @@ CREATE INDEX case_plan_child ON case_plan (child_ref);
 -- One child, one plan: at most one open plan per child at a holder.
 CREATE UNIQUE INDEX case_plan_open_child ON case_plan (child_ref) WHERE status = 'open';
 CREATE INDEX case_plan_status ON case_plan (status, updated_at_ms);
+-- What opened or added to a plan (e.g. a ZAT meeting): each source adds
+-- once, however often its request is sent.
+CREATE TABLE case_plan_source (
+    source          TEXT PRIMARY KEY,
+    plan_id         TEXT NOT NULL REFERENCES case_plan (id)
+);
 
 CREATE TABLE case_member (
     plan_id         TEXT NOT NULL REFERENCES case_plan (id),

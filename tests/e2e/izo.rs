@@ -353,3 +353,49 @@ async fn operators_list_and_show_registrations_from_the_command_line() -> anyhow
     );
     region.shutdown().await
 }
+
+/// The form names its registration: sent twice (a double click, a retry)
+/// it registers once; kept open, changed and sent again, or sent by
+/// someone else under the same id, it is a registration of its own, so
+/// nothing sent is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_form_sent_twice_registers_once_and_a_changed_one_anew() -> anyhow::Result<()>
+{
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let mentor = staff(&store, "mentor-1", &[Role::Mentor]);
+    let other_mentor = staff(&store, "mentor-2", &[Role::Mentor]);
+    let zc = staff(&store, "zc-1", &[Role::CareCoordinator]);
+    let sent = v1::IzoRegistration {
+        id: uuid::Uuid::new_v4().hyphenated().to_string(),
+        ..form("LL-1")
+    };
+    let id = izo::register(&store, &mentor, sent.clone()).await?;
+    assert_eq!(id, sent.id);
+    assert_eq!(izo::register(&store, &mentor, sent.clone()).await?, id);
+    assert_eq!(izo::list(&store, &zc).await?.len(), 1);
+    let changed = v1::IzoRegistration {
+        problem: "Na de kerstvakantie is het verzuim verdubbeld.".into(),
+        ..sent.clone()
+    };
+    let second = izo::register(&store, &mentor, changed).await?;
+    let third = izo::register(&store, &other_mentor, sent.clone()).await?;
+    assert!(second != id && third != id && second != third);
+    assert_eq!(izo::list(&store, &zc).await?.len(), 3);
+    assert_eq!(
+        izo::show(&store, &mentor, &id).await?.registration.problem,
+        form("LL-1").problem,
+        "the first is unchanged"
+    );
+    let e = izo::register(
+        &store,
+        &mentor,
+        v1::IzoRegistration {
+            id: "not-an-id".into(),
+            ..form("LL-2")
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(field_of(&e), "id");
+    Ok(())
+}

@@ -352,6 +352,10 @@ pub(crate) async fn assign(
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ConsentAsk {
+    /// A record id the client chooses (a UUID): the same request sent
+    /// again asks once and answers with that record as it stands.
+    #[serde(default)]
+    id: String,
     child_ref: String,
     /// YYYY-MM-DD.
     child_birth_date: String,
@@ -437,7 +441,7 @@ pub(crate) async fn ask(
             .transpose()?,
     };
     let stored = ConsentStore::new(state.inner.store.clone())
-        .request(&actor, &request)
+        .request_named(&actor, &body.id, &request)
         .await?;
     Ok((StatusCode::CREATED, Json(consent_json(&stored))))
 }

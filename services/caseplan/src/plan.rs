@@ -37,6 +37,9 @@ pub struct NewPlan {
     pub actions: Vec<v1::CaseAction>,
     pub members: Vec<v1::CaseMember>,
     pub notes: Vec<v1::CaseNote>,
+    /// What adds this, once (e.g. `zat-meeting:{id}`): the same source
+    /// sent again, or twice at once, adds nothing more. Empty: no guard.
+    pub source: String,
 }
 
 /// One plan in a list: no content beyond the pupil's name.
@@ -469,6 +472,11 @@ pub async fn check(store: &Store, mut new: NewPlan) -> Result<NewPlan> {
 }
 
 async fn open_checked(store: &Store, actor: &Actor, new: &NewPlan) -> Result<String> {
+    // A source adds once (its request sent again, or two at once: the
+    // second meets the first's row, or its primary key, and is retried).
+    if let Some(done) = plan_of_source(store, &new.source).await? {
+        return Ok(done);
+    }
     let existing = open_plan_of(store, &new.child_ref).await?;
     let plan_id = existing.clone().unwrap_or_else(new_id);
     let party = store.party.to_string();
@@ -585,10 +593,30 @@ async fn open_checked(store: &Store, actor: &Actor, new: &NewPlan) -> Result<Str
             .await?;
             event!(tx, &plan_id, &party, "task_added", &task_id, format!("{}: {}", a.owner, a.what), &a.category);
         }
+        if !new.source.is_empty() {
+            sqlx::query("INSERT INTO case_plan_source (source, plan_id) VALUES ($1, $2)")
+                .bind(&new.source)
+                .bind(&plan_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         bump!(tx, &plan_id);
         ((), vec![audit])
     });
     Ok(plan_id)
+}
+
+/// The plan a source (see [`NewPlan::source`]) opened or added to.
+async fn plan_of_source(store: &Store, source: &str) -> Result<Option<String>> {
+    if source.is_empty() {
+        return Ok(None);
+    }
+    Ok(with_db!(&store.db, pool => {
+        sqlx::query_scalar("SELECT plan_id FROM case_plan_source WHERE source = $1")
+            .bind(source)
+            .fetch_optional(pool)
+            .await?
+    }))
 }
 
 /// The plans this party holds, most recently changed first.
@@ -807,22 +835,7 @@ pub async fn evaluate(store: &Store, actor: &Actor, plan_id: &str, e: &Evaluatio
         e.outcome.as_str(),
         e.next_on.as_str(),
     );
-    let named = !e.id.is_empty();
-    let id = carenet_fabric::envelope::named_or_new("id", &e.id)?;
-    if named {
-        let of: Option<String> = with_db!(&store.db, pool => {
-            sqlx::query_scalar("SELECT plan_id FROM case_evaluation WHERE id = $1")
-                .bind(&id)
-                .fetch_optional(pool)
-                .await?
-        });
-        match of {
-            // Sent again (a double click, a retry): recorded already.
-            Some(p) if p == plan_id => return Ok(()),
-            Some(_) => return Err(Error::invalid("id", "names an evaluation of another plan")),
-            None => {}
-        }
-    }
+    let mut id = carenet_fabric::envelope::named_or_new("id", &e.id)?;
     date("held_on", held_on)?;
     required("text", text)?;
     if !matches!(outcome, "continue" | "adjust" | "close") {
@@ -830,6 +843,22 @@ pub async fn evaluate(store: &Store, actor: &Actor, plan_id: &str, e: &Evaluatio
     }
     if outcome != "close" {
         date("next_on", next_on)?;
+    }
+    // The same evaluation sent again (a double click, a retry) finishes
+    // what the first began; with other content it is one of its own.
+    let recorded: Option<(String, String, String)> = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT held_on, text, outcome FROM case_evaluation WHERE plan_id = $1 AND id = $2")
+            .bind(plan_id)
+            .bind(&id)
+            .fetch_optional(pool)
+            .await?
+    });
+    match recorded {
+        Some(r) if (r.0.as_str(), r.1.as_str(), r.2.as_str()) == (held_on, text, outcome) => {
+            return after_evaluation(store, actor, plan_id, outcome).await;
+        }
+        Some(_) => id = new_id(),
+        None => {}
     }
     let plan = load(store, plan_id).await?;
     if plan.header.status != "open" {
@@ -840,9 +869,10 @@ pub async fn evaluate(store: &Store, actor: &Actor, plan_id: &str, e: &Evaluatio
     let party = store.party.to_string();
     let audit = entry(actor, "case_evaluated", plan_id);
     audited!(&store.db, tx => {
-        sqlx::query(
+        // Two of the same at once: the second writes nothing.
+        let inserted = sqlx::query(
             "INSERT INTO case_evaluation (plan_id, id, held_on, text, outcome, by_staff, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (plan_id, id) DO NOTHING",
         )
         .bind(plan_id)
         .bind(&id)
@@ -852,20 +882,39 @@ pub async fn evaluate(store: &Store, actor: &Actor, plan_id: &str, e: &Evaluatio
         .bind(&actor.staff)
         .bind(now_ms())
         .execute(&mut *tx)
-        .await?;
-        if outcome != "close" {
-            sqlx::query("UPDATE case_plan SET evaluation_on = $1 WHERE id = $2")
-                .bind(next_on)
-                .bind(plan_id)
-                .execute(&mut *tx)
-                .await?;
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            if outcome != "close" {
+                sqlx::query("UPDATE case_plan SET evaluation_on = $1 WHERE id = $2")
+                    .bind(next_on)
+                    .bind(plan_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            event!(tx, plan_id, &party, "evaluated", "", format!("{held_on}: {outcome}"), "action_plans");
+            bump!(tx, plan_id);
         }
-        event!(tx, plan_id, &party, "evaluated", "", format!("{held_on}: {outcome}"), "action_plans");
-        bump!(tx, plan_id);
-        ((), vec![audit])
+        ((), if inserted { vec![audit] } else { Vec::new() })
     });
+    after_evaluation(store, actor, plan_id, outcome).await
+}
+
+/// What follows a recorded evaluation: closing the plan, or the members'
+/// new views. Done again when the evaluation is sent again.
+async fn after_evaluation(
+    store: &Store,
+    actor: &Actor,
+    plan_id: &str,
+    outcome: &str,
+) -> Result<()> {
     if outcome == "close" {
-        return close(store, actor, plan_id, "evaluated: close").await;
+        return match close(store, actor, plan_id, "evaluated: close").await {
+            // Closed already (by this evaluation sent before).
+            Ok(()) | Err(Error::FailedPrecondition(_)) => Ok(()),
+            Err(e) => Err(e),
+        };
     }
     view::send(store, plan_id, None).await?;
     Ok(())

@@ -77,6 +77,7 @@ fn new_plan(i: usize, owner: &str, members: Vec<v1::CaseMember>) -> NewPlan {
             note("directions", "action_plans"),
             note("decisions", "action_plans"),
         ],
+        source: format!("zat-meeting:bench-{i}"),
     }
 }
 

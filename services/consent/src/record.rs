@@ -239,6 +239,18 @@ pub struct ConsentStore {
     store: Store,
 }
 
+/// Whether a record asks what `asked` (a new request's version 1) asks:
+/// the same child, purpose, recipients, categories and period.
+fn same_request(recorded: &v1::ConsentVersion, asked: &v1::ConsentVersion) -> bool {
+    recorded.child_ref == asked.child_ref
+        && recorded.child_birth_date == asked.child_birth_date
+        && recorded.purpose == asked.purpose
+        && recorded.recipients == asked.recipients
+        && recorded.categories == asked.categories
+        && recorded.valid_from == asked.valid_from
+        && recorded.valid_until == asked.valid_until
+}
+
 impl ConsentStore {
     pub fn new(store: Store) -> Self {
         Self { store }
@@ -266,22 +278,12 @@ impl ConsentStore {
     ) -> Result<Stored> {
         roles::require(&self.store, actor, &roles::REQUEST, &r.child_ref).await?;
         validate_request(r)?;
-        let named = !id.is_empty();
-        let record_id = carenet_fabric::envelope::named_or_new("id", id)?;
-        if named && let Some(asked) = self.latest(&record_id).await? {
-            let v = &asked.version;
-            if v.child_ref == r.child_ref && v.purpose == r.purpose.as_str() {
-                return Ok(asked);
-            }
-            return Err(
-                carenet_fabric::Error::invalid("id", "names another consent record").into(),
-            );
-        }
+        let mut record_id = carenet_fabric::envelope::named_or_new("id", id)?;
         let mut categories: Vec<Category> = r.categories.clone();
         categories.sort();
         categories.dedup();
         let version = v1::ConsentVersion {
-            record_id,
+            record_id: record_id.clone(),
             version: 1,
             previous_sha256: Vec::new(),
             holder: self.store.party.to_string(),
@@ -301,19 +303,42 @@ impl ConsentStore {
             }),
             recorded_at_ms: now_ms(),
         };
-        let record_id = version.record_id.clone();
-        self.write(
-            &record_id,
-            actor,
-            "consent_requested",
-            &[],
-            None,
-            |latest| match latest {
-                None => Ok(version),
-                Some(l) => Err(Error::Conflict(l.version.record_id.clone())),
+        // The same request sent again (a double click, the page sent
+        // again) answers with the record as it stands; with other content
+        // (a form kept open and changed) it is a request of its own.
+        if !id.is_empty()
+            && let Some(asked) = self.latest(&record_id).await?
+        {
+            if same_request(&asked.version, &version) {
+                return Ok(asked);
+            }
+            record_id = uuid::Uuid::new_v4().hyphenated().to_string();
+        }
+        let version = v1::ConsentVersion {
+            record_id: record_id.clone(),
+            ..version
+        };
+        let written = self
+            .write(
+                &record_id,
+                actor,
+                "consent_requested",
+                &[],
+                None,
+                |latest| match latest {
+                    None => Ok(version.clone()),
+                    Some(l) => Err(Error::Conflict(l.version.record_id.clone())),
+                },
+            )
+            .await;
+        match written {
+            // Two of the same at once: the other one asked.
+            Err(Error::Conflict(_)) if !id.is_empty() => match self.latest(&record_id).await? {
+                Some(asked) if same_request(&asked.version, &version) => Ok(asked),
+                _ => Err(Error::Conflict(record_id)),
             },
-        )
-        .await
+            other => other,
+        }
     }
 
     /// Records that the grantors gave consent; `actor` is the staff member

@@ -58,6 +58,16 @@ pub const CLAIM_LEASE_MS: i64 = 2 * 60 * 1000;
 /// own text goes to the log only: it may quote a row).
 const LOCAL_ERROR: &str = "a local error interrupted this attempt";
 
+/// What a released message records as its last error: a party missing
+/// from the directory says so (it names organisations only); any other
+/// error is [`LOCAL_ERROR`].
+fn release_reason(cause: &Error) -> String {
+    match cause {
+        Error::Unavailable(why) => why.clone(),
+        _ => LOCAL_ERROR.to_owned(),
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
@@ -203,7 +213,7 @@ impl Worker {
         let due = match self.refuse_unregistered(due).await {
             Ok(due) => due,
             Err(e) => {
-                self.release_outbox(&claimed).await;
+                self.release_outbox(&claimed, &e).await;
                 return Err(e);
             }
         };
@@ -212,8 +222,8 @@ impl Worker {
             .map(|(recipient, items)| async move {
                 let ids: Vec<String> = items.iter().map(|i| i.message_id.clone()).collect();
                 let result = self.notify(recipient, items).await;
-                if result.is_err() {
-                    self.release_outbox(&ids).await;
+                if let Err(e) = &result {
+                    self.release_outbox(&ids, e).await;
                 }
                 result
             })
@@ -228,11 +238,11 @@ impl Worker {
     /// messages are tried again after the usual backoff instead of staying
     /// claimed for the whole lease ([`CLAIM_LEASE_MS`], meant for a worker
     /// that stopped). The error itself goes to the caller's log.
-    async fn release_outbox(&self, ids: &[String]) {
+    async fn release_outbox(&self, ids: &[String], cause: &Error) {
         if let Err(e) = self
             .ctx
             .store
-            .mark_outbox_failed(ids, LOCAL_ERROR, &self.config.retry)
+            .mark_outbox_failed(ids, &release_reason(cause), &self.config.retry)
             .await
         {
             tracing::warn!(error = %e, "releasing claimed messages failed; the lease ends them");
@@ -240,11 +250,11 @@ impl Worker {
     }
 
     /// [`Self::release_outbox`] for the inbox.
-    async fn release_inbox(&self, ids: &[String]) {
+    async fn release_inbox(&self, ids: &[String], cause: &Error) {
         if let Err(e) = self
             .ctx
             .store
-            .mark_inbox_failed(ids, LOCAL_ERROR, &self.config.retry)
+            .mark_inbox_failed(ids, &release_reason(cause), &self.config.retry)
             .await
         {
             tracing::warn!(error = %e, "releasing claimed messages failed; the lease ends them");
@@ -374,8 +384,8 @@ impl Worker {
                     } else {
                         self.acknowledge(&sender, ids.clone()).await
                     };
-                    if result.is_err() {
-                        self.release_inbox(&ids).await;
+                    if let Err(e) = &result {
+                        self.release_inbox(&ids, e).await;
                     }
                     result
                 }

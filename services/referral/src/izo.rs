@@ -157,20 +157,35 @@ pub async fn register(
 ) -> Result<String> {
     carenet_fabric::actor::require(store, actor, &roles::REGISTER, "izo:new").await?;
     validate(&registration)?;
-    // A form names its registration (see `named_or_new`): sent twice, it
-    // registers once.
+    // A form names its registration (see `named_or_new`): the same
+    // registration sent twice registers once; with other content (a form
+    // kept open, changed and sent again) it is a registration of its own.
     registration.id = named_or_new("id", &registration.id)?;
     registration.registered_by = actor.staff.clone();
     registration.registered_on = format_date(today());
-    let id = registration.id.clone();
+    if insert(store, actor, &registration).await? {
+        return Ok(registration.id);
+    }
+    let recorded = load(store, &registration.id).await?.registration;
+    if recorded == registration {
+        return Ok(registration.id);
+    }
+    registration.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    insert(store, actor, &registration).await?;
+    Ok(registration.id)
+}
+
+/// Writes a registration unless its id is taken; whether it wrote it.
+async fn insert(store: &Store, actor: &Actor, registration: &v1::IzoRegistration) -> Result<bool> {
+    let id = &registration.id;
+    let audit = entry(actor, "izo_registered", id);
     let now = now_ms();
-    let audit = entry(actor, "izo_registered", &id);
-    let inserted = audited!(&store.db, tx => {
+    Ok(audited!(&store.db, tx => {
         let inserted = sqlx::query(
             "INSERT INTO izo_case (id, child_ref, state, registration, registered_by, created_at_ms, updated_at_ms) \
              VALUES ($1, $2, 'registered', $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
         )
-        .bind(&id)
+        .bind(id)
         .bind(&registration.child_ref)
         .bind(registration.encode_to_vec())
         .bind(&actor.staff)
@@ -180,19 +195,7 @@ pub async fn register(
         .rows_affected()
             == 1;
         (inserted, if inserted { vec![audit] } else { Vec::new() })
-    });
-    if !inserted {
-        let by: Option<String> = with_db!(&store.db, pool => {
-            sqlx::query_scalar("SELECT registered_by FROM izo_case WHERE id = $1")
-                .bind(&id)
-                .fetch_optional(pool)
-                .await?
-        });
-        if by.as_deref() != Some(actor.staff.as_str()) {
-            return Err(Error::invalid("id", "names another registration"));
-        }
-    }
-    Ok(id)
+    }))
 }
 
 #[derive(sqlx::FromRow)]

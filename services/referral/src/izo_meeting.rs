@@ -94,47 +94,102 @@ pub async fn record(
             ));
         }
     }
-    m.id = named_or_new("id", &m.id)?;
     m.recorded_by = actor.staff.clone();
-    let minutes_id = m.id.clone();
-    let audit = entry(actor, "izo_minutes_recorded", id);
-    let inserted = audited!(&store.db, tx => {
-        let inserted = sqlx::query("INSERT INTO izo_meeting (id, izo_id, held_on, minutes, created_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")
-            .bind(&minutes_id)
-            .bind(id)
-            .bind(&m.held_on)
-            .bind(m.encode_to_vec())
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        (inserted, if inserted { vec![audit] } else { Vec::new() })
-    });
-    if !inserted {
-        recorded_for(store, "izo_meeting", &minutes_id, id).await?;
-    }
-    Ok(minutes_id)
+    let named = named_or_new("id", &m.id)?;
+    write_once(store, actor, Kind::Minutes, id, named, &m.held_on, |rid| {
+        v1::IzoMinutes {
+            id: rid.to_owned(),
+            ..m.clone()
+        }
+        .encode_to_vec()
+    })
+    .await
 }
 
-/// After a named record was found written already (the same form sent
-/// twice): it must be one of registration `izo_id`'s, else `id` named
-/// another's. `table` is a static name.
-async fn recorded_for(store: &Store, table: &'static str, id: &str, izo_id: &str) -> Result<()> {
-    let of: Option<String> = with_db!(&store.db, pool => {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT izo_id FROM {table} WHERE id = $1")))
-            .bind(id)
+/// The two kinds of record about a registration that a form writes.
+#[derive(Clone, Copy)]
+enum Kind {
+    Minutes,
+    Conversation,
+}
+
+impl Kind {
+    fn insert(self) -> &'static str {
+        match self {
+            Kind::Minutes => {
+                "INSERT INTO izo_meeting (id, izo_id, held_on, minutes, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING"
+            }
+            Kind::Conversation => {
+                "INSERT INTO izo_conversation (id, izo_id, conversation, created_at_ms) \
+                 VALUES ($1, $2, $4, $5) ON CONFLICT (id) DO NOTHING"
+            }
+        }
+    }
+
+    fn select(self) -> &'static str {
+        match self {
+            Kind::Minutes => "SELECT izo_id, minutes FROM izo_meeting WHERE id = $1",
+            Kind::Conversation => "SELECT izo_id, conversation FROM izo_conversation WHERE id = $1",
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Kind::Minutes => "izo_minutes_recorded",
+            Kind::Conversation => "izo_conversation_recorded",
+        }
+    }
+}
+
+/// Writes a record of registration `izo_id` under the id the form named
+/// (`rid`, see `named_or_new`; `encode` gives its bytes under an id). The
+/// same record sent again (a double click, a retry) is written once; with
+/// other content (a form kept open, changed and sent again), or an id of
+/// another's, it is written under a new id. Returns the id written.
+async fn write_once(
+    store: &Store,
+    actor: &Actor,
+    kind: Kind,
+    izo_id: &str,
+    rid: String,
+    held_on: &str,
+    encode: impl Fn(&str) -> Vec<u8>,
+) -> Result<String> {
+    let insert = |rid: String| {
+        let bytes = encode(&rid);
+        let audit = entry(actor, kind.action(), izo_id);
+        async move {
+            Ok::<_, Error>(audited!(&store.db, tx => {
+                let inserted = sqlx::query(kind.insert())
+                    .bind(&rid)
+                    .bind(izo_id)
+                    .bind(held_on)
+                    .bind(&bytes)
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                (inserted, if inserted { vec![audit] } else { Vec::new() })
+            }))
+        }
+    };
+    if insert(rid.clone()).await? {
+        return Ok(rid);
+    }
+    let recorded: Option<(String, Vec<u8>)> = with_db!(&store.db, pool => {
+        sqlx::query_as(kind.select())
+            .bind(rid.as_str())
             .fetch_optional(pool)
             .await?
     });
-    if of.as_deref() == Some(izo_id) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "id",
-            "names a record of another registration",
-        ))
+    if recorded == Some((izo_id.to_owned(), encode(&rid))) {
+        return Ok(rid);
     }
+    let fresh = uuid::Uuid::new_v4().hyphenated().to_string();
+    insert(fresh.clone()).await?;
+    Ok(fresh)
 }
 
 /// Records a conversation with the pupil or the guardians about
@@ -157,26 +212,16 @@ pub async fn converse(
     // The one who registered the pupil, or a coordinator: as reading it.
     let case = izo::load(store, id).await?;
     izo::own_or_coordinator(store, actor, &case, id).await?;
-    c.id = named_or_new("id", &c.id)?;
     c.recorded_by = actor.staff.clone();
-    let conversation_id = c.id.clone();
-    let audit = entry(actor, "izo_conversation_recorded", id);
-    let inserted = audited!(&store.db, tx => {
-        let inserted = sqlx::query("INSERT INTO izo_conversation (id, izo_id, conversation, created_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
-            .bind(&conversation_id)
-            .bind(id)
-            .bind(c.encode_to_vec())
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        (inserted, if inserted { vec![audit] } else { Vec::new() })
-    });
-    if !inserted {
-        recorded_for(store, "izo_conversation", &conversation_id, id).await?;
-    }
-    Ok(conversation_id)
+    let named = named_or_new("id", &c.id)?;
+    write_once(store, actor, Kind::Conversation, id, named, "", |rid| {
+        v1::IzoConversation {
+            id: rid.to_owned(),
+            ..c.clone()
+        }
+        .encode_to_vec()
+    })
+    .await
 }
 
 /// The minutes of registration `id`, oldest first (read by the callers'

@@ -205,18 +205,31 @@ pub async fn refer(
     }
     required("question", &r.question, "give the question for the ZAT")?;
     check_consent(store, &r.child_ref, &r.consent_record).await?;
-    // The form names its referral: sent twice, it refers once.
+    // The form names its referral: the same referral sent twice refers
+    // once; with other content it is a referral of its own.
     r.id = named_or_new("id", &r.id)?;
     r.referred_by = actor.staff.clone();
     r.referred_on = format_date(today());
-    let id = r.id.clone();
-    let audit = entry(actor, "zat_referred", &id);
+    if insert_referral(store, actor, &r).await? {
+        return Ok(r.id);
+    }
+    if load(store, &r.id).await?.referral == r {
+        return Ok(r.id);
+    }
+    r.id = uuid::Uuid::new_v4().hyphenated().to_string();
+    insert_referral(store, actor, &r).await?;
+    Ok(r.id)
+}
+
+/// Writes a referral unless its id is taken; whether it wrote it.
+async fn insert_referral(store: &Store, actor: &Actor, r: &v1::ZatReferral) -> Result<bool> {
+    let audit = entry(actor, "zat_referred", &r.id);
     let now = now_ms();
-    let inserted = audited!(&store.db, tx => {
+    Ok(audited!(&store.db, tx => {
         let inserted = sqlx::query(
             "INSERT INTO zat_case (id, child_ref, state, referral, created_at_ms, updated_at_ms) VALUES ($1, $2, 'referred', $3, $4, $4) ON CONFLICT (id) DO NOTHING",
         )
-        .bind(&id)
+        .bind(&r.id)
         .bind(&r.child_ref)
         .bind(r.encode_to_vec())
         .bind(now)
@@ -225,11 +238,7 @@ pub async fn refer(
         .rows_affected()
             == 1;
         (inserted, if inserted { vec![audit] } else { Vec::new() })
-    });
-    if !inserted && load(store, &id).await?.referral.referred_by != actor.staff {
-        return Err(Error::invalid("id", "names another referral"));
-    }
-    Ok(id)
+    }))
 }
 
 #[derive(sqlx::FromRow)]
@@ -439,23 +448,34 @@ pub async fn meet(
     carenet_fabric::actor::require(store, actor, &roles::ZAT_CHAIR, id).await?;
     let case = load(store, id).await?;
     // A meeting the client named (the form's own id, made when the form
-    // was shown) is recorded once: sent again, after a double click or a
-    // retry, it answers what the first submit did.
-    let named = !m.id.is_empty();
+    // was shown) is recorded once: the same meeting sent again, after a
+    // double click or a retry, finishes what the first submit began (its
+    // plan, its closing) and answers the same. Sent with other content (a
+    // form kept open, edited and sent again) it is a meeting of its own.
     m.id = named_or_new("id", &m.id)?;
-    if named {
-        if case.meetings.iter().any(|k| k.id == m.id) && !plan_missing(&case) {
-            return Ok((m.id, case.plan_id));
+    let replay = match case.meetings.iter().find(|k| k.id == m.id) {
+        Some(k) if same_meeting(k, &m) => true,
+        Some(_) => {
+            m.id = uuid::Uuid::new_v4().hyphenated().to_string();
+            false
         }
-        if meeting_of_another_case(store, id, &m.id).await? {
-            return Err(Error::invalid("id", "names a meeting of another case"));
+        None => {
+            if meeting_of_another_case(store, id, &m.id).await? {
+                m.id = uuid::Uuid::new_v4().hyphenated().to_string();
+            }
+            false
         }
+    };
+    if replay && !plan_missing(&case) {
+        close_plan_with_case(store, actor, &m, case.plan_id.as_deref()).await?;
+        return Ok((m.id, case.plan_id));
     }
     date("held_on", &m.held_on)?;
     let first = match case.state {
         State::Distributed => true,
         // A first meeting whose plan could not be written (the database
-        // failed after the meeting was recorded) is recorded again.
+        // failed after the meeting was recorded) is recorded again, or
+        // (sent again) finished.
         State::Planned => plan_missing(&case),
         s => return Err(state_error(id, "meet", s)),
     };
@@ -513,6 +533,8 @@ pub async fn meet(
                 actions: plan.actions.clone(),
                 members: plan.members.clone(),
                 notes,
+                // The plan of action adds once per meeting.
+                source: format!("zat-meeting:{}", m.id),
             };
             Some(
                 carenet_caseplan::plan::check(store, new)
@@ -522,11 +544,6 @@ pub async fn meet(
         }
         None => None,
     };
-    // A first meeting recorded again because its plan is missing gets a
-    // new id (its first record stays).
-    if case.meetings.iter().any(|k| k.id == m.id) {
-        m.id = uuid::Uuid::new_v4().hyphenated().to_string();
-    }
     m.recorded_by = actor.staff.clone();
     let meeting_id = m.id.clone();
     let to = if m.close_case {
@@ -539,7 +556,10 @@ pub async fn meet(
     // stops here (`Aborted`), before it could add to the plan twice.
     let audit = entry(actor, "zat_meeting_recorded", id);
     let now = now_ms();
-    let recorded: Result<()> = async { audited!(&store.db, tx => {
+    let recorded: Result<()> = if replay {
+        Ok(())
+    } else {
+        async { audited!(&store.db, tx => {
         sqlx::query("INSERT INTO zat_meeting (id, case_id, held_on, meeting, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
             .bind(&meeting_id)
             .bind(id)
@@ -559,16 +579,17 @@ pub async fn meet(
             return Err(Error::Aborted(format!("zat {id}")));
         }
         ((), vec![audit])
-    }); Ok(()) }.await;
+    }); Ok(()) }.await
+    };
     match recorded {
         Ok(()) => {}
-        // The same named meeting sent twice at once: the other one records it.
+        // The same named meeting sent twice at once: the other one recorded
+        // it; this one goes on to the plan, which it adds once.
         Err(Error::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
             let now = load(store, id).await?;
-            if now.meetings.iter().any(|k| k.id == meeting_id) {
-                return Ok((meeting_id, now.plan_id));
+            if !now.meetings.iter().any(|k| k.id == meeting_id) {
+                return Err(Error::Database(sqlx::Error::Database(e)));
             }
-            return Err(Error::Database(sqlx::Error::Database(e)));
         }
         Err(e) => return Err(e),
     }
@@ -586,16 +607,34 @@ pub async fn meet(
         });
         plan_id = Some(opened);
     }
-    if m.close_case
-        && let Some(plan_id) = &plan_id
-    {
+    close_plan_with_case(store, actor, &m, plan_id.as_deref()).await?;
+    Ok((meeting_id, plan_id))
+}
+
+/// A meeting that closes the case closes its plan too.
+async fn close_plan_with_case(
+    store: &Store,
+    actor: &Actor,
+    m: &v1::ZatMeeting,
+    plan_id: Option<&str>,
+) -> Result<()> {
+    if let (true, Some(plan_id)) = (m.close_case, plan_id) {
         match carenet_caseplan::plan::close(store, actor, plan_id, "ZAT: case closed").await {
-            // Closed already (an evaluation closed it): the case closes too.
+            // Closed already (an evaluation closed it, or this meeting
+            // sent before): the case closes too.
             Ok(()) | Err(Error::FailedPrecondition(_)) => {}
             Err(e) => return Err(e),
         }
     }
-    Ok((meeting_id, plan_id))
+    Ok(())
+}
+
+/// Whether `sent` is `recorded` sent again (all it says; the id and who
+/// recorded it are set here).
+fn same_meeting(recorded: &v1::ZatMeeting, sent: &v1::ZatMeeting) -> bool {
+    let mut sent = sent.clone();
+    sent.recorded_by = recorded.recorded_by.clone();
+    *recorded == sent
 }
 
 /// A planned case whose first meeting's plan could not be written (the
