@@ -267,9 +267,10 @@ impl ConsentStore {
     }
 
     /// [`Self::request`] under the record id a form named (a UUID made when
-    /// the form was shown; empty: a new one): the same form sent twice asks
-    /// once and answers with that record as it stands; an id of a record
-    /// about another child or purpose is refused, naming `id`.
+    /// the form was shown; empty: a new one; not a UUID: refused, naming
+    /// `id`): the same request sent twice asks once and answers with that
+    /// record as it stands; other content under that id (a form kept open
+    /// and changed) is a request of its own under a new id.
     pub async fn request_named(
         &self,
         actor: &Actor,

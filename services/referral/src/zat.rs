@@ -546,52 +546,23 @@ pub async fn meet(
     };
     m.recorded_by = actor.staff.clone();
     let meeting_id = m.id.clone();
-    let to = if m.close_case {
-        State::Closed
-    } else {
-        State::Planned
-    };
-    // The meeting and the case's step first, in one transaction that
-    // claims the case's state: a second submit of the same first meeting
-    // stops here (`Aborted`), before it could add to the plan twice.
-    let audit = entry(actor, "zat_meeting_recorded", id);
-    let now = now_ms();
-    let recorded: Result<()> = if replay {
-        Ok(())
-    } else {
-        async { audited!(&store.db, tx => {
-        sqlx::query("INSERT INTO zat_meeting (id, case_id, held_on, meeting, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&meeting_id)
-            .bind(id)
-            .bind(&m.held_on)
-            .bind(m.encode_to_vec())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("UPDATE zat_case SET state = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4")
-            .bind(to.as_str())
-            .bind(now)
-            .bind(id)
-            .bind(case.state.as_str())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(Error::Aborted(format!("zat {id}")));
-        }
-        ((), vec![audit])
-    }); Ok(()) }.await
-    };
-    match recorded {
-        Ok(()) => {}
-        // The same named meeting sent twice at once: the other one recorded
-        // it; this one goes on to the plan, which it adds once.
-        Err(Error::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-            let now = load(store, id).await?;
-            if !now.meetings.iter().any(|k| k.id == meeting_id) {
-                return Err(Error::Database(sqlx::Error::Database(e)));
+    if !replay {
+        match record_meeting(store, actor, id, &m, case.state).await {
+            Ok(()) => {}
+            // The same named meeting sent twice at once: the other one
+            // recorded it; this one goes on to the plan, which it adds once.
+            Err(Error::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                if !load(store, id)
+                    .await?
+                    .meetings
+                    .iter()
+                    .any(|k| k.id == meeting_id)
+                {
+                    return Err(Error::Database(sqlx::Error::Database(e)));
+                }
             }
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
     }
     let mut plan_id = case.plan_id.clone();
     if let Some(new) = new_plan {
@@ -609,6 +580,48 @@ pub async fn meet(
     }
     close_plan_with_case(store, actor, &m, plan_id.as_deref()).await?;
     Ok((meeting_id, plan_id))
+}
+
+/// Records meeting `m` of case `id` and the case's step, in one
+/// transaction that claims the case's state (`from`): a second submit of
+/// the same first meeting under another id stops here (`Aborted`), before
+/// it could add to the plan twice.
+async fn record_meeting(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    m: &v1::ZatMeeting,
+    from: State,
+) -> Result<()> {
+    let to = if m.close_case {
+        State::Closed
+    } else {
+        State::Planned
+    };
+    let audit = entry(actor, "zat_meeting_recorded", id);
+    let now = now_ms();
+    audited!(&store.db, tx => {
+        sqlx::query("INSERT INTO zat_meeting (id, case_id, held_on, meeting, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&m.id)
+            .bind(id)
+            .bind(&m.held_on)
+            .bind(m.encode_to_vec())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("UPDATE zat_case SET state = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4")
+            .bind(to.as_str())
+            .bind(now)
+            .bind(id)
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(Error::Aborted(format!("zat {id}")));
+        }
+        ((), vec![audit])
+    });
+    Ok(())
 }
 
 /// A meeting that closes the case closes its plan too.
