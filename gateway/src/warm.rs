@@ -77,6 +77,9 @@ pub(crate) fn participant_label(state: &AppState, p: &v1::Participant) -> String
 pub(crate) struct PlanForm {
     #[serde(default)]
     csrf: String,
+    /// Made when the form was shown: sent twice, it plans once.
+    #[serde(default)]
+    form_id: String,
     planned_on: String,
     party: String,
     role: String,
@@ -119,9 +122,10 @@ pub(crate) async fn plan(
             });
         }
     }
-    let warm_id = warm::plan(
+    let warm_id = warm::plan_named(
         &state.inner.store,
         &staff.actor,
+        &form.form_id,
         &id,
         None,
         participants,

@@ -662,21 +662,22 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
         party_id: party.into(),
         staff_ref: staff.into(),
     };
-    let warm_id = warm::plan(
-        &po.store,
-        &ib,
-        &id,
-        None,
-        vec![
-            participant(ParticipantRole::SupportCoordinatorPo, "po-1", "ib-1"),
-            participant(ParticipantRole::CareCoordinator, "vo-1", "zoco-1"),
-            participant(ParticipantRole::TeamLead, "smw-1", "smw-2"),
-            participant(ParticipantRole::Guardian, "", ""),
-            participant(ParticipantRole::Pupil, "", ""),
-        ],
-        today(),
-    )
-    .await?;
+    let who = vec![
+        participant(ParticipantRole::SupportCoordinatorPo, "po-1", "ib-1"),
+        participant(ParticipantRole::CareCoordinator, "vo-1", "zoco-1"),
+        participant(ParticipantRole::TeamLead, "smw-1", "smw-2"),
+        participant(ParticipantRole::Guardian, "", ""),
+        participant(ParticipantRole::Pupil, "", ""),
+    ];
+    // The form names the conversation: sent twice it plans one.
+    let form_id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let plan = |who: Vec<v1::Participant>, on| {
+        warm::plan_named(&po.store, &ib, &form_id, &id, None, who, on)
+    };
+    let warm_id = plan(who.clone(), today()).await?;
+    assert_eq!(warm_id, form_id);
+    assert_eq!(plan(who.clone(), today()).await?, warm_id);
+    assert_eq!(warm::of_dossier(&po.store, &ib, &id).await?.len(), 1);
     let (planned, state) = warm::get(&po.store, &warm_id).await?;
     assert_eq!(state, "planned");
     assert_eq!(
@@ -760,6 +761,11 @@ async fn the_warm_handover_record_reaches_every_participant_party() -> anyhow::R
     let teacher = staff(&po.store, "t-1", &[Role::Teacher]);
     assert!(warm::of_dossier(&po.store, &teacher, &id).await.is_err());
     assert!(warm::view(&po.store, &teacher, &warm_id).await.is_err());
+    // Changed and sent again under the form's id: a conversation of its own.
+    let later = today().next_day().expect("a next day");
+    let other = plan(who, later).await?;
+    assert_ne!(other, warm_id);
+    assert_eq!(warm::of_dossier(&po.store, &ib, &id).await?.len(), 2);
     let row = outgoing_status(&po.store, &id).await.unwrap();
     assert_eq!(row.warm_handover, "held");
     region.shutdown().await

@@ -37,6 +37,10 @@ fn name_of(role: i32) -> String {
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct PlanRequest {
+    /// An id the client chooses (a UUID): the same plan sent again plans
+    /// one conversation and answers the same.
+    #[serde(default)]
+    id: String,
     /// YYYY-MM-DD.
     planned_on: String,
     /// For a conversation about a dossier that is not this school's own:
@@ -78,9 +82,10 @@ pub(crate) async fn plan(
             staff_ref: p.staff_ref,
         });
     }
-    let id = warm::plan(
+    let id = warm::plan_named(
         &state.inner.store,
         &actor,
+        &body.id,
         &id,
         route,
         participants,

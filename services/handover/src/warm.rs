@@ -75,6 +75,32 @@ pub async fn plan(
     participants: Vec<v1::Participant>,
     planned_on: Date,
 ) -> Result<String> {
+    plan_named(
+        store,
+        actor,
+        "",
+        dossier_id,
+        route,
+        participants,
+        planned_on,
+    )
+    .await
+}
+
+/// [`plan`] under the id a form named (a UUID made when the form was shown;
+/// empty: a new one; not a UUID: refused, naming `id`): the same plan sent
+/// twice (a double click, a retry) plans one conversation; other content
+/// under that id (a form kept open and changed) is a conversation of its
+/// own under a new id.
+pub async fn plan_named(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    dossier_id: &str,
+    route: Option<Route>,
+    participants: Vec<v1::Participant>,
+    planned_on: Date,
+) -> Result<String> {
     roles::check(store, actor, roles::WARM, dossier_id).await?;
     if dossier_id.trim().is_empty() {
         return Err(Error::invalid("dossier_id", "name the dossier"));
@@ -111,8 +137,8 @@ pub async fn plan(
             ));
         }
     }
-    let record = v1::WarmHandover {
-        id: uuid::Uuid::new_v4().hyphenated().to_string(),
+    let mut record = v1::WarmHandover {
+        id: carenet_fabric::envelope::named_or_new("id", id)?,
         dossier_id: dossier_id.to_owned(),
         participants,
         agenda: agenda(route)
@@ -125,16 +151,31 @@ pub async fn plan(
         planned_on: carenet_consent::record::format_date(planned_on),
         ..Default::default()
     };
-    save(
-        store,
-        actor,
-        &record,
-        None,
-        "planned",
-        "warm_handover_planned",
-    )
-    .await?;
+    let (planned, action) = ("planned", "warm_handover_planned");
+    match save(store, actor, &record, None, planned, action).await {
+        // The id is taken: this plan sent again, or another under its id.
+        Err(Error::Conflict(_)) if !id.is_empty() => {
+            let (recorded, _) = get(store, &record.id).await?;
+            if same_plan(&recorded, &record) {
+                return Ok(record.id);
+            }
+            record.id = uuid::Uuid::new_v4().hyphenated().to_string();
+            save(store, actor, &record, None, planned, action).await?;
+        }
+        other => other?,
+    }
     Ok(record.id)
+}
+
+/// Whether `recorded` plans what `sent` plans (what was said when it was
+/// held may have been added since).
+fn same_plan(recorded: &v1::WarmHandover, sent: &v1::WarmHandover) -> bool {
+    let topics =
+        |r: &v1::WarmHandover| r.agenda.iter().map(|a| a.topic.clone()).collect::<Vec<_>>();
+    recorded.dossier_id == sent.dossier_id
+        && recorded.participants == sent.participants
+        && recorded.planned_on == sent.planned_on
+        && topics(recorded) == topics(sent)
 }
 
 /// What was said and agreed in the conversation.
@@ -193,7 +234,8 @@ async fn save(
     audited!(&store.db, tx => {
         let done = match from {
             None => sqlx::query(
-                "INSERT INTO warm_handover (id, dossier_id, record, state, updated_at_ms) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO warm_handover (id, dossier_id, record, state, updated_at_ms) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id) DO NOTHING",
             )
             .bind(&record.id)
             .bind(&record.dossier_id)
