@@ -835,7 +835,7 @@ pub async fn evaluate(store: &Store, actor: &Actor, plan_id: &str, e: &Evaluatio
         e.outcome.as_str(),
         e.next_on.as_str(),
     );
-    let mut id = carenet_fabric::envelope::named_or_new("id", &e.id)?;
+    let mut id = carenet_fabric::form_id::named_or_new("id", &e.id)?;
     date("held_on", held_on)?;
     required("text", text)?;
     if !matches!(outcome, "continue" | "adjust" | "close") {

@@ -279,7 +279,7 @@ impl ConsentStore {
     ) -> Result<Stored> {
         roles::require(&self.store, actor, &roles::REQUEST, &r.child_ref).await?;
         validate_request(r)?;
-        let mut record_id = carenet_fabric::envelope::named_or_new("id", id)?;
+        let mut record_id = carenet_fabric::form_id::named_or_new("id", id)?;
         let mut categories: Vec<Category> = r.categories.clone();
         categories.sort();
         categories.dedup();
@@ -313,7 +313,7 @@ impl ConsentStore {
             if same_request(&asked.version, &version) {
                 return Ok(asked);
             }
-            record_id = uuid::Uuid::new_v4().hyphenated().to_string();
+            record_id = carenet_fabric::form_id::fresh();
         }
         let version = v1::ConsentVersion {
             record_id: record_id.clone(),

@@ -135,17 +135,6 @@ pub fn parse_message_id(field: &str, id: &str) -> Result<String> {
         .map_err(|_| Error::invalid(field, "must be a UUID"))
 }
 
-/// The id of a record that a form or a client named (a UUID made when the
-/// form was shown, so that the same form sent twice writes once), or a new
-/// one when none was named.
-pub fn named_or_new(field: &str, id: &str) -> Result<String> {
-    if id.is_empty() {
-        Ok(uuid::Uuid::new_v4().hyphenated().to_string())
-    } else {
-        parse_message_id(field, id)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

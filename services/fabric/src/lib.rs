@@ -30,6 +30,7 @@ pub mod directory;
 pub mod envelope;
 pub mod error;
 pub mod exchange;
+pub mod form_id;
 pub mod gate;
 pub mod keys;
 pub mod party;

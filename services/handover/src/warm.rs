@@ -137,8 +137,8 @@ pub async fn plan_named(
             ));
         }
     }
-    let mut record = v1::WarmHandover {
-        id: carenet_fabric::envelope::named_or_new("id", id)?,
+    let record = v1::WarmHandover {
+        id: carenet_fabric::form_id::named_or_new("id", id)?,
         dossier_id: dossier_id.to_owned(),
         participants,
         agenda: agenda(route)
@@ -151,20 +151,29 @@ pub async fn plan_named(
         planned_on: carenet_consent::record::format_date(planned_on),
         ..Default::default()
     };
-    let (planned, action) = ("planned", "warm_handover_planned");
-    match save(store, actor, &record, None, planned, action).await {
-        // The id is taken: this plan sent again, or another under its id.
-        Err(Error::Conflict(_)) if !id.is_empty() => {
-            let (recorded, _) = get(store, &record.id).await?;
-            if same_plan(&recorded, &record) {
-                return Ok(record.id);
-            }
-            record.id = uuid::Uuid::new_v4().hyphenated().to_string();
-            save(store, actor, &record, None, planned, action).await?;
+    let under = |id: String| v1::WarmHandover {
+        id,
+        ..record.clone()
+    };
+    let insert = |id: String| async move {
+        match save(
+            store,
+            actor,
+            &under(id),
+            None,
+            "planned",
+            "warm_handover_planned",
+        )
+        .await
+        {
+            Ok(()) => Ok(true),
+            // The id is taken: this plan sent again, or another under its id.
+            Err(Error::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
         }
-        other => other?,
-    }
-    Ok(record.id)
+    };
+    let same = |id: String| async move { Ok(same_plan(&get(store, &id).await?.0, &under(id))) };
+    carenet_fabric::form_id::write_once(record.id.clone(), insert, same).await
 }
 
 /// Whether `recorded` plans what `sent` plans (what was said when it was

@@ -17,7 +17,7 @@ use carenet_consent::Purpose;
 use carenet_consent::record::{format_date, parse_date};
 use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::{now_ms, today};
-use carenet_fabric::envelope::named_or_new;
+use carenet_fabric::form_id;
 use carenet_fabric::store::Store;
 use carenet_fabric::{Actor, Error, audited, with_db};
 use carenet_proto::v1::{self, IzoSupportKind, IzoTriageDecision};
@@ -157,26 +157,24 @@ pub async fn register(
 ) -> Result<String> {
     carenet_fabric::actor::require(store, actor, &roles::REGISTER, "izo:new").await?;
     validate(&registration)?;
-    // A form names its registration (see `named_or_new`): the same
-    // registration sent twice registers once; with other content (a form
-    // kept open, changed and sent again) it is a registration of its own.
-    registration.id = named_or_new("id", &registration.id)?;
+    // A form names its registration: written once (see `form_id`).
+    let named = form_id::named_or_new("id", &registration.id)?;
     registration.registered_by = actor.staff.clone();
     registration.registered_on = format_date(today());
-    if insert(store, actor, &registration).await? {
-        return Ok(registration.id);
-    }
-    let recorded = load(store, &registration.id).await?.registration;
-    if recorded == registration {
-        return Ok(registration.id);
-    }
-    registration.id = uuid::Uuid::new_v4().hyphenated().to_string();
-    insert(store, actor, &registration).await?;
-    Ok(registration.id)
+    let under = |id: String| v1::IzoRegistration {
+        id,
+        ..registration.clone()
+    };
+    form_id::write_once(
+        named,
+        |id| insert(store, actor, under(id)),
+        |id| async move { Ok(load(store, &id).await?.registration == under(id)) },
+    )
+    .await
 }
 
 /// Writes a registration unless its id is taken; whether it wrote it.
-async fn insert(store: &Store, actor: &Actor, registration: &v1::IzoRegistration) -> Result<bool> {
+async fn insert(store: &Store, actor: &Actor, registration: v1::IzoRegistration) -> Result<bool> {
     let id = &registration.id;
     let audit = entry(actor, "izo_registered", id);
     let now = now_ms();

@@ -7,7 +7,7 @@
 use carenet_consent::Purpose;
 use carenet_consent::record::{ConsentStore, parse_date};
 use carenet_fabric::clock::{now_ms, today};
-use carenet_fabric::envelope::named_or_new;
+use carenet_fabric::form_id;
 use carenet_fabric::store::Store;
 use carenet_fabric::{Actor, Error, audited, with_db};
 use carenet_proto::v1::{self, IzoConversationWith, IzoOutcome};
@@ -95,7 +95,7 @@ pub async fn record(
         }
     }
     m.recorded_by = actor.staff.clone();
-    let named = named_or_new("id", &m.id)?;
+    let named = form_id::named_or_new("id", &m.id)?;
     write_once(store, actor, Kind::Minutes, id, named, &m.held_on, |rid| {
         v1::IzoMinutes {
             id: rid.to_owned(),
@@ -142,11 +142,9 @@ impl Kind {
     }
 }
 
-/// Writes a record of registration `izo_id` under the id the form named
-/// (`rid`, see `named_or_new`; `encode` gives its bytes under an id). The
-/// same record sent again (a double click, a retry) is written once; with
-/// other content (a form kept open, changed and sent again), or an id of
-/// another's, it is written under a new id. Returns the id written.
+/// Writes a record of registration `izo_id` once under the id the form
+/// named (`rid`; `encode` gives its bytes under an id; see `form_id`).
+/// Returns the id it has.
 async fn write_once(
     store: &Store,
     actor: &Actor,
@@ -156,11 +154,12 @@ async fn write_once(
     held_on: &str,
     encode: impl Fn(&str) -> Vec<u8>,
 ) -> Result<String> {
+    let encode = &encode;
     let insert = |rid: String| {
         let bytes = encode(&rid);
         let audit = entry(actor, kind.action(), izo_id);
         async move {
-            Ok::<_, Error>(audited!(&store.db, tx => {
+            Ok(audited!(&store.db, tx => {
                 let inserted = sqlx::query(kind.insert())
                     .bind(&rid)
                     .bind(izo_id)
@@ -175,21 +174,16 @@ async fn write_once(
             }))
         }
     };
-    if insert(rid.clone()).await? {
-        return Ok(rid);
-    }
-    let recorded: Option<(String, Vec<u8>)> = with_db!(&store.db, pool => {
-        sqlx::query_as(kind.select())
-            .bind(rid.as_str())
-            .fetch_optional(pool)
-            .await?
-    });
-    if recorded == Some((izo_id.to_owned(), encode(&rid))) {
-        return Ok(rid);
-    }
-    let fresh = uuid::Uuid::new_v4().hyphenated().to_string();
-    insert(fresh.clone()).await?;
-    Ok(fresh)
+    let same = |rid: String| async move {
+        let recorded: Option<(String, Vec<u8>)> = with_db!(&store.db, pool => {
+            sqlx::query_as(kind.select())
+                .bind(rid.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(recorded == Some((izo_id.to_owned(), encode(&rid))))
+    };
+    form_id::write_once(rid, insert, same).await
 }
 
 /// Records a conversation with the pupil or the guardians about
@@ -213,7 +207,7 @@ pub async fn converse(
     let case = izo::load(store, id).await?;
     izo::own_or_coordinator(store, actor, &case, id).await?;
     c.recorded_by = actor.staff.clone();
-    let named = named_or_new("id", &c.id)?;
+    let named = form_id::named_or_new("id", &c.id)?;
     write_once(store, actor, Kind::Conversation, id, named, "", |rid| {
         v1::IzoConversation {
             id: rid.to_owned(),

@@ -19,7 +19,7 @@ use carenet_consent::policy::{Coverage, coverage};
 use carenet_consent::record::{ConsentStore, format_date, parse_date};
 use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::{now_ms, today};
-use carenet_fabric::envelope::named_or_new;
+use carenet_fabric::form_id;
 use carenet_fabric::store::Store;
 use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::{Actor, Error, PartyId, audited, outbox_enqueue, with_db};
@@ -205,24 +205,21 @@ pub async fn refer(
     }
     required("question", &r.question, "give the question for the ZAT")?;
     check_consent(store, &r.child_ref, &r.consent_record).await?;
-    // The form names its referral: the same referral sent twice refers
-    // once; with other content it is a referral of its own.
-    r.id = named_or_new("id", &r.id)?;
+    // The form names its referral: written once (see `form_id`).
+    let named = form_id::named_or_new("id", &r.id)?;
     r.referred_by = actor.staff.clone();
     r.referred_on = format_date(today());
-    if insert_referral(store, actor, &r).await? {
-        return Ok(r.id);
-    }
-    if load(store, &r.id).await?.referral == r {
-        return Ok(r.id);
-    }
-    r.id = uuid::Uuid::new_v4().hyphenated().to_string();
-    insert_referral(store, actor, &r).await?;
-    Ok(r.id)
+    let under = |id: String| v1::ZatReferral { id, ..r.clone() };
+    form_id::write_once(
+        named,
+        |id| insert_referral(store, actor, under(id)),
+        |id| async move { Ok(load(store, &id).await?.referral == under(id)) },
+    )
+    .await
 }
 
 /// Writes a referral unless its id is taken; whether it wrote it.
-async fn insert_referral(store: &Store, actor: &Actor, r: &v1::ZatReferral) -> Result<bool> {
+async fn insert_referral(store: &Store, actor: &Actor, r: v1::ZatReferral) -> Result<bool> {
     let audit = entry(actor, "zat_referred", &r.id);
     let now = now_ms();
     Ok(audited!(&store.db, tx => {
@@ -452,16 +449,16 @@ pub async fn meet(
     // double click or a retry, finishes what the first submit began (its
     // plan, its closing) and answers the same. Sent with other content (a
     // form kept open, edited and sent again) it is a meeting of its own.
-    m.id = named_or_new("id", &m.id)?;
+    m.id = form_id::named_or_new("id", &m.id)?;
     let replay = match case.meetings.iter().find(|k| k.id == m.id) {
         Some(k) if same_meeting(k, &m) => true,
         Some(_) => {
-            m.id = uuid::Uuid::new_v4().hyphenated().to_string();
+            m.id = form_id::fresh();
             false
         }
         None => {
             if meeting_of_another_case(store, id, &m.id).await? {
-                m.id = uuid::Uuid::new_v4().hyphenated().to_string();
+                m.id = form_id::fresh();
             }
             false
         }
