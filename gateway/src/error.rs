@@ -118,6 +118,21 @@ impl Error {
                 "Een onderdeel is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
                 None,
             ),
+            Error::Fabric(F::Database(db)) => match carenet_fabric::error::constraint_violation(db)
+            {
+                Some((field, reason)) => (
+                    StatusCode::BAD_REQUEST,
+                    "Onjuiste invoer",
+                    "Controleer wat u heeft ingevuld.",
+                    Some(format!("{field}: {reason}")),
+                ),
+                None => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Er ging iets mis",
+                    "Probeer het later opnieuw.",
+                    None,
+                ),
+            },
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Er ging iets mis",
@@ -128,11 +143,24 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Logs an internal error with its own text (a database's included),
+    /// which the answer never shows.
+    pub(crate) fn log_internal(&self) {
+        match self {
+            Error::Fabric(carenet_fabric::Error::Database(db)) => {
+                tracing::error!(error = %db, "gateway database error")
+            }
+            other => tracing::error!(error = %other, "gateway error"),
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, title, text, detail) = self.describe();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %self, "gateway error");
+            self.log_internal();
         } else {
             tracing::info!(status = status.as_u16(), "refused");
         }

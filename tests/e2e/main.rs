@@ -29,6 +29,7 @@ mod portal;
 mod refusals;
 mod retention;
 mod slices;
+mod stored_enums;
 mod telemetry;
 mod trust;
 

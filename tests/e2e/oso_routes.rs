@@ -318,3 +318,41 @@ async fn a_receiving_school_asks_for_a_dossier_and_gets_it() -> anyhow::Result<(
     assert_eq!(requests, 4);
     region.shutdown().await
 }
+
+/// Issue 18.10: a primary school sends a dossier to another primary school
+/// (OSO overstap POPO). The code had the route, the table refused it: an
+/// import with `--route po_po` failed with the database's CHECK text. Now it
+/// is stored, seen by the guardians, released under inzage (WPO art. 42) and
+/// read at the receiving primary school, and what arrives is valid OSO.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_school_sends_a_dossier_to_another_primary_school() -> anyhow::Result<()> {
+    let plans = vec![
+        PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        PartyPlan::new("po-1", PartyKind::PoSchool, "PO 1"),
+        PartyPlan::new("po-2", PartyKind::PoSchool, "PO 2"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let po1 = region.handle("po-1");
+    let po2 = region.handle("po-2");
+    let ib = staff(&po1.store, "ib-1", &[Role::SupportCoordinatorPo]);
+    // The official POVO example as a move between primary schools.
+    let popo =
+        example("POVO_full").replace("<overstap>POVO</overstap>", "<overstap>POPO</overstap>");
+    assert!(popo.contains("<overstap>POPO</overstap>"));
+    let id = dossier::import_oso(&po1.store, &ib, &popo, "pupil-1", Route::PoPo).await?;
+    let stored = dossier::get(&po1.store, &id).await?;
+    assert_eq!(stored.route, Route::PoPo);
+    // The file states the guardians' inzage: ready to be released.
+    assert_eq!(stored.state, dossier::DossierState::Ready);
+    let to = [PartyId::parse("to", "po-2")?];
+    dossier::publish(&po1.store, &po1.directory, &ib, &id, &to, None).await?;
+    let item = wait_incoming(&po2.store, 1).await?;
+    let got = incoming::dossier(&po2.store, &item.message_id).await?;
+    let out = got.to_oso()?;
+    assert!(out.contains("<overstap>POPO</overstap>"));
+    let file = region.dir.path().join("popo.xml");
+    std::fs::write(&file, &out)?;
+    validate(&file, None)?;
+    region.shutdown().await
+}

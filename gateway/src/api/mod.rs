@@ -66,7 +66,7 @@ impl IntoResponse for Failure {
             _ => "internal",
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %self.0, "api error");
+            self.0.log_internal();
         } else {
             tracing::info!(status = status.as_u16(), "api refused");
         }

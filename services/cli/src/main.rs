@@ -139,7 +139,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The database's own text never reaches the message: a refused
+            // constraint is named by its field, anything else goes to the log.
+            let (message, log) = carenet_fabric::error::public_chain(e.chain());
+            if let Some(db) = log {
+                tracing::error!(error = %db, "database error");
+            }
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }

@@ -20,7 +20,9 @@ pub enum Error {
     Conflict(String),
     #[error(transparent)]
     Fabric(#[from] carenet_fabric::Error),
-    #[error("database: {0}")]
+    /// Shown as the field a refused constraint names, or a generic text
+    /// (`carenet_fabric::error::database_public`), never the database's own.
+    #[error("{}", carenet_fabric::error::database_public(.0))]
     Database(#[from] sqlx::Error),
     #[error("stored consent is corrupt: {0}")]
     Corrupt(String),

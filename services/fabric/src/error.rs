@@ -34,7 +34,9 @@ pub enum Error {
     Ca(String),
     #[error("tls: {0}")]
     Tls(String),
-    #[error("database: {0}")]
+    /// A database error: shown as the field a refused constraint names, or
+    /// as a generic text; the database's own text goes only to the log.
+    #[error("{}", database_public(.0))]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -64,6 +66,94 @@ impl Error {
     }
 }
 
+/// A value the database refused by a constraint of its schema, as the field
+/// it concerns and a reason: the one reading of constraint errors, for every
+/// boundary (gRPC, the gateway, the CLI). `None` for any other database error.
+pub fn constraint_violation(err: &sqlx::Error) -> Option<(String, &'static str)> {
+    use sqlx::error::ErrorKind;
+    let sqlx::Error::Database(db) = err else {
+        return None;
+    };
+    let reason = match db.kind() {
+        ErrorKind::CheckViolation => "is not a value this field accepts",
+        ErrorKind::UniqueViolation => "already exists",
+        ErrorKind::NotNullViolation => "is required",
+        ErrorKind::ForeignKeyViolation => "refers to something that does not exist",
+        _ => return None,
+    };
+    Some((violated_field(db.as_ref()), reason))
+}
+
+/// The column a constraint error names. PostgreSQL reports the column (not
+/// null) or the constraint (`<table>_<column>_check`, `<table>_<column>_key`,
+/// `<table>_pkey`, a named index); SQLite only its message
+/// (`CHECK constraint failed: <column> IN (...)`, `NOT NULL constraint
+/// failed: <table>.<column>`, `UNIQUE constraint failed: <table>.<column>, ...`).
+fn violated_field(db: &dyn sqlx::error::DatabaseError) -> String {
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(column) = pg.column() {
+            return column.to_owned();
+        }
+        if let Some(constraint) = pg.constraint() {
+            let table = pg.table().unwrap_or_default();
+            if constraint == format!("{table}_pkey") {
+                return "id".to_owned();
+            }
+            let bare = constraint
+                .strip_prefix(table)
+                .and_then(|c| c.strip_prefix('_'))
+                .unwrap_or(constraint);
+            let bare = ["_check", "_key", "_fkey"]
+                .iter()
+                .find_map(|suffix| bare.strip_suffix(suffix))
+                .unwrap_or(bare);
+            return bare.to_owned();
+        }
+        return "record".to_owned();
+    }
+    let message = db.message();
+    let detail = message.split_once(": ").map(|(_, d)| d).unwrap_or_default();
+    // `table.column` (not null, unique): the column; an expression (check):
+    // the first name in it.
+    let first = detail.split([',', ' ', '(']).next().unwrap_or_default();
+    let column = first.rsplit('.').next().unwrap_or_default();
+    let named = !column.is_empty()
+        && column
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if named {
+        column.to_owned()
+    } else {
+        "record".to_owned()
+    }
+}
+
+/// An error chain as a person reads it: each cause's text, joined by `: `,
+/// up to the database's own, which is left out (the error above it already
+/// names the field of a refused constraint). Also the database error, when it
+/// is one the log must keep (anything but a refused constraint).
+pub fn public_chain<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> (String, Option<&'a sqlx::Error>) {
+    let mut parts = Vec::new();
+    for cause in chain {
+        if let Some(db) = cause.downcast_ref::<sqlx::Error>() {
+            let log = constraint_violation(db).is_none().then_some(db);
+            return (parts.join(": "), log);
+        }
+        parts.push(cause.to_string());
+    }
+    (parts.join(": "), None)
+}
+
+/// What a database error says outside the node's log.
+pub fn database_public(err: &sqlx::Error) -> String {
+    match constraint_violation(err) {
+        Some((field, reason)) => format!("{field}: {reason}"),
+        None => "database error (details in the log)".to_owned(),
+    }
+}
+
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         match err {
@@ -87,10 +177,65 @@ impl From<Error> for Status {
             Error::Unavailable(_) => Status::unavailable("peer unavailable"),
             Error::ResourceExhausted(_) => Status::resource_exhausted(err.to_string()),
             Error::Remote(status) if status.code() != Code::Internal => status,
+            Error::Database(db) => match constraint_violation(&db) {
+                Some((field, reason)) => Error::invalid(field, reason).into(),
+                None => {
+                    tracing::error!(error = %db, "internal database error");
+                    Status::internal("internal error")
+                }
+            },
             other => {
                 tracing::error!(error = %other, "internal error");
                 Status::internal("internal error")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CHECK refused by a real SQLite database, as the error a slice returns.
+    async fn refused_check() -> Error {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TABLE t (route TEXT NOT NULL CHECK (route IN ('po_vo')))")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let e = sqlx::query("INSERT INTO t (route) VALUES ('po_po')")
+            .execute(&pool)
+            .await
+            .expect_err("refused");
+        Error::from(e)
+    }
+
+    #[tokio::test]
+    async fn a_refused_constraint_reads_as_its_field_and_the_chain_stops_before_the_database() {
+        let err = refused_check().await;
+        assert_eq!(err.to_string(), "route: is not a value this field accepts");
+        let (message, log) = public_chain(std::iter::successors(
+            Some(&err as &(dyn std::error::Error + 'static)),
+            |e| e.source(),
+        ));
+        assert_eq!(message, "route: is not a value this field accepts");
+        assert!(
+            log.is_none(),
+            "a refused constraint is the user's, not the log's"
+        );
+        let status = Status::from(err);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(!status.message().contains("CHECK"));
+    }
+
+    #[test]
+    fn any_other_database_error_says_nothing_of_the_database() {
+        let err = Error::from(sqlx::Error::PoolTimedOut);
+        let (message, log) = public_chain(std::iter::successors(
+            Some(&err as &(dyn std::error::Error + 'static)),
+            |e| e.source(),
+        ));
+        assert_eq!(message, "database error (details in the log)");
+        assert!(log.is_some(), "the log keeps it");
     }
 }

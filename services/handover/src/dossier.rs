@@ -53,6 +53,15 @@ pub enum Route {
 }
 
 impl Route {
+    /// Every route (what the table's CHECK must accept).
+    pub const ALL: &'static [Route] = &[
+        Route::PoVo,
+        Route::PoPo,
+        Route::VoVo,
+        Route::VoVervolg,
+        Route::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Route::PoVo => "po_vo",

@@ -49,6 +49,11 @@ const STATES: &[(State, &str)] = &[
 ];
 
 impl State {
+    /// Every state, in order (what the table's CHECK must accept).
+    pub fn all() -> impl Iterator<Item = State> {
+        STATES.iter().map(|(s, _)| *s)
+    }
+
     pub fn as_str(self) -> &'static str {
         STATES
             .iter()
@@ -56,7 +61,8 @@ impl State {
             .map_or("unknown", |(_, n)| n)
     }
 
-    fn stored(id: &str, value: &str) -> Result<State> {
+    /// Reads a stored state; anything else is corrupt data.
+    pub fn stored(id: &str, value: &str) -> Result<State> {
         STATES
             .iter()
             .find(|(_, n)| *n == value)
