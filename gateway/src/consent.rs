@@ -35,6 +35,8 @@ struct ConsentPage {
     notice: Option<String>,
     /// A fresh invitation code, shown once.
     code: Option<(String, String)>,
+    /// The school's coordinator (IB, zorgcoördinator): may record a signed form.
+    coordinator: bool,
 }
 
 struct RecordLine {
@@ -46,6 +48,9 @@ struct RecordLine {
     withdrawable: bool,
     /// Asked and not yet answered: staff may record the answer given at school.
     decidable: bool,
+    /// Refused by the guardians on the parent portal: reversed only there,
+    /// or by a coordinator with their signed form.
+    portal_refused: bool,
 }
 
 fn recipients_text(state: &AppState, version: &v1::ConsentVersion) -> String {
@@ -86,6 +91,11 @@ fn line(state: &AppState, c: &Stored) -> RecordLine {
         until: labels::date_text(&c.version.valid_until),
         withdrawable: c.status() == v1::ConsentStatus::Granted,
         decidable: c.status() == v1::ConsentStatus::Requested,
+        portal_refused: c.status() == v1::ConsentStatus::Refused
+            && c.version
+                .evidence
+                .as_ref()
+                .is_some_and(|e| e.kind == EvidenceKind::PortalLogin as i32),
     }
 }
 
@@ -135,6 +145,9 @@ fn page(state: &AppState, staff: &Staff) -> ConsentPage {
         disclosures: None,
         notice: None,
         code: None,
+        coordinator: carenet_consent::roles::COORDINATORS
+            .iter()
+            .any(|r| staff.actor.has(*r)),
     }
 }
 
@@ -377,6 +390,68 @@ pub(crate) async fn decide(
     )
     .await?;
     p.notice = Some(notice.into());
+    Ok(render(&p))
+}
+
+/// `POST /toestemming/{record}/formulier` (multipart): a coordinator records
+/// the grant the guardians gave on a signed form (`formulier`, the scan;
+/// only its SHA-256 is kept), the one way staff reverse a refusal the
+/// guardians gave on the parent portal.
+pub(crate) async fn signed_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(record): Path<String>,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, Error> {
+    let mut csrf = String::new();
+    let mut grantor_name = String::new();
+    let mut grantor_role = String::new();
+    let mut form: Option<[u8; 32]> = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| Error::invalid("form", "not a readable upload"))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|_| Error::invalid(&name, "not readable"))?;
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "grantor_name" => grantor_name = String::from_utf8_lossy(&bytes).trim().to_owned(),
+            "grantor_role" => grantor_role = String::from_utf8_lossy(&bytes).into_owned(),
+            "formulier" if !bytes.is_empty() => form = Some(carenet_fabric::crypto::sha256(&bytes)),
+            _ => {}
+        }
+    }
+    staff.check(&csrf, &headers, &state)?;
+    let form = form.ok_or_else(|| Error::invalid("formulier", "attach the signed form"))?;
+    let role = parse_grantor_role(&grantor_role)?;
+    let decision = carenet_consent::record::Decision {
+        grantors: vec![v1::Grantor {
+            role: role as i32,
+            name: grantor_name,
+        }],
+        evidence: v1::Evidence {
+            kind: EvidenceKind::SignedForm as i32,
+            recorded_by: String::new(),
+            document_sha256: form.to_vec(),
+        },
+        today: carenet_fabric::clock::today(),
+    };
+    let stored = ConsentStore::new(state.inner.store.clone())
+        .grant(&staff.actor, &record, &decision)
+        .await?;
+    let mut p = with_pupil(
+        &state,
+        &staff,
+        page(&state, &staff),
+        &stored.version.child_ref,
+    )
+    .await?;
+    p.notice = Some("De toestemming is vastgelegd met het ondertekende formulier.".into());
     Ok(render(&p))
 }
 

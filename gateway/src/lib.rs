@@ -225,6 +225,10 @@ pub fn router(state: AppState) -> Router {
         .route("/toestemming/uitnodigen", post(consent::invite))
         .route("/toestemming/{record}/intrekken", post(consent::withdraw))
         .route("/toestemming/{record}/besluit", post(consent::decide))
+        .route(
+            "/toestemming/{record}/formulier",
+            post(consent::signed_form),
+        )
         .route("/izo", get(izo::index))
         .route("/izo/aanmelden", post(izo::register))
         .route("/izo/{id}", get(izo::show))

@@ -128,6 +128,19 @@ try {
   await shot(mentor, '41-samenvatting');
   const season = await mentor.goto(vo + '/dossiers');
   check(season.status() === 403, 'mentor: no season view of the school (403)');
+  // Consent per pupil: the mentor looks up the consents of the pupil
+  // assigned to them, not those of another pupil.
+  await mentor.goto(vo + '/toestemming');
+  await mentor.fill('#zoek-leerling', 'vo-pupil-1');
+  await mentor.click('button:has-text("Opzoeken")');
+  check((await text(mentor)).includes('Toestemmingen van leerling vo-pupil-1'), "mentor: their own pupil's consents");
+  await mentor.goto(vo + '/toestemming');
+  await mentor.fill('#zoek-leerling', 'vo-pupil-2');
+  const [notTheirs] = await Promise.all([
+    mentor.waitForResponse((r) => r.url().endsWith('/toestemming/leerling')),
+    mentor.click('button:has-text("Opzoeken")'),
+  ]);
+  check(notTheirs.status() === 403 && (await text(mentor)).includes('Geen toegang'), "mentor: another pupil's consents are 403");
 
   // 6. The primary school sees "gelezen door mentor".
   current = ib;
@@ -203,6 +216,32 @@ try {
   await shot(zc, '32-ingetrokken-bij-vo');
   current = mentor;
   check((await mentor.goto(digestUrl)).status() === 404, 'mentor: the digest is gone too');
+
+  // 7b. The guardian refuses a new request on the portal: staff cannot
+  // overrule that by typing; the IB records the guardians' signed form.
+  current = ib;
+  await ib.goto(po + '/toestemming');
+  await ib.fill('#vraag-leerling', 'pupil-1');
+  await ib.fill('#geboortedatum', '2014-05-01');
+  await ib.selectOption('#doel', 'share_with_partner');
+  await ib.selectOption('#ontvanger', ['vo-1']);
+  await ib.check('input[name="categories"][value="pupil"]');
+  await ib.click('button:has-text("Toestemming vragen")');
+  check((await text(ib)).includes('Het verzoek om toestemming staat klaar'), 'IB: a second consent asked');
+  current = parent;
+  await parent.goto(childUrl);
+  await parent.click('button:has-text("Ik geef geen toestemming")');
+  check((await text(parent)).includes('U heeft geen toestemming gegeven'), 'guardian: refused on the portal');
+  current = ib;
+  await ib.goto(po + '/toestemming');
+  await ib.fill('#zoek-leerling', 'pupil-1');
+  await ib.click('button:has-text("Opzoeken")');
+  check((await text(ib)).includes('De ouders weigerden in het ouderportaal'), 'IB: the portal refusal is named, no conversation form for it');
+  await shot(ib, '1a-geweigerd-in-portaal');
+  await ib.fill('form[enctype="multipart/form-data"] input[name="grantor_name"]', 'J. de Vries');
+  await ib.setInputFiles('input[name="formulier"]', { name: 'formulier.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 ondertekend') });
+  await ib.click('button:has-text("Toestemming vastleggen met formulier")');
+  check((await text(ib)).includes('De toestemming is vastgelegd met het ondertekende formulier'), "IB: the guardians' signed form recorded");
 
   // 8. Refusals.
   const other = current = await person(phone);

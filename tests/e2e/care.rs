@@ -707,7 +707,7 @@ async fn a_pupil_goes_from_the_izo_through_the_zat_to_one_plan_across_nodes() ->
                 name: "ouder".into(),
             }],
             v1::Evidence {
-                kind: v1::EvidenceKind::PortalLogin as i32,
+                kind: v1::EvidenceKind::RecordedConversation as i32,
                 recorded_by: String::new(),
                 document_sha256: vec![],
             },

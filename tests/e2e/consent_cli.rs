@@ -43,9 +43,9 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "--category",
             "absence",
             "--by",
-            "staff-2",
+            "zc-1",
             "--role",
-            "mentor",
+            "care_coordinator",
         ],
     );
     assert!(
@@ -67,11 +67,11 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "--grantor",
             "pupil:Sam",
             "--evidence",
-            "portal_login",
+            "recorded_conversation",
             "--by",
-            "staff-2",
+            "zc-1",
             "--role",
-            "mentor",
+            "care_coordinator",
         ],
     );
     assert!(!bad.status.success(), "a 13-year-old alone cannot consent");
@@ -91,9 +91,9 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "--document-sha256",
             &"ab".repeat(32),
             "--by",
-            "staff-2",
+            "zc-1",
             "--role",
-            "mentor",
+            "care_coordinator",
         ],
     );
     assert!(
@@ -113,7 +113,7 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "--grantor",
             "guardian:Ouder Een",
             "--evidence",
-            "portal_login",
+            "recorded_conversation",
             "--by",
             "zc-1",
             "--role",
@@ -126,10 +126,33 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
         String::from_utf8_lossy(&withdrawn.stderr)
     );
 
+    // A mentor with no relation to the pupil in carenet sees nothing of it.
+    for args in [
+        ["consent", "list", "--child", "pupil-3"],
+        ["consent", "show", "--record", &record],
+    ] {
+        let refused = run(
+            &target,
+            &[&args[..], &["--by", "m-1", "--role", "mentor"]].concat(),
+        );
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("needs a relation with this pupil"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
     let listed = run(
         &target,
         &[
-            "consent", "list", "--child", "pupil-3", "--by", "m-1", "--role", "mentor",
+            "consent",
+            "list",
+            "--child",
+            "pupil-3",
+            "--by",
+            "zc-1",
+            "--role",
+            "care_coordinator",
         ],
     );
     assert!(
@@ -140,7 +163,14 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
     let shown = run(
         &target,
         &[
-            "consent", "show", "--record", &record, "--by", "m-1", "--role", "mentor",
+            "consent",
+            "show",
+            "--record",
+            &record,
+            "--by",
+            "zc-1",
+            "--role",
+            "care_coordinator",
         ],
     );
     let text = stdout(&shown);
@@ -162,9 +192,9 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "--category",
             "absence",
             "--by",
-            "staff-2",
+            "zc-1",
             "--role",
-            "mentor",
+            "care_coordinator",
         ],
     );
     assert!(!bad.status.success());
@@ -185,9 +215,9 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
             "--category",
             "absence",
             "--by",
-            "staff-2",
+            "zc-1",
             "--role",
-            "mentor",
+            "care_coordinator",
         ],
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--purpose"));
@@ -404,11 +434,12 @@ async fn consent_cli_requests_grants_withdraws_and_shows_history() -> anyhow::Re
         .args(["audit", "verify", "--offline"])
         .args(&target)
         .output()?;
-    // 3 consent changes, 1 safety exception, 1 inzage, 2 refusals (another
-    // coordinator's reports, the mentor's inzage), and the reading of the
-    // disclosures.
+    // The pupil's birth date recorded, 3 consent changes, 1 safety
+    // exception, 1 inzage, 4 refusals (the mentor's list and show of a pupil
+    // not theirs, another coordinator's reports, the mentor's inzage), and
+    // the reading of the disclosures.
     assert!(
-        stdout(&verified).starts_with("ok: 8 records ("),
+        stdout(&verified).starts_with("ok: 11 records ("),
         "{}",
         stdout(&verified)
     );

@@ -68,7 +68,7 @@ async fn consented_categories_arrive_and_withdrawal_stops_later_fetches() -> any
         .version
         .record_id;
     let evidence = v1::Evidence {
-        kind: EvidenceKind::PortalLogin as i32,
+        kind: EvidenceKind::RecordedConversation as i32,
         recorded_by: "portal".into(),
         document_sha256: vec![],
     };
@@ -351,7 +351,7 @@ async fn a_running_node_expires_consents_whose_end_date_passed() -> anyhow::Resu
                     name: "ouder".into(),
                 }],
                 evidence: v1::Evidence {
-                    kind: EvidenceKind::PortalLogin as i32,
+                    kind: EvidenceKind::RecordedConversation as i32,
                     recorded_by: "portal".into(),
                     document_sha256: vec![],
                 },
@@ -404,7 +404,7 @@ async fn the_age_rules_follow_the_recipients_and_are_checked_again_at_release() 
     let decided = |grantors: Vec<v1::Grantor>, on: time::Date| Decision {
         grantors,
         evidence: v1::Evidence {
-            kind: EvidenceKind::PortalLogin as i32,
+            kind: EvidenceKind::RecordedConversation as i32,
             recorded_by: String::new(),
             document_sha256: vec![],
         },

@@ -647,7 +647,7 @@ async fn a_withdrawal_between_the_decision_and_its_commit_stops_the_release() ->
             &id,
             grantors(),
             v1::Evidence {
-                kind: EvidenceKind::PortalLogin as i32,
+                kind: EvidenceKind::RecordedConversation as i32,
                 recorded_by: String::new(),
                 document_sha256: vec![],
             },

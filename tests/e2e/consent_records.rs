@@ -24,8 +24,19 @@ fn request(birth: time::Date) -> ConsentRequest {
     }
 }
 
-fn mentor(store: &carenet_fabric::store::Store) -> Actor {
-    Actor::new(store.party.clone(), "staff-17", [Role::Mentor]).unwrap()
+/// The school's care coordinator: works for every pupil of the school, and
+/// their first request about a pupil records the pupil's birth date.
+fn coordinator(store: &carenet_fabric::store::Store) -> Actor {
+    Actor::new(store.party.clone(), "staff-17", [Role::CareCoordinator]).unwrap()
+}
+
+/// A request about another pupil (the school records each pupil's birth
+/// date once: one pupil per age).
+fn aged(child: &str, birth: time::Date) -> ConsentRequest {
+    ConsentRequest {
+        child_ref: child.into(),
+        ..request(birth)
+    }
 }
 
 fn grantor(role: GrantorRole, name: &str) -> v1::Grantor {
@@ -55,7 +66,7 @@ fn decision(grantors: Vec<v1::Grantor>) -> Decision {
 async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("vo-1").await?;
     let consents = ConsentStore::new(store.clone());
-    let by = mentor(&store);
+    let by = coordinator(&store);
     let asked = consents
         .request(&by, &request(date!(2014 - 03 - 01)))
         .await?;
@@ -73,7 +84,7 @@ async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Res
             &id,
             vec![grantor(GrantorRole::Guardian, "ouder A")],
             v1::Evidence {
-                kind: EvidenceKind::PortalLogin as i32,
+                kind: EvidenceKind::RecordedConversation as i32,
                 recorded_by: "ignored: the actor records it".into(),
                 document_sha256: vec![],
             },
@@ -99,18 +110,26 @@ async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Res
     let actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["consent_requested", "consent_grant", "consent_withdraw"]
+        [
+            "pupil_recorded",
+            "consent_requested",
+            "consent_grant",
+            "consent_withdraw"
+        ]
     );
     assert!(
         records.iter().all(|r| !r.actor.contains("ouder")),
         "no names in the audit log"
     );
     assert!(
-        records.iter().all(|r| r.actor == "staff-17[mentor]"),
+        records
+            .iter()
+            .all(|r| r.actor == "staff-17[care_coordinator]"),
         "the actor and role recorded each change"
     );
     assert!(history.iter().skip(1).all(|s| {
-        s.version.evidence.as_ref().map(|e| e.recorded_by.as_str()) == Some("staff-17[mentor]")
+        s.version.evidence.as_ref().map(|e| e.recorded_by.as_str())
+            == Some("staff-17[care_coordinator]")
     }));
     assert!(audit::verify(&store.db).await?.is_ok());
     Ok(())
@@ -119,14 +138,14 @@ async fn consent_lifecycle_is_versioned_hash_linked_and_audited() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("vo-1").await?;
-    let by = mentor(&store);
+    let by = coordinator(&store);
     let consents = ConsentStore::new(store);
     let guardian = grantor(GrantorRole::Guardian, "ouder A");
     let pupil = grantor(GrantorRole::Pupil, "leerling");
 
     // 14 on the day of the decision, youth care: guardians and pupil.
     let id = consents
-        .request(&by, &request(date!(2011 - 06 - 01)))
+        .request(&by, &aged("pupil-14", date!(2011 - 06 - 01)))
         .await?
         .version
         .record_id;
@@ -144,7 +163,7 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
 
     // 17, education: the pupil, not the guardian.
     let id = consents
-        .request(&by, &request(date!(2008 - 06 - 01)))
+        .request(&by, &aged("pupil-17", date!(2008 - 06 - 01)))
         .await?
         .version
         .record_id;
@@ -160,7 +179,7 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
 
     // 10: the pupil alone cannot.
     let id = consents
-        .request(&by, &request(date!(2015 - 06 - 01)))
+        .request(&by, &aged("pupil-10", date!(2015 - 06 - 01)))
         .await?
         .version
         .record_id;
@@ -178,7 +197,7 @@ async fn grant_requires_the_grantors_the_age_rules_name() -> anyhow::Result<()> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_and_transitions_are_refused_and_expiry_follows_the_date() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("vo-1").await?;
-    let by = mentor(&store);
+    let by = coordinator(&store);
     let consents = ConsentStore::new(store);
     let guardian = vec![grantor(GrantorRole::Guardian, "ouder A")];
 
@@ -240,7 +259,7 @@ async fn bad_input_and_transitions_are_refused_and_expiry_follows_the_date() -> 
 async fn a_request_form_sent_twice_asks_once() -> anyhow::Result<()> {
     let (_dir, store) = fresh_store("vo-1").await?;
     let consents = ConsentStore::new(store.clone());
-    let by = mentor(&store);
+    let by = coordinator(&store);
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
     let r = request(date!(2014 - 03 - 01));
     let first = consents.request_named(&by, &id, &r).await?;

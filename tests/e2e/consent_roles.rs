@@ -46,7 +46,7 @@ fn decision() -> Decision {
     Decision {
         grantors: guardian(),
         evidence: v1::Evidence {
-            kind: EvidenceKind::PortalLogin as i32,
+            kind: EvidenceKind::RecordedConversation as i32,
             recorded_by: String::new(),
             document_sha256: vec![],
         },
@@ -88,6 +88,7 @@ async fn refused<T: Debug>(
 
 const STAFF_ROLES: &str = "mentor or support_coordinator_po or care_coordinator or case_coordinator or trajectory_guide or zat_member or swv_staff";
 const COORDINATOR_ROLES: &str = "support_coordinator_po or care_coordinator";
+const NO_RELATION: &str = "needs a relation with this pupil in carenet";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_roles_request_grant_refuse_withdraw_list_show() -> anyhow::Result<()> {
@@ -107,14 +108,25 @@ async fn consent_roles_request_grant_refuse_withdraw_list_show() -> anyhow::Resu
         STAFF_ROLES,
     )
     .await?;
+    // A mentor may, for a pupil they have a relation with (they registered
+    // the pupil for the IZO) and the school has recorded.
     let mentor = actor(&store, "m-1", Role::Mentor);
+    let zc = actor(&store, "zc-1", Role::CareCoordinator);
+    carenet_consent::pupil::record(&store, &zc, "pupil-7", request().child_birth_date).await?;
+    carenet_referral::izo::register(
+        &store,
+        &mentor,
+        crate::consent_per_pupil::registration("pupil-7"),
+    )
+    .await?;
     let id = consents
         .request(&mentor, &request())
         .await?
         .version
         .record_id;
 
-    // Grant: an admin may not, a ZAT member may.
+    // Grant: an admin may not (role); a ZAT member holds the role but no
+    // relation with this pupil; the mentor may.
     refused(
         &store,
         consents.grant(&admin, &id, &decision()).await,
@@ -130,15 +142,24 @@ async fn consent_roles_request_grant_refuse_withdraw_list_show() -> anyhow::Resu
         "a refused grant changes nothing"
     );
     let zat = actor(&store, "zat-1", Role::ZatMember);
-    let granted = consents.grant(&zat, &id, &decision()).await?;
+    refused(
+        &store,
+        consents.grant(&zat, &id, &decision()).await,
+        "consent_grant",
+        &zat,
+        "pupil-7",
+        NO_RELATION,
+    )
+    .await?;
+    let granted = consents.grant(&mentor, &id, &decision()).await?;
     assert_eq!(granted.status(), ConsentStatus::Granted);
     assert_eq!(
         granted.version.evidence.unwrap().recorded_by,
-        "zat-1[zat_member]",
+        "m-1[mentor]",
         "the evidence names who recorded it"
     );
 
-    // Withdraw: a teacher may not, SWV staff may.
+    // Withdraw: a teacher may not; SWV staff without a relation may not.
     refused(
         &store,
         consents
@@ -151,13 +172,35 @@ async fn consent_roles_request_grant_refuse_withdraw_list_show() -> anyhow::Resu
     )
     .await?;
     let swv = actor(&store, "swv-1", Role::SwvStaff);
+    refused(
+        &store,
+        consents
+            .withdraw(&swv, &id, guardian(), decision().evidence)
+            .await,
+        "consent_withdraw",
+        &swv,
+        "pupil-7",
+        NO_RELATION,
+    )
+    .await?;
     consents
-        .withdraw(&swv, &id, guardian(), decision().evidence)
+        .withdraw(&mentor, &id, guardian(), decision().evidence)
         .await?;
 
-    // Refuse: a team lead may not, a trajectory guide may.
+    // Refuse: a team lead may not; a case coordinator or trajectory guide
+    // without a relation may not ask or refuse; the mentor may.
+    let cc = actor(&store, "cc-1", Role::CaseCoordinator);
+    refused(
+        &store,
+        consents.request(&cc, &request()).await,
+        "consent_request",
+        &cc,
+        "pupil-7",
+        NO_RELATION,
+    )
+    .await?;
     let id2 = consents
-        .request(&actor(&store, "cc-1", Role::CaseCoordinator), &request())
+        .request(&mentor, &request())
         .await?
         .version
         .record_id;
@@ -171,8 +214,17 @@ async fn consent_roles_request_grant_refuse_withdraw_list_show() -> anyhow::Resu
     )
     .await?;
     let guide = actor(&store, "tb-1", Role::TrajectoryGuide);
+    refused(
+        &store,
+        consents.refuse(&guide, &id2, &decision()).await,
+        "consent_refuse",
+        &guide,
+        "pupil-7",
+        NO_RELATION,
+    )
+    .await?;
     assert_eq!(
-        consents.refuse(&guide, &id2, &decision()).await?.status(),
+        consents.refuse(&mentor, &id2, &decision()).await?.status(),
         ConsentStatus::Refused
     );
 
@@ -195,7 +247,6 @@ async fn consent_roles_request_grant_refuse_withdraw_list_show() -> anyhow::Resu
         STAFF_ROLES,
     )
     .await?;
-    let zc = actor(&store, "zc-1", Role::CareCoordinator);
     assert_eq!(consents.list(&zc, "pupil-7").await?.len(), 2);
     assert_eq!(consents.show(&zc, &id).await?.len(), 3);
 
@@ -232,10 +283,10 @@ async fn consent_roles_request_grant_refuse_withdraw_list_show() -> anyhow::Resu
         done,
         [
             ("consent_requested", "m-1[mentor]"),
-            ("consent_grant", "zat-1[zat_member]"),
-            ("consent_withdraw", "swv-1[swv_staff]"),
-            ("consent_requested", "cc-1[case_coordinator]"),
-            ("consent_refuse", "tb-1[trajectory_guide]"),
+            ("consent_grant", "m-1[mentor]"),
+            ("consent_withdraw", "m-1[mentor]"),
+            ("consent_requested", "m-1[mentor]"),
+            ("consent_refuse", "m-1[mentor]"),
         ]
     );
     assert!(audit::verify(&store.db).await?.is_ok());

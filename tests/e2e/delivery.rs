@@ -188,7 +188,7 @@ async fn a_consent_not_yet_granted_is_asked_again_not_refused() -> anyhow::Resul
                     name: "ouder".into(),
                 }],
                 evidence: v1::Evidence {
-                    kind: EvidenceKind::PortalLogin as i32,
+                    kind: EvidenceKind::RecordedConversation as i32,
                     recorded_by: String::new(),
                     document_sha256: vec![],
                 },

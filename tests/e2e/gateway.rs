@@ -317,6 +317,7 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "32-ingetrokken-bij-vo",
         "33-warme-overdracht-ontvangen",
         "34-toestemming-vastgelegd",
+        "1a-geweigerd-in-portaal",
         "40-mijn-leerlingen",
         "41-samenvatting",
         "42-terugkoppeling",
@@ -327,8 +328,30 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     // The grant: given on the portal, by a guardian, named by pseudonym.
     let consents = carenet_consent::record::ConsentStore::new(po.store.clone());
     let records = consents.list(&ib, "pupil-1").await?;
-    assert_eq!(records.len(), 1);
-    let history = consents.show(&ib, &records[0].version.record_id).await?;
+    assert_eq!(records.len(), 2);
+    let (transfer, shared): (Vec<_>, Vec<_>) = records
+        .iter()
+        .partition(|r| r.version.purpose == "transfer_dossier");
+    // The second request: refused by the guardian on the portal, then
+    // granted by the IB with the guardians' signed form, audited with both.
+    let reversed = consents.show(&ib, &shared[0].version.record_id).await?;
+    let statuses: Vec<_> = reversed
+        .iter()
+        .map(|v| carenet_consent::record::status_name(v.status()))
+        .collect();
+    assert_eq!(statuses, ["requested", "refused", "granted"]);
+    let form = reversed[2].version.evidence.as_ref().expect("evidence");
+    assert_eq!(form.kind, EvidenceKind::SignedForm as i32);
+    assert_eq!(form.document_sha256.len(), 32);
+    assert!(
+        carenet_fabric::audit::list(&po.store.db, 0, 100_000)
+            .await?
+            .iter()
+            .any(|r| r.action == "consent_portal_refusal_reversed"
+                && r.payload_sha256 == form.document_sha256),
+        "the reversal is audited with the form's hash"
+    );
+    let history = consents.show(&ib, &transfer[0].version.record_id).await?;
     let statuses: Vec<_> = history
         .iter()
         .map(|v| carenet_consent::record::status_name(v.status()))

@@ -596,7 +596,7 @@ async fn a_vo_dossier_under_consent_carries_only_the_consented_categories() -> a
                 name: "ouder".into(),
             }],
             v1::Evidence {
-                kind: EvidenceKind::PortalLogin as i32,
+                kind: EvidenceKind::RecordedConversation as i32,
                 recorded_by: "portal".into(),
                 document_sha256: vec![],
             },

@@ -7,6 +7,7 @@ mod audit_chain;
 mod care;
 mod consent_cli;
 mod consent_exchange;
+mod consent_per_pupil;
 mod consent_policy;
 mod consent_records;
 mod consent_roles;

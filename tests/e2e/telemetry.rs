@@ -96,7 +96,7 @@ async fn otlp_spans_and_logs_carry_no_personal_data() -> anyhow::Result<()> {
                     name: "Marieke de Vries".into(),
                 }],
                 evidence: v1::Evidence {
-                    kind: EvidenceKind::PortalLogin as i32,
+                    kind: EvidenceKind::RecordedConversation as i32,
                     recorded_by: "portal".into(),
                     document_sha256: vec![],
                 },

@@ -533,7 +533,7 @@ pub async fn grant_consent(store: &Store, id: &str) -> anyhow::Result<()> {
                     name: "ouder".into(),
                 }],
                 evidence: v1::Evidence {
-                    kind: v1::EvidenceKind::PortalLogin as i32,
+                    kind: v1::EvidenceKind::RecordedConversation as i32,
                     recorded_by: String::new(),
                     document_sha256: vec![],
                 },

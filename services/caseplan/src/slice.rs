@@ -11,7 +11,8 @@ use carenet_fabric::PartyKind::{self, PoSchool, Swv, Vervolg, VoSchool, ZatPartn
 use carenet_fabric::authz::authorize;
 use carenet_fabric::directory::Directory;
 use carenet_fabric::slice::{
-    DocumentType, EVERY_KIND, Job, JobContext, RetentionClock, RpcRule, ServiceContext, Slice,
+    DocumentType, EVERY_KIND, Job, JobContext, Relation, RetentionClock, RpcRule, ServiceContext,
+    Slice,
 };
 use carenet_fabric::store::Store;
 use carenet_fabric::with_db;
@@ -123,6 +124,10 @@ impl Slice for CaseplanSlice {
 
     fn rpcs(&self) -> &'static [RpcRule] {
         RPCS
+    }
+
+    fn relations(&self) -> &'static [Relation] {
+        crate::relation::RELATIONS
     }
 
     fn services(

@@ -19,7 +19,10 @@ use crate::target::{ActorArgs, TargetArgs};
 pub enum ConsentCommand {
     /// Ask for consent (status: requested). Roles: mentor,
     /// support_coordinator_po, care_coordinator, case_coordinator,
-    /// trajectory_guide, zat_member, swv_staff.
+    /// trajectory_guide, zat_member, swv_staff; all but the coordinators
+    /// only for a pupil they have a relation with in carenet. The birth date
+    /// must be the school's record of the pupil (a coordinator's first
+    /// request records it).
     Request {
         #[command(flatten)]
         target: TargetArgs,
@@ -46,6 +49,20 @@ pub enum ConsentCommand {
         valid_from: Option<String>,
         #[arg(long)]
         valid_until: Option<String>,
+    },
+    /// Record (or correct) the school's record of a pupil's birth date, which
+    /// decides the age rules of every consent about them. Roles:
+    /// support_coordinator_po, care_coordinator.
+    Pupil {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long)]
+        child: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        birth_date: String,
     },
     /// Record that consent was given (--by is who records it; the grantors
     /// are who gave it). Roles: as for request.
@@ -151,7 +168,8 @@ pub struct DecisionArgs {
     /// guardian:NAME, legal_representative:NAME or pupil:NAME; repeat for more.
     #[arg(long = "grantor", required = true)]
     grantors: Vec<String>,
-    /// portal_login, signed_form or recorded_conversation.
+    /// signed_form or recorded_conversation (a portal login is the parent
+    /// portal's own evidence: staff cannot record it).
     #[arg(long)]
     evidence: String,
     /// SHA-256 (hex) of the signed form.
@@ -292,6 +310,20 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                 .await;
             store.db.close().await;
             print(&stored?);
+        }
+        ConsentCommand::Pupil {
+            target,
+            actor,
+            child,
+            birth_date,
+        } => {
+            let birth = parse_date("--birth-date", &birth_date)?;
+            let store = target.open().await?;
+            let actor = actor.actor(&store)?;
+            let recorded = carenet_consent::pupil::record(&store, &actor, &child, birth).await;
+            store.db.close().await;
+            recorded?;
+            println!("recorded: {child}");
         }
         ConsentCommand::Grant(args) => decide(args, "grant").await?,
         ConsentCommand::Refuse(args) => decide(args, "refuse").await?,

@@ -206,7 +206,7 @@ pub(crate) async fn consent(
                     name: "ouder".into(),
                 }],
                 evidence: v1::Evidence {
-                    kind: EvidenceKind::PortalLogin as i32,
+                    kind: EvidenceKind::RecordedConversation as i32,
                     recorded_by: String::new(),
                     document_sha256: vec![],
                 },

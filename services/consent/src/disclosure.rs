@@ -64,7 +64,7 @@ pub async fn who_saw_what(
     actor: &Actor,
     child_ref: &str,
 ) -> Result<Vec<Disclosure>> {
-    crate::roles::require(store, actor, &crate::roles::DISCLOSURES, child_ref).await?;
+    crate::relation::require(store, actor, &crate::roles::DISCLOSURES, child_ref).await?;
     lines(store, actor, child_ref).await
 }
 

@@ -104,6 +104,83 @@ impl Change {
     }
 }
 
+/// Where a decision is recorded: by staff (CLI, pages, API) or by the
+/// guardians themselves on the parent portal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Channel {
+    Staff,
+    Portal,
+}
+
+/// Staff record what was given at school (a signed form, a conversation);
+/// a portal login is recorded by the parent portal itself, never claimed.
+fn staff_evidence(e: &v1::Evidence) -> Result<()> {
+    if e.kind == EvidenceKind::PortalLogin as i32 {
+        return Err(Error::invalid(
+            "evidence.kind",
+            "a portal login is recorded by the parent portal itself, not by staff",
+        ));
+    }
+    Ok(())
+}
+
+/// The guardians refused on the parent portal themselves.
+fn refused_on_portal(v: &v1::ConsentVersion) -> bool {
+    v.status == ConsentStatus::Refused as i32
+        && v.evidence
+            .as_ref()
+            .is_some_and(|e| e.kind == EvidenceKind::PortalLogin as i32)
+}
+
+/// A refusal the guardians gave on the portal is theirs: staff reverse it
+/// only with the guardians' signed form (its SHA-256 kept in the evidence),
+/// recorded by a coordinator; a grant "given in a conversation" with a typed
+/// grantor does not overrule it.
+fn reversal_allowed(
+    actor: &Actor,
+    evidence: &v1::Evidence,
+    refused: &v1::ConsentVersion,
+) -> Result<()> {
+    if evidence.kind != EvidenceKind::SignedForm as i32 {
+        return Err(Error::invalid(
+            "evidence.kind",
+            format!(
+                "the guardians refused on the parent portal (version {}): they reverse it there, or a coordinator records their signed form",
+                refused.version
+            ),
+        ));
+    }
+    if !roles::COORDINATORS.iter().any(|r| actor.has(*r)) {
+        return Err(carenet_fabric::Error::PermissionDenied(
+            "reversing a refusal given on the parent portal needs the role support_coordinator_po or care_coordinator".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The audit record that a grant reversed the guardians' own refusal on the
+/// portal: the refused version it reverses and the signed form's SHA-256.
+fn reversal_entry(
+    actor: &Actor,
+    latest: Option<&Stored>,
+    next: &v1::ConsentVersion,
+) -> Option<Entry> {
+    let refused = latest.filter(|l| refused_on_portal(&l.version))?;
+    let form = next.evidence.as_ref().filter(|e| {
+        next.status == ConsentStatus::Granted as i32 && e.kind == EvidenceKind::SignedForm as i32
+    })?;
+    Some(Entry {
+        purpose: next.purpose.clone(),
+        legal_basis: format!(
+            "consent:{}/v{} reverses portal refusal v{}",
+            next.record_id, next.version, refused.version.version
+        ),
+        payload_sha256: form.document_sha256.clone(),
+        ..actor.entry("consent_portal_refusal_reversed", &next.record_id)
+    })
+}
+
 pub fn status_name(s: ConsentStatus) -> &'static str {
     match s {
         ConsentStatus::Requested => "requested",
@@ -179,6 +256,7 @@ fn validate_evidence(e: &v1::Evidence) -> Result<()> {
 /// regime the consent's purpose and recipients call for (see [`crate::age`]).
 fn validate_grantors(
     version: &v1::ConsentVersion,
+    recorded_birth: Option<Date>,
     d: &Decision,
     directory: Option<&carenet_fabric::directory::Directory>,
 ) -> Result<()> {
@@ -199,7 +277,10 @@ fn validate_grantors(
             ));
         }
     }
-    let birth = parse_date("child_birth_date", &version.child_birth_date)?;
+    let birth = match recorded_birth {
+        Some(b) => b,
+        None => parse_date("child_birth_date", &version.child_birth_date)?,
+    };
     let purpose = Purpose::parse("purpose", &version.purpose)?;
     let regime = regime_of(purpose, &version.recipients, directory);
     let need = required(regime, age_on(birth, d.today));
@@ -279,6 +360,9 @@ impl ConsentStore {
     ) -> Result<Stored> {
         roles::require(&self.store, actor, &roles::REQUEST, &r.child_ref).await?;
         validate_request(r)?;
+        crate::relation::related(&self.store, actor, &roles::REQUEST, &r.child_ref).await?;
+        let birth =
+            crate::pupil::for_request(&self.store, actor, &r.child_ref, r.child_birth_date).await?;
         let mut record_id = carenet_fabric::form_id::named_or_new("id", id)?;
         let mut categories: Vec<Category> = r.categories.clone();
         categories.sort();
@@ -289,7 +373,7 @@ impl ConsentStore {
             previous_sha256: Vec::new(),
             holder: self.store.party.to_string(),
             child_ref: r.child_ref.clone(),
-            child_birth_date: format_date(r.child_birth_date),
+            child_birth_date: format_date(birth),
             purpose: r.purpose.as_str().into(),
             recipients: r.recipients.clone(),
             categories: categories.iter().map(|c| c.as_str().to_owned()).collect(),
@@ -342,18 +426,40 @@ impl ConsentStore {
         }
     }
 
+    /// The role of `action`, then the relation with the pupil the record is
+    /// about (an unknown record is left to the action's own not-found).
+    async fn require_for_record(
+        &self,
+        actor: &Actor,
+        action: &roles::Action,
+        record_id: &str,
+    ) -> Result<()> {
+        roles::require(&self.store, actor, action, record_id).await?;
+        match self.latest(record_id).await? {
+            Some(stored) => {
+                crate::relation::related(&self.store, actor, action, &stored.version.child_ref)
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Records that the grantors gave consent; `actor` is the staff member
     /// who records it.
     pub async fn grant(&self, actor: &Actor, record_id: &str, d: &Decision) -> Result<Stored> {
-        roles::require(&self.store, actor, &roles::GRANT, record_id).await?;
-        self.decide(actor, record_id, Change::Grant, d).await
+        self.require_for_record(actor, &roles::GRANT, record_id)
+            .await?;
+        self.decide(actor, record_id, Change::Grant, d, Channel::Staff)
+            .await
     }
 
     /// Records that the grantors refused; `actor` is the staff member who
     /// records it.
     pub async fn refuse(&self, actor: &Actor, record_id: &str, d: &Decision) -> Result<Stored> {
-        roles::require(&self.store, actor, &roles::REFUSE, record_id).await?;
-        self.decide(actor, record_id, Change::Refuse, d).await
+        self.require_for_record(actor, &roles::REFUSE, record_id)
+            .await?;
+        self.decide(actor, record_id, Change::Refuse, d, Channel::Staff)
+            .await
     }
 
     /// Withdrawal needs no age check: any grantor may withdraw, at any time.
@@ -366,7 +472,9 @@ impl ConsentStore {
         grantors: Vec<v1::Grantor>,
         evidence: v1::Evidence,
     ) -> Result<Stored> {
-        roles::require(&self.store, actor, &roles::WITHDRAW, record_id).await?;
+        self.require_for_record(actor, &roles::WITHDRAW, record_id)
+            .await?;
+        staff_evidence(&evidence)?;
         self.withdraw_as(actor, record_id, grantors, evidence).await
     }
 
@@ -381,7 +489,8 @@ impl ConsentStore {
         d: &Decision,
     ) -> Result<Stored> {
         let change = if grant { Change::Grant } else { Change::Refuse };
-        self.decide(actor, record_id, change, d).await
+        self.decide(actor, record_id, change, d, Channel::Portal)
+            .await
     }
 
     /// A withdrawal recorded under `actor`; its callers checked who may.
@@ -478,7 +587,8 @@ impl ConsentStore {
 
     /// Every version of a record, oldest first, for staff.
     pub async fn show(&self, actor: &Actor, record_id: &str) -> Result<Vec<Stored>> {
-        roles::require(&self.store, actor, &roles::SHOW, record_id).await?;
+        self.require_for_record(actor, &roles::SHOW, record_id)
+            .await?;
         let history = self.history(record_id).await?;
         if history.is_empty() {
             return Err(Error::NotFound(record_id.to_owned()));
@@ -488,7 +598,7 @@ impl ConsentStore {
 
     /// The current version of every record about one child, for staff.
     pub async fn list(&self, actor: &Actor, child_ref: &str) -> Result<Vec<Stored>> {
-        roles::require(&self.store, actor, &roles::LIST, child_ref).await?;
+        crate::relation::require(&self.store, actor, &roles::LIST, child_ref).await?;
         self.for_child(child_ref).await
     }
 
@@ -550,27 +660,58 @@ impl ConsentStore {
         record_id: &str,
         change: Change,
         d: &Decision,
+        channel: Channel,
     ) -> Result<Stored> {
         let evidence = v1::Evidence {
             recorded_by: actor.audit_name(),
             ..d.evidence.clone()
         };
         validate_evidence(&evidence)?;
+        if channel == Channel::Staff {
+            staff_evidence(&evidence)?;
+        }
         let action = format!("consent_{}", change.name());
-        self.write(record_id, actor, &action, &[], None, |latest| {
-            let mut next = next_version(record_id, latest, change)?;
-            validate_grantors(&next, d, self.store.directory().map(|d| d.as_ref()))?;
-            if change == Change::Grant
-                && !next.valid_until.is_empty()
-                && parse_date("valid_until", &next.valid_until)? < d.today
-            {
-                return Err(Error::invalid("valid_until", "lies in the past: ask again"));
-            }
-            next.grantors = d.grantors.clone();
-            next.evidence = Some(evidence);
-            Ok(next)
-        })
-        .await
+        // The age rules go by the school's record of the pupil (a record
+        // corrected after the request counts), else by the request's date.
+        let child = self.latest(record_id).await?.map(|l| l.version.child_ref);
+        let recorded = match &child {
+            Some(c) => crate::pupil::birth_date(&self.store, c).await?,
+            None => None,
+        };
+        let result = self
+            .write(record_id, actor, &action, &[], None, |latest| {
+                if channel == Channel::Staff
+                    && change == Change::Grant
+                    && let Some(refused) = latest.filter(|l| refused_on_portal(&l.version))
+                {
+                    reversal_allowed(actor, &evidence, &refused.version)?;
+                }
+                let mut next = next_version(record_id, latest, change)?;
+                validate_grantors(
+                    &next,
+                    recorded,
+                    d,
+                    self.store.directory().map(|d| d.as_ref()),
+                )?;
+                if change == Change::Grant
+                    && !next.valid_until.is_empty()
+                    && parse_date("valid_until", &next.valid_until)? < d.today
+                {
+                    return Err(Error::invalid("valid_until", "lies in the past: ask again"));
+                }
+                next.grantors = d.grantors.clone();
+                next.evidence = Some(evidence.clone());
+                Ok(next)
+            })
+            .await;
+        if let Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(_))) = &result {
+            carenet_fabric::audit::append(
+                &self.store.db,
+                &[actor.refusal_entry("consent_reverse_portal_refusal", record_id)],
+            )
+            .await?;
+        }
+        result
     }
 
     /// In one transaction: reads the record's current version, lets `next`
@@ -640,6 +781,7 @@ impl ConsentStore {
                     payload_sha256: hash.to_vec(),
                     ..actor.entry(action, &version.record_id)
                 }];
+                entries.extend(reversal_entry(actor, latest.as_ref(), &version));
                 outbox_enqueue!(tx, notices, &notice_ids, &mut entries);
                 (Stored { version, sha256: hash }, entries)
             }))

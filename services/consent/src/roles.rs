@@ -14,6 +14,7 @@
 //! | list a child's consents | [`ConsentStore::list`] | the same |
 //! | show a record's versions | [`ConsentStore::show`] | the same |
 //! | list who saw a child's data | [`disclosure::who_saw_what`] | support_coordinator_po, care_coordinator, case_coordinator |
+//! | record a pupil's birth date | [`pupil::record`] | support_coordinator_po, care_coordinator |
 //! | record an inspection (inzage) | [`inspection::record`], [`inspection_record!`] | support_coordinator_po, care_coordinator |
 //! | record a safety exception | [`safety::record`] | support_coordinator_po, care_coordinator |
 //! | invite a guardian to the parent portal | [`portal::invite`] | mentor, support_coordinator_po, care_coordinator |
@@ -37,6 +38,7 @@
 //! [`ConsentStore::list`]: crate::record::ConsentStore::list
 //! [`ConsentStore::show`]: crate::record::ConsentStore::show
 //! [`disclosure::who_saw_what`]: crate::disclosure::who_saw_what
+//! [`pupil::record`]: crate::pupil::record
 //! [`inspection::record`]: crate::inspection::record
 //! [`inspection_record!`]: crate::inspection_record
 //! [`safety::record`]: crate::safety::record
@@ -108,6 +110,12 @@ pub const DISCLOSURES: Action = Action {
         Role::CaseCoordinator,
     ],
 };
+/// The birth date of the school's record of a pupil (decides the age rules).
+pub const RECORD_PUPIL: Action = Action {
+    action: "pupil_record",
+    what: "record a pupil's birth date",
+    roles: COORDINATORS,
+};
 pub const RECORD_INSPECTION: Action = Action {
     action: "inspection_record",
     what: "record an inspection (inzage)",
@@ -144,6 +152,7 @@ pub const ALL: &[Action] = &[
     LIST,
     SHOW,
     DISCLOSURES,
+    RECORD_PUPIL,
     RECORD_INSPECTION,
     RECORD_SAFETY_EXCEPTION,
     SAFETY_REPORTS,

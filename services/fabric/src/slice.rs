@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use carenet_proto::v1::{self, LegalBasisKind};
-use futures::future::BoxFuture;
+pub use futures::future::BoxFuture;
 
 use crate::party::PartyKind;
 use crate::store::Store;
@@ -65,6 +65,23 @@ pub struct RpcRule {
 /// All five party kinds: for RPCs every party uses.
 pub const EVERY_KIND: &[PartyKind] = &PartyKind::ALL;
 
+/// A staff member's relation to a pupil as one slice's own records show it
+/// (assigned as mentor, registered them for the IZO, coordinates their
+/// plan): the basis on which staff without a school-wide role may see that
+/// pupil's consents. The relation is read from the slice's current records,
+/// so it ends when they change (another mentor, a purged case).
+#[derive(Clone, Copy, Debug)]
+pub struct Relation {
+    /// What the relation is (`mentor`, `izo_registrant`, ...): a token.
+    pub name: &'static str,
+    /// Whether it holds between the pupil (`child_ref`) and the staff id,
+    /// read from the slice's own tables.
+    pub holds: RelationCheck,
+}
+
+/// `holds(store, child_ref, staff)` of a [`Relation`].
+pub type RelationCheck = for<'a> fn(&'a Store, &'a str, &'a str) -> BoxFuture<'a, Result<bool>>;
+
 /// A background job a slice runs on the node's schedule.
 pub struct Job {
     pub name: &'static str,
@@ -103,6 +120,10 @@ pub trait Slice: Send + Sync {
     /// progress to a plan; they get the same [`JobContext`].
     fn arrival_jobs(&self) -> Vec<Job> {
         Vec::new()
+    }
+    /// How its records relate staff to pupils ([`Relation`]).
+    fn relations(&self) -> &'static [Relation] {
+        &[]
     }
     /// Adds its gRPC services to the node's router.
     fn services(
@@ -147,6 +168,7 @@ pub struct Check<'a> {
 pub struct Registry {
     types: BTreeMap<&'static str, DocumentType>,
     rpcs: BTreeMap<&'static str, &'static [PartyKind]>,
+    relations: Vec<Relation>,
 }
 
 impl Registry {
@@ -182,6 +204,15 @@ impl Registry {
                         t.name
                     )));
                 }
+            }
+            for r in slice.relations() {
+                if !crate::store::outbox::valid_token(r.name) {
+                    return Err(Error::Config(format!(
+                        "relation {:?}: name it with a token",
+                        r.name
+                    )));
+                }
+                registry.relations.push(*r);
             }
             for r in slice.rpcs() {
                 if registry.rpcs.insert(r.path, r.kinds).is_some() {
@@ -226,6 +257,22 @@ impl Registry {
                 "not a document type registered by this node's slices",
             )),
         }
+    }
+
+    /// The first relation between staff member `staff` and the pupil
+    /// `child_ref` that a slice's records show, or `None`.
+    pub async fn relation(
+        &self,
+        store: &Store,
+        child_ref: &str,
+        staff: &str,
+    ) -> Result<Option<&'static str>> {
+        for r in &self.relations {
+            if (r.holds)(store, child_ref, staff).await? {
+                return Ok(Some(r.name));
+            }
+        }
+        Ok(None)
     }
 
     /// The kinds that may call `path`; `None` if no slice serves it.

@@ -24,6 +24,7 @@ pub mod error;
 pub mod incoming;
 pub mod model;
 pub mod oso;
+pub mod relation;
 pub mod request;
 pub mod roles;
 pub mod season;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use carenet_fabric::authz::authorize;
 use carenet_fabric::directory::Directory;
 use carenet_fabric::slice::{
-    DocumentType, Job, JobContext, RetentionClock, RpcRule, ServiceContext, Slice,
+    DocumentType, Job, JobContext, Relation, RetentionClock, RpcRule, ServiceContext, Slice,
 };
 use carenet_fabric::store::Store;
 use carenet_proto::v1;
@@ -215,6 +215,10 @@ impl Slice for HandoverSlice {
 
     fn rpcs(&self) -> &'static [RpcRule] {
         RPCS
+    }
+
+    fn relations(&self) -> &'static [Relation] {
+        crate::relation::RELATIONS
     }
 
     fn services(

@@ -21,6 +21,7 @@
 pub mod izo;
 pub mod izo_meeting;
 pub mod names;
+pub mod relation;
 pub mod roles;
 pub mod slice;
 pub mod zat;

@@ -3,7 +3,7 @@
 //! config section `[referral]`.
 
 use carenet_fabric::PartyKind::{self, PoSchool, Swv, Vervolg, VoSchool, ZatPartner};
-use carenet_fabric::slice::{DocumentType, RetentionClock, Slice};
+use carenet_fabric::slice::{DocumentType, Relation, RetentionClock, Slice};
 use carenet_proto::v1::LegalBasisKind::Consent;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,10 @@ impl Slice for ReferralSlice {
 
     fn document_types(&self) -> &'static [DocumentType] {
         TYPES
+    }
+
+    fn relations(&self) -> &'static [Relation] {
+        crate::relation::RELATIONS
     }
 }
 
