@@ -17,6 +17,7 @@ mod errors;
 mod exchange;
 mod files;
 mod gateway;
+mod gateway_sessions;
 mod handover;
 mod handover_cli;
 mod izo;
