@@ -75,6 +75,11 @@ pub(crate) async fn check(
     cache: &Introspected,
     token: &str,
 ) -> Result<Option<Grant>, Error> {
+    // Something that cannot be a token is refused without asking anyone.
+    if !well_formed(token) {
+        tracing::info!("bearer token refused (malformed)");
+        return Ok(None);
+    }
     if let Some(audience) = &api.audience
         && let Some(jwt) = Jwt::parse(token)
     {
@@ -116,6 +121,19 @@ pub(crate) async fn check(
     };
     cache.put(key, Instant::now() + until, grant.clone());
     Ok(grant)
+}
+
+/// Longer bearer tokens are refused unread.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// A bearer token as RFC 6750 writes one (b64token), of a sane length.
+fn well_formed(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 /// An introspection answer: active, a bearer token of this issuer, for this
@@ -448,6 +466,24 @@ mod tests {
         parts[1] = &forged;
         let jwt = Jwt::parse(&parts.join(".")).unwrap();
         assert_eq!(jwt.verify(&[s.jwk("k1")], ISS, AUD, NOW), Err("signature"));
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused_unread() {
+        assert!(well_formed("UNgELCi5p_5JgHPXPRqVeeSgsCa-bjxJtoEGSEikkoV"));
+        assert!(well_formed("abc.def.ghi"));
+        assert!(well_formed("dGVzdA=="));
+        for bad in [
+            "",
+            "==",
+            "a b",
+            "a\"b",
+            "<script>",
+            "ü",
+            &"a".repeat(MAX_TOKEN_LEN + 1),
+        ] {
+            assert!(!well_formed(bad), "{bad}");
+        }
     }
 
     #[test]

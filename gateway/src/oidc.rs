@@ -617,7 +617,7 @@ pub(crate) async fn logout(
     Form(form): Form<crate::session::CsrfForm>,
 ) -> Result<Response, Error> {
     let config = &state.inner.config;
-    let session = Session::of(&state, &jar)
+    let session = Session::to_end(&state, &jar)
         .await?
         .ok_or(Error::Unauthenticated)?;
     session.check_csrf(&form.csrf, &headers, &config.public_url)?;

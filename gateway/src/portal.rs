@@ -176,24 +176,28 @@ pub(crate) fn guardian_of(state: &AppState, login: &crate::oidc::Verified) -> Gu
     )
 }
 
-/// `POST /ouders/uitloggen`.
+/// `POST /ouders/uitloggen`: ends the session here (for every copy of the
+/// cookie, not only on this phone; without asking the provider first, so it
+/// works while the provider is down) and at the provider.
 pub(crate) async fn logout(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
-    parent: Parent,
     headers: HeaderMap,
     Form(form): Form<crate::session::CsrfForm>,
 ) -> Result<Response, Error> {
-    parent.check(&form.csrf, &headers, &state)?;
-    // Ended here for every copy of the cookie, not only on this phone.
-    sessions::end(&state.inner.store.db, &parent.session.id).await?;
+    let oidc = client(&state)?;
+    let session = GuardianSession::to_end(&state, &jar)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    session.check_csrf(&form.csrf, &headers, &state.inner.config.public_url)?;
+    sessions::end(&state.inner.store.db, &session.id).await?;
     let jar = jar.remove(GUARDIAN_COOKIE);
     let back = format!(
         "{}/ouders",
         state.inner.config.public_url.trim_end_matches('/')
     );
-    let target = match client(&state)? {
-        Some(oidc) => oidc.end_session_url(&parent.session.id_token, back),
+    let target = match oidc {
+        Some(oidc) => oidc.end_session_url(&session.id_token, back),
         None => back,
     };
     Ok((jar, Redirect::to(&target)).into_response())

@@ -44,7 +44,20 @@ impl GuardianSession {
     /// The guardian session of this request, if it has one that has not
     /// ended (checked at the provider when due).
     pub async fn of(state: &AppState, jar: &PrivateCookieJar) -> Result<Option<Self>, Error> {
-        Ok(current(state, jar, Kind::Guardian)
+        Self::read(state, jar, true).await
+    }
+
+    /// The guardian session to end at logout (not checked at the provider).
+    pub async fn to_end(state: &AppState, jar: &PrivateCookieJar) -> Result<Option<Self>, Error> {
+        Self::read(state, jar, false).await
+    }
+
+    async fn read(
+        state: &AppState,
+        jar: &PrivateCookieJar,
+        recheck: bool,
+    ) -> Result<Option<Self>, Error> {
+        Ok(current(state, jar, Kind::Guardian, recheck)
             .await?
             .map(|(id, row)| GuardianSession {
                 id,
@@ -128,12 +141,14 @@ fn checker(state: &AppState, kind: Kind) -> Option<&crate::oidc::Oidc> {
 
 /// The session of `kind` this request's cookie names, with its id: none if
 /// there is no cookie, the session ended or expired, or its login is no
-/// longer accepted at the provider. When its re-check is due, this request
-/// makes it (others meanwhile go on with the session as it stands).
+/// longer accepted at the provider. When its re-check is due and `recheck`
+/// is set, this request makes it (others meanwhile go on with the session
+/// as it stands); logout does not, so it works while the provider is down.
 pub(crate) async fn current(
     state: &AppState,
     jar: &PrivateCookieJar,
     kind: Kind,
+    recheck: bool,
 ) -> Result<Option<(String, Row)>, Error> {
     let name = match kind {
         Kind::Staff => SESSION_COOKIE,
@@ -148,7 +163,7 @@ pub(crate) async fn current(
     };
     let now = now_ms();
     let every = state.inner.config.session_recheck_minutes * 60_000;
-    let Some(oidc) = checker(state, kind) else {
+    let Some(oidc) = checker(state, kind).filter(|_| recheck) else {
         return Ok(Some((id, row)));
     };
     if now - row.checked_at_ms < every
@@ -211,7 +226,20 @@ impl Session {
     /// The staff session of this request, if it has one that has not ended
     /// (checked at the provider when due).
     pub async fn of(state: &AppState, jar: &PrivateCookieJar) -> Result<Option<Self>, Error> {
-        Ok(current(state, jar, Kind::Staff)
+        Self::read(state, jar, true).await
+    }
+
+    /// The staff session to end at logout (not checked at the provider).
+    pub async fn to_end(state: &AppState, jar: &PrivateCookieJar) -> Result<Option<Self>, Error> {
+        Self::read(state, jar, false).await
+    }
+
+    async fn read(
+        state: &AppState,
+        jar: &PrivateCookieJar,
+        recheck: bool,
+    ) -> Result<Option<Self>, Error> {
+        Ok(current(state, jar, Kind::Staff, recheck)
             .await?
             .map(|(id, row)| Session {
                 id,

@@ -224,17 +224,18 @@ fn signed_in(text: &str) -> bool {
     text.contains("Welkom")
 }
 
-/// The JSON API with the provider stalled: a JWT access token is still
-/// checked (against the cached keys, no call), an opaque token it knows from
-/// before is still answered from the cache, a new opaque token and a login
-/// coming back are a 503 within 10 s; and the claims of a JWT are checked
-/// (another audience: 401). Afterwards everything works again.
+/// The provider stalled: a page whose session is due for its re-check, a
+/// new opaque token and a login coming back are each a 503 within 10 s,
+/// and logging out still works; a JWT access token is still checked
+/// (against the cached keys, no call) and an opaque token known from before
+/// is answered from the cache. The claims of a JWT are checked (another
+/// audience: 401). Afterwards everything works again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_provider_is_a_503_within_10s_and_jwt_tokens_need_no_call() -> anyhow::Result<()>
 {
     let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
     region.start("swv").await?;
-    region.start("po-1").await?;
+    let po = region.start("po-1").await?;
     let relay = Relay::start().await?;
     let (listener, base) = bind().await?;
     let (_provider, issuer, port) = provider_with(&[&base], &[("ISSUER", &relay.url)]).await?;
@@ -288,7 +289,25 @@ async fn a_stalled_provider_is_a_503_within_10s_and_jwt_tokens_need_no_call() ->
         .map(|(_, v)| v.into_owned())
         .expect("a state");
 
+    // A member of staff signed in before it stalls, whose re-check is due.
+    let ib = sign_in(&base, "/inloggen", "ib-1").await?;
+    let form = csrf(&page(&base, "/", &ib).await?.1)?;
+    carenet_fabric::with_db!(&po.store.db, pool => {
+        sqlx::query("UPDATE gateway_session SET checked_at_ms = checked_at_ms - $1")
+            .bind(16 * 60_000_i64)
+            .execute(pool)
+            .await?;
+    });
+
     relay.stall(true);
+    let started = Instant::now();
+    let (status, _) =
+        tokio::time::timeout(Duration::from_secs(15), page(&base, "/", &ib)).await??;
+    assert_eq!(status, 503, "the re-check cannot be made");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Logging out needs no provider.
+    assert_eq!(log_out(&base, "/uitloggen", &ib, &form).await?, 303);
+    assert!(!signed_in(&page(&base, "/", &ib).await?.1));
     let (status, took) = season(jwt.clone()).await?;
     assert_eq!(status, 200, "a JWT is checked without the provider");
     assert!(took < Duration::from_secs(2), "{took:?}");
