@@ -30,8 +30,9 @@ impl Kind {
     }
 }
 
-/// The provider's tokens of a login, for its re-check and its logout.
-#[derive(Clone, Debug, Default)]
+/// The provider's tokens of a login, for its re-check and its logout
+/// (secrets: no `Debug`, never logged).
+#[derive(Clone, Default)]
 pub(crate) struct Tokens {
     pub id_token: String,
     pub access_token: String,
@@ -39,8 +40,8 @@ pub(crate) struct Tokens {
     pub refresh_token: String,
 }
 
-/// A session as stored.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// A session as stored (it holds the login's tokens: no `Debug`).
+#[derive(Clone, sqlx::FromRow)]
 pub(crate) struct Row {
     /// The staff id or the guardian's pseudonym.
     pub subject: String,
