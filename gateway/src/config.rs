@@ -31,6 +31,10 @@ pub struct GatewayConfig {
     /// How long a login lasts, in minutes.
     #[serde(default = "default_session_minutes")]
     pub session_minutes: i64,
+    /// How often a session's login is checked again at its provider (roles
+    /// changed, account blocked, signed out there), in minutes.
+    #[serde(default = "default_session_recheck_minutes")]
+    pub session_recheck_minutes: i64,
     pub oidc: OidcSection,
     /// The parents' login: a separate OIDC client (in production a DigiD
     /// broker). Without it the gateway has no parent portal.
@@ -51,6 +55,16 @@ pub struct ApiSection {
     /// Each system that may call, with the staff id and roles it acts with.
     #[serde(default)]
     pub clients: Vec<ApiClient>,
+    /// The audience (`aud`) of JWT access tokens (RFC 9068) for this API.
+    /// Set, such tokens are checked here against the provider's keys
+    /// (signature, `typ`, `iss`, `aud`, `exp`, `nbf`) without a call to
+    /// the provider; unset, every token is introspected.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// How long an introspection answer about an opaque token is reused,
+    /// in seconds (never past the token's own expiry).
+    #[serde(default = "default_introspection_cache_secs")]
+    pub introspection_cache_secs: u64,
 }
 
 impl Default for ApiSection {
@@ -58,6 +72,8 @@ impl Default for ApiSection {
         Self {
             scope: default_api_scope(),
             clients: Vec::new(),
+            audience: None,
+            introspection_cache_secs: default_introspection_cache_secs(),
         }
     }
 }
@@ -84,6 +100,9 @@ pub struct GuardianOidcSection {
     pub name_claim: String,
     #[serde(default = "default_guardian_scopes")]
     pub scopes: Vec<String>,
+    /// As `oidc.timeout_secs`, for the guardians' provider.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -105,6 +124,10 @@ pub struct OidcSection {
     /// Scopes asked for beside `openid`.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
+    /// How long any call to the provider may take, in seconds (discovery,
+    /// tokens, keys, introspection, the login's re-check).
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
 }
 
 fn yes() -> bool {
@@ -112,6 +135,15 @@ fn yes() -> bool {
 }
 fn default_session_minutes() -> i64 {
     8 * 60
+}
+fn default_session_recheck_minutes() -> i64 {
+    15
+}
+fn default_timeout_secs() -> u64 {
+    5
+}
+fn default_introspection_cache_secs() -> u64 {
+    60
 }
 fn default_staff_claim() -> String {
     "staff".into()
@@ -185,6 +217,27 @@ impl GatewayConfig {
         if !(1..=24 * 60).contains(&self.session_minutes) {
             return Err(Error::invalid("session_minutes", "must be 1-1440"));
         }
+        if !(1..=24 * 60).contains(&self.session_recheck_minutes) {
+            return Err(Error::invalid("session_recheck_minutes", "must be 1-1440"));
+        }
+        // A stalled provider must answer as 503 well within 10 s.
+        if !(1..=8).contains(&self.oidc.timeout_secs) {
+            return Err(Error::invalid("oidc.timeout_secs", "must be 1-8"));
+        }
+        if let Some(g) = &self.guardian_oidc
+            && !(1..=8).contains(&g.timeout_secs)
+        {
+            return Err(Error::invalid("guardian_oidc.timeout_secs", "must be 1-8"));
+        }
+        if self.api.introspection_cache_secs > 3600 {
+            return Err(Error::invalid(
+                "api.introspection_cache_secs",
+                "must be 0-3600",
+            ));
+        }
+        if self.api.audience.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::invalid("api.audience", "must not be empty"));
+        }
         Ok(())
     }
 
@@ -204,6 +257,7 @@ impl GatewayConfig {
             node_config,
             secure_cookies: false,
             session_minutes: 8 * 60,
+            session_recheck_minutes: default_session_recheck_minutes(),
             oidc: OidcSection {
                 issuer: String::new(),
                 client_id: String::new(),
@@ -212,6 +266,7 @@ impl GatewayConfig {
                 party_claim: default_party_claim(),
                 roles_claim: default_roles_claim(),
                 scopes: Vec::new(),
+                timeout_secs: default_timeout_secs(),
             },
             session_key_file,
             guardian_oidc: None,
@@ -265,6 +320,7 @@ mod tests {
             session_key_file: "session.key".into(),
             secure_cookies: true,
             session_minutes: 60,
+            session_recheck_minutes: 15,
             oidc: OidcSection {
                 issuer: "https://idp.example".into(),
                 client_id: "gateway".into(),
@@ -273,6 +329,7 @@ mod tests {
                 party_claim: default_party_claim(),
                 roles_claim: default_roles_claim(),
                 scopes: default_scopes(),
+                timeout_secs: 5,
             },
             guardian_oidc: None,
             api: ApiSection::default(),
@@ -295,6 +352,12 @@ mod tests {
         let mut long = config();
         long.session_minutes = 0;
         assert_eq!(field(long), "session_minutes");
+        let mut never = config();
+        never.session_recheck_minutes = 0;
+        assert_eq!(field(never), "session_recheck_minutes");
+        let mut patient = config();
+        patient.oidc.timeout_secs = 30;
+        assert_eq!(field(patient), "oidc.timeout_secs");
     }
 
     #[test]

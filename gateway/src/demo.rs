@@ -1,7 +1,8 @@
 //! The demo sign-in of `carenet demo`: pick a demo person instead of signing
 //! in at a provider. Only [`crate::build_demo`] turns it on (no setting of
 //! `carenet gateway` does), it serves loopback only, and every page says
-//! DEMO. The session it makes is the same as a real login's, so every page
+//! DEMO. The session it makes is the same as a real login's (kept in the
+//! node's database, never re-checked: there is no provider), so every page
 //! and every rule behind it is the real one.
 
 use askama::Template;
@@ -10,12 +11,12 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use carenet_fabric::clock::now_ms;
-use openidconnect::CsrfToken;
 use serde::Deserialize;
 
 use crate::form::Form;
 use crate::pages::render;
-use crate::session::{GUARDIAN_COOKIE, GuardianSession, SESSION_COOKIE, Session, start};
+use crate::session::{GUARDIAN_COOKIE, SESSION_COOKIE, start};
+use crate::sessions::{self, Kind, Tokens};
 use crate::{AppState, Error, Login};
 
 /// Someone to sign in as in the demo.
@@ -78,19 +79,22 @@ pub(crate) async fn sign_in(
         .ok_or_else(|| Error::invalid("persona", "not one of the demo's people"))?;
     let config = &state.inner.config;
     let expires_at_ms = now_ms() + config.session_minutes * 60_000;
-    let csrf = CsrfToken::new_random().secret().clone();
+    let none = Tokens::default();
     let (jar, to) = match &persona.who {
         Who::Staff { staff, roles } => {
-            let session = Session {
-                party: state.inner.party.to_string(),
-                staff: staff.clone(),
-                roles: roles.clone(),
-                csrf,
-                id_token: String::new(),
-                expires_at_ms,
-            };
-            let jar = start(jar, SESSION_COOKIE, &session, config.secure_cookies);
-            (jar, "/")
+            let (id, _) = sessions::create(
+                &state.inner.store.db,
+                &sessions::New {
+                    kind: Kind::Staff,
+                    subject: staff,
+                    roles,
+                    name: "",
+                    tokens: &none,
+                    expires_at_ms,
+                },
+            )
+            .await?;
+            (start(jar, SESSION_COOKIE, id, config.secure_cookies), "/")
         }
         Who::Guardian { subject, name } => {
             let guardian = carenet_consent::portal::Guardian::from_login(
@@ -100,16 +104,22 @@ pub(crate) async fn sign_in(
                 subject,
                 name,
             );
-            let session = GuardianSession {
-                party: state.inner.party.to_string(),
-                guardian: guardian.id,
-                name: guardian.name,
-                csrf,
-                id_token: String::new(),
-                expires_at_ms,
-            };
-            let jar = start(jar, GUARDIAN_COOKIE, &session, config.secure_cookies);
-            (jar, "/ouders")
+            let (id, _) = sessions::create(
+                &state.inner.store.db,
+                &sessions::New {
+                    kind: Kind::Guardian,
+                    subject: &guardian.id,
+                    roles: &[],
+                    name: &guardian.name,
+                    tokens: &none,
+                    expires_at_ms,
+                },
+            )
+            .await?;
+            (
+                start(jar, GUARDIAN_COOKIE, id, config.secure_cookies),
+                "/ouders",
+            )
         }
     };
     tracing::info!(party = %state.inner.party, "demo sign-in");

@@ -4,12 +4,15 @@
 //! It has no database of its own and no second set of rules: it works on
 //! the node's database as the node's party, turns the login's claims into
 //! the [`carenet_fabric::Actor`] that every slice function already checks,
-//! and calls those functions. The
-//! session lives in an encrypted, authenticated cookie (HttpOnly,
-//! SameSite=Lax, Secure over TLS); every form carries a CSRF token; pages are
-//! never cached and name no personal data in their URLs.
+//! and calls those functions. A session is kept in the node's database
+//! ([`sessions`]), its random id in an encrypted, authenticated cookie
+//! (HttpOnly, SameSite=Lax, Secure over TLS), so it can be ended; its login
+//! is checked again at the provider every `session_recheck_minutes`. Every
+//! form carries a CSRF token; pages are never cached and name no personal
+//! data in their URLs. Every call to a provider has a timeout.
 
 mod api;
+mod bearer;
 mod care;
 pub mod config;
 mod consent;
@@ -19,11 +22,13 @@ mod error;
 mod form;
 mod import;
 mod izo;
+mod jwks;
 mod labels;
 mod oidc;
 mod pages;
 mod portal;
 mod session;
+pub mod sessions;
 mod warm;
 
 use std::sync::Arc;
@@ -63,6 +68,8 @@ pub(crate) struct Inner {
     pub(crate) referral: carenet_referral::slice::ReferralConfig,
     /// OSO imports in progress.
     pub(crate) imports: import::Jobs,
+    /// Introspection answers about the JSON API's opaque tokens.
+    pub(crate) introspected: bearer::Introspected,
 }
 
 /// How people sign in: through OpenID Connect (staff, and guardians when
@@ -161,6 +168,7 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             feedback_after_days: node.handover.feedback_after_days,
             referral: node.referral.clone(),
             imports: import::Jobs::default(),
+            introspected: bearer::Introspected::default(),
         }),
     })
 }

@@ -1,7 +1,12 @@
 //! Login with OpenID Connect: authorization code with PKCE and nonce, the
-//! ID token verified (signature, issuer, audience, expiry, nonce), its
-//! claims turned into the session's staff id and roles, and logout at the
-//! provider.
+//! ID token verified (signature against the provider's cached keys, issuer,
+//! audience, expiry, nonce), its claims turned into the session's staff id
+//! and roles, the login checked again later (refresh token, or userinfo),
+//! and logout here and at the provider.
+//!
+//! Every call to a provider has the client's timeout (`timeout_secs`) and
+//! follows no redirects; one that does not answer in time is
+//! [`Error::Unavailable`] (503), never a hung request.
 
 use std::collections::HashMap;
 
@@ -23,12 +28,17 @@ use openidconnect::{
     EndpointNotSet, EndpointSet, IdTokenFields, IntrospectionUrl, IssuerUrl,
     LogoutProviderMetadata, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier,
     PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, Scope, StandardErrorResponse,
-    StandardTokenResponse, TokenIntrospectionResponse, TokenResponse,
+    StandardTokenResponse, TokenResponse,
+};
+use openidconnect::{
+    IdTokenVerifier, OAuth2TokenResponse, RefreshToken, RequestTokenError, UserInfoError,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::form::Form;
+use crate::jwks::Keys;
 use crate::session::{LOGIN_COOKIE, PendingLogin, SESSION_COOKIE, Session, cookie, read};
+use crate::sessions::{self, Kind, Tokens};
 use crate::{AppState, Error, GatewayConfig};
 
 /// The claims beyond the standard ones, by name (the config says which
@@ -102,6 +112,12 @@ pub(crate) struct Oidc {
     end_session: Option<EndSessionUrl>,
     introspection: Option<IntrospectionUrl>,
     client_id: String,
+    secret: ClientSecret,
+    issuer: IssuerUrl,
+    /// The provider's signing keys, cached (rotation: [`Keys`]).
+    keys: Keys,
+    /// The algorithms the provider says it signs ID tokens with.
+    id_token_algs: Vec<CoreJwsSigningAlgorithm>,
     scopes: Vec<String>,
     /// The cookie the login in progress is kept in.
     login_cookie: &'static str,
@@ -118,6 +134,9 @@ pub(crate) struct Verified {
     /// The standard `name` claim (the library parses it apart from the rest).
     pub name: Option<String>,
     pub id_token: String,
+    pub access_token: String,
+    /// Empty when the provider gave none.
+    pub refresh_token: String,
 }
 
 impl Verified {
@@ -133,9 +152,40 @@ impl Verified {
     }
 }
 
+/// A call to the provider failed: it did not answer (in time), or answered
+/// with something other than a protocol error.
+fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
+    tracing::warn!(error = %e, what, "identity provider call failed");
+    Error::Unavailable(format!("{what}: the identity provider did not answer"))
+}
+
+/// A token request's failure: the provider's refusal is the login's fault,
+/// anything else (no answer, a timeout, an unreadable answer) is the
+/// provider being unavailable.
+fn token_error<RE: std::error::Error + 'static>(
+    what: &str,
+    e: RequestTokenError<RE, StandardErrorResponse<CoreErrorResponseType>>,
+) -> Error {
+    match e {
+        RequestTokenError::ServerResponse(r) => Error::Login(format!("{what}: {}", r.error())),
+        other => unavailable(what, other),
+    }
+}
+
+/// The key id a JWS names in its header, if any.
+fn kid_of(jws: &str) -> Option<String> {
+    use base64::Engine;
+    let header = jws.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("kid")?.as_str().map(str::to_owned)
+}
+
 impl Oidc {
     /// Discovers `issuer` for client `client_id`, whose logins come back at
-    /// `<public_url><callback>`.
+    /// `<public_url><callback>`; every call waits at most `timeout_secs`.
     pub async fn discover(
         issuer: &str,
         client_id: &str,
@@ -143,10 +193,16 @@ impl Oidc {
         redirect: String,
         scopes: Vec<String>,
         login_cookie: &'static str,
+        timeout_secs: u64,
     ) -> Result<Self, Error> {
         // No redirects: the provider's answers are read as they are (SSRF).
+        // A timeout on every call: a stalled provider must not hang the
+        // gateway (each request waits at most this long for it).
+        let timeout = std::time::Duration::from_secs(timeout_secs);
         let http = openidconnect::reqwest::ClientBuilder::new()
             .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .connect_timeout(timeout)
+            .timeout(timeout)
             .build()
             .map_err(|e| Error::Config(format!("http client: {e}")))?;
         let issuer_url =
@@ -155,6 +211,22 @@ impl Oidc {
             .await
             .map_err(|e| Error::Config(format!("{issuer}: discovery failed: {e}")))?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+        let keys = Keys::new(metadata.jwks_uri().clone(), metadata.jwks().clone());
+        let id_token_algs = metadata
+            .id_token_signing_alg_values_supported()
+            .iter()
+            .filter(|a| {
+                !matches!(
+                    a,
+                    CoreJwsSigningAlgorithm::None
+                        | CoreJwsSigningAlgorithm::HmacSha256
+                        | CoreJwsSigningAlgorithm::HmacSha384
+                        | CoreJwsSigningAlgorithm::HmacSha512
+                )
+            })
+            .cloned()
+            .collect();
+        let issuer_url = metadata.issuer().clone();
         let introspection = metadata
             .additional_metadata()
             .additional_metadata
@@ -162,10 +234,11 @@ impl Oidc {
             .clone();
         let redirect =
             RedirectUrl::new(redirect).map_err(|_| Error::invalid("public_url", "not a URL"))?;
+        let secret = ClientSecret::new(secret);
         let client = OidcClient::from_provider_metadata(
             metadata,
             ClientId::new(client_id.to_owned()),
-            Some(ClientSecret::new(secret)),
+            Some(secret.clone()),
         )
         .set_redirect_uri(redirect);
         Ok(Self {
@@ -174,9 +247,136 @@ impl Oidc {
             end_session,
             introspection,
             client_id: client_id.to_owned(),
+            secret,
+            issuer: issuer_url,
+            keys,
+            id_token_algs,
             scopes,
             login_cookie,
         })
+    }
+
+    pub fn http(&self) -> &openidconnect::reqwest::Client {
+        &self.http
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The issuer, as its tokens name it.
+    pub fn issuer(&self) -> &str {
+        self.issuer.as_str()
+    }
+
+    /// Verifies an ID token of this client against the provider's current
+    /// keys (fetched again if it names a key they lack); `nonce` is the
+    /// login's, or none for a token from a refresh, which carries none.
+    async fn verify_id_token(
+        &self,
+        id_token: &openidconnect::IdToken<
+            ExtraClaims,
+            CoreGenderClaim,
+            CoreJweContentEncryptionAlgorithm,
+            CoreJwsSigningAlgorithm,
+        >,
+        nonce: Option<Nonce>,
+        tokens: Tokens,
+    ) -> Result<Verified, Error> {
+        let text = id_token.to_string();
+        let keys = self
+            .keys
+            .for_kid(&self.http, kid_of(&text).as_deref())
+            .await?;
+        let mut verifier = IdTokenVerifier::new_confidential_client(
+            ClientId::new(self.client_id.clone()),
+            self.secret.clone(),
+            self.issuer.clone(),
+            (*keys).clone(),
+        );
+        if !self.id_token_algs.is_empty() {
+            verifier = verifier.set_allowed_algs(self.id_token_algs.clone());
+        }
+        let claims = match &nonce {
+            Some(nonce) => id_token.claims(&verifier, nonce),
+            None => id_token.claims(&verifier, |_: Option<&Nonce>| Ok(())),
+        }
+        .map_err(|e| Error::Login(format!("ID token: {e}")))?;
+        Ok(Verified {
+            issuer: claims.issuer().to_string(),
+            subject: claims.subject().to_string(),
+            claims: claims.additional_claims().claims.clone(),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned()),
+            id_token: text,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+        })
+    }
+
+    /// Asks the provider about a login again: with its refresh token when
+    /// it has one (a new ID token, or userinfo with the new access token),
+    /// else userinfo with its access token. `None`: the provider no longer
+    /// accepts it (account blocked or gone, signed out there, token revoked
+    /// or expired); `Unavailable`: it did not answer.
+    pub async fn recheck(&self, tokens: &Tokens) -> Result<Option<Verified>, Error> {
+        let mut tokens = tokens.clone();
+        if !tokens.refresh_token.is_empty() {
+            let refresh = RefreshToken::new(tokens.refresh_token.clone());
+            let request = self
+                .client
+                .exchange_refresh_token(&refresh)
+                .map_err(|e| Error::Config(format!("token endpoint: {e}")))?;
+            let answer = match request.request_async(&self.http).await {
+                Ok(answer) => answer,
+                Err(RequestTokenError::ServerResponse(r)) => {
+                    tracing::info!(error = %r.error(), "refresh refused at the provider");
+                    return Ok(None);
+                }
+                Err(e) => return Err(unavailable("refresh", e)),
+            };
+            tokens.access_token = answer.access_token().secret().clone();
+            if let Some(refresh) = answer.refresh_token() {
+                tokens.refresh_token = refresh.secret().clone();
+            }
+            if let Some(id_token) = answer.id_token() {
+                return match self.verify_id_token(id_token, None, tokens).await {
+                    Ok(login) => Ok(Some(login)),
+                    Err(Error::Login(why)) => {
+                        tracing::warn!(why, "refreshed ID token refused");
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                };
+            }
+        }
+        let request = self
+            .client
+            .user_info(AccessToken::new(tokens.access_token.clone()), None)
+            .map_err(|e| Error::Config(format!("userinfo: {e}")))?;
+        let claims: openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim> =
+            match request.request_async(&self.http).await {
+                Ok(claims) => claims,
+                Err(UserInfoError::Response(status, _, _)) if status.is_client_error() => {
+                    tracing::info!(status = status.as_u16(), "userinfo refused at the provider");
+                    return Ok(None);
+                }
+                Err(e) => return Err(unavailable("userinfo", e)),
+            };
+        Ok(Some(Verified {
+            issuer: self.issuer.to_string(),
+            subject: claims.subject().to_string(),
+            claims: claims.additional_claims().claims.clone(),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned()),
+            id_token: tokens.id_token,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+        }))
     }
 
     /// To the provider, with a fresh state, nonce and PKCE challenge kept in
@@ -234,53 +434,38 @@ impl Oidc {
             .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
             .request_async(&self.http)
             .await
-            .map_err(|e| Error::Login(format!("code exchange: {e}")))?;
+            .map_err(|e| token_error("code exchange", e))?;
         let id_token = token
             .id_token()
             .ok_or_else(|| Error::Login("no ID token".into()))?;
-        let claims = id_token
-            .claims(&self.client.id_token_verifier(), &Nonce::new(pending.nonce))
-            .map_err(|e| Error::Login(format!("ID token: {e}")))?;
-        let verified = Verified {
-            issuer: claims.issuer().to_string(),
-            subject: claims.subject().to_string(),
-            claims: claims.additional_claims().claims.clone(),
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned()),
-            id_token: id_token.to_string(),
+        let tokens = Tokens {
+            id_token: String::new(),
+            access_token: token.access_token().secret().clone(),
+            refresh_token: token
+                .refresh_token()
+                .map(|r| r.secret().clone())
+                .unwrap_or_default(),
         };
+        let verified = self
+            .verify_id_token(id_token, Some(Nonce::new(pending.nonce)), tokens)
+            .await?;
         Ok((jar, verified))
     }
 
     /// Asks the provider about a bearer token (RFC 7662, authenticated as
-    /// this client): `None` if it is not active (unknown, expired, revoked),
-    /// else the client it was issued to and its scopes.
-    pub async fn introspect(&self, token: &str) -> Result<Option<(String, Vec<String>)>, Error> {
+    /// this client); [`crate::bearer`] judges the answer.
+    pub async fn introspect(&self, token: &str) -> Result<CoreTokenIntrospectionResponse, Error> {
         let url = self
             .introspection
             .clone()
             .ok_or_else(|| Error::Config("the provider offers no token introspection".into()))?;
         let client = self.client.clone().set_introspection_url(url);
         let token = AccessToken::new(token.to_owned());
-        let answer = client
+        client
             .introspect(&token)
             .request_async(&self.http)
             .await
-            .map_err(|e| Error::Unavailable(format!("token introspection failed: {e}")))?;
-        if !answer.active() {
-            return Ok(None);
-        }
-        let client_id = answer
-            .client_id()
-            .map(|c| c.as_str().to_owned())
-            .unwrap_or_default();
-        let scopes = answer
-            .scopes()
-            .map(|s| s.iter().map(|s| s.as_str().to_owned()).collect())
-            .unwrap_or_default();
-        Ok(Some((client_id, scopes)))
+            .map_err(|e| unavailable("token introspection", e))
     }
 
     /// Where the browser goes to end the session at the provider too, and
@@ -316,6 +501,7 @@ pub(crate) async fn staff_client(config: &GatewayConfig) -> Result<Oidc, Error> 
         format!("{}/auth/callback", config.public_url.trim_end_matches('/')),
         config.oidc.scopes.clone(),
         LOGIN_COOKIE,
+        config.oidc.timeout_secs,
     )
     .await
 }
@@ -336,6 +522,7 @@ pub(crate) async fn guardian_client(config: &GatewayConfig) -> Result<Option<Oid
             ),
             g.scopes.clone(),
             crate::session::GUARDIAN_LOGIN_COOKIE,
+            g.timeout_secs,
         )
         .await?,
     ))
@@ -372,6 +559,33 @@ pub(crate) async fn callback(
 ) -> Result<Response, Error> {
     let config = &state.inner.config;
     let (jar, login) = staff_oidc(&state)?.finish(jar, answer).await?;
+    let (staff, roles) = staff_of(&state, &login)?;
+    let tokens = Tokens {
+        id_token: login.id_token,
+        access_token: login.access_token,
+        refresh_token: login.refresh_token,
+    };
+    let (id, _) = sessions::create(
+        &state.inner.store.db,
+        &sessions::New {
+            kind: Kind::Staff,
+            subject: &staff,
+            roles: &roles,
+            name: "",
+            tokens: &tokens,
+            expires_at_ms: now_ms() + config.session_minutes * 60_000,
+        },
+    )
+    .await?;
+    tracing::info!(party = %state.inner.party, "staff signed in");
+    let jar = crate::session::start(jar, SESSION_COOKIE, id, config.secure_cookies);
+    Ok((jar, Redirect::to("/")).into_response())
+}
+
+/// The staff id and roles a login's claims give, for this party only (a
+/// login and every re-check of it).
+pub(crate) fn staff_of(state: &AppState, login: &Verified) -> Result<(String, Vec<String>), Error> {
+    let config = &state.inner.config;
     let party = login.text(&config.oidc.party_claim).unwrap_or_default();
     if party != state.inner.party.as_str() {
         // Staff of another school sign in at their own school's gateway.
@@ -391,17 +605,7 @@ pub(crate) async fn callback(
         Some(serde_json::Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     };
-    let session = Session {
-        party: state.inner.party.to_string(),
-        staff,
-        roles,
-        csrf: CsrfToken::new_random().secret().clone(),
-        id_token: login.id_token,
-        expires_at_ms: now_ms() + config.session_minutes * 60_000,
-    };
-    tracing::info!(party = %state.inner.party, "staff signed in");
-    let jar = crate::session::start(jar, SESSION_COOKIE, &session, config.secure_cookies);
-    Ok((jar, Redirect::to("/")).into_response())
+    Ok((staff, roles))
 }
 
 /// `POST /uitloggen` (with the CSRF token): the session ends here and at
@@ -413,8 +617,13 @@ pub(crate) async fn logout(
     Form(form): Form<crate::session::CsrfForm>,
 ) -> Result<Response, Error> {
     let config = &state.inner.config;
-    let session = Session::of(&jar).ok_or(Error::Unauthenticated)?;
+    let session = Session::to_end(&state, &jar)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
     session.check_csrf(&form.csrf, &headers, &config.public_url)?;
+    // Ended here for every copy of the cookie, not only in this browser.
+    sessions::end(&state.inner.store.db, &session.id).await?;
+    tracing::info!(party = %state.inner.party, "staff signed out");
     let jar = jar.remove(SESSION_COOKIE);
     let back = format!("{}/", config.public_url.trim_end_matches('/'));
     let target = match &state.inner.login {

@@ -213,7 +213,7 @@ pub(crate) async fn start(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
 ) -> Result<Response, Error> {
-    let Some(session) = Session::of(&jar).filter(|s| s.party == state.inner.party.as_str()) else {
+    let Some(session) = Session::of(&state, &jar).await? else {
         return Ok(render(&Login));
     };
     // The actor the slices check; an invalid login ends here.

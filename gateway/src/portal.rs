@@ -18,13 +18,13 @@ use carenet_consent::portal::{self, Guardian, Linked};
 use carenet_fabric::clock::now_ms;
 use carenet_handover::dossier::{self, Akkoord, DossierState, GuardiansView};
 use carenet_proto::v1::ConsentStatus;
-use openidconnect::CsrfToken;
 use serde::Deserialize;
 
 use crate::form::Form;
 use crate::oidc::Callback;
 use crate::pages::{date_of, render};
 use crate::session::{GUARDIAN_COOKIE, GuardianSession, Parent};
+use crate::sessions::{self, Kind, Tokens};
 use crate::{AppState, Error, labels};
 
 /// The guardians' client; the portal is off without one (404), except in
@@ -83,8 +83,7 @@ pub(crate) async fn home(
     Query(notice): Query<Notice>,
 ) -> Result<Response, Error> {
     client(&state)?;
-    let Some(session) = GuardianSession::of(&jar).filter(|s| s.party == state.inner.party.as_str())
-    else {
+    let Some(session) = GuardianSession::of(&state, &jar).await? else {
         return Ok(render(&LoginPage));
     };
     let guardian = session.guardian(&state.inner.party);
@@ -136,46 +135,69 @@ pub(crate) async fn callback(
     let config = &state.inner.config;
     let oidc = client(&state)?.ok_or(Error::NotFound)?;
     let (jar, login) = oidc.finish(jar, answer).await?;
-    let name_claim = config
+    let guardian = guardian_of(&state, &login);
+    let tokens = Tokens {
+        id_token: login.id_token,
+        access_token: login.access_token,
+        refresh_token: login.refresh_token,
+    };
+    let (id, _) = sessions::create(
+        &state.inner.store.db,
+        &sessions::New {
+            kind: Kind::Guardian,
+            subject: &guardian.id,
+            roles: &[],
+            name: &guardian.name,
+            tokens: &tokens,
+            expires_at_ms: now_ms() + config.session_minutes.min(60) * 60_000,
+        },
+    )
+    .await?;
+    tracing::info!(party = %state.inner.party, "guardian signed in");
+    let jar = crate::session::start(jar, GUARDIAN_COOKIE, id, config.secure_cookies);
+    Ok((jar, Redirect::to("/ouders")).into_response())
+}
+
+/// The guardian a login (or a re-check of it) names: the pseudonym of its
+/// issuer and subject, and the name its claim gives.
+pub(crate) fn guardian_of(state: &AppState, login: &crate::oidc::Verified) -> Guardian {
+    let name_claim = state
+        .inner
+        .config
         .guardian_oidc
         .as_ref()
         .map_or("name", |g| g.name_claim.as_str());
-    let guardian = Guardian::from_login(
+    Guardian::from_login(
         state.inner.party.clone(),
         &state.inner.signing,
         &login.issuer,
         &login.subject,
         &login.text(name_claim).unwrap_or_default(),
-    );
-    let session = GuardianSession {
-        party: state.inner.party.to_string(),
-        guardian: guardian.id,
-        name: guardian.name,
-        csrf: CsrfToken::new_random().secret().clone(),
-        id_token: login.id_token,
-        expires_at_ms: now_ms() + config.session_minutes.min(60) * 60_000,
-    };
-    tracing::info!(party = %state.inner.party, "guardian signed in");
-    let jar = crate::session::start(jar, GUARDIAN_COOKIE, &session, config.secure_cookies);
-    Ok((jar, Redirect::to("/ouders")).into_response())
+    )
 }
 
-/// `POST /ouders/uitloggen`.
+/// `POST /ouders/uitloggen`: ends the session here (for every copy of the
+/// cookie, not only on this phone; without asking the provider first, so it
+/// works while the provider is down) and at the provider.
 pub(crate) async fn logout(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
-    parent: Parent,
     headers: HeaderMap,
     Form(form): Form<crate::session::CsrfForm>,
 ) -> Result<Response, Error> {
-    parent.check(&form.csrf, &headers, &state)?;
+    let oidc = client(&state)?;
+    let session = GuardianSession::to_end(&state, &jar)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    session.check_csrf(&form.csrf, &headers, &state.inner.config.public_url)?;
+    sessions::end(&state.inner.store.db, &session.id).await?;
     let jar = jar.remove(GUARDIAN_COOKIE);
     let back = format!(
         "{}/ouders",
         state.inner.config.public_url.trim_end_matches('/')
     );
-    let target = match client(&state)? {
-        Some(oidc) => oidc.end_session_url(&parent.session.id_token, back),
+    let target = match oidc {
+        Some(oidc) => oidc.end_session_url(&session.id_token, back),
         None => back,
     };
     Ok((jar, Redirect::to(&target)).into_response())

@@ -1,6 +1,15 @@
-//! The login session and the login in progress, each in an encrypted,
-//! authenticated cookie (HttpOnly, SameSite=Lax, Secure over TLS), and the
-//! CSRF check every form passes.
+//! The login session and the login in progress, and the CSRF check every
+//! form passes.
+//!
+//! A session lives in the node's database ([`crate::sessions`]); its cookie
+//! (encrypted, authenticated, HttpOnly, SameSite=Lax, Secure over TLS) holds
+//! only its random id, so logging out, a login refused at the provider or an
+//! admin ends it for every copy of the cookie. The login in progress stays in
+//! a cookie of its own until the provider answers. Every
+//! `session_recheck_minutes` a request first asks the provider about the
+//! login again ([`current`]): new roles count from then on, a login it no
+//! longer accepts is signed out, and a provider that does not answer is a
+//! 503 (the next request asks again).
 
 use axum::http::HeaderMap;
 use axum_extra::extract::PrivateCookieJar;
@@ -9,7 +18,8 @@ use carenet_fabric::clock::now_ms;
 use carenet_fabric::{Actor, PartyId, Role};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::sessions::{self, Kind, Row};
+use crate::{AppState, Error};
 
 pub(crate) const SESSION_COOKIE: &str = "carenet_session";
 pub(crate) const LOGIN_COOKIE: &str = "carenet_login";
@@ -20,20 +30,42 @@ pub(crate) const NOTICE_COOKIE: &str = "carenet_melding";
 
 /// A guardian signed in on the parent portal: the pseudonym of their login
 /// and the name it gave, never a national id.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub(crate) struct GuardianSession {
-    /// The party whose gateway made it: a cookie of another gateway is no session here.
-    pub party: String,
+    /// The session's id, as its cookie holds it.
+    pub id: String,
     pub guardian: String,
     pub name: String,
     pub csrf: String,
     pub id_token: String,
-    pub expires_at_ms: i64,
 }
 
 impl GuardianSession {
-    pub fn of(jar: &PrivateCookieJar) -> Option<Self> {
-        read::<GuardianSession>(jar, GUARDIAN_COOKIE).filter(|s| s.expires_at_ms > now_ms())
+    /// The guardian session of this request, if it has one that has not
+    /// ended (checked at the provider when due).
+    pub async fn of(state: &AppState, jar: &PrivateCookieJar) -> Result<Option<Self>, Error> {
+        Self::read(state, jar, true).await
+    }
+
+    /// The guardian session to end at logout (not checked at the provider).
+    pub async fn to_end(state: &AppState, jar: &PrivateCookieJar) -> Result<Option<Self>, Error> {
+        Self::read(state, jar, false).await
+    }
+
+    async fn read(
+        state: &AppState,
+        jar: &PrivateCookieJar,
+        recheck: bool,
+    ) -> Result<Option<Self>, Error> {
+        Ok(current(state, jar, Kind::Guardian, recheck)
+            .await?
+            .map(|(id, row)| GuardianSession {
+                id,
+                guardian: row.subject,
+                name: row.name,
+                csrf: row.csrf,
+                id_token: row.id_token,
+            }))
     }
 
     /// The guardian the consent slice's portal rules check.
@@ -56,17 +88,16 @@ impl GuardianSession {
 }
 
 /// Who is signed in: ids and roles only, never a name.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub(crate) struct Session {
-    /// The party whose gateway made it: a cookie of another gateway is no session here.
-    pub party: String,
+    /// The session's id, as its cookie holds it.
+    pub id: String,
     pub staff: String,
     pub roles: Vec<String>,
     /// The token every form of this session carries.
     pub csrf: String,
     /// The ID token, for the provider's logout.
     pub id_token: String,
-    pub expires_at_ms: i64,
 }
 
 /// A login on its way through the provider.
@@ -89,15 +120,102 @@ pub(crate) fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<
         .build()
 }
 
-/// Starts a session: `session` into the encrypted cookie `name`.
+/// The cookie of a new session (its id only).
 pub(crate) fn start(
     jar: PrivateCookieJar,
     name: &'static str,
-    session: &impl Serialize,
+    id: String,
     secure: bool,
 ) -> PrivateCookieJar {
-    let value = serde_json::to_string(session).unwrap_or_default();
-    jar.add(cookie(name, value, secure))
+    jar.add(cookie(name, id, secure))
+}
+
+/// The oidc client that re-checks sessions of `kind` (none in the demo).
+fn checker(state: &AppState, kind: Kind) -> Option<&crate::oidc::Oidc> {
+    match (&state.inner.login, kind) {
+        (crate::Login::Oidc { staff, .. }, Kind::Staff) => Some(staff),
+        (crate::Login::Oidc { guardian, .. }, Kind::Guardian) => guardian.as_deref(),
+        (crate::Login::Demo(_), _) => None,
+    }
+}
+
+/// The session of `kind` this request's cookie names, with its id: none if
+/// there is no cookie, the session ended or expired, or its login is no
+/// longer accepted at the provider. When its re-check is due and `recheck`
+/// is set, this request makes it (others meanwhile go on with the session
+/// as it stands); logout does not, so it works while the provider is down.
+pub(crate) async fn current(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    kind: Kind,
+    recheck: bool,
+) -> Result<Option<(String, Row)>, Error> {
+    let name = match kind {
+        Kind::Staff => SESSION_COOKIE,
+        Kind::Guardian => GUARDIAN_COOKIE,
+    };
+    let Some(id) = jar.get(name).map(|c| c.value().to_owned()) else {
+        return Ok(None);
+    };
+    let db = &state.inner.store.db;
+    let Some(row) = sessions::find(db, &id, kind).await? else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    let every = state.inner.config.session_recheck_minutes * 60_000;
+    let Some(oidc) = checker(state, kind).filter(|_| recheck) else {
+        return Ok(Some((id, row)));
+    };
+    if now - row.checked_at_ms < every
+        || !sessions::claim_check(db, &id, row.checked_at_ms, now).await?
+    {
+        return Ok(Some((id, row)));
+    }
+    let verdict = match oidc.recheck(&row.tokens()).await {
+        Ok(Some(login)) => match kind {
+            Kind::Staff => crate::oidc::staff_of(state, &login)
+                .ok()
+                .filter(|(staff, _)| *staff == row.subject)
+                .map(|(_, roles)| (roles, String::new(), login)),
+            Kind::Guardian => {
+                let guardian = crate::portal::guardian_of(state, &login);
+                (guardian.id == row.subject).then(|| (Vec::new(), guardian.name, login))
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            sessions::release_check(db, &id, now, row.checked_at_ms).await?;
+            return Err(e);
+        }
+    };
+    match verdict {
+        Some((roles, name, login)) => {
+            let tokens = sessions::Tokens {
+                id_token: login.id_token,
+                access_token: login.access_token,
+                refresh_token: login.refresh_token,
+            };
+            sessions::renew(db, &id, &roles, &name, &tokens).await?;
+            tracing::info!(party = %state.inner.party, kind = ?kind, "login checked again at the provider");
+            Ok(Some((
+                id,
+                Row {
+                    roles: roles.join(" "),
+                    name,
+                    id_token: tokens.id_token,
+                    access_token: tokens.access_token,
+                    refresh_token: tokens.refresh_token,
+                    checked_at_ms: now,
+                    ..row
+                },
+            )))
+        }
+        None => {
+            sessions::end(db, &id).await?;
+            tracing::info!(party = %state.inner.party, kind = ?kind, "session ended: the provider no longer accepts the login");
+            Ok(None)
+        }
+    }
 }
 
 pub(crate) fn read<T: for<'de> Deserialize<'de>>(jar: &PrivateCookieJar, name: &str) -> Option<T> {
@@ -105,9 +223,31 @@ pub(crate) fn read<T: for<'de> Deserialize<'de>>(jar: &PrivateCookieJar, name: &
 }
 
 impl Session {
-    /// The session of this request, if it has one that has not expired.
-    pub fn of(jar: &PrivateCookieJar) -> Option<Self> {
-        read::<Session>(jar, SESSION_COOKIE).filter(|s| s.expires_at_ms > now_ms())
+    /// The staff session of this request, if it has one that has not ended
+    /// (checked at the provider when due).
+    pub async fn of(state: &AppState, jar: &PrivateCookieJar) -> Result<Option<Self>, Error> {
+        Self::read(state, jar, true).await
+    }
+
+    /// The staff session to end at logout (not checked at the provider).
+    pub async fn to_end(state: &AppState, jar: &PrivateCookieJar) -> Result<Option<Self>, Error> {
+        Self::read(state, jar, false).await
+    }
+
+    async fn read(
+        state: &AppState,
+        jar: &PrivateCookieJar,
+        recheck: bool,
+    ) -> Result<Option<Self>, Error> {
+        Ok(current(state, jar, Kind::Staff, recheck)
+            .await?
+            .map(|(id, row)| Session {
+                id,
+                staff: row.subject.clone(),
+                roles: row.roles(),
+                csrf: row.csrf,
+                id_token: row.id_token,
+            }))
     }
 
     /// The actor every slice function checks: this party, this staff member,
@@ -211,8 +351,8 @@ impl axum::extract::FromRequestParts<crate::AppState> for Staff {
         state: &crate::AppState,
     ) -> Result<Self, Error> {
         let jar = PrivateCookieJar::from_headers(&parts.headers, state.inner.key.clone());
-        let session = Session::of(&jar)
-            .filter(|s| s.party == state.inner.party.as_str())
+        let session = Session::of(state, &jar)
+            .await?
             .ok_or(Error::Unauthenticated)?;
         let actor = session.actor(&state.inner.party)?;
         Ok(Self { session, actor })
@@ -253,8 +393,8 @@ impl axum::extract::FromRequestParts<crate::AppState> for Parent {
         ) {
             return Err(Error::NotFound);
         }
-        let session = GuardianSession::of(&jar)
-            .filter(|s| s.party == state.inner.party.as_str())
+        let session = GuardianSession::of(state, &jar)
+            .await?
             .ok_or(Error::Unauthenticated)?;
         let guardian = session.guardian(&state.inner.party);
         Ok(Self { session, guardian })

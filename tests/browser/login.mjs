@@ -92,7 +92,19 @@ try {
   check(forged.status() === 403, 'a form without the CSRF token gets 403');
   check(await page.isVisible('h1:has-text("Welkom")'), 'and the session stays');
 
-  // 4. Sign out, here and at the provider.
+  // 4. Sign out, here and at the provider. Someone who copied the session
+  // cookie is in while it lasts, and out once it ends.
+  const copied = (await context.cookies()).find((c) => c.name === 'carenet_session');
+  const stolen = async () => {
+    const thief = await browser.newContext();
+    await thief.addCookies([copied]);
+    const other = await thief.newPage();
+    await other.goto(base + '/');
+    const inside = await other.isVisible('h1:has-text("Welkom")');
+    await thief.close();
+    return inside;
+  };
+  check(await stolen(), 'a copied cookie works while the session lasts');
   await Promise.all([
     page.waitForURL((u) => !u.toString().startsWith(base)),
     page.click('button:has-text("Uitloggen")'),
@@ -103,6 +115,7 @@ try {
   await page.waitForURL((u) => u.toString().startsWith(base));
   await page.goto(base + '/');
   check(await page.isVisible('text=Inloggen'), 'signed out: the way in again');
+  check(!(await stolen()), 'a copied cookie is refused after logout');
   await page.screenshot({ path: `${shots}/03-uitgelogd.png`, fullPage: true });
   await audit(page, '03-uitgelogd');
 

@@ -3,11 +3,19 @@
 //   node provider.mjs <gateway base URL>...
 // Registers, for every gateway, the staff client `gateway` (callback
 // <base>/auth/callback) and the guardians' client `ouders` (callback
-// <base>/ouders/auth/callback), and systems' clients for the JSON API
-// (client credentials; the gateway introspects their tokens). Prints {"issuer": "..."} once it listens.
+// <base>/ouders/auth/callback), both with refresh tokens (the gateway checks
+// a login again with them), and systems' clients for the JSON API (client
+// credentials: an opaque token, introspected, or with `resource` set to
+// urn:carenet:api (or urn:other) a JWT access token, RFC 9068). Prints
+// {"issuer": "...", "port": N} once it listens.
+// Env: ISSUER (the issuer URL, when a test puts something in front of the
+// provider; default its own address), KID (its signing key's id).
+// Test hook, as an administrator at a school's identity provider would:
+//   PUT /test/accounts/<sub> {claims}  changes an account's claims (roles);
+//   DELETE /test/accounts/<sub>        blocks the account.
 import http from 'node:http';
 import crypto from 'node:crypto';
-import { Provider } from 'oidc-provider';
+import { Provider, errors } from 'oidc-provider';
 
 const bases = process.argv.slice(2);
 // Test staff: the claims a school's identity provider would give.
@@ -24,16 +32,18 @@ const USERS = {
 const jwk = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 const server = http.createServer();
 server.listen(0, '127.0.0.1', () => {
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const issuer = process.env.ISSUER || `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
     clients: [{
       client_id: 'gateway',
       client_secret: 'gatewaysecret0123',
+      grant_types: ['authorization_code', 'refresh_token'],
       redirect_uris: bases.map((b) => `${b}/auth/callback`),
       post_logout_redirect_uris: bases.map((b) => `${b}/`),
     }, {
       client_id: 'ouders',
       client_secret: 'oudersecret01234',
+      grant_types: ['authorization_code', 'refresh_token'],
       redirect_uris: bases.map((b) => `${b}/ouders/auth/callback`),
       post_logout_redirect_uris: bases.map((b) => `${b}/ouders`),
     },
@@ -49,19 +59,41 @@ server.listen(0, '127.0.0.1', () => {
     features: {
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        useGrantedResource: () => false,
+        async getResourceServerInfo(ctx, resource) {
+          if (resource !== 'urn:carenet:api' && resource !== 'urn:other') throw new errors.InvalidTarget();
+          return { scope: 'carenet-api', audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: 600 };
+        },
+      },
     },
+    // The gateway's login clients get refresh tokens without offline_access
+    // (they end with the login's session at the provider).
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
     pkce: { required: () => true },
     claims: { openid: ['sub'], carenet: ['staff', 'party', 'roles'], profile: ['name'] },
     scopes: ['openid', 'carenet', 'profile', 'carenet-api'],
     conformIdTokenClaims: false,
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
-    jwks: { keys: [{ ...jwk, kid: 'test-1', use: 'sig', alg: 'RS256' }] },
+    jwks: { keys: [{ ...jwk, kid: process.env.KID || 'test-1', use: 'sig', alg: 'RS256' }] },
     async findAccount(ctx, sub) {
       const user = USERS[sub];
       if (!user) return undefined;
       return { accountId: sub, claims: () => ({ sub, ...user }) };
     },
   });
-  server.on('request', provider.callback());
-  console.log(JSON.stringify({ issuer }));
+  const callback = provider.callback();
+  server.on('request', (req, res) => {
+    const hook = req.url.match(/^\/test\/accounts\/([\w-]+)$/);
+    if (!hook) return callback(req, res);
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      if (req.method === 'PUT') USERS[hook[1]] = JSON.parse(body);
+      else if (req.method === 'DELETE') delete USERS[hook[1]];
+      res.writeHead(204).end();
+    });
+  });
+  console.log(JSON.stringify({ issuer, port: server.address().port }));
 });

@@ -27,36 +27,51 @@ pub fn shots_dir(test: &str) -> PathBuf {
 }
 
 /// Starts the provider for gateways at `bases`; returns it and its issuer.
-async fn provider(bases: &[&str]) -> anyhow::Result<(tokio::process::Child, String)> {
-    let mut child = tokio::process::Command::new("node")
-        .arg(browser_dir().join("provider.mjs"))
-        .args(bases)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
+pub(crate) async fn provider(bases: &[&str]) -> anyhow::Result<(tokio::process::Child, String)> {
+    let (child, issuer, _) = provider_with(bases, &[]).await?;
+    Ok((child, issuer))
+}
+
+/// [`provider`] with environment `env` (ISSUER, KID: see provider.mjs);
+/// also returns the port it listens on.
+pub(crate) async fn provider_with(
+    bases: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<(tokio::process::Child, String, u16)> {
+    let mut command = tokio::process::Command::new("node");
+    command.arg(browser_dir().join("provider.mjs")).args(bases);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.stdout(Stdio::piped()).kill_on_drop(true).spawn()?;
     let stdout = child.stdout.take().expect("piped");
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
         .await??
         .ok_or_else(|| anyhow::anyhow!("the provider printed nothing"))?;
-    let issuer = serde_json::from_str::<serde_json::Value>(&first)?["issuer"]
+    let said = serde_json::from_str::<serde_json::Value>(&first)?;
+    let issuer = said["issuer"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no issuer in {first}"))?
         .to_owned();
+    let port = said["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| anyhow::anyhow!("no port in {first}"))?;
     // Keep reading what it prints, so it never writes into a closed pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok((child, issuer))
+    Ok((child, issuer, port))
 }
 
 /// A port for a gateway, bound before the provider learns its address.
-async fn bind() -> anyhow::Result<(tokio::net::TcpListener, String)> {
+pub(crate) async fn bind() -> anyhow::Result<(tokio::net::TcpListener, String)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     Ok((listener, base))
 }
 
 /// A running gateway; stops with [`Gateway::stop`].
-pub struct Gateway {
+pub(crate) struct Gateway {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -80,19 +95,32 @@ async fn gateway(
     listener: tokio::net::TcpListener,
     base: &str,
 ) -> anyhow::Result<Gateway> {
+    gateway_with(region, party, issuer, listener, base, |_| {}).await
+}
+
+/// [`gateway`], its config changed by `tweak` first.
+pub(crate) async fn gateway_with(
+    region: &TestRegion,
+    party: &str,
+    issuer: &str,
+    listener: tokio::net::TcpListener,
+    base: &str,
+    tweak: impl FnOnce(&mut GatewayConfig),
+) -> anyhow::Result<Gateway> {
     let dir = region.dir.path().join(format!("gateway-{party}"));
     std::fs::create_dir_all(&dir)?;
     let secret = dir.join("client-secret");
     std::fs::write(&secret, "gatewaysecret0123")?;
     let guardian_secret = dir.join("guardian-client-secret");
     std::fs::write(&guardian_secret, "oudersecret01234")?;
-    let config = GatewayConfig {
+    let mut config = GatewayConfig {
         listen: base.trim_start_matches("http://").to_owned(),
         public_url: base.to_owned(),
         node_config: region.config_path(party),
         session_key_file: dir.join("session.key"),
         secure_cookies: false,
         session_minutes: 60,
+        session_recheck_minutes: 15,
         oidc: OidcSection {
             issuer: issuer.to_owned(),
             client_id: "gateway".into(),
@@ -101,6 +129,7 @@ async fn gateway(
             party_claim: "party".into(),
             roles_claim: "roles".into(),
             scopes: vec!["carenet".into()],
+            timeout_secs: 5,
         },
         guardian_oidc: Some(GuardianOidcSection {
             issuer: issuer.to_owned(),
@@ -108,8 +137,11 @@ async fn gateway(
             client_secret_file: guardian_secret,
             name_claim: "name".into(),
             scopes: vec!["profile".into()],
+            timeout_secs: 5,
         }),
         api: ApiSection {
+            audience: None,
+            introspection_cache_secs: 60,
             scope: "carenet-api".into(),
             clients: vec![
                 ApiClient {
@@ -135,6 +167,7 @@ async fn gateway(
             ],
         },
     };
+    tweak(&mut config);
     config.validate()?;
     let state = carenet_gateway::build(config).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -805,8 +838,23 @@ async fn the_care_api_takes_the_same_rules() -> anyhow::Result<()> {
     region.shutdown().await
 }
 
-/// A client-credentials token of `client` (scope `scope`, if any).
-async fn token(issuer: &str, client: &str, scope: Option<&str>) -> anyhow::Result<String> {
+/// A client-credentials token of `client` (scope `scope`, if any): opaque.
+pub(crate) async fn token(
+    issuer: &str,
+    client: &str,
+    scope: Option<&str>,
+) -> anyhow::Result<String> {
+    token_for(issuer, client, scope, None).await
+}
+
+/// A client-credentials token of `client`; for `resource`, a JWT access
+/// token whose audience it is (RFC 8707, RFC 9068).
+pub(crate) async fn token_for(
+    issuer: &str,
+    client: &str,
+    scope: Option<&str>,
+    resource: Option<&str>,
+) -> anyhow::Result<String> {
     let http = reqwest::Client::new();
     let discovery: serde_json::Value = http
         .get(format!("{issuer}/.well-known/openid-configuration"))
@@ -820,6 +868,9 @@ async fn token(issuer: &str, client: &str, scope: Option<&str>) -> anyhow::Resul
     let mut form = vec![("grant_type", "client_credentials")];
     if let Some(scope) = scope {
         form.push(("scope", scope));
+    }
+    if let Some(resource) = resource {
+        form.push(("resource", resource));
     }
     let answer: serde_json::Value = http
         .post(endpoint)

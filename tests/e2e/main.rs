@@ -18,6 +18,7 @@ mod errors;
 mod exchange;
 mod files;
 mod gateway;
+mod gateway_sessions;
 mod handover;
 mod handover_cli;
 mod izo;

@@ -2,10 +2,12 @@
 //! as the pages, through the same slice functions and so the same rules.
 //!
 //! A caller sends `Authorization: Bearer <token>`, a client-credentials
-//! token of the gateway's own provider, which the gateway introspects
-//! (RFC 7662): it must be active, carry the API scope, and be issued to a
-//! client the config names (`[[api.clients]]`), which says the staff id and
-//! roles the system acts with. No token or an inactive one: 401 with
+//! token of the gateway's own provider, checked by [`crate::bearer`] (a JWT
+//! access token here against the provider's cached keys, an opaque one by
+//! cached introspection, RFC 7662): it must be valid, carry the API scope,
+//! and be issued to a client the config names (`[[api.clients]]`), which
+//! says the staff id and roles the system acts with. A provider that does
+//! not answer in time: 503. No token or an inactive one: 401 with
 //! `WWW-Authenticate: Bearer`; a known token without the right: 403. Pupil
 //! references travel in bodies, never in paths. `GET /api/v1/openapi.json`
 //! is the OpenAPI document, generated from these handlers.
@@ -115,11 +117,11 @@ impl FromRequestParts<AppState> for Caller {
         let Login::Oidc { staff, .. } = &state.inner.login else {
             return Err(Error::Unauthenticated.into());
         };
-        let (client_id, scopes) = staff
-            .introspect(token)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
         let api = &state.inner.config.api;
+        let crate::bearer::Grant { client_id, scopes } =
+            crate::bearer::check(staff, api, &state.inner.introspected, token)
+                .await?
+                .ok_or(Error::Unauthenticated)?;
         let forbidden = |why: &str| {
             Failure(Error::Fabric(carenet_fabric::Error::PermissionDenied(
                 why.to_owned(),

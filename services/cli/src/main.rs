@@ -12,6 +12,7 @@ mod demo;
 mod demo_care;
 mod demo_gateway;
 mod demo_seed;
+mod gateway_cmd;
 mod handover_cmd;
 mod izo_cmd;
 mod target;
@@ -45,11 +46,9 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Run the web UI of one party's node (OpenID Connect login).
-    Gateway {
-        #[arg(long)]
-        config: PathBuf,
-    },
+    /// Run the web UI of one party's node (OpenID Connect login), or end
+    /// its sessions of a staff id (`gateway sessions end`).
+    Gateway(gateway_cmd::GatewayArgs),
     /// Create (or reuse) a demo region and run all its nodes on loopback.
     Demo(demo::DemoArgs),
     /// A demo region's health.
@@ -122,7 +121,7 @@ fn main() -> ExitCode {
             Command::Ca(c) => commands::ca(c),
             Command::Keys(c) => commands::keys(c),
             Command::Node { config } => commands::node(&config).await,
-            Command::Gateway { config } => commands::gateway(&config).await,
+            Command::Gateway(args) => gateway_cmd::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Region(c) => commands::region(c).await,
             Command::Consent(c) => consent_cmd::run(c).await,
