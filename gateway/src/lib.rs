@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     pub(crate) imports: import::Jobs,
     /// Introspection answers about the JSON API's opaque tokens.
     pub(crate) introspected: bearer::Introspected,
+    /// The CSP and HSTS every answer carries.
+    pub(crate) headers: pages::SecurityHeaders,
 }
 
 /// How people sign in: through OpenID Connect (staff, and guardians when
@@ -156,6 +158,15 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
     let store = Store::new(db, party.clone(), carenet_node::slices::standard_registry())
         .with_directory(directory);
     let key = config.session_key()?;
+    // Forms lead here, and the logout forms on to the providers' logout.
+    let form_origins: Vec<String> = match &login {
+        Login::Oidc { staff, guardian } => std::iter::once(staff.as_ref())
+            .chain(guardian.as_deref())
+            .filter_map(oidc::Oidc::logout_origin)
+            .collect(),
+        Login::Demo(_) => Vec::new(),
+    };
+    let headers = pages::SecurityHeaders::new(&config.public_url, &form_origins)?;
     Ok(AppState {
         inner: Arc::new(Inner {
             config,
@@ -169,6 +180,7 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             referral: node.referral.clone(),
             imports: import::Jobs::default(),
             introspected: bearer::Introspected::default(),
+            headers,
         }),
     })
 }
@@ -199,6 +211,7 @@ fn refresh_directory(directory: std::sync::Weak<carenet_fabric::directory::Direc
 
 /// The routes, with security headers on every answer.
 pub fn router(state: AppState) -> Router {
+    let headers = axum::middleware::from_fn_with_state(state.clone(), pages::security_headers);
     Router::new()
         .route("/", get(pages::start))
         .route("/inloggen", get(oidc::login))
@@ -297,7 +310,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ouders/dossier/{id}/zienswijze", post(portal::give_view))
         // An OSO upload of a whole class fits; anything larger is refused.
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
-        .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(headers)
         .with_state(state)
 }
 

@@ -470,6 +470,14 @@ impl Oidc {
 
     /// Where the browser goes to end the session at the provider too, and
     /// comes back to `back`.
+    /// The origin the logout form leads to (the provider's end-session
+    /// endpoint), if the provider has one: the Content-Security-Policy's
+    /// `form-action` must allow it.
+    pub fn logout_origin(&self) -> Option<String> {
+        let origin = self.end_session.as_ref()?.url().origin();
+        origin.is_tuple().then(|| origin.ascii_serialization())
+    }
+
     pub fn end_session_url(&self, id_token: &str, back: String) -> String {
         let Some(end) = &self.end_session else {
             return back;

@@ -227,17 +227,63 @@ pub(crate) async fn start(
     }))
 }
 
+/// The headers of every answer that depend on the config: the
+/// Content-Security-Policy (whose `form-action` names the identity
+/// providers the logout forms lead to) and, when browsers reach the gateway
+/// over TLS, HSTS.
+#[derive(Clone, Debug)]
+pub(crate) struct SecurityHeaders {
+    csp: HeaderValue,
+    hsts: bool,
+}
+
+/// A year: browsers keep to https for this long after a visit.
+const HSTS: &str = "max-age=31536000";
+
+impl SecurityHeaders {
+    /// `public_url` is the address browsers use; `form_origins` the origins
+    /// forms may lead to beside this site (each `scheme://host[:port]`).
+    pub(crate) fn new(public_url: &str, form_origins: &[String]) -> Result<Self, Error> {
+        let mut form_action = vec!["'self'"];
+        for origin in form_origins {
+            if !form_action.contains(&origin.as_str()) {
+                form_action.push(origin);
+            }
+        }
+        let csp = format!(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action {}",
+            form_action.join(" ")
+        );
+        Ok(Self {
+            csp: HeaderValue::from_str(&csp)
+                .map_err(|_| Error::invalid("oidc.issuer", "its logout endpoint is not a URL"))?,
+            // Behind the TLS front: the public address says how browsers come.
+            hsts: public_url.starts_with("https://"),
+        })
+    }
+}
+
 /// No page is framed, cached or allowed other sources than this site; no
+/// form leads anywhere but here and to the identity providers' logout; no
 /// referrer leaves it (`same-origin`, not `no-referrer`: with that, browsers
-/// send `Origin: null` on this site's own forms, and the CSRF check needs it).
-pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+/// send `Origin: null` on this site's own forms, and the CSRF check needs
+/// it). Over TLS, browsers are told to keep to it (HSTS).
+pub(crate) async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
+    let own = &state.inner.headers;
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, own.csp.clone());
+    if own.hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' https: http:",
-        ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
@@ -250,6 +296,30 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn form_action_names_this_site_and_the_providers_only() {
+        let h = super::SecurityHeaders::new(
+            "https://school.example",
+            &[
+                "https://idp.example".into(),
+                "https://digid-broker.example:8443".into(),
+                "https://idp.example".into(),
+            ],
+        )
+        .unwrap();
+        let csp = h.csp.to_str().unwrap();
+        assert!(
+            csp.ends_with(
+                "; form-action 'self' https://idp.example https://digid-broker.example:8443"
+            ),
+            "{csp}"
+        );
+        assert!(h.hsts);
+        let local = super::SecurityHeaders::new("http://127.0.0.1:7480", &[]).unwrap();
+        assert!(local.csp.to_str().unwrap().ends_with("form-action 'self'"));
+        assert!(!local.hsts);
+    }
+
     #[test]
     fn page_dates_are_dutch_dates() {
         // 23:30 UTC on 31 December 2026 is New Year's Day in Amsterdam.

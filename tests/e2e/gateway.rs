@@ -95,7 +95,7 @@ async fn gateway(
     listener: tokio::net::TcpListener,
     base: &str,
 ) -> anyhow::Result<Gateway> {
-    gateway_with(region, party, issuer, listener, base, |_| {}).await
+    gateway_full(region, party, issuer, listener, base, base, |_| {}).await
 }
 
 /// [`gateway`], its config changed by `tweak` first.
@@ -107,6 +107,32 @@ pub(crate) async fn gateway_with(
     base: &str,
     tweak: impl FnOnce(&mut GatewayConfig),
 ) -> anyhow::Result<Gateway> {
+    gateway_full(region, party, issuer, listener, base, base, tweak).await
+}
+
+/// [`gateway`], listening at `base` and reached by browsers at
+/// `public_url` (an `https://` address: behind a TLS front).
+async fn gateway_at(
+    region: &TestRegion,
+    party: &str,
+    issuer: &str,
+    listener: tokio::net::TcpListener,
+    base: &str,
+    public_url: &str,
+) -> anyhow::Result<Gateway> {
+    gateway_full(region, party, issuer, listener, base, public_url, |_| {}).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn gateway_full(
+    region: &TestRegion,
+    party: &str,
+    issuer: &str,
+    listener: tokio::net::TcpListener,
+    base: &str,
+    public_url: &str,
+    tweak: impl FnOnce(&mut GatewayConfig),
+) -> anyhow::Result<Gateway> {
     let dir = region.dir.path().join(format!("gateway-{party}"));
     std::fs::create_dir_all(&dir)?;
     let secret = dir.join("client-secret");
@@ -115,10 +141,10 @@ pub(crate) async fn gateway_with(
     std::fs::write(&guardian_secret, "oudersecret01234")?;
     let mut config = GatewayConfig {
         listen: base.trim_start_matches("http://").to_owned(),
-        public_url: base.to_owned(),
+        public_url: public_url.to_owned(),
         node_config: region.config_path(party),
         session_key_file: dir.join("session.key"),
-        secure_cookies: false,
+        secure_cookies: public_url.starts_with("https://"),
         session_minutes: 60,
         session_recheck_minutes: 15,
         oidc: OidcSection {
@@ -272,6 +298,46 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
             .await?
     });
     assert_eq!(refs, [("pupil-1".to_owned(),), ("pupil-2".to_owned(),)]);
+    region.shutdown().await
+}
+
+/// Issue 18.9: HSTS only when browsers come over TLS (never on plain http
+/// on loopback), and forms lead only here and to the identity provider's
+/// logout (`form-action`), not to any http(s) site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_over_tls_only_and_forms_lead_only_here_and_to_the_provider() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start("swv").await?;
+    region.start("po-1").await?;
+    let (plain_listener, plain) = bind().await?;
+    let (tls_listener, behind_tls) = bind().await?;
+    let public = "https://po-1.school.example";
+    let (_provider, issuer) = provider(&[&plain, public]).await?;
+    let plain_gw = gateway(&region, "po-1", &issuer, plain_listener, &plain).await?;
+    let tls_gw = gateway_at(&region, "po-1", &issuer, tls_listener, &behind_tls, public).await?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    // The provider's logout endpoint is on its own origin (another port).
+    let form_action = format!("form-action 'self' {issuer}");
+    for (base, hsts) in [(&plain, None), (&behind_tls, Some("max-age=31536000"))] {
+        for path in ["/", "/ouders", "/inloggen", "/geen-pagina"] {
+            let answer = client.get(format!("{base}{path}")).send().await?;
+            let headers = answer.headers();
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            assert_eq!(header("strict-transport-security"), hsts, "{base}{path}");
+            let csp = header("content-security-policy").unwrap_or_default();
+            let action = csp
+                .split(';')
+                .map(str::trim)
+                .find(|d| d.starts_with("form-action"))
+                .unwrap_or_default();
+            assert_eq!(action, form_action, "{base}{path}: {csp}");
+            assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        }
+    }
+    plain_gw.stop().await;
+    tls_gw.stop().await;
     region.shutdown().await
 }
 

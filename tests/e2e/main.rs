@@ -27,6 +27,7 @@ mod migrations;
 mod operator;
 mod oso;
 mod oso_routes;
+mod peer_limits;
 mod portal;
 mod refusals;
 mod retention;

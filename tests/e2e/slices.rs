@@ -142,13 +142,18 @@ async fn a_type_goes_only_where_its_registration_allows() -> anyhow::Result<()> 
         reason.contains("a swv may not send test.restricted to a vo_school"),
         "{reason}"
     );
-    assert!(
+    // Counted, and written to the audit log when its interval ends (a
+    // second in tests).
+    wait_until(Duration::from_secs(20), || async {
         actions(&vo.store)
-            .await?
+            .await
+            .ok()?
             .iter()
-            .any(|(a, from, _)| a == "notify_refused" && from == "swv"),
-        "the refusal is audited at the receiver"
-    );
+            .any(|(a, from, _)| a == "notify_refused" && from == "swv")
+            .then_some(())
+    })
+    .await
+    .expect("the refusal is audited at the receiver");
     assert!(
         actions(&swv.store)
             .await?
@@ -267,13 +272,16 @@ async fn an_rpc_answers_only_the_kinds_its_slice_allows() -> anyhow::Result<()> 
         err.message()
     );
     let po = region.handle("po-1");
-    assert!(
+    wait_until(Duration::from_secs(20), || async {
         actions(&po.store)
-            .await?
+            .await
+            .ok()?
             .iter()
-            .any(|(a, from, _)| a == "rpc_refused" && from == "swv"),
-        "the refused call is audited"
-    );
+            .any(|(a, from, _)| a == "rpc_refused" && from == "swv")
+            .then_some(())
+    })
+    .await
+    .expect("the refused call is audited");
     // A node that does not compose the slice does not serve the RPC at all.
     let tls = region.client_tls("vo-1")?;
     let ch = tls::channel(

@@ -107,6 +107,8 @@ impl TestRegion {
             config.delivery.poll_ms = 50;
             config.delivery.peer_timeout_ms = 3000;
             config.directory.refresh_secs = 1;
+            // Refused calls reach the audit log within about a second.
+            config.peers.refusal_audit_interval_secs = 1;
             std::fs::write(&p.config, toml::to_string_pretty(&config)?)?;
         }
         Ok(Self {

@@ -79,10 +79,36 @@ pub struct Entry {
     pub payload_sha256: Vec<u8>,
 }
 
+/// What an aggregated record adds to its [`Entry`]: how many refusals of
+/// one kind from one party it stands for, and when the first and the last
+/// of them came ([`crate::refusals`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tally {
+    pub occurrences: i64,
+    pub first_at_ms: i64,
+    pub last_at_ms: i64,
+}
+
 /// The hash of a record: its content and the hash of the record before it.
 pub fn chain_hash(seq: i64, at_ms: i64, e: &Entry, prev_hash: &[u8]) -> [u8; 32] {
+    record_hash(seq, at_ms, e, None, prev_hash)
+}
+
+/// The hash of a record that may be an aggregate. A record without a tally
+/// hashes as it always did; an aggregate hashes under its own tag with its
+/// count and times, so neither can pass for the other.
+pub fn record_hash(
+    seq: i64,
+    at_ms: i64,
+    e: &Entry,
+    tally: Option<&Tally>,
+    prev_hash: &[u8],
+) -> [u8; 32] {
     let mut buf = Vec::with_capacity(256);
-    buf.extend_from_slice(b"carenet-audit-v1");
+    buf.extend_from_slice(match tally {
+        None => b"carenet-audit-v1".as_slice(),
+        Some(_) => b"carenet-audit-v1-tally".as_slice(),
+    });
     buf.extend_from_slice(&seq.to_be_bytes());
     buf.extend_from_slice(&at_ms.to_be_bytes());
     for field in [
@@ -98,6 +124,11 @@ pub fn chain_hash(seq: i64, at_ms: i64, e: &Entry, prev_hash: &[u8]) -> [u8; 32]
         buf.extend_from_slice(&(field.len() as u32).to_be_bytes());
         buf.extend_from_slice(field);
     }
+    if let Some(t) = tally {
+        for n in [t.occurrences, t.first_at_ms, t.last_at_ms] {
+            buf.extend_from_slice(&n.to_be_bytes());
+        }
+    }
     sha256(&buf)
 }
 
@@ -112,11 +143,26 @@ pub struct Link {
 }
 
 /// Chains `entries` after `prev_hash`, the first at sequence number `first_seq`.
-pub fn chain(first_seq: i64, at_ms: i64, entries: &[Entry], mut prev_hash: Vec<u8>) -> Vec<Link> {
-    let mut links = Vec::with_capacity(entries.len());
-    for (i, e) in entries.iter().enumerate() {
+pub fn chain(first_seq: i64, at_ms: i64, entries: &[Entry], prev_hash: Vec<u8>) -> Vec<Link> {
+    chain_tallied(
+        first_seq,
+        at_ms,
+        entries.iter().map(|e| (e, None)),
+        prev_hash,
+    )
+}
+
+/// [`chain`] for records that may be aggregates.
+pub fn chain_tallied<'a>(
+    first_seq: i64,
+    at_ms: i64,
+    records: impl ExactSizeIterator<Item = (&'a Entry, Option<&'a Tally>)>,
+    mut prev_hash: Vec<u8>,
+) -> Vec<Link> {
+    let mut links = Vec::with_capacity(records.len());
+    for (i, (e, tally)) in records.enumerate() {
         let seq = first_seq + i as i64;
-        let hash = chain_hash(seq, at_ms, e, &prev_hash);
+        let hash = record_hash(seq, at_ms, e, tally, &prev_hash);
         links.push(Link {
             seq,
             prev_hash: std::mem::replace(&mut prev_hash, hash.to_vec()),
@@ -180,6 +226,60 @@ macro_rules! audit_append {
     }};
 }
 
+/// Appends aggregated records (`$records`, a `&[(audit::Entry, audit::Tally)]`)
+/// to the chain inside transaction `$tx`, as [`audit_append!`] does for
+/// single ones ([`crate::refusals`] is the one caller).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! audit_append_tallied {
+    ($tx:expr, $records:expr) => {{
+        let records: &[($crate::audit::Entry, $crate::audit::Tally)] = $records;
+        for chunk in records.chunks($crate::audit::APPEND_CHUNK) {
+            let n = chunk.len() as i64;
+            let head: $crate::audit::HeadRow = sqlx::query_as(
+                "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, last_hash",
+            )
+            .bind(n)
+            .fetch_one(&mut *$tx)
+            .await?;
+            let at_ms = $crate::clock::now_ms();
+            let links = $crate::audit::chain_tallied(
+                head.seq - n + 1,
+                at_ms,
+                chunk.iter().map(|(e, t)| (e, Some(t))),
+                head.last_hash,
+            );
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO audit (seq, at_ms, actor, action, message_id, counterparty, purpose, \
+                 legal_basis, payload_sha256, prev_hash, hash, occurrences, first_at_ms, last_at_ms) ",
+            );
+            insert.push_values(chunk.iter().zip(&links), |mut row, ((e, t), link)| {
+                row.push_bind(link.seq)
+                    .push_bind(at_ms)
+                    .push_bind(&e.actor)
+                    .push_bind(&e.action)
+                    .push_bind(&e.message_id)
+                    .push_bind(&e.counterparty)
+                    .push_bind(&e.purpose)
+                    .push_bind(&e.legal_basis)
+                    .push_bind(&e.payload_sha256)
+                    .push_bind(&link.prev_hash)
+                    .push_bind(&link.hash[..])
+                    .push_bind(t.occurrences)
+                    .push_bind(t.first_at_ms)
+                    .push_bind(t.last_at_ms);
+            });
+            insert.build().execute(&mut *$tx).await?;
+            if let Some(last) = links.last() {
+                sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+                    .bind(&last.hash[..])
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    }};
+}
+
 /// In one transaction on `$db`: runs `$body`, which evaluates to
 /// `(value, entries)`, appends `entries` to the audit chain and commits; the
 /// whole expression is `value`. Either the change and its audit records are
@@ -223,6 +323,9 @@ struct AuditRow {
     payload_sha256: Vec<u8>,
     prev_hash: Vec<u8>,
     hash: Vec<u8>,
+    occurrences: Option<i64>,
+    first_at_ms: Option<i64>,
+    last_at_ms: Option<i64>,
 }
 
 impl From<AuditRow> for v1::AuditRecord {
@@ -240,12 +343,28 @@ impl From<AuditRow> for v1::AuditRecord {
             payload_sha256: r.payload_sha256,
             prev_hash: r.prev_hash,
             hash: r.hash,
+            // Counts are positive; a stored count that is not reads as none.
+            occurrences: r
+                .occurrences
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            first_at_ms: r.first_at_ms.unwrap_or(0),
+            last_at_ms: r.last_at_ms.unwrap_or(0),
         }
     }
 }
 
+/// The tally of an aggregated record, `None` for a single event.
+pub fn tally_of(r: &v1::AuditRecord) -> Option<Tally> {
+    (r.occurrences > 0).then(|| Tally {
+        occurrences: i64::try_from(r.occurrences).unwrap_or(i64::MAX),
+        first_at_ms: r.first_at_ms,
+        last_at_ms: r.last_at_ms,
+    })
+}
+
 const SELECT_RECORDS: &str = "SELECT seq, at_ms, actor, action, message_id, counterparty, purpose, \
-     legal_basis, payload_sha256, prev_hash, hash FROM audit";
+     legal_basis, payload_sha256, prev_hash, hash, occurrences, first_at_ms, last_at_ms FROM audit";
 
 /// Records after `after_seq` in order, at most `limit`.
 pub async fn list(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<v1::AuditRecord>> {
@@ -318,7 +437,8 @@ pub async fn about_child(db: &Db, child_ref: &str) -> Result<Vec<AboutChild>> {
     with_db!(db, pool => {
         let rows: Vec<AboutChildRow> = sqlx::query_as(
             "SELECT a.seq, a.at_ms, a.actor, a.action, a.message_id, a.counterparty, a.purpose, \
-                    a.legal_basis, a.payload_sha256, a.prev_hash, a.hash, o.released_basis \
+                    a.legal_basis, a.payload_sha256, a.prev_hash, a.hash, a.occurrences, \
+                    a.first_at_ms, a.last_at_ms, o.released_basis \
              FROM audit a JOIN outbox o ON o.message_id = a.message_id \
              WHERE o.child_ref = $1 AND a.action IN ($2, $3, $4, $5) \
              ORDER BY a.seq",
@@ -435,7 +555,10 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<u64, Broken>> {
                 legal_basis: r.legal_basis.clone(),
                 payload_sha256: r.payload_sha256.clone(),
             };
-            if chain_hash(r.seq as i64, r.at_ms, &entry, &r.prev_hash)[..] != r.hash[..] {
+            let tally = tally_of(r);
+            if record_hash(r.seq as i64, r.at_ms, &entry, tally.as_ref(), &r.prev_hash)[..]
+                != r.hash[..]
+            {
                 return Ok(Err(Broken {
                     seq: r.seq,
                     reason: "content does not match its hash (changed)".into(),

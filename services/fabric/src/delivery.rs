@@ -162,6 +162,26 @@ fn short(status: &tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 
+/// How a failed call to a peer is retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    /// With backoff, and given up after the retry period.
+    Backoff,
+    /// The peer is busy (RESOURCE_EXHAUSTED: over its quota for this node,
+    /// or too many calls at once): with backoff, and never given up on for
+    /// that; the message stays queued until the peer takes it.
+    Busy,
+}
+
+/// A failed call: how to retry it and the reason to record.
+fn failed(status: &tonic::Status) -> (Retry, String) {
+    let retry = match status.code() {
+        tonic::Code::ResourceExhausted => Retry::Busy,
+        _ => Retry::Backoff,
+    };
+    (retry, short(status))
+}
+
 impl Worker {
     pub fn new(ctx: ExchangeContext, peers: Arc<Peers>, config: DeliveryConfig) -> Self {
         Self { ctx, peers, config }
@@ -320,8 +340,8 @@ impl Worker {
                     .notify(request)
                     .await
                     .map(|r| r.into_inner())
-                    .map_err(|s| short(&s)),
-                Err(e) => Err(e.to_string()),
+                    .map_err(|s| failed(&s)),
+                Err(e) => Err((Retry::Backoff, e.to_string())),
             };
             match result {
                 Ok(answer) => {
@@ -346,7 +366,14 @@ impl Worker {
                         .mark_notified(&ids, retry_at, &self.config.retry)
                         .await
                 }
-                Err(error) => {
+                Err((Retry::Busy, error)) => {
+                    tracing::info!(peer = %recipient, %error, "recipient busy; will notify again after backoff");
+                    self.ctx
+                        .store
+                        .mark_outbox_busy(&ids, &error, &self.config.retry)
+                        .await
+                }
+                Err((Retry::Backoff, error)) => {
                     tracing::warn!(peer = %recipient, %error, "notify failed; will retry");
                     self.ctx
                         .store
@@ -408,12 +435,20 @@ impl Worker {
                     })
                     .await
                     .map(|r| r.into_inner())
-                    .map_err(|s| short(&s)),
-                Err(e) => Err(e.to_string()),
+                    .map_err(|s| failed(&s)),
+                Err(e) => Err((Retry::Backoff, e.to_string())),
             };
             let response = match response {
                 Ok(r) => r,
-                Err(error) => {
+                Err((Retry::Busy, error)) => {
+                    tracing::info!(peer = %sender, %error, "sender busy; will fetch again after backoff");
+                    return self
+                        .ctx
+                        .store
+                        .mark_inbox_busy(&ids, &error, &self.config.retry)
+                        .await;
+                }
+                Err((Retry::Backoff, error)) => {
                     tracing::warn!(peer = %sender, %error, "fetch failed; will retry");
                     return self
                         .ctx

@@ -9,13 +9,13 @@ use prost::Message;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
-use crate::audit::Entry;
 use crate::authz::authorize;
 use crate::clock::now_ms;
 use crate::crypto::{SigningKey, sha256};
 use crate::directory::Directory;
 use crate::envelope::{basis_label, parse_message_id, sign_envelope, verify_receipt};
 use crate::policy::{ArrivalCheck, Decision, ReleasePolicy, ReleaseRequest};
+use crate::refusals::Refused;
 use crate::slice::{Check, Refusal};
 use crate::store::Store;
 use crate::store::outbox::{Delivery, Release, StoredMessage, valid_token};
@@ -321,29 +321,24 @@ impl Exchange for ExchangeService {
             parsed.push((id, item.document_type.clone(), item.resends));
         }
         // Only registered types, from the caller's kind to this node's; a
-        // refused item is answered as such (and audited), the others proceed.
+        // refused item is answered as such (and counted for the audit log,
+        // per type: crate::refusals), the others proceed.
         let me = self.ctx.store.party.as_str();
         let Some(my_kind) = self.ctx.directory.get(me).map(|e| e.kind) else {
             return Err(Error::Unavailable("this node is not in its directory yet".into()).into());
         };
         let mut refused = Vec::new();
-        let mut entries = Vec::new();
+        let mut counted: std::collections::BTreeMap<&str, i64> = Default::default();
+        let registry = &self.ctx.store.registry;
         parsed.retain(|(id, doc_type, _)| {
-            match self
-                .ctx
-                .store
-                .registry
-                .check_notified(doc_type, caller.kind, my_kind)
-            {
+            match registry.check_notified(doc_type, caller.kind, my_kind) {
                 Ok(()) => true,
                 Err(refusal) => {
-                    entries.push(Entry {
-                        actor: me.to_owned(),
-                        action: crate::audit::Action::NotifyRefused.into(),
-                        message_id: id.clone(),
-                        counterparty: caller.id.to_string(),
-                        ..Entry::default()
-                    });
+                    let subject = match registry.document_type(doc_type) {
+                        Some(t) => t.name,
+                        None => crate::refusals::UNKNOWN_TYPE,
+                    };
+                    *counted.entry(subject).or_default() += 1;
                     refused.push(v1::Refusal {
                         message_id: id.clone(),
                         reason: refusal.0,
@@ -353,9 +348,16 @@ impl Exchange for ExchangeService {
                 }
             }
         });
-        if !entries.is_empty() {
-            crate::audit::append(&self.ctx.store.db, &entries).await?;
-        }
+        let counted: Vec<Refused> = counted
+            .into_iter()
+            .map(|(subject, occurrences)| Refused {
+                counterparty: caller.id.to_string(),
+                action: crate::audit::Action::NotifyRefused,
+                subject: subject.to_owned(),
+                occurrences,
+            })
+            .collect();
+        self.ctx.store.count_refusals(&counted).await?;
         if parsed.is_empty() {
             return Ok(Response::new(v1::NotifyResponse {
                 already_received: 0,

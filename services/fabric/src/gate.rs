@@ -5,7 +5,8 @@
 //! the directory (pin and revocation checked by [`authorize_peer`]) and asks
 //! the [`Registry`] whether its kind may call the path. A refusal answers
 //! `PERMISSION_DENIED` (or `UNAUTHENTICATED`) without reaching the service,
-//! and is audited with the caller. gRPC health, reflection and the
+//! and is counted for the audit log with the caller and the RPC (one record
+//! per party and RPC per interval, [`crate::refusals`]). gRPC health, reflection and the
 //! directory are open to every party the directory names, and to no one
 //! else; the services themselves still do their object-level checks.
 
@@ -15,9 +16,9 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use tonic::Status;
 
-use crate::audit::Entry;
 use crate::authz::{authorize_peer, identify_peer};
 use crate::directory::Directory;
+use crate::refusals::Refused;
 use crate::slice::Registry;
 use crate::store::Store;
 use crate::tls::PeerInfo;
@@ -56,12 +57,12 @@ pub struct RpcGate<S> {
 }
 
 impl RpcGateLayer {
-    /// `Ok` lets the call through; `Err` is the answer and the audit entry.
+    /// `Ok` lets the call through; `Err` is the answer and the refusal to count.
     fn decide(
         &self,
         path: &str,
         peer: Option<&PeerInfo>,
-    ) -> Result<(), Box<(Status, Option<Entry>)>> {
+    ) -> Result<(), Box<(Status, Option<Refused>)>> {
         let Some(peer) = peer else {
             return Err(Box::new((
                 Status::unauthenticated("no verified client certificate"),
@@ -81,14 +82,19 @@ impl RpcGateLayer {
         self.registry
             .check_rpc(path, entry.kind)
             .map_err(|refusal| {
-                let audit = Entry {
-                    actor: self.store.party.to_string(),
-                    action: crate::audit::Action::RpcRefused.into(),
-                    message_id: path.to_owned(),
-                    counterparty: entry.id.to_string(),
-                    ..Entry::default()
+                // The path is the caller's text: only one the registry
+                // knows is kept as it is.
+                let subject = match self.registry.rpc_kinds(path) {
+                    Some(_) => path.to_owned(),
+                    None => crate::refusals::UNKNOWN_RPC.to_owned(),
                 };
-                Box::new((Status::permission_denied(refusal.0), Some(audit)))
+                let counted = Refused {
+                    counterparty: entry.id.to_string(),
+                    action: crate::audit::Action::RpcRefused,
+                    subject,
+                    occurrences: 1,
+                };
+                Box::new((Status::permission_denied(refusal.0), Some(counted)))
             })
     }
 }
@@ -123,10 +129,12 @@ where
                 let (status, audit) = *refused;
                 let store = self.gate.store.clone();
                 Box::pin(async move {
-                    if let Some(entry) = audit {
-                        tracing::warn!(rpc = %entry.message_id, peer = %entry.counterparty, "rpc refused");
-                        if let Err(e) = crate::audit::append(&store.db, &[entry]).await {
-                            tracing::error!(error = %e, "cannot audit a refused rpc");
+                    if let Some(counted) = audit {
+                        tracing::warn!(rpc = %counted.subject, peer = %counted.counterparty, "rpc refused");
+                        // Fail closed: a refusal that cannot be counted is
+                        // not answered as an ordinary refusal.
+                        if let Err(e) = store.count_refusals(&[counted]).await {
+                            tracing::error!(error = %e, "cannot count a refused rpc");
                             return Ok(Status::internal("internal error").into_http());
                         }
                     }

@@ -12,7 +12,8 @@
 //!   saying yes at the moment of the fetch;
 //! - **audit**: every queue, release, receipt and delivery is written to a
 //!   hash-chained audit log in the same transaction as the action ([`audit`]);
-//!   if the audit write fails, the action fails;
+//!   if the audit write fails, the action fails; refused calls from other
+//!   parties are counted and written as one record per interval ([`refusals`]);
 //! - **slices**: a domain crate declares its document types, RPCs, jobs and
 //!   services once ([`slice`]); the fabric enforces them on both sides, and
 //!   every staff action names its [`actor::Actor`] and the role it needs.
@@ -37,6 +38,7 @@ pub mod party;
 pub mod peers;
 pub mod policy;
 pub mod private_fs;
+pub mod refusals;
 pub mod slice;
 pub mod store;
 pub mod text;

@@ -35,6 +35,9 @@ pub struct NodeConfig {
     pub directory: DirectorySection,
     pub delivery: DeliverySection,
     pub tls: TlsSection,
+    /// What other parties may make this node hold and record.
+    #[serde(default)]
+    pub peers: PeersSection,
     /// Retention in days per document type, where this node keeps a type
     /// longer or shorter than its slice registers (`"carenet.transfer_dossier"
     /// = 1095`); unknown types are errors. The slices' jobs (retention purge,
@@ -113,6 +116,35 @@ pub struct TlsSection {
     pub max_parallel_fetches_per_peer: usize,
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeersSection {
+    /// Messages one sender may have pending here (notified and not yet
+    /// fetched, or stored and its receipt not yet taken); a notification of
+    /// more is answered RESOURCE_EXHAUSTED and the sender retries after its
+    /// backoff.
+    #[serde(default = "defaults::inbox_quota_messages")]
+    pub inbox_quota_messages: i64,
+    /// Bytes those pending messages may hold (ADR 0007).
+    #[serde(default = "defaults::inbox_quota_bytes")]
+    pub inbox_quota_bytes: i64,
+    /// Refused calls of one kind from one party within this many seconds
+    /// (from the first) are written to the audit log as one record with
+    /// their count.
+    #[serde(default = "defaults::refusal_audit_interval_secs")]
+    pub refusal_audit_interval_secs: u64,
+}
+
+impl Default for PeersSection {
+    fn default() -> Self {
+        Self {
+            inbox_quota_messages: defaults::inbox_quota_messages(),
+            inbox_quota_bytes: defaults::inbox_quota_bytes(),
+            refusal_audit_interval_secs: defaults::refusal_audit_interval_secs(),
+        }
+    }
+}
+
 /// Server limits when node.toml does not name them.
 mod defaults {
     pub fn keepalive_secs() -> u64 {
@@ -132,6 +164,15 @@ mod defaults {
     }
     pub fn max_parallel_fetches_per_peer() -> usize {
         8
+    }
+    pub fn inbox_quota_messages() -> i64 {
+        carenet_fabric::store::inbox::InboxQuota::default().rows
+    }
+    pub fn inbox_quota_bytes() -> i64 {
+        carenet_fabric::store::inbox::InboxQuota::default().bytes
+    }
+    pub fn refusal_audit_interval_secs() -> u64 {
+        (carenet_fabric::refusals::DEFAULT_INTERVAL_MS / 1000) as u64
     }
 }
 
@@ -174,6 +215,7 @@ impl Default for NodeConfig {
                 request_timeout_secs: defaults::request_timeout_secs(),
                 max_parallel_fetches_per_peer: defaults::max_parallel_fetches_per_peer(),
             },
+            peers: PeersSection::default(),
             retention: BTreeMap::new(),
             purge_interval_secs: 3600,
             handover: carenet_handover::slice::HandoverConfig::default(),
@@ -198,6 +240,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("directory", &self.directory)
             .field("delivery", &self.delivery)
             .field("tls", &self.tls)
+            .field("peers", &self.peers)
             .field("retention", &self.retention)
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("handover", &self.handover)
@@ -217,6 +260,7 @@ const SECTIONS: &[&str] = &[
     "directory",
     "delivery",
     "tls",
+    "peers",
     "retention",
     "purge_interval_secs",
     "handover",
@@ -348,6 +392,24 @@ impl NodeConfig {
                 return Err(Error::invalid(field, "must be at least 1"));
             }
         }
+        if self.peers.inbox_quota_messages < 1 {
+            return Err(Error::invalid(
+                "peers.inbox_quota_messages",
+                "must be at least 1",
+            ));
+        }
+        if self.peers.inbox_quota_bytes < 1 {
+            return Err(Error::invalid(
+                "peers.inbox_quota_bytes",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=24 * 60 * 60).contains(&self.peers.refusal_audit_interval_secs) {
+            return Err(Error::invalid(
+                "peers.refusal_audit_interval_secs",
+                "must be 1-86400",
+            ));
+        }
         self.handover.validate()?;
         if self.purge_interval_secs == 0 {
             return Err(Error::invalid("purge_interval_secs", "must be at least 1"));
@@ -414,6 +476,19 @@ impl NodeConfig {
         }
     }
 
+    /// What one sender may have pending in this node's inbox.
+    pub fn inbox_quota(&self) -> carenet_fabric::store::inbox::InboxQuota {
+        carenet_fabric::store::inbox::InboxQuota {
+            rows: self.peers.inbox_quota_messages,
+            bytes: self.peers.inbox_quota_bytes,
+        }
+    }
+
+    /// How long refused calls are counted into one audit record.
+    pub fn refusal_interval_ms(&self) -> i64 {
+        (self.peers.refusal_audit_interval_secs as i64).saturating_mul(1000)
+    }
+
     pub fn tls_limits(&self) -> TlsLimits {
         TlsLimits {
             handshake_timeout: Duration::from_millis(self.tls.handshake_timeout_ms),
@@ -473,6 +548,20 @@ swv_endpoint = "127.0.0.1:7000"
         let (_d, path) = write(&VALID.replace("127.0.0.1:7001", "nowhere"));
         let err = NodeConfig::load(&path).unwrap_err().to_string();
         assert!(err.contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn peer_limits_come_from_the_file_and_are_checked() {
+        let (_d, path) = write(&format!(
+            "{VALID}\n[peers]\ninbox_quota_messages = 5\nrefusal_audit_interval_secs = 10\n"
+        ));
+        let c = NodeConfig::load(&path).unwrap();
+        assert_eq!(c.inbox_quota().rows, 5);
+        assert_eq!(c.inbox_quota().bytes, defaults::inbox_quota_bytes());
+        assert_eq!(c.refusal_interval_ms(), 10_000);
+        let (_d, path) = write(&format!("{VALID}\n[peers]\ninbox_quota_bytes = 0\n"));
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("peers.inbox_quota_bytes"), "{err}");
     }
 
     #[test]

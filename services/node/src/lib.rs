@@ -133,7 +133,9 @@ impl Node {
         ));
         let store = Store::new(db, party, registry.clone())
             .with_directory(directory.clone())
-            .with_max_payload(config.delivery.max_payload_bytes);
+            .with_max_payload(config.delivery.max_payload_bytes)
+            .with_inbox_quota(config.inbox_quota())
+            .with_refusal_interval(config.refusal_interval_ms());
         let store_wake = store.outbox_notify();
         // Releases are decided by the consent service: consent records, the
         // other legal bases, and data minimisation (issue "consent").
@@ -268,6 +270,13 @@ impl Node {
             stopped(stop_rx.clone()),
         ));
 
+        // Refused calls counted by the gate and the exchange reach the
+        // audit chain, one record per party and kind per interval.
+        let refusals_task = tokio::spawn(carenet_fabric::refusals::run(
+            self.ctx.store.clone(),
+            stopped(stop_rx.clone()),
+        ));
+
         let arrival_task = tokio::spawn(run_arrival_jobs(
             self.ctx.store.clone(),
             self.registry.clone(),
@@ -306,6 +315,7 @@ impl Node {
         let _ = refresh_task.await;
         let _ = purge_task.await;
         let _ = arrival_task.await;
+        let _ = refusals_task.await;
         self.ctx.store.db.close().await;
         tracing::info!(party = %self.ctx.store.party, "node stopped");
         Ok(served?)

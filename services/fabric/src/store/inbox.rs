@@ -80,6 +80,35 @@ struct SenderState {
     resends: i64,
 }
 
+/// How much one sender may have pending at this node: messages it notified
+/// that are not yet fetched, or fetched and stored but whose receipt it has
+/// not taken yet (ADR 0007). Over it, a notification of new messages is
+/// answered RESOURCE_EXHAUSTED and the sender tries again after its backoff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InboxQuota {
+    /// Pending messages.
+    pub rows: i64,
+    /// Bytes the pending rows hold: the id and type of a notified one, the
+    /// envelope (header, payload, signature) and receipt of a stored one.
+    pub bytes: i64,
+}
+
+impl Default for InboxQuota {
+    fn default() -> Self {
+        Self {
+            rows: 10_000,
+            bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a sender has pending, as [`InboxQuota`] counts it.
+#[derive(sqlx::FromRow)]
+struct Pending {
+    pending_rows: i64,
+    pending_bytes: i64,
+}
+
 /// A failed attempt as [`Store::mark_inbox_failed`] counts it.
 #[derive(sqlx::FromRow)]
 struct Attempted {
@@ -92,14 +121,43 @@ impl Store {
     /// Records notifications from `sender`. Returns how many it already had;
     /// for those already acknowledged the receipt is sent again.
     /// Each item is (message id, document type, the sender's resend count).
+    ///
+    /// New messages that would take the sender over its [`InboxQuota`] are
+    /// refused all together with [`Error::ResourceExhausted`], and nothing
+    /// is recorded; a sender with nothing pending is always taken (one call
+    /// of at most [`crate::exchange::MAX_NOTIFY_ITEMS`]), so a quota smaller
+    /// than a sender's batch cannot stop it for ever.
     pub async fn record_notified(
         &self,
         sender: &str,
         items: &[(String, String, u32)],
     ) -> Result<u32> {
         let now = now_ms();
+        let quota = self.inbox_quota;
+        // One sender's notifications are counted one at a time: on
+        // PostgreSQL a lock per sender for the transaction (SQLite has one
+        // writer), so calls at once cannot each find room.
+        let lock = match &self.db {
+            super::Db::Postgres(_) => Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"),
+            super::Db::Sqlite(_) => None,
+        };
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            if let Some(lock) = lock {
+                sqlx::query(lock)
+                    .bind(format!("carenet.inbox_quota:{sender}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let pending: Pending = sqlx::query_as(
+                "SELECT COUNT(*) AS pending_rows, CAST(COALESCE(SUM(LENGTH(message_id) + LENGTH(document_type) \
+                 + COALESCE(LENGTH(header), 0) + COALESCE(LENGTH(payload), 0) \
+                 + COALESCE(LENGTH(signature), 0) + COALESCE(LENGTH(receipt), 0)), 0) AS BIGINT) AS pending_bytes \
+                 FROM inbox WHERE sender = $1 AND state IN ('notified', 'stored')",
+            )
+            .bind(sender)
+            .fetch_one(&mut *tx)
+            .await?;
             let mut already = 0u32;
             let mut inserted = std::collections::HashSet::with_capacity(items.len());
             for chunk in items.chunks(1000) {
@@ -120,6 +178,23 @@ impl Store {
                 insert.push(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
                 let new: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
                 inserted.extend(new);
+            }
+            if !inserted.is_empty() && pending.pending_rows > 0 {
+                let new_bytes: i64 = items
+                    .iter()
+                    .filter(|(id, _, _)| inserted.contains(id))
+                    .map(|(id, doc_type, _)| (id.len() + doc_type.len()) as i64)
+                    .sum();
+                let rows = pending.pending_rows + inserted.len() as i64;
+                let bytes = pending.pending_bytes + new_bytes;
+                if rows > quota.rows || bytes > quota.bytes {
+                    // Dropping the transaction records nothing of the call.
+                    return Err(Error::ResourceExhausted(format!(
+                        "{} messages ({} bytes) from this sender are pending here and this node \
+                         takes at most {} ({} bytes) per sender; notify again later",
+                        pending.pending_rows, pending.pending_bytes, quota.rows, quota.bytes
+                    )));
+                }
             }
             for (i, (id, _, resends)) in items.iter().enumerate() {
                 if inserted.contains(id) {
@@ -400,6 +475,27 @@ impl Store {
         error: &str,
         retry: &RetryPolicy,
     ) -> Result<()> {
+        self.inbox_retry(ids, error, retry, true).await
+    }
+
+    /// The sender was busy (RESOURCE_EXHAUSTED: too many fetches at once):
+    /// back off and fetch again, never dead-lettered for it.
+    pub async fn mark_inbox_busy(
+        &self,
+        ids: &[String],
+        error: &str,
+        retry: &RetryPolicy,
+    ) -> Result<()> {
+        self.inbox_retry(ids, error, retry, false).await
+    }
+
+    async fn inbox_retry(
+        &self,
+        ids: &[String],
+        error: &str,
+        retry: &RetryPolicy,
+        may_give_up: bool,
+    ) -> Result<()> {
         let now = now_ms();
         let mut dead = Vec::new();
         with_db!(&self.db, pool => {
@@ -416,7 +512,8 @@ impl Store {
                 .await?;
                 let Some(Attempted { attempts, state, notified_at_ms }) = row else { continue };
                 // A stored message is ours already; only its receipt is late, so it never dies.
-                let gives_up = InboxState::parse("inbox.state", &state)? == InboxState::Notified
+                let gives_up = may_give_up
+                    && InboxState::parse("inbox.state", &state)? == InboxState::Notified
                     && retry.gives_up(notified_at_ms, now);
                 if gives_up {
                     dead.push(id.as_str());

@@ -209,6 +209,10 @@ pub struct Store {
     directory: Option<Arc<Directory>>,
     /// Largest payload this node sends in one document.
     max_payload: usize,
+    /// How much one sender may have pending in the inbox.
+    inbox_quota: inbox::InboxQuota,
+    /// How long refused calls are counted into one audit record.
+    refusal_interval_ms: i64,
     /// Shared by every clone: woken after anything is committed to the
     /// outbox, so the node's delivery worker (which waits on it) notifies the
     /// recipient at once instead of at its next poll.
@@ -265,6 +269,8 @@ impl Store {
             registry,
             directory: None,
             max_payload: crate::envelope::MAX_PAYLOAD_BYTES,
+            inbox_quota: inbox::InboxQuota::default(),
+            refusal_interval_ms: crate::refusals::DEFAULT_INTERVAL_MS,
             outbox_wake: Arc::new(Notify::new()),
             arrived: Arc::new(Notify::new()),
             counters: Arc::new(Counters::default()),
@@ -290,6 +296,28 @@ impl Store {
 
     pub fn max_payload(&self) -> usize {
         self.max_payload
+    }
+
+    /// The same store, taking notifications from one sender only while it
+    /// is within `quota`.
+    pub fn with_inbox_quota(mut self, quota: inbox::InboxQuota) -> Self {
+        self.inbox_quota = quota;
+        self
+    }
+
+    pub fn inbox_quota(&self) -> inbox::InboxQuota {
+        self.inbox_quota
+    }
+
+    /// The same store, counting refused calls into one audit record per
+    /// `ms` (at least 1).
+    pub fn with_refusal_interval(mut self, ms: i64) -> Self {
+        self.refusal_interval_ms = ms.max(1);
+        self
+    }
+
+    pub fn refusal_interval_ms(&self) -> i64 {
+        self.refusal_interval_ms
     }
 
     pub fn directory(&self) -> Option<&Arc<Directory>> {

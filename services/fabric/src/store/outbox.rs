@@ -429,6 +429,28 @@ impl Store {
         error: &str,
         retry: &RetryPolicy,
     ) -> Result<()> {
+        self.outbox_retry(ids, error, retry, true).await
+    }
+
+    /// The recipient was busy (RESOURCE_EXHAUSTED: over its quota for this
+    /// node): back off and notify again, however long it takes. A message is
+    /// never dead-lettered, refused or lost for it.
+    pub async fn mark_outbox_busy(
+        &self,
+        ids: &[String],
+        error: &str,
+        retry: &RetryPolicy,
+    ) -> Result<()> {
+        self.outbox_retry(ids, error, retry, false).await
+    }
+
+    async fn outbox_retry(
+        &self,
+        ids: &[String],
+        error: &str,
+        retry: &RetryPolicy,
+        may_give_up: bool,
+    ) -> Result<()> {
         let now = now_ms();
         let mut dead = Vec::new();
         with_db!(&self.db, pool => {
@@ -444,18 +466,26 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some((attempts, created_at_ms)) = row else { continue };
-                let (state, next) = if retry.gives_up(created_at_ms, now) {
+                let (state, next) = if may_give_up && retry.gives_up(created_at_ms, now) {
                     dead.push(id.as_str());
                     (OutboxState::Dead, now)
                 } else {
                     (OutboxState::Pending, now + retry.delay_ms(attempts as u32))
                 };
-                sqlx::query("UPDATE outbox SET state = $1, next_attempt_at_ms = $2 WHERE message_id = $3")
-                    .bind(state.as_str())
-                    .bind(next)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                // A busy recipient is alive and asked to wait: the retry
+                // period (for one that does not answer) starts again.
+                sqlx::query(
+                    "UPDATE outbox SET state = $1, next_attempt_at_ms = $2, \
+                     retry_since_ms = CASE WHEN $4 = 1 THEN retry_since_ms ELSE $5 END \
+                     WHERE message_id = $3",
+                )
+                .bind(state.as_str())
+                .bind(next)
+                .bind(id)
+                .bind(i64::from(may_give_up))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             Ok::<_, Error>(())
