@@ -100,7 +100,7 @@ pub(crate) async fn create(db: &Db, new: &New<'_>) -> carenet_fabric::Result<(St
     let csrf = random_hex(16)?;
     let now = now_ms();
     with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = carenet_fabric::store::BeginWrite::begin_write(pool).await?;
         sqlx::query("DELETE FROM gateway_session WHERE expires_at_ms <= $1")
             .bind(now)
             .execute(&mut *tx)

@@ -46,7 +46,7 @@ pub async fn sync(store: &Store) -> Result<()> {
             now_ms()
         };
         with_db!(&store.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = carenet_fabric::store::BeginWrite::begin_write(pool).await?;
             sqlx::query("INSERT INTO case_view_seen (message_id) VALUES ($1) ON CONFLICT (message_id) DO NOTHING")
                 .bind(&item.message_id)
                 .execute(&mut *tx)

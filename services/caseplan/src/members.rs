@@ -178,7 +178,7 @@ pub async fn refresh(store: &Store, plan: &Plan) -> Result<bool> {
         let now = now_ms();
         let holder = store.party.to_string();
         let changed = with_db!(&store.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = carenet_fabric::store::BeginWrite::begin_write(pool).await?;
             // Only the membership that was judged: one renewed meanwhile
             // under a new consent stays.
             let done = sqlx::query(

@@ -289,7 +289,7 @@ macro_rules! audit_append_tallied {
 macro_rules! audited {
     ($db:expr, $tx:ident => $body:expr) => {
         $crate::with_db!($db, pool => {
-            let mut $tx = pool.begin().await?;
+            let mut $tx = $crate::store::BeginWrite::begin_write(pool).await?;
             let (value, entries): (_, Vec<$crate::audit::Entry>) = $body;
             $crate::audit_append!($tx, &entries);
             $tx.commit().await?;
@@ -302,7 +302,7 @@ macro_rules! audited {
 /// change nothing else.
 pub async fn append(db: &Db, entries: &[Entry]) -> Result<()> {
     with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
         crate::audit_append!(tx, entries);
         tx.commit().await?;
         Ok(())

@@ -76,7 +76,7 @@ impl Store {
         let now = now_ms();
         let due = now.saturating_add(self.refusal_interval_ms());
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             for r in refused {
                 sqlx::query(
                     "INSERT INTO refusal_tally (counterparty, action, subject, occurrences, \
@@ -104,7 +104,7 @@ impl Store {
     pub async fn flush_refusals(&self, now: i64) -> Result<usize> {
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             // Deleting takes the rows: a replica flushing at the same time
             // finds them gone, so each count is written once.
             let mut rows: Vec<TallyRow> = sqlx::query_as(

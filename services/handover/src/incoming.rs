@@ -183,7 +183,7 @@ async fn index_dossier(
     at: i64,
 ) -> Result<()> {
     with_db!(&store.db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = carenet_fabric::store::BeginWrite::begin_write(pool).await?;
         let earlier: Option<EarlierRow> = sqlx::query_as(
             "SELECT mentor, teachers, assigned_by, assigned_at_ms, izo_at_ms, feedback_at_ms, child_ref FROM handover_incoming \
              WHERE sender = $1 AND document_id = $2 AND version < $3 ORDER BY version DESC LIMIT 1",

@@ -142,7 +142,7 @@ impl Store {
             super::Db::Sqlite(_) => None,
         };
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             if let Some(lock) = lock {
                 sqlx::query(lock)
                     .bind(format!("carenet.inbox_quota:{sender}"))
@@ -291,7 +291,7 @@ impl Store {
         let now = now_ms();
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             let mut entries: Vec<Entry> = Vec::new();
             for r in received {
                 let updated = sqlx::query(
@@ -396,7 +396,7 @@ impl Store {
         };
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             let mut entries: Vec<Entry> = Vec::new();
             for (id, sender, reason) in items {
                 sqlx::query(
@@ -499,7 +499,7 @@ impl Store {
         let now = now_ms();
         let mut dead = Vec::new();
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             for id in ids {
                 let row: Option<Attempted> = sqlx::query_as(
                     "UPDATE inbox SET attempts = attempts + 1, last_error = $1 \

@@ -306,7 +306,7 @@ impl Store {
         }
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             let mut entries = Vec::with_capacity(refused.len());
             for (id, recipient, reason) in refused {
                 sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE message_id = $2 AND state IN ('pending', 'notified')")
@@ -333,7 +333,7 @@ impl Store {
     pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<Vec<String>> {
         let ids = self.prepare(messages).await?;
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             let mut entries: Vec<Entry> = Vec::new();
             outbox_enqueue!(tx, messages, &ids, &mut entries);
             audit_append!(tx, &entries);
@@ -454,7 +454,7 @@ impl Store {
         let now = now_ms();
         let mut dead = Vec::new();
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             for id in ids {
                 let row: Option<(i64, i64)> = sqlx::query_as(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = $1 \
@@ -560,7 +560,7 @@ impl Store {
             super::Db::Sqlite(_) => super::basis::HOLD_SQL_SQLITE,
         };
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             let mut entries: Vec<Entry> = Vec::new();
             let mut stale = Vec::new();
             // Take each basis row once, in one order, so that two fetches
@@ -645,7 +645,7 @@ impl Store {
         let now = now_ms();
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             let mut entries: Vec<Entry> = Vec::new();
             let mut new = 0u32;
             for (i, d) in deliveries.iter().enumerate() {
@@ -749,7 +749,7 @@ impl Store {
             return Err(Error::NotFound(format!("dead-lettered message {missing}")));
         }
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             let mut entries: Vec<Entry> = Vec::new();
             for d in &chosen {
                 sqlx::query(

@@ -105,7 +105,7 @@ impl Store {
         };
         let actor = self.party.to_string();
         with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::store::BeginWrite::begin_write(pool).await?;
             let received: Vec<ReceivedRow> = sqlx::query_as(
                 "SELECT message_id, sender, document_type, received_at_ms, header FROM inbox \
                  WHERE state = 'acked' AND received_at_ms < $1 \
