@@ -27,7 +27,7 @@ pub fn shots_dir(test: &str) -> PathBuf {
 }
 
 /// Starts the provider for gateways at `bases`; returns it and its issuer.
-async fn provider(bases: &[&str]) -> anyhow::Result<(tokio::process::Child, String)> {
+pub(crate) async fn provider(bases: &[&str]) -> anyhow::Result<(tokio::process::Child, String)> {
     let mut child = tokio::process::Command::new("node")
         .arg(browser_dir().join("provider.mjs"))
         .args(bases)
@@ -49,7 +49,7 @@ async fn provider(bases: &[&str]) -> anyhow::Result<(tokio::process::Child, Stri
 }
 
 /// A port for a gateway, bound before the provider learns its address.
-async fn bind() -> anyhow::Result<(tokio::net::TcpListener, String)> {
+pub(crate) async fn bind() -> anyhow::Result<(tokio::net::TcpListener, String)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     Ok((listener, base))
@@ -73,7 +73,7 @@ impl Gateway {
 }
 
 /// Serves the gateway of `party` (staff and guardian clients at `issuer`).
-async fn gateway(
+pub(crate) async fn gateway(
     region: &TestRegion,
     party: &str,
     issuer: &str,
@@ -102,6 +102,7 @@ async fn gateway(
             roles_claim: "roles".into(),
             scopes: vec!["carenet".into()],
         },
+        portal: Default::default(),
         guardian_oidc: Some(GuardianOidcSection {
             issuer: issuer.to_owned(),
             client_id: "ouders".into(),
@@ -149,7 +150,11 @@ async fn gateway(
 
 /// Runs a browser script from `tests/browser` with `env`, and checks that it
 /// passed and printed `passed`.
-async fn browser(script: &str, env: &[(&str, &str)], passed: &str) -> anyhow::Result<()> {
+pub(crate) async fn browser(
+    script: &str,
+    env: &[(&str, &str)],
+    passed: &str,
+) -> anyhow::Result<()> {
     let mut command = tokio::process::Command::new("node");
     command.arg(browser_dir().join(script)).kill_on_drop(true);
     for (k, v) in env {
@@ -248,7 +253,6 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
 /// refusal of another guardian, and the withdrawal reaching vo-1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::Result<()> {
-    use carenet_consent::portal;
     use carenet_fabric::{Actor, Role};
     use carenet_proto::v1::{EvidenceKind, GrantorRole};
 
@@ -269,7 +273,18 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     .await?;
     // Another guardian, of another pupil, for the refusal.
     // (pupil-2's dossier lives in the school's own system here: held elsewhere.)
-    let other = portal::invite(&po.store, &ib, "pupil-2", 7, true).await?;
+    let other = carenet_consent::links::invite(
+        &po.store,
+        &ib,
+        &carenet_consent::links::NewInvitation {
+            child_ref: "pupil-2".into(),
+            guardian_name: "A. Jansen".into(),
+            child_birth_date: time::macros::date!(2014 - 03 - 01),
+            days: 7,
+        },
+        true,
+    )
+    .await?;
 
     let (po_listener, po_base) = bind().await?;
     let (vo_listener, vo_base) = bind().await?;
