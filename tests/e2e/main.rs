@@ -26,6 +26,8 @@ mod operator;
 mod oso;
 mod oso_routes;
 mod portal;
+mod portal_browser;
+mod portal_links;
 mod refusals;
 mod retention;
 mod slices;
