@@ -44,6 +44,31 @@ pub struct GatewayConfig {
     /// provider, with client-credentials tokens) may call it, and as whom.
     #[serde(default)]
     pub api: ApiSection,
+    /// The parent portal's links as the school manages them.
+    #[serde(default)]
+    pub portal: PortalSection,
+}
+
+/// `[portal]`: how the school's invitations to the parent portal work.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSection {
+    /// How many days an invitation code waits for its use when staff or a
+    /// system name no other period (1 to 60; default 30).
+    #[serde(default = "default_invitation_days")]
+    pub invitation_days: u32,
+}
+
+impl Default for PortalSection {
+    fn default() -> Self {
+        Self {
+            invitation_days: default_invitation_days(),
+        }
+    }
+}
+
+fn default_invitation_days() -> u32 {
+    carenet_consent::links::DEFAULT_INVITATION_DAYS
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -238,6 +263,13 @@ impl GatewayConfig {
         if self.api.audience.as_deref().is_some_and(str::is_empty) {
             return Err(Error::invalid("api.audience", "must not be empty"));
         }
+        let most = carenet_consent::links::MAX_INVITATION_DAYS;
+        if !(1..=most).contains(&self.portal.invitation_days) {
+            return Err(Error::invalid(
+                "portal.invitation_days",
+                format!("must be 1-{most}"),
+            ));
+        }
         Ok(())
     }
 
@@ -271,6 +303,7 @@ impl GatewayConfig {
             session_key_file,
             guardian_oidc: None,
             api: ApiSection::default(),
+            portal: PortalSection::default(),
         }
     }
 
@@ -333,6 +366,7 @@ mod tests {
             },
             guardian_oidc: None,
             api: ApiSection::default(),
+            portal: PortalSection::default(),
         }
     }
 
@@ -358,6 +392,9 @@ mod tests {
         let mut patient = config();
         patient.oidc.timeout_secs = 30;
         assert_eq!(field(patient), "oidc.timeout_secs");
+        let mut waiting = config();
+        waiting.portal.invitation_days = 61;
+        assert_eq!(field(waiting), "portal.invitation_days");
     }
 
     #[test]

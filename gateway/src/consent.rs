@@ -1,14 +1,14 @@
 //! Staff pages of consent: ask for it, look up a pupil's consents and who
-//! saw what, record a withdrawal the guardians gave at school, and invite a
-//! guardian to the parent portal. Pupil references travel in form bodies,
-//! never in URLs.
+//! saw what, and record a withdrawal the guardians gave at school (inviting
+//! a guardian to the parent portal is on the portal-links page,
+//! [`crate::links`]). Pupil references travel in form bodies, never in URLs.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use carenet_consent::record::{ConsentRequest, ConsentStore, Stored, parse_date};
-use carenet_consent::{Category, Purpose, portal};
+use carenet_consent::{Category, Purpose};
 use carenet_fabric::PartyKind;
 use carenet_proto::v1::{self, EvidenceKind, GrantorRole, consent_recipient::Target};
 use serde::Deserialize;
@@ -33,8 +33,6 @@ struct ConsentPage {
     disclosures: Option<Vec<(String, &'static str, String, String)>>,
     /// A message after an action.
     notice: Option<String>,
-    /// A fresh invitation code, shown once.
-    code: Option<(String, String)>,
     /// The school's coordinator (IB, zorgcoördinator): may record a signed form.
     coordinator: bool,
 }
@@ -144,7 +142,6 @@ fn page(state: &AppState, staff: &Staff) -> ConsentPage {
         records: Vec::new(),
         disclosures: None,
         notice: None,
-        code: None,
         coordinator: carenet_consent::roles::COORDINATORS
             .iter()
             .any(|r| staff.actor.has(*r)),
@@ -452,33 +449,5 @@ pub(crate) async fn signed_form(
     )
     .await?;
     p.notice = Some("De toestemming is vastgelegd met het ondertekende formulier.".into());
-    Ok(render(&p))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct InviteForm {
-    #[serde(default)]
-    csrf: String,
-    child_ref: String,
-    days: u32,
-}
-
-/// `POST /toestemming/uitnodigen`: a one-time code for a guardian of the
-/// pupil, shown once (only its hash is kept).
-pub(crate) async fn invite(
-    State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    Form(form): Form<InviteForm>,
-) -> Result<Response, Error> {
-    staff.check(&form.csrf, &headers, &state)?;
-    let child_ref = form.child_ref.trim();
-    let store = &state.inner.store;
-    let dossiers = !carenet_handover::dossier::for_child(store, child_ref)
-        .await?
-        .is_empty();
-    let invitation = portal::invite(store, &staff.actor, child_ref, form.days, dossiers).await?;
-    let mut p = page(&state, &staff);
-    p.code = Some((invitation.code, date_of(invitation.expires_at_ms)));
     Ok(render(&p))
 }

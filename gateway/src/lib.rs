@@ -24,6 +24,7 @@ mod import;
 mod izo;
 mod jwks;
 mod labels;
+mod links;
 mod oidc;
 mod pages;
 mod portal;
@@ -243,7 +244,18 @@ pub fn router(state: AppState) -> Router {
         .route("/toestemming", get(consent::index))
         .route("/toestemming/leerling", post(consent::lookup))
         .route("/toestemming/aanvragen", post(consent::request))
-        .route("/toestemming/uitnodigen", post(consent::invite))
+        .route("/ouderportaal", get(links::index))
+        .route("/ouderportaal/leerling", post(links::lookup))
+        .route("/ouderportaal/uitnodigen", post(links::invite))
+        .route(
+            "/ouderportaal/koppeling/{id}/beeindigen",
+            post(links::revoke),
+        )
+        .route("/ouderportaal/koppeling/{id}/verlengen", post(links::renew))
+        .route(
+            "/ouderportaal/uitnodiging/{id}/intrekken",
+            post(links::withdraw),
+        )
         .route("/toestemming/{record}/intrekken", post(consent::withdraw))
         .route("/toestemming/{record}/besluit", post(consent::decide))
         .route(
@@ -297,6 +309,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/consents", post(api::ask))
         .route("/api/v1/consents/search", post(api::search))
         .route("/api/v1/consents/{record}/withdraw", post(api::withdraw))
+        .route("/api/v1/guardian-invitations", post(api::links::invite))
+        .route(
+            "/api/v1/guardian-invitations/{id}/withdraw",
+            post(api::links::withdraw),
+        )
+        .route("/api/v1/guardian-links/search", post(api::links::search))
+        .route(
+            "/api/v1/guardian-links/{id}/revoke",
+            post(api::links::revoke),
+        )
+        .route("/api/v1/guardian-links/{id}/renew", post(api::links::renew))
         .route("/ouders", get(portal::home))
         .route("/ouders/inloggen", get(portal::login))
         .route("/ouders/auth/callback", get(portal::callback))

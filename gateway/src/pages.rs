@@ -114,6 +114,15 @@ async fn waiting(
             "/mijn-leerlingen",
         ));
     }
+    // The yearly review of the parent portal's links: the coordinators'.
+    if may(&carenet_consent::links::LINKS) {
+        let due = carenet_consent::links::due_for_review(store, actor, 30).await?;
+        waiting.push((
+            "Koppelingen ouderportaal te verlengen",
+            due,
+            "/ouderportaal",
+        ));
+    }
     Ok(waiting)
 }
 

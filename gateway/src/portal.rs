@@ -4,16 +4,23 @@
 //! before it leaves and give a view on it, and see who saw what.
 //!
 //! Every action goes through the consent slice's portal rules
-//! ([`carenet_consent::portal`]): a proven link to the child first, and what
-//! is touched must be about that child (a refusal is audited, 403). Children
-//! are addressed by their place in the guardian's own list (`/ouders/kind/1`),
-//! records and dossiers by their random ids: no pupil reference in a URL.
+//! ([`carenet_consent::portal`]): a proven link to the child first, read
+//! again at every request (a link the school revoked or did not renew gives
+//! no access from the next request on, and the start page says why), what
+//! is touched must be about that child, and what the guardian may see and do
+//! about it today is one answer ([`carenet_consent::access`]; from 16 the
+//! pupil decides). A refusal is audited, 403. Children are addressed by
+//! their place in the guardian's own list (`/ouders/kind/1`; an ended link
+//! keeps its place), records and dossiers by their random ids: no pupil
+//! reference in a URL.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
+use carenet_consent::access::Page;
+use carenet_consent::links::LinkState;
 use carenet_consent::portal::{self, Guardian, Linked};
 use carenet_fabric::clock::now_ms;
 use carenet_handover::dossier::{self, Akkoord, DossierState, GuardiansView};
@@ -50,6 +57,8 @@ struct HomePage {
     name: String,
     /// (place in the list, how the child is named)
     children: Vec<(usize, String)>,
+    /// Links the school ended: (since when, why).
+    ended: Vec<(String, String)>,
     notice: Option<&'static str>,
 }
 
@@ -89,9 +98,23 @@ pub(crate) async fn home(
     let guardian = session.guardian(&state.inner.party);
     let store = &state.inner.store;
     let mut children = Vec::new();
-    for (i, child) in portal::children(store, &guardian).await?.iter().enumerate() {
-        let link = portal::linked(store, &guardian, child).await?;
-        children.push((i + 1, child_name(&state, &link).await));
+    let mut ended = Vec::new();
+    for (i, l) in portal::links(store, &guardian)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        match l.state {
+            LinkState::Active => {
+                let link = portal::linked(store, &guardian, &l.child_ref).await?;
+                children.push((i + 1, child_name(&state, &link).await));
+            }
+            LinkState::Revoked { at_ms, reason } => ended.push((date_of(at_ms), reason)),
+            LinkState::Lapsed { at_ms } => ended.push((
+                date_of(at_ms),
+                "De school heeft de koppeling niet op tijd verlengd. Neem contact op met school voor een nieuwe code.".to_owned(),
+            )),
+        }
     }
     let notice = match notice.m.as_str() {
         "gekoppeld" => Some("Uw kind is gekoppeld."),
@@ -101,12 +124,14 @@ pub(crate) async fn home(
             Some("U heeft uw toestemming ingetrokken. Wie de gegevens kreeg, krijgt bericht.")
         }
         "zienswijze" => Some("Uw reactie is vastgelegd en gaat met het dossier mee."),
+        "beeindigd" => Some("De koppeling met dit kind is beëindigd. Hieronder staat waarom."),
         _ => None,
     };
     Ok(render(&HomePage {
         csrf: session.csrf,
         name: session.name,
         children,
+        ended,
         notice,
     }))
 }
@@ -222,15 +247,27 @@ pub(crate) async fn redeem(
     Ok(Redirect::to("/ouders?m=gekoppeld").into_response())
 }
 
-/// The link to the child at place `n` of the guardian's list.
-async fn nth(state: &AppState, guardian: &Guardian, n: usize) -> Result<Linked, Error> {
+/// The link to the child at place `n` of the guardian's list, proven again
+/// now; `Err` is the answer instead: a link the school ended sends the
+/// guardian to the start page, which says why (the refusal is audited).
+async fn nth(
+    state: &AppState,
+    guardian: &Guardian,
+    n: usize,
+) -> Result<Result<Linked, Response>, Error> {
     let store = &state.inner.store;
-    let children = portal::children(store, guardian).await?;
-    let child = n
+    let links = portal::links(store, guardian).await?;
+    let link = n
         .checked_sub(1)
-        .and_then(|i| children.get(i))
+        .and_then(|i| links.get(i))
         .ok_or(Error::NotFound)?;
-    Ok(portal::linked(store, guardian, child).await?)
+    match portal::linked(store, guardian, &link.child_ref).await {
+        Ok(linked) => Ok(Ok(linked)),
+        Err(_) if link.state != LinkState::Active => {
+            Ok(Err(Redirect::to("/ouders?m=beeindigd").into_response()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]
@@ -243,8 +280,12 @@ struct ChildPage {
     current: Vec<ConsentLine>,
     /// (link, what it is, state)
     dossiers: Vec<(String, &'static str, &'static str)>,
-    /// The child's plan at this school, if there is one.
+    /// The child's plan at this school, if there is one the guardian may see.
     has_plan: bool,
+    /// Whether "who saw what" is the guardian's to see.
+    disclosures: bool,
+    /// Why the page shows nothing about the child, where the pupil decides.
+    pupil_decides: Option<&'static str>,
 }
 
 struct ConsentLine {
@@ -269,8 +310,12 @@ pub(crate) async fn child(
     parent: Parent,
     Path(n): Path<usize>,
 ) -> Result<Response, Error> {
-    let link = nth(&state, &parent.guardian, n).await?;
+    let link = match nth(&state, &parent.guardian, n).await? {
+        Ok(link) => link,
+        Err(answer) => return Ok(answer),
+    };
     let store = &state.inner.store;
+    let access = link.access();
     let mut requests = Vec::new();
     let mut current = Vec::new();
     for c in portal::consents(store, &link).await? {
@@ -303,7 +348,18 @@ pub(crate) async fn child(
             )
         })
         .collect();
-    let has_plan = carenet_caseplan::plan::has_plan(store, link.child_ref()).await?;
+    let has_plan = carenet_caseplan::plan::has_plan(store, &link).await?;
+    let pupil_decides = match access.age() {
+        _ if !access.pupil_decides() => None,
+        Some(_) => Some(
+            "Uw kind is 16 jaar of ouder en beslist nu zelf over zijn of haar gegevens. \
+             Wat uw kind zelf heeft besloten, ziet u hier niet.",
+        ),
+        None => Some(
+            "De school heeft de geboortedatum van uw kind nog niet vastgelegd. \
+             Daarom toont het portaal nog niets over uw kind. Neem contact op met school.",
+        ),
+    };
     Ok(render(&ChildPage {
         csrf: parent.session.csrf,
         n,
@@ -312,6 +368,8 @@ pub(crate) async fn child(
         current,
         dossiers,
         has_plan,
+        disclosures: access.page(Page::Disclosures),
+        pupil_decides,
     }))
 }
 
@@ -463,27 +521,21 @@ struct PlanPage {
     actions: Vec<(String, String, String, &'static str)>,
     /// (held on, text)
     evaluations: Vec<(String, String)>,
-    /// Actions in categories the portal does not show (see [`plan`]).
-    others: usize,
 }
 
-/// Categories of a plan's actions and goals the parent portal does not show:
-/// the home situation (a step of Veilig Thuis or the attendance officer
-/// may be about the very guardian who reads), diagnoses and earlier care
-/// (a pupil from 12 may object to a guardian seeing youth-care or health
-/// data, WGBO art. 7:457). The coordinator, who reports back to pupil and
-/// guardians, tells them in person; the page says how many there are.
-const NOT_ON_PORTAL: &[&str] = &["home_situation", "diagnosis", "care_history"];
-
 /// `GET /ouders/kind/{n}/plan`: the plan of action around this child (one
-/// child, one plan), as the case coordinator keeps it; the reading is
-/// audited.
+/// child, one plan), as the case coordinator keeps it, without the goals
+/// and actions the guardian may not see today (the slice leaves them out:
+/// neither shown nor counted); the reading is audited.
 pub(crate) async fn plan(
     State(state): State<AppState>,
     parent: Parent,
     Path(n): Path<usize>,
 ) -> Result<Response, Error> {
-    let link = nth(&state, &parent.guardian, n).await?;
+    let link = match nth(&state, &parent.guardian, n).await? {
+        Ok(link) => link,
+        Err(answer) => return Ok(answer),
+    };
     let store = &state.inner.store;
     let Some(p) = carenet_caseplan::plan::for_guardian(store, &link).await? else {
         return Err(Error::NotFound);
@@ -508,7 +560,6 @@ pub(crate) async fn plan(
         goals: p
             .goals
             .iter()
-            .filter(|g| !NOT_ON_PORTAL.contains(&g.category.as_str()))
             .map(|g| {
                 (
                     g.text.clone(),
@@ -517,15 +568,9 @@ pub(crate) async fn plan(
                 )
             })
             .collect(),
-        others: p
-            .tasks
-            .iter()
-            .filter(|t| NOT_ON_PORTAL.contains(&t.category.as_str()))
-            .count(),
         actions: p
             .tasks
             .iter()
-            .filter(|t| !NOT_ON_PORTAL.contains(&t.category.as_str()))
             .map(|t| {
                 (
                     labels::party_name(&state, &t.owner),
@@ -549,7 +594,10 @@ pub(crate) async fn seen(
     parent: Parent,
     Path(n): Path<usize>,
 ) -> Result<Response, Error> {
-    let link = nth(&state, &parent.guardian, n).await?;
+    let link = match nth(&state, &parent.guardian, n).await? {
+        Ok(link) => link,
+        Err(answer) => return Ok(answer),
+    };
     let store = &state.inner.store;
     let lines = portal::disclosures(store, &link)
         .await?

@@ -86,7 +86,10 @@ try {
     await zc.click('button:has-text("Toestemming vragen")');
     check((await text(zc)).includes('Het verzoek om toestemming staat klaar'), `coordinator: ${purpose} asked`);
   }
+  await zc.goto(vo + '/ouderportaal');
   await zc.fill('#nodig-leerling', child);
+  await zc.fill('#nodig-naam', 'J. de Vries');
+  await zc.fill('#nodig-geboortedatum', '2013-04-02');
   await zc.click('button:has-text("Code maken")');
   const code = (await zc.textContent('#uitnodigingscode')).trim();
 

@@ -42,7 +42,10 @@ try {
   check((await text(ib)).includes('Het verzoek om toestemming staat klaar'), 'IB: consent asked');
   check(!ib.url().includes('pupil-1'), 'no pupil reference in the URL');
   await shot(ib, '11-toestemming-gevraagd');
+  await ib.goto(po + '/ouderportaal');
   await ib.fill('#nodig-leerling', 'pupil-1');
+  await ib.fill('#nodig-naam', 'J. de Vries');
+  await ib.fill('#nodig-geboortedatum', '2014-05-01');
   await ib.click('button:has-text("Code maken")');
   const code = (await ib.textContent('#uitnodigingscode')).trim();
   check(/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/.test(code), 'IB: a one-time code for the guardian');

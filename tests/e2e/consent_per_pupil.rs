@@ -216,7 +216,18 @@ async fn a_refusal_on_the_portal_is_not_overruled_by_typing() -> anyhow::Result<
     assert_eq!(field_of(&e), "evidence.kind");
 
     // The guardian refuses on the portal.
-    let invitation = portal::invite(&store, &zc, "pupil-a", 14, false).await?;
+    let invitation = carenet_consent::links::invite(
+        &store,
+        &zc,
+        &carenet_consent::links::NewInvitation {
+            child_ref: "pupil-a".into(),
+            guardian_name: "Ouder".into(),
+            child_birth_date: years_ago(12),
+            days: 14,
+        },
+        false,
+    )
+    .await?;
     let g = guardian(&store, "s-1");
     portal::redeem(&store, &g, &invitation.code).await?;
     let link = portal::linked(&store, &g, "pupil-a").await?;

@@ -88,7 +88,7 @@ impl Gateway {
 }
 
 /// Serves the gateway of `party` (staff and guardian clients at `issuer`).
-async fn gateway(
+pub(crate) async fn gateway(
     region: &TestRegion,
     party: &str,
     issuer: &str,
@@ -157,6 +157,7 @@ async fn gateway_full(
             scopes: vec!["carenet".into()],
             timeout_secs: 5,
         },
+        portal: Default::default(),
         guardian_oidc: Some(GuardianOidcSection {
             issuer: issuer.to_owned(),
             client_id: "ouders".into(),
@@ -208,7 +209,11 @@ async fn gateway_full(
 
 /// Runs a browser script from `tests/browser` with `env`, and checks that it
 /// passed and printed `passed`.
-async fn browser(script: &str, env: &[(&str, &str)], passed: &str) -> anyhow::Result<()> {
+pub(crate) async fn browser(
+    script: &str,
+    env: &[(&str, &str)],
+    passed: &str,
+) -> anyhow::Result<()> {
     let mut command = tokio::process::Command::new("node");
     command.arg(browser_dir().join(script)).kill_on_drop(true);
     for (k, v) in env {
@@ -347,7 +352,6 @@ async fn hsts_over_tls_only_and_forms_lead_only_here_and_to_the_provider() -> an
 /// refusal of another guardian, and the withdrawal reaching vo-1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::Result<()> {
-    use carenet_consent::portal;
     use carenet_fabric::{Actor, Role};
     use carenet_proto::v1::{EvidenceKind, GrantorRole};
 
@@ -368,7 +372,18 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     .await?;
     // Another guardian, of another pupil, for the refusal.
     // (pupil-2's dossier lives in the school's own system here: held elsewhere.)
-    let other = portal::invite(&po.store, &ib, "pupil-2", 7, true).await?;
+    let other = carenet_consent::links::invite(
+        &po.store,
+        &ib,
+        &carenet_consent::links::NewInvitation {
+            child_ref: "pupil-2".into(),
+            guardian_name: "A. Jansen".into(),
+            child_birth_date: time::macros::date!(2014 - 03 - 01),
+            days: 7,
+        },
+        true,
+    )
+    .await?;
 
     let (po_listener, po_base) = bind().await?;
     let (vo_listener, vo_base) = bind().await?;

@@ -61,6 +61,22 @@ pub fn unseen_povo(extras: Extras) -> Dossier {
     }
 }
 
+/// A VO→vervolg dossier (the VOVO example as VOMBO, ADR 0005) the
+/// guardians have not seen yet.
+pub fn unseen_vombo() -> Dossier {
+    let vombo =
+        example("VOVO_full").replace("<overstap>VOVO</overstap>", "<overstap>VOMBO</overstap>");
+    Dossier {
+        sections: oso::import(&vombo)
+            .unwrap()
+            .sections
+            .into_iter()
+            .filter(|s| s.category != Category::GuardianInspection)
+            .collect(),
+        extras: Extras::default(),
+    }
+}
+
 /// A staff member of the party `store` belongs to.
 pub fn staff(store: &Store, id: &str, roles: &[Role]) -> Actor {
     Actor::new(store.party.clone(), id, roles.iter().copied()).unwrap()

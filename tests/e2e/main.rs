@@ -29,6 +29,8 @@ mod oso;
 mod oso_routes;
 mod peer_limits;
 mod portal;
+mod portal_browser;
+mod portal_links;
 mod refusals;
 mod retention;
 mod slices;

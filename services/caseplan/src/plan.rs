@@ -956,7 +956,11 @@ pub async fn close(store: &Store, actor: &Actor, plan_id: &str, reason: &str) ->
 /// The plan of the guardians' linked child at this party, as the parent
 /// portal shows it (the case coordinator reports back to pupil and
 /// guardians): the open plan, or else the latest closed one; `None` if the
-/// child has none. The reading is audited under the guardian's pseudonym.
+/// child has none. Where the pupil decides (from 16) the guardian is
+/// refused; goals and actions in a category the guardian may not see today
+/// ([`carenet_consent::access::Access::plan_category`]) are left out of the
+/// plan returned, so they are neither shown nor counted. The reading is
+/// audited under the guardian's pseudonym.
 pub async fn for_guardian(
     store: &Store,
     link: &carenet_consent::portal::Linked,
@@ -972,36 +976,38 @@ pub async fn for_guardian(
     let Some((id,)) = row else {
         return Ok(None);
     };
-    let plan = load(store, &id).await?;
+    let mut plan = load(store, &id).await?;
     link.require_same_child(store, "portal_plan", &id, &plan.child_ref)
         .await
         .map_err(Error::from)?;
-    // From 16 the pupil decides about their own data, not the guardians.
-    let born = parse_date("child_birth_date", &plan.pupil.birth_date).map_err(Error::from)?;
-    if carenet_consent::age::age_on(born, carenet_fabric::clock::today()) >= 16 {
+    let access = link.access();
+    if !access.page(carenet_consent::access::Page::Plan) {
         carenet_fabric::audit::append(&store.db, &[link.entry("refused:portal_plan", &id)]).await?;
         return Err(Error::PermissionDenied(
             "from 16 the pupil decides who sees their plan".into(),
         ));
     }
+    plan.goals.retain(|g| access.plan_category(&g.category));
+    plan.tasks.retain(|t| access.plan_category(&t.category));
+    plan.notes.retain(|n| access.plan_category(&n.category));
+    plan.events.retain(|e| access.plan_category(&e.category));
     carenet_fabric::audit::append(&store.db, &[link.entry("case_plan_read_by_guardian", &id)])
         .await?;
     Ok(Some(plan))
 }
 
 /// Whether the portal shows a link to the child's plan: the child has one
-/// at this party and is under 16 (from 16 the pupil decides, see
-/// [`for_guardian`]). No content, no audit.
-pub async fn has_plan(store: &Store, child_ref: &str) -> Result<bool> {
-    let births: Vec<(String,)> = with_db!(&store.db, pool => {
-        sqlx::query_as("SELECT child_birth_date FROM case_plan WHERE child_ref = $1")
-            .bind(child_ref)
-            .fetch_all(pool)
+/// at this party and the guardian may see it today (see [`for_guardian`]).
+/// No content, no audit.
+pub async fn has_plan(store: &Store, link: &carenet_consent::portal::Linked) -> Result<bool> {
+    if !link.access().page(carenet_consent::access::Page::Plan) {
+        return Ok(false);
+    }
+    let (n,): (i64,) = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT COUNT(*) FROM case_plan WHERE child_ref = $1")
+            .bind(link.child_ref())
+            .fetch_one(pool)
             .await?
     });
-    let today = carenet_fabric::clock::today();
-    Ok(births.iter().any(|(born,)| {
-        parse_date("child_birth_date", born)
-            .is_ok_and(|b| carenet_consent::age::age_on(b, today) < 16)
-    }))
+    Ok(n > 0)
 }

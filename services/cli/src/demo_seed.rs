@@ -453,7 +453,18 @@ pub async fn seed_portal(
     }
     let ib = staff(store, "ib-1", Role::SupportCoordinatorPo)?;
     let has_dossier = !dossier::for_child(store, NOOR).await?.is_empty();
-    let invitation = portal::invite(store, &ib, NOOR, 14, has_dossier).await?;
+    let invitation = carenet_consent::links::invite(
+        store,
+        &ib,
+        &carenet_consent::links::NewInvitation {
+            child_ref: NOOR.into(),
+            guardian_name: DEMO_GUARDIAN.1.into(),
+            child_birth_date: dossier::parse_date("born", "2014-02-11")?,
+            days: 14,
+        },
+        has_dossier,
+    )
+    .await?;
     portal::redeem(store, &guardian, &invitation.code).await?;
     let today = carenet_fabric::clock::today();
     ConsentStore::new(store.clone())

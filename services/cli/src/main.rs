@@ -15,6 +15,7 @@ mod demo_seed;
 mod gateway_cmd;
 mod handover_cmd;
 mod izo_cmd;
+mod portal_cmd;
 mod target;
 
 use std::path::PathBuf;
@@ -57,6 +58,10 @@ enum Command {
     /// Consent records: request, grant, refuse, withdraw, list, show.
     #[command(subcommand)]
     Consent(consent_cmd::ConsentCommand),
+    /// The parent portal's links: invite a guardian, list a pupil's links,
+    /// revoke one, withdraw an invitation, renew a link.
+    #[command(subcommand)]
+    Portal(portal_cmd::PortalCommand),
     /// OSO 2019.1 transfer dossiers: import and export.
     #[command(subcommand)]
     Oso(handover_cmd::OsoCommand),
@@ -125,6 +130,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Region(c) => commands::region(c).await,
             Command::Consent(c) => consent_cmd::run(c).await,
+            Command::Portal(c) => portal_cmd::run(c).await,
             Command::Oso(c) => handover_cmd::oso(c).await,
             Command::Handover(c) => handover_cmd::handover(c).await,
             Command::Izo(c) => izo_cmd::run(c).await,

@@ -140,7 +140,8 @@ macro_rules! portal_inspection_record {
 }
 
 /// The checks [`portal_inspection_record!`](crate::portal_inspection_record)
-/// makes: the fields, and a link to the inspection's child.
+/// makes: the fields, a link to the inspection's child, and that the
+/// guardian may record inzage today ([`crate::access::Access::inspection`]).
 pub fn check_portal(link: &crate::portal::Linked, i: &Inspection) -> Result<()> {
     if i.document_id.trim().is_empty() {
         return Err(Error::invalid(
@@ -151,6 +152,11 @@ pub fn check_portal(link: &crate::portal::Linked, i: &Inspection) -> Result<()> 
     if i.child_ref != link.child_ref() {
         return Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(
             "this is not about a child the guardian is linked to".into(),
+        )));
+    }
+    if !link.access().inspection() {
+        return Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(
+            "at this age the pupil decides: the guardian may not see this".into(),
         )));
     }
     Ok(())

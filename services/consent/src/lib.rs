@@ -9,11 +9,13 @@
 //! [`carenet_fabric::Actor`] who does it and checks its role against the one
 //! table in [`roles`].
 
+pub mod access;
 pub mod age;
 pub mod category;
 pub mod disclosure;
 pub mod error;
 pub mod inspection;
+pub mod links;
 pub mod policy;
 pub mod portal;
 pub mod pupil;

@@ -3,12 +3,15 @@
 //! linked them to, and for no other.
 //!
 //! The school links a guardian to a child with a one-time invitation
-//! ([`invite`], a coordinator's action): a code on paper or by mail, of
-//! which only the hash is kept. It expires, and at first use ([`redeem`]) it
-//! is bound to the login that used it. Every portal action then starts with
-//! [`linked`], which proves the link or refuses (audited, `refused:portal_child`);
-//! the [`Linked`] it returns is the only way into the actions below, and each
-//! of them checks that what it touches is about that child.
+//! ([`crate::links::invite`], a coordinator's action): a code on paper or by
+//! mail, of which only the hash is kept. It expires, and at first use
+//! ([`redeem`]) it is bound to the login that used it. Every portal request
+//! then starts with [`linked`], which reads the link again and proves it
+//! (not revoked, not past its yearly review) or refuses (audited,
+//! `refused:portal_child`); the [`Linked`] it returns is the only way into
+//! the actions below, and each of them checks that what it touches is about
+//! that child and that the guardian may see it on that date
+//! ([`crate::access`]: from 16 the pupil decides).
 //!
 //! A guardian is named by a pseudonym of their login ([`Guardian::id`]), never
 //! by a national id; audit records name them `guardian.<pseudonym>`. A grant
@@ -25,25 +28,11 @@ use carenet_fabric::{Actor, PartyId, audit, audited, with_db};
 use carenet_proto::v1::{self, EvidenceKind, GrantorRole};
 use time::Date;
 
+use crate::access::{self, Access, Page};
 use crate::disclosure::Disclosure;
-use crate::record::{ConsentStore, Decision, Stored};
-use crate::{Error, Result, roles};
-
-/// Inviting a guardian to the portal: the school's care coordinators (IB,
-/// zorgcoördinator), who also record inzage. Not a mentor: whoever invites
-/// sees the code, and a portal link carries the guardians' rights.
-pub const INVITE: roles::Action = roles::Action {
-    action: "guardian_invite",
-    what: "invite a guardian to the parent portal",
-    roles: roles::COORDINATORS,
-};
-
-/// How long an invitation may wait for its first use, at most.
-pub const MAX_INVITATION_DAYS: u32 = 60;
-
-/// Letters and digits a parent cannot mistake for one another.
-const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-const CODE_LEN: usize = 12;
+use crate::links::{GuardianLink, LinkRow, LinkState, link_query, normalise};
+use crate::record::{ConsentStore, Decision, Stored, parse_date};
+use crate::{Error, Result};
 
 /// A guardian as the portal's login verified them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +90,8 @@ impl Guardian {
 pub struct Linked {
     guardian: Guardian,
     child_ref: String,
+    /// The child's birth date as the school recorded it, if it did.
+    birth: Option<Date>,
 }
 
 impl Linked {
@@ -109,6 +100,14 @@ impl Linked {
     }
     pub fn child_ref(&self) -> &str {
         &self.child_ref
+    }
+    /// The birth date the portal's age rules count from ([`crate::access`]).
+    pub fn child_birth_date(&self) -> Option<Date> {
+        self.birth
+    }
+    /// What the guardian may see and do about the child today.
+    pub fn access(&self) -> Access {
+        access::of(self, carenet_fabric::clock::today())
     }
     /// The actor portal actions are recorded under (no staff role).
     pub fn actor(&self) -> Actor {
@@ -134,6 +133,25 @@ impl Linked {
         audit::append(&store.db, &[self.guardian.refusal(action, subject)]).await?;
         Err(denied())
     }
+
+    /// Refuses (audited, `refused:<action>`) unless `allowed`: what the
+    /// guardian may see and do about the child on this date
+    /// ([`Linked::access`]) does not include it.
+    pub async fn require_access(
+        &self,
+        store: &Store,
+        allowed: bool,
+        action: &str,
+        subject: &str,
+    ) -> Result<()> {
+        if allowed {
+            return Ok(());
+        }
+        audit::append(&store.db, &[self.guardian.refusal(action, subject)]).await?;
+        Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(
+            "at this age the pupil decides: the guardian may not see this".into(),
+        )))
+    }
 }
 
 fn denied() -> Error {
@@ -142,105 +160,21 @@ fn denied() -> Error {
     ))
 }
 
-/// A fresh invitation: the code to hand to the guardian (shown once) and
-/// when it expires.
-#[derive(Clone, Debug)]
-pub struct Invitation {
-    pub code: String,
-    pub expires_at_ms: i64,
-}
-
-/// A code as typed: spaces and dashes dropped, upper case.
-fn normalise(code: &str) -> String {
-    code.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
-fn new_code() -> String {
-    // 16 random bytes from the system's generator (UUID v4), 5 bits a letter.
-    let bytes = *uuid::Uuid::new_v4().as_bytes();
-    let mut bits: u128 = u128::from_be_bytes(bytes);
-    let mut code = String::with_capacity(CODE_LEN + 2);
-    for i in 0..CODE_LEN {
-        if i > 0 && i % 4 == 0 {
-            code.push('-');
-        }
-        code.push(CODE_ALPHABET[(bits & 31) as usize] as char);
-        bits >>= 5;
-    }
-    code
-}
-
-/// Invites a guardian of `child_ref`: a one-time code valid for `days`
-/// (1 to [`MAX_INVITATION_DAYS`]). Only the code's hash is stored. The
-/// school must hold something about the pupil: a consent record, or what
-/// another slice holds (`held_elsewhere`, e.g. a transfer dossier).
-pub async fn invite(
-    store: &Store,
-    actor: &Actor,
-    child_ref: &str,
-    days: u32,
-    held_elsewhere: bool,
-) -> Result<Invitation> {
-    roles::require(store, actor, &INVITE, child_ref).await?;
-    if child_ref.trim().is_empty() || child_ref.len() > 64 {
-        return Err(Error::invalid("child_ref", "1-64 characters"));
-    }
-    if !(1..=MAX_INVITATION_DAYS).contains(&days) {
-        return Err(Error::invalid(
-            "days",
-            format!("from 1 to {MAX_INVITATION_DAYS}"),
-        ));
-    }
-    // A pupil this school holds something about: a consent record here, or
-    // something of another slice the caller found (`held_elsewhere`, e.g. a
-    // transfer dossier before the guardians).
-    let (n,): (i64,) = with_db!(&store.db, pool => {
-        sqlx::query_as("SELECT COUNT(*) FROM consent_version WHERE child_ref = $1")
-            .bind(child_ref)
-            .fetch_one(pool)
-            .await?
-    });
-    if n == 0 && !held_elsewhere {
-        return Err(Error::invalid(
-            "child_ref",
-            "this school holds no consent record or dossier for this pupil",
-        ));
-    }
-    let code = new_code();
-    let now = now_ms();
-    let expires_at_ms = now + i64::from(days) * 86_400_000;
-    let hash = sha256(normalise(&code).as_bytes());
-    audited!(&store.db, tx => {
-        sqlx::query(
-            "INSERT INTO guardian_invitation (code_sha256, child_ref, created_by, created_at_ms, expires_at_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&hash[..])
-        .bind(child_ref)
-        .bind(actor.audit_name())
-        .bind(now)
-        .bind(expires_at_ms)
-        .execute(&mut *tx)
-        .await?;
-        ((), vec![actor.entry("guardian_invited", child_ref)])
-    });
-    Ok(Invitation {
-        code,
-        expires_at_ms,
-    })
-}
-
 #[derive(sqlx::FromRow)]
-struct ChildRow {
+struct InvitedRow {
     child_ref: String,
+    guardian_name: Option<String>,
+    child_birth_date: Option<String>,
 }
+
+/// A link is reviewed yearly: a new one is due a year after it was made.
+const REVIEW_MS: i64 = crate::links::REVIEW_DAYS * 86_400_000;
 
 /// Binds an invitation to `guardian` at its first use and links them to its
-/// child; returns the child's reference. An unknown, used or expired code is
-/// refused alike (audited), so the answer tells nothing about other codes.
+/// child; returns the child's reference. An unknown, used, withdrawn or
+/// expired code is refused alike (audited), so the answer tells nothing about
+/// other codes. The link keeps the name the login gave, the name the school
+/// invited, the child's birth date, and its first review date.
 pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<String> {
     let hash = sha256(normalise(code).as_bytes());
     let now = now_ms();
@@ -263,9 +197,10 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
         if failures >= MAX_FAILURES {
             (Redeemed::Limited, vec![guardian.refusal("guardian_link", "attempts")])
         } else {
-            let row: Option<ChildRow> = sqlx::query_as(
+            let row: Option<InvitedRow> = sqlx::query_as(
                 "UPDATE guardian_invitation SET guardian = $1, redeemed_at_ms = $2 \
-                 WHERE code_sha256 = $3 AND guardian IS NULL AND expires_at_ms > $2 RETURNING child_ref",
+                 WHERE code_sha256 = $3 AND guardian IS NULL AND withdrawn_at_ms IS NULL AND expires_at_ms > $2 \
+                 RETURNING child_ref, guardian_name, child_birth_date",
             )
             .bind(&guardian.id)
             .bind(now)
@@ -273,18 +208,30 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
             .fetch_optional(&mut *tx)
             .await?;
             match row {
-                Some(ChildRow { child_ref }) => {
+                Some(invited) => {
+                    // A guardian linked again after an ended link: the new
+                    // invitation starts the link afresh.
                     sqlx::query(
-                        "INSERT INTO guardian_link (guardian, child_ref, linked_at_ms) VALUES ($1, $2, $3) \
-                         ON CONFLICT (guardian, child_ref) DO NOTHING",
+                        "INSERT INTO guardian_link (id, guardian, child_ref, guardian_name, invited_as, \
+                         child_birth_date, linked_at_ms, review_by_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         ON CONFLICT (guardian, child_ref) DO UPDATE SET guardian_name = excluded.guardian_name, \
+                         invited_as = excluded.invited_as, \
+                         child_birth_date = COALESCE(excluded.child_birth_date, guardian_link.child_birth_date), \
+                         linked_at_ms = excluded.linked_at_ms, review_by_ms = excluded.review_by_ms, \
+                         ended_at_ms = NULL, ended_by = NULL, end_reason = NULL",
                     )
+                    .bind(crate::links::new_id())
                     .bind(&guardian.id)
-                    .bind(&child_ref)
+                    .bind(&invited.child_ref)
+                    .bind(&guardian.name)
+                    .bind(&invited.guardian_name)
+                    .bind(&invited.child_birth_date)
                     .bind(now)
+                    .bind(now + REVIEW_MS)
                     .execute(&mut *tx)
                     .await?;
-                    let entry = guardian.actor().entry("guardian_linked", &child_ref);
-                    (Redeemed::Linked(child_ref), vec![entry])
+                    let entry = guardian.actor().entry("guardian_linked", &invited.child_ref);
+                    (Redeemed::Linked(invited.child_ref), vec![entry])
                 }
                 None => {
                     sqlx::query("UPDATE guardian_link_failure SET failures = failures + 1 WHERE guardian = $1")
@@ -318,29 +265,75 @@ enum Redeemed {
     Limited,
 }
 
-/// The children `guardian` is linked to on this node.
-pub async fn children(store: &Store, guardian: &Guardian) -> Result<Vec<String>> {
-    let rows: Vec<ChildRow> = with_db!(&store.db, pool => {
-        sqlx::query_as("SELECT child_ref FROM guardian_link WHERE guardian = $1 ORDER BY linked_at_ms, child_ref")
-            .bind(&guardian.id)
-            .fetch_all(pool)
-            .await?
-    });
-    Ok(rows.into_iter().map(|r| r.child_ref).collect())
+async fn link_rows(store: &Store, guardian: &Guardian) -> Result<Vec<LinkRow>> {
+    Ok(with_db!(&store.db, pool => {
+        sqlx::query_as(link_query!("WHERE guardian = $1 ORDER BY linked_at_ms, child_ref"))
+        .bind(&guardian.id)
+        .fetch_all(pool)
+        .await?
+    }))
 }
 
-/// The proof that `guardian` is linked to `child_ref`; a guardian who is not
-/// is refused, and the refusal audited (`refused:portal_child`).
+/// Every link of `guardian` on this node, active and ended, oldest first:
+/// the portal lists the ended ones with why they ended. Positions in this
+/// list stay when a link ends, so a page address keeps its child.
+pub async fn links(store: &Store, guardian: &Guardian) -> Result<Vec<GuardianLink>> {
+    if guardian.party != store.party {
+        return Ok(Vec::new());
+    }
+    let now = now_ms();
+    Ok(link_rows(store, guardian)
+        .await?
+        .into_iter()
+        .map(|r| r.link(now))
+        .collect())
+}
+
+/// The children `guardian` is linked to on this node today (active links).
+pub async fn children(store: &Store, guardian: &Guardian) -> Result<Vec<String>> {
+    Ok(links(store, guardian)
+        .await?
+        .into_iter()
+        .filter(|l| l.state == LinkState::Active)
+        .map(|l| l.child_ref)
+        .collect())
+}
+
+/// The birth date of a linked child: the school's record of the pupil
+/// ([`crate::pupil`], the one the consent rules use too), else as the
+/// invitation (or the yearly review) recorded it, else as the child's latest
+/// consent record has it.
+async fn birth_date(store: &Store, link: &GuardianLink) -> Result<Option<Date>> {
+    if let Some(recorded) = crate::pupil::birth_date(store, &link.child_ref).await? {
+        return Ok(Some(recorded));
+    }
+    if link.child_birth_date.is_some() {
+        return Ok(link.child_birth_date);
+    }
+    let records = ConsentStore::new(store.clone())
+        .for_child(&link.child_ref)
+        .await?;
+    Ok(records
+        .iter()
+        .rev()
+        .find_map(|r| parse_date("child_birth_date", &r.version.child_birth_date).ok()))
+}
+
+/// The proof that `guardian` is linked to `child_ref` today, read again at
+/// every request: a guardian who is not, or whose link the school revoked or
+/// did not renew by its review date, is refused, and the refusal audited
+/// (`refused:portal_child`).
 pub async fn linked(store: &Store, guardian: &Guardian, child_ref: &str) -> Result<Linked> {
-    if guardian.party == store.party
-        && children(store, guardian)
-            .await?
-            .iter()
-            .any(|c| c == child_ref)
-    {
+    let active = links(store, guardian)
+        .await?
+        .into_iter()
+        .find(|l| l.child_ref == child_ref && l.state == LinkState::Active);
+    if let Some(link) = active {
+        let birth = birth_date(store, &link).await?;
         return Ok(Linked {
             guardian: guardian.clone(),
             child_ref: child_ref.to_owned(),
+            birth,
         });
     }
     audit::append(&store.db, &[guardian.refusal("portal_child", child_ref)]).await?;
@@ -362,16 +355,48 @@ pub async fn linked_by_record(
     Ok((link, current))
 }
 
-/// The current version of every consent record about the linked child.
+/// Whether the guardian may see consent `v` on the date of `access`.
+fn visible(store: &Store, access: &Access, v: &v1::ConsentVersion) -> bool {
+    access.consent_version(v, store.directory().map(|d| d.as_ref()))
+}
+
+/// The current version of every consent record about the linked child that
+/// the guardian may see today ([`Access::consent`]): from 16 none, the
+/// pupil's consents are the pupil's.
 pub async fn consents(store: &Store, link: &Linked) -> Result<Vec<Stored>> {
-    ConsentStore::new(store.clone())
+    let access = link.access();
+    Ok(ConsentStore::new(store.clone())
         .for_child(&link.child_ref)
-        .await
+        .await?
+        .into_iter()
+        .filter(|c| visible(store, &access, &c.version))
+        .collect())
+}
+
+/// The current version of `record_id`, if it is about the linked child and
+/// the guardian may see it (else refused, audited as `refused:<action>`).
+async fn own_record(store: &Store, link: &Linked, record_id: &str, action: &str) -> Result<Stored> {
+    let current = ConsentStore::new(store.clone())
+        .latest(record_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(record_id.to_owned()))?;
+    link.require_same_child(store, action, record_id, &current.version.child_ref)
+        .await?;
+    let access = link.access();
+    link.require_access(
+        store,
+        visible(store, &access, &current.version),
+        action,
+        record_id,
+    )
+    .await?;
+    Ok(current)
 }
 
 /// The guardian decides on a requested consent (grant or refuse). Recorded
 /// with evidence `portal_login`, the guardian as grantor; the age rules
-/// apply as for any grant (an older pupil decides for themselves).
+/// apply as for any grant, and a consent the guardian may not see
+/// ([`Access::consent`], on `today`) is refused before that.
 pub async fn decide(
     store: &Store,
     link: &Linked,
@@ -379,58 +404,29 @@ pub async fn decide(
     grant: bool,
     today: Date,
 ) -> Result<Stored> {
-    let consents = ConsentStore::new(store.clone());
-    let current = consents
-        .latest(record_id)
-        .await?
-        .ok_or_else(|| Error::NotFound(record_id.to_owned()))?;
     let action = if grant {
         "portal_grant"
     } else {
         "portal_refuse"
     };
-    link.require_same_child(store, action, record_id, &current.version.child_ref)
-        .await?;
+    own_record(store, link, record_id, action).await?;
     let decision = Decision {
         grantors: vec![grantor(link)],
         evidence: portal_evidence(),
         today,
     };
-    consents
+    ConsentStore::new(store.clone())
         .decide_as(&link.actor(), record_id, grant, &decision)
         .await
 }
 
 /// The guardian withdraws a consent about the linked child; every recipient
 /// of data released under it is told, as with a withdrawal staff record.
+/// Where the pupil decides (16 and older) the guardians are no grantors
+/// and may not see the consent at all: refused.
 pub async fn withdraw(store: &Store, link: &Linked, record_id: &str) -> Result<Stored> {
-    let consents = ConsentStore::new(store.clone());
-    let current = consents
-        .latest(record_id)
-        .await?
-        .ok_or_else(|| Error::NotFound(record_id.to_owned()))?;
-    link.require_same_child(
-        store,
-        "portal_withdraw",
-        record_id,
-        &current.version.child_ref,
-    )
-    .await?;
-    // Any grantor may withdraw, but where the pupil decides alone (16 and
-    // older) the guardians are no grantors at all.
-    let v = &current.version;
-    let birth = crate::record::parse_date("child_birth_date", &v.child_birth_date)?;
-    let purpose = crate::Purpose::parse("purpose", &v.purpose)?;
-    let directory = store.directory().map(|d| d.as_ref());
-    let regime = crate::age::regime_of(purpose, &v.recipients, directory);
-    let today = carenet_fabric::clock::today();
-    if !crate::age::required(regime, crate::age::age_on(birth, today)).guardians {
-        return Err(Error::invalid(
-            "grantors",
-            "the pupil decides at this age: a guardian cannot withdraw it",
-        ));
-    }
-    consents
+    own_record(store, link, record_id, "portal_withdraw").await?;
+    ConsentStore::new(store.clone())
         .withdraw_as(
             &link.actor(),
             record_id,
@@ -441,9 +437,30 @@ pub async fn withdraw(store: &Store, link: &Linked, record_id: &str) -> Result<S
 }
 
 /// "Wie heeft wat over mijn kind gezien": the disclosure view of the linked
-/// child; the reading is audited like a coordinator's.
+/// child, as far as the guardian may see it today ([`Access::disclosure`]:
+/// under the consents they may see, never a safety exception, nothing from
+/// 16); the reading is audited like a coordinator's.
 pub async fn disclosures(store: &Store, link: &Linked) -> Result<Vec<Disclosure>> {
-    crate::disclosure::lines(store, &link.actor(), &link.child_ref).await
+    let access = link.access();
+    link.require_access(
+        store,
+        access.page(Page::Disclosures),
+        "portal_disclosures",
+        &link.child_ref,
+    )
+    .await?;
+    let shown: std::collections::BTreeSet<String> = consents(store, link)
+        .await?
+        .into_iter()
+        .map(|c| c.version.record_id)
+        .collect();
+    Ok(
+        crate::disclosure::lines(store, &link.actor(), &link.child_ref)
+            .await?
+            .into_iter()
+            .filter(|d| access.disclosure(d, |r| shown.contains(r)))
+            .collect(),
+    )
 }
 
 fn grantor(link: &Linked) -> v1::Grantor {
@@ -464,19 +481,6 @@ fn portal_evidence() -> v1::Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_are_twelve_unambiguous_letters_and_normalise() {
-        let a = new_code();
-        let b = new_code();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 14, "{a}");
-        assert!(
-            normalise(&a).bytes().all(|c| CODE_ALPHABET.contains(&c)),
-            "{a}"
-        );
-        assert_eq!(normalise(" abcd-efgh jkmn "), "ABCDEFGHJKMN");
-    }
 
     #[test]
     fn the_pseudonym_hides_the_login_and_differs_per_issuer_and_key() {

@@ -17,7 +17,8 @@
 //! | record a pupil's birth date | [`pupil::record`] | support_coordinator_po, care_coordinator |
 //! | record an inspection (inzage) | [`inspection::record`], [`inspection_record!`] | support_coordinator_po, care_coordinator |
 //! | record a safety exception | [`safety::record`] | support_coordinator_po, care_coordinator |
-//! | invite a guardian to the parent portal | [`portal::invite`] | mentor, support_coordinator_po, care_coordinator |
+//! | invite a guardian to the parent portal | [`links::invite`] | support_coordinator_po, care_coordinator |
+//! | list a pupil's portal links, revoke one, withdraw an invitation, renew a link | [`links::for_child`], [`links::revoke`], [`links::withdraw_invitation`], [`links::renew`] | support_coordinator_po, care_coordinator |
 //! | list the safety reports of a coordinator | [`safety::reported_to`] | care_coordinator, support_coordinator_po (their own list), team_lead (any coordinator's list) |
 //!
 //! The actor must also act for the party whose node holds the records.
@@ -42,7 +43,11 @@
 //! [`inspection::record`]: crate::inspection::record
 //! [`inspection_record!`]: crate::inspection_record
 //! [`safety::record`]: crate::safety::record
-//! [`portal::invite`]: crate::portal::invite
+//! [`links::invite`]: crate::links::invite
+//! [`links::for_child`]: crate::links::for_child
+//! [`links::revoke`]: crate::links::revoke
+//! [`links::withdraw_invitation`]: crate::links::withdraw_invitation
+//! [`links::renew`]: crate::links::renew
 //! [`safety::reported_to`]: crate::safety::reported_to
 
 use carenet_fabric::store::Store;
@@ -156,7 +161,8 @@ pub const ALL: &[Action] = &[
     RECORD_INSPECTION,
     RECORD_SAFETY_EXCEPTION,
     SAFETY_REPORTS,
-    crate::portal::INVITE,
+    crate::links::INVITE,
+    crate::links::LINKS,
 ];
 
 /// Passes if `actor` acts for `party` and holds a role of `action`; changes

@@ -516,6 +516,9 @@ pub async fn record_inspection_by_guardian(
     let current = get(store, id).await?;
     link.require_same_child(store, "portal_inspection", id, &current.child_ref)
         .await?;
+    // From 16 the pupil sees their own dossier, not the guardians.
+    link.require_access(store, link.access().inspection(), "portal_inspection", id)
+        .await?;
     if current.state != DossierState::AwaitingInspection {
         return Err(not_in(&current, "give the guardians' view"));
     }
@@ -599,11 +602,15 @@ async fn inspect(
 }
 
 /// The dossiers the guardians of the linked child may read on the portal
-/// (put before them or further along; not a draft), newest first.
+/// (put before them or further along; not a draft), newest first; none
+/// where the pupil decides ([`carenet_consent::access`]).
 pub async fn for_guardian(
     store: &Store,
     link: &carenet_consent::portal::Linked,
 ) -> Result<Vec<(String, u32, DossierState)>> {
+    if !link.access().page(carenet_consent::access::Page::Dossiers) {
+        return Ok(Vec::new());
+    }
     Ok(for_child(store, link.child_ref())
         .await?
         .into_iter()
@@ -620,6 +627,9 @@ pub async fn read_by_guardian(
 ) -> Result<StoredDossier> {
     let current = get(store, id).await?;
     link.require_same_child(store, "portal_dossier", id, &current.child_ref)
+        .await?;
+    let allowed = link.access().page(carenet_consent::access::Page::Dossiers);
+    link.require_access(store, allowed, "portal_dossier", id)
         .await?;
     if current.state == DossierState::Draft {
         return Err(not_in(&current, "show it to the guardians"));
