@@ -17,6 +17,7 @@ pub mod demo;
 mod dossiers;
 mod error;
 mod form;
+mod href;
 mod import;
 mod izo;
 mod labels;

@@ -22,6 +22,7 @@ use openidconnect::CsrfToken;
 use serde::Deserialize;
 
 use crate::form::Form;
+use crate::href::filters;
 use crate::oidc::Callback;
 use crate::pages::{date_of, render};
 use crate::session::{GUARDIAN_COOKIE, GuardianSession, Parent};
@@ -275,7 +276,7 @@ pub(crate) async fn child(
                 "Overdrachtsdossier"
             };
             (
-                format!("/ouders/dossier/{id}"),
+                crate::href::path(&["ouders", "dossier", &id]),
                 what,
                 labels::dossier_status(st.as_str()),
             )
