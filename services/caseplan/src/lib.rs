@@ -20,6 +20,7 @@ pub mod members;
 pub mod model;
 pub mod plan;
 pub mod progress;
+pub mod retention;
 pub mod roles;
 pub mod slice;
 pub mod task;

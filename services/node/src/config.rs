@@ -35,9 +35,10 @@ pub struct NodeConfig {
     pub directory: DirectorySection,
     pub delivery: DeliverySection,
     pub tls: TlsSection,
-    /// Retention in days per document type, where this node keeps a type
-    /// longer or shorter than its slice registers (`"carenet.transfer_dossier"
-    /// = 1095`); unknown types are errors. The slices' jobs (retention purge,
+    /// Retention in days per document type or record kind, where this node
+    /// keeps one longer or shorter than its slice registers
+    /// (`"carenet.transfer_dossier" = 1095`, `"record.izo" = 1825` where a
+    /// longer legal period applies); unknown names are errors. The slices' jobs (retention purge,
     /// expiry, reminders) run every `purge_interval_secs`.
     pub retention: BTreeMap<String, u32>,
     pub purge_interval_secs: u64,
@@ -46,6 +47,9 @@ pub struct NodeConfig {
     /// The referral slice's section (IZO and ZAT).
     #[serde(default)]
     pub referral: carenet_referral::slice::ReferralConfig,
+    /// The case-plan slice's section.
+    #[serde(default)]
+    pub caseplan: carenet_caseplan::slice::CaseplanConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -178,6 +182,7 @@ impl Default for NodeConfig {
             purge_interval_secs: 3600,
             handover: carenet_handover::slice::HandoverConfig::default(),
             referral: carenet_referral::slice::ReferralConfig::default(),
+            caseplan: carenet_caseplan::slice::CaseplanConfig::default(),
         }
     }
 }
@@ -202,6 +207,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("handover", &self.handover)
             .field("referral", &self.referral)
+            .field("caseplan", &self.caseplan)
             .finish()
     }
 }
@@ -221,6 +227,7 @@ const SECTIONS: &[&str] = &[
     "purge_interval_secs",
     "handover",
     "referral",
+    "caseplan",
 ];
 
 /// `p` if absolute, else `base/p`.
@@ -349,6 +356,7 @@ impl NodeConfig {
             }
         }
         self.handover.validate()?;
+        self.caseplan.validate()?;
         if self.purge_interval_secs == 0 {
             return Err(Error::invalid("purge_interval_secs", "must be at least 1"));
         }
