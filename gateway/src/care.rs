@@ -18,6 +18,7 @@ use carenet_proto::v1;
 use carenet_referral::{izo, zat};
 
 use crate::form::{Form, Pairs, field, value};
+use crate::href::filters;
 use crate::pages::{done, notice, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
@@ -120,7 +121,7 @@ pub(crate) async fn index(
         .into_iter()
         .map(|c| {
             (
-                format!("/zat/{}", c.id),
+                crate::href::path(&["zat", &c.id]),
                 c.child_name,
                 zat_state(c.state),
                 labels::date_text(&c.meeting_on),
@@ -191,7 +192,7 @@ pub(crate) async fn refer(
     Ok(done(
         &state,
         jar,
-        &format!("/zat/{id}"),
+        &crate::href::path(&["zat", &id]),
         "De leerling is aangemeld. Stuur het dossier naar de leden.",
     ))
 }
@@ -236,7 +237,7 @@ pub(crate) async fn show(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = notice(jar, &format!("/zat/{id}"));
+    let (jar, notice) = notice(jar, &crate::href::path(&["zat", &id]));
     let store = &state.inner.store;
     let case = zat::show(store, &staff.actor, &id).await?;
     let r = &case.referral;
@@ -286,7 +287,10 @@ pub(crate) async fn show(
         candidates,
         first_meeting: case.state == zat::State::Distributed,
         follow_up: case.state == zat::State::Planned,
-        plan_href: case.plan_id.as_ref().map(|p| format!("/plannen/{p}")),
+        plan_href: case
+            .plan_id
+            .as_ref()
+            .map(|p| crate::href::path(&["plannen", p])),
         today: today(),
         me: staff.actor.staff.clone(),
         owners,
@@ -334,7 +338,7 @@ pub(crate) async fn distribute(
     Ok(done(
         &state,
         jar,
-        &format!("/zat/{id}"),
+        &crate::href::path(&["zat", &id]),
         "Het dossier is verstuurd aan de gekozen leden.",
     ))
 }
@@ -423,13 +427,13 @@ pub(crate) async fn meet(
         Some(p) if first => Ok(done(
             &state,
             jar,
-            &format!("/plannen/{p}"),
+            &crate::href::path(&["plannen", &p]),
             "Het overleg is vastgelegd en het plan van aanpak staat klaar; de partners krijgen hun acties.",
         )),
         _ => Ok(done(
             &state,
             jar,
-            &format!("/zat/{id}"),
+            &crate::href::path(&["zat", &id]),
             "Het overleg is vastgelegd.",
         )),
     }
@@ -547,7 +551,7 @@ pub(crate) async fn plans(State(state): State<AppState>, staff: Staff) -> Result
             .into_iter()
             .map(|p| {
                 (
-                    format!("/plannen/{}", p.id),
+                    crate::href::path(&["plannen", &p.id]),
                     p.child_name,
                     if p.status == "open" {
                         "open"
@@ -564,7 +568,7 @@ pub(crate) async fn plans(State(state): State<AppState>, staff: Staff) -> Result
             .into_iter()
             .map(|m| {
                 (
-                    format!("/deelname/{}/{}", m.holder, m.plan_id),
+                    crate::href::path(&["deelname", &m.holder, &m.plan_id]),
                     m.pupil_name.unwrap_or_else(|| "(naam niet gedeeld)".into()),
                     labels::party_name(&state, &m.holder),
                 )
@@ -621,14 +625,14 @@ pub(crate) async fn show_plan(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = notice(jar, &format!("/plannen/{id}"));
+    let (jar, notice) = notice(jar, &crate::href::path(&["plannen", &id]));
     let store = &state.inner.store;
     let p = plan::show(store, &staff.actor, &id).await?;
     let open = p.header.status == "open";
     let me = store.party.as_str();
     let page = render(&PlanPage {
         csrf: staff.session.csrf,
-        base: format!("/plannen/{id}"),
+        base: crate::href::path(&["plannen", &id]),
         holder: labels::party_name(&state, me),
         pupil: p.pupil.name.clone(),
         status: if open { "open" } else { "gesloten" },
@@ -718,7 +722,7 @@ pub(crate) async fn step(
     Ok(done(
         &state,
         jar,
-        &format!("/plannen/{id}"),
+        &crate::href::path(&["plannen", &id]),
         "De actie is bijgewerkt.",
     ))
 }
@@ -750,7 +754,7 @@ pub(crate) async fn evaluate(
     Ok(done(
         &state,
         jar,
-        &format!("/plannen/{id}"),
+        &crate::href::path(&["plannen", &id]),
         "De evaluatie is vastgelegd.",
     ))
 }
@@ -764,7 +768,7 @@ pub(crate) async fn show_view(
     jar: PrivateCookieJar,
     Path((holder, id)): Path<(String, String)>,
 ) -> Result<Response, Error> {
-    let here = format!("/deelname/{holder}/{id}");
+    let here = crate::href::path(&["deelname", &holder, &id]);
     let (jar, notice) = notice(jar, &here);
     let store = &state.inner.store;
     let v = member::show(store, &staff.actor, &holder, &id).await?;
@@ -880,7 +884,7 @@ pub(crate) async fn report(
     Ok(done(
         &state,
         jar,
-        &format!("/deelname/{holder}/{id}"),
+        &crate::href::path(&["deelname", &holder, &id]),
         "Uw voortgang is verstuurd aan de casusregisseur.",
     ))
 }

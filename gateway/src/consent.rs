@@ -14,6 +14,7 @@ use carenet_proto::v1::{self, EvidenceKind, GrantorRole, consent_recipient::Targ
 use serde::Deserialize;
 
 use crate::form::{Form, Pairs, field};
+use crate::href::filters;
 use crate::pages::{date_of, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};

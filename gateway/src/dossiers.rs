@@ -15,6 +15,7 @@ use carenet_handover::{incoming, season};
 use serde::Deserialize;
 
 use crate::form::{Form, Pairs, field, value};
+use crate::href::filters;
 use crate::pages::{done, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
@@ -68,9 +69,9 @@ pub(crate) async fn season_view(
         .into_iter()
         .map(|r| Row {
             href: if r.direction == "out" {
-                format!("/dossiers/{}", r.id)
+                crate::href::path(&["dossiers", &r.id])
             } else {
-                format!("/ontvangen/{}", r.id)
+                crate::href::path(&["ontvangen", &r.id])
             },
             direction: if r.direction == "out" {
                 "uitgaand"
@@ -176,7 +177,7 @@ pub(crate) async fn show(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = crate::pages::notice(jar, &format!("/dossiers/{id}"));
+    let (jar, notice) = crate::pages::notice(jar, &crate::href::path(&["dossiers", &id]));
     Ok((jar, page(&state, staff, &id, notice).await?).into_response())
 }
 
@@ -244,7 +245,7 @@ async fn page(
                 let held = w.state == "held";
                 let on = if held { &w.held_on } else { &w.planned_on };
                 (
-                    format!("/warme-overdracht/{}", w.id),
+                    crate::href::path(&["warme-overdracht", &w.id]),
                     labels::date_text(on),
                     if held { "gehouden" } else { "gepland" },
                 )
@@ -344,7 +345,7 @@ pub(crate) async fn extras(
         agreements: changed("agreements"),
         contact: changed("contact"),
     };
-    let to = format!("/dossiers/{id}");
+    let to = crate::href::path(&["dossiers", &id]);
     if edit.is_empty() {
         return Ok(done(&state, jar, &to, "Er was niets gewijzigd."));
     }
@@ -367,7 +368,7 @@ pub(crate) async fn submit(
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
     dossier::submit_for_inspection(&state.inner.store, &staff.actor, &id).await?;
-    Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+    Ok(Redirect::to(&crate::href::path(&["dossiers", &id])).into_response())
 }
 
 #[derive(Deserialize)]
@@ -394,7 +395,7 @@ pub(crate) async fn inspection(
     let akkoord = Akkoord::parse("akkoord", &form.akkoord)?;
     let view = GuardiansView::new(Some(form.view), akkoord);
     dossier::record_inspection(&state.inner.store, &staff.actor, &id, seen_on, view).await?;
-    Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+    Ok(Redirect::to(&crate::href::path(&["dossiers", &id])).into_response())
 }
 
 #[derive(Deserialize)]
@@ -431,7 +432,7 @@ pub(crate) async fn publish(
         consent,
     )
     .await?;
-    Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+    Ok(Redirect::to(&crate::href::path(&["dossiers", &id])).into_response())
 }
 
 #[derive(Template)]
@@ -476,7 +477,7 @@ pub(crate) async fn received(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = crate::pages::notice(jar, &format!("/ontvangen/{id}"));
+    let (jar, notice) = crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id]));
     let store = &state.inner.store;
     let kind = state.inner.kind;
     let (item, d) = incoming::view(store, kind, &staff.actor, &id).await?;
@@ -570,7 +571,7 @@ pub(crate) async fn assign(
         &teachers,
     )
     .await?;
-    Ok(Redirect::to(&format!("/ontvangen/{id}")).into_response())
+    Ok(Redirect::to(&crate::href::path(&["ontvangen", &id])).into_response())
 }
 
 #[derive(Template)]
@@ -597,7 +598,7 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
         .into_iter()
         .map(|i| {
             (
-                format!("/ontvangen/{}/samenvatting", i.message_id),
+                crate::href::path(&["ontvangen", &i.message_id, "samenvatting"]),
                 names.remove(&i.message_id).unwrap_or_default(),
                 crate::pages::date_of(i.received_at_ms),
                 i.opened_at_ms.is_some(),
@@ -635,7 +636,8 @@ pub(crate) async fn digest(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = crate::pages::notice(jar, &format!("/ontvangen/{id}/samenvatting"));
+    let (jar, notice) =
+        crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id, "samenvatting"]));
     let store = &state.inner.store;
     let item = incoming::get(store, &id).await?;
     if !item.available {
@@ -680,5 +682,5 @@ pub(crate) async fn open_digest(
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
     incoming::open_digest(&state.inner.store, &staff.actor, &id).await?;
-    Ok(Redirect::to(&format!("/ontvangen/{id}/samenvatting")).into_response())
+    Ok(Redirect::to(&crate::href::path(&["ontvangen", &id, "samenvatting"])).into_response())
 }

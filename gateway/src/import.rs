@@ -207,7 +207,7 @@ pub(crate) async fn upload(
                         Ok(dossier_id) => (
                             name,
                             "ingelezen".to_owned(),
-                            Some(format!("/dossiers/{dossier_id}")),
+                            Some(crate::href::path(&["dossiers", &dossier_id])),
                         ),
                         Err(e) => (name, failure(Error::from(e)), None),
                     };
@@ -225,7 +225,7 @@ pub(crate) async fn upload(
         }
         job_state.inner.imports.record(&job_id, None);
     });
-    Ok(Redirect::to(&format!("/dossiers/importeren/{id}")).into_response())
+    Ok(Redirect::to(&crate::href::path(&["dossiers", "importeren", &id])).into_response())
 }
 
 /// A file's outcome when it was not imported, in the words of the error

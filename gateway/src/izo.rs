@@ -14,6 +14,7 @@ use carenet_proto::v1::{self, IzoConversationWith, IzoOutcome, IzoSupportKind, I
 use carenet_referral::{izo, izo_meeting, names};
 
 use crate::form::{Form, Pairs, field, value};
+use crate::href::filters;
 use crate::pages::{done, notice, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
@@ -232,7 +233,7 @@ pub(crate) async fn index(
         .into_iter()
         .map(|r| {
             (
-                format!("/izo/{}", r.id),
+                crate::href::path(&["izo", &r.id]),
                 r.child_ref,
                 state_text(r.state),
                 r.registered_by,
@@ -299,7 +300,7 @@ pub(crate) async fn register(
     Ok(done(
         &state,
         jar,
-        &format!("/izo/{id}"),
+        &crate::href::path(&["izo", &id]),
         "De leerling is aangemeld. De zorgcoördinator beoordeelt de aanmelding.",
     ))
 }
@@ -347,7 +348,7 @@ pub(crate) async fn show(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = notice(jar, &format!("/izo/{id}"));
+    let (jar, notice) = notice(jar, &crate::href::path(&["izo", &id]));
     let store = &state.inner.store;
     let case = izo::show(store, &staff.actor, &id).await?;
     let r = &case.registration;
@@ -423,7 +424,7 @@ pub(crate) async fn show(
         answer: (matches!(case.state, izo::State::Returned | izo::State::DataRequested)
             && (coordinator || r.registered_by == staff.actor.staff))
             .then(|| RegistrationForm::of(r)),
-        answer_action: format!("/izo/{id}/antwoorden"),
+        answer_action: crate::href::path(&["izo", &id, "antwoorden"]),
         minutes_fields: MINUTES_TEXT,
         outcomes: OUTCOMES.iter().map(|(_, c, w)| (*c, *w)).collect(),
         minutes: case
@@ -498,7 +499,7 @@ pub(crate) async fn triage(
     Ok(done(
         &state,
         jar,
-        &format!("/izo/{id}"),
+        &crate::href::path(&["izo", &id]),
         "De beoordeling is vastgelegd.",
     ))
 }
@@ -562,7 +563,7 @@ pub(crate) async fn minutes(
     Ok(done(
         &state,
         jar,
-        &format!("/izo/{id}"),
+        &crate::href::path(&["izo", &id]),
         "Het verslag is vastgelegd.",
     ))
 }
@@ -601,7 +602,7 @@ pub(crate) async fn conversation(
     Ok(done(
         &state,
         jar,
-        &format!("/izo/{id}"),
+        &crate::href::path(&["izo", &id]),
         "Het gesprek is vastgelegd.",
     ))
 }
@@ -621,7 +622,7 @@ pub(crate) async fn answer(
     Ok(done(
         &state,
         jar,
-        &format!("/izo/{id}"),
+        &crate::href::path(&["izo", &id]),
         "Het antwoord is vastgelegd. De zorgcoördinator beoordeelt de aanmelding opnieuw.",
     ))
 }

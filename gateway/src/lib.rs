@@ -20,6 +20,7 @@ pub mod demo;
 mod dossiers;
 mod error;
 mod form;
+mod href;
 mod import;
 mod izo;
 mod jwks;

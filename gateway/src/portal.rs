@@ -28,6 +28,7 @@ use carenet_proto::v1::ConsentStatus;
 use serde::Deserialize;
 
 use crate::form::Form;
+use crate::href::filters;
 use crate::oidc::Callback;
 use crate::pages::{date_of, render};
 use crate::session::{GUARDIAN_COOKIE, GuardianSession, Parent};
@@ -342,7 +343,7 @@ pub(crate) async fn child(
                 "Overdrachtsdossier"
             };
             (
-                format!("/ouders/dossier/{id}"),
+                crate::href::path(&["ouders", "dossier", &id]),
                 what,
                 labels::dossier_status(st.as_str()),
             )

@@ -17,6 +17,7 @@ use carenet_proto::v1::{self, ParticipantRole};
 use serde::Deserialize;
 
 use crate::form::{Form, Pairs};
+use crate::href::filters;
 use crate::pages::{done, notice, render};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
@@ -135,7 +136,7 @@ pub(crate) async fn plan(
     Ok(done(
         &state,
         jar,
-        &format!("/warme-overdracht/{warm_id}"),
+        &crate::href::path(&["warme-overdracht", &warm_id]),
         "Het gesprek is gepland. Vul na het gesprek het verslag in.",
     ))
 }
@@ -171,7 +172,7 @@ pub(crate) async fn show(
     jar: PrivateCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (jar, notice) = notice(jar, &format!("/warme-overdracht/{id}"));
+    let (jar, notice) = notice(jar, &crate::href::path(&["warme-overdracht", &id]));
     let store = &state.inner.store;
     let (record, status) = warm::view(store, &staff.actor, &id).await?;
     let held = status == "held";
@@ -201,7 +202,7 @@ pub(crate) async fn show(
     };
     let page = render(&WarmPage {
         csrf: staff.session.csrf,
-        dossier_href: format!("/dossiers/{}", record.dossier_id),
+        dossier_href: crate::href::path(&["dossiers", &record.dossier_id]),
         planned_on: labels::date_text(&record.planned_on),
         held_on: record.held_on.clone(),
         held,
@@ -268,7 +269,7 @@ pub(crate) async fn hold(
     Ok(done(
         &state,
         jar,
-        &format!("/warme-overdracht/{id}"),
+        &crate::href::path(&["warme-overdracht", &id]),
         "Het verslag is vastgelegd.",
     ))
 }
@@ -308,7 +309,7 @@ pub(crate) async fn share(
     Ok(done(
         &state,
         jar,
-        &format!("/warme-overdracht/{id}"),
+        &crate::href::path(&["warme-overdracht", &id]),
         "Het verslag is gedeeld met de andere school.",
     ))
 }
@@ -363,9 +364,9 @@ pub(crate) async fn feedback(
     )
     .await?;
     let back = if form.terug == "samenvatting" {
-        format!("/ontvangen/{id}/samenvatting")
+        crate::href::path(&["ontvangen", &id, "samenvatting"])
     } else {
-        format!("/ontvangen/{id}")
+        crate::href::path(&["ontvangen", &id])
     };
     Ok(done(
         &state,

@@ -5,6 +5,8 @@
 
 mod audit_chain;
 mod care;
+mod care_guard;
+mod care_retention;
 mod consent_cli;
 mod consent_exchange;
 mod consent_per_pupil;

@@ -21,6 +21,7 @@ pub mod model;
 pub mod plan;
 pub mod progress;
 pub mod relation;
+pub mod retention;
 pub mod roles;
 pub mod slice;
 pub mod task;

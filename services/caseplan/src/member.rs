@@ -25,18 +25,38 @@ use crate::{Result, roles};
 
 /// Indexes the views that arrived since the last call: per (holder, plan)
 /// the newest version, labelled with the pupil's name when the view holds
-/// it (the label is erased with the content).
+/// it (the label is erased with the content). A view whose plan id (from
+/// its document id) or any id inside it has not an id's form is refused
+/// here, at arrival (audited, never indexed): nothing of it reaches a
+/// list, a page or a link.
 pub async fn sync(store: &Store) -> Result<()> {
     let new = store
         .received_not_in(&[VIEW_TYPE], "case_view_seen")
         .await?;
     for item in new {
-        let Some(plan_id) = plan_of_view(&item.header.document_id).map(str::to_owned) else {
-            continue;
+        let plan_id = plan_of_view(&item.header.document_id).unwrap_or_default();
+        let view = match store.received(&item.message_id).await? {
+            Some(doc) if !doc.payload.is_empty() => {
+                MemberView::from_payload(&item.sender, plan_id, &doc.payload).ok()
+            }
+            _ => None,
         };
-        if let Some(doc) = store.received(&item.message_id).await?
-            && let Ok(view) = MemberView::from_payload(&item.sender, &plan_id, &doc.payload)
-            && let Some(pupil) = view.pupil
+        let refused = match &view {
+            _ if !crate::model::is_id(plan_id) => Some("plan_id".to_owned()),
+            Some(v) => v.malformed_id(),
+            // Unreadable or withdrawn: nothing to index, nothing to refuse.
+            None => None,
+        };
+        if let Some(field) = &refused {
+            tracing::warn!(
+                message_id = %item.message_id,
+                holder = %item.sender,
+                field = %field,
+                "case view refused at arrival: an id has not an id's form"
+            );
+        }
+        if refused.is_none()
+            && let Some(pupil) = view.as_ref().and_then(|v| v.pupil.as_ref())
         {
             store.label_received(&item.message_id, &pupil.name).await?;
         }
@@ -45,26 +65,38 @@ pub async fn sync(store: &Store) -> Result<()> {
         } else {
             now_ms()
         };
-        with_db!(&store.db, pool => {
-            let mut tx = carenet_fabric::store::BeginWrite::begin_write(pool).await?;
-            sqlx::query("INSERT INTO case_view_seen (message_id) VALUES ($1) ON CONFLICT (message_id) DO NOTHING")
+        let index = refused.is_none() && view.is_some();
+        let audit = Entry {
+            actor: item.sender.clone(),
+            action: "refused:case_view_arrival".into(),
+            message_id: item.message_id.clone(),
+            counterparty: item.sender.clone(),
+            purpose: Purpose::CaseMembership.as_str().into(),
+            ..Entry::default()
+        };
+        audited!(&store.db, tx => {
+            let first = sqlx::query("INSERT INTO case_view_seen (message_id) VALUES ($1) ON CONFLICT (message_id) DO NOTHING")
                 .bind(&item.message_id)
                 .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if first && index {
+                sqlx::query(
+                    "INSERT INTO case_view_in (holder, plan_id, message_id, plan_version, received_at_ms) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (holder, plan_id) DO UPDATE SET message_id = excluded.message_id, \
+                     plan_version = excluded.plan_version, received_at_ms = excluded.received_at_ms \
+                     WHERE excluded.plan_version > case_view_in.plan_version",
+                )
+                .bind(&item.sender)
+                .bind(plan_id)
+                .bind(&item.message_id)
+                .bind(i64::from(item.header.version))
+                .bind(at)
+                .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO case_view_in (holder, plan_id, message_id, plan_version, received_at_ms) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (holder, plan_id) DO UPDATE SET message_id = excluded.message_id, \
-                 plan_version = excluded.plan_version, received_at_ms = excluded.received_at_ms \
-                 WHERE excluded.plan_version > case_view_in.plan_version",
-            )
-            .bind(&item.sender)
-            .bind(&plan_id)
-            .bind(&item.message_id)
-            .bind(i64::from(item.header.version))
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
+            }
+            ((), if first && refused.is_some() { vec![audit] } else { Vec::new() })
         });
     }
     Ok(())
@@ -141,6 +173,10 @@ async fn latest(
         return Err(gone());
     }
     let view = MemberView::from_payload(holder, plan_id, &doc.payload)?;
+    // Indexed before arrival checked every id: still never shown.
+    if view.malformed_id().is_some() {
+        return Err(gone());
+    }
     Ok((view, doc.header))
 }
 

@@ -194,6 +194,57 @@ pub struct MemberView {
 }
 
 impl MemberView {
+    /// The first id in the view that has not the form of an id (a plan,
+    /// task, goal or evaluation id, a party or consent record), named by
+    /// its field, or `None`. Ids from another node are checked when they
+    /// arrive, before they reach a query, a page or a link built from them.
+    pub fn malformed_id(&self) -> Option<String> {
+        let party = |s: &str| carenet_fabric::PartyId::parse("party", s).is_ok();
+        if !is_id(&self.plan_id) {
+            return Some("plan_id".into());
+        }
+        if let Some(h) = &self.header {
+            if !h.holder.is_empty() && !party(&h.holder) {
+                return Some("header.holder".into());
+            }
+            for (i, m) in h.members.iter().enumerate() {
+                if !party(&m.party) {
+                    return Some(format!("header.members[{i}].party"));
+                }
+                if !is_id(&m.consent_record) {
+                    return Some(format!("header.members[{i}].consent_record"));
+                }
+            }
+        }
+        for (i, t) in self.tasks.iter().enumerate() {
+            if !is_id(&t.id) {
+                return Some(format!("tasks[{i}].id"));
+            }
+            if !party(&t.owner) {
+                return Some(format!("tasks[{i}].owner"));
+            }
+        }
+        for (i, g) in self.goals.iter().enumerate() {
+            if !is_id(&g.id) {
+                return Some(format!("goals[{i}].id"));
+            }
+        }
+        for (i, e) in self.evaluations.iter().enumerate() {
+            if !is_id(&e.id) {
+                return Some(format!("evaluations[{i}].id"));
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if !e.task_id.is_empty() && !is_id(&e.task_id) {
+                return Some(format!("events[{i}].task_id"));
+            }
+            if !party(&e.party) {
+                return Some(format!("events[{i}].party"));
+            }
+        }
+        None
+    }
+
     /// Merges the sections of a received view (those the release kept).
     pub fn from_payload(holder: &str, plan_id: &str, payload: &[u8]) -> Result<MemberView> {
         let corrupt = || Error::Corrupt(format!("case view {plan_id}"));
@@ -225,5 +276,67 @@ impl MemberView {
         }
         view.events.sort_by_key(|e| e.at_ms);
         Ok(view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> MemberView {
+        MemberView {
+            holder: "vo-1".into(),
+            plan_id: "0b8c1f9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b".into(),
+            header: Some(v1::CasePlanHeader {
+                holder: "vo-1".into(),
+                members: vec![v1::CaseMember {
+                    party: "jgz-1".into(),
+                    consent_record: "5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            tasks: vec![v1::CaseTask {
+                id: "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d".into(),
+                owner: "jgz-1".into(),
+                ..Default::default()
+            }],
+            events: vec![v1::CaseEvent {
+                party: "vo-1".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_id_in_a_view_is_checked() {
+        assert_eq!(view().malformed_id(), None);
+        let mut v = view();
+        v.tasks[0].id = "x/../../ontvangen/abc/samenvatting".into();
+        assert_eq!(v.malformed_id().as_deref(), Some("tasks[0].id"));
+        let mut v = view();
+        v.tasks[0].owner = "jgz-1/..".into();
+        assert_eq!(v.malformed_id().as_deref(), Some("tasks[0].owner"));
+        let mut v = view();
+        v.plan_id = "..".into();
+        assert_eq!(v.malformed_id().as_deref(), Some("plan_id"));
+        let mut v = view();
+        v.events[0].task_id = "a b".into();
+        assert_eq!(v.malformed_id().as_deref(), Some("events[0].task_id"));
+        let mut v = view();
+        v.goals.push(v1::CaseGoal {
+            id: "?q=1".into(),
+            ..Default::default()
+        });
+        assert_eq!(v.malformed_id().as_deref(), Some("goals[0].id"));
+        let mut v = view();
+        if let Some(h) = v.header.as_mut() {
+            h.members[0].consent_record = "%2e%2e".into();
+        }
+        assert_eq!(
+            v.malformed_id().as_deref(),
+            Some("header.members[0].consent_record")
+        );
     }
 }

@@ -661,11 +661,11 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Listed>> {
         .collect())
 }
 
-/// The whole plan for the holder's staff, after applying the members'
-/// progress and ending memberships whose consent or period ended; audited.
+/// The whole plan for the holder's staff, after ending memberships whose
+/// consent or period ended; audited. (The node applies the members'
+/// progress as it arrives, under its rate limit: `progress::sync`.)
 pub async fn show(store: &Store, actor: &Actor, id: &str) -> Result<Plan> {
     carenet_fabric::actor::require(store, actor, &roles::READ, id).await?;
-    crate::progress::sync(store).await?;
     let plan = load(store, id).await?;
     let plan = if members::refresh(store, &plan).await? {
         load(store, id).await?
@@ -700,13 +700,14 @@ pub(crate) async fn apply_step(
     let applied = audited!(&store.db, tx => {
         if let Some(message_id) = progress {
             let first = sqlx::query(
-                "INSERT INTO case_progress_in (message_id, plan_id, task_id, outcome, at_ms) VALUES ($1, $2, $3, 'applied', $4) \
+                "INSERT INTO case_progress_in (message_id, plan_id, task_id, outcome, at_ms, sender) VALUES ($1, $2, $3, 'applied', $4, $5) \
                  ON CONFLICT (message_id) DO NOTHING",
             )
             .bind(message_id)
             .bind(plan_id)
             .bind(&task.id)
             .bind(now)
+            .bind(by_party)
             .execute(&mut *tx)
             .await?;
             if first.rows_affected() != 1 {
@@ -929,7 +930,7 @@ pub async fn close(store: &Store, actor: &Actor, plan_id: &str, reason: &str) ->
     let audit = entry(actor, "case_plan_closed", plan_id);
     let now = now_ms();
     audited!(&store.db, tx => {
-        let done = sqlx::query("UPDATE case_plan SET status = 'closed', updated_at_ms = $1 WHERE id = $2 AND status = 'open'")
+        let done = sqlx::query("UPDATE case_plan SET status = 'closed', updated_at_ms = $1, closed_at_ms = $1 WHERE id = $2 AND status = 'open'")
             .bind(now)
             .bind(plan_id)
             .execute(&mut *tx)

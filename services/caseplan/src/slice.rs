@@ -2,8 +2,9 @@
 //! member's view of a plan, the member's progress back), the `Caseplan`
 //! service (a member asks for its current view), its arrival job (apply the
 //! members' progress as it arrives, index the views a member receives) and
-//! its scheduled job (end memberships whose consent or period ended, send
-//! the new views).
+//! its scheduled jobs (end memberships whose consent or period ended, send
+//! the new views; purge the plans whose retention ended), its record kind
+//! (the plans it holds) and its config section `[caseplan]`.
 
 use std::sync::Arc;
 
@@ -11,15 +12,47 @@ use carenet_fabric::PartyKind::{self, PoSchool, Swv, Vervolg, VoSchool, ZatPartn
 use carenet_fabric::authz::authorize;
 use carenet_fabric::directory::Directory;
 use carenet_fabric::slice::{
-    DocumentType, EVERY_KIND, Job, JobContext, Relation, RetentionClock, RpcRule, ServiceContext,
-    Slice,
+    DocumentType, EVERY_KIND, Job, JobContext, RecordKind, Relation, RetentionClock, RpcRule,
+    ServiceContext, Slice,
 };
 use carenet_fabric::store::Store;
 use carenet_fabric::with_db;
 use carenet_proto::v1;
 use carenet_proto::v1::LegalBasisKind::Consent;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{CATEGORY_NAMES, PROGRESS_TYPE, VIEW_TYPE};
+
+/// `[caseplan]` in a node's config.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaseplanConfig {
+    /// At the holder: at most this many progress messages per member in
+    /// any hour; more are refused unread (audited once per run and member).
+    /// A member reports a few steps a day on its own tasks; a node that
+    /// sends more is broken or hostile.
+    pub progress_per_hour: u32,
+}
+
+impl Default for CaseplanConfig {
+    fn default() -> Self {
+        Self {
+            progress_per_hour: 120,
+        }
+    }
+}
+
+impl CaseplanConfig {
+    pub fn validate(&self) -> carenet_fabric::Result<()> {
+        if self.progress_per_hour == 0 {
+            return Err(carenet_fabric::Error::invalid(
+                "caseplan.progress_per_hour",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// A plan's copies at its members are kept two years after delivery, as a
 /// school's own dossier (the holder keeps the plan itself).
@@ -111,7 +144,9 @@ async fn open_plans(store: &Store) -> crate::Result<Vec<String>> {
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
-pub struct CaseplanSlice;
+pub struct CaseplanSlice {
+    pub config: CaseplanConfig,
+}
 
 impl Slice for CaseplanSlice {
     fn name(&self) -> &'static str {
@@ -130,6 +165,10 @@ impl Slice for CaseplanSlice {
         crate::relation::RELATIONS
     }
 
+    fn records(&self) -> &'static [RecordKind] {
+        crate::retention::RECORDS
+    }
+
     fn services(
         &self,
         ctx: &ServiceContext,
@@ -142,11 +181,12 @@ impl Slice for CaseplanSlice {
     }
 
     fn arrival_jobs(&self) -> Vec<Job> {
+        let per_hour = self.config.progress_per_hour;
         vec![Job {
             name: "case progress",
-            run: Box::new(|ctx: JobContext| {
+            run: Box::new(move |ctx: JobContext| {
                 Box::pin(async move {
-                    let applied = crate::progress::sync(&ctx.store).await?;
+                    let applied = crate::progress::sync(&ctx.store, per_hour).await?;
                     crate::member::sync(&ctx.store).await?;
                     Ok(applied)
                 })
@@ -155,29 +195,43 @@ impl Slice for CaseplanSlice {
     }
 
     fn jobs(&self) -> Vec<Job> {
-        vec![Job {
-            name: "case memberships and views",
-            run: Box::new(|ctx: JobContext| {
-                Box::pin(async move {
-                    // Memberships whose consent or period ended end; a
-                    // member that lacks the plan's current version (its
-                    // send was lost in a crash) gets it now.
-                    let mut queued = 0;
-                    for id in open_plans(&ctx.store).await? {
-                        // One plan that fails is logged; the others still run.
-                        let sent = async {
-                            let plan = crate::view::current(&ctx.store, &id).await?;
-                            crate::view::queue_new(&ctx.store, &plan, None).await
-                        };
-                        match sent.await {
-                            Ok((_, n)) => queued += n,
-                            Err(e) => tracing::warn!(error = %e, "case plan views"),
+        vec![
+            Job {
+                name: "case plan purge",
+                run: Box::new(|ctx: JobContext| {
+                    Box::pin(async move {
+                        let days = ctx
+                            .registry
+                            .retention_days(crate::retention::RECORD)
+                            .unwrap_or(crate::retention::RECORD_DAYS);
+                        crate::retention::purge_expired(&ctx.store, days, ctx.now_ms).await
+                    })
+                }),
+            },
+            Job {
+                name: "case memberships and views",
+                run: Box::new(|ctx: JobContext| {
+                    Box::pin(async move {
+                        // Memberships whose consent or period ended end; a
+                        // member that lacks the plan's current version (its
+                        // send was lost in a crash) gets it now.
+                        let mut queued = 0;
+                        for id in open_plans(&ctx.store).await? {
+                            // One plan that fails is logged; the others still run.
+                            let sent = async {
+                                let plan = crate::view::current(&ctx.store, &id).await?;
+                                crate::view::queue_new(&ctx.store, &plan, None).await
+                            };
+                            match sent.await {
+                                Ok((_, n)) => queued += n,
+                                Err(e) => tracing::warn!(error = %e, "case plan views"),
+                            }
                         }
-                    }
-                    Ok(queued)
-                })
-            }),
-        }]
+                        Ok(queued)
+                    })
+                }),
+            },
+        ]
     }
 }
 

@@ -2,9 +2,10 @@
 //!
 //! A slice (consent, handover, and the care slices after them) declares its
 //! document types ([`DocumentType`]: purposes, legal bases, which party kinds
-//! may send it to which, retention, data categories), the RPCs it serves and
-//! which party kinds may call each ([`RpcRule`]), its background jobs
-//! ([`Job`]), its config section and its gRPC services. The node composes a
+//! may send it to which, retention, data categories), the records it keeps
+//! of its own and how long ([`RecordKind`]), the RPCs it serves and which
+//! party kinds may call each ([`RpcRule`]), its background jobs ([`Job`]),
+//! its config section and its gRPC services. The node composes a
 //! list of slices into one [`Registry`]; the fabric checks every send, notify,
 //! fetch and arrival against it on both sides, takes retention from it, and
 //! refuses any RPC a caller's kind is not allowed.
@@ -25,6 +26,24 @@ pub enum RetentionClock {
     /// Its delivery: at the sender the signed receipt, at the receiver the
     /// arrival. The fabric's purge deletes the content when the period ends.
     Delivery,
+    /// The end of the case a record belongs to (a ZAT case closed, a plan
+    /// closed, an IZO registration's last step): for a school's own care
+    /// records, which its slice purges when the period ends.
+    CaseEnd,
+}
+
+/// A kind of record a slice keeps of its own (never sent as such), with its
+/// retention period: e.g. a school's IZO registrations. The slice's job
+/// purges it with proof in the audit chain; the node's config may change
+/// the period (`[retention]`, by the kind's name) where a longer legal
+/// period applies.
+#[derive(Clone, Debug)]
+pub struct RecordKind {
+    /// `record.<name>`: 1-64 characters of a-z, 0-9, '_' and '.'.
+    pub name: &'static str,
+    /// Days it is kept, counted from [`Self::retention_clock`].
+    pub retention_days: u32,
+    pub retention_clock: RetentionClock,
 }
 
 /// One document type a slice sends over the exchange.
@@ -111,6 +130,10 @@ pub trait Slice: Send + Sync {
     fn rpcs(&self) -> &'static [RpcRule] {
         &[]
     }
+    /// The records it keeps of its own, with their retention.
+    fn records(&self) -> &'static [RecordKind] {
+        &[]
+    }
     /// Its background jobs (built from the node's config).
     fn jobs(&self) -> Vec<Job> {
         Vec::new()
@@ -167,6 +190,7 @@ pub struct Check<'a> {
 #[derive(Debug, Default)]
 pub struct Registry {
     types: BTreeMap<&'static str, DocumentType>,
+    records: BTreeMap<&'static str, RecordKind>,
     rpcs: BTreeMap<&'static str, &'static [PartyKind]>,
     relations: Vec<Relation>,
 }
@@ -198,6 +222,12 @@ impl Registry {
                         t.name
                     )));
                 }
+                if t.retention_clock != RetentionClock::Delivery {
+                    return Err(Error::Config(format!(
+                        "document type {}: its retention runs from delivery",
+                        t.name
+                    )));
+                }
                 if registry.types.insert(t.name, t.clone()).is_some() {
                     return Err(Error::Config(format!(
                         "document type {} is declared by two slices",
@@ -213,6 +243,26 @@ impl Registry {
                     )));
                 }
                 registry.relations.push(*r);
+            }
+            for r in slice.records() {
+                if !r.name.starts_with("record.") || !crate::store::outbox::valid_token(r.name) {
+                    return Err(Error::Config(format!(
+                        "record kind {:?}: not a token record.<name>",
+                        r.name
+                    )));
+                }
+                if r.retention_days == 0 {
+                    return Err(Error::Config(format!(
+                        "record kind {}: keep it at least a day",
+                        r.name
+                    )));
+                }
+                if registry.records.insert(r.name, r.clone()).is_some() {
+                    return Err(Error::Config(format!(
+                        "record kind {} is declared by two slices",
+                        r.name
+                    )));
+                }
             }
             for r in slice.rpcs() {
                 if registry.rpcs.insert(r.path, r.kinds).is_some() {
@@ -234,12 +284,22 @@ impl Registry {
         self.types.values()
     }
 
-    /// The retention period of a document type, if it is registered.
+    /// The retention period of a document type or record kind, if it is
+    /// registered.
     pub fn retention_days(&self, name: &str) -> Option<u32> {
-        self.types.get(name).map(|t| t.retention_days)
+        self.types
+            .get(name)
+            .map(|t| t.retention_days)
+            .or_else(|| self.records.get(name).map(|r| r.retention_days))
     }
 
-    /// Changes the retention period of a registered type (node config).
+    /// The record kinds of the node's slices.
+    pub fn record_kinds(&self) -> impl Iterator<Item = &RecordKind> {
+        self.records.values()
+    }
+
+    /// Changes the retention period of a registered type or record kind
+    /// (node config).
     pub fn set_retention_days(&mut self, name: &str, days: u32) -> Result<()> {
         if days == 0 {
             return Err(Error::invalid(
@@ -247,14 +307,18 @@ impl Registry {
                 "must be at least 1 day",
             ));
         }
-        match self.types.get_mut(name) {
-            Some(t) => {
-                t.retention_days = days;
+        if let Some(t) = self.types.get_mut(name) {
+            t.retention_days = days;
+            return Ok(());
+        }
+        match self.records.get_mut(name) {
+            Some(r) => {
+                r.retention_days = days;
                 Ok(())
             }
             None => Err(Error::invalid(
                 format!("retention.{name}"),
-                "not a document type registered by this node's slices",
+                "not a document type or record kind registered by this node's slices",
             )),
         }
     }
@@ -560,9 +624,17 @@ mod tests {
         path: "/carenet.v1.Test/Do",
         kinds: &[VoSchool],
     }];
+    static RECORDS: &[RecordKind] = &[RecordKind {
+        name: "record.test_case",
+        retention_days: 730,
+        retention_clock: RetentionClock::CaseEnd,
+    }];
     impl Slice for Demo {
         fn name(&self) -> &'static str {
             "demo"
+        }
+        fn records(&self) -> &'static [RecordKind] {
+            RECORDS
         }
         fn document_types(&self) -> &'static [DocumentType] {
             TYPES
@@ -627,5 +699,17 @@ mod tests {
     #[test]
     fn a_type_declared_twice_is_refused() {
         assert!(Registry::new([&Demo as &dyn Slice, &Demo as &dyn Slice]).is_err());
+    }
+
+    #[test]
+    fn a_record_kind_has_a_period_the_config_may_change() {
+        let mut r = Registry::new([&Demo as &dyn Slice]).expect("registry");
+        assert_eq!(r.retention_days("record.test_case"), Some(730));
+        r.set_retention_days("record.test_case", 1825)
+            .expect("a longer legal period");
+        assert_eq!(r.retention_days("record.test_case"), Some(1825));
+        assert!(r.set_retention_days("record.test_case", 0).is_err());
+        assert!(r.set_retention_days("record.other", 10).is_err());
+        assert_eq!(r.record_kinds().count(), 1);
     }
 }

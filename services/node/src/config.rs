@@ -38,9 +38,10 @@ pub struct NodeConfig {
     /// What other parties may make this node hold and record.
     #[serde(default)]
     pub peers: PeersSection,
-    /// Retention in days per document type, where this node keeps a type
-    /// longer or shorter than its slice registers (`"carenet.transfer_dossier"
-    /// = 1095`); unknown types are errors. The slices' jobs (retention purge,
+    /// Retention in days per document type or record kind, where this node
+    /// keeps one longer or shorter than its slice registers
+    /// (`"carenet.transfer_dossier" = 1095`, `"record.izo" = 1825` where a
+    /// longer legal period applies); unknown names are errors. The slices' jobs (retention purge,
     /// expiry, reminders) run every `purge_interval_secs`.
     pub retention: BTreeMap<String, u32>,
     pub purge_interval_secs: u64,
@@ -49,6 +50,9 @@ pub struct NodeConfig {
     /// The referral slice's section (IZO and ZAT).
     #[serde(default)]
     pub referral: carenet_referral::slice::ReferralConfig,
+    /// The case-plan slice's section.
+    #[serde(default)]
+    pub caseplan: carenet_caseplan::slice::CaseplanConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -220,6 +224,7 @@ impl Default for NodeConfig {
             purge_interval_secs: 3600,
             handover: carenet_handover::slice::HandoverConfig::default(),
             referral: carenet_referral::slice::ReferralConfig::default(),
+            caseplan: carenet_caseplan::slice::CaseplanConfig::default(),
         }
     }
 }
@@ -245,6 +250,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("handover", &self.handover)
             .field("referral", &self.referral)
+            .field("caseplan", &self.caseplan)
             .finish()
     }
 }
@@ -265,6 +271,7 @@ const SECTIONS: &[&str] = &[
     "purge_interval_secs",
     "handover",
     "referral",
+    "caseplan",
 ];
 
 /// `p` if absolute, else `base/p`.
@@ -411,6 +418,7 @@ impl NodeConfig {
             ));
         }
         self.handover.validate()?;
+        self.caseplan.validate()?;
         if self.purge_interval_secs == 0 {
             return Err(Error::invalid("purge_interval_secs", "must be at least 1"));
         }

@@ -28,7 +28,9 @@ pub fn standard(config: &NodeConfig) -> Vec<Arc<dyn Slice>> {
         Arc::new(ReferralSlice {
             config: config.referral.clone(),
         }),
-        Arc::new(CaseplanSlice),
+        Arc::new(CaseplanSlice {
+            config: config.caseplan.clone(),
+        }),
     ]
 }
 

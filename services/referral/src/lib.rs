@@ -8,6 +8,8 @@
 //!   case file to the members, the meetings and the plan of action, which
 //!   opens the child's plan ([`carenet_caseplan`]);
 //! - [`names`]: a primary school's names for the same flow;
+//! - [`retention`]: the IZO and ZAT records purged two years after the
+//!   case ended;
 //! - [`slice`]: the ZAT case file's document type and `[referral]`.
 //!
 //! Every step takes the [`Actor`] and checks one row of the role table
@@ -22,6 +24,7 @@ pub mod izo;
 pub mod izo_meeting;
 pub mod names;
 pub mod relation;
+pub mod retention;
 pub mod roles;
 pub mod slice;
 pub mod zat;

@@ -1,9 +1,12 @@
 //! The referral slice as a node composes it: the ZAT case file it sends to
-//! the members (under the guardians' consent for `refer_to_zat`), and its
-//! config section `[referral]`.
+//! the members (under the guardians' consent for `refer_to_zat`), its own
+//! records (IZO registrations, ZAT cases) with their retention and the job
+//! that purges them, and its config section `[referral]`.
 
 use carenet_fabric::PartyKind::{self, PoSchool, Swv, Vervolg, VoSchool, ZatPartner};
-use carenet_fabric::slice::{DocumentType, Relation, RetentionClock, Slice};
+use carenet_fabric::slice::{
+    DocumentType, Job, JobContext, RecordKind, Relation, RetentionClock, Slice,
+};
 use carenet_proto::v1::LegalBasisKind::Consent;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +59,25 @@ impl Slice for ReferralSlice {
 
     fn relations(&self) -> &'static [Relation] {
         crate::relation::RELATIONS
+    }
+
+    fn records(&self) -> &'static [RecordKind] {
+        crate::retention::RECORDS
+    }
+
+    fn jobs(&self) -> Vec<Job> {
+        vec![Job {
+            name: "care record purge",
+            run: Box::new(|ctx: JobContext| {
+                Box::pin(async move {
+                    use crate::retention::{IZO, RECORD_DAYS, ZAT, purge_expired};
+                    let days = |name| ctx.registry.retention_days(name).unwrap_or(RECORD_DAYS);
+                    let purged =
+                        purge_expired(&ctx.store, days(IZO), days(ZAT), ctx.now_ms).await?;
+                    Ok(purged.izo + purged.zat)
+                })
+            }),
+        }]
     }
 }
 

@@ -612,11 +612,15 @@ async fn record_meeting(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("UPDATE zat_case SET state = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4")
+        // A closing starts the case's retention clock (crate::retention).
+        let done = sqlx::query(
+            "UPDATE zat_case SET state = $1, updated_at_ms = $2, closed_at_ms = COALESCE($5, closed_at_ms) WHERE id = $3 AND state = $4",
+        )
             .bind(to.as_str())
             .bind(now)
             .bind(id)
             .bind(from.as_str())
+            .bind((to == State::Closed).then_some(now))
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() != 1 {
@@ -765,6 +769,12 @@ pub async fn received(store: &Store, actor: &Actor) -> Result<Vec<Received>> {
                     *to = from;
                 }
             }
+        }
+        // The case id comes from the school's node: only in an id's form
+        // does it reach a page.
+        if !carenet_caseplan::model::is_id(&file.case_id) {
+            tracing::warn!(message_id = %item.message_id, "zat case file refused: its case id has not an id's form");
+            continue;
         }
         out.push(Received {
             message_id: item.message_id,
