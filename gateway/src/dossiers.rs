@@ -112,6 +112,12 @@ struct DossierPage {
     can_publish: bool,
     /// (party id, name)
     recipients: Vec<(String, String)>,
+    /// The school the pupil goes to, by name, if recorded.
+    destination: Option<String>,
+    /// The destination's party id (preselected in its form).
+    destination_id: String,
+    /// Whether this member of staff records the destination.
+    can_set_destination: bool,
     /// (record id, what for)
     consents: Vec<(String, String)>,
     /// Where it went and what became of it, from the season view.
@@ -299,6 +305,12 @@ async fn page(
                 DossierState::Draft | DossierState::AwaitingInspection
             ),
         can_publish: may_publish && d.state == DossierState::Ready,
+        destination: d
+            .destination
+            .as_deref()
+            .map(|p| labels::party_name(state, p)),
+        destination_id: d.destination.clone().unwrap_or_default(),
+        can_set_destination: may_publish && !recipients.is_empty(),
         recipients,
         consents,
         sent,

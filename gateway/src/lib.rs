@@ -29,6 +29,7 @@ mod links;
 mod oidc;
 mod pages;
 mod portal;
+mod requests;
 mod session;
 pub mod sessions;
 mod warm;
@@ -230,6 +231,9 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers/{id}/aanvullen", post(dossiers::extras))
         .route("/dossiers/{id}/inzage", post(dossiers::inspection))
         .route("/dossiers/{id}/versturen", post(dossiers::publish))
+        .route("/dossiers/{id}/bestemming", post(requests::set_destination))
+        .route("/verzoeken/{id}/bevestigen", post(requests::confirm))
+        .route("/verzoeken/{id}/afwijzen", post(requests::decline))
         .route("/dossiers/{id}/warme-overdracht", post(warm::plan))
         .route("/warme-overdracht/{id}", get(warm::show))
         .route("/warme-overdracht/{id}/vastleggen", post(warm::hold))

@@ -21,6 +21,10 @@ struct Start<'a> {
     /// "Wat wacht op mij": (what, how many, the page to do it on); empty
     /// when nothing is this role's to do.
     waiting: Vec<(&'static str, usize, &'static str)>,
+    /// Requests for a dossier from a school that is not the pupil's
+    /// recorded destination, waiting for the IB's answer.
+    requests: Vec<crate::requests::RequestRow>,
+    notice: Option<String>,
 }
 
 /// What waits for this member of staff: for the roles with the school's
@@ -227,13 +231,17 @@ pub(crate) async fn start(
     };
     // The actor the slices check; an invalid login ends here.
     let actor = session.actor(&state.inner.party)?;
-    Ok(render(&Start {
+    let (jar, notice) = notice(jar, "/");
+    let page = render(&Start {
         party: state.inner.party.as_str(),
         staff: &session.staff,
         roles: session.roles.iter().map(|r| role_label(r)).collect(),
         csrf: &session.csrf,
         waiting: waiting(&state, &actor).await?,
-    }))
+        requests: crate::requests::work_list(&state, &actor).await?,
+        notice,
+    });
+    Ok((jar, page).into_response())
 }
 
 /// The headers of every answer that depend on the config: the

@@ -19,6 +19,7 @@ try {
   await audit(page, '01-demo-inloggen');
   await page.click('button:has-text("Intern begeleider")');
   check(await page.isVisible('h1:has-text("Welkom")'), 'signed in as the IB by picking a person');
+  check((await page.textContent('#verzoeken')).includes('Dossier gevraagd door Scholengemeenschap De Brug'), "the IB's work list: a second school's request, by name");
   await page.goto(base + '/dossiers');
   const season = await page.textContent('main');
   check(season.includes('gelezen door mentor') && season.includes('ter inzage bij ouders'), 'the seeded season');

@@ -4,7 +4,9 @@
 // OpenID Connect provider. Exit code is the verdict; screenshots of each
 // page go to SHOTS_DIR.
 // Env: PO_URL, VO_URL, SHOTS_DIR, DOSSIER_ID (po-1's draft dossier of
-// pupil-1), OTHER_CODE (an invitation for another pupil), CHROMIUM.
+// pupil-1), OTHER_CODE (an invitation for another pupil), REQUESTED_ID
+// (po-1's ready dossier of another pupil, which a second secondary school,
+// REQUESTER_NAME, asked for), CHROMIUM.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import { verdict } from './axe.mjs';
@@ -94,11 +96,34 @@ try {
   await ib.goto(`${po}/dossiers/${dossierId}`);
   check((await ib.textContent('#status')).includes('klaargezet'), 'IB: ready after the inzage');
   check((await text(ib)).includes('Wij herkennen ons in het advies.'), "IB: sees the guardians' view");
+  // The IB records the school the pupil enrolled at, by its name.
+  check((await ib.textContent('#bestemming')).includes('Nog niet vastgelegd'), 'IB: no destination recorded yet');
+  await ib.selectOption('#school', { label: 'VO 1' });
+  await ib.click('button:has-text("School vastleggen")');
+  check((await ib.textContent('#bestemming')).includes('De leerling gaat naar VO 1'), 'IB: the destination recorded by name');
+  check(!(await ib.textContent('#bestemming')).includes('vo-1'), 'IB: the school by name, not its id');
   await ib.selectOption('#recipient', 'vo-1');
   await ib.selectOption('#consent_record', { index: 1 });
   await ib.click('button:has-text("Versturen")');
   check((await ib.textContent('#status')).includes('verstuurd'), 'IB: published');
   await shot(ib, '14-verstuurd');
+
+  // 3b. A second school's request waits for the IB's confirmation: it is on
+  // the IB's work list by the school's name; confirming releases it.
+  const requester = process.env.REQUESTER_NAME;
+  await ib.goto(po + '/');
+  const asked = await ib.textContent('#verzoeken');
+  check(asked.includes(`Dossier gevraagd door ${requester}`), "IB: the request on the work list, by the school's name");
+  check(!asked.includes('vo-2'), 'IB: the school by name, not its id');
+  await shot(ib, '27-verzoek-wacht');
+  await ib.click(`#verzoeken button:has-text("Bevestigen: de leerling gaat naar ${requester}")`);
+  check(ib.url().endsWith(`/dossiers/${process.env.REQUESTED_ID}`), 'IB: on the requested dossier after confirming');
+  check((await text(ib)).includes(`Bevestigd: het dossier is verstuurd naar ${requester}.`), 'IB: confirmed and released');
+  check((await ib.textContent('#bestemming')).includes(`De leerling gaat naar ${requester}`), 'IB: the confirmed school is the destination');
+  check((await ib.textContent('#status')).includes('verstuurd'), 'IB: the requested dossier went out');
+  await shot(ib, '28-verzoek-bevestigd');
+  await ib.goto(po + '/');
+  check((await ib.$('#verzoeken')) === null, 'IB: nothing left on the work list');
 
   // 4. The VO care coordinator finds it and assigns it to the mentor.
   const zc = current = await person();

@@ -355,11 +355,31 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     use carenet_fabric::{Actor, Role};
     use carenet_proto::v1::{EvidenceKind, GrantorRole};
 
-    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    let mut plans = three_parties();
+    plans.push(carenet_node::region::PartyPlan::new(
+        "vo-2",
+        carenet_fabric::PartyKind::VoSchool,
+        "VO 2",
+    ));
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
     region.start("swv").await?;
     let po = region.start("po-1").await?;
     let vo = region.start("vo-1").await?;
+    let vo2 = region.start("vo-2").await?;
     let ib = Actor::new(po.store.party.clone(), "ib-1", [Role::SupportCoordinatorPo])?;
+    // Another pupil's dossier, seen by the guardians and ready, that a
+    // second secondary school asks for: it waits for the IB's confirmation.
+    let requested = carenet_handover::dossier::import_oso(
+        &po.store,
+        &ib,
+        &crate::handover::example("POVO_full")
+            .replace("<bsn>269326728</bsn>", "<bsn>123456782</bsn>"),
+        "pupil-3",
+        carenet_handover::dossier::Route::PoVo,
+    )
+    .await?;
+    let reply = crate::dossier_request::ask(&region, "vo-2", "123456782", "2003-03-17").await?;
+    assert_eq!(reply, crate::dossier_request::recorded());
     // The IB composed pupil-1's dossier (not yet seen by the guardians).
     let dossier = crate::handover::unseen_povo(Default::default());
     let id = carenet_handover::dossier::create(
@@ -401,6 +421,8 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
             ("SHOTS_DIR", &shots_s),
             ("DOSSIER_ID", &id),
             ("OTHER_CODE", &other.code),
+            ("REQUESTED_ID", &requested),
+            ("REQUESTER_NAME", "VO 2"),
         ],
         "all scenario checks passed",
     )
@@ -426,6 +448,8 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "24-ingetrokken",
         "25-wie-heeft-wat",
         "26-ander-kind",
+        "27-verzoek-wacht",
+        "28-verzoek-bevestigd",
         "30-seizoen-vo",
         "31-toewijzen",
         "32-ingetrokken-bij-vo",
@@ -439,6 +463,9 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}");
     }
 
+    // The second school got the requested dossier only once the IB confirmed.
+    let got = crate::handover::wait_incoming(&vo2.store, 1).await?;
+    assert_eq!(got.document_id, requested);
     // The grant: given on the portal, by a guardian, named by pseudonym.
     let consents = carenet_consent::record::ConsentStore::new(po.store.clone());
     let records = consents.list(&ib, "pupil-1").await?;
@@ -498,6 +525,9 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "consent_withdraw",
         "refused:portal_child",
         "warm_handover_planned",
+        "dossier_requested:waiting_for_ib",
+        "dossier_request_confirmed",
+        "dossier_destination_set",
         "warm_handover_held",
         "warm_handover_viewed",
         "feedback_read",

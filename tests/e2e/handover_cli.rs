@@ -475,3 +475,147 @@ async fn a_po_vo_season_runs_step_by_step_from_the_command_line() -> anyhow::Res
     assert!(swv.is_ok(), "{swv:?}");
     region.shutdown().await
 }
+
+/// Issue 18 from the command line: the IB records the school the pupil goes
+/// to; that school's request is answered at once, another school's waits on
+/// the IB's list until the IB confirms it; the push side follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ib_names_the_pupils_school_and_answers_other_requests_from_the_command_line()
+-> anyhow::Result<()> {
+    use carenet_fabric::PartyKind;
+    use carenet_node::region::PartyPlan;
+
+    let mut plans = crate::three_parties();
+    plans.push(PartyPlan::new("vo-2", PartyKind::VoSchool, "VO 2"));
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let file = crate::oso::examples()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("POVO_full"))
+        .unwrap()
+        .display()
+        .to_string();
+    // The file states the guardians' inzage: the dossier is ready.
+    let out = cli(
+        &region,
+        "po-1",
+        &with(&["oso", "import", &file, "--child", "pupil-1"], &IB),
+    )?;
+    let (id, state) = out.trim().split_once(' ').unwrap();
+    assert_eq!(state, "ready");
+    let id = id.to_owned();
+    let destination = |school: &str| {
+        run(
+            &region,
+            "po-1",
+            &with(
+                &[
+                    "handover",
+                    "destination",
+                    "--dossier",
+                    &id,
+                    "--school",
+                    school,
+                ],
+                &IB,
+            ),
+        )
+    };
+    // Only a school of the route's receiving kind, from the directory.
+    let out = destination("swv");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("school:"),
+        "{out:?}"
+    );
+    let out = destination("vo-1");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "destination vo-1"
+    );
+    let request = |school: &str| {
+        cli(
+            &region,
+            school,
+            &with(
+                &[
+                    "handover",
+                    "request",
+                    "--from",
+                    "po-1",
+                    "--pupil-number",
+                    "269326728",
+                    "--birth-date",
+                    "2003-03-17",
+                ],
+                &ZC,
+            ),
+        )
+    };
+    // Another school: the one answer, and an item on the IB's list.
+    assert_eq!(request("vo-2")?.trim(), "recorded");
+    let list = cli(
+        &region,
+        "po-1",
+        &with(&["handover", "requests", "list"], &IB),
+    )?;
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 1, "{list}");
+    assert!(
+        lines[0].contains(&format!("dossier:{id}")) && lines[0].contains("from:vo-2"),
+        "{list}"
+    );
+    assert!(lines[0].contains("destination:vo-1"), "{list}");
+    let item = lines[0].split(' ').next().unwrap().to_owned();
+    // The pupil's school: at once.
+    let out = request("vo-1")?;
+    assert!(out.starts_with("queued\nqueued "), "{out}");
+    // A mentor may not answer the list; the IB confirms vo-2, which gets it.
+    let out = run(
+        &region,
+        "po-1",
+        &with(
+            &["handover", "requests", "confirm", "--id", &item],
+            &PO_MENTOR,
+        ),
+    );
+    assert!(!out.status.success());
+    let out = cli(
+        &region,
+        "po-1",
+        &with(&["handover", "requests", "confirm", "--id", &item], &IB),
+    )?;
+    assert!(out.starts_with("queued "), "{out}");
+    let list = cli(
+        &region,
+        "po-1",
+        &with(&["handover", "requests", "list"], &IB),
+    )?;
+    assert!(list.trim().is_empty(), "{list}");
+    let vo2 = region.handle("vo-2");
+    wait_until(T, || async {
+        (carenet_handover::incoming::list(&vo2.store)
+            .await
+            .ok()?
+            .len()
+            == 1)
+            .then_some(())
+    })
+    .await?;
+    // vo-2 is now the destination: a push to vo-1 again names the school.
+    let out = run(
+        &region,
+        "po-1",
+        &with(
+            &["handover", "publish", "--dossier", &id, "--to", "vo-1"],
+            &IB,
+        ),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("recipient:"),
+        "{out:?}"
+    );
+    region.shutdown().await
+}

@@ -16,6 +16,7 @@ mod consent_roles;
 mod crash;
 mod delivery;
 mod demo;
+mod dossier_request;
 mod errors;
 mod exchange;
 mod files;

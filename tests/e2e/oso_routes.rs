@@ -226,6 +226,15 @@ async fn a_receiving_school_asks_for_a_dossier_and_gets_it() -> anyhow::Result<(
         dossier::get(&po.store, &id).await?.state,
         dossier::DossierState::Ready
     );
+    // The IB records the school the pupil enrolled at.
+    carenet_handover::destination::set(
+        &po.store,
+        &po.directory,
+        &ib,
+        &id,
+        &PartyId::parse("school", "vo-1")?,
+    )
+    .await?;
     let client = |from: &str| -> anyhow::Result<
         v1::handover_client::HandoverClient<tonic::transport::Channel>,
     > {
@@ -259,15 +268,15 @@ async fn a_receiving_school_asks_for_a_dossier_and_gets_it() -> anyhow::Result<(
         .request_dossier(ask("269326728", "2003-03-18"))
         .await?
         .into_inner();
-    assert_eq!(reply.outcome, v1::DossierRequestOutcome::NotFound as i32);
+    assert_eq!(reply.outcome, v1::DossierRequestOutcome::Recorded as i32);
     // The SWV does not receive dossiers: the RPC gate refuses it.
     let err = client("swv")?
         .request_dossier(ask("269326728", "2003-03-17"))
         .await
         .expect_err("swv");
     assert_eq!(err.code(), Code::PermissionDenied);
-    // The secondary school asks with BSN and date of birth: the dossier is
-    // released and arrives by the exchange.
+    // The school the pupil goes to asks with BSN and date of birth: the
+    // dossier is released and arrives by the exchange.
     let reply = client("vo-1")?
         .request_dossier(ask("269326728", "2003-03-17"))
         .await?
@@ -288,12 +297,12 @@ async fn a_receiving_school_asks_for_a_dossier_and_gets_it() -> anyhow::Result<(
         .into_inner();
     assert_eq!(reply.outcome, v1::DossierRequestOutcome::AlreadySent as i32);
     // Another secondary school that knows the same BSN and date of birth does
-    // not get a dossier that already went to a school: it waits for the IB.
+    // not get the dossier: it waits for the IB (see dossier_request.rs).
     let reply = client("vo-2")?
         .request_dossier(ask("269326728", "2003-03-17"))
         .await?
         .into_inner();
-    assert_eq!(reply.outcome, v1::DossierRequestOutcome::Pending as i32);
+    assert_eq!(reply.outcome, v1::DossierRequestOutcome::Recorded as i32);
     assert!(reply.message_ids.is_empty());
     // The rules that depend on the party's kind take it from the directory,
     // not from the caller: a primary school is not an SWV.

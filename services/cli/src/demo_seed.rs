@@ -14,7 +14,7 @@ use carenet_fabric::{Actor, PartyId, PartyKind, Role};
 use carenet_handover::dossier::{self, Route};
 use carenet_handover::model::{Dossier, Extras};
 use carenet_handover::oso::{self, PUPIL};
-use carenet_handover::{incoming, season, warm};
+use carenet_handover::{destination, incoming, season, warm};
 use carenet_node::NodeHandle;
 use carenet_proto::v1::{
     self, EvidenceKind, GrantorRole, ParticipantRole, consent_recipient::Target,
@@ -316,6 +316,29 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
             dossier::publish(&school.store, &school.directory, ib, id, &to(target)?, None).await?;
         }
     }
+    // Yara enrolled at Het Baken and Daan Bakker too: their IBs recorded it
+    // from the enrolment, so Het Baken's requests are answered at once. De
+    // Brug asks De Linde for Yara's dossier as well (as the Handover service
+    // answers a request over mTLS): it is not released; it waits on the IB's
+    // work list as "Dossier gevraagd door Scholengemeenschap De Brug".
+    let het_baken = PartyId::parse("school", "vo-het-baken")?;
+    for i in [2, 3] {
+        let (school, ib, id) = &generated_ids[i];
+        destination::set(&school.store, &school.directory, ib, id, &het_baken).await?;
+    }
+    let de_brug = linde
+        .directory
+        .get("vo-de-brug")
+        .context("vo-de-brug in the region directory")?;
+    carenet_handover::request::answer(
+        &linde.store,
+        &linde.directory,
+        &de_brug,
+        u32::MAX,
+        &test_bsn(3),
+        pupils()[2].born,
+    )
+    .await?;
     // Yara gets a warm handover with Het Baken.
     warm::plan(
         &linde.store,

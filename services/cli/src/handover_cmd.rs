@@ -16,7 +16,7 @@ use carenet_fabric::store::Store;
 use carenet_fabric::{PartyId, PartyKind};
 use carenet_handover::dossier::{self, ExtrasEdit, ExtrasOutcome, Route};
 use carenet_handover::season::{self, Filter};
-use carenet_handover::{incoming, model::Dossier, warm};
+use carenet_handover::{destination, incoming, model::Dossier, warm};
 use carenet_proto::v1;
 use clap::{Args, Subcommand};
 
@@ -173,6 +173,25 @@ pub enum HandoverCommand {
         #[arg(long)]
         consent: Option<String>,
     },
+    /// Record (or change) the school the pupil goes to, from the enrolment:
+    /// that school's request for the dossier is answered at once, and the
+    /// dossier is published to no other school.
+    Destination {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long)]
+        dossier: String,
+        /// The school the pupil goes to (a party id from the region directory).
+        #[arg(long)]
+        school: String,
+    },
+    /// Requests for a dossier from a school that is not its destination:
+    /// list them, confirm one (the school becomes the destination and gets
+    /// the dossier) or decline one.
+    #[command(subcommand)]
+    Requests(RequestsCommand),
     /// This school year's outgoing and incoming dossiers and where they stand.
     Season {
         #[command(flatten)]
@@ -284,6 +303,40 @@ pub enum HandoverCommand {
     /// The warm handover: plan the conversation, record it, share the record.
     #[command(subcommand)]
     Warm(WarmCommand),
+}
+
+#[derive(Subcommand)]
+pub enum RequestsCommand {
+    /// The requests waiting for the IB: item id, dossier, pupil, the school
+    /// that asked, when, and the destination recorded so far.
+    List {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
+    },
+    /// Confirm that the school that asked is the pupil's school.
+    Confirm {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
+        /// The work-list item (from `requests list`).
+        #[arg(long)]
+        id: String,
+        /// The consent record, for the routes that need consent.
+        #[arg(long)]
+        consent: Option<String>,
+    },
+    /// Decline a request: nothing is released and the school is not told.
+    Decline {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -605,6 +658,20 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
                 println!("queued {message}");
             }
         }
+        HandoverCommand::Destination {
+            target,
+            actor,
+            dossier: id,
+            school,
+        } => {
+            let directory = directory(&target, "destination")?;
+            let school = PartyId::parse("--school", &school)?;
+            let store = target.open().await?;
+            let actor = actor.actor(&store)?;
+            destination::set(&store, &directory, &actor, &id, &school).await?;
+            println!("destination {school}");
+        }
+        HandoverCommand::Requests(cmd) => requests(cmd).await?,
         HandoverCommand::Season {
             target,
             actor,
@@ -892,4 +959,51 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn requests(cmd: RequestsCommand) -> anyhow::Result<()> {
+    match cmd {
+        RequestsCommand::List { target, actor } => {
+            let store = target.open().await?;
+            let actor = actor.actor(&store)?;
+            for w in destination::waiting(&store, &actor).await? {
+                println!(
+                    "{} dossier:{} pupil:{:?} from:{} at:{} destination:{}",
+                    w.id,
+                    w.dossier_id,
+                    w.pupil,
+                    w.requester,
+                    w.requested_at_ms,
+                    w.destination.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        RequestsCommand::Confirm {
+            target,
+            actor,
+            id,
+            consent,
+        } => {
+            let directory = directory(&target, "requests confirm")?;
+            let store = target.open().await?;
+            let actor = actor.actor(&store)?;
+            match destination::confirm(&store, &directory, &actor, &id, consent.as_deref()).await? {
+                destination::Confirmed::Released(ids) => {
+                    for message in ids {
+                        println!("queued {message}");
+                    }
+                }
+                destination::Confirmed::Recorded => {
+                    println!("confirmed; the dossier goes when it is published");
+                }
+            }
+        }
+        RequestsCommand::Decline { target, actor, id } => {
+            let store = target.open().await?;
+            let actor = actor.actor(&store)?;
+            destination::decline(&store, &actor, &id).await?;
+            println!("declined");
+        }
+    }
+    Ok(())
 }

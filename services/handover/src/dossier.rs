@@ -202,6 +202,9 @@ pub struct StoredDossier {
     pub state: DossierState,
     pub dossier: Dossier,
     pub inspection_id: Option<String>,
+    /// The party the pupil goes to, as the IB recorded it (see
+    /// [`crate::destination`]): the one school a request is answered for at once.
+    pub destination: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -212,6 +215,7 @@ struct DossierRow {
     state: String,
     document: Vec<u8>,
     inspection_id: Option<String>,
+    destination: Option<String>,
 }
 
 impl DossierRow {
@@ -227,11 +231,12 @@ impl DossierRow {
                 .map_err(|_| Error::Corrupt(format!("dossier {id}")))?,
             child_ref: self.child_ref,
             inspection_id: self.inspection_id,
+            destination: self.destination,
         })
     }
 }
 
-const SELECT_DOSSIER: &str = "SELECT child_ref, route, version, state, document, inspection_id \
+const SELECT_DOSSIER: &str = "SELECT child_ref, route, version, state, document, inspection_id, destination \
      FROM handover_dossier WHERE id = $1";
 
 /// The current version of dossier `$id`, read inside transaction `$tx`.
@@ -309,6 +314,7 @@ async fn insert(
     oso::check_profile(&dossier.sections, kind, overstap)?;
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
     let document = dossier.encode();
+    let pupil_tag = crate::lookup::tag_of(&crate::lookup::key(store).await?, &dossier.sections);
     let now = now_ms();
     let entry = Entry {
         payload_sha256: sha256(&document).to_vec(),
@@ -316,8 +322,8 @@ async fn insert(
     };
     audited!(&store.db, tx => {
         sqlx::query(
-            "INSERT INTO handover_dossier (id, child_ref, route, version, state, document, created_by, created_at_ms, updated_at_ms, pupil_name) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $7, $8)",
+            "INSERT INTO handover_dossier (id, child_ref, route, version, state, document, created_by, created_at_ms, updated_at_ms, pupil_name, pupil_tag) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $7, $8, $9)",
         )
         .bind(&id)
         .bind(child_ref)
@@ -327,6 +333,7 @@ async fn insert(
         .bind(actor.audit_name())
         .bind(now)
         .bind(dossier.summary().pupil_name)
+        .bind(&pupil_tag)
         .execute(&mut *tx)
         .await?;
         ((), vec![entry])
@@ -742,6 +749,18 @@ pub async fn publish(
     consent_record: Option<&str>,
 ) -> Result<Vec<String>> {
     roles::check(store, actor, roles::PUBLISH, id).await?;
+    // The push side follows the IB's choice as the request side does: once
+    // the school the pupil goes to is recorded, a release to another school
+    // is refused until the destination is changed (corrections still reach
+    // every earlier recipient).
+    if let Some(destination) = get(store, id).await?.destination
+        && recipients.iter().any(|r| r.as_str() != destination)
+    {
+        return Err(Error::invalid(
+            "recipient",
+            "the pupil goes to another school (the dossier's destination); change the destination first",
+        ));
+    }
     release(
         store,
         directory,
@@ -749,8 +768,19 @@ pub async fn publish(
         id,
         recipients,
         consent_record,
+        None,
     )
     .await
+}
+
+/// A request on the IB's work list confirmed by the release it causes: the
+/// item is closed and its school made the destination in the release's own
+/// transaction, so a failed release leaves the request waiting.
+pub(crate) struct Confirming<'a> {
+    pub item: &'a str,
+    pub requester: &'a PartyId,
+    pub decided_by: String,
+    pub entries: Vec<Entry>,
 }
 
 /// The release behind [`publish`], on behalf of `by` (a staff member's audit
@@ -763,6 +793,7 @@ pub(crate) async fn release(
     id: &str,
     recipients: &[PartyId],
     consent_record: Option<&str>,
+    confirming: Option<Confirming<'_>>,
 ) -> Result<Vec<String>> {
     let mut d = get(store, id).await?;
     let from = d.state;
@@ -849,6 +880,26 @@ pub(crate) async fn release(
         }
         let mut entries: Vec<Entry> = Vec::new();
         outbox_enqueue!(tx, &messages, &ids, &mut entries);
+        if let Some(c) = confirming {
+            let done = sqlx::query(
+                "UPDATE handover_request SET state = 'confirmed', decided_by = $1, decided_at_ms = $2 \
+                 WHERE id = $3 AND state = 'pending'",
+            )
+            .bind(&c.decided_by)
+            .bind(now)
+            .bind(c.item)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(Error::Conflict(format!("request {}", c.item)));
+            }
+            sqlx::query("UPDATE handover_dossier SET destination = $1 WHERE id = $2")
+                .bind(c.requester.as_str())
+                .bind(&d.id)
+                .execute(&mut *tx)
+                .await?;
+            entries.extend(c.entries);
+        }
         (ids, entries)
     });
     store.wake_outbox();
@@ -904,6 +955,8 @@ async fn correct_inner(
     oso::check_profile(&dossier.sections, kind, overstap)?;
     let document = dossier.encode();
     let pupil_name = dossier.summary().pupil_name;
+    // A correction may correct the pupil's number or date of birth.
+    let pupil_tag = crate::lookup::tag_of(&crate::lookup::key(store).await?, &dossier.sections);
     let version = audited!(&store.db, tx => {
         let current = load_in_tx!(tx, id);
         if matches!(current.state, DossierState::Draft | DossierState::AwaitingInspection) {
@@ -921,7 +974,7 @@ async fn correct_inner(
         let version = current.version + 1;
         let done = sqlx::query(
             "UPDATE handover_dossier SET document = $1, version = $2, state = $3, inspection_id = NULL, updated_at_ms = $4, \
-             pupil_name = $8 WHERE id = $5 AND state = $6 AND version = $7",
+             pupil_name = $8, pupil_tag = $9 WHERE id = $5 AND state = $6 AND version = $7",
         )
         .bind(&document)
         .bind(i64::from(version))
@@ -931,6 +984,7 @@ async fn correct_inner(
         .bind(current.state.as_str())
         .bind(i64::from(current.version))
         .bind(&pupil_name)
+        .bind(&pupil_tag)
         .execute(&mut *tx)
         .await?;
         changed_one(done.rows_affected(), id)?;
@@ -1132,6 +1186,7 @@ pub async fn purge_expired(store: &Store, days: u32, now: i64) -> Result<usize> 
         let mut entries = Vec::new();
         for r in rows {
             sqlx::query("DELETE FROM warm_handover WHERE dossier_id = $1").bind(&r.id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM handover_request WHERE dossier_id = $1").bind(&r.id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM handover_dossier WHERE id = $1").bind(&r.id).execute(&mut *tx).await?;
             entries.push(Entry {
                 purpose: format!("retention:{days}d"),

@@ -18,10 +18,12 @@
 //! - **one role table** ([`roles`]): every staff step takes the acting
 //!   [`carenet_fabric::Actor`], checks its role first and audits a refusal.
 
+pub mod destination;
 pub mod digest;
 pub mod dossier;
 pub mod error;
 pub mod incoming;
+pub mod lookup;
 pub mod model;
 pub mod oso;
 pub mod relation;

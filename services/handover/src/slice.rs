@@ -27,6 +27,10 @@ pub struct HandoverConfig {
     pub reminder_days: u32,
     /// Feedback to the sending school is due this many days after receipt.
     pub feedback_after_days: u32,
+    /// How many dossier requests (`Handover.RequestDossier`) one party may
+    /// make of this node in a clock hour; past it they are refused
+    /// (`RESOURCE_EXHAUSTED`) and the first refusal is audited.
+    pub request_limit_per_hour: u32,
 }
 
 impl Default for HandoverConfig {
@@ -34,6 +38,7 @@ impl Default for HandoverConfig {
         Self {
             reminder_days: 5,
             feedback_after_days: 42,
+            request_limit_per_hour: 120,
         }
     }
 }
@@ -43,6 +48,12 @@ impl HandoverConfig {
         if self.reminder_days == 0 {
             return Err(carenet_fabric::Error::invalid(
                 "handover.reminder_days",
+                "must be at least 1",
+            ));
+        }
+        if self.request_limit_per_hour == 0 {
+            return Err(carenet_fabric::Error::invalid(
+                "handover.request_limit_per_hour",
                 "must be at least 1",
             ));
         }
@@ -171,6 +182,7 @@ static RPCS: &[RpcRule] = &[RpcRule {
 pub struct HandoverService {
     store: Store,
     directory: Arc<Directory>,
+    request_limit_per_hour: u32,
 }
 
 #[tonic::async_trait]
@@ -187,6 +199,7 @@ impl v1::handover_server::Handover for HandoverService {
             &self.store,
             &self.directory,
             &caller,
+            self.request_limit_per_hour,
             &r.pupil_number,
             &r.birth_date,
         )
@@ -229,6 +242,7 @@ impl Slice for HandoverSlice {
         routes.add_service(v1::handover_server::HandoverServer::new(HandoverService {
             store: ctx.store.clone(),
             directory: ctx.directory.clone(),
+            request_limit_per_hour: self.config.request_limit_per_hour,
         }))
     }
 
