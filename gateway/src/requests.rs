@@ -41,7 +41,7 @@ pub(crate) async fn work_list(
         .into_iter()
         .map(|w| RequestRow {
             school: labels::party_name(state, &w.requester),
-            href: format!("/dossiers/{}", w.dossier_id),
+            href: crate::href::path(&["dossiers", &w.dossier_id]),
             on: crate::pages::date_of(w.requested_at_ms),
             pupil: w.pupil,
             id: w.id,
@@ -88,7 +88,7 @@ pub(crate) async fn set_destination(
     Ok(done(
         &state,
         jar,
-        &format!("/dossiers/{id}"),
+        &crate::href::path(&["dossiers", &id]),
         &format!("De leerling gaat naar {name}."),
     ))
 }
@@ -124,7 +124,7 @@ pub(crate) async fn confirm(
     Ok(done(
         &state,
         jar,
-        &format!("/dossiers/{}", row.dossier_id),
+        &crate::href::path(&["dossiers", &row.dossier_id]),
         &text,
     ))
 }

@@ -3,9 +3,10 @@
 //! of [`crate::age`] apply to the whole portal and not to one page.
 //!
 //! The answer follows from the child's age on that date, counted from the
-//! birth date the school recorded (on the link's invitation, else on the
-//! child's consent records), and from the same table that decides who must
-//! consent:
+//! birth date the school recorded (its record of the pupil,
+//! [`crate::pupil`], which the consent rules use too; for a link made before
+//! that record, the link's invitation, else the child's consent records),
+//! and from the same table that decides who must consent:
 //!
 //! | what | under 12 | 12 to 15 | 16 and older, or age unknown |
 //! |---|---|---|---|

@@ -122,8 +122,9 @@ fn check_birth_date(birth: Date) -> Result<()> {
 /// Invites a guardian of the pupil: a one-time code valid for `days`. Only
 /// the code's hash is stored. The school must hold something about the
 /// pupil: a consent record, or what another slice holds (`held_elsewhere`,
-/// e.g. a transfer dossier); a birth date that differs from the pupil's
-/// consent records is refused.
+/// e.g. a transfer dossier); a birth date that differs from the school's
+/// record of the pupil ([`crate::pupil`]) is refused, and a first one
+/// records it.
 pub async fn invite(
     store: &Store,
     actor: &Actor,
@@ -235,7 +236,9 @@ pub(crate) struct LinkRow {
 macro_rules! link_query {
     ($rest:literal) => {
         concat!(
-            "SELECT id, child_ref, guardian_name, invited_as, child_birth_date, linked_at_ms, \
+            "SELECT id, child_ref, guardian_name, invited_as, \
+             COALESCE((SELECT p.birth_date FROM pupil_record p WHERE p.child_ref = guardian_link.child_ref), \
+             child_birth_date) AS child_birth_date, linked_at_ms, \
              review_by_ms, ended_at_ms, end_reason FROM guardian_link ",
             $rest
         )
@@ -470,14 +473,21 @@ pub async fn renew(
         .bind(link_id)
         .execute(&mut *tx)
         .await?;
-        let entry = actor.entry("guardian_link_renewed", &child_ref);
-        (child_ref, vec![entry])
+        let mut entries = vec![actor.entry("guardian_link_renewed", &child_ref)];
+        // A corrected birth date is the school's record of the pupil, for
+        // the consent rules as for the portal: written with the renewal.
+        if let Some(b) = birth {
+            sqlx::query(crate::pupil::UPSERT)
+                .bind(&child_ref)
+                .bind(format_date(b))
+                .bind(&actor.staff)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            entries.push(actor.entry("pupil_recorded", &child_ref));
+        }
+        (child_ref, entries)
     });
-    // A corrected birth date is the school's record of the pupil, for the
-    // consent rules as for the portal.
-    if let Some(b) = birth {
-        crate::pupil::record(store, actor, &child_ref, b).await?;
-    }
     Ok((child_ref, review_by_ms))
 }
 

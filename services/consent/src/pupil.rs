@@ -30,6 +30,14 @@ pub(crate) fn check_child_ref(child_ref: &str) -> Result<()> {
     Ok(())
 }
 
+/// Records (`$1` child, `$2` date, `$3` staff id, `$4` time) or corrects the
+/// school's record of a pupil, inside the caller's transaction (a correction
+/// that comes with another change, e.g. a guardian link's renewal, is one
+/// write with it).
+pub(crate) const UPSERT: &str = "INSERT INTO pupil_record (child_ref, birth_date, recorded_by, recorded_at_ms) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (child_ref) DO UPDATE SET birth_date = excluded.birth_date, \
+     recorded_by = excluded.recorded_by, recorded_at_ms = excluded.recorded_at_ms";
+
 /// The write of [`record`], for a caller that checked the role.
 pub(crate) async fn write(
     store: &Store,
@@ -39,11 +47,7 @@ pub(crate) async fn write(
 ) -> Result<()> {
     let entry = actor.entry("pupil_recorded", child_ref);
     audited!(&store.db, tx => {
-        sqlx::query(
-            "INSERT INTO pupil_record (child_ref, birth_date, recorded_by, recorded_at_ms) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (child_ref) DO UPDATE SET birth_date = excluded.birth_date, \
-             recorded_by = excluded.recorded_by, recorded_at_ms = excluded.recorded_at_ms",
-        )
+        sqlx::query(UPSERT)
         .bind(child_ref)
         .bind(format_date(birth))
         .bind(&actor.staff)
@@ -89,8 +93,31 @@ pub(crate) async fn for_request(
             if asked > carenet_fabric::clock::today() {
                 return Err(Error::invalid("child_birth_date", "lies in the future"));
             }
-            write(store, actor, child_ref, asked).await?;
-            Ok(asked)
+            // Two first requests at once: the first records the date, the
+            // second is compared with it like any later request.
+            let entry = actor.entry("pupil_recorded", child_ref);
+            audited!(&store.db, tx => {
+                let inserted = sqlx::query(
+                    "INSERT INTO pupil_record (child_ref, birth_date, recorded_by, recorded_at_ms) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (child_ref) DO NOTHING",
+                )
+                .bind(child_ref)
+                .bind(format_date(asked))
+                .bind(&actor.staff)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                ((), if inserted { vec![entry] } else { Vec::new() })
+            });
+            match birth_date(store, child_ref).await? {
+                Some(recorded) if recorded == asked => Ok(recorded),
+                _ => Err(Error::invalid(
+                    "child_birth_date",
+                    "differs from the school's record of the pupil: a coordinator corrects the record, a request does not",
+                )),
+            }
         }
         None => Err(Error::invalid(
             "child_birth_date",

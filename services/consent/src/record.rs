@@ -678,13 +678,17 @@ impl ConsentStore {
             Some(c) => crate::pupil::birth_date(&self.store, c).await?,
             None => None,
         };
+        // Whether the refusal (if any) is the portal rule's, to audit it as such.
+        let reversal_refused = std::sync::atomic::AtomicBool::new(false);
         let result = self
             .write(record_id, actor, &action, &[], None, |latest| {
                 if channel == Channel::Staff
                     && change == Change::Grant
                     && let Some(refused) = latest.filter(|l| refused_on_portal(&l.version))
                 {
-                    reversal_allowed(actor, &evidence, &refused.version)?;
+                    reversal_allowed(actor, &evidence, &refused.version).inspect_err(|_| {
+                        reversal_refused.store(true, std::sync::atomic::Ordering::Relaxed)
+                    })?;
                 }
                 let mut next = next_version(record_id, latest, change)?;
                 validate_grantors(
@@ -704,7 +708,9 @@ impl ConsentStore {
                 Ok(next)
             })
             .await;
-        if let Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(_))) = &result {
+        if let Err(Error::Fabric(carenet_fabric::Error::PermissionDenied(_))) = &result
+            && reversal_refused.load(std::sync::atomic::Ordering::Relaxed)
+        {
             carenet_fabric::audit::append(
                 &self.store.db,
                 &[actor.refusal_entry("consent_reverse_portal_refusal", record_id)],
