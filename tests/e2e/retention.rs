@@ -128,3 +128,50 @@ async fn purge_deletes_expired_content_with_proof_and_the_chain_still_verifies()
     assert!(!got.refused[0].retry);
     region.shutdown().await
 }
+
+/// Issue 18: an IZO registration made from a received dossier is a pupil
+/// care record (its question is free text about the pupil): purged after
+/// the IZO records' period with proof in the audit, kept before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn izo_registrations_from_received_dossiers_are_purged_after_their_period()
+-> anyhow::Result<()> {
+    let (_dir, store) = carenet_e2e::fresh_store("vo-1").await?;
+    let day = 86_400_000_i64;
+    let now = carenet_fabric::clock::now_ms();
+    for (id, age_days) in [("izo-old", 800), ("izo-new", 700)] {
+        carenet_fabric::with_db!(&store.db, pool => {
+            sqlx::query(
+                "INSERT INTO izo_registration (id, message_id, question, guardians_informed, registered_by, at_ms) \
+                 VALUES ($1, $2, 'Slaapt slecht, verzuimt vaak.', 1, 'm-1[mentor]', $3)",
+            )
+            .bind(id)
+            .bind(format!("msg-{id}"))
+            .bind(now - age_days * day)
+            .execute(pool)
+            .await?;
+        });
+    }
+    let purged = carenet_handover::incoming::purge_izo_registrations(
+        &store,
+        carenet_handover::incoming::IZO_REGISTRATION_DAYS,
+        now,
+    )
+    .await?;
+    assert_eq!(purged, 1);
+    let left: Vec<(String,)> = carenet_fabric::with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT id FROM izo_registration").fetch_all(pool).await?
+    });
+    assert_eq!(left, [("izo-new".to_owned(),)]);
+    let records = carenet_fabric::audit::list(&store.db, 0, 100).await?;
+    let proof = records
+        .iter()
+        .find(|r| r.action == "purged" && r.message_id == "izo-old")
+        .expect("the purge is audited");
+    assert_eq!(proof.purpose, "retention:730d");
+    assert_eq!(
+        proof.payload_sha256,
+        carenet_fabric::crypto::sha256("Slaapt slecht, verzuimt vaak.".as_bytes()).to_vec()
+    );
+    assert!(carenet_fabric::audit::verify(&store.db).await?.is_ok());
+    Ok(())
+}

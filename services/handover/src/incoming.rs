@@ -685,6 +685,57 @@ pub async fn register_for_izo(
     Ok(id)
 }
 
+/// The days an IZO registration made from a received dossier is kept: a
+/// pupil care record, like the referral slice's own (`record.izo`), two
+/// years after it was made unless the node keeps IZO records longer.
+pub const IZO_REGISTRATION_DAYS: u32 = 730;
+
+/// Deletes the IZO registrations made from received dossiers that are older
+/// than `days` (their question is free text about the pupil), each in its
+/// own transaction with a `purged` audit record (`retention:<days>d`, the
+/// hash of what was deleted). A job: it acts as the node itself.
+pub async fn purge_izo_registrations(store: &Store, days: u32, now: i64) -> Result<usize> {
+    let cutoff = now - i64::from(days) * 86_400_000;
+    let due: Vec<(String,)> = with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT id FROM izo_registration WHERE at_ms < $1 ORDER BY at_ms")
+            .bind(cutoff)
+            .fetch_all(pool)
+            .await?
+    });
+    let system = Actor::system(store.party.clone());
+    let mut purged = 0;
+    for (id,) in due {
+        let deleted = audited!(&store.db, tx => {
+            let row: Option<(String, String)> =
+                sqlx::query_as("SELECT id, question FROM izo_registration WHERE id = $1 AND at_ms < $2")
+                    .bind(&id)
+                    .bind(cutoff)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match row {
+                None => (false, Vec::new()),
+                Some((_, question)) => {
+                    sqlx::query("DELETE FROM izo_registration WHERE id = $1")
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let entry = Entry {
+                        purpose: format!("retention:{days}d"),
+                        legal_basis: "retention".into(),
+                        payload_sha256: carenet_fabric::crypto::sha256(question.as_bytes()).to_vec(),
+                        ..system.entry("purged", &id)
+                    };
+                    (true, vec![entry])
+                }
+            }
+        });
+        if deleted {
+            purged += 1;
+        }
+    }
+    Ok(purged)
+}
+
 /// Received dossiers whose feedback to the sending school is due: received at
 /// least `after_days` ago, no feedback sent yet, not withdrawn. A job.
 pub async fn feedback_due(store: &Store, now: i64, after_days: u32) -> Result<Vec<Incoming>> {

@@ -263,6 +263,23 @@ impl Slice for HandoverSlice {
                 }),
             },
             Job {
+                // The IZO registrations made from received dossiers are
+                // pupil care records: kept as the node keeps IZO records.
+                name: "izo registration purge",
+                run: Box::new(|ctx: JobContext| {
+                    Box::pin(async move {
+                        let days = ctx
+                            .registry
+                            .retention_days("record.izo")
+                            .unwrap_or(crate::incoming::IZO_REGISTRATION_DAYS);
+                        Ok(
+                            crate::incoming::purge_izo_registrations(&ctx.store, days, ctx.now_ms)
+                                .await?,
+                        )
+                    })
+                }),
+            },
+            Job {
                 name: "unread digest reminders",
                 run: Box::new(move |ctx: JobContext| {
                     Box::pin(async move {
