@@ -3,7 +3,10 @@
 //! login, and by an admin for every session of a staff id.
 //!
 //! The browser's cookie holds a random id (in the encrypted cookie); the
-//! table holds its SHA-256, so a copy of the table is no way in. A row lives
+//! table holds its SHA-256, so a copy of the table opens no session here.
+//! It does hold the provider's access and refresh tokens in clear (the
+//! re-check needs them): the database file is the node's own (0600), and
+//! encrypting them with the session key is still to do. A row lives
 //! until logout, its absolute expiry (`session_minutes`), or the moment its
 //! login is refused at the provider; [`crate::session`] checks the login
 //! again every `session_recheck_minutes`, one request at a time per session
