@@ -307,12 +307,18 @@ pub(crate) async fn withdraw(
 
 /// A pupil's granted consents, oldest first (of `purpose` only, when
 /// given), for a form that publishes, shares or sends under one of them.
+/// A reader without a relation with the pupil is offered none: the page
+/// stays theirs to read (a warm handover a mentor may open), and the
+/// action itself checks its own rules.
 pub(crate) async fn granted(
     state: &AppState,
     actor: &carenet_fabric::Actor,
     child_ref: &str,
     purpose: Option<Purpose>,
 ) -> Result<Vec<Stored>, Error> {
+    if !carenet_consent::relation::holds(&state.inner.store, actor, child_ref).await? {
+        return Ok(Vec::new());
+    }
     Ok(ConsentStore::new(state.inner.store.clone())
         .list(actor, child_ref)
         .await?

@@ -187,8 +187,14 @@ pub(crate) async fn show(
         Err(carenet_handover::Error::NotFound(_)) => None,
         Err(e) => return Err(e.into()),
     };
+    // Only someone who may see the pupil's consents shares under one: the
+    // others read the record, with no sharing offered.
+    let may_share = match &own {
+        Some(own) => carenet_consent::relation::holds(store, &staff.actor, &own.child_ref).await?,
+        None => false,
+    };
     let consents = match own {
-        Some(own) if held && others => crate::consent::granted(
+        Some(own) if held && others && may_share => crate::consent::granted(
             &state,
             &staff.actor,
             &own.child_ref,
@@ -206,7 +212,7 @@ pub(crate) async fn show(
         planned_on: labels::date_text(&record.planned_on),
         held_on: record.held_on.clone(),
         held,
-        shareable: held && others,
+        shareable: held && others && may_share,
         participants: record
             .participants
             .iter()

@@ -200,6 +200,16 @@ try {
   await shot(ib, '18-warme-overdracht-verslag');
   await ib.reload();
   check(!(await text(ib)).includes('Het verslag is gedeeld'), 'a notice shows once (a reload sends nothing again)');
+  // A teacher of the school without a relation with the pupil may read the
+  // record: the page offers them no consent to share under, and is no 403.
+  const warmUrl = ib.url();
+  check(warmUrl.includes('/warme-overdracht/'), 'IB: on the warm-handover page');
+  const teacher = current = await person();
+  await signIn(teacher, po, '/', 'mentor-2');
+  const warm = await teacher.goto(warmUrl);
+  check(warm.status() === 200 && (await text(teacher)).includes('Nazorggesprek in oktober'), 'a mentor without a relation reads the warm-handover record');
+  check(!(await text(teacher)).includes('Delen met de andere school'), 'and is offered no sharing under a consent');
+  current = ib;
   current = zc;
   await until(zc, receivedUrl, async (_r, p) => (await text(p)).includes('Nazorggesprek in oktober'), 'VO: the shared warm-handover record arrived');
   check((await text(zc)).includes('Tekent graag; trots op zijn spreekbeurt.'), "VO: the notes per agenda item");
