@@ -17,6 +17,7 @@ mod care;
 pub mod config;
 mod consent;
 pub mod demo;
+mod dossier_content;
 mod dossiers;
 mod error;
 mod form;
