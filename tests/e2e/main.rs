@@ -34,6 +34,7 @@ mod peer_limits;
 mod portal;
 mod portal_browser;
 mod portal_links;
+mod received;
 mod refusals;
 mod retention;
 mod slices;

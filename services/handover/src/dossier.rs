@@ -1219,7 +1219,23 @@ pub async fn export_oso(store: &Store, actor: &Actor, source: &ExportSource) -> 
     roles::check(store, actor, roles::EXPORT, subject).await?;
     let dossier = match source {
         ExportSource::Own(id) => get(store, id).await?.dossier,
-        ExportSource::Received(message_id) => crate::incoming::dossier(store, message_id).await?,
+        ExportSource::Received(message_id) => {
+            // A reading of a received dossier: audited and told to the
+            // sending school (the guardians see it).
+            let item = crate::incoming::get(store, message_id).await?;
+            let dossier = crate::incoming::dossier_of(store, &item).await?;
+            let xml = dossier.to_oso()?;
+            crate::reading::record(
+                store,
+                actor,
+                &item,
+                &dossier,
+                crate::reading::Reading::Export,
+                sha256(xml.as_bytes()).to_vec(),
+            )
+            .await?;
+            return Ok(xml);
+        }
     };
     let xml = dossier.to_oso()?;
     let entry = Entry {

@@ -26,6 +26,7 @@ pub mod incoming;
 pub mod lookup;
 pub mod model;
 pub mod oso;
+pub mod reading;
 pub mod relation;
 pub mod request;
 pub mod roles;
