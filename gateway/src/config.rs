@@ -47,6 +47,106 @@ pub struct GatewayConfig {
     /// The parent portal's links as the school manages them.
     #[serde(default)]
     pub portal: PortalSection,
+    /// `[smtp]`: the mail server notifications go out through. Without it
+    /// no mail is sent (notifications are off).
+    #[serde(default)]
+    pub smtp: Option<SmtpSection>,
+    /// `[notifications]`: how often the outbox is filled and sent, when the
+    /// daily overview goes, how sending is retried.
+    #[serde(default)]
+    pub notifications: NotificationsSection,
+}
+
+/// How the gateway talks to the mail server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP upgraded with STARTTLS (required), usually port 587.
+    Starttls,
+    /// TLS from the first byte (SMTPS), usually port 465.
+    Tls,
+    /// No TLS at all: only to a mail server on this machine (loopback).
+    None,
+}
+
+/// `[smtp]`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    #[serde(default = "default_smtp_tls")]
+    pub tls: SmtpTls,
+    /// The sender address of every mail (`carenet@school.example`).
+    pub from: String,
+    /// The login at the mail server, if it asks for one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A file holding that login's password (never in the config itself).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// How long one conversation with the mail server may take, in seconds.
+    #[serde(default = "default_smtp_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+/// `[notifications]`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsSection {
+    /// How often what waits is looked up and due mails are sent, in seconds.
+    #[serde(default = "default_notify_poll_secs")]
+    pub poll_secs: u64,
+    /// From which hour (0-23, Dutch time) the daily overview is sent.
+    #[serde(default = "default_digest_hour")]
+    pub digest_hour: u8,
+    /// The first wait after a failed sending, in seconds; it doubles each
+    /// time up to `retry_max_secs`.
+    #[serde(default = "default_retry_base_secs")]
+    pub retry_base_secs: u64,
+    #[serde(default = "default_retry_max_secs")]
+    pub retry_max_secs: u64,
+    /// After how many hours of failing a mail is given up (audited).
+    #[serde(default = "default_give_up_after_hours")]
+    pub give_up_after_hours: u64,
+}
+
+impl Default for NotificationsSection {
+    fn default() -> Self {
+        Self {
+            poll_secs: default_notify_poll_secs(),
+            digest_hour: default_digest_hour(),
+            retry_base_secs: default_retry_base_secs(),
+            retry_max_secs: default_retry_max_secs(),
+            give_up_after_hours: default_give_up_after_hours(),
+        }
+    }
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+fn default_smtp_tls() -> SmtpTls {
+    SmtpTls::Starttls
+}
+fn default_smtp_timeout_secs() -> u64 {
+    10
+}
+fn default_notify_poll_secs() -> u64 {
+    60
+}
+fn default_digest_hour() -> u8 {
+    7
+}
+fn default_retry_base_secs() -> u64 {
+    60
+}
+fn default_retry_max_secs() -> u64 {
+    3600
+}
+fn default_give_up_after_hours() -> u64 {
+    72
 }
 
 /// `[portal]`: how the school's invitations to the parent portal work.
@@ -203,6 +303,38 @@ impl std::fmt::Debug for GatewayConfig {
     }
 }
 
+impl SmtpSection {
+    fn validate(&self) -> Result<(), Error> {
+        if self.host.trim().is_empty() {
+            return Err(Error::invalid("smtp.host", "must name the mail server"));
+        }
+        let loopback = self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if self.tls == SmtpTls::None && !loopback {
+            return Err(Error::invalid(
+                "smtp.tls",
+                "none is only for a mail server on this machine: use starttls or tls",
+            ));
+        }
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(Error::invalid("smtp.from", "must be an e-mail address"));
+        }
+        if self.username.is_some() != self.password_file.is_some() {
+            return Err(Error::invalid(
+                "smtp.password_file",
+                "a username needs a password_file, and the other way round",
+            ));
+        }
+        if !(1..=60).contains(&self.timeout_secs) {
+            return Err(Error::invalid("smtp.timeout_secs", "must be 1-60"));
+        }
+        Ok(())
+    }
+}
+
 impl GatewayConfig {
     /// Reads `file`; relative paths in it are relative to the file.
     pub fn load(file: &Path) -> Result<Self, Error> {
@@ -219,6 +351,9 @@ impl GatewayConfig {
         ];
         if let Some(g) = config.guardian_oidc.as_mut() {
             paths.push(&mut g.client_secret_file);
+        }
+        if let Some(file) = config.smtp.as_mut().and_then(|s| s.password_file.as_mut()) {
+            paths.push(file);
         }
         for path in paths {
             if path.is_relative() {
@@ -263,6 +398,28 @@ impl GatewayConfig {
         if self.api.audience.as_deref().is_some_and(str::is_empty) {
             return Err(Error::invalid("api.audience", "must not be empty"));
         }
+        if let Some(smtp) = &self.smtp {
+            smtp.validate()?;
+        }
+        let n = &self.notifications;
+        if !(1..=3600).contains(&n.poll_secs) {
+            return Err(Error::invalid("notifications.poll_secs", "must be 1-3600"));
+        }
+        if n.digest_hour > 23 {
+            return Err(Error::invalid("notifications.digest_hour", "must be 0-23"));
+        }
+        if n.retry_base_secs == 0 || n.retry_max_secs < n.retry_base_secs {
+            return Err(Error::invalid(
+                "notifications.retry_max_secs",
+                "must be at least retry_base_secs, which must be 1 or more",
+            ));
+        }
+        if !(1..=24 * 30).contains(&n.give_up_after_hours) {
+            return Err(Error::invalid(
+                "notifications.give_up_after_hours",
+                "must be 1-720",
+            ));
+        }
         let most = carenet_consent::links::MAX_INVITATION_DAYS;
         if !(1..=most).contains(&self.portal.invitation_days) {
             return Err(Error::invalid(
@@ -304,6 +461,8 @@ impl GatewayConfig {
             guardian_oidc: None,
             api: ApiSection::default(),
             portal: PortalSection::default(),
+            smtp: None,
+            notifications: NotificationsSection::default(),
         }
     }
 
@@ -367,6 +526,8 @@ mod tests {
             guardian_oidc: None,
             api: ApiSection::default(),
             portal: PortalSection::default(),
+            smtp: None,
+            notifications: NotificationsSection::default(),
         }
     }
 
@@ -395,6 +556,29 @@ mod tests {
         let mut waiting = config();
         waiting.portal.invitation_days = 61;
         assert_eq!(field(waiting), "portal.invitation_days");
+        let mut plain = config();
+        plain.smtp = Some(SmtpSection {
+            host: "mail.school.example".into(),
+            port: 25,
+            tls: SmtpTls::None,
+            from: "carenet@school.example".into(),
+            username: None,
+            password_file: None,
+            timeout_secs: 10,
+        });
+        assert_eq!(field(plain.clone()), "smtp.tls");
+        let mut local = plain.clone();
+        local.smtp.as_mut().unwrap().host = "127.0.0.1".into();
+        assert!(local.validate().is_ok());
+        let mut nobody = local.clone();
+        nobody.smtp.as_mut().unwrap().from = "carenet".into();
+        assert_eq!(field(nobody), "smtp.from");
+        let mut half = local;
+        half.smtp.as_mut().unwrap().username = Some("carenet".into());
+        assert_eq!(field(half), "smtp.password_file");
+        let mut late = config();
+        late.notifications.digest_hour = 24;
+        assert_eq!(field(late), "notifications.digest_hour");
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod izo;
 mod jwks;
 mod labels;
 mod links;
+mod notify;
 mod oidc;
 mod pages;
 mod portal;
@@ -46,6 +47,7 @@ use carenet_fabric::{PartyId, PartyKind};
 pub use api::ApiDoc;
 pub use config::GatewayConfig;
 pub use error::Error;
+pub use notify::stored_values as notification_stored_values;
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -171,7 +173,12 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
         Login::Demo(_) => Vec::new(),
     };
     let headers = pages::SecurityHeaders::new(&config.public_url, &form_origins)?;
-    Ok(AppState {
+    // Notifications: off unless `[smtp]` is set.
+    let mailer = match &config.smtp {
+        Some(smtp) => Some(notify::mail::Mailer::new(&config, smtp)?),
+        None => None,
+    };
+    let state = AppState {
         inner: Arc::new(Inner {
             config,
             party,
@@ -186,7 +193,11 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             introspected: bearer::Introspected::default(),
             headers,
         }),
-    })
+    };
+    if let Some(mailer) = mailer {
+        notify::start(Arc::downgrade(&state.inner), mailer);
+    }
+    Ok(state)
 }
 
 /// How often the gateway looks for a newer directory in the node's cache.
@@ -249,6 +260,7 @@ pub fn router(state: AppState) -> Router {
             get(dossiers::digest).post(dossiers::open_digest),
         )
         .route("/mijn-leerlingen", get(dossiers::mine))
+        .route("/meldingen", post(pages::notifications))
         .route("/toestemming", get(consent::index))
         .route("/toestemming/leerling", post(consent::lookup))
         .route("/toestemming/aanvragen", post(consent::request))
@@ -340,6 +352,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ouders/auth/callback", get(portal::callback))
         .route("/ouders/uitloggen", post(portal::logout))
         .route("/ouders/koppelen", post(portal::redeem))
+        .route("/ouders/meldingen", post(portal::notifications))
         .route("/ouders/kind/{n}", get(portal::child))
         .route("/ouders/kind/{n}/gezien", get(portal::seen))
         .route("/ouders/kind/{n}/plan", get(portal::plan))

@@ -133,6 +133,8 @@ pub(crate) struct Verified {
     pub claims: HashMap<String, serde_json::Value>,
     /// The standard `name` claim (the library parses it apart from the rest).
     pub name: Option<String>,
+    /// The standard `email` claim: where notifications go (ADR 0008).
+    pub email: Option<String>,
     pub id_token: String,
     pub access_token: String,
     /// Empty when the provider gave none.
@@ -310,6 +312,7 @@ impl Oidc {
                 .name()
                 .and_then(|n| n.get(None))
                 .map(|n| n.as_str().to_owned()),
+            email: claims.email().map(|e| e.as_str().to_owned()),
             id_token: text,
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
@@ -373,6 +376,7 @@ impl Oidc {
                 .name()
                 .and_then(|n| n.get(None))
                 .map(|n| n.as_str().to_owned()),
+            email: claims.email().map(|e| e.as_str().to_owned()),
             id_token: tokens.id_token,
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
@@ -583,6 +587,14 @@ pub(crate) async fn callback(
             tokens: &tokens,
             expires_at_ms: now_ms() + config.session_minutes * 60_000,
         },
+    )
+    .await?;
+    crate::notify::remember(
+        &state.inner.store.db,
+        crate::notify::Kind::Staff,
+        &staff,
+        &roles,
+        login.email.as_deref(),
     )
     .await?;
     tracing::info!(party = %state.inner.party, "staff signed in");

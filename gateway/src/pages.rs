@@ -20,11 +20,15 @@ struct Start<'a> {
     csrf: &'a str,
     /// "Wat wacht op mij": (what, how many, the page to do it on); empty
     /// when nothing is this role's to do.
-    waiting: Vec<(&'static str, usize, &'static str)>,
+    waiting: Vec<(&'static str, usize, String)>,
     /// Requests for a dossier from a school that is not the pupil's
     /// recorded destination, waiting for the IB's answer.
     requests: Vec<crate::requests::RequestRow>,
     notice: Option<String>,
+    /// E-mail notifications: `None` when they are off (no `[smtp]`);
+    /// else the person's choice, `None` inside when their login gave no
+    /// address.
+    mail: Option<Option<&'static str>>,
 }
 
 /// What waits for this member of staff: for the roles with the school's
@@ -35,9 +39,12 @@ struct Start<'a> {
 async fn waiting(
     state: &AppState,
     actor: &carenet_fabric::Actor,
-) -> Result<Vec<(&'static str, usize, &'static str)>, Error> {
+) -> Result<Vec<(&'static str, usize, String)>, Error> {
+    use crate::notify::waiting::{self as derived, Event};
     use carenet_handover::{incoming, roles, season};
     let store = &state.inner.store;
+    // What the notifications mail about, derived in one place.
+    let items = derived::staff(store, state.inner.kind, actor).await?;
     let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
     let overview = may(&roles::overview(state.inner.kind));
     let mut waiting = Vec::new();
@@ -107,11 +114,7 @@ async fn waiting(
     // Reading is recorded for the mentor (it tells the sending school), so
     // this counts the mentor's unread pupils; a teacher has no such count.
     if !overview && actor.roles.contains(&carenet_fabric::Role::Mentor) {
-        let unread = incoming::list(store)
-            .await?
-            .iter()
-            .filter(|i| i.available && i.mentor.as_deref() == Some(me) && i.opened_at_ms.is_none())
-            .count();
+        let unread = items.iter().filter(|i| i.event == Event::NewPupil).count();
         waiting.push((
             "Dossiers van nieuwe leerlingen te lezen",
             unread,
@@ -127,6 +130,18 @@ async fn waiting(
             "/ouderportaal",
         ));
     }
+    let mut waiting: Vec<(&'static str, usize, String)> = waiting
+        .into_iter()
+        .map(|(what, n, href)| (what, n, href.to_owned()))
+        .collect();
+    // Feedback, a plan's tasks, overdue actions and evaluations due: one
+    // line per page, so each opens where it is done. (New pupils and
+    // dossier requests are listed above, from the same state.)
+    let rest: Vec<_> = items
+        .into_iter()
+        .filter(|i| !matches!(i.event, Event::NewPupil | Event::DossierRequest))
+        .collect();
+    waiting.extend(derived::grouped(&rest));
     Ok(waiting)
 }
 
@@ -232,6 +247,17 @@ pub(crate) async fn start(
     // The actor the slices check; an invalid login ends here.
     let actor = session.actor(&state.inner.party)?;
     let (jar, notice) = notice(jar, "/");
+    let mail = match state.inner.config.smtp {
+        None => None,
+        Some(_) => {
+            let person = crate::notify::person(crate::notify::Kind::Staff, &session.staff);
+            Some(
+                crate::notify::mode_of(&state.inner.store.db, &person)
+                    .await?
+                    .map(crate::notify::Mode::as_str),
+            )
+        }
+    };
     let page = render(&Start {
         party: state.inner.party.as_str(),
         staff: &session.staff,
@@ -240,8 +266,50 @@ pub(crate) async fn start(
         waiting: waiting(&state, &actor).await?,
         requests: crate::requests::work_list(&state, &actor).await?,
         notice,
+        mail,
     });
     Ok((jar, page).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct MailForm {
+    #[serde(default)]
+    csrf: String,
+    /// `per_bericht` or `dagelijks`.
+    #[serde(default)]
+    wijze: String,
+}
+
+impl MailForm {
+    pub(crate) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+    pub(crate) fn wijze(&self) -> &str {
+        &self.wijze
+    }
+}
+
+/// `POST /meldingen`: how a member of staff wants to be told.
+pub(crate) async fn notifications(
+    State(state): State<AppState>,
+    staff: crate::session::Staff,
+    jar: PrivateCookieJar,
+    headers: axum::http::HeaderMap,
+    crate::form::Form(form): crate::form::Form<MailForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    if state.inner.config.smtp.is_none() {
+        return Err(Error::NotFound);
+    }
+    let mode = crate::notify::Mode::parse("wijze", &form.wijze)?;
+    let person = crate::notify::person(crate::notify::Kind::Staff, &staff.session.staff);
+    crate::notify::choose(&state.inner.store.db, &person, mode).await?;
+    Ok(done(
+        &state,
+        jar,
+        "/",
+        "Uw keuze voor berichten per e-mail is opgeslagen.",
+    ))
 }
 
 /// The headers of every answer that depend on the config: the

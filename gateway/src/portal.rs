@@ -61,6 +61,11 @@ struct HomePage {
     /// Links the school ended: (since when, why).
     ended: Vec<(String, String)>,
     notice: Option<&'static str>,
+    /// What waits for the guardian: (what, how many, where).
+    waiting: Vec<(&'static str, usize, String)>,
+    /// E-mail notifications: off (`None`), or the guardian's choice (none
+    /// inside: their login gave no address).
+    mail: Option<Option<&'static str>>,
 }
 
 /// How the portal names a child: the first name from a dossier about them,
@@ -126,7 +131,20 @@ pub(crate) async fn home(
         }
         "zienswijze" => Some("Uw reactie is vastgelegd en gaat met het dossier mee."),
         "beeindigd" => Some("De koppeling met dit kind is beëindigd. Hieronder staat waarom."),
+        "meldingen" => Some("Uw keuze voor berichten per e-mail is opgeslagen."),
         _ => None,
+    };
+    let items = crate::notify::waiting::guardian(store, &guardian).await?;
+    let mail = match state.inner.config.smtp {
+        None => None,
+        Some(_) => {
+            let person = crate::notify::person(crate::notify::Kind::Guardian, &guardian.id);
+            Some(
+                crate::notify::mode_of(&store.db, &person)
+                    .await?
+                    .map(crate::notify::Mode::as_str),
+            )
+        }
     };
     Ok(render(&HomePage {
         csrf: session.csrf,
@@ -134,7 +152,26 @@ pub(crate) async fn home(
         children,
         ended,
         notice,
+        waiting: crate::notify::waiting::grouped(&items),
+        mail,
     }))
+}
+
+/// `POST /ouders/meldingen`: how the guardian wants to be told.
+pub(crate) async fn notifications(
+    State(state): State<AppState>,
+    parent: Parent,
+    headers: HeaderMap,
+    Form(form): Form<crate::pages::MailForm>,
+) -> Result<Response, Error> {
+    parent.check(form.csrf(), &headers, &state)?;
+    if state.inner.config.smtp.is_none() {
+        return Err(Error::NotFound);
+    }
+    let mode = crate::notify::Mode::parse("wijze", form.wijze())?;
+    let person = crate::notify::person(crate::notify::Kind::Guardian, &parent.guardian.id);
+    crate::notify::choose(&state.inner.store.db, &person, mode).await?;
+    Ok(Redirect::to("/ouders?m=meldingen").into_response())
 }
 
 /// `GET /ouders/inloggen`: to the guardians' provider.
@@ -177,6 +214,14 @@ pub(crate) async fn callback(
             tokens: &tokens,
             expires_at_ms: now_ms() + config.session_minutes.min(60) * 60_000,
         },
+    )
+    .await?;
+    crate::notify::remember(
+        &state.inner.store.db,
+        crate::notify::Kind::Guardian,
+        &guardian.id,
+        &[],
+        login.email.as_deref(),
     )
     .await?;
     tracing::info!(party = %state.inner.party, "guardian signed in");

@@ -54,6 +54,12 @@ try {
   const count = async (row) => (await page.textContent(`tr:has-text("${row}") td`)).trim();
   check(await count('Klaar om te versturen') === '1', 'wat wacht op mij: the dossier ready to send');
   check(await count('Dossiers samen te stellen') === '0', 'and nothing else');
+  // The plan the IB coordinates: the overdue action and the evaluation due,
+  // each linked to the plan's page (the same items the e-mails are about).
+  check(await count('Acties over de datum') === '1', 'wat wacht op mij: an action past its date');
+  check(await count('Evaluaties van een plan te houden') === '1', 'wat wacht op mij: an evaluation due');
+  const planLink = await page.getAttribute('tr:has-text("Acties over de datum") a', 'href');
+  check(/^\/plannen\/[^/]+$/.test(planLink), 'linked to the plan by its id');
   check(!page.url().includes('ib-1'), 'no personal data in the URL');
   const cookies = await context.cookies();
   const session = cookies.find((c) => c.name === 'carenet_session');
@@ -61,6 +67,9 @@ try {
   check(!session.value.includes('ib-1'), 'the session cookie is encrypted');
   await page.screenshot({ path: `${shots}/02-start.png`, fullPage: true });
   await audit(page, '02-start');
+  const opened = await page.goto(base + planLink);
+  check(opened.status() === 200, 'the listed plan opens');
+  await page.goto(base + '/');
 
   // 2b. The IB imports OSO files and follows the progress.
   await page.goto(base + '/dossiers/importeren');

@@ -20,14 +20,15 @@ import { Provider, errors } from 'oidc-provider';
 const bases = process.argv.slice(2);
 // Test staff: the claims a school's identity provider would give.
 // Test guardians: what a DigiD broker would give (a subject and a name).
+// Each has an e-mail address, released with the `email` scope only.
 const USERS = {
-  'ib-1': { staff: 'ib-1', party: 'po-1', roles: ['support_coordinator_po'] },
-  'mentor-2': { staff: 'mentor-2', party: 'po-1', roles: ['mentor'] },
-  'zc-9': { staff: 'zc-9', party: 'vo-1', roles: ['care_coordinator'] },
-  'mentor-7': { staff: 'mentor-7', party: 'vo-1', roles: ['mentor'] },
-  'jgz-3': { staff: 'jgz-3', party: 'jgz-1', roles: ['zat_member'] },
-  'ouder-1': { name: 'J. de Vries' },
-  'ouder-2': { name: 'A. Jansen' },
+  'ib-1': { staff: 'ib-1', party: 'po-1', roles: ['support_coordinator_po'], email: 'ib-1@po-1.example' },
+  'mentor-2': { staff: 'mentor-2', party: 'po-1', roles: ['mentor'], email: 'mentor-2@po-1.example' },
+  'zc-9': { staff: 'zc-9', party: 'vo-1', roles: ['care_coordinator'], email: 'zc-9@vo-1.example' },
+  'mentor-7': { staff: 'mentor-7', party: 'vo-1', roles: ['mentor'], email: 'mentor-7@vo-1.example' },
+  'jgz-3': { staff: 'jgz-3', party: 'jgz-1', roles: ['zat_member'], email: 'jgz-3@jgz-1.example' },
+  'ouder-1': { name: 'J. de Vries', email: 'ouder-1@thuis.example' },
+  'ouder-2': { name: 'A. Jansen', email: 'ouder-2@thuis.example' },
 };
 const jwk = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 const server = http.createServer();
@@ -72,8 +73,8 @@ server.listen(0, '127.0.0.1', () => {
     // (they end with the login's session at the provider).
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
     pkce: { required: () => true },
-    claims: { openid: ['sub'], carenet: ['staff', 'party', 'roles'], profile: ['name'] },
-    scopes: ['openid', 'carenet', 'profile', 'carenet-api'],
+    claims: { openid: ['sub'], carenet: ['staff', 'party', 'roles'], profile: ['name'], email: ['email'] },
+    scopes: ['openid', 'carenet', 'profile', 'email', 'carenet-api'],
     conformIdTokenClaims: false,
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
     jwks: { keys: [{ ...jwk, kid: process.env.KID || 'test-1', use: 'sig', alg: 'RS256' }] },

@@ -158,6 +158,8 @@ async fn gateway_full(
             timeout_secs: 5,
         },
         portal: Default::default(),
+        smtp: None,
+        notifications: Default::default(),
         guardian_oidc: Some(GuardianOidcSection {
             issuer: issuer.to_owned(),
             client_id: "ouders".into(),
@@ -251,6 +253,36 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
         &crate::handover::example("POVO_full"),
         "pupil-1",
         carenet_handover::dossier::Route::PoVo,
+    )
+    .await?;
+    // And a plan the IB coordinates: an action past its date, its
+    // evaluation due ("wat wacht op mij" lists both, linked to the plan).
+    let day = |d: i64| {
+        carenet_consent::record::format_date(
+            carenet_fabric::clock::today() + time::Duration::days(d),
+        )
+    };
+    carenet_caseplan::plan::open(
+        &po.store,
+        &ib,
+        carenet_caseplan::plan::NewPlan {
+            child_ref: "pupil-9".into(),
+            child_name: "Leerling Negen".into(),
+            child_birth_date: "2015-03-01".into(),
+            origin: "zat".into(),
+            origin_id: "zat-9".into(),
+            coordinator: "ib-1".into(),
+            reports_back: "ib-1".into(),
+            evaluation_on: day(3),
+            actions: vec![carenet_proto::v1::CaseAction {
+                owner: "po-1".into(),
+                what: "Gesprek met ouders".into(),
+                goal: "Rust in de klas".into(),
+                due_on: day(-1),
+                category: String::new(),
+            }],
+            ..Default::default()
+        },
     )
     .await?;
     let (listener, base) = bind().await?;

@@ -27,6 +27,7 @@ mod handover_cli;
 mod izo;
 mod large;
 mod migrations;
+mod notify;
 mod operator;
 mod oso;
 mod oso_routes;

@@ -184,6 +184,48 @@ fn probes() -> Vec<Probe> {
             ),
         },
     ]
+    .into_iter()
+    .chain(notification_probes())
+    .collect()
+}
+
+/// The notifier's columns (ADR 0008), with the values the gateway writes.
+fn notification_probes() -> Vec<Probe> {
+    let values = |column: &str| {
+        texts(
+            carenet_gateway::notification_stored_values()
+                .into_iter()
+                .find(|(c, _)| *c == column)
+                .map(|(_, v)| v)
+                .unwrap_or_default(),
+        )
+    };
+    vec![
+        Probe {
+            column: "notify_person.mode",
+            insert: "INSERT INTO notify_person (person, kind, subject, roles, email, mode, updated_at_ms) \
+                     VALUES ($1, 'staff', $1, '', 'a@b.example', $2, 0)",
+            select: "SELECT mode FROM notify_person WHERE person = $1",
+            blob: false,
+            values: values("notify_person.mode"),
+        },
+        Probe {
+            column: "notify_person.kind",
+            insert: "INSERT INTO notify_person (person, kind, subject, roles, email, mode, updated_at_ms) \
+                     VALUES ($1, $2, $1, '', 'a@b.example', 'per_bericht', 0)",
+            select: "SELECT kind FROM notify_person WHERE person = $1",
+            blob: false,
+            values: values("notify_person.kind"),
+        },
+        Probe {
+            column: "notify_outbox.state",
+            insert: "INSERT INTO notify_outbox (event_key, id, person, event, path, state, attempts, \
+                     next_attempt_at_ms, created_at_ms) VALUES ($1, $1, 'p', 'e', '/', $2, 0, 0, 0)",
+            select: "SELECT state FROM notify_outbox WHERE event_key = $1",
+            blob: false,
+            values: values("notify_outbox.state"),
+        },
+    ]
 }
 
 async fn execute(

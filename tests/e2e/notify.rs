@@ -1,0 +1,619 @@
+//! E-mail notifications (issue 19 item 5, ADR 0008) against a real SMTP
+//! server (aiosmtpd, with `tests/smtp/sink.py` writing each message it
+//! takes to a file), the gateway of a real node, and a real OpenID Connect
+//! provider whose logins carry the `email` claim: each event sends one mail
+//! naming no pupil; a mail server that is down for a while gets every mail
+//! afterwards, once; a guardian who chose the daily overview gets one mail.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use carenet_consent::links::{self, NewInvitation};
+use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
+use carenet_consent::{Category, Purpose};
+use carenet_e2e::{TestRegion, Tuning, wait_until};
+use carenet_fabric::store::Store;
+use carenet_fabric::{Actor, PartyId, PartyKind, Role};
+use carenet_gateway::config::{NotificationsSection, SmtpSection, SmtpTls};
+use carenet_handover::dossier::{self, Route};
+use carenet_handover::model::Extras;
+use carenet_proto::v1::{self, consent_recipient::Target};
+use reqwest::header::COOKIE;
+
+use crate::gateway::{bind, gateway_with, provider};
+use crate::gateway_sessions::{Jar, csrf, page, sign_in};
+use crate::three_parties;
+
+/// A real SMTP server on loopback, run by aiosmtpd; each message it takes
+/// lands as a file in `dir`.
+struct Smtp {
+    port: u16,
+    dir: PathBuf,
+    server: Option<tokio::process::Child>,
+}
+
+impl Smtp {
+    /// A free port and a directory; the server is not started yet.
+    fn new(dir: &Path) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        Ok(Self {
+            port,
+            dir: dir.join("mails"),
+            server: None,
+        })
+    }
+
+    /// Starts the server and waits until it takes connections.
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let sink = Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp");
+        let child = tokio::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(["-c", "sink.Sink"])
+            .arg(&self.dir)
+            .env("PYTHONPATH", sink)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        self.server = Some(child);
+        let port = self.port;
+        wait_until(Duration::from_secs(20), || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await
+    }
+
+    /// The `[smtp]` section for a gateway mailing here (plain SMTP: the
+    /// server is on this machine).
+    fn section(&self) -> SmtpSection {
+        SmtpSection {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            tls: SmtpTls::None,
+            from: "carenet@vo-1.example".into(),
+            username: None,
+            password_file: None,
+            timeout_secs: 5,
+        }
+    }
+
+    /// Every message received so far.
+    fn mails(&self) -> Vec<Mail> {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut mails: Vec<Mail> = dir
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .map(|text| Mail::parse(&text))
+            .collect();
+        mails.sort_by(|a, b| (&a.to, &a.body).cmp(&(&b.to, &b.body)));
+        mails
+    }
+}
+
+#[derive(Debug)]
+struct Mail {
+    to: String,
+    subject: String,
+    body: String,
+    whole: String,
+}
+
+impl Mail {
+    fn parse(text: &str) -> Self {
+        let text = text.replace("\r\n", "\n");
+        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Self {
+            to: header("X-Envelope-To"),
+            subject: header("Subject"),
+            body: body.to_owned(),
+            whole: text.clone(),
+        }
+    }
+
+    /// The links in the body, as paths on `base`.
+    fn paths(&self, base: &str) -> Vec<String> {
+        self.body
+            .lines()
+            .filter_map(|l| l.strip_prefix(base))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn staff(store: &Store, id: &str, roles: &[Role]) -> Actor {
+    Actor::new(store.party.clone(), id, roles.iter().copied()).unwrap()
+}
+
+fn day(offset: i64) -> String {
+    carenet_consent::record::format_date(
+        carenet_fabric::clock::today() + time::Duration::days(offset),
+    )
+}
+
+/// What the test put at vo-1 that a mail must never name.
+struct Personal {
+    words: Vec<String>,
+}
+
+impl Personal {
+    fn check(&self, mail: &Mail) {
+        for w in &self.words {
+            assert!(
+                !mail.whole.contains(w.as_str()),
+                "{w:?} in a mail: {}",
+                mail.whole
+            );
+        }
+    }
+}
+
+const PUPIL: &str = "vo-pupil-1";
+
+/// At vo-1, around `PUPIL` (13): a consent request; a consent granted and
+/// withdrawn; the transfer dossier waiting for the guardians' inzage; a
+/// plan (coordinator zc-9) with an overdue action and its evaluation due
+/// today; an invitation for the guardians (its code returned). With
+/// `new_pupil`, also a PO dossier from po-1, received and assigned to
+/// mentor-7. Returns the invitation code and what must stay out of mails.
+async fn waiting_at_vo(region: &TestRegion, new_pupil: bool) -> anyhow::Result<(String, Personal)> {
+    let vo = region.handle("vo-1");
+    let store = vo.store.clone();
+    let zc = staff(&store, "zc-9", &[Role::CareCoordinator]);
+    let today = carenet_fabric::clock::today();
+    let born = today.replace_year(today.year() - 13)?;
+    let consents = ConsentStore::new(store.clone());
+    let ask = |purpose| ConsentRequest {
+        child_ref: PUPIL.into(),
+        child_birth_date: born,
+        purpose,
+        recipients: vec![v1::ConsentRecipient {
+            target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
+        }],
+        categories: vec![Category::Pupil, Category::CareHistory],
+        valid_from: today,
+        valid_until: None,
+    };
+    consents
+        .request(&zc, &ask(Purpose::ShareWithPartner))
+        .await?;
+    let ended = consents
+        .request(&zc, &ask(Purpose::ShareWithPartner))
+        .await?
+        .version
+        .record_id;
+    let grantors = vec![v1::Grantor {
+        role: v1::GrantorRole::Guardian as i32,
+        name: "J. de Vries".into(),
+    }];
+    let evidence = v1::Evidence {
+        kind: v1::EvidenceKind::RecordedConversation as i32,
+        ..Default::default()
+    };
+    consents
+        .grant(
+            &zc,
+            &ended,
+            &Decision {
+                grantors: grantors.clone(),
+                evidence: evidence.clone(),
+                today,
+            },
+        )
+        .await?;
+    consents.withdraw(&zc, &ended, grantors, evidence).await?;
+    let vombo = crate::handover::unseen_vombo();
+    let summary = vombo.summary();
+    let id = dossier::create(&store, &zc, PUPIL, Route::VoVervolg, &vombo).await?;
+    dossier::submit_for_inspection(&store, &zc, &id).await?;
+    let birth = carenet_consent::record::format_date(born);
+    carenet_caseplan::plan::open(
+        &store,
+        &zc,
+        carenet_caseplan::plan::NewPlan {
+            child_ref: PUPIL.into(),
+            child_name: "Sanne Bakker".into(),
+            child_birth_date: birth.clone(),
+            origin: "zat".into(),
+            origin_id: "zat-1".into(),
+            coordinator: "zc-9".into(),
+            reports_back: "zc-9".into(),
+            evaluation_on: day(0),
+            actions: vec![v1::CaseAction {
+                owner: "vo-1".into(),
+                what: "Dagelijkse check-in".into(),
+                goal: "Weer naar school".into(),
+                due_on: day(-2),
+                category: String::new(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await?;
+    let code = links::invite(
+        &store,
+        &zc,
+        &NewInvitation {
+            child_ref: PUPIL.into(),
+            guardian_name: "J. de Vries".into(),
+            child_birth_date: born,
+            days: 30,
+        },
+        false,
+    )
+    .await?
+    .code;
+    let mut words = vec![
+        PUPIL.to_owned(),
+        "Sanne".to_owned(),
+        "Bakker".to_owned(),
+        birth,
+        format!(
+            "{:02}-{:02}-{}",
+            born.day(),
+            born.month() as u8,
+            born.year()
+        ),
+        "Dagelijkse check-in".to_owned(),
+        "de Vries".to_owned(),
+    ];
+    words.extend(summary.pupil_name.split_whitespace().map(str::to_owned));
+    words.extend(summary.birth_date);
+    if new_pupil {
+        let po = region.handle("po-1");
+        let ib = staff(&po.store, "ib-1", &[Role::SupportCoordinatorPo]);
+        let povo = crate::handover::unseen_povo(Extras::default());
+        let s = povo.summary();
+        words.extend(s.pupil_name.split_whitespace().map(str::to_owned));
+        words.extend(s.birth_date);
+        words.push("pupil-1".into());
+        let id = dossier::create(&po.store, &ib, "pupil-1", Route::PoVo, &povo).await?;
+        dossier::submit_for_inspection(&po.store, &ib, &id).await?;
+        dossier::record_inspection(
+            &po.store,
+            &ib,
+            &id,
+            today,
+            dossier::GuardiansView::new(None, dossier::Akkoord::Yes),
+        )
+        .await?;
+        let to = [PartyId::parse("to", "vo-1")?];
+        dossier::publish(&po.store, &po.directory, &ib, &id, &to, None).await?;
+        let item = crate::handover::wait_incoming(&store, 1).await?;
+        carenet_handover::incoming::assign(
+            &store,
+            PartyKind::VoSchool,
+            &zc,
+            &item.message_id,
+            "mentor-7",
+            &[],
+        )
+        .await?;
+    }
+    // Names of one letter or two are no test of anything.
+    words.retain(|w| w.len() > 3);
+    Ok((code, Personal { words }))
+}
+
+/// The notifier of the test gateway: quick, with short retries.
+fn quick(digest_hour: u8) -> NotificationsSection {
+    NotificationsSection {
+        poll_secs: 1,
+        digest_hour,
+        retry_base_secs: 1,
+        retry_max_secs: 2,
+        give_up_after_hours: 1,
+    }
+}
+
+/// Serves vo-1's gateway mailing to `smtp`; the logins ask for `email`.
+async fn vo_gateway(
+    region: &TestRegion,
+    smtp: &Smtp,
+    digest_hour: u8,
+) -> anyhow::Result<(crate::gateway::Gateway, String, tokio::process::Child)> {
+    let (listener, base) = bind().await?;
+    let (provider, issuer) = provider(&[&base]).await?;
+    let section = smtp.section();
+    let gw = gateway_with(region, "vo-1", &issuer, listener, &base, |c| {
+        c.smtp = Some(section);
+        c.notifications = quick(digest_hour);
+        c.oidc.scopes.push("email".into());
+        if let Some(g) = c.guardian_oidc.as_mut() {
+            g.scopes.push("email".into());
+        }
+    })
+    .await?;
+    Ok((gw, base, provider))
+}
+
+/// The guardian links the child with the school's code on the portal.
+async fn link_child(base: &str, jar: &Jar, code: &str) -> anyhow::Result<()> {
+    let (status, home) = page(base, "/ouders", jar).await?;
+    assert_eq!(status, 200, "{home}");
+    let token = csrf(&home)?;
+    let answer = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
+        .post(format!("{base}/ouders/koppelen"))
+        .header(COOKIE, jar.header())
+        .header("origin", base)
+        .form(&[("csrf", token.as_str()), ("code", code)])
+        .send()
+        .await?;
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    Ok(())
+}
+
+/// A form on the page at `at` posted as the person with `jar`.
+async fn choose(base: &str, at: &str, action: &str, jar: &Jar, mode: &str) -> anyhow::Result<()> {
+    let (_, text) = page(base, at, jar).await?;
+    let token = csrf(&text)?;
+    let answer = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
+        .post(format!("{base}{action}"))
+        .header(COOKIE, jar.header())
+        .header("origin", base)
+        .form(&[("csrf", token.as_str()), ("wijze", mode)])
+        .send()
+        .await?;
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    Ok(())
+}
+
+/// Waits until `smtp` holds `n` mails, then a while longer: no more come.
+async fn exactly(smtp: &Smtp, n: usize) -> anyhow::Result<Vec<Mail>> {
+    wait_until(Duration::from_secs(60), || async {
+        (smtp.mails().len() >= n).then_some(())
+    })
+    .await?;
+    // Three more rounds of the notifier (every second): nothing twice.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), n, "{mails:#?}");
+    Ok(mails)
+}
+
+fn by_recipient(mails: &[Mail]) -> BTreeMap<String, usize> {
+    let mut n = BTreeMap::new();
+    for m in mails {
+        *n.entry(m.to.clone()).or_default() += 1;
+    }
+    n
+}
+
+/// The outbox's rows at vo-1: (event, state).
+async fn outbox(store: &Store) -> anyhow::Result<Vec<(String, String, String)>> {
+    Ok(carenet_fabric::with_db!(&store.db, pool => {
+        sqlx::query_as("SELECT person, event, state FROM notify_outbox ORDER BY person, event")
+            .fetch_all(pool)
+            .await?
+    }))
+}
+
+/// Each event sends one mail, to the person it waits for, with the fixed
+/// sentence and a link to the page behind login that opens for them, and
+/// nothing about the pupil; each sending is audited; the start page lists
+/// the same items, linked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_sends_one_mail_without_personal_data() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let (code, personal) = waiting_at_vo(&region, true).await?;
+    let mut smtp = Smtp::new(region.dir.path())?;
+    smtp.start().await?;
+    let (gw, base, _provider) = vo_gateway(&region, &smtp, 7).await?;
+    let zc = sign_in(&base, "/inloggen", "zc-9").await?;
+    let mentor = sign_in(&base, "/inloggen", "mentor-7").await?;
+    let parent = sign_in(&base, "/ouders/inloggen", "ouder-1").await?;
+    link_child(&base, &parent, &code).await?;
+    // The guardian: a consent request, a withdrawal confirmed, a dossier
+    // to read, a plan changed; the coordinator: an overdue action and an
+    // evaluation due; the mentor: a new pupil's digest.
+    let mails = exactly(&smtp, 7).await?;
+    let expected: BTreeMap<String, usize> = [
+        ("ouder-1@thuis.example".to_owned(), 4),
+        ("zc-9@vo-1.example".to_owned(), 2),
+        ("mentor-7@vo-1.example".to_owned(), 1),
+    ]
+    .into();
+    assert_eq!(by_recipient(&mails), expected);
+    let jars = [
+        ("ouder-1@thuis.example", &parent),
+        ("zc-9@vo-1.example", &zc),
+        ("mentor-7@vo-1.example", &mentor),
+    ];
+    for m in &mails {
+        assert_eq!(m.subject, "Bericht van carenet");
+        assert!(
+            m.body.starts_with("Er staat iets voor u klaar in carenet."),
+            "{}",
+            m.body
+        );
+        personal.check(m);
+        let paths = m.paths(&base);
+        assert_eq!(paths.len(), 1, "{}", m.body);
+        // The link opens, for the person it was sent to, after login.
+        let jar = jars.iter().find(|(to, _)| *to == m.to).expect("a person").1;
+        let (status, text) = page(&base, &paths[0], jar).await?;
+        assert_eq!(status, 200, "{}: {text}", paths[0]);
+        // Without a login it is no page of content.
+        let (status, text) = page(&base, &paths[0], &Jar::default()).await?;
+        assert!(
+            status != 200 || text.contains("Inloggen") || text.contains("inloggen"),
+            "{}: {status}",
+            paths[0]
+        );
+    }
+    let events: Vec<String> = outbox(&region.handle("vo-1").store)
+        .await?
+        .into_iter()
+        .map(|(_, e, s)| format!("{e}:{s}"))
+        .collect();
+    for e in [
+        "consent_request",
+        "withdrawal_confirmed",
+        "dossier_to_read",
+        "plan_changed",
+        "task_overdue",
+        "evaluation_due",
+        "new_pupil",
+    ] {
+        assert!(events.contains(&format!("{e}:sent")), "{e} in {events:?}");
+    }
+    // Each sending in the audit log, naming the event and no address.
+    let log = carenet_fabric::audit::list(&region.handle("vo-1").store.db, 0, 10_000).await?;
+    let sent: Vec<_> = log
+        .iter()
+        .filter(|r| r.action == "notification_sent")
+        .collect();
+    assert_eq!(sent.len(), 7);
+    assert!(log.iter().all(|r| !format!("{r:?}").contains("@")));
+    // The start page lists the coordinator's items, each linked to its plan.
+    let (_, start) = page(&base, "/", &zc).await?;
+    for label in ["Acties over de datum", "Evaluaties van een plan te houden"] {
+        assert!(start.contains(label), "{label}: {start}");
+    }
+    let plan_links: Vec<&str> = start
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|h| h.starts_with("/plannen/"))
+        .collect();
+    assert!(!plan_links.is_empty(), "{start}");
+    for href in plan_links {
+        let (status, _) = page(&base, href, &zc).await?;
+        assert_eq!(status, 200, "{href}");
+    }
+    // The guardian's portal lists theirs, linked.
+    let (_, home) = page(&base, "/ouders", &parent).await?;
+    for label in [
+        "Er wordt om uw toestemming gevraagd",
+        "Overdrachtsdossier om te lezen",
+        "Het plan van aanpak is gewijzigd",
+    ] {
+        assert!(home.contains(label), "{label}: {home}");
+    }
+    gw.stop().await;
+    region.shutdown().await
+}
+
+/// The mail server is down while events happen: nothing is lost; once it
+/// is up, every mail arrives, each once, and each was tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_server_that_was_down_gets_every_mail_once() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let (code, personal) = waiting_at_vo(&region, false).await?;
+    let mut smtp = Smtp::new(region.dir.path())?;
+    let (gw, base, _provider) = vo_gateway(&region, &smtp, 7).await?;
+    let _zc = sign_in(&base, "/inloggen", "zc-9").await?;
+    let parent = sign_in(&base, "/ouders/inloggen", "ouder-1").await?;
+    link_child(&base, &parent, &code).await?;
+    let store = region.handle("vo-1").store.clone();
+    // Every item in the outbox, each tried at least twice and still pending.
+    let tried = |n: i64| {
+        let store = store.clone();
+        async move {
+            let rows: Vec<(i64, String)> = carenet_fabric::with_db!(&store.db, pool => {
+                sqlx::query_as("SELECT attempts, state FROM notify_outbox")
+                    .fetch_all(pool)
+                    .await
+                    .ok()?
+            });
+            (rows.len() == 6 && rows.iter().all(|(a, s)| *a >= n && s == "pending")).then_some(())
+        }
+    };
+    wait_until(Duration::from_secs(60), || tried(2)).await?;
+    assert!(smtp.mails().is_empty());
+    smtp.start().await?;
+    let mails = exactly(&smtp, 6).await?;
+    for m in &mails {
+        personal.check(m);
+    }
+    let expected: BTreeMap<String, usize> = [
+        ("ouder-1@thuis.example".to_owned(), 4),
+        ("zc-9@vo-1.example".to_owned(), 2),
+    ]
+    .into();
+    assert_eq!(by_recipient(&mails), expected);
+    let rows = outbox(&store).await?;
+    assert!(rows.iter().all(|(_, _, s)| s == "sent"), "{rows:?}");
+    gw.stop().await;
+    region.shutdown().await
+}
+
+/// A guardian who chose the daily overview gets one mail with every item
+/// that waits, not one per item, and no second mail that day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardian_with_the_daily_overview_gets_one_mail() -> anyhow::Result<()> {
+    let mut region = TestRegion::create(three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let (code, personal) = waiting_at_vo(&region, false).await?;
+    let mut smtp = Smtp::new(region.dir.path())?;
+    smtp.start().await?;
+    // The overview goes from midnight: at once, in the test.
+    let (gw, base, _provider) = vo_gateway(&region, &smtp, 0).await?;
+    let parent = sign_in(&base, "/ouders/inloggen", "ouder-1").await?;
+    choose(&base, "/ouders", "/ouders/meldingen", &parent, "dagelijks").await?;
+    let (_, home) = page(&base, "/ouders", &parent).await?;
+    assert!(home.contains("Uw keuze voor berichten per e-mail is opgeslagen."));
+    link_child(&base, &parent, &code).await?;
+    let mails = exactly(&smtp, 1).await?;
+    let m = &mails[0];
+    assert_eq!(m.to, "ouder-1@thuis.example");
+    personal.check(m);
+    // Four items, three pages (the consent request and the withdrawal are
+    // both on the child's page): one link each.
+    let mut paths = m.paths(&base);
+    paths.sort();
+    assert_eq!(paths.len(), 3, "{}", m.body);
+    let store = region.handle("vo-1").store.clone();
+    let rows = outbox(&store).await?;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().all(|(_, _, s)| s == "sent"), "{rows:?}");
+    // A new item the same day waits for tomorrow's overview.
+    let zc = staff(&store, "zc-9", &[Role::CareCoordinator]);
+    let today = carenet_fabric::clock::today();
+    ConsentStore::new(store.clone())
+        .request(
+            &zc,
+            &ConsentRequest {
+                child_ref: PUPIL.into(),
+                child_birth_date: today.replace_year(today.year() - 13)?,
+                purpose: Purpose::ShareWithPartner,
+                recipients: vec![v1::ConsentRecipient {
+                    target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
+                }],
+                categories: vec![Category::Pupil],
+                valid_from: today,
+                valid_until: None,
+            },
+        )
+        .await?;
+    wait_until(Duration::from_secs(30), || async {
+        let rows = outbox(&store).await.ok()?;
+        rows.iter().any(|(_, _, s)| s == "pending").then_some(())
+    })
+    .await?;
+    exactly(&smtp, 1).await?;
+    gw.stop().await;
+    region.shutdown().await
+}
