@@ -26,8 +26,12 @@ const USERS = {
   'zc-9': { staff: 'zc-9', party: 'vo-1', roles: ['care_coordinator'] },
   'mentor-7': { staff: 'mentor-7', party: 'vo-1', roles: ['mentor'] },
   'jgz-3': { staff: 'jgz-3', party: 'jgz-1', roles: ['zat_member'] },
+  'intake-4': { staff: 'intake-4', party: 'mbo-1', roles: ['intake_coordinator'] },
+  'slb-5': { staff: 'slb-5', party: 'mbo-1', roles: ['study_career_coach'] },
   'ouder-1': { name: 'J. de Vries' },
   'ouder-2': { name: 'A. Jansen' },
+  // A pupil of 17, through the same login as guardians (ADR 0008).
+  'leerling-1': { name: 'Sem de Boer' },
 };
 const jwk = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 const server = http.createServer();
