@@ -56,7 +56,7 @@ pub(crate) async fn season_view(
     .await?;
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
     for r in &rows {
-        let label = labels::dossier_status(&r.status);
+        let label = labels::dossier_status_at(&state, &r.status, &r.counterparty);
         match counts.iter_mut().find(|(l, _)| *l == label) {
             Some((_, n)) => *n += 1,
             None => counts.push((label, 1)),
@@ -81,8 +81,8 @@ pub(crate) async fn season_view(
                 "inkomend"
             },
             pupil: r.pupil,
+            status: labels::dossier_status_at(&state, &r.status, &r.counterparty),
             counterparty: r.counterparty,
-            status: labels::dossier_status(&r.status),
             warm: match r.warm_handover.as_str() {
                 "planned" => "gepland",
                 "held" => "gehouden",
@@ -232,7 +232,10 @@ async fn page(
         season::of_dossier(store, state.inner.kind, &staff.actor, &id)
             .await?
             .filter(|r| r.status != d.state.as_str())
-            .map(|r| vec![(r.counterparty, labels::dossier_status(&r.status))])
+            .map(|r| {
+                let status = labels::dossier_status_at(state, &r.status, &r.counterparty);
+                vec![(r.counterparty, status)]
+            })
             .unwrap_or_default()
     } else {
         Vec::new()
@@ -707,6 +710,14 @@ struct DigestPage {
     child_ref: Option<String>,
     back: &'static str,
     notice: Option<String>,
+    /// Whether this person plans the handover conversation from here (the
+    /// receiving side: a follow-up institution's SLB or intakecoördinator,
+    /// a mentor), with the sending school: (party id, name).
+    warm_with: Option<(String, String)>,
+    /// This party's conversations about the dossier: (link, date, state).
+    warm: Vec<(String, String, &'static str)>,
+    their_roles: &'static [(&'static str, &'static str)],
+    form_id: String,
 }
 
 /// `GET /ontvangen/{id}/samenvatting`: the classroom digest for the assigned
@@ -740,6 +751,37 @@ pub(crate) async fn digest(
         .may(&store.party, &carenet_handover::roles::FEEDBACK_SEND)
         .is_ok()
         && item.sender != store.party.as_str();
+    // The handover conversation, planned from the receiving side once the
+    // digest is open.
+    let may_warm = items.is_some()
+        && item.sender != store.party.as_str()
+        && staff
+            .actor
+            .may(&store.party, &carenet_handover::roles::WARM)
+            .is_ok();
+    let warm = if may_warm {
+        carenet_handover::warm::of_dossier(store, &staff.actor, &item.document_id)
+            .await?
+            .into_iter()
+            .map(|w| {
+                let held = w.state == "held";
+                let on = if held { &w.held_on } else { &w.planned_on };
+                (
+                    crate::href::path(&["warme-overdracht", &w.id]),
+                    labels::date_text(on),
+                    if held { "gehouden" } else { "gepland" },
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let warm_with = may_warm.then(|| {
+        (
+            item.sender.clone(),
+            labels::party_name(&state, &item.sender),
+        )
+    });
     let page = render(&DigestPage {
         csrf: staff.session.csrf,
         id,
@@ -750,6 +792,10 @@ pub(crate) async fn digest(
         child_ref: item.child_ref,
         back: "samenvatting",
         notice,
+        warm_with,
+        warm,
+        their_roles: crate::warm::THEIR_ROLES,
+        form_id: crate::pages::form_id(),
     });
     Ok((jar, page).into_response())
 }

@@ -60,6 +60,29 @@ pub fn purpose_code(code: &str) -> &'static str {
     Purpose::parse("purpose", code).map_or("onbekend doel", purpose)
 }
 
+/// What a consent is for, said to the pupil themself (from 16 the pupil
+/// decides on the portal, ADR 0008).
+pub fn purpose_for_pupil(p: Purpose) -> &'static str {
+    match p {
+        Purpose::TransferDossier => {
+            "Je overdrachtsdossier naar je nieuwe school of opleiding sturen"
+        }
+        Purpose::DiscussInIzo => "Je bespreken in het overleg met zorgpartners op school (IZO)",
+        Purpose::ReferToZat => "Je aanmelden bij het zorg- en adviesteam (ZAT)",
+        Purpose::ShareWithPartner => "Je gegevens delen met een zorgpartner",
+        Purpose::SupportRequest => {
+            "Extra ondersteuning voor je aanvragen bij het samenwerkingsverband"
+        }
+        Purpose::CaseMembership => "Meedoen aan één gezamenlijk plan voor jou",
+        Purpose::FeedbackToSender => "Terugkoppeling aan je vorige school",
+    }
+}
+
+/// [`purpose_for_pupil`] of a stored purpose code.
+pub fn purpose_code_for_pupil(code: &str) -> &'static str {
+    Purpose::parse("purpose", code).map_or("onbekend doel", purpose_for_pupil)
+}
+
 pub fn kind(k: PartyKind) -> &'static str {
     match k {
         PartyKind::PoSchool => "basisschool",
@@ -327,6 +350,26 @@ pub fn dossier_status(code: &str) -> &'static str {
         "withdrawn" => "ingetrokken",
         "purged" => "verwijderd (bewaartermijn)",
         _ => "onbekend",
+    }
+}
+
+/// A season-view status of an outgoing dossier as its sender reads it,
+/// named after whom it went to (`counterparty`: party ids, space
+/// separated): a follow-up institution's reader is the student's
+/// studieloopbaanbegeleider, not a mentor, so "read" says "gelezen door
+/// begeleider" there.
+pub fn dossier_status_at(state: &crate::AppState, code: &str, counterparty: &str) -> &'static str {
+    let to_vervolg = counterparty.split_whitespace().any(|id| {
+        state
+            .inner
+            .store
+            .directory()
+            .and_then(|d| d.get(id).map(|e| e.kind))
+            == Some(PartyKind::Vervolg)
+    });
+    match code {
+        "read" if to_vervolg => "gelezen door begeleider",
+        _ => dossier_status(code),
     }
 }
 

@@ -256,6 +256,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ontvangen/{id}/toewijzen", post(dossiers::assign))
         .route("/ontvangen/{id}/terugkoppeling", post(warm::feedback))
         .route(
+            "/ontvangen/{id}/warme-overdracht",
+            post(warm::plan_received),
+        )
+        .route(
             "/ontvangen/{id}/samenvatting",
             get(dossiers::digest).post(dossiers::open_digest),
         )
@@ -362,6 +366,7 @@ pub fn router(state: AppState) -> Router {
         // An OSO upload of a whole class fits; anything larger is refused.
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(headers)
+        .layer(axum::middleware::from_fn(pages::menu_scope))
         .with_state(state)
 }
 

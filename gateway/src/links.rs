@@ -44,6 +44,8 @@ struct LinksPage {
 
 struct LinkLine {
     id: String,
+    /// "ouder" or "leerling zelf".
+    who: &'static str,
     guardian: String,
     invited_as: String,
     since: String,
@@ -65,6 +67,10 @@ fn line(l: GuardianLink) -> LinkLine {
     };
     LinkLine {
         id: l.id,
+        who: match l.linked_as {
+            links::Invitee::Guardian => "ouder",
+            links::Invitee::Pupil => "leerling zelf",
+        },
         guardian: l.guardian_name,
         invited_as: l.invited_as.unwrap_or_default(),
         since: date_of(l.linked_at_ms),
@@ -158,6 +164,9 @@ pub(crate) struct InviteForm {
     child_birth_date: String,
     #[serde(default)]
     days: Option<String>,
+    /// `ouder` (default) or `leerling`: the code is for the pupil themself.
+    #[serde(default)]
+    voor: String,
 }
 
 /// `POST /ouderportaal/uitnodigen`: a one-time code for the named guardian
@@ -186,7 +195,12 @@ pub(crate) async fn invite(
         child_birth_date: parse_date("child_birth_date", form.child_birth_date.trim())?,
         days,
     };
-    let invitation = links::invite(store, &staff.actor, &new, dossiers).await?;
+    let invitee = match form.voor.as_str() {
+        "" | "ouder" => links::Invitee::Guardian,
+        "leerling" => links::Invitee::Pupil,
+        _ => return Err(Error::invalid("voor", "ouder of leerling")),
+    };
+    let invitation = links::invite_as(store, &staff.actor, &new, dossiers, invitee).await?;
     let mut p = page(&state, &staff);
     if p.may_manage {
         p = with_pupil(&state, &staff, p, child_ref).await?;

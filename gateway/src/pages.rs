@@ -112,8 +112,11 @@ async fn waiting(
         waiting.push(("Terugkoppeling te geven", due, page));
     }
     // Reading is recorded for the mentor (it tells the sending school), so
-    // this counts the mentor's unread pupils; a teacher has no such count.
-    if !overview && actor.roles.contains(&carenet_fabric::Role::Mentor) {
+    // this counts the mentor's unread pupils (at a follow-up institution the
+    // studieloopbaanbegeleider's, who also has the overview there); a
+    // teacher has no such count.
+    let mentor = actor.has(carenet_fabric::Role::Mentor) && !overview;
+    if mentor || actor.has(carenet_fabric::Role::StudyCareerCoach) {
         let unread = items.iter().filter(|i| i.event == Event::NewPupil).count();
         waiting.push((
             "Dossiers van nieuwe leerlingen te lezen",
@@ -143,6 +146,63 @@ async fn waiting(
         .collect();
     waiting.extend(derived::grouped(&rest));
     Ok(waiting)
+}
+
+tokio::task_local! {
+    /// The main menu of the staff member this request is for: set when the
+    /// request's [`crate::session::Staff`] is made, read by `staff.html`.
+    static MENU: std::cell::RefCell<Vec<(&'static str, &'static str)>>;
+}
+
+/// Middleware: gives every request its own menu (empty until a staff
+/// member signs the request).
+pub(crate) async fn menu_scope(request: Request, next: Next) -> Response {
+    MENU.scope(std::cell::RefCell::new(Vec::new()), next.run(request))
+        .await
+}
+
+/// The main menu for `actor`: only the pages whose rules let this person
+/// in, each asked of the slice's own role table (so a menu offers only what
+/// the person may do: an mbo's studieloopbaanbegeleider gets no IZO or ZAT).
+pub(crate) fn menu_for(
+    state: &AppState,
+    actor: &carenet_fabric::Actor,
+) -> Vec<(&'static str, &'static str)> {
+    use carenet_handover::roles;
+    let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
+    let mut menu = vec![("/", "Start")];
+    for (allowed, item) in [
+        (
+            may(&roles::overview(state.inner.kind)),
+            ("/dossiers", "Dossiers"),
+        ),
+        (may(&roles::DIGEST), ("/mijn-leerlingen", "Mijn leerlingen")),
+        (
+            may(&carenet_consent::roles::REQUEST),
+            ("/toestemming", "Toestemming"),
+        ),
+        (may(&carenet_referral::roles::REGISTER), ("/izo", "IZO")),
+        (may(&carenet_referral::roles::ZAT_CHAIR), ("/zat", "ZAT")),
+        (
+            may(&carenet_caseplan::roles::READ) || may(&carenet_caseplan::roles::MEMBER),
+            ("/plannen", "Plannen"),
+        ),
+    ] {
+        if allowed {
+            menu.push(item);
+        }
+    }
+    menu
+}
+
+/// Sets this request's menu (see [`menu_scope`]).
+pub(crate) fn set_menu(items: Vec<(&'static str, &'static str)>) {
+    let _ = MENU.try_with(|m| *m.borrow_mut() = items);
+}
+
+/// This request's menu, for the staff pages' template.
+pub(crate) fn menu() -> Vec<(&'static str, &'static str)> {
+    MENU.try_with(|m| m.borrow().clone()).unwrap_or_default()
 }
 
 static DEMO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

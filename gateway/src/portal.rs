@@ -13,6 +13,11 @@
 //! their place in the guardian's own list (`/ouders/kind/1`; an ended link
 //! keeps its place), records and dossiers by their random ids: no pupil
 //! reference in a URL.
+//!
+//! A pupil the school invited as themself (ADR 0008) signs in here through
+//! the same client and links with their own code; the portal then shows
+//! them their own page ("Mijn gegevens"), addressed as "je", with the
+//! consents they decide themselves at their age.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -20,7 +25,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use carenet_consent::access::Page;
-use carenet_consent::links::LinkState;
+use carenet_consent::links::{Invitee, LinkState};
 use carenet_consent::portal::{self, Guardian, Linked};
 use carenet_fabric::clock::now_ms;
 use carenet_handover::dossier::{self, Akkoord, DossierState, GuardiansView};
@@ -58,6 +63,8 @@ struct HomePage {
     name: String,
     /// (place in the list, how the child is named)
     children: Vec<(usize, String)>,
+    /// The place of the pupil's own link, when the login is the pupil's.
+    own: Option<usize>,
     /// Links the school ended: (since when, why).
     ended: Vec<(String, String)>,
     notice: Option<&'static str>,
@@ -104,6 +111,7 @@ pub(crate) async fn home(
     let guardian = session.guardian(&state.inner.party);
     let store = &state.inner.store;
     let mut children = Vec::new();
+    let mut own = None;
     let mut ended = Vec::new();
     for (i, l) in portal::links(store, &guardian)
         .await?
@@ -111,6 +119,7 @@ pub(crate) async fn home(
         .enumerate()
     {
         match l.state {
+            LinkState::Active if l.linked_as == Invitee::Pupil => own = Some(i + 1),
             LinkState::Active => {
                 let link = portal::linked(store, &guardian, &l.child_ref).await?;
                 children.push((i + 1, child_name(&state, &link).await));
@@ -123,6 +132,9 @@ pub(crate) async fn home(
         }
     }
     let notice = match notice.m.as_str() {
+        "gekoppeld" if own.is_some() && children.is_empty() => {
+            Some("Je bent gekoppeld aan je eigen gegevens.")
+        }
         "gekoppeld" => Some("Uw kind is gekoppeld."),
         "gegeven" => Some("U heeft toestemming gegeven. Dank u wel."),
         "geweigerd" => Some("U heeft geen toestemming gegeven. Dat is vastgelegd."),
@@ -150,6 +162,7 @@ pub(crate) async fn home(
         csrf: session.csrf,
         name: session.name,
         children,
+        own,
         ended,
         notice,
         waiting: crate::notify::waiting::grouped(&items),
@@ -332,6 +345,8 @@ struct ChildPage {
     disclosures: bool,
     /// Why the page shows nothing about the child, where the pupil decides.
     pupil_decides: Option<&'static str>,
+    /// The reader is the pupil themself: the page says "je" and "mijn".
+    pupil: bool,
 }
 
 struct ConsentLine {
@@ -367,7 +382,11 @@ pub(crate) async fn child(
     for c in portal::consents(store, &link).await? {
         let line = ConsentLine {
             id: c.version.record_id.clone(),
-            purpose: labels::purpose_code(&c.version.purpose),
+            purpose: if link.is_pupil() {
+                labels::purpose_code_for_pupil(&c.version.purpose)
+            } else {
+                labels::purpose_code(&c.version.purpose)
+            },
             recipients: recipients_text(&state, &c.version),
             categories: labels::categories(&c.version.categories),
             until: c.version.valid_until.clone(),
@@ -396,6 +415,10 @@ pub(crate) async fn child(
         .collect();
     let has_plan = carenet_caseplan::plan::has_plan(store, &link).await?;
     let pupil_decides = match access.age() {
+        _ if link.is_pupil() && access.nothing_to_decide() => Some(
+            "Je bent jonger dan 16. Je ouders beslissen nu nog over je gegevens; \
+             vanaf je 16e verjaardag beslis je hier zelf.",
+        ),
         _ if !access.pupil_decides() => None,
         Some(_) => Some(
             "Uw kind is 16 jaar of ouder en beslist nu zelf over zijn of haar gegevens. \
@@ -409,13 +432,18 @@ pub(crate) async fn child(
     Ok(render(&ChildPage {
         csrf: parent.session.csrf,
         n,
-        name: child_name(&state, &link).await,
+        name: if link.is_pupil() {
+            "Mijn gegevens".to_owned()
+        } else {
+            child_name(&state, &link).await
+        },
         requests,
         current,
         dossiers,
         has_plan,
         disclosures: access.page(Page::Disclosures),
         pupil_decides,
+        pupil: link.is_pupil(),
     }))
 }
 

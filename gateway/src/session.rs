@@ -331,6 +331,8 @@ pub(crate) fn role_label(role: &str) -> &'static str {
         "trajectory_guide" => "trajectbegeleider",
         "case_coordinator" => "casusregisseur",
         "swv_staff" => "medewerker samenwerkingsverband",
+        "intake_coordinator" => "intakecoördinator",
+        "study_career_coach" => "studieloopbaanbegeleider",
         "admin" => "beheerder",
         _ => "onbekende rol",
     }
@@ -355,6 +357,7 @@ impl axum::extract::FromRequestParts<crate::AppState> for Staff {
             .await?
             .ok_or(Error::Unauthenticated)?;
         let actor = session.actor(&state.inner.party)?;
+        crate::pages::set_menu(crate::pages::menu_for(state, &actor));
         Ok(Self { session, actor })
     }
 }

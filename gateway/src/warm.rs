@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use carenet_consent::Purpose;
-use carenet_fabric::{Actor, PartyId, Role};
+use carenet_fabric::{Actor, PartyId, PartyKind, Role};
 use carenet_handover::{dossier, incoming, warm};
 use carenet_proto::v1::{self, ParticipantRole};
 use serde::Deserialize;
@@ -29,6 +29,8 @@ pub(crate) const THEIR_ROLES: &[(&str, &str)] = &[
     ("team_lead", "teamleider"),
     ("mentor", "mentor"),
     ("support_coordinator_po", "intern begeleider"),
+    ("intake_coordinator", "intakecoördinator (mbo)"),
+    ("study_career_coach", "studieloopbaanbegeleider (mbo)"),
 ];
 
 /// A participant's role as forms and the API name it (`care_coordinator`,
@@ -45,6 +47,10 @@ fn me(actor: &Actor) -> v1::Participant {
         ParticipantRole::SupportCoordinatorPo
     } else if actor.roles.contains(&Role::CareCoordinator) {
         ParticipantRole::CareCoordinator
+    } else if actor.roles.contains(&Role::IntakeCoordinator) {
+        ParticipantRole::IntakeCoordinator
+    } else if actor.roles.contains(&Role::StudyCareerCoach) {
+        ParticipantRole::StudyCareerCoach
     } else {
         ParticipantRole::Mentor
     };
@@ -62,6 +68,8 @@ pub(crate) fn participant_label(state: &AppState, p: &v1::Participant) -> String
         ParticipantRole::TeamLead => "teamleider",
         ParticipantRole::CareCoordinator => "zorgcoördinator",
         ParticipantRole::Mentor => "mentor",
+        ParticipantRole::IntakeCoordinator => "intakecoördinator",
+        ParticipantRole::StudyCareerCoach => "studieloopbaanbegeleider",
         ParticipantRole::Guardian => return "de ouders".into(),
         ParticipantRole::Pupil => return "de leerling".into(),
         ParticipantRole::Unspecified => "onbekende rol",
@@ -141,6 +149,102 @@ pub(crate) async fn plan(
     ))
 }
 
+/// The route of a conversation about a dossier `sender` sent to this party:
+/// from the kinds of both (a secondary school to a follow-up institution is
+/// the handbook's 7.3, VO→vervolg).
+fn route_between(state: &AppState, sender: &str) -> dossier::Route {
+    let sender_kind = state
+        .inner
+        .store
+        .directory()
+        .and_then(|d| d.get(sender).map(|e| e.kind));
+    match (sender_kind, state.inner.kind) {
+        (Some(PartyKind::VoSchool), PartyKind::Vervolg) => dossier::Route::VoVervolg,
+        (Some(PartyKind::VoSchool), PartyKind::VoSchool) => dossier::Route::VoVo,
+        (Some(PartyKind::PoSchool), PartyKind::PoSchool) => dossier::Route::PoPo,
+        _ => dossier::Route::PoVo,
+    }
+}
+
+/// `POST /ontvangen/{id}/warme-overdracht`: the receiving side plans the
+/// handover conversation about a dossier it received (at a follow-up
+/// institution the studieloopbaanbegeleider or the intakecoördinator, with
+/// the secondary school, the guardians and the student); the agenda is the
+/// handbook's for the route between the two (7.3 from a secondary school to
+/// a follow-up institution). The record stays with this party.
+pub(crate) async fn plan_received(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<PlanForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let store = &state.inner.store;
+    let item = incoming::get(store, &id).await?;
+    if !item.available || item.sender == store.party.as_str() {
+        return Err(Error::NotFound);
+    }
+    let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
+    // The other side is the school that sent the dossier.
+    if form.party != item.sender {
+        return Err(Error::invalid("party", "the school that sent the dossier"));
+    }
+    let mut participants = vec![
+        me(&staff.actor),
+        v1::Participant {
+            role: participant_role("role", &form.role)? as i32,
+            party_id: item.sender.clone(),
+            staff_ref: String::new(),
+        },
+    ];
+    for (present, role) in [
+        (&form.guardians, ParticipantRole::Guardian),
+        (&form.pupil, ParticipantRole::Pupil),
+    ] {
+        if present.is_some() {
+            participants.push(v1::Participant {
+                role: role as i32,
+                ..Default::default()
+            });
+        }
+    }
+    let warm_id = warm::plan_named(
+        store,
+        &staff.actor,
+        &form.form_id,
+        &item.document_id,
+        Some(route_between(&state, &item.sender)),
+        participants,
+        planned_on,
+    )
+    .await?;
+    Ok(done(
+        &state,
+        jar,
+        &crate::href::path(&["warme-overdracht", &warm_id]),
+        "Het gesprek is gepland. Vul na het gesprek het verslag in.",
+    ))
+}
+
+/// Where a warm-handover page leads back to: this school's own dossier, or
+/// (a conversation about a dossier it received) that dossier's digest.
+async fn back_to(state: &AppState, dossier_id: &str, own: bool) -> Result<String, Error> {
+    if own {
+        return Ok(crate::href::path(&["dossiers", dossier_id]));
+    }
+    let received = incoming::list(&state.inner.store)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|i| i.available && i.document_id == dossier_id);
+    Ok(match received {
+        Some(i) => crate::href::path(&["ontvangen", &i.message_id, "samenvatting"]),
+        None => "/".to_owned(),
+    })
+}
+
 #[derive(Template)]
 #[template(path = "warm.html")]
 struct WarmPage {
@@ -187,6 +291,7 @@ pub(crate) async fn show(
         Err(carenet_handover::Error::NotFound(_)) => None,
         Err(e) => return Err(e.into()),
     };
+    let own_dossier = own.is_some();
     // Only someone who may see the pupil's consents shares under one: the
     // others read the record, with no sharing offered.
     let may_share = match &own {
@@ -206,9 +311,10 @@ pub(crate) async fn show(
         .collect(),
         _ => Vec::new(),
     };
+    let dossier_href = back_to(&state, &record.dossier_id, own_dossier).await?;
     let page = render(&WarmPage {
         csrf: staff.session.csrf,
-        dossier_href: crate::href::path(&["dossiers", &record.dossier_id]),
+        dossier_href,
         planned_on: labels::date_text(&record.planned_on),
         held_on: record.held_on.clone(),
         held,

@@ -68,6 +68,27 @@ try {
   check(view.includes('Slaaponderzoek') && !view.includes('Drie gesprekken met het gezin'), "the JGZ: its own action, not school social work's");
   await page.screenshot({ path: `${shots}/07-demo-jgz.png`, fullPage: true });
   await audit(page, '07-demo-jgz');
+  // The follow-up institution (mbo) and the SWV have their own gateways,
+  // each with its own people on the sign-in page.
+  const others = [
+    [process.env.DEMO_MBO_URL, 'mbo', ['Intakecoördinator (zorgcoördinator mbo) (intake-1)', 'Studieloopbaanbegeleider (SLB) (slb-1)', 'Docent (teacher-3)']],
+    [process.env.DEMO_SWV_URL, 'swv', ['Trajectbegeleider (tb-1)', 'Medewerker samenwerkingsverband (swv-1)']],
+  ];
+  let n = 8;
+  for (const [url, name, people] of others) {
+    const at = url.replace(/\/$/, '');
+    await page.goto(at + '/inloggen');
+    const offered = (await page.locator('main button').allTextContents()).map((t) => t.trim());
+    check(JSON.stringify(offered) === JSON.stringify(people), `the ${name} sign-in offers its own people: ${offered.join(', ')}`);
+    await page.screenshot({ path: `${shots}/${String(n).padStart(2, '0')}-demo-${name}-inloggen.png`, fullPage: true });
+    await audit(page, `${String(n).padStart(2, '0')}-demo-${name}-inloggen`);
+    n += 1;
+    await page.click(`button:has-text("${people[0]}")`);
+    check(await page.isVisible('h1:has-text("Welkom")'), `signed in at the ${name} as ${people[0]}`);
+    await page.screenshot({ path: `${shots}/${String(n).padStart(2, '0')}-demo-${name}-start.png`, fullPage: true });
+    await audit(page, `${String(n).padStart(2, '0')}-demo-${name}-start`);
+    n += 1;
+  }
   verdict();
   console.log('all demo checks passed');
 } catch (e) {

@@ -29,6 +29,10 @@ const USERS = {
   'jgz-3': { staff: 'jgz-3', party: 'jgz-1', roles: ['zat_member'], email: 'jgz-3@jgz-1.example' },
   'ouder-1': { name: 'J. de Vries', email: 'ouder-1@thuis.example' },
   'ouder-2': { name: 'A. Jansen', email: 'ouder-2@thuis.example' },
+  'intake-4': { staff: 'intake-4', party: 'mbo-1', roles: ['intake_coordinator'], email: 'intake-4@mbo-1.example' },
+  'slb-5': { staff: 'slb-5', party: 'mbo-1', roles: ['study_career_coach'], email: 'slb-5@mbo-1.example' },
+  // A pupil of 17, through the same login as guardians (ADR 0008).
+  'leerling-1': { name: 'Sem de Boer', email: 'leerling-1@thuis.example' },
 };
 const jwk = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 const server = http.createServer();

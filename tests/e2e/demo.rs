@@ -13,7 +13,7 @@ use carenet_e2e::carenet_bin;
 fn free_port_base(n: u16) -> u16 {
     'search: for _ in 0..200 {
         let base = 20_000 + fastrand_u16() % 30_000;
-        for p in (base..base + n).chain(base + 80..base + 84) {
+        for p in (base..base + n).chain(base + 80..base + 89) {
             if std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
                 continue 'search;
             }
@@ -185,11 +185,22 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
             .unwrap_or_else(|| panic!("no gateway of {party} in {lines:?}"))
             .to_owned()
     };
+    // Every party has its gateway, printed like the schools': the
+    // follow-up institution and the SWV after the schools and partners.
+    let mbo = url_of("mbo-vakcollege");
+    let swv = url_of("swv-rivierenland");
+    assert!(mbo.starts_with("http://mbo-vakcollege.localhost:"), "{mbo}");
+    assert!(
+        swv.starts_with("http://swv-rivierenland.localhost:"),
+        "{swv}"
+    );
     let run = Command::new("node")
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/demo.mjs"))
         .env("DEMO_URL", &gateway)
         .env("DEMO_VO_URL", url_of("vo-het-baken"))
         .env("DEMO_JGZ_URL", url_of("jgz-regio"))
+        .env("DEMO_MBO_URL", &mbo)
+        .env("DEMO_SWV_URL", &swv)
         .env("SHOTS_DIR", &shots)
         .output()
         .unwrap();

@@ -42,6 +42,7 @@ mod slices;
 mod stored_enums;
 mod telemetry;
 mod trust;
+mod vervolg_browser;
 
 use carenet_fabric::PartyKind;
 use carenet_node::region::PartyPlan;

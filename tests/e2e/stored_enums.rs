@@ -346,3 +346,63 @@ async fn a_value_the_schema_refuses_is_named_by_its_field_never_by_database_text
     assert_eq!(tonic::Status::from(other).code(), Code::Internal);
     Ok(())
 }
+
+/// Whom a portal invitation and its link are for (ADR 0008): each value
+/// the consent slice writes is accepted by `guardian_invitation.invitee`
+/// and `guardian_link.linked_as` and reads back as itself; another is
+/// refused. (Their own test: the invitation's key is a hash column, one
+/// value per row.)
+#[tokio::test]
+async fn portal_invitees_are_accepted_and_read_back() -> anyhow::Result<()> {
+    use carenet_consent::links::Invitee;
+    let (_dir, store) = fresh_store("vo-1").await?;
+    let insert = |key: String, value: &'static str| {
+        let db = store.db.clone();
+        async move {
+            carenet_fabric::with_db!(&db, pool => {
+                sqlx::query(
+                    "INSERT INTO guardian_invitation (code_sha256, id, child_ref, created_by, created_at_ms, \
+                     expires_at_ms, invitee) VALUES ($1, $2, 'child', 'staff', 0, 0, $3)",
+                )
+                .bind(key.as_bytes().to_vec())
+                .bind(&key)
+                .bind(value)
+                .execute(pool)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO guardian_link (guardian, child_ref, linked_at_ms, id, linked_as) \
+                     VALUES ($1, 'child', 0, $1, $2)",
+                )
+                .bind(&key)
+                .bind(value)
+                .execute(pool)
+                .await
+                .map(|_| ())
+            })
+        }
+    };
+    for (n, invitee) in Invitee::ALL.iter().enumerate() {
+        let key = format!("invitee-{n}");
+        insert(key.clone(), invitee.as_str()).await?;
+        let invited = read_back(
+            &store.db,
+            "SELECT invitee FROM guardian_invitation WHERE id = $1",
+            &key,
+        )
+        .await?;
+        let linked = read_back(
+            &store.db,
+            "SELECT linked_as FROM guardian_link WHERE id = $1",
+            &key,
+        )
+        .await?;
+        assert_eq!(invited, invitee.as_str());
+        assert_eq!(linked, invitee.as_str());
+        assert_eq!(Invitee::parse("invitee", &linked)?, *invitee);
+    }
+    assert!(
+        insert("invitee-other".into(), "teacher").await.is_err(),
+        "a value no code writes is refused"
+    );
+    Ok(())
+}

@@ -28,6 +28,10 @@ pub(crate) struct InvitationAsk {
     /// Days the code waits for its use (1-60); default as configured.
     #[serde(default)]
     days: Option<u32>,
+    /// `guardian` (default) or `pupil`: the code is for the pupil themself
+    /// (16 or older; `guardian_name` then names the pupil).
+    #[serde(default)]
+    invitee: Option<String>,
 }
 
 /// A fresh invitation: the code is shown this once.
@@ -61,7 +65,11 @@ pub(crate) async fn invite(
             .days
             .unwrap_or(state.inner.config.portal.invitation_days),
     };
-    let made = links::invite(store, &actor, &new, dossiers).await?;
+    let invitee = match body.invitee.as_deref() {
+        None => links::Invitee::Guardian,
+        Some(i) => links::Invitee::parse("invitee", i)?,
+    };
+    let made = links::invite_as(store, &actor, &new, dossiers, invitee).await?;
     Ok((
         StatusCode::CREATED,
         Json(InvitationMade {
@@ -87,6 +95,8 @@ pub(crate) struct Link {
     until: String,
     /// Why the school revoked it.
     reason: Option<String>,
+    /// `guardian`, or `pupil`: the login is the pupil's own.
+    linked_as: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -132,6 +142,7 @@ pub(crate) async fn search(
                     state,
                     until,
                     reason,
+                    linked_as: l.linked_as.as_str(),
                 }
             })
             .collect(),

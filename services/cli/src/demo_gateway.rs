@@ -1,6 +1,7 @@
-//! The web UI of `carenet demo`: a gateway for each school of the demo
-//! region, with the demo sign-in (pick a person; no provider needed), at
-//! `http://<party>.localhost:<port>/` so that each school keeps its own
+//! The web UI of `carenet demo`: a gateway for each party of the demo
+//! region (the schools, the ZAT partners, then the follow-up institution
+//! and the SWV), with the demo sign-in (pick a person; no provider needed),
+//! at `http://<party>.localhost:<port>/` so that each party keeps its own
 //! cookies in one browser.
 
 use std::path::Path;
@@ -39,6 +40,25 @@ fn personas(party: &str, kind: PartyKind) -> Vec<Persona> {
             &format!("{party}-1"),
             "zat_member",
         )],
+        // The follow-up institution (mbo): its intakecoördinator receives
+        // and assigns, the studieloopbaanbegeleider is the student's mentor.
+        PartyKind::Vervolg => vec![
+            staff(
+                "Intakecoördinator (zorgcoördinator mbo)",
+                "intake-1",
+                "intake_coordinator",
+            ),
+            staff(
+                "Studieloopbaanbegeleider (SLB)",
+                "slb-1",
+                "study_career_coach",
+            ),
+            staff("Docent", "teacher-3", "teacher"),
+        ],
+        PartyKind::Swv => vec![
+            staff("Trajectbegeleider", "tb-1", "trajectory_guide"),
+            staff("Medewerker samenwerkingsverband", "swv-1", "swv_staff"),
+        ],
         _ => vec![
             staff("Zorgcoördinator", "zc-1", "care_coordinator"),
             staff("Mentor", "mentor-1", "mentor"),
@@ -59,7 +79,18 @@ fn personas(party: &str, kind: PartyKind) -> Vec<Persona> {
     people
 }
 
-/// Starts the schools' gateways; returns (party, URL) in region order.
+/// Where a party's gateway comes in the list (and so its port): the
+/// schools and ZAT partners in region order first (their ports stay as they
+/// were), then the follow-up institution, then the SWV.
+fn rank(kind: PartyKind) -> u8 {
+    match kind {
+        PartyKind::PoSchool | PartyKind::VoSchool | PartyKind::ZatPartner => 0,
+        PartyKind::Vervolg => 1,
+        PartyKind::Swv => 2,
+    }
+}
+
+/// Starts every party's gateway; returns (party, URL), the schools first.
 pub async fn start(
     data_dir: &Path,
     region: &RegionFile,
@@ -68,15 +99,13 @@ pub async fn start(
 ) -> anyhow::Result<(Vec<(String, String)>, Vec<tokio::task::JoinHandle<()>>)> {
     let mut urls = Vec::new();
     let mut tasks = Vec::new();
-    let schools = region.parties.iter().filter_map(|p| {
-        let kind = PartyKind::parse("kind", &p.kind).ok()?;
-        matches!(
-            kind,
-            PartyKind::PoSchool | PartyKind::VoSchool | PartyKind::ZatPartner
-        )
-        .then_some((p, kind))
-    });
-    for (i, (p, kind)) in schools.enumerate() {
+    let mut parties: Vec<_> = region
+        .parties
+        .iter()
+        .filter_map(|p| Some((p, PartyKind::parse("kind", &p.kind).ok()?)))
+        .collect();
+    parties.sort_by_key(|(_, kind)| rank(*kind));
+    for (i, (p, kind)) in parties.into_iter().enumerate() {
         let port = port_base + GATEWAY_PORT_OFFSET + i as u16;
         let listen = format!("127.0.0.1:{port}");
         let public_url = format!("http://{}.localhost:{port}", p.id);

@@ -38,6 +38,11 @@ pub enum PortalCommand {
         /// consent record or dossier on this node yet).
         #[arg(long)]
         held_elsewhere: bool,
+        /// The code is for the pupil themself (16 or older; `--guardian-name`
+        /// then names the pupil): they sign in like a guardian and decide
+        /// their own consents (ADR 0008).
+        #[arg(long)]
+        pupil: bool,
     },
     /// A pupil's links (active and ended) and unused invitations.
     Links {
@@ -97,6 +102,7 @@ pub async fn run(command: PortalCommand) -> anyhow::Result<ExitCode> {
             birth_date,
             days,
             held_elsewhere,
+            pupil,
         } => {
             let new = NewInvitation {
                 child_ref: child,
@@ -106,7 +112,12 @@ pub async fn run(command: PortalCommand) -> anyhow::Result<ExitCode> {
             };
             let store = target.open().await?;
             let actor = actor.actor(&store)?;
-            let made = links::invite(&store, &actor, &new, held_elsewhere).await;
+            let invitee = if pupil {
+                links::Invitee::Pupil
+            } else {
+                links::Invitee::Guardian
+            };
+            let made = links::invite_as(&store, &actor, &new, held_elsewhere, invitee).await;
             store.db.close().await;
             let made = made?;
             println!(

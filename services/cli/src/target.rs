@@ -133,7 +133,8 @@ pub struct ActorArgs {
     pub by: String,
     /// The staff member's role: mentor, teacher, support_coordinator_po,
     /// care_coordinator, team_lead, zat_member, trajectory_guide,
-    /// case_coordinator, swv_staff, admin.
+    /// case_coordinator, swv_staff, intake_coordinator (a follow-up
+    /// institution's), study_career_coach (its SLB), admin.
     #[arg(long = "role", required = true)]
     pub roles: Vec<String>,
 }

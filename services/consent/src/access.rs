@@ -25,6 +25,13 @@
 //! says that something is there. An unknown birth date is treated as the
 //! strictest case: the school must record it before the portal shows more
 //! than the link.
+//!
+//! The pupil themself, signed in through the same login on a link the
+//! school made for them ([`Linked::is_pupil`], ADR 0008), gets the other
+//! side of the same table ([`Access::for_pupil`]): the consents the pupil
+//! decides alone at their age (from 16 all of them), and who saw what under
+//! those; nothing before 16. Transfer dossiers and the plan stay off the
+//! pupil's page here.
 
 use carenet_fabric::directory::Directory;
 use carenet_proto::v1;
@@ -59,11 +66,17 @@ pub enum Page {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Access {
     age: Option<u32>,
+    /// The reader is the pupil themself, not a guardian.
+    pupil: bool,
 }
 
-/// The answer for `link`'s guardian and child on `on` (a Dutch date).
+/// The answer for `link`'s guardian (or pupil) and child on `on` (a Dutch date).
 pub fn of(link: &Linked, on: Date) -> Access {
-    Access::at(link.child_birth_date(), on)
+    if link.is_pupil() {
+        Access::for_pupil(link.child_birth_date(), on)
+    } else {
+        Access::at(link.child_birth_date(), on)
+    }
 }
 
 impl Access {
@@ -72,7 +85,22 @@ impl Access {
     pub fn at(birth: Option<Date>, on: Date) -> Self {
         Self {
             age: birth.map(|b| age::age_on(b, on)),
+            pupil: false,
         }
+    }
+
+    /// The answer for the pupil themself, born on `birth`, on `on`: what
+    /// the pupil decides alone.
+    pub fn for_pupil(birth: Option<Date>, on: Date) -> Self {
+        Self {
+            pupil: true,
+            ..Self::at(birth, on)
+        }
+    }
+
+    /// Whether the reader is the pupil themself.
+    pub fn is_pupil(&self) -> bool {
+        self.pupil
     }
 
     /// The child's age on the date, if its birth date is known.
@@ -80,23 +108,39 @@ impl Access {
         self.age
     }
 
-    /// Whether the guardians decide about data of `regime` on the date.
+    /// Whether the reader decides about data of `regime` on the date: a
+    /// guardian where the guardians are among those who decide, the pupil
+    /// where the pupil decides alone.
     pub fn decides(&self, regime: Regime) -> bool {
-        self.age.is_some_and(|a| required(regime, a).guardians)
+        self.age.is_some_and(|a| {
+            let who = required(regime, a);
+            if self.pupil {
+                who.pupil && !who.guardians
+            } else {
+                who.guardians
+            }
+        })
+    }
+
+    /// The reader decides nothing the portal shows: a guardian of a pupil
+    /// who decides (16 and older, or age unknown), or a pupil too young to
+    /// decide alone. The reader sees the link and no page about the child.
+    pub fn nothing_to_decide(&self) -> bool {
+        !self.decides(Regime::Education) && !self.decides(Regime::YouthCare)
     }
 
     /// The pupil decides about everything the portal shows: the guardian
     /// sees the link and no page about the child.
     pub fn pupil_decides(&self) -> bool {
-        !self.decides(Regime::Education) && !self.decides(Regime::YouthCare)
+        !self.pupil && self.nothing_to_decide()
     }
 
-    /// Whether the guardian may open `page` at all.
+    /// Whether the reader may open `page` at all.
     pub fn page(&self, page: Page) -> bool {
         match page {
-            Page::Consents | Page::Disclosures => !self.pupil_decides(),
-            // School data: the education rules.
-            Page::Dossiers | Page::Plan => self.decides(Regime::Education),
+            Page::Consents | Page::Disclosures => !self.nothing_to_decide(),
+            // School data: the education rules, for the guardians.
+            Page::Dossiers | Page::Plan => !self.pupil && self.decides(Regime::Education),
         }
     }
 
@@ -219,6 +263,34 @@ mod tests {
         assert!(!Access::at(Some(leap), date!(2024 - 02 - 29)).plan_category("diagnosis"));
         assert!(Access::at(Some(leap), date!(2028 - 02 - 28)).page(Page::Dossiers));
         assert!(!Access::at(Some(leap), date!(2028 - 02 - 29)).page(Page::Dossiers));
+    }
+
+    /// The pupil's side: nothing before 16, then every consent the pupil
+    /// decides (alone), and who saw what under them; never the guardians'
+    /// school pages.
+    #[test]
+    fn the_pupil_decides_from_16_and_sees_their_own_consents() {
+        use carenet_fabric::PartyKind::{Vervolg, ZatPartner};
+        let birth = date!(2009 - 03 - 10);
+        let mbo = [kind(Vervolg)];
+        let youth_care = [kind(ZatPartner)];
+        let young = Access::for_pupil(Some(birth), date!(2025 - 03 - 09));
+        assert!(young.is_pupil() && young.nothing_to_decide());
+        assert!(!young.pupil_decides(), "that is the guardian's reading");
+        assert!(!young.consent(Purpose::TransferDossier, &mbo, None));
+        assert!(!young.consent(Purpose::ShareWithPartner, &youth_care, None));
+        assert!(!young.page(Page::Consents));
+        let sixteen = Access::for_pupil(Some(birth), date!(2025 - 03 - 10));
+        assert!(sixteen.consent(Purpose::TransferDossier, &mbo, None));
+        assert!(sixteen.consent(Purpose::ShareWithPartner, &youth_care, None));
+        assert!(sixteen.page(Page::Consents) && sixteen.page(Page::Disclosures));
+        assert!(!sixteen.page(Page::Dossiers) && !sixteen.page(Page::Plan));
+        assert!(!sixteen.inspection());
+        // The guardian of the same pupil, that day: nothing.
+        let guardian = Access::at(Some(birth), date!(2025 - 03 - 10));
+        assert!(guardian.pupil_decides());
+        assert!(!guardian.consent(Purpose::TransferDossier, &mbo, None));
+        assert!(Access::for_pupil(None, date!(2025 - 03 - 10)).nothing_to_decide());
     }
 
     #[test]

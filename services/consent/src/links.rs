@@ -13,6 +13,12 @@
 //! the guardian it is for (as the school knows them) and the child's birth
 //! date as the school recorded it: the portal's age rules count from it
 //! ([`crate::access`]).
+//!
+//! An invitation may also be for the pupil themself ([`Invitee::Pupil`],
+//! [`invite_as`]; ADR 0008): the same code, redeemed through the same login
+//! as a guardian's, makes a link that records it is the pupil's own, and
+//! the portal then shows the pupil their own page and lets them decide the
+//! consents the age rules give them.
 
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::crypto::sha256;
@@ -55,7 +61,49 @@ const MAX_NAME: usize = 100;
 pub(crate) const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 const CODE_LEN: usize = 12;
 
-/// What the school fills in to invite a guardian.
+/// Whom an invitation (and the link it makes) is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invitee {
+    /// A guardian (ouder of verzorger) of the pupil.
+    Guardian,
+    /// The pupil themself.
+    Pupil,
+}
+
+impl Invitee {
+    /// Every value, as stored (`guardian_invitation.invitee`,
+    /// `guardian_link.linked_as`).
+    pub const ALL: &[Invitee] = &[Invitee::Guardian, Invitee::Pupil];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Invitee::Guardian => "guardian",
+            Invitee::Pupil => "pupil",
+        }
+    }
+
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|i| i.as_str() == value)
+            .ok_or_else(|| Error::invalid(field, "guardian or pupil"))
+    }
+
+    /// As read from the database (an unknown value is the stricter guardian
+    /// reading: it gives no pupil's rights).
+    pub(crate) fn stored(value: &str) -> Self {
+        Self::parse("invitee", value).unwrap_or(Invitee::Guardian)
+    }
+}
+
+/// The age from which a pupil may be invited to the portal: from 16 the
+/// pupil decides alone about their data ([`crate::age`]); before that a
+/// decision on the portal is the guardians' (with the pupil from 12 for
+/// youth care, which the school records in a conversation).
+pub const PUPIL_FROM_AGE: u32 = 16;
+
+/// What the school fills in to invite a guardian (or the pupil).
 #[derive(Clone, Debug)]
 pub struct NewInvitation {
     pub child_ref: String,
@@ -131,6 +179,19 @@ pub async fn invite(
     new: &NewInvitation,
     held_elsewhere: bool,
 ) -> Result<Invitation> {
+    invite_as(store, actor, new, held_elsewhere, Invitee::Guardian).await
+}
+
+/// [`invite`], for a guardian or for the pupil themself (`guardian_name`
+/// then names the pupil). A pupil is invited from [`PUPIL_FROM_AGE`] on the
+/// birth date given; younger is refused, naming `invitee`.
+pub async fn invite_as(
+    store: &Store,
+    actor: &Actor,
+    new: &NewInvitation,
+    held_elsewhere: bool,
+    invitee: Invitee,
+) -> Result<Invitation> {
     let child_ref = new.child_ref.trim();
     roles::require(store, actor, &INVITE, child_ref).await?;
     if child_ref.is_empty() || child_ref.len() > 64 {
@@ -138,6 +199,16 @@ pub async fn invite(
     }
     let guardian_name = required_text("guardian_name", &new.guardian_name, MAX_NAME)?;
     check_birth_date(new.child_birth_date)?;
+    if invitee == Invitee::Pupil
+        && crate::age::age_on(new.child_birth_date, carenet_fabric::clock::today()) < PUPIL_FROM_AGE
+    {
+        return Err(Error::invalid(
+            "invitee",
+            format!(
+                "a pupil uses the portal from {PUPIL_FROM_AGE}, when they decide themselves; below that the guardians do"
+            ),
+        ));
+    }
     if !(1..=MAX_INVITATION_DAYS).contains(&new.days) {
         return Err(Error::invalid(
             "days",
@@ -166,7 +237,7 @@ pub async fn invite(
     audited!(&store.db, tx => {
         sqlx::query(
             "INSERT INTO guardian_invitation (code_sha256, id, child_ref, guardian_name, child_birth_date, \
-             created_by, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             created_by, created_at_ms, expires_at_ms, invitee) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&hash[..])
         .bind(&id)
@@ -176,9 +247,14 @@ pub async fn invite(
         .bind(actor.audit_name())
         .bind(now)
         .bind(expires_at_ms)
+        .bind(invitee.as_str())
         .execute(&mut *tx)
         .await?;
-        ((), vec![actor.entry("guardian_invited", child_ref)])
+        let action = match invitee {
+            Invitee::Guardian => "guardian_invited",
+            Invitee::Pupil => "pupil_invited",
+        };
+        ((), vec![actor.entry(action, child_ref)])
     });
     Ok(Invitation {
         id,
@@ -216,6 +292,8 @@ pub struct GuardianLink {
     /// When the link must have been renewed by.
     pub review_by_ms: i64,
     pub state: LinkState,
+    /// Whether the login is a guardian's or the pupil's own.
+    pub linked_as: Invitee,
 }
 
 #[derive(sqlx::FromRow)]
@@ -229,6 +307,7 @@ pub(crate) struct LinkRow {
     review_by_ms: i64,
     ended_at_ms: Option<i64>,
     end_reason: Option<String>,
+    linked_as: String,
 }
 
 /// A query of [`LinkRow`]s: its columns, from `guardian_link`, then `$rest`
@@ -239,7 +318,7 @@ macro_rules! link_query {
             "SELECT id, child_ref, guardian_name, invited_as, \
              COALESCE((SELECT p.birth_date FROM pupil_record p WHERE p.child_ref = guardian_link.child_ref), \
              child_birth_date) AS child_birth_date, linked_at_ms, \
-             review_by_ms, ended_at_ms, end_reason FROM guardian_link ",
+             review_by_ms, ended_at_ms, end_reason, linked_as FROM guardian_link ",
             $rest
         )
     };
@@ -271,6 +350,7 @@ impl LinkRow {
             linked_at_ms: self.linked_at_ms,
             review_by_ms: self.review_by_ms,
             state,
+            linked_as: Invitee::stored(&self.linked_as),
         }
     }
 }
@@ -283,6 +363,7 @@ pub struct OpenInvitation {
     pub guardian_name: String,
     pub created_at_ms: i64,
     pub expires_at_ms: i64,
+    pub invitee: Invitee,
 }
 
 #[derive(sqlx::FromRow)]
@@ -291,6 +372,7 @@ struct InvitationRow {
     guardian_name: Option<String>,
     created_at_ms: i64,
     expires_at_ms: i64,
+    invitee: String,
 }
 
 /// A pupil's links (active and ended, oldest first) and open invitations.
@@ -311,7 +393,7 @@ pub async fn for_child(store: &Store, actor: &Actor, child_ref: &str) -> Result<
         .fetch_all(pool)
         .await?;
         let invitations = sqlx::query_as(
-            "SELECT id, guardian_name, created_at_ms, expires_at_ms FROM guardian_invitation \
+            "SELECT id, guardian_name, created_at_ms, expires_at_ms, invitee FROM guardian_invitation \
              WHERE child_ref = $1 AND guardian IS NULL AND withdrawn_at_ms IS NULL AND expires_at_ms > $2 \
              ORDER BY created_at_ms, id",
         )
@@ -335,6 +417,7 @@ pub async fn for_child(store: &Store, actor: &Actor, child_ref: &str) -> Result<
                 guardian_name: r.guardian_name.unwrap_or_default(),
                 created_at_ms: r.created_at_ms,
                 expires_at_ms: r.expires_at_ms,
+                invitee: Invitee::stored(&r.invitee),
             })
             .collect(),
     })

@@ -13,6 +13,13 @@
 //! that child and that the guardian may see it on that date
 //! ([`crate::access`]: from 16 the pupil decides).
 //!
+//! A pupil the school invited as themself ([`crate::links::Invitee::Pupil`],
+//! ADR 0008) signs in through the same login and redeems a code the same
+//! way; their link says so ([`Linked::is_pupil`]), so the age rules are
+//! applied from the pupil's side ([`Access::for_pupil`]: the pupil sees and
+//! decides the consents they decide at their age) and a grant names the
+//! pupil as grantor.
+//!
 //! A guardian is named by a pseudonym of their login ([`Guardian::id`]), never
 //! by a national id; audit records name them `guardian.<pseudonym>`. A grant
 //! given here is recorded with evidence `portal_login`, the guardian as the
@@ -92,6 +99,8 @@ pub struct Linked {
     child_ref: String,
     /// The child's birth date as the school recorded it, if it did.
     birth: Option<Date>,
+    /// The login is the pupil's own (an invitation for the pupil themself).
+    pupil: bool,
 }
 
 impl Linked {
@@ -105,7 +114,11 @@ impl Linked {
     pub fn child_birth_date(&self) -> Option<Date> {
         self.birth
     }
-    /// What the guardian may see and do about the child today.
+    /// Whether the signed-in person is the pupil themself, not a guardian.
+    pub fn is_pupil(&self) -> bool {
+        self.pupil
+    }
+    /// What the guardian (or the pupil) may see and do about the child today.
     pub fn access(&self) -> Access {
         access::of(self, carenet_fabric::clock::today())
     }
@@ -165,6 +178,7 @@ struct InvitedRow {
     child_ref: String,
     guardian_name: Option<String>,
     child_birth_date: Option<String>,
+    invitee: String,
 }
 
 /// A link is reviewed yearly: a new one is due a year after it was made.
@@ -200,7 +214,7 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
             let row: Option<InvitedRow> = sqlx::query_as(
                 "UPDATE guardian_invitation SET guardian = $1, redeemed_at_ms = $2 \
                  WHERE code_sha256 = $3 AND guardian IS NULL AND withdrawn_at_ms IS NULL AND expires_at_ms > $2 \
-                 RETURNING child_ref, guardian_name, child_birth_date",
+                 RETURNING child_ref, guardian_name, child_birth_date, invitee",
             )
             .bind(&guardian.id)
             .bind(now)
@@ -213,9 +227,9 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
                     // invitation starts the link afresh.
                     sqlx::query(
                         "INSERT INTO guardian_link (id, guardian, child_ref, guardian_name, invited_as, \
-                         child_birth_date, linked_at_ms, review_by_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         child_birth_date, linked_at_ms, review_by_ms, linked_as) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                          ON CONFLICT (guardian, child_ref) DO UPDATE SET guardian_name = excluded.guardian_name, \
-                         invited_as = excluded.invited_as, \
+                         invited_as = excluded.invited_as, linked_as = excluded.linked_as, \
                          child_birth_date = COALESCE(excluded.child_birth_date, guardian_link.child_birth_date), \
                          linked_at_ms = excluded.linked_at_ms, review_by_ms = excluded.review_by_ms, \
                          ended_at_ms = NULL, ended_by = NULL, end_reason = NULL",
@@ -228,9 +242,14 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
                     .bind(&invited.child_birth_date)
                     .bind(now)
                     .bind(now + REVIEW_MS)
+                    .bind(crate::links::Invitee::stored(&invited.invitee).as_str())
                     .execute(&mut *tx)
                     .await?;
-                    let entry = guardian.actor().entry("guardian_linked", &invited.child_ref);
+                    let action = match crate::links::Invitee::stored(&invited.invitee) {
+                        crate::links::Invitee::Guardian => "guardian_linked",
+                        crate::links::Invitee::Pupil => "pupil_linked",
+                    };
+                    let entry = guardian.actor().entry(action, &invited.child_ref);
                     (Redeemed::Linked(invited.child_ref), vec![entry])
                 }
                 None => {
@@ -334,6 +353,7 @@ pub async fn linked(store: &Store, guardian: &Guardian, child_ref: &str) -> Resu
             guardian: guardian.clone(),
             child_ref: child_ref.to_owned(),
             birth,
+            pupil: link.linked_as == crate::links::Invitee::Pupil,
         });
     }
     audit::append(&store.db, &[guardian.refusal("portal_child", child_ref)]).await?;
@@ -463,9 +483,15 @@ pub async fn disclosures(store: &Store, link: &Linked) -> Result<Vec<Disclosure>
     )
 }
 
+/// Who decides through this login: the guardian, or the pupil themself.
 fn grantor(link: &Linked) -> v1::Grantor {
+    let role = if link.pupil {
+        GrantorRole::Pupil
+    } else {
+        GrantorRole::Guardian
+    };
     v1::Grantor {
-        role: GrantorRole::Guardian as i32,
+        role: role as i32,
         name: link.guardian.name.clone(),
     }
 }

@@ -7,18 +7,18 @@
 //!
 //! | action | function | roles |
 //! |---|---|---|
-//! | ask for consent | [`ConsentStore::request`] | mentor, support_coordinator_po, care_coordinator, case_coordinator, trajectory_guide, zat_member, swv_staff |
+//! | ask for consent | [`ConsentStore::request`] | mentor, support_coordinator_po, care_coordinator, case_coordinator, trajectory_guide, zat_member, swv_staff, intake_coordinator, study_career_coach |
 //! | record a grant (with its evidence) | [`ConsentStore::grant`] | the same |
 //! | record a refusal (with its evidence) | [`ConsentStore::refuse`] | the same |
 //! | record a withdrawal | [`ConsentStore::withdraw`] | the same |
 //! | list a child's consents | [`ConsentStore::list`] | the same |
 //! | show a record's versions | [`ConsentStore::show`] | the same |
 //! | list who saw a child's data | [`disclosure::who_saw_what`] | support_coordinator_po, care_coordinator, case_coordinator |
-//! | record a pupil's birth date | [`pupil::record`] | support_coordinator_po, care_coordinator |
-//! | record an inspection (inzage) | [`inspection::record`], [`inspection_record!`] | support_coordinator_po, care_coordinator |
-//! | record a safety exception | [`safety::record`] | support_coordinator_po, care_coordinator |
-//! | invite a guardian to the parent portal | [`links::invite`] | support_coordinator_po, care_coordinator |
-//! | list a pupil's portal links, revoke one, withdraw an invitation, renew a link | [`links::for_child`], [`links::revoke`], [`links::withdraw_invitation`], [`links::renew`] | support_coordinator_po, care_coordinator |
+//! | record a pupil's birth date | [`pupil::record`] | support_coordinator_po, care_coordinator, intake_coordinator |
+//! | record an inspection (inzage) | [`inspection::record`], [`inspection_record!`] | support_coordinator_po, care_coordinator, intake_coordinator |
+//! | record a safety exception | [`safety::record`] | support_coordinator_po, care_coordinator, intake_coordinator |
+//! | invite a guardian to the parent portal | [`links::invite`] | support_coordinator_po, care_coordinator, intake_coordinator |
+//! | list a pupil's portal links, revoke one, withdraw an invitation, renew a link | [`links::for_child`], [`links::revoke`], [`links::withdraw_invitation`], [`links::renew`] | support_coordinator_po, care_coordinator, intake_coordinator |
 //! | list the safety reports of a coordinator | [`safety::reported_to`] | care_coordinator, support_coordinator_po (their own list), team_lead (any coordinator's list) |
 //!
 //! The actor must also act for the party whose node holds the records.
@@ -68,10 +68,17 @@ pub const CONSENT_STAFF: &[Role] = &[
     Role::TrajectoryGuide,
     Role::ZatMember,
     Role::SwvStaff,
+    Role::IntakeCoordinator,
+    Role::StudyCareerCoach,
 ];
 
-/// The school's care coordinators (IB in primary, zorgcoördinator in secondary).
-pub const COORDINATORS: &[Role] = &[Role::SupportCoordinatorPo, Role::CareCoordinator];
+/// The school's care coordinators (IB in primary, zorgcoördinator in
+/// secondary, the intakecoördinator of a follow-up institution).
+pub const COORDINATORS: &[Role] = &[
+    Role::SupportCoordinatorPo,
+    Role::CareCoordinator,
+    Role::IntakeCoordinator,
+];
 
 pub const REQUEST: Action = Action {
     action: "consent_request",

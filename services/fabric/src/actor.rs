@@ -37,6 +37,13 @@ pub enum Role {
     CaseCoordinator,
     /// Staff of the SWV.
     SwvStaff,
+    /// Intakecoördinator (zorgcoördinator mbo): a follow-up institution's
+    /// care coordinator, who receives, reads and assigns the dossiers that
+    /// arrive from secondary schools.
+    IntakeCoordinator,
+    /// Studieloopbaanbegeleider (SLB): a follow-up institution's mentor of
+    /// a student, to whom a received dossier is assigned.
+    StudyCareerCoach,
     /// The node's administrator (technical tasks, no access to content).
     Admin,
 }
@@ -51,6 +58,8 @@ const ROLE_NAMES: &[(Role, &str)] = &[
     (Role::TrajectoryGuide, "trajectory_guide"),
     (Role::CaseCoordinator, "case_coordinator"),
     (Role::SwvStaff, "swv_staff"),
+    (Role::IntakeCoordinator, "intake_coordinator"),
+    (Role::StudyCareerCoach, "study_career_coach"),
     (Role::Admin, "admin"),
 ];
 

@@ -19,7 +19,7 @@ use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
 use carenet_fabric::store::outbox::NewMessage;
 use carenet_fabric::store::read::Removed;
-use carenet_fabric::{Actor, PartyId, PartyKind, Role, audited, outbox_enqueue, with_db};
+use carenet_fabric::{Actor, PartyId, PartyKind, audited, outbox_enqueue, with_db};
 use carenet_proto::v1::{self, LegalBasisKind};
 use prost::Message;
 
@@ -821,9 +821,10 @@ pub async fn send_feedback(
             "feedback goes to another school, not to this one",
         ));
     }
-    // A mentor speaks for their own pupils; the care coordinator for all.
+    // A mentor (or SLB) speaks for their own pupils; the care coordinator
+    // (or an mbo's intakecoördinator) for all.
     let staff = actor.staff.as_str();
-    if !actor.roles.contains(&Role::CareCoordinator)
+    if !roles::speaks_for_all(actor)
         && item.mentor.as_deref() != Some(staff)
         && !item.teachers.iter().any(|t| t == staff)
     {

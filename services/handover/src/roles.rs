@@ -12,14 +12,15 @@
 //! | record inzage | [`INSPECTION`] | support_coordinator_po, care_coordinator |
 //! | publish (release, or send a correction) | [`PUBLISH`] | support_coordinator_po, care_coordinator |
 //! | correct (a new version) | [`CORRECT`] | support_coordinator_po, care_coordinator |
-//! | assign a received dossier | [`assign`] | care_coordinator; at a primary school also support_coordinator_po |
+//! | assign a received dossier | [`assign`] | care_coordinator; at a primary school also support_coordinator_po; at a follow-up institution also intake_coordinator |
 //! | read a received dossier in full (page, API, attachments) | [`assign`], or [`crate::reading::READ`] | as assign; or the mentor it is assigned to |
 //! | hand over inside the school | [`internal`] | as assign |
-//! | open the classroom digest | [`DIGEST`] | mentor or teacher, and the actor must be the assigned mentor or teacher |
-//! | warm handover (plan, record, share) | [`WARM`] | care_coordinator, support_coordinator_po, mentor |
+//! | open the classroom digest | [`DIGEST`] | mentor, teacher or study_career_coach (the SLB, a follow-up institution's mentor), and the actor must be the assigned mentor or teacher |
+//! | warm handover (plan, record, share) | [`WARM`] | care_coordinator, support_coordinator_po, mentor, intake_coordinator, study_career_coach |
 //! | read a shared warm-handover record | [`warm_read`] | at a school as warm handover; elsewhere any staff role but admin |
-//! | send feedback to the sending school | [`FEEDBACK_SEND`] | care_coordinator, mentor |
+//! | send feedback to the sending school | [`FEEDBACK_SEND`] | care_coordinator, mentor, intake_coordinator, study_career_coach (a mentor or SLB for their own pupils, see [`speaks_for_all`]) |
 //! | read the feedback received | [`FEEDBACK_READ`] | support_coordinator_po, care_coordinator |
+//! | write a dossier to an OSO file | [`EXPORT`] | support_coordinator_po, care_coordinator, intake_coordinator |
 //! | register for the IZO | [`IZO`] | mentor, care_coordinator |
 //! | season view, list received | [`overview`] | at a school: care_coordinator, support_coordinator_po, team_lead; at an SWV, ZAT partner or follow-up institution: any staff role but admin |
 //!
@@ -34,7 +35,10 @@ use crate::{Error, Result};
 
 pub use carenet_fabric::actor::Rule;
 
-use Role::{CareCoordinator, Mentor, SupportCoordinatorPo, Teacher, TeamLead};
+use Role::{
+    CareCoordinator, IntakeCoordinator, Mentor, StudyCareerCoach, SupportCoordinatorPo, Teacher,
+    TeamLead,
+};
 
 pub const COMPOSE: Rule = Rule {
     action: "dossier_compose",
@@ -69,14 +73,29 @@ const ASSIGN_PO: Rule = Rule {
     ..ASSIGN_VO
 };
 
+const ASSIGN_VERVOLG: Rule = Rule {
+    roles: &[CareCoordinator, IntakeCoordinator],
+    ..ASSIGN_VO
+};
+
 /// Assigning a received dossier: the care coordinator; at a primary school
-/// also its IB.
+/// also its IB; at a follow-up institution (mbo) also its intakecoördinator.
 pub fn assign(kind: PartyKind) -> Rule {
-    if kind == PartyKind::PoSchool {
-        ASSIGN_PO
-    } else {
-        ASSIGN_VO
+    match kind {
+        PartyKind::PoSchool => ASSIGN_PO,
+        PartyKind::Vervolg => ASSIGN_VERVOLG,
+        _ => ASSIGN_VO,
     }
+}
+
+/// The roles that speak for every pupil of the party in the last mile
+/// (feedback about any received dossier): the coordinators who assign.
+/// Anyone else speaks only for the pupils assigned to them.
+pub const COORDINATING: &[Role] = &[CareCoordinator, SupportCoordinatorPo, IntakeCoordinator];
+
+/// Whether `actor` speaks for every pupil of the party (see [`COORDINATING`]).
+pub fn speaks_for_all(actor: &Actor) -> bool {
+    COORDINATING.iter().any(|r| actor.has(*r))
 }
 
 /// A handover inside the school (mentor change): as [`assign`].
@@ -92,13 +111,19 @@ pub fn internal(kind: PartyKind) -> Rule {
 pub const DIGEST: Rule = Rule {
     action: "digest_open",
     what: "opening the classroom digest",
-    roles: &[Mentor, Teacher],
+    roles: &[Mentor, Teacher, StudyCareerCoach],
 };
 
 pub const WARM: Rule = Rule {
     action: "warm_handover",
     what: "the warm handover",
-    roles: &[CareCoordinator, SupportCoordinatorPo, Mentor],
+    roles: &[
+        CareCoordinator,
+        SupportCoordinatorPo,
+        Mentor,
+        IntakeCoordinator,
+        StudyCareerCoach,
+    ],
 };
 
 const WARM_READ_OTHER: Rule = Rule {
@@ -125,7 +150,7 @@ pub fn warm_read(kind: PartyKind) -> Rule {
 pub const FEEDBACK_SEND: Rule = Rule {
     action: "feedback_send",
     what: "sending feedback to the sending school",
-    roles: &[CareCoordinator, Mentor],
+    roles: &[CareCoordinator, Mentor, IntakeCoordinator, StudyCareerCoach],
 };
 
 pub const FEEDBACK_READ: Rule = Rule {
@@ -137,7 +162,7 @@ pub const FEEDBACK_READ: Rule = Rule {
 pub const EXPORT: Rule = Rule {
     action: "dossier_export",
     what: "writing a dossier to an OSO file",
-    roles: &[SupportCoordinatorPo, CareCoordinator],
+    roles: &[SupportCoordinatorPo, CareCoordinator, IntakeCoordinator],
 };
 
 pub const REQUEST: Rule = Rule {
@@ -169,6 +194,8 @@ const OVERVIEW_OTHER: Rule = Rule {
         Role::TrajectoryGuide,
         Role::CaseCoordinator,
         Role::SwvStaff,
+        IntakeCoordinator,
+        StudyCareerCoach,
     ],
     ..OVERVIEW_SCHOOL
 };
@@ -256,7 +283,20 @@ mod tests {
                     .all(|r| rule.roles.contains(&r))
             );
         }
-        assert_eq!(DIGEST.roles, &[Mentor, Teacher]);
+        assert_eq!(DIGEST.roles, &[Mentor, Teacher, StudyCareerCoach]);
+        // The mbo's own roles: its intakecoördinator assigns there only.
+        let mbo = assign(PartyKind::Vervolg);
+        assert!(mbo.roles.contains(&IntakeCoordinator));
+        assert!(
+            !assign(PartyKind::VoSchool)
+                .roles
+                .contains(&IntakeCoordinator)
+        );
+        assert_eq!(internal(PartyKind::Vervolg).roles, mbo.roles);
+        for rule in [WARM, FEEDBACK_SEND] {
+            assert!(rule.roles.contains(&IntakeCoordinator), "{}", rule.action);
+            assert!(rule.roles.contains(&StudyCareerCoach), "{}", rule.action);
+        }
         for rule in [INSPECTION, PUBLISH, CORRECT] {
             assert_eq!(rule.roles, &[SupportCoordinatorPo, CareCoordinator]);
         }

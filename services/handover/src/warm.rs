@@ -45,14 +45,27 @@ pub const AGENDA_MENTOR_CHANGE: &[&str] = &[
     "Bij wie de nieuwe mentor terechtkan met vragen",
 ];
 
-/// The handover from secondary school to follow-up education (chapter 7.3).
+/// The handover from secondary school to follow-up education (chapter 7.3):
+/// the handbook's points for the conversation, in its order (development
+/// with what stimulates and hinders it and the talents, the needs, what
+/// works, concrete agreements on guiding the student at intake, the help
+/// the student gets and how it continues, the parents, the aftercare from
+/// the secondary school), then what the chapter asks beside them: reading,
+/// language and arithmetic, the choice of study and career guidance (LOB),
+/// the student's own voice, and who the contact person is at the
+/// follow-up institution.
 pub const AGENDA_VO_VERVOLG: &[&str] = &[
+    "(Leer)ontwikkeling van de leerling: wat stimuleert en wat belemmert, en de positieve kwaliteiten en talenten",
+    "Specifieke onderwijsbehoeften van de leerling",
+    "Hoe de vervolgopleiding daar het best aan tegemoetkomt: welke aanpak werkt wel en niet",
+    "Aandachtspunten bij de instroom: concrete afspraken over de begeleiding van de leerling bij de start",
+    "Welke begeleiding of hulp de leerling krijgt (op school of daarbuiten) en hoe die op de vervolgopleiding doorloopt",
+    "Afstemming en samenwerking met de ouders",
+    "Afspraken over nazorg vanuit de school voor voortgezet onderwijs",
+    "Beheersing van taal, lezen en rekenen: waar extra begeleiding nodig is",
     "Studiekeuze en loopbaanoriëntatie en -begeleiding (LOB)",
-    "Welke ondersteuning de leerling had en nog nodig heeft",
-    "Examenfaciliteiten (dyslexie, extra tijd, aangepaste toetsing)",
-    "Aanwezigheid en verzuim",
     "De stem van de leerling zelf: wat wil en verwacht de leerling",
-    "Wie de contactpersoon is bij het mbo (of de vervolgopleiding)",
+    "Wie de contactpersonen zijn op de vervolgopleiding en op de school",
 ];
 
 /// The agenda of a handover conversation on `route`.
@@ -492,4 +505,27 @@ async fn received_where(
         carenet_fabric::audit::append(&store.db, &entries).await?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 7.3 conversation holds the handbook's whole agenda: the intake
+    /// guidance, the parents and the aftercare included.
+    #[test]
+    fn the_vo_vervolg_agenda_is_the_handbooks() {
+        let agenda = agenda(Route::VoVervolg);
+        for point in ["instroom", "ouders", "nazorg", "onderwijsbehoeften", "LOB"] {
+            assert!(
+                agenda.iter().any(|t| t.contains(point)),
+                "{point} on the 7.3 agenda"
+            );
+        }
+        assert_ne!(agenda, agenda_of_po_vo());
+    }
+
+    fn agenda_of_po_vo() -> &'static [&'static str] {
+        agenda(Route::PoVo)
+    }
 }
