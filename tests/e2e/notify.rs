@@ -184,7 +184,7 @@ async fn waiting_at_vo(region: &TestRegion, new_pupil: bool) -> anyhow::Result<(
         child_birth_date: born,
         purpose,
         recipients: vec![v1::ConsentRecipient {
-            target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
+            target: Some(Target::PartyId("swv".into())),
         }],
         categories: vec![Category::Pupil, Category::CareHistory],
         valid_from: today,
@@ -574,7 +574,9 @@ async fn a_guardian_with_the_daily_overview_gets_one_mail() -> anyhow::Result<()
     let parent = sign_in(&base, "/ouders/inloggen", "ouder-1").await?;
     choose(&base, "/ouders", "/ouders/meldingen", &parent, "dagelijks").await?;
     let (_, home) = page(&base, "/ouders", &parent).await?;
-    assert!(home.contains("Uw keuze voor berichten per e-mail is opgeslagen."));
+    assert!(home.contains(r#"value="dagelijks" checked"#), "{home}");
+    let (_, said) = page(&base, "/ouders?m=meldingen", &parent).await?;
+    assert!(said.contains("Uw keuze voor berichten per e-mail is opgeslagen."));
     link_child(&base, &parent, &code).await?;
     let mails = exactly(&smtp, 1).await?;
     let m = &mails[0];
@@ -600,7 +602,7 @@ async fn a_guardian_with_the_daily_overview_gets_one_mail() -> anyhow::Result<()
                 child_birth_date: today.replace_year(today.year() - 13)?,
                 purpose: Purpose::ShareWithPartner,
                 recipients: vec![v1::ConsentRecipient {
-                    target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
+                    target: Some(Target::PartyId("swv".into())),
                 }],
                 categories: vec![Category::Pupil],
                 valid_from: today,
