@@ -184,7 +184,7 @@ async fn waiting_at_vo(region: &TestRegion, new_pupil: bool) -> anyhow::Result<(
         child_birth_date: born,
         purpose,
         recipients: vec![v1::ConsentRecipient {
-            target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
+            target: Some(Target::PartyId("swv".into())),
         }],
         categories: vec![Category::Pupil, Category::CareHistory],
         valid_from: today,
@@ -511,6 +511,22 @@ async fn each_event_sends_one_mail_without_personal_data() -> anyhow::Result<()>
     ] {
         assert!(home.contains(label), "{label}: {home}");
     }
+    // The same in real browsers, photographed and checked by axe.
+    let shots = crate::gateway::shots_dir("notify");
+    let _ = std::fs::remove_dir_all(&shots);
+    let shots_s = shots.display().to_string();
+    crate::gateway::browser(
+        "notify.mjs",
+        &[("VO_URL", &base), ("SHOTS_DIR", &shots_s)],
+        "all notification page checks passed",
+    )
+    .await?;
+    for shot in [
+        "70-start-wat-wacht-op-mij.png",
+        "71-ouder-wat-wacht-op-u.png",
+    ] {
+        assert!(shots.join(shot).exists(), "{shot}");
+    }
     gw.stop().await;
     region.shutdown().await
 }
@@ -574,7 +590,9 @@ async fn a_guardian_with_the_daily_overview_gets_one_mail() -> anyhow::Result<()
     let parent = sign_in(&base, "/ouders/inloggen", "ouder-1").await?;
     choose(&base, "/ouders", "/ouders/meldingen", &parent, "dagelijks").await?;
     let (_, home) = page(&base, "/ouders", &parent).await?;
-    assert!(home.contains("Uw keuze voor berichten per e-mail is opgeslagen."));
+    assert!(home.contains(r#"value="dagelijks" checked"#), "{home}");
+    let (_, said) = page(&base, "/ouders?m=meldingen", &parent).await?;
+    assert!(said.contains("Uw keuze voor berichten per e-mail is opgeslagen."));
     link_child(&base, &parent, &code).await?;
     let mails = exactly(&smtp, 1).await?;
     let m = &mails[0];
@@ -600,7 +618,7 @@ async fn a_guardian_with_the_daily_overview_gets_one_mail() -> anyhow::Result<()
                 child_birth_date: today.replace_year(today.year() - 13)?,
                 purpose: Purpose::ShareWithPartner,
                 recipients: vec![v1::ConsentRecipient {
-                    target: Some(Target::Kind(PartyKind::ZatPartner.to_proto() as i32)),
+                    target: Some(Target::PartyId("swv".into())),
                 }],
                 categories: vec![Category::Pupil],
                 valid_from: today,

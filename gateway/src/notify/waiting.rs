@@ -37,6 +37,7 @@ pub(crate) enum Event {
 }
 
 impl Event {
+    #[cfg(test)]
     pub(crate) const ALL: [Event; 10] = [
         Event::ConsentRequest,
         Event::DossierToRead,
