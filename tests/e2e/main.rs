@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+mod api_contract;
 mod audit_chain;
 mod care;
 mod care_guard;

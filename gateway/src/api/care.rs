@@ -4,7 +4,7 @@
 //! `/deelname/…`), through the same slice functions.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use carenet_caseplan::{member, plan};
 use carenet_proto::v1;
@@ -12,7 +12,7 @@ use carenet_referral::zat;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, Body, Caller};
+use super::{ApiError, ApiResult, Body, Caller, Path};
 use crate::AppState;
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -104,9 +104,16 @@ pub(crate) struct Met {
 
 /// Records a ZAT meeting; the first sets the plan of action and opens the
 /// child's plan.
-#[utoipa::path(post, path = "/api/v1/zat/{id}/meetings", tag = "care", request_body = MeetingRequest,
+#[utoipa::path(post, path = "/api/v1/zat/{id}/meetings", operation_id = "recordZatMeeting", tag = "care", request_body = MeetingRequest,
     params(("id" = String, Path, description = "ZAT case id")),
-    responses((status = 201, body = Met), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 201, body = Met),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn meet(
     State(state): State<AppState>,
@@ -194,9 +201,16 @@ pub(crate) struct Sent {
 }
 
 /// Sends the case file to members of the ZAT.
-#[utoipa::path(post, path = "/api/v1/zat/{id}/distribute", tag = "care", request_body = DistributeRequest,
+#[utoipa::path(post, path = "/api/v1/zat/{id}/distribute", operation_id = "distributeZatCaseFile", tag = "care", request_body = DistributeRequest,
     params(("id" = String, Path, description = "ZAT case id")),
-    responses((status = 200, body = [Sent]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+    responses(
+        (status = 200, body = [Sent]),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn distribute(
     State(state): State<AppState>,
@@ -328,8 +342,12 @@ pub(crate) struct Membership {
 
 /// The plans this party holds and those it is a member of (as far as the
 /// caller's roles reach).
-#[utoipa::path(get, path = "/api/v1/cases", tag = "care",
-    responses((status = 200, body = Cases), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(get, path = "/api/v1/cases", operation_id = "listCases", tag = "care",
+    responses(
+        (status = 200, body = Cases),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn cases(
     State(state): State<AppState>,
@@ -360,9 +378,15 @@ pub(crate) async fn cases(
 }
 
 /// The whole plan this party holds (the reading is audited).
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "care",
+#[utoipa::path(get, path = "/api/v1/cases/{id}", operation_id = "getCasePlan", tag = "care",
     params(("id" = String, Path, description = "plan id")),
-    responses((status = 200, body = CasePlan), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 200, body = CasePlan),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn show(
     State(state): State<AppState>,
@@ -398,9 +422,16 @@ pub(crate) struct StepRequest {
 }
 
 /// A step on a task by the holder: its own tasks, or cancelling any.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}", tag = "care", request_body = StepRequest,
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}", operation_id = "stepCaseTask", tag = "care", request_body = StepRequest,
     params(("id" = String, Path, description = "plan id"), ("task" = String, Path, description = "task id")),
-    responses((status = 200, body = Task), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 200, body = Task),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn step(
     State(state): State<AppState>,
@@ -423,9 +454,15 @@ pub(crate) async fn step(
 
 /// This member's latest view of a plan held by `holder`: only the sections
 /// its consent covers (the reading is audited).
-#[utoipa::path(get, path = "/api/v1/memberships/{holder}/{id}", tag = "care",
+#[utoipa::path(get, path = "/api/v1/memberships/{holder}/{id}", operation_id = "getMembershipView", tag = "care",
     params(("holder" = String, Path, description = "the party holding the plan"), ("id" = String, Path, description = "plan id")),
-    responses((status = 200, body = CasePlan), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 200, body = CasePlan),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn view(
     State(state): State<AppState>,
@@ -457,9 +494,16 @@ pub(crate) struct Reported {
 
 /// This member reports a step on its own task to the holder (through the
 /// exchange; the holder applies it and sends a new view).
-#[utoipa::path(post, path = "/api/v1/memberships/{holder}/{id}/tasks/{task}", tag = "care", request_body = StepRequest,
+#[utoipa::path(post, path = "/api/v1/memberships/{holder}/{id}/tasks/{task}", operation_id = "reportMembershipTask", tag = "care", request_body = StepRequest,
     params(("holder" = String, Path, description = "the party holding the plan"), ("id" = String, Path, description = "plan id"), ("task" = String, Path, description = "task id")),
-    responses((status = 202, body = Reported), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 202, body = Reported),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn report(
     State(state): State<AppState>,
