@@ -13,10 +13,17 @@ use carenet_e2e::{TestRegion, Tuning};
 use crate::gateway::{bind, gateway_with, provider, token};
 use crate::three_parties;
 
-/// Runs `program` with `args`; its output, and whether it succeeded.
-async fn run(program: &str, args: &[&str], limit: Duration) -> anyhow::Result<(bool, String)> {
+/// Runs `program` with `args` in `dir` (schemathesis keeps a cache in
+/// its working directory); its output, and whether it succeeded.
+async fn run(
+    program: &str,
+    args: &[&str],
+    dir: &std::path::Path,
+    limit: Duration,
+) -> anyhow::Result<(bool, String)> {
     let child = tokio::process::Command::new(program)
         .args(args)
+        .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -82,7 +89,13 @@ async fn the_openapi_document_validates_and_schemathesis_finds_nothing() -> anyh
     let file = region.dir.path().join("openapi.json");
     std::fs::write(&file, &doc)?;
     let file = file.to_string_lossy().into_owned();
-    let (valid, log) = run("openapi-spec-validator", &[&file], Duration::from_secs(60)).await?;
+    let (valid, log) = run(
+        "openapi-spec-validator",
+        &[&file],
+        region.dir.path(),
+        Duration::from_secs(60),
+    )
+    .await?;
     println!("{log}");
     assert!(valid, "openapi-spec-validator: {log}");
     assert!(log.contains("OK"), "{log}");
@@ -192,6 +205,7 @@ async fn the_openapi_document_validates_and_schemathesis_finds_nothing() -> anyh
             "--report-dir",
             &reports_arg,
         ],
+        region.dir.path(),
         Duration::from_secs(300),
     )
     .await?;

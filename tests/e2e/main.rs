@@ -41,6 +41,7 @@ mod slices;
 mod stored_enums;
 mod telemetry;
 mod trust;
+mod zat_member;
 
 use carenet_fabric::PartyKind;
 use carenet_node::region::PartyPlan;

@@ -524,3 +524,92 @@ pub(crate) async fn report(
     .await?;
     Ok((StatusCode::ACCEPTED, Json(Reported { message_id })))
 }
+
+/// The content of a ZAT case file as the chair sent it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CaseFile {
+    /// The pupil's name.
+    child_name: String,
+    /// YYYY-MM-DD.
+    child_birth_date: String,
+    /// The question to the ZAT.
+    question: String,
+    /// What was done already; empty when not shared.
+    background: String,
+    /// The meeting's date, YYYY-MM-DD.
+    meeting_on: String,
+}
+
+/// A case file this party received as a ZAT member.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ReceivedCaseFile {
+    /// The message id it came with.
+    id: String,
+    /// The school hosting the ZAT.
+    school: String,
+    /// The ZAT case id at that school.
+    case_id: String,
+    /// YYYY-MM-DD.
+    received_on: String,
+    /// The content; null once the meeting's plan replaced it.
+    case_file: Option<CaseFile>,
+    /// The plan (held by `school`) that replaced it, read at
+    /// `/api/v1/memberships/{school}/{plan_id}`.
+    plan_id: Option<String>,
+}
+
+fn received_case_file(r: zat::Received) -> ReceivedCaseFile {
+    ReceivedCaseFile {
+        id: r.message_id,
+        school: r.school,
+        case_id: r.case_id,
+        received_on: carenet_consent::record::format_date(carenet_fabric::clock::date_of(
+            r.received_at_ms,
+        )),
+        case_file: r.file.map(|f| CaseFile {
+            child_name: f.child_name,
+            child_birth_date: f.child_birth_date,
+            question: f.question,
+            background: f.background,
+            meeting_on: f.meeting_on,
+        }),
+        plan_id: r.plan_id,
+    }
+}
+
+/// The ZAT case files this party received, newest first (each reading is
+/// audited; a withdrawn one is gone).
+#[utoipa::path(get, path = "/api/v1/zat/received", operation_id = "listReceivedZatCaseFiles", tag = "care",
+    responses(
+        (status = 200, body = [ReceivedCaseFile]),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn received(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<Vec<ReceivedCaseFile>>> {
+    let files = zat::received(&state.inner.store, &actor).await?;
+    Ok(Json(files.into_iter().map(received_case_file).collect()))
+}
+
+/// One ZAT case file this party received (the reading is audited).
+#[utoipa::path(get, path = "/api/v1/zat/received/{id}", operation_id = "getReceivedZatCaseFile", tag = "care",
+    params(("id" = String, Path, description = "message id of the received case file")),
+    responses(
+        (status = 200, body = ReceivedCaseFile),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn received_file(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReceivedCaseFile>> {
+    let file = zat::received_one(&state.inner.store, &actor, &id).await?;
+    Ok(Json(received_case_file(file)))
+}

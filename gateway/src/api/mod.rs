@@ -669,7 +669,7 @@ impl Modify for BearerScheme {
     info(title = "carenet gateway API", version = "1", description = "The actions of a school's carenet node for its own systems, under the same rules as its staff."),
     paths(season_view, import, show, submit, publish, assign, ask, search, withdraw,
         warm::plan, warm::show, warm::hold, warm::share, warm::feedback,
-        care::meet, care::distribute, care::cases, care::show, care::step, care::view, care::report,
+        care::meet, care::distribute, care::received, care::received_file, care::cases, care::show, care::step, care::view, care::report,
         links::invite, links::search, links::revoke, links::renew, links::withdraw),
     modifiers(&BearerScheme),
     tags((name = "dossiers", description = "Transfer dossiers"), (name = "warm handover", description = "The handover conversation"), (name = "consent", description = "Consent records"), (name = "care", description = "The ZAT and one child, one plan"), (name = "portal", description = "The parent portal's links"))
