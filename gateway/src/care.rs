@@ -536,6 +536,8 @@ struct PlansPage {
     /// (href, pupil, holder)
     member_of: Vec<(String, String, String)>,
     holds: bool,
+    /// Whether the reader may read the ZAT case files this party received.
+    zat_member: bool,
 }
 
 /// `GET /plannen`: the plans this party holds and those it is a member of.
@@ -575,6 +577,10 @@ pub(crate) async fn plans(State(state): State<AppState>, staff: Staff) -> Result
             })
             .collect(),
         holds,
+        zat_member: staff
+            .actor
+            .may(&state.inner.party, &carenet_referral::roles::ZAT_MEMBER)
+            .is_ok(),
     }))
 }
 
@@ -887,4 +893,100 @@ pub(crate) async fn report(
         &crate::href::path(&["deelname", &holder, &id]),
         "Uw voortgang is verstuurd aan de casusregisseur.",
     ))
+}
+
+/// A received ZAT case file as a member's pages show it.
+struct ReceivedRow {
+    href: String,
+    pupil: String,
+    school: String,
+    meeting_on: String,
+    received_on: String,
+}
+
+fn received_on(ms: i64) -> String {
+    labels::date_text(&carenet_consent::record::format_date(
+        carenet_fabric::clock::date_of(ms),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "zat_received.html")]
+struct ReceivedPage {
+    csrf: String,
+    files: Vec<ReceivedRow>,
+}
+
+/// `GET /zat/ontvangen`: the case files this ZAT member received (each
+/// reading audited by the slice); one the meeting's plan replaced links to
+/// the plan.
+pub(crate) async fn received(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, Error> {
+    let files = zat::received(&state.inner.store, &staff.actor)
+        .await?
+        .into_iter()
+        .map(|r| ReceivedRow {
+            href: crate::href::path(&["zat", "ontvangen", &r.message_id]),
+            pupil: r.file.as_ref().map_or_else(
+                || "(vervangen door het plan)".to_owned(),
+                |f| f.child_name.clone(),
+            ),
+            school: labels::party_name(&state, &r.school),
+            meeting_on: r
+                .file
+                .as_ref()
+                .map_or_else(String::new, |f| labels::date_text(&f.meeting_on)),
+            received_on: received_on(r.received_at_ms),
+        })
+        .collect();
+    Ok(render(&ReceivedPage {
+        csrf: staff.session.csrf,
+        files,
+    }))
+}
+
+/// The content of a received case file, as the page shows it.
+struct FileView {
+    child_name: String,
+    birth_date: String,
+    meeting_on: String,
+    question: String,
+    background: String,
+}
+
+#[derive(Template)]
+#[template(path = "zat_received_file.html")]
+struct ReceivedFilePage {
+    csrf: String,
+    school: String,
+    received_on: String,
+    file: Option<FileView>,
+    plan_href: Option<String>,
+}
+
+/// `GET /zat/ontvangen/{id}`: one received case file (the reading is
+/// audited), or, once the meeting's plan replaced it, the way to the plan.
+pub(crate) async fn received_file(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let r = zat::received_one(&state.inner.store, &staff.actor, &id).await?;
+    Ok(render(&ReceivedFilePage {
+        csrf: staff.session.csrf,
+        school: labels::party_name(&state, &r.school),
+        received_on: received_on(r.received_at_ms),
+        file: r.file.map(|f| FileView {
+            child_name: f.child_name,
+            birth_date: labels::date_text(&f.child_birth_date),
+            meeting_on: labels::date_text(&f.meeting_on),
+            question: f.question,
+            background: f.background,
+        }),
+        plan_href: r
+            .plan_id
+            .map(|p| crate::href::path(&["deelname", &r.school, &p])),
+    }))
 }

@@ -124,6 +124,11 @@ async fn waiting(
             "/mijn-leerlingen",
         ));
     }
+    // A ZAT member: the case files the chair sent before the meeting.
+    if may(&carenet_referral::roles::ZAT_MEMBER) {
+        let n = carenet_referral::zat::received_waiting(store).await?;
+        waiting.push(("ZAT-dossiers voor het overleg", n, "/zat/ontvangen"));
+    }
     // The yearly review of the parent portal's links: the coordinators'.
     if may(&carenet_consent::links::LINKS) {
         let due = carenet_consent::links::due_for_review(store, actor, 30).await?;

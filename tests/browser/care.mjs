@@ -3,7 +3,8 @@
 // part in the plan; the guardian gives both in the parent portal on a
 // phone; the coordinator, as ZAT chair, refers the pupil, sends the case
 // file, records the meeting with its plan of action; the JGZ nurse, on her
-// own node's gateway, reports progress on her action; the coordinator sees
+// own node's gateway, reads the case file before the meeting, sees the plan
+// replace it, and reports progress on her action; the coordinator sees
 // it. Exit code is the verdict; screenshots go to SHOTS_DIR.
 // Env: VO_URL, JGZ_URL, SHOTS_DIR, CHILD (vo-1's pupil reference), CHROMIUM.
 import { chromium } from 'playwright-core';
@@ -122,6 +123,22 @@ try {
   await zc.check('#lid-jgz-1');
   await zc.click('button:has-text("Versturen")');
   check((await text(zc)).includes('Het dossier is verstuurd'), 'chair: case file sent to the JGZ');
+
+  // 3a. Before the meeting the JGZ nurse, on her own node, reads the case
+  // file the chair sent: her start page points to it.
+  const nurse = current = await person();
+  await signIn(nurse, jgzUrl, '/', 'jgz-3');
+  await until(nurse, jgzUrl + '/', async (_, p) => (await text(p)).includes('ZAT-dossiers voor het overleg'), 'JGZ: the start page names the case file');
+  await nurse.click('a:has-text("ZAT-dossiers voor het overleg")');
+  await until(nurse, jgzUrl + '/zat/ontvangen', async (_, p) => (await text(p)).includes('Sam Peters'), 'JGZ: the case file arrived');
+  await shot(nurse, '51a-jgz-zat-dossiers');
+  await nurse.click('a:has-text("Sam Peters")');
+  const fileUrl = nurse.url();
+  check(!fileUrl.includes(child), 'no pupil reference in the URL');
+  const file = await text(nurse);
+  check(file.includes('Hoe helpen school en JGZ Sam samen?') && file.includes('Twee keer in het IZO besproken.'), 'JGZ: the question and what was done');
+  await shot(nurse, '51b-jgz-zat-dossier');
+  current = zc;
   await zc.fill('#analysis', 'Slaapprobleem; spanningen thuis.');
   await zc.fill('#needs', 'Een vast aanspreekpunt.');
   await zc.fill('#directions', 'Slaap laten onderzoeken.');
@@ -148,9 +165,12 @@ try {
   check((await zc.textContent('#acties')).includes('Slaaponderzoek door de jeugdarts'), 'chair: the actions in the plan');
   await shot(zc, '53-plan-van-aanpak');
 
-  // 4. The JGZ nurse, on her own node, reports progress.
-  const nurse = current = await person();
-  await signIn(nurse, jgzUrl, '/', 'jgz-3');
+  // 4. The JGZ nurse, on her own node, reports progress. The plan replaces
+  // the case file: its page now points to the plan.
+  current = nurse;
+  await until(nurse, fileUrl, async (_, p) => (await text(p)).includes('het plan van aanpak vervangt dit dossier'), 'JGZ: the plan replaces the case file');
+  check(!(await text(nurse)).includes('Twee keer in het IZO besproken.'), 'JGZ: the case file no longer shown');
+  await shot(nurse, '53a-jgz-zat-dossier-vervangen');
   await until(nurse, jgzUrl + '/plannen', async (_, p) => (await text(p)).includes('Sam Peters'), 'JGZ: the plan arrived');
   await shot(nurse, '54-jgz-plannen');
   await nurse.click('a:has-text("Sam Peters")');

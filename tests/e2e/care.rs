@@ -258,9 +258,10 @@ async fn a_pupil_goes_from_the_izo_through_the_zat_to_one_plan_across_nodes() ->
         (!r.is_empty()).then_some(r)
     })
     .await?;
-    assert_eq!(files[0].file.child_name, "Daan de Boer");
-    assert_eq!(files[0].file.meeting_on, day(7));
-    assert!(files[0].file.question.contains("één plan"));
+    let file = files[0].file.as_ref().unwrap();
+    assert_eq!(file.child_name, "Daan de Boer");
+    assert_eq!(file.meeting_on, day(7));
+    assert!(file.question.contains("één plan"));
     assert!(zat::received(&jz, &outsider).await?.is_empty());
 
     // The meeting sets the plan of action: each member under its own

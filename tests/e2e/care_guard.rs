@@ -281,6 +281,7 @@ fn crafted_view(plan_id: &str, task_id: &str, consent: &str) -> Vec<u8> {
             evaluation_on: day(42),
             status: "open".into(),
             origin: "zat".into(),
+            origin_id: String::new(),
             members: vec![v1::CaseMember {
                 party: "jgz-1".into(),
                 role: "lid".into(),

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+mod api_contract;
 mod audit_chain;
 mod care;
 mod care_guard;
@@ -43,6 +44,7 @@ mod stored_enums;
 mod telemetry;
 mod trust;
 mod vervolg_browser;
+mod zat_member;
 
 use carenet_fabric::PartyKind;
 use carenet_node::region::PartyPlan;

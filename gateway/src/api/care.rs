@@ -4,7 +4,7 @@
 //! `/deelname/…`), through the same slice functions.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use carenet_caseplan::{member, plan};
 use carenet_proto::v1;
@@ -12,7 +12,7 @@ use carenet_referral::zat;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, Body, Caller};
+use super::{ApiError, ApiResult, Body, Caller, Path};
 use crate::AppState;
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -104,9 +104,16 @@ pub(crate) struct Met {
 
 /// Records a ZAT meeting; the first sets the plan of action and opens the
 /// child's plan.
-#[utoipa::path(post, path = "/api/v1/zat/{id}/meetings", tag = "care", request_body = MeetingRequest,
+#[utoipa::path(post, path = "/api/v1/zat/{id}/meetings", operation_id = "recordZatMeeting", tag = "care", request_body = MeetingRequest,
     params(("id" = String, Path, description = "ZAT case id")),
-    responses((status = 201, body = Met), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 201, body = Met),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn meet(
     State(state): State<AppState>,
@@ -194,9 +201,16 @@ pub(crate) struct Sent {
 }
 
 /// Sends the case file to members of the ZAT.
-#[utoipa::path(post, path = "/api/v1/zat/{id}/distribute", tag = "care", request_body = DistributeRequest,
+#[utoipa::path(post, path = "/api/v1/zat/{id}/distribute", operation_id = "distributeZatCaseFile", tag = "care", request_body = DistributeRequest,
     params(("id" = String, Path, description = "ZAT case id")),
-    responses((status = 200, body = [Sent]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+    responses(
+        (status = 200, body = [Sent]),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn distribute(
     State(state): State<AppState>,
@@ -328,8 +342,12 @@ pub(crate) struct Membership {
 
 /// The plans this party holds and those it is a member of (as far as the
 /// caller's roles reach).
-#[utoipa::path(get, path = "/api/v1/cases", tag = "care",
-    responses((status = 200, body = Cases), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(get, path = "/api/v1/cases", operation_id = "listCases", tag = "care",
+    responses(
+        (status = 200, body = Cases),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn cases(
     State(state): State<AppState>,
@@ -360,9 +378,15 @@ pub(crate) async fn cases(
 }
 
 /// The whole plan this party holds (the reading is audited).
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "care",
+#[utoipa::path(get, path = "/api/v1/cases/{id}", operation_id = "getCasePlan", tag = "care",
     params(("id" = String, Path, description = "plan id")),
-    responses((status = 200, body = CasePlan), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 200, body = CasePlan),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn show(
     State(state): State<AppState>,
@@ -398,9 +422,16 @@ pub(crate) struct StepRequest {
 }
 
 /// A step on a task by the holder: its own tasks, or cancelling any.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}", tag = "care", request_body = StepRequest,
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}", operation_id = "stepCaseTask", tag = "care", request_body = StepRequest,
     params(("id" = String, Path, description = "plan id"), ("task" = String, Path, description = "task id")),
-    responses((status = 200, body = Task), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 200, body = Task),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn step(
     State(state): State<AppState>,
@@ -423,9 +454,15 @@ pub(crate) async fn step(
 
 /// This member's latest view of a plan held by `holder`: only the sections
 /// its consent covers (the reading is audited).
-#[utoipa::path(get, path = "/api/v1/memberships/{holder}/{id}", tag = "care",
+#[utoipa::path(get, path = "/api/v1/memberships/{holder}/{id}", operation_id = "getMembershipView", tag = "care",
     params(("holder" = String, Path, description = "the party holding the plan"), ("id" = String, Path, description = "plan id")),
-    responses((status = 200, body = CasePlan), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 200, body = CasePlan),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn view(
     State(state): State<AppState>,
@@ -457,9 +494,16 @@ pub(crate) struct Reported {
 
 /// This member reports a step on its own task to the holder (through the
 /// exchange; the holder applies it and sends a new view).
-#[utoipa::path(post, path = "/api/v1/memberships/{holder}/{id}/tasks/{task}", tag = "care", request_body = StepRequest,
+#[utoipa::path(post, path = "/api/v1/memberships/{holder}/{id}/tasks/{task}", operation_id = "reportMembershipTask", tag = "care", request_body = StepRequest,
     params(("holder" = String, Path, description = "the party holding the plan"), ("id" = String, Path, description = "plan id"), ("task" = String, Path, description = "task id")),
-    responses((status = 202, body = Reported), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 202, body = Reported),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn report(
     State(state): State<AppState>,
@@ -479,4 +523,93 @@ pub(crate) async fn report(
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(Reported { message_id })))
+}
+
+/// The content of a ZAT case file as the chair sent it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CaseFile {
+    /// The pupil's name.
+    child_name: String,
+    /// YYYY-MM-DD.
+    child_birth_date: String,
+    /// The question to the ZAT.
+    question: String,
+    /// What was done already; empty when not shared.
+    background: String,
+    /// The meeting's date, YYYY-MM-DD.
+    meeting_on: String,
+}
+
+/// A case file this party received as a ZAT member.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ReceivedCaseFile {
+    /// The message id it came with.
+    id: String,
+    /// The school hosting the ZAT.
+    school: String,
+    /// The ZAT case id at that school.
+    case_id: String,
+    /// YYYY-MM-DD.
+    received_on: String,
+    /// The content; null once the meeting's plan replaced it.
+    case_file: Option<CaseFile>,
+    /// The plan (held by `school`) that replaced it, read at
+    /// `/api/v1/memberships/{school}/{plan_id}`.
+    plan_id: Option<String>,
+}
+
+fn received_case_file(r: zat::Received) -> ReceivedCaseFile {
+    ReceivedCaseFile {
+        id: r.message_id,
+        school: r.school,
+        case_id: r.case_id,
+        received_on: carenet_consent::record::format_date(carenet_fabric::clock::date_of(
+            r.received_at_ms,
+        )),
+        case_file: r.file.map(|f| CaseFile {
+            child_name: f.child_name,
+            child_birth_date: f.child_birth_date,
+            question: f.question,
+            background: f.background,
+            meeting_on: f.meeting_on,
+        }),
+        plan_id: r.plan_id,
+    }
+}
+
+/// The ZAT case files this party received, newest first (each reading is
+/// audited; a withdrawn one is gone).
+#[utoipa::path(get, path = "/api/v1/zat/received", operation_id = "listReceivedZatCaseFiles", tag = "care",
+    responses(
+        (status = 200, body = [ReceivedCaseFile]),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn received(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> ApiResult<Json<Vec<ReceivedCaseFile>>> {
+    let files = zat::received(&state.inner.store, &actor).await?;
+    Ok(Json(files.into_iter().map(received_case_file).collect()))
+}
+
+/// One ZAT case file this party received (the reading is audited).
+#[utoipa::path(get, path = "/api/v1/zat/received/{id}", operation_id = "getReceivedZatCaseFile", tag = "care",
+    params(("id" = String, Path, description = "message id of the received case file")),
+    responses(
+        (status = 200, body = ReceivedCaseFile),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn received_file(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReceivedCaseFile>> {
+    let file = zat::received_one(&state.inner.store, &actor, &id).await?;
+    Ok(Json(received_case_file(file)))
 }

@@ -4,14 +4,14 @@
 //! functions as the staff page ([`carenet_consent::links`]).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use carenet_consent::links::{self, LinkState, NewInvitation};
 use carenet_consent::record::{format_date, parse_date};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, Body, Caller, ChildQuery};
+use super::{ApiError, ApiResult, Body, Caller, ChildQuery, Path};
 use crate::AppState;
 
 fn date(ms: i64) -> String {
@@ -44,8 +44,15 @@ pub(crate) struct InvitationMade {
 }
 
 /// Invites a guardian of a pupil to the parent portal.
-#[utoipa::path(post, path = "/api/v1/guardian-invitations", tag = "portal", request_body = InvitationAsk,
-    responses((status = 201, body = InvitationMade), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(post, path = "/api/v1/guardian-invitations", operation_id = "inviteGuardian", tag = "portal", request_body = InvitationAsk,
+    responses(
+        (status = 201, body = InvitationMade),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn invite(
     State(state): State<AppState>,
@@ -115,8 +122,15 @@ pub(crate) struct PupilLinks {
 
 /// A pupil's links and unused invitations (a POST: the pupil reference
 /// stays out of URLs and logs).
-#[utoipa::path(post, path = "/api/v1/guardian-links/search", tag = "portal", request_body = ChildQuery,
-    responses((status = 200, body = PupilLinks), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(post, path = "/api/v1/guardian-links/search", operation_id = "searchGuardianLinks", tag = "portal", request_body = ChildQuery,
+    responses(
+        (status = 200, body = PupilLinks),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn search(
     State(state): State<AppState>,
@@ -166,9 +180,16 @@ pub(crate) struct RevokeRequest {
 }
 
 /// Ends a link; the guardian loses access at their next request.
-#[utoipa::path(post, path = "/api/v1/guardian-links/{id}/revoke", tag = "portal", request_body = RevokeRequest,
+#[utoipa::path(post, path = "/api/v1/guardian-links/{id}/revoke", operation_id = "revokeGuardianLink", tag = "portal", request_body = RevokeRequest,
     params(("id" = String, Path, description = "link id")),
-    responses((status = 204), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 204),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
@@ -194,9 +215,16 @@ pub(crate) struct Renewed {
 }
 
 /// The yearly review: the link stays for another year.
-#[utoipa::path(post, path = "/api/v1/guardian-links/{id}/renew", tag = "portal", request_body = RenewRequest,
+#[utoipa::path(post, path = "/api/v1/guardian-links/{id}/renew", operation_id = "renewGuardianLink", tag = "portal", request_body = RenewRequest,
     params(("id" = String, Path, description = "link id")),
-    responses((status = 200, body = Renewed), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 200, body = Renewed),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn renew(
     State(state): State<AppState>,
@@ -216,9 +244,16 @@ pub(crate) async fn renew(
 }
 
 /// Withdraws an invitation before its use: its code links no one.
-#[utoipa::path(post, path = "/api/v1/guardian-invitations/{id}/withdraw", tag = "portal",
+#[utoipa::path(post, path = "/api/v1/guardian-invitations/{id}/withdraw", operation_id = "withdrawGuardianInvitation", tag = "portal",
     params(("id" = String, Path, description = "invitation id")),
-    responses((status = 204), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 204),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn withdraw(
     State(state): State<AppState>,

@@ -13,7 +13,9 @@
 //! is the OpenAPI document, generated from these handlers.
 
 use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use carenet_consent::record::{ConsentRequest, ConsentStore, Stored, parse_date, status_name};
@@ -87,16 +89,92 @@ impl IntoResponse for Failure {
 
 type ApiResult<T> = Result<T, Failure>;
 
-/// A JSON body; a malformed one is a 400 naming what is wrong, as JSON.
+/// A JSON body; one that cannot be read is a 400 naming the field and what
+/// is wrong with it, as JSON (never the value sent: it may be personal data).
 pub(crate) struct Body<T>(T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Failure;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(Error::invalid("body", rejection.body_text()).into()),
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !json {
+            return Err(Error::invalid("body", "send it as application/json").into());
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| Error::invalid("body", "cannot be read (too large?)"))?;
+        let mut reader = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| body_error(&e))?;
+        reader.end().map_err(|e| syntax_error(&e))?;
+        Ok(Body(value))
+    }
+}
+
+/// What is wrong with a body, named by its field; serde's own message only
+/// where it holds no value sent (`missing field`).
+fn body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
+    use serde_json::error::Category;
+    let inner = e.inner();
+    let path = e.path().to_string();
+    match inner.classify() {
+        Category::Data => {
+            let message = inner.to_string();
+            match message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.split('`').next())
+            {
+                Some(field) if path == "." => Error::invalid(field.to_owned(), "is missing"),
+                Some(field) => Error::invalid(format!("{path}.{field}"), "is missing"),
+                None if path == "." => Error::invalid("body", "is not the expected object"),
+                None => Error::invalid(path, "has the wrong type or value"),
+            }
+        }
+        Category::Syntax | Category::Eof | Category::Io => syntax_error(inner),
+    }
+}
+
+fn syntax_error(e: &serde_json::Error) -> Error {
+    Error::invalid(
+        "body",
+        format!(
+            "is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    )
+}
+
+/// The path's parameters; one that cannot be read is a 400 naming it, as
+/// JSON (not axum's plain-text rejection).
+pub(crate) struct Path<T>(pub(crate) T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Failure> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(match e.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => {
+                    Error::invalid(key.clone(), "is not valid UTF-8")
+                }
+                ErrorKind::ParseErrorAtKey { key, .. }
+                | ErrorKind::DeserializeError { key, .. } => {
+                    Error::invalid(key.clone(), "cannot be read")
+                }
+                _ => Error::invalid("path", "cannot be read"),
+            }
+            .into()),
+            Err(_) => Err(Error::invalid("path", "cannot be read").into()),
         }
     }
 }
@@ -167,8 +245,12 @@ pub(crate) struct SeasonRow {
 }
 
 /// The season view of this school year.
-#[utoipa::path(get, path = "/api/v1/season", tag = "dossiers",
-    responses((status = 200, body = [SeasonRow]), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(get, path = "/api/v1/season", operation_id = "getSeason", tag = "dossiers",
+    responses(
+        (status = 200, body = [SeasonRow]),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn season_view(
     State(state): State<AppState>,
@@ -215,8 +297,15 @@ pub(crate) struct Created {
 }
 
 /// Imports an OSO file as a draft dossier (or ready, if it states its inzage).
-#[utoipa::path(post, path = "/api/v1/dossiers", tag = "dossiers", request_body = ImportRequest,
-    responses((status = 201, body = Created), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(post, path = "/api/v1/dossiers", operation_id = "importDossier", tag = "dossiers", request_body = ImportRequest,
+    responses(
+        (status = 201, body = Created),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn import(
     State(state): State<AppState>,
@@ -247,9 +336,15 @@ pub(crate) struct DossierView {
 }
 
 /// One outgoing dossier (the reading is audited).
-#[utoipa::path(get, path = "/api/v1/dossiers/{id}", tag = "dossiers",
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}", operation_id = "getDossier", tag = "dossiers",
     params(("id" = String, Path, description = "dossier id")),
-    responses((status = 200, body = DossierView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 200, body = DossierView),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn show(
     State(state): State<AppState>,
@@ -270,9 +365,16 @@ pub(crate) async fn show(
 }
 
 /// Puts a draft dossier before the guardians (inzage).
-#[utoipa::path(post, path = "/api/v1/dossiers/{id}/submit", tag = "dossiers",
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/submit", operation_id = "submitDossier", tag = "dossiers",
     params(("id" = String, Path, description = "dossier id")),
-    responses((status = 204), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 204),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn submit(
     State(state): State<AppState>,
@@ -297,9 +399,16 @@ pub(crate) struct Published {
 }
 
 /// Releases a ready dossier to the receiving school.
-#[utoipa::path(post, path = "/api/v1/dossiers/{id}/publish", tag = "dossiers", request_body = PublishRequest,
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/publish", operation_id = "publishDossier", tag = "dossiers", request_body = PublishRequest,
     params(("id" = String, Path, description = "dossier id")),
-    responses((status = 200, body = Published), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 200, body = Published),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn publish(
     State(state): State<AppState>,
@@ -336,9 +445,16 @@ pub(crate) struct AssignRequest {
 }
 
 /// Assigns a received dossier to the mentor (and teachers).
-#[utoipa::path(post, path = "/api/v1/received/{id}/assign", tag = "dossiers", request_body = AssignRequest,
+#[utoipa::path(post, path = "/api/v1/received/{id}/assign", operation_id = "assignReceivedDossier", tag = "dossiers", request_body = AssignRequest,
     params(("id" = String, Path, description = "message id of the received dossier")),
-    responses((status = 204), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 204),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn assign(
     State(state): State<AppState>,
@@ -413,8 +529,15 @@ fn consent_json(c: &Stored) -> Consent {
 }
 
 /// Asks for consent (the guardians decide on the portal or at school).
-#[utoipa::path(post, path = "/api/v1/consents", tag = "consent", request_body = ConsentAsk,
-    responses((status = 201, body = Consent), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(post, path = "/api/v1/consents", operation_id = "requestConsent", tag = "consent", request_body = ConsentAsk,
+    responses(
+        (status = 201, body = Consent),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn ask(
     State(state): State<AppState>,
@@ -457,8 +580,15 @@ pub(crate) struct ChildQuery {
 
 /// The current version of each of a pupil's consents (a POST: the pupil
 /// reference stays out of URLs and logs).
-#[utoipa::path(post, path = "/api/v1/consents/search", tag = "consent", request_body = ChildQuery,
-    responses((status = 200, body = [Consent]), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(post, path = "/api/v1/consents/search", operation_id = "searchConsents", tag = "consent", request_body = ChildQuery,
+    responses(
+        (status = 200, body = [Consent]),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn search(
     State(state): State<AppState>,
@@ -480,9 +610,16 @@ pub(crate) struct WithdrawRequest {
 }
 
 /// Records a withdrawal given at school; every recipient is told.
-#[utoipa::path(post, path = "/api/v1/consents/{record}/withdraw", tag = "consent", request_body = WithdrawRequest,
+#[utoipa::path(post, path = "/api/v1/consents/{record}/withdraw", operation_id = "withdrawConsent", tag = "consent", request_body = WithdrawRequest,
     params(("record" = String, Path, description = "consent record id")),
-    responses((status = 200, body = Consent), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 200, body = Consent),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn withdraw(
     State(state): State<AppState>,
@@ -533,7 +670,7 @@ impl Modify for BearerScheme {
     info(title = "carenet gateway API", version = "1", description = "The actions of a school's carenet node for its own systems, under the same rules as its staff."),
     paths(season_view, import, show, submit, publish, assign, ask, search, withdraw,
         warm::plan, warm::show, warm::hold, warm::share, warm::feedback,
-        care::meet, care::distribute, care::cases, care::show, care::step, care::view, care::report,
+        care::meet, care::distribute, care::received, care::received_file, care::cases, care::show, care::step, care::view, care::report,
         links::invite, links::search, links::revoke, links::renew, links::withdraw,
         received::list, received::show, received::attachment, received::export),
     modifiers(&BearerScheme),

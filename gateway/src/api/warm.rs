@@ -3,14 +3,14 @@
 //! dossier), through the same slice functions.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use carenet_handover::{dossier, incoming, warm};
 use carenet_proto::v1::{self, ParticipantRole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, Body, Caller, Published};
+use super::{ApiError, ApiResult, Body, Caller, Path, Published};
 use crate::{AppState, Error};
 
 /// One who takes part in the conversation.
@@ -57,9 +57,16 @@ pub(crate) struct Planned {
 
 /// Plans the handover conversation about a dossier; the agenda is the
 /// handbook's for the route.
-#[utoipa::path(post, path = "/api/v1/dossiers/{id}/warm-handovers", tag = "warm handover", request_body = PlanRequest,
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/warm-handovers", operation_id = "planWarmHandover", tag = "warm handover", request_body = PlanRequest,
     params(("id" = String, Path, description = "dossier id")),
-    responses((status = 201, body = Planned), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)),
+    responses(
+        (status = 201, body = Planned),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn plan(
     State(state): State<AppState>,
@@ -118,9 +125,15 @@ pub(crate) struct WarmHandover {
 }
 
 /// One of this school's handover conversations (the reading is audited).
-#[utoipa::path(get, path = "/api/v1/warm-handovers/{id}", tag = "warm handover",
+#[utoipa::path(get, path = "/api/v1/warm-handovers/{id}", operation_id = "getWarmHandover", tag = "warm handover",
     params(("id" = String, Path, description = "warm handover id")),
-    responses((status = 200, body = WarmHandover), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 200, body = WarmHandover),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn show(
     State(state): State<AppState>,
@@ -180,9 +193,16 @@ pub(crate) struct HoldRequest {
 
 /// Records that the conversation was held: minutes, notes per agenda item,
 /// agreements and aftercare.
-#[utoipa::path(post, path = "/api/v1/warm-handovers/{id}/record", tag = "warm handover", request_body = HoldRequest,
+#[utoipa::path(post, path = "/api/v1/warm-handovers/{id}/record", operation_id = "recordWarmHandover", tag = "warm handover", request_body = HoldRequest,
     params(("id" = String, Path, description = "warm handover id")),
-    responses((status = 204), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)),
+    responses(
+        (status = 204),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn hold(
     State(state): State<AppState>,
@@ -229,9 +249,16 @@ pub(crate) struct ShareRequest {
 }
 
 /// Shares the record with every other party that took part.
-#[utoipa::path(post, path = "/api/v1/warm-handovers/{id}/share", tag = "warm handover", request_body = ShareRequest,
+#[utoipa::path(post, path = "/api/v1/warm-handovers/{id}/share", operation_id = "shareWarmHandover", tag = "warm handover", request_body = ShareRequest,
     params(("id" = String, Path, description = "warm handover id")),
-    responses((status = 200, body = Published), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 200, body = Published),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn share(
     State(state): State<AppState>,
@@ -271,9 +298,16 @@ pub(crate) struct FeedbackSent {
 }
 
 /// Tells the sending school how the pupil is doing.
-#[utoipa::path(post, path = "/api/v1/received/{id}/feedback", tag = "dossiers", request_body = FeedbackRequest,
+#[utoipa::path(post, path = "/api/v1/received/{id}/feedback", operation_id = "sendFeedback", tag = "dossiers", request_body = FeedbackRequest,
     params(("id" = String, Path, description = "message id of the received dossier")),
-    responses((status = 200, body = FeedbackSent), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    responses(
+        (status = 200, body = FeedbackSent),
+        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
     security(("bearer" = [])))]
 pub(crate) async fn feedback(
     State(state): State<AppState>,

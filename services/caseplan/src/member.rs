@@ -180,6 +180,40 @@ async fn latest(
     Ok((view, doc.header))
 }
 
+/// The plan held by `holder` that came from its record `origin`
+/// `origin_id` (a ZAT case), as a view this party holds names it: the plan
+/// id, or `None` while no view of it has arrived (or it was withdrawn).
+/// Not audited: it reads no content, only which plan replaces a record.
+pub async fn plan_from(
+    store: &Store,
+    holder: &str,
+    origin: &str,
+    origin_id: &str,
+) -> Result<Option<String>> {
+    sync(store).await?;
+    let rows: Vec<ViewRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT holder, plan_id, message_id, plan_version, received_at_ms FROM case_view_in WHERE holder = $1 ORDER BY plan_id",
+        )
+        .bind(holder)
+        .fetch_all(pool)
+        .await?
+    });
+    for row in rows {
+        let Ok((view, _)) = latest(store, holder, &row.plan_id).await else {
+            continue;
+        };
+        if view
+            .header
+            .as_ref()
+            .is_some_and(|h| h.origin == origin && h.origin_id == origin_id)
+        {
+            return Ok(Some(view.plan_id));
+        }
+    }
+    Ok(None)
+}
+
 /// The latest view of one plan: the sections this party's consent covers;
 /// each reading is audited.
 pub async fn show(store: &Store, actor: &Actor, holder: &str, plan_id: &str) -> Result<MemberView> {

@@ -145,6 +145,7 @@ struct PlanRow {
     child_name: String,
     child_birth_date: String,
     origin: String,
+    origin_id: String,
     coordinator: String,
     reports_back: String,
     evaluation_on: String,
@@ -224,7 +225,7 @@ pub async fn load(store: &Store, id: &str) -> Result<Plan> {
     let not_found = || Error::NotFound(format!("case plan {id}"));
     let (row, members, goals, tasks, evaluations, notes, events) = with_db!(&store.db, pool => {
         let row: Option<PlanRow> = sqlx::query_as(
-            "SELECT id, child_ref, child_name, child_birth_date, origin, coordinator, reports_back, \
+            "SELECT id, child_ref, child_name, child_birth_date, origin, origin_id, coordinator, reports_back, \
              evaluation_on, status, version FROM case_plan WHERE id = $1",
         )
         .bind(id)
@@ -287,6 +288,7 @@ pub async fn load(store: &Store, id: &str) -> Result<Plan> {
             evaluation_on: row.evaluation_on,
             status: row.status,
             origin: row.origin,
+            origin_id: row.origin_id,
             members: members
                 .into_iter()
                 .map(|m| v1::CaseMember {

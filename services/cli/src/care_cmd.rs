@@ -1,5 +1,7 @@
-//! `carenet zat list|show` and `carenet case list|show`: the ZAT cases a
-//! school hosts, and the case plans a party holds or is a member of, as a
+//! `carenet zat list|show`, `carenet zat received` and `carenet case
+//! list|show`: the ZAT cases a school hosts, the case files a ZAT member
+//! received before the meeting (until the meeting's plan replaces them),
+//! and the case plans a party holds or is a member of, as a
 //! member of staff reads them (the slices check the role and audit every
 //! reading), as text or JSON (`--json`).
 
@@ -33,6 +35,20 @@ pub enum ZatCommand {
         actor: ActorArgs,
         #[arg(long)]
         id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The case files this party received as a ZAT member (for its
+    /// members: zat_member, case_coordinator, swv_staff, trajectory_guide);
+    /// with `--id`, one of them. Each reading is audited.
+    Received {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        actor: ActorArgs,
+        /// The message id of one case file.
+        #[arg(long)]
+        id: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -151,8 +167,61 @@ pub async fn run_zat(command: ZatCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        ZatCommand::Received {
+            target,
+            actor,
+            id,
+            json,
+        } => {
+            let store = target.open().await?;
+            let actor = actor.actor(&store)?;
+            let files = match id {
+                Some(id) => vec![zat::received_one(&store, &actor, &id).await?],
+                None => zat::received(&store, &actor).await?,
+            };
+            if json {
+                let rows: Vec<Value> = files.iter().map(received_json).collect();
+                println!("{}", Value::Array(rows));
+            } else {
+                for r in &files {
+                    print_received_text(r);
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn received_json(r: &zat::Received) -> Value {
+    json!({
+        "id": r.message_id, "school": r.school, "case_id": r.case_id,
+        "received_at_ms": r.received_at_ms, "plan_id": r.plan_id,
+        "case_file": r.file.as_ref().map(|f| json!({
+            "child_name": f.child_name, "child_birth_date": f.child_birth_date,
+            "question": f.question, "background": f.background, "meeting_on": f.meeting_on,
+        })),
+    })
+}
+
+fn print_received_text(r: &zat::Received) {
+    println!("{} from {} (case {})", r.message_id, r.school, r.case_id);
+    match &r.file {
+        Some(f) => {
+            println!("  pupil: {} (born {})", f.child_name, f.child_birth_date);
+            println!("  meeting: {}", f.meeting_on);
+            println!("  question: {}", f.question);
+            if !f.background.is_empty() {
+                println!("  done so far: {}", f.background);
+            }
+        }
+        None => println!("  replaced by the meeting's plan"),
+    }
+    if let Some(p) = &r.plan_id {
+        println!(
+            "  plan: {p} (carenet case show --holder {} --id {p})",
+            r.school
+        );
+    }
 }
 
 fn first_line<'a>(a: &'a str, b: &'a str) -> &'a str {

@@ -734,66 +734,133 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Listed>> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Received {
     pub message_id: String,
+    /// The school that hosts the ZAT and sent it.
     pub school: String,
-    pub file: v1::ZatCaseFile,
+    /// The ZAT case at that school.
+    pub case_id: String,
+    /// The case file; `None` once the meeting's plan replaced it.
+    pub file: Option<v1::ZatCaseFile>,
+    /// The plan at `school` that the meeting opened and this party is a
+    /// member of: it replaces the case file.
+    pub plan_id: Option<String>,
     pub received_at_ms: i64,
 }
 
-/// The case files this party received as a ZAT member (a withdrawn one is
-/// gone), each reading audited.
+/// Reads one received case file from the inbox, where its content stays
+/// (a withdrawal or the retention period erases it there): `None` when it
+/// is gone or cannot be read.
+async fn received_file(
+    store: &Store,
+    item: carenet_fabric::store::read::ReceivedItem,
+) -> Result<Option<Received>> {
+    let Some(doc) = store.received(&item.message_id).await? else {
+        return Ok(None);
+    };
+    if doc.payload.is_empty() {
+        return Ok(None);
+    }
+    let Ok(parts) = v1::CategorizedDocument::decode(doc.payload.as_slice()) else {
+        return Ok(None);
+    };
+    let mut file = v1::ZatCaseFile::default();
+    for s in parts.sections {
+        let Ok(p) = v1::ZatCaseFile::decode(s.content.as_slice()) else {
+            continue;
+        };
+        file.case_id = p.case_id;
+        for (to, from) in [
+            (&mut file.child_name, p.child_name),
+            (&mut file.child_birth_date, p.child_birth_date),
+            (&mut file.question, p.question),
+            (&mut file.background, p.background),
+            (&mut file.meeting_on, p.meeting_on),
+        ] {
+            if !from.is_empty() {
+                *to = from;
+            }
+        }
+    }
+    // The case id comes from the school's node: only in an id's form
+    // does it reach a page.
+    if !carenet_caseplan::model::is_id(&file.case_id) {
+        tracing::warn!(message_id = %item.message_id, "zat case file refused: its case id has not an id's form");
+        return Ok(None);
+    }
+    let plan_id =
+        carenet_caseplan::member::plan_from(store, &item.sender, "zat", &file.case_id).await?;
+    Ok(Some(Received {
+        message_id: item.message_id,
+        school: item.sender,
+        case_id: file.case_id.clone(),
+        file: plan_id.is_none().then_some(file),
+        plan_id,
+        received_at_ms: item.received_at_ms,
+    }))
+}
+
+/// Audits the reading of each case file whose content is shown.
+async fn audit_read(store: &Store, actor: &Actor, read: &[Received]) -> Result<()> {
+    let entries: Vec<Entry> = read
+        .iter()
+        .filter(|r| r.file.is_some())
+        .map(|r| Entry {
+            counterparty: r.school.clone(),
+            purpose: Purpose::ReferToZat.as_str().into(),
+            ..entry(actor, "zat_case_read", &r.message_id)
+        })
+        .collect();
+    if !entries.is_empty() {
+        carenet_fabric::audit::append(&store.db, &entries).await?;
+    }
+    Ok(())
+}
+
+/// The case files this party received as a ZAT member, newest first (a
+/// withdrawn one is gone; one the meeting's plan replaced names the plan
+/// instead of its content), each reading audited.
 pub async fn received(store: &Store, actor: &Actor) -> Result<Vec<Received>> {
     carenet_fabric::actor::require(store, actor, &roles::ZAT_MEMBER, "zat").await?;
     let items = store.received_of_types(&[ZAT_CASE_TYPE]).await?;
     let mut out = Vec::new();
-    for item in items {
-        let Some(doc) = store.received(&item.message_id).await? else {
-            continue;
-        };
-        let Ok(parts) = v1::CategorizedDocument::decode(doc.payload.as_slice()) else {
-            continue;
-        };
-        let mut file = v1::ZatCaseFile::default();
-        for s in parts.sections {
-            let Ok(p) = v1::ZatCaseFile::decode(s.content.as_slice()) else {
-                continue;
-            };
-            file.case_id = p.case_id;
-            for (to, from) in [
-                (&mut file.child_name, p.child_name),
-                (&mut file.child_birth_date, p.child_birth_date),
-                (&mut file.question, p.question),
-                (&mut file.background, p.background),
-                (&mut file.meeting_on, p.meeting_on),
-            ] {
-                if !from.is_empty() {
-                    *to = from;
-                }
-            }
+    for item in items.into_iter().rev() {
+        if let Some(r) = received_file(store, item).await? {
+            out.push(r);
         }
-        // The case id comes from the school's node: only in an id's form
-        // does it reach a page.
-        if !carenet_caseplan::model::is_id(&file.case_id) {
-            tracing::warn!(message_id = %item.message_id, "zat case file refused: its case id has not an id's form");
-            continue;
-        }
-        out.push(Received {
-            message_id: item.message_id,
-            school: item.sender,
-            file,
-            received_at_ms: item.received_at_ms,
-        });
     }
-    if !out.is_empty() {
-        let entries: Vec<Entry> = out
-            .iter()
-            .map(|r| Entry {
-                counterparty: r.school.clone(),
-                ..entry(actor, "zat_case_read", &r.message_id)
-            })
-            .collect();
-        carenet_fabric::audit::append(&store.db, &entries).await?;
-    }
+    audit_read(store, actor, &out).await?;
     Ok(out)
+}
+
+/// How many case files wait for a meeting here: received, not gone, not
+/// yet replaced by the plan. For a start page's count (the caller checks
+/// [`roles::ZAT_MEMBER`]); it shows no content, so it is not audited.
+pub async fn received_waiting(store: &Store) -> Result<usize> {
+    let mut n = 0;
+    for item in store.received_of_types(&[ZAT_CASE_TYPE]).await? {
+        if received_file(store, item)
+            .await?
+            .is_some_and(|r| r.file.is_some())
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// One case file this party received (by its message id), its reading
+/// audited; not found when it is not one, or is gone.
+pub async fn received_one(store: &Store, actor: &Actor, message_id: &str) -> Result<Received> {
+    carenet_fabric::actor::require(store, actor, &roles::ZAT_MEMBER, message_id).await?;
+    let not_found = || Error::NotFound("zat case file".into());
+    let item = store
+        .received_of_types(&[ZAT_CASE_TYPE])
+        .await?
+        .into_iter()
+        .find(|i| i.message_id == message_id)
+        .ok_or_else(not_found)?;
+    let read = received_file(store, item).await?.ok_or_else(not_found)?;
+    audit_read(store, actor, std::slice::from_ref(&read)).await?;
+    Ok(read)
 }
 
 /// The IZO registrations the chair can refer now: accepted, the IZO's
