@@ -499,6 +499,12 @@ struct DossierPage {
     /// The guardians' view already given, if any.
     view: String,
     open: bool,
+    /// The version shown, and the hash of its content (hex; sent back with
+    /// the answer, so the akkoord is bound to exactly this content).
+    version: u32,
+    content_sha256: String,
+    /// The hash as the page shows it (groups of eight).
+    content_short: String,
 }
 
 /// The guardian's link to the child `id` is about; another child's dossier
@@ -517,6 +523,7 @@ pub(crate) async fn read_dossier(
 ) -> Result<Response, Error> {
     let link = dossier_link(&state, &parent.guardian, &id).await?;
     let d = dossier::read_by_guardian(&state.inner.store, &link, &id).await?;
+    let content = carenet_handover::inzage::ContentHash::of(&d.dossier);
     let s = d.dossier.summary();
     let mut support = s.diagnoses.clone();
     support.extend(s.plans.iter().map(|p| format!("Plan: {p}")));
@@ -534,7 +541,27 @@ pub(crate) async fn read_dossier(
         support,
         view: d.dossier.extras.guardian_view.clone().unwrap_or_default(),
         open: d.state == DossierState::AwaitingInspection,
+        version: d.version,
+        content_short: carenet_handover::inzage::short(&content.hex()),
+        content_sha256: content.hex(),
     }))
+}
+
+/// `GET /ouders/dossier/{id}/bijlage/{n}`: attachment `n` of the dossier,
+/// as a download (never shown inline: `Content-Disposition: attachment`,
+/// the type from its bytes, never HTML); the reading is audited.
+pub(crate) async fn attachment(
+    State(state): State<AppState>,
+    parent: Parent,
+    Path((id, n)): Path<(String, usize)>,
+) -> Result<Response, Error> {
+    let link = dossier_link(&state, &parent.guardian, &id).await?;
+    let (a, bytes) = dossier::attachment_by_guardian(&state.inner.store, &link, &id, n).await?;
+    Ok(crate::pages::download(
+        a.content_type(&bytes),
+        &a.download_name(&bytes),
+        bytes,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -544,6 +571,9 @@ pub(crate) struct ViewForm {
     #[serde(default)]
     zienswijze: String,
     akkoord: String,
+    /// The content hash of the version the page showed.
+    #[serde(default)]
+    inhoud: String,
 }
 
 /// `POST /ouders/dossier/{id}/zienswijze`: the guardians' view and whether
@@ -566,7 +596,14 @@ pub(crate) async fn give_view(
         return Err(Error::invalid("zienswijze", "at most 4000 characters"));
     }
     let view = GuardiansView::new(Some(form.zienswijze), akkoord);
-    dossier::record_inspection_by_guardian(&state.inner.store, &link, &id, view).await?;
+    if form.inhoud.len() != 64 {
+        return Err(Error::invalid(
+            "inhoud",
+            "the page's content hash is missing",
+        ));
+    }
+    dossier::record_inspection_by_guardian(&state.inner.store, &link, &id, view, &form.inhoud)
+        .await?;
     Ok(Redirect::to("/ouders?m=zienswijze").into_response())
 }
 

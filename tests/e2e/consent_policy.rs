@@ -325,6 +325,7 @@ async fn inspection_releases_only_the_po_to_vo_report_the_guardians_saw() -> any
             seen_on: date!(2026 - 03 - 01),
             guardian_view: Some("wij herkennen het beeld".into()),
             recorded_by: "ib-1".into(),
+            seen: None,
         },
     )
     .await?;

@@ -304,6 +304,7 @@ async fn consent_roles_inspection_and_safety() -> anyhow::Result<()> {
         seen_on: date!(2026 - 03 - 02),
         guardian_view: Some("akkoord".into()),
         recorded_by: "not trusted".into(),
+        seen: None,
     };
 
     // Inspection: a mentor may not, the IB may.
@@ -432,6 +433,7 @@ async fn consent_roles_inspection_in_the_callers_transaction() -> anyhow::Result
         seen_on: date!(2026 - 03 - 02),
         guardian_view: None,
         recorded_by: ib.audit_name(),
+        seen: None,
     };
     let mut written = None;
     let id = record_in_tx(&store, &ib, &inzage, false, &mut written).await?;

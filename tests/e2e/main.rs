@@ -25,6 +25,7 @@ mod gateway;
 mod gateway_sessions;
 mod handover;
 mod handover_cli;
+mod inzage;
 mod izo;
 mod large;
 mod migrations;

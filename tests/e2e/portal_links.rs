@@ -422,6 +422,13 @@ async fn a_guardian_of_a_17_year_old_does_not_see_the_pupils_own_consents() -> a
     carenet_handover::dossier::read_by_guardian(&store, &link, &dossier)
         .await
         .expect_err("not theirs to read");
+    // The content exactly as it stands: refused for the age, not the hash.
+    let shown = carenet_handover::inzage::ContentHash::of(
+        &carenet_handover::dossier::get(&store, &dossier)
+            .await?
+            .dossier,
+    )
+    .hex();
     carenet_handover::dossier::record_inspection_by_guardian(
         &store,
         &link,
@@ -430,6 +437,7 @@ async fn a_guardian_of_a_17_year_old_does_not_see_the_pupils_own_consents() -> a
             Some("Akkoord".into()),
             carenet_handover::dossier::Akkoord::Yes,
         ),
+        &shown,
     )
     .await
     .expect_err("not theirs to inspect");

@@ -11,7 +11,7 @@ use carenet_consent::record::status_name;
 use carenet_e2e::fresh_store;
 use carenet_fabric::store::Db;
 use carenet_fabric::store::read::{InboxState, OutboxState};
-use carenet_handover::dossier::{DossierState, Route};
+use carenet_handover::dossier::{Akkoord, DossierState, Route};
 use carenet_proto::v1::ConsentStatus;
 use sqlx::Row;
 use tonic::Code;
@@ -115,6 +115,20 @@ fn probes() -> Vec<Probe> {
             values: parsed(DossierState::ALL.iter().map(|s| s.as_str()), |t| {
                 DossierState::parse("state", t)
                     .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "inspection.akkoord",
+            insert: "INSERT INTO inspection (id, child_ref, document_id, seen_on, recorded_by, recorded_at_ms, \
+                     document_version, content_sha256, akkoord) \
+                     VALUES ($1, 'child', 'doc', '2026-03-02', 'staff', 0, 1, 'hash', $2)",
+            select: "SELECT akkoord FROM inspection WHERE id = $1",
+            blob: false,
+            // What handover::dossier records with an inzage (OSO codelijst 37).
+            values: parsed(Akkoord::ALL.iter().map(|a| a.code()), |t| {
+                Akkoord::parse("akkoord", t)
+                    .map(|a| a.code().to_owned())
                     .unwrap_or_default()
             }),
         },

@@ -389,6 +389,8 @@ pub async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
                 guardian_view,
                 // Filled in from the actor.
                 recorded_by: String::new(),
+                // A document held elsewhere: its content is not here to hash.
+                seen: None,
             };
             let store = target.open().await?;
             let actor = actor.actor(&store)?;

@@ -558,11 +558,21 @@ pub async fn oso(cmd: OsoCommand) -> anyhow::Result<ExitCode> {
                     }
                 }
             };
-            let xml = dossier::export_oso(&store, &actor, &source).await?;
+            let (xml, claim) = dossier::export_oso_checked(&store, &actor, &source).await?;
             // A whole dossier: the owner's only.
             carenet_fabric::private_fs::write_private(&out, xml.as_bytes())
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("written: {}", out.display());
+            match claim {
+                dossier::InzageClaim::Bound {
+                    version,
+                    content_sha256,
+                    akkoord,
+                } => println!("inzage: v{version} sha256:{content_sha256} akkoord:{akkoord}"),
+                dossier::InzageClaim::NotClaimed(why) => {
+                    println!("inzage: not claimed (provisional): {why}")
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -636,7 +646,12 @@ pub async fn handover(cmd: HandoverCommand) -> anyhow::Result<ExitCode> {
                 dossier::Akkoord::parse("--akkoord", &akkoord)?,
             );
             let inspection = dossier::record_inspection(&store, &actor, &id, seen_on, view).await?;
-            println!("{id} ready inspection:{inspection}");
+            let d = dossier::get(&store, &id).await?;
+            let content = carenet_handover::inzage::ContentHash::of(&d.dossier).hex();
+            println!(
+                "{id} ready inspection:{inspection} v{} sha256:{content}",
+                d.version
+            );
         }
         HandoverCommand::Publish {
             target,

@@ -14,6 +14,12 @@
 //!   calls [`authorize`] with the actor, before it opens the transaction, and
 //!   fills [`Inspection::recorded_by`] with `actor.audit_name()`; the macro
 //!   refuses a recorder whose audit name holds no coordinator role.
+//!
+//! A record may be bound to what was seen ([`ContentSeen`]): the version of
+//! the document, a hash of its content and the guardians' answer (OSO
+//! `akkoord`). A release on the inspection basis then covers that version
+//! only ([`covers_version`]); the transfer dossier refuses to publish content
+//! whose hash is not the one the guardians saw.
 
 use carenet_fabric::audit::Entry;
 use carenet_fabric::store::Store;
@@ -35,7 +41,24 @@ pub struct Inspection {
     /// was here; with [`inspection_record!`](crate::inspection_record) the
     /// caller does.
     pub recorded_by: String,
+    /// What exactly the guardians saw and said, when the document is one
+    /// carenet holds (a transfer dossier); `None` for a document held
+    /// elsewhere (`carenet consent inspection`).
+    pub seen: Option<ContentSeen>,
 }
+
+/// The version of the document the guardians saw, the hash of its content
+/// (hex SHA-256, see `carenet_handover::inzage`) and their answer to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentSeen {
+    pub version: u32,
+    pub content_sha256: String,
+    /// OSO `akkoord` (codelijst 37): `Ja`, `Nee` or `Onbekend`.
+    pub akkoord: String,
+}
+
+/// The `akkoord` values the `inspection` table accepts (its CHECK).
+pub const AKKOORD_CODES: &[&str] = &["Ja", "Nee", "Onbekend"];
 
 /// Checks that `actor` may record an inspection on `store`'s node; a refusal
 /// is audited (about `document_id`) and returned as a permission error. Call
@@ -78,6 +101,25 @@ pub fn check(actor: &Actor, i: &Inspection) -> Result<()> {
         roles::RECORD_INSPECTION.what,
         roles::RECORD_INSPECTION.roles,
     )?;
+    check_seen(i)
+}
+
+/// What a record says it was bound to must be what the table accepts.
+fn check_seen(i: &Inspection) -> Result<()> {
+    let Some(seen) = &i.seen else {
+        return Ok(());
+    };
+    if seen.content_sha256.len() != 64
+        || !seen.content_sha256.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(Error::invalid(
+            "content_sha256",
+            "64 hexadecimal characters",
+        ));
+    }
+    if !AKKOORD_CODES.contains(&seen.akkoord.as_str()) {
+        return Err(Error::invalid("akkoord", "must be Ja, Nee or Onbekend"));
+    }
     Ok(())
 }
 
@@ -88,7 +130,8 @@ pub fn new_id() -> String {
 
 #[doc(hidden)]
 pub const INSERT: &str = "INSERT INTO inspection (id, child_ref, document_id, seen_on, guardian_view, \
-     recorded_by, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     recorded_by, recorded_at_ms, document_version, content_sha256, akkoord) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// The audit entry of inspection record `id`.
 pub fn entry(id: &str, i: &Inspection) -> Entry {
@@ -97,6 +140,12 @@ pub fn entry(id: &str, i: &Inspection) -> Entry {
         action: "inspection_recorded".into(),
         message_id: id.to_owned(),
         legal_basis: format!("inspection:{id}"),
+        // The hash the guardians' answer is bound to, in the audit chain too.
+        payload_sha256: i
+            .seen
+            .as_ref()
+            .and_then(|s| hex::decode(&s.content_sha256).ok())
+            .unwrap_or_default(),
         ..Entry::default()
     }
 }
@@ -159,7 +208,7 @@ pub fn check_portal(link: &crate::portal::Linked, i: &Inspection) -> Result<()> 
             "at this age the pupil decides: the guardian may not see this".into(),
         )));
     }
-    Ok(())
+    check_seen(i)
 }
 
 #[doc(hidden)]
@@ -176,6 +225,9 @@ macro_rules! __inspection_insert {
             .bind(&inspection.guardian_view)
             .bind(&inspection.recorded_by)
             .bind($crate::__fabric::clock::now_ms())
+            .bind(inspection.seen.as_ref().map(|s| i64::from(s.version)))
+            .bind(inspection.seen.as_ref().map(|s| s.content_sha256.clone()))
+            .bind(inspection.seen.as_ref().map(|s| s.akkoord.clone()))
             .execute(&mut *$tx)
             .await?;
         let entry = $crate::inspection::entry(&id, inspection);
@@ -201,6 +253,69 @@ pub async fn covers(store: &Store, id: &str, document_id: &str) -> Result<bool> 
     Ok(count.n > 0)
 }
 
+/// Whether inspection record `id` covers version `version` of `document_id`:
+/// it is about that document and, if it is bound to a version, to this one
+/// (the guardians' inzage of version 1 does not release version 2).
+pub async fn covers_version(
+    store: &Store,
+    id: &str,
+    document_id: &str,
+    version: u32,
+) -> Result<bool> {
+    let count: Count = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(*) AS n FROM inspection WHERE id = $1 AND document_id = $2 \
+             AND (document_version IS NULL OR document_version = $3)",
+        )
+        .bind(id)
+        .bind(document_id)
+        .bind(i64::from(version))
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(count.n > 0)
+}
+
+#[derive(sqlx::FromRow)]
+struct SeenRow {
+    document_id: String,
+    document_version: Option<i64>,
+    content_sha256: Option<String>,
+    akkoord: Option<String>,
+}
+
+/// What inspection record `id` says the guardians saw of `document_id`:
+/// `None` if there is no such record for that document, `Some(None)` if
+/// the record is not bound to content.
+pub async fn seen(
+    store: &Store,
+    id: &str,
+    document_id: &str,
+) -> Result<Option<Option<ContentSeen>>> {
+    let row: Option<SeenRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT document_id, document_version, content_sha256, akkoord FROM inspection WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    });
+    let Some(row) = row.filter(|r| r.document_id == document_id) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        match (row.document_version, row.content_sha256, row.akkoord) {
+            (Some(v), Some(content_sha256), Some(akkoord)) => Some(ContentSeen {
+                version: u32::try_from(v)
+                    .map_err(|_| Error::Corrupt("inspection.document_version".into()))?,
+                content_sha256,
+                akkoord,
+            }),
+            _ => None,
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +334,7 @@ mod tests {
             guardian_view: None,
             // What the record says of its recorder does not matter: the actor does.
             recorded_by: "ib-1[support_coordinator_po]".into(),
+            seen: None,
         };
         assert!(check(&as_actor(&[Role::SupportCoordinatorPo]), &i).is_ok());
         assert!(check(&as_actor(&[Role::Mentor, Role::CareCoordinator]), &i).is_ok());

@@ -4,7 +4,7 @@
 //! | basis | released when |
 //! |---|---|
 //! | consent | the record's current version is granted, valid today, for this purpose and this document's child, names the recipient (party or kind); only its categories leave; the receipt names child, document, version and payload hash |
-//! | inspection | a primary school's transfer report (WPO art. 42): purpose `transfer_dossier`, to a secondary or primary school, naming the record that the guardians saw this document |
+//! | inspection | a primary school's transfer report (WPO art. 42): purpose `transfer_dossier`, to a secondary or primary school, naming the record that the guardians saw this document (this version, where the record is bound to one) |
 //! | statutory task | the reference is a task the document type registers (checked by the fabric's registry on both sides) |
 //! | safety exception | the message names a recorded exception (reason, staff member, care coordinator told) for this child, recipient and purpose, not past its end date |
 
@@ -240,8 +240,13 @@ impl ConsentPolicy {
                 "inspection is a basis only for a primary school's transfer report".into(),
             ));
         }
-        if !crate::inspection::covers(self.consents.store(), &basis.reference, r.document_id)
-            .await?
+        if !crate::inspection::covers_version(
+            self.consents.store(),
+            &basis.reference,
+            r.document_id,
+            r.version,
+        )
+        .await?
         {
             return Ok(Decision::Refuse(
                 "the guardians have not seen this document".into(),

@@ -13,7 +13,7 @@
 //! Every staff step takes the [`Actor`] and checks its role first (see
 //! [`crate::roles`]); its audit record names the actor and roles.
 
-use carenet_consent::inspection::Inspection;
+use carenet_consent::inspection::{ContentSeen, Inspection};
 use carenet_consent::{Category, Purpose};
 use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::now_ms;
@@ -27,6 +27,7 @@ use carenet_fabric::{
 use carenet_proto::v1::{self, LegalBasisKind};
 use time::Date;
 
+use crate::inzage::{self, ContentHash, Seal};
 use crate::model::{Dossier, Extras};
 use crate::oso::{self, Section};
 use crate::roles::{self, Rule};
@@ -127,6 +128,9 @@ pub enum Akkoord {
 }
 
 impl Akkoord {
+    /// Every answer (what the `inspection.akkoord` CHECK must accept).
+    pub const ALL: &'static [Akkoord] = &[Akkoord::Yes, Akkoord::No, Akkoord::Unknown];
+
     /// The OSO code: `Ja`, `Nee`, `Onbekend`.
     pub fn code(self) -> &'static str {
         match self {
@@ -507,18 +511,22 @@ pub async fn record_inspection(
     view: GuardiansView,
 ) -> Result<String> {
     roles::check(store, actor, roles::INSPECTION, id).await?;
-    inspect(store, Inspector::Staff(actor), id, seen_on, view).await
+    inspect(store, Inspector::Staff(actor), id, seen_on, view, None).await
 }
 
 /// The guardians themselves give their view on the parent portal, today:
 /// the dossier must be put before them (awaiting inzage) and be about the
 /// child they are linked to (a refusal is audited). The same record and the
-/// same state change as [`record_inspection`].
+/// same state change as [`record_inspection`]. `content_sha256` is the
+/// content hash of what the portal showed them ([`ContentHash::hex`]): if
+/// the dossier is no longer that content, nothing is recorded
+/// ([`Error::Conflict`]: they read it again).
 pub async fn record_inspection_by_guardian(
     store: &Store,
     link: &carenet_consent::portal::Linked,
     id: &str,
     view: GuardiansView,
+    content_sha256: &str,
 ) -> Result<String> {
     let current = get(store, id).await?;
     link.require_same_child(store, "portal_inspection", id, &current.child_ref)
@@ -535,6 +543,7 @@ pub async fn record_inspection_by_guardian(
         id,
         carenet_fabric::clock::today(),
         view,
+        Some(content_sha256),
     )
     .await
 }
@@ -545,16 +554,25 @@ enum Inspector<'a> {
     Guardian(&'a carenet_consent::portal::Linked),
 }
 
+/// Records the inzage of the dossier's current version, bound to its
+/// content hash (computed inside the transaction, so it is the hash of
+/// exactly the content that is then ready); `shown` is the hash the person
+/// was shown, where they were (the portal).
 async fn inspect(
     store: &Store,
     who: Inspector<'_>,
     id: &str,
     seen_on: Date,
     view: GuardiansView,
+    shown: Option<&str>,
 ) -> Result<String> {
     let guardian_view = view.text.clone();
     let inspection_id = audited!(&store.db, tx => {
         let mut current = load_in_tx!(tx, id);
+        let content = ContentHash::of(&current.dossier).hex();
+        if shown.is_some_and(|h| h != content) {
+            return Err(Error::Conflict(format!("dossier {id}")));
+        }
         let from = current.state;
         let allowed: &[DossierState] = match who {
             Inspector::Staff(_) => &[DossierState::Draft, DossierState::AwaitingInspection],
@@ -563,12 +581,18 @@ async fn inspect(
         if !allowed.contains(&from) {
             return Err(not_in(&current, "record an inspection"));
         }
+        let akkoord = inzage_akkoord(&current.dossier.sections, &view);
         let inspection = Inspection {
             child_ref: current.child_ref.clone(),
             document_id: id.to_owned(),
             seen_on,
             guardian_view: guardian_view.clone(),
             recorded_by: String::new(),
+            seen: Some(ContentSeen {
+                version: current.version,
+                content_sha256: content,
+                akkoord: akkoord.code().to_owned(),
+            }),
         };
         let (inspection_id, entry): (String, Entry) = match who {
             Inspector::Staff(actor) => (
@@ -645,6 +669,42 @@ pub async fn read_by_guardian(
     Ok(current)
 }
 
+/// Attachment `n` (1-based, in the order of [`Dossier::attachments`]) of a
+/// dossier the guardians may read ([`read_by_guardian`]'s checks): its
+/// bytes and what it is. The reading is audited
+/// (`dossier_attachment_read_by_guardian`, with the bytes' hash).
+pub async fn attachment_by_guardian(
+    store: &Store,
+    link: &carenet_consent::portal::Linked,
+    id: &str,
+    n: usize,
+) -> Result<(crate::model::Attachment, Vec<u8>)> {
+    let current = get(store, id).await?;
+    link.require_same_child(store, "portal_dossier", id, &current.child_ref)
+        .await?;
+    let allowed = link.access().page(carenet_consent::access::Page::Dossiers);
+    link.require_access(store, allowed, "portal_dossier", id)
+        .await?;
+    if current.state == DossierState::Draft {
+        return Err(not_in(&current, "show it to the guardians"));
+    }
+    let Some(attachment) = n
+        .checked_sub(1)
+        .and_then(|i| current.dossier.attachments().into_iter().nth(i))
+    else {
+        return Err(Error::NotFound(format!("attachment {n} of dossier {id}")));
+    };
+    let Some(bytes) = attachment.bytes() else {
+        return Err(Error::Corrupt(format!("attachment {n} of dossier {id}")));
+    };
+    let entry = Entry {
+        payload_sha256: sha256(&bytes).to_vec(),
+        ..link.entry("dossier_attachment_read_by_guardian", id)
+    };
+    carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
+    Ok((attachment, bytes))
+}
+
 /// Writes the OSO `inzage` block: seen, on `seen_on`, no longer provisional,
 /// with the guardians' `akkoord` and, when they do not agree, their reason.
 fn mark_inspected(sections: &mut Vec<Section>, seen_on: Date, view: &GuardiansView) {
@@ -675,6 +735,11 @@ fn mark_inspected(sections: &mut Vec<Section>, seen_on: Date, view: &GuardiansVi
     // An unknown answer keeps what the file said; a given one replaces it.
     let akkoord = match view.akkoord {
         Akkoord::Unknown => keep("akkoord", block)
+            .filter(|a| {
+                a.text
+                    .as_deref()
+                    .is_some_and(|t| Akkoord::parse("akkoord", t).is_ok())
+            })
             .unwrap_or_else(|| Element::leaf("akkoord", Akkoord::Unknown.code())),
         given => Element::leaf("akkoord", given.code()),
     };
@@ -695,6 +760,82 @@ fn mark_inspected(sections: &mut Vec<Section>, seen_on: Date, view: &GuardiansVi
     .into_iter()
     .flatten()
     .collect();
+}
+
+/// The `akkoord` an inzage with `view` writes into the OSO block (see
+/// [`mark_inspected`]): the given answer, or, when unknown, what the file said.
+fn inzage_akkoord(sections: &[Section], view: &GuardiansView) -> Akkoord {
+    if view.akkoord != Akkoord::Unknown {
+        return view.akkoord;
+    }
+    sections
+        .iter()
+        .find(|s| s.parent.is_empty() && s.element.name == "inzage")
+        .and_then(|s| s.element.text_at("akkoord"))
+        .and_then(|t| Akkoord::parse("akkoord", t).ok())
+        .unwrap_or(Akkoord::Unknown)
+}
+
+/// Writes the OSO `inzage` block of a version the guardians have not seen:
+/// provisional, not inspected, no date or answer (what an earlier version's
+/// block said is not claimed for this one); consent (`toestemming`) stays.
+fn mark_unseen(sections: &mut [Section]) {
+    if let Some(s) = sections
+        .iter_mut()
+        .find(|s| s.parent.is_empty() && s.element.name == "inzage")
+    {
+        let toestemming = s.element.child("toestemming").cloned();
+        s.element.children = [
+            Some(Element::leaf("voorlopigdossier", "true")),
+            Some(Element::leaf("inzage", "false")),
+            toestemming,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+    }
+}
+
+/// What the guardians' inzage of dossier `d` is bound to, checked against
+/// its current content: the recorded version, hash and answer, if they are
+/// this content's; else why not (no personal data: ids and hashes).
+pub async fn inzage_binding(
+    store: &Store,
+    d: &StoredDossier,
+) -> Result<Result<ContentSeen, String>> {
+    let Some(inspection) = &d.inspection_id else {
+        return Ok(Err("the guardians have not seen this version".into()));
+    };
+    let current = ContentHash::of(&d.dossier).hex();
+    Ok(
+        match carenet_consent::inspection::seen(store, inspection, &d.id).await? {
+            None => Err(format!("inspection {inspection} is not about this dossier")),
+            Some(None) => Err(format!(
+                "inspection {inspection} is not bound to content (recorded before content hashes); \
+                 correct the dossier to put it before the guardians again"
+            )),
+            Some(Some(seen)) if seen.content_sha256 != current || seen.version != d.version => {
+                Err(format!(
+                    "the guardians saw version {} with content hash {}, this is version {} with content hash {}; \
+                     correct the dossier to put it before them again",
+                    seen.version,
+                    inzage::short(&seen.content_sha256),
+                    d.version,
+                    inzage::short(&current),
+                ))
+            }
+            Some(Some(seen)) => Ok(seen),
+        },
+    )
+}
+
+/// The date of the OSO inzage block (`inzagedatum`).
+fn seen_on_of(sections: &[Section]) -> Option<String> {
+    sections
+        .iter()
+        .find(|s| s.parent.is_empty() && s.element.name == "inzage")
+        .and_then(|s| s.element.text_at("inzagedatum"))
+        .map(str::to_owned)
 }
 
 /// Sets OSO `toestemming` (the guardians or pupil consented to the transfer).
@@ -829,10 +970,29 @@ pub(crate) async fn release(
         }
     }
     let legal_basis = basis(&d, consent_record)?;
+    // Only the content the guardians saw leaves, with the seal of what they
+    // saw and said (crate::inzage).
+    let seen = match inzage_binding(store, &d).await? {
+        Ok(seen) => seen,
+        Err(why) => {
+            return Err(Error::Fabric(carenet_fabric::Error::FailedPrecondition(
+                format!("dossier {id}: {why}"),
+            )));
+        }
+    };
+    let seen_on = seen_on_of(&d.dossier.sections).unwrap_or_default();
+    let seal = Seal {
+        version: seen.version,
+        content: ContentHash::of(&d.dossier),
+        akkoord: seen.akkoord,
+        seen_on,
+    };
     if legal_basis.kind == LegalBasisKind::Consent as i32 {
         mark_consented(&mut d.dossier.sections);
     }
-    let payload = d.dossier.encode();
+    let mut document = d.dossier.to_document();
+    document.sections.push(seal.section());
+    let payload = prost::Message::encode_to_vec(&document);
     let by = by.to_owned();
     let message_to = |r: &PartyId| NewMessage {
         recipient: r.clone(),
@@ -1209,46 +1369,114 @@ pub enum ExportSource {
     Received(String),
 }
 
+/// What an exported OSO file says of the guardians' inzage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InzageClaim {
+    /// The file's `inzage` block stands: the guardians saw this content
+    /// (version, content hash hex, akkoord).
+    Bound {
+        version: u32,
+        content_sha256: String,
+        akkoord: String,
+    },
+    /// The file says the dossier is provisional and not inspected (why).
+    NotClaimed(String),
+}
+
 /// Writes a dossier as an OSO 2019.1 file (the school's administration
 /// system takes it from there): the whole dossier, so only its care
 /// coordinator or IB may, and every export is audited.
 pub async fn export_oso(store: &Store, actor: &Actor, source: &ExportSource) -> Result<String> {
+    Ok(export_oso_checked(store, actor, source).await?.0)
+}
+
+/// As [`export_oso`], saying what the file claims of the inzage: the
+/// guardians' inzage and `akkoord` are written only for the content they are
+/// bound to (an own dossier: the inspection record's content hash; a
+/// received one: its seal, see [`crate::inzage`]); otherwise the file's
+/// `inzage` block says provisional, not inspected.
+pub async fn export_oso_checked(
+    store: &Store,
+    actor: &Actor,
+    source: &ExportSource,
+) -> Result<(String, InzageClaim)> {
     let subject = match source {
         ExportSource::Own(id) | ExportSource::Received(id) => id.as_str(),
     };
     roles::check(store, actor, roles::EXPORT, subject).await?;
-    let dossier = match source {
-        ExportSource::Own(id) => get(store, id).await?.dossier,
+    let own = |d: StoredDossier| async move {
+        let claim = match inzage_binding(store, &d).await? {
+            Ok(seen) => InzageClaim::Bound {
+                version: seen.version,
+                content_sha256: seen.content_sha256,
+                akkoord: seen.akkoord,
+            },
+            Err(why) => InzageClaim::NotClaimed(why),
+        };
+        Ok::<_, Error>((d.dossier, claim))
+    };
+    // A received dossier of another school: its export is a reading,
+    // audited and told to the sending school (the guardians see it).
+    let mut reading = None;
+    let (mut dossier, claim) = match source {
+        ExportSource::Own(id) => own(get(store, id).await?).await?,
         ExportSource::Received(message_id) => {
-            // A reading of a received dossier: audited and told to the
-            // sending school (the guardians see it).
             let item = crate::incoming::get(store, message_id).await?;
-            let dossier = crate::incoming::dossier_of(store, &item).await?;
-            let xml = dossier.to_oso()?;
-            crate::reading::record(
-                store,
-                actor,
-                &item,
-                &dossier,
-                crate::reading::Reading::Export,
-                sha256(xml.as_bytes()).to_vec(),
-            )
-            .await?;
-            return Ok(xml);
+            if item.sender == store.party.as_str() {
+                own(get(store, &item.document_id).await?).await?
+            } else {
+                let dossier = crate::incoming::dossier_of(store, &item).await?;
+                let payload = store
+                    .received(message_id)
+                    .await?
+                    .map(|r| r.payload)
+                    .unwrap_or_default();
+                let claim = match inzage::check_received(&payload, &dossier) {
+                    Ok(seal) => InzageClaim::Bound {
+                        version: seal.version,
+                        content_sha256: seal.content.hex(),
+                        akkoord: seal.akkoord,
+                    },
+                    Err(problem) => InzageClaim::NotClaimed(problem.as_str().to_owned()),
+                };
+                reading = Some(item);
+                (dossier, claim)
+            }
         }
     };
+    if matches!(claim, InzageClaim::NotClaimed(_)) {
+        mark_unseen(&mut dossier.sections);
+    }
     let xml = dossier.to_oso()?;
+    if let Some(item) = reading {
+        crate::reading::record(
+            store,
+            actor,
+            &item,
+            &dossier,
+            crate::reading::Reading::Export,
+            sha256(xml.as_bytes()).to_vec(),
+        )
+        .await?;
+        return Ok((xml, claim));
+    }
     let entry = Entry {
         payload_sha256: sha256(xml.as_bytes()).to_vec(),
         ..actor.entry("dossier_exported", subject)
     };
     carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
-    Ok(xml)
+    Ok((xml, claim))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_akkoord_is_one_the_inspection_table_accepts() {
+        let codes: Vec<&str> = Akkoord::ALL.iter().map(|a| a.code()).collect();
+        assert_eq!(codes, carenet_consent::inspection::AKKOORD_CODES);
+    }
 
     #[test]
     fn states_keep_their_stored_text() {

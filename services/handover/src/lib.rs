@@ -9,7 +9,9 @@
 //!   service releases only what the basis allows;
 //! - **no release before inzage**: a PO→VO dossier leaves only after the
 //!   guardians saw it (their view attached); other routes need consent
-//!   ([`dossier`]); corrections reach every earlier recipient;
+//!   ([`dossier`]); corrections reach every earlier recipient; the inzage
+//!   and `akkoord` are bound to the content hash of the version seen, and
+//!   content the guardians did not see does not leave ([`inzage`]);
 //! - **the last mile**: the receiver assigns the dossier to the mentor, the
 //!   mentor reads a one-page digest ([`digest`]), and the sender learns
 //!   "read by mentor"; unread digests are reminded, feedback goes back
@@ -23,6 +25,7 @@ pub mod digest;
 pub mod dossier;
 pub mod error;
 pub mod incoming;
+pub mod inzage;
 pub mod lookup;
 pub mod model;
 pub mod oso;

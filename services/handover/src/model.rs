@@ -122,6 +122,16 @@ impl Dossier {
             let category = Category::parse(&field("category"), &s.category)?;
             let text = std::str::from_utf8(&s.content)
                 .map_err(|_| Error::invalid(field("content"), "not UTF-8"))?;
+            if s.name == crate::inzage::SEAL_SECTION {
+                // What the guardians saw, not content: read by crate::inzage.
+                if category != Category::GuardianInspection {
+                    return Err(Error::invalid(
+                        field("category"),
+                        "wrong category for this field",
+                    ));
+                }
+                continue;
+            }
             if let Some(name) = s.name.strip_prefix(EXTRA_PREFIX) {
                 let Some((_, expected)) = EXTRA_FIELDS.iter().find(|(f, _)| *f == name) else {
                     return Err(Error::invalid(field("name"), "not a dossier field"));
@@ -216,6 +226,34 @@ impl Dossier {
         }
     }
 
+    /// Every file attached to the dossier, in document order: OSO's
+    /// `document` elements, in the attachment list (`overigdocumentlijst`)
+    /// and wherever else OSO allows one (with a diagnosis, an action plan,
+    /// the educational needs). Each is in the category of the part it sits in.
+    pub fn attachments(&self) -> Vec<Attachment> {
+        fn walk(e: &Element, category: Category, out: &mut Vec<Attachment>) {
+            if e.name == "document"
+                && let Some(file_name) = e.text_at("bestandsnaam")
+            {
+                out.push(Attachment {
+                    file_name: file_name.to_owned(),
+                    description: e.text_at("omschrijving").map(str::to_owned),
+                    category,
+                    encoded: e.text_at("bestandsinhoud").unwrap_or_default().to_owned(),
+                });
+                return;
+            }
+            for c in &e.children {
+                walk(c, category, out);
+            }
+        }
+        let mut out = Vec::new();
+        for s in &self.sections {
+            walk(&s.element, s.category, &mut out);
+        }
+        out
+    }
+
     /// The categories this dossier holds.
     pub fn categories(&self) -> std::collections::BTreeSet<Category> {
         self.to_document()
@@ -223,6 +261,106 @@ impl Dossier {
             .iter()
             .filter_map(|s| Category::parse("category", &s.category).ok())
             .collect()
+    }
+}
+
+/// A file attached to a dossier (an OSO `document`). OSO carries its
+/// content as a base64-encoded ZIP file (XSD: "Bijlagedocument als Base64
+/// gecodeerd ZIP-bestand").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    /// `bestandsnaam`, as the sending school named it.
+    pub file_name: String,
+    /// `omschrijving`.
+    pub description: Option<String>,
+    /// The category of the part it is attached to.
+    pub category: Category,
+    /// `bestandsinhoud`, as it travels.
+    pub encoded: String,
+}
+
+impl Attachment {
+    /// The file's bytes (the base64 decoded; line breaks in it allowed);
+    /// `None` if the text is not base64.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let compact: Vec<u8> = self
+            .encoded
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .ok()
+    }
+
+    /// What a browser is told the file is, from its bytes (OSO sends a ZIP
+    /// file; some systems send the document itself) and, for the other
+    /// types OSO allows (PDF, JPG, PNG, DOC(X), ODF, XLS(X), TXT, PPT(X)),
+    /// its name. Never a type a browser renders as a page (HTML, SVG, XML):
+    /// anything else is `application/octet-stream`.
+    pub fn content_type(&self, bytes: &[u8]) -> &'static str {
+        const MAGIC: &[(&[u8], &str)] = &[
+            (b"%PDF-", "application/pdf"),
+            (b"\x89PNG\r\n\x1a\n", "image/png"),
+            (b"\xff\xd8\xff", "image/jpeg"),
+        ];
+        if let Some((_, t)) = MAGIC.iter().find(|(m, _)| bytes.starts_with(m)) {
+            return t;
+        }
+        if bytes.starts_with(b"PK\x03\x04") {
+            // A ZIP: OSO's wrapping, or a DOCX/XLSX/PPTX/ODF (themselves ZIPs).
+            return match self.extension().as_str() {
+                "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "pptx" => {
+                    "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+                }
+                "odt" | "odf" => "application/vnd.oasis.opendocument.text",
+                "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+                _ => "application/zip",
+            };
+        }
+        match self.extension().as_str() {
+            "doc" => "application/msword",
+            "xls" => "application/vnd.ms-excel",
+            "ppt" => "application/vnd.ms-powerpoint",
+            "txt" if std::str::from_utf8(bytes).is_ok() => "text/plain; charset=utf-8",
+            _ => "application/octet-stream",
+        }
+    }
+
+    /// The name to save the file under: `bestandsnaam` without any path,
+    /// with `.zip` added when the bytes are OSO's ZIP wrapping of it.
+    pub fn download_name(&self, bytes: &[u8]) -> String {
+        let base = self
+            .file_name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        let base = if base.is_empty() { "bijlage" } else { base };
+        if self.content_type(bytes) == "application/zip" && self.extension() != "zip" {
+            format!("{base}.zip")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    fn extension(&self) -> String {
+        self.file_name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default()
+    }
+
+    /// SHA-256 of the file's bytes (of the text as it travels, if that is
+    /// not base64).
+    pub fn sha256(&self) -> [u8; 32] {
+        match self.bytes() {
+            Some(b) => carenet_fabric::crypto::sha256(&b),
+            None => carenet_fabric::crypto::sha256(self.encoded.as_bytes()),
+        }
     }
 }
 
@@ -325,6 +463,41 @@ mod tests {
         assert_eq!(s.pupil_name, "Daan van de Berg");
         assert_eq!(s.diagnoses.len(), 2);
         assert!(s.has_opp && s.medication);
+    }
+
+    #[test]
+    fn attachments_are_found_wherever_oso_puts_them_and_never_served_as_a_page() {
+        let d = povo();
+        let all = d.attachments();
+        assert!(all.iter().any(|a| a.category == Category::Attachments));
+        assert!(
+            all.iter()
+                .any(|a| a.category == Category::EducationalSupport)
+        );
+        let txt = all
+            .iter()
+            .find(|a| a.file_name == "groepsplan.txt")
+            .unwrap();
+        let bytes = txt.bytes().unwrap();
+        // OSO wraps the file in a ZIP.
+        assert_eq!(txt.content_type(&bytes), "application/zip");
+        assert_eq!(txt.download_name(&bytes), "groepsplan.txt.zip");
+        let page = Attachment {
+            file_name: "../brief.html".into(),
+            description: None,
+            category: Category::Attachments,
+            encoded: "PGgxPmhhbGxvPC9oMT4=".into(),
+        };
+        let bytes = page.bytes().unwrap();
+        assert_eq!(bytes, b"<h1>hallo</h1>");
+        assert_eq!(page.content_type(&bytes), "application/octet-stream");
+        assert_eq!(page.download_name(&bytes), "brief.html");
+        let pdf = Attachment {
+            file_name: "verslag.pdf".into(),
+            encoded: "JVBERi0xLjQK".into(),
+            ..page
+        };
+        assert_eq!(pdf.content_type(&pdf.bytes().unwrap()), "application/pdf");
     }
 
     #[test]
