@@ -297,8 +297,14 @@ mod tests {
             assert!(rule.roles.contains(&IntakeCoordinator), "{}", rule.action);
             assert!(rule.roles.contains(&StudyCareerCoach), "{}", rule.action);
         }
-        for rule in [INSPECTION, PUBLISH, CORRECT] {
+        for rule in [PUBLISH, CORRECT] {
             assert_eq!(rule.roles, &[SupportCoordinatorPo, CareCoordinator]);
         }
+        // Recording inzage is the consent slice's coordinators' (an mbo's
+        // intakecoördinator among them).
+        assert_eq!(
+            INSPECTION.roles,
+            &[SupportCoordinatorPo, CareCoordinator, IntakeCoordinator]
+        );
     }
 }
