@@ -98,14 +98,6 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
     let vo = region.handle("vo-1");
     let ib = staff(&po.store, "ib-1", &[Role::SupportCoordinatorPo]);
 
-    // A guardian of the pupil, linked on the primary school's portal.
-    let guardian = crate::portal::guardian(&po.store, "s-1");
-    let code = crate::portal::invite(&po.store, &ib, "pupil-1", crate::portal::BORN, 7, false)
-        .await?
-        .code;
-    portal::redeem(&po.store, &guardian, &code).await?;
-    let link = portal::linked(&po.store, &guardian, "pupil-1").await?;
-
     // The IB sends the POVO example with every extra of the handbook.
     let extras = Extras {
         what_works: Some("Korte instructie, daarna zelf aan de slag.".into()),
@@ -118,6 +110,14 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         ..Extras::default()
     };
     let id = dossier::create(&po.store, &ib, "pupil-1", Route::PoVo, &unseen_povo(extras)).await?;
+    // A guardian of the pupil, linked on the primary school's portal.
+    let guardian = crate::portal::guardian(&po.store, "s-1");
+    let code = crate::portal::invite(&po.store, &ib, "pupil-1", crate::portal::BORN, 7, true)
+        .await?
+        .code;
+    portal::redeem(&po.store, &guardian, &code).await?;
+    let link = portal::linked(&po.store, &guardian, "pupil-1").await?;
+
     dossier::submit_for_inspection(&po.store, &ib, &id).await?;
     dossier::record_inspection(
         &po.store,
