@@ -98,14 +98,6 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
     let vo = region.handle("vo-1");
     let ib = staff(&po.store, "ib-1", &[Role::SupportCoordinatorPo]);
 
-    // A guardian of the pupil, linked on the primary school's portal.
-    let guardian = crate::portal::guardian(&po.store, "s-1");
-    let code = crate::portal::invite(&po.store, &ib, "pupil-1", crate::portal::BORN, 7, false)
-        .await?
-        .code;
-    portal::redeem(&po.store, &guardian, &code).await?;
-    let link = portal::linked(&po.store, &guardian, "pupil-1").await?;
-
     // The IB sends the POVO example with every extra of the handbook.
     let extras = Extras {
         what_works: Some("Korte instructie, daarna zelf aan de slag.".into()),
@@ -118,6 +110,14 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         ..Extras::default()
     };
     let id = dossier::create(&po.store, &ib, "pupil-1", Route::PoVo, &unseen_povo(extras)).await?;
+    // A guardian of the pupil, linked on the primary school's portal.
+    let guardian = crate::portal::guardian(&po.store, "s-1");
+    let code = crate::portal::invite(&po.store, &ib, "pupil-1", crate::portal::BORN, 7, true)
+        .await?
+        .code;
+    portal::redeem(&po.store, &guardian, &code).await?;
+    let link = portal::linked(&po.store, &guardian, "pupil-1").await?;
+
     dossier::submit_for_inspection(&po.store, &ib, &id).await?;
     dossier::record_inspection(
         &po.store,
@@ -379,6 +379,25 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
     )
     .await?;
     assert_eq!(read.summary().pupil_name, "Daan van de Berg");
+    // Their digest carries the reading and arithmetic levels and the tests.
+    let digest = incoming::open_digest(&vo.store, &assigned_mentor, &message).await?;
+    let item = |h: &str| {
+        digest
+            .items
+            .iter()
+            .find(|(heading, _)| *heading == h)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        item("Lezen en rekenen").contains("Rekenen: 2F"),
+        "{digest:?}"
+    );
+    assert!(
+        item("Lezen en rekenen").contains("begrijpend lezen"),
+        "{digest:?}"
+    );
+    assert!(item("Toetsresultaten").contains("NIO"), "{digest:?}");
 
     // Every reading audited at the receiving school.
     let audit = carenet_fabric::audit::list(&vo.store.db, 0, 100_000).await?;
@@ -406,7 +425,8 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         let count = |a: &str| lines.iter().filter(|d| d.action == a).count();
         (count("recipient_read") >= 3
             && count("recipient_attachment") >= 2 * expected.len()
-            && count("recipient_exported") >= 2)
+            && count("recipient_exported") >= 2
+            && count("recipient_digest") == 1)
             .then_some(lines)
     })
     .await?;
