@@ -112,10 +112,55 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| Error::invalid("body", "cannot be read (too large?)"))?;
-        let mut reader = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| body_error(&e))?;
-        reader.end().map_err(|e| syntax_error(&e))?;
+        let raw: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| syntax_error(&e))?;
+        // No text in carenet holds a NUL, and PostgreSQL refuses it: name
+        // the field here rather than fail at the database.
+        if let Some(field) = nul_in(&raw) {
+            return Err(Error::invalid(field, "holds a NUL character").into());
+        }
+        let value = serde_path_to_error::deserialize(raw).map_err(|e| body_error(&e))?;
         Ok(Body(value))
+    }
+}
+
+/// The path of the first string (or key) in `value` that holds a NUL.
+fn nul_in(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some("body".into()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            nul_in(v).map(|p| {
+                if p == "body" {
+                    format!("[{i}]")
+                } else {
+                    format!("[{i}]{}", dotted(&p))
+                }
+            })
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some("body".into());
+            }
+            let key = k.clone();
+            nul_in(v).map(|p| {
+                if p == "body" {
+                    key
+                } else {
+                    format!("{key}{}", dotted(&p))
+                }
+            })
+        }),
+        _ => None,
+    }
+}
+
+/// `p` appended to a parent's path: `[i]` as is, a field after a dot.
+fn dotted(p: &str) -> String {
+    if p.starts_with('[') {
+        p.to_owned()
+    } else {
+        format!(".{p}")
     }
 }
 
@@ -161,6 +206,11 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Failure> {
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await
+            && let Some((key, _)) = raw.iter().find(|(_, v)| v.contains('\0'))
+        {
+            return Err(Error::invalid(key, "holds a NUL character").into());
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => Err(match e.kind() {
