@@ -1,6 +1,7 @@
 //! Staff pages of the transfer dossiers: the season view with its chart,
 //! one outgoing dossier (put before the guardians, inzage, publish), import
-//! of an OSO file, one received dossier (assign to the mentor), and the
+//! of an OSO file, one received dossier (read in full, its attachments and
+//! its OSO export downloaded, assigned to the mentor), and the
 //! mentor's list and classroom digest. Each handler calls the handover
 //! slice's function with the signed-in actor; the slice checks the role.
 
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use carenet_fabric::PartyId;
 use carenet_handover::dossier::{self, Akkoord, DossierState, GuardiansView, Route};
+use carenet_handover::reading::{self, Reading};
 use carenet_handover::{incoming, season};
 use serde::Deserialize;
 
@@ -468,6 +470,12 @@ struct IncomingPage {
     back: &'static str,
     /// The handover conversations the sending school shared about it.
     warm: Vec<SharedWarm>,
+    /// Everything the school received, section by section.
+    content: crate::dossier_content::DossierContent,
+    /// Whether this member of staff assigns it (the care coordinator).
+    may_assign: bool,
+    /// Whether this member of staff exports it as an OSO file.
+    may_export: bool,
     notice: Option<String>,
 }
 
@@ -482,7 +490,9 @@ struct SharedWarm {
     aftercare: String,
 }
 
-/// `GET /ontvangen/{id}`: a received dossier, for the one who assigns it.
+/// `GET /ontvangen/{id}`: a received dossier in full, for the one who
+/// assigns it and the mentor it is assigned to; the reading is audited and
+/// told to the sending school.
 pub(crate) async fn received(
     State(state): State<AppState>,
     staff: Staff,
@@ -492,9 +502,13 @@ pub(crate) async fn received(
     let (jar, notice) = crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id]));
     let store = &state.inner.store;
     let kind = state.inner.kind;
-    let (item, d) = incoming::view(store, kind, &staff.actor, &id).await?;
+    let (item, d) = reading::read(store, kind, &staff.actor, &id, Reading::Page).await?;
     let summary = d.summary();
     let may = |rule: &carenet_fabric::actor::Rule| staff.actor.may(&store.party, rule).is_ok();
+    let content = crate::dossier_content::content(&d, |n| {
+        crate::href::path(&["ontvangen", &id, "bijlagen", &n.to_string()])
+    });
+    let may_assign = may(&carenet_handover::roles::assign(kind));
     let warm = if may(&carenet_handover::roles::warm_read(kind)) {
         carenet_handover::warm::received_about(
             store,
@@ -541,9 +555,66 @@ pub(crate) async fn received(
         child_ref: item.child_ref,
         back: "",
         warm,
+        content,
+        may_assign,
+        may_export: may(&carenet_handover::roles::EXPORT),
         notice,
     });
     Ok((jar, page).into_response())
+}
+
+/// `GET /ontvangen/{id}/bijlagen/{n}`: attachment `n` of a received dossier,
+/// as a download (its content type, never shown inline); audited and told
+/// to the sending school.
+pub(crate) async fn attachment(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, n)): Path<(String, usize)>,
+) -> Result<Response, Error> {
+    let store = &state.inner.store;
+    let item = reading::check(store, state.inner.kind, &staff.actor, &id).await?;
+    let d = incoming::dossier_of(store, &item).await?;
+    let a = crate::dossier_content::attachment(&d, n).ok_or(Error::NotFound)?;
+    reading::record(
+        store,
+        &staff.actor,
+        &item,
+        &d,
+        Reading::Attachment,
+        carenet_fabric::crypto::sha256(&a.bytes).to_vec(),
+    )
+    .await?;
+    Ok(crate::dossier_content::download(a))
+}
+
+/// `POST /ontvangen/{id}/oso`: the received dossier as an OSO 2019.1 file
+/// for the school's administration system (the same export as
+/// `carenet oso export --message`), a download; audited and told to the
+/// sending school.
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<crate::session::CsrfForm>,
+) -> Result<Response, Error> {
+    staff.check(&form.csrf, &headers, &state)?;
+    let xml = dossier::export_oso(
+        &state.inner.store,
+        &staff.actor,
+        &dossier::ExportSource::Received(id),
+    )
+    .await?;
+    Ok(oso_download(xml))
+}
+
+/// An OSO file as a download.
+pub(crate) fn oso_download(xml: String) -> Response {
+    crate::dossier_content::download(crate::dossier_content::Attachment {
+        file_name: "overstapdossier.xml".into(),
+        content_type: "application/xml; charset=utf-8",
+        bytes: xml.into_bytes(),
+    })
 }
 
 #[derive(Deserialize)]

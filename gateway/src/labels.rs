@@ -70,6 +70,189 @@ pub fn kind(k: PartyKind) -> &'static str {
     }
 }
 
+/// A data category as the heading of its part of a dossier, for school staff
+/// (and, on the portal, the guardians): the OSO categories and carenet's care
+/// categories.
+pub fn category_heading(c: Category) -> &'static str {
+    match c {
+        Category::Metadata => "Over dit dossier",
+        Category::GuardianInspection => "Inzage door de ouders",
+        Category::School => "School van herkomst",
+        Category::Pupil => "Leerling",
+        Category::Guardians => "Ouders en verzorgers",
+        Category::EarlyEducation => "Voor- en vroegschoolse educatie",
+        Category::SchoolCareer => "Schoolloopbaan",
+        Category::TransferAdvice => "Schooladvies",
+        Category::EducationalSupport => "Onderwijsondersteuning",
+        Category::Absence => "Verzuim",
+        Category::ExitTest => "Doorstroomtoets (eindtoets)",
+        Category::TestResults => "Toetsresultaten",
+        Category::ActionPlans => "Handelingsplannen",
+        Category::GradeLists => "Cijferlijsten",
+        Category::PreviousSecondary => "Vorige middelbare school",
+        Category::Attachments => "Bijlagen",
+        Category::CareHistory => "Eerdere zorg en hulp",
+        Category::Diagnosis => "Diagnoses",
+        Category::HomeSituation => "Thuissituatie",
+        Category::ExternalCare => "Hulp van buiten de school",
+    }
+}
+
+/// OSO element names as the dossier page labels them; names not listed read
+/// as themselves with a capital (OSO's names are Dutch words already).
+const ELEMENT_LABELS: &[(&str, &str)] = &[
+    ("aandachtspunten", "Aandachtspunten"),
+    ("aansprakelijkeinstelling", "Aansprakelijke instelling"),
+    ("aantalfout", "Aantal fout"),
+    ("aantalgelezen", "Aantal gelezen"),
+    ("aantalgoed", "Aantal goed"),
+    ("aantalopgaven", "Aantal opgaven"),
+    ("adresgeheim", "Adres geheim"),
+    ("adreslijst", "Adressen"),
+    ("advies", "Advies"),
+    ("afgenomendoor", "Afgenomen door"),
+    ("afname", "Afname"),
+    ("afnamedatum", "Afnamedatum"),
+    ("akkoord", "Akkoord"),
+    ("arrangement_datum", "Datum arrangement"),
+    ("bestandsnaam", "Bestand"),
+    ("betrouwbaarheidsinterval", "Betrouwbaarheidsinterval"),
+    ("bivhoog", "Bovengrens"),
+    ("bivlaag", "Ondergrens"),
+    ("brincode", "BRIN-code"),
+    ("bsn", "BSN"),
+    ("categorie_uitlevering", "Categorieën in dit dossier"),
+    ("centraleproblematiek", "Centrale problematiek"),
+    ("cijferlijstlijst", "Cijferlijsten"),
+    ("codereferentiescore", "Soort score"),
+    ("codevaardigheidsschaal", "Vaardigheidsschaal"),
+    ("codevergelijkingsgroep", "Vergelijkingsgroep"),
+    ("communicatielijst", "Contactgegevens"),
+    ("contactleerplicht", "Contact met leerplicht"),
+    ("contactpersoon", "Contactpersoon"),
+    ("contacttelefoon", "Telefoon contactpersoon"),
+    ("dagdelengeoorloofd", "Dagdelen geoorloofd verzuim"),
+    ("dagdelenongeoorloofd", "Dagdelen ongeoorloofd verzuim"),
+    ("datuminschrijving", "Datum inschrijving"),
+    ("datumuitschrijving", "Datum uitschrijving"),
+    ("diagnose", "Diagnose"),
+    ("dl", "Didactische leeftijd"),
+    ("dom_referentieniveau", "Referentieniveau domein"),
+    ("document", "Bijlage"),
+    ("documentLijst", "Bijlagen"),
+    ("doorwie", "Door wie"),
+    ("eindtoets_basisonderwijs", "Eindtoets basisonderwijs"),
+    ("eindtoetsresultaat", "Resultaat"),
+    ("eldtoetscode", "Toetscode"),
+    ("frequentie", "Frequentie"),
+    ("gbaachternaam", "Achternaam (BRP)"),
+    ("gbageboortedatum", "Geboortedatum (BRP)"),
+    ("gbavoornaam", "Voornaam (BRP)"),
+    ("gbavoorvoegsel", "Voorvoegsel (BRP)"),
+    ("geboortedatum", "Geboortedatum"),
+    ("handelingsplan", "Handelingsplan"),
+    ("inzagedatum", "Ingezien op"),
+    ("isgerichtop", "Gericht op"),
+    ("jaargroep", "Groep"),
+    ("leergebied", "Leergebied"),
+    ("leerlinggewicht", "Leerlinggewicht"),
+    ("leerlingid", "Leerlingnummer"),
+    ("maatregelen", "Maatregelen"),
+    ("medicijngebruik", "Medicijngebruik"),
+    ("meerdan25percent", "Meer dan 25 procent verzuim"),
+    ("naammedewerker", "Naam medewerker"),
+    ("naamdirecteur", "Directeur"),
+    ("ond_referentieniveau", "Referentieniveau"),
+    ("onderwijssinds", "Onderwijs sinds"),
+    ("opp", "Ontwikkelingsperspectief (OPP)"),
+    ("opp_einddatum", "Einddatum OPP"),
+    ("opp_ingangdatum", "Ingangsdatum OPP"),
+    ("overigdocumentlijst", "Overige documenten"),
+    ("overstap", "Overstap"),
+    ("overstapadvies", "Overstapadvies"),
+    ("redennietakkoord", "Reden niet akkoord"),
+    ("referentiescore", "Referentiescore"),
+    ("relatietotkind", "Relatie tot het kind"),
+    ("roepnaam", "Roepnaam"),
+    ("schoolloopbaan", "Schoolperiode"),
+    ("schoolloopbaanlijst", "Schoolloopbaan"),
+    ("startdatumhuidigonderwijs", "Start huidig onderwijs"),
+    ("tlv", "Toelaatbaarheidsverklaring (TLV)"),
+    (
+        "toelichting_onderwijsbehoeften",
+        "Toelichting onderwijsbehoeften",
+    ),
+    ("toets", "Toets"),
+    ("toets_advies", "Toetsadvies"),
+    ("toetsidentificatie", "Toets"),
+    ("toetslijst", "Toetsen"),
+    ("toetsnaam", "Toetsnaam"),
+    ("toetsniveau", "Toetsniveau"),
+    ("toetsscore", "Toetsscore"),
+    ("vaardigheidsscore", "Vaardigheidsscore"),
+    ("verzorger", "Ouder of verzorger"),
+    ("verzorgersaansprakelijk", "Verzorgers aansprakelijk"),
+    ("voorlopigdossier", "Voorlopig dossier"),
+    ("waarde", "Waarde"),
+    ("wensleerling", "Wens van de leerling"),
+    ("wensouders", "Wens van de ouders"),
+    ("werktbijinstelling", "Werkt bij"),
+    ("wettigevertegenwoordiger", "Wettig vertegenwoordiger"),
+];
+
+/// An OSO element's label on the dossier page.
+pub fn element_label(name: &str) -> String {
+    if let Some((_, label)) = ELEMENT_LABELS.iter().find(|(n, _)| *n == name) {
+        return (*label).to_owned();
+    }
+    let text = name.replace('_', " ");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// An OSO value as the dossier page shows it: booleans as ja/nee, dates as
+/// dd-mm-jjjj, delivery and akkoord codes in words; a code with an
+/// `omschrijving` attribute by that description; anything else as it is.
+pub fn element_value(name: &str, value: &str, description: Option<&str>) -> String {
+    let value = value.trim();
+    if let Some(d) = description.filter(|d| !d.trim().is_empty()) {
+        return format!("{} ({value})", d.trim());
+    }
+    match (name, value) {
+        (_, "true") => "ja".into(),
+        (_, "false") => "nee".into(),
+        ("akkoord", "Ja") => "ja, akkoord met de inhoud".into(),
+        ("akkoord", "Nee") => "niet akkoord met de inhoud".into(),
+        ("akkoord", "Onbekend") => "onbekend".into(),
+        (_, "VERPLICHT") => "verplicht".into(),
+        (_, "VERBODEN") => "niet meegegeven".into(),
+        (_, "OPTIONEEL") => "meegegeven".into(),
+        (_, "OPT-UIT") => "niet meegegeven (ouders)".into(),
+        ("dom_referentieniveau" | "ond_referentieniveau", code) => {
+            carenet_handover::digest::reference_level(code).to_owned()
+        }
+        ("geslacht", "0") => "onbekend".into(),
+        ("geslacht", "1") => "man".into(),
+        ("geslacht", "2") => "vrouw".into(),
+        ("geslacht", "9") => "niet gespecificeerd".into(),
+        _ if is_date(value) => date_text(value),
+        _ => value.to_owned(),
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
 /// A party by the name the region directory gives it, or by its id.
 pub fn party_name(state: &crate::AppState, id: &str) -> String {
     state
@@ -159,6 +342,10 @@ pub fn disclosure_action(code: &str) -> &'static str {
         "consent_refuse" => "toestemming geweigerd",
         "consent_withdraw" => "toestemming ingetrokken",
         "consent_expire" => "toestemming verlopen",
+        "recipient_read" => "dossier gelezen door de nieuwe school",
+        "recipient_exported" => "dossier overgenomen in de administratie van de nieuwe school",
+        "recipient_attachment" => "bijlage gedownload door de nieuwe school",
+        "recipient_digest" => "samenvatting gelezen door de mentor",
         _ => "andere handeling",
     }
 }
@@ -171,6 +358,9 @@ mod tests {
     fn every_code_has_dutch_words() {
         for c in Category::all() {
             assert!(!category(c).is_empty());
+        }
+        for c in Category::all() {
+            assert!(!category_heading(c).is_empty());
         }
         for p in Purpose::all() {
             assert_ne!(purpose_code(p.as_str()), "onbekend doel", "{p:?}");
@@ -192,5 +382,24 @@ mod tests {
         assert_eq!(date_text("2027-03-09"), "09-03-2027");
         assert_eq!(date_text(""), "");
         assert_eq!(date_text("morgen"), "morgen");
+    }
+
+    #[test]
+    fn oso_values_read_as_dutch_words() {
+        assert_eq!(element_value("meerdan25percent", "false", None), "nee");
+        assert_eq!(
+            element_value("afnamedatum", "2015-04-10", None),
+            "10-04-2015"
+        );
+        assert_eq!(
+            element_value("land", "6030", Some("Nederland")),
+            "Nederland (6030)"
+        );
+        assert_eq!(element_value("toetsnaam", "Cito 2015", None), "Cito 2015");
+        assert_eq!(
+            element_label("dagdelengeoorloofd"),
+            "Dagdelen geoorloofd verzuim"
+        );
+        assert_eq!(element_label("postcode"), "Postcode");
     }
 }

@@ -17,6 +17,7 @@ mod care;
 pub mod config;
 mod consent;
 pub mod demo;
+mod dossier_content;
 mod dossiers;
 mod error;
 mod form;
@@ -239,6 +240,8 @@ pub fn router(state: AppState) -> Router {
         .route("/warme-overdracht/{id}/vastleggen", post(warm::hold))
         .route("/warme-overdracht/{id}/delen", post(warm::share))
         .route("/ontvangen/{id}", get(dossiers::received))
+        .route("/ontvangen/{id}/bijlagen/{n}", get(dossiers::attachment))
+        .route("/ontvangen/{id}/oso", post(dossiers::export))
         .route("/ontvangen/{id}/toewijzen", post(dossiers::assign))
         .route("/ontvangen/{id}/terugkoppeling", post(warm::feedback))
         .route(
@@ -292,6 +295,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/dossiers/{id}", get(api::show))
         .route("/api/v1/dossiers/{id}/submit", post(api::submit))
         .route("/api/v1/dossiers/{id}/publish", post(api::publish))
+        .route("/api/v1/received", get(api::received::list))
+        .route("/api/v1/received/{id}", get(api::received::show))
+        .route("/api/v1/received/{id}/oso", get(api::received::export))
+        .route(
+            "/api/v1/received/{id}/attachments/{n}",
+            get(api::received::attachment),
+        )
         .route("/api/v1/received/{id}/assign", post(api::assign))
         .route("/api/v1/received/{id}/feedback", post(api::warm::feedback))
         .route(

@@ -637,6 +637,8 @@ pub(crate) async fn seen(
         Err(answer) => return Ok(answer),
     };
     let store = &state.inner.store;
+    // What receiving schools reported reading since the last look.
+    carenet_handover::incoming::sync(store).await?;
     let lines = portal::disclosures(store, &link)
         .await?
         .into_iter()

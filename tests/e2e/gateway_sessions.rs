@@ -89,7 +89,7 @@ async fn pipe(
 
 /// Cookies by name (the test's gateway and provider share no names).
 #[derive(Clone, Default)]
-struct Jar(BTreeMap<String, String>);
+pub(crate) struct Jar(BTreeMap<String, String>);
 
 impl Jar {
     fn take(&mut self, response: &reqwest::Response) {
@@ -107,7 +107,7 @@ impl Jar {
         }
     }
 
-    fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         self.0
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -126,7 +126,7 @@ impl Jar {
     }
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -136,7 +136,7 @@ fn http() -> reqwest::Client {
 /// Signs `user` in at the gateway `base` through the way in at `path`
 /// (`/inloggen`, `/ouders/inloggen`) and the provider's own login and
 /// consent pages; returns the browser's cookies.
-async fn sign_in(base: &str, path: &str, user: &str) -> anyhow::Result<Jar> {
+pub(crate) async fn sign_in(base: &str, path: &str, user: &str) -> anyhow::Result<Jar> {
     let http = http();
     let mut jar = Jar::default();
     let mut url = format!("{base}{path}");
@@ -190,7 +190,7 @@ async fn sign_in(base: &str, path: &str, user: &str) -> anyhow::Result<Jar> {
 }
 
 /// The page at `base` + `path` with `jar`'s cookies: status and text.
-async fn page(base: &str, path: &str, jar: &Jar) -> anyhow::Result<(u16, String)> {
+pub(crate) async fn page(base: &str, path: &str, jar: &Jar) -> anyhow::Result<(u16, String)> {
     let answer = http()
         .get(format!("{base}{path}"))
         .header(COOKIE, jar.header())
@@ -200,7 +200,7 @@ async fn page(base: &str, path: &str, jar: &Jar) -> anyhow::Result<(u16, String)
 }
 
 /// The CSRF token in a page's forms.
-fn csrf(page: &str) -> anyhow::Result<String> {
+pub(crate) fn csrf(page: &str) -> anyhow::Result<String> {
     let at = page
         .find("name=\"csrf\" value=\"")
         .ok_or_else(|| anyhow::anyhow!("no form in {page}"))?;

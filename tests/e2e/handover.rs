@@ -246,6 +246,7 @@ async fn a_po_dossier_reaches_the_mentor_and_the_sender_sees_read_by_mentor() ->
                 version: 1,
                 status: v1::HandoverStatusKind::ReadByMentor as i32,
                 at_ms: now_ms(),
+                reader_role: String::new(),
             }
             .encode_to_vec(),
             actor: "x".into(),

@@ -35,6 +35,7 @@ mod peer_limits;
 mod portal;
 mod portal_browser;
 mod portal_links;
+mod received;
 mod refusals;
 mod retention;
 mod slices;

@@ -12,11 +12,11 @@ use carenet_fabric::{Actor, Role, audit, with_db};
 use carenet_proto::v1::{self, ConsentStatus, EvidenceKind, consent_recipient::Target};
 use time::macros::date;
 
-fn ib(store: &Store) -> Actor {
+pub(crate) fn ib(store: &Store) -> Actor {
     Actor::new(store.party.clone(), "ib-1", [Role::SupportCoordinatorPo]).unwrap()
 }
 
-fn guardian(store: &Store, subject: &str) -> Guardian {
+pub(crate) fn guardian(store: &Store, subject: &str) -> Guardian {
     use carenet_fabric::crypto::SigningKey;
     static KEY: std::sync::LazyLock<SigningKey> = std::sync::LazyLock::new(|| {
         SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap()
@@ -31,7 +31,7 @@ fn guardian(store: &Store, subject: &str) -> Guardian {
 }
 
 /// A coordinator's invitation for a guardian of `child` (born `birth`).
-async fn invite(
+pub(crate) async fn invite(
     store: &Store,
     actor: &Actor,
     child: &str,
@@ -53,7 +53,7 @@ async fn invite(
     .await
 }
 
-const BORN: time::Date = date!(2014 - 05 - 01);
+pub(crate) const BORN: time::Date = date!(2014 - 05 - 01);
 
 async fn ask(store: &Store, child: &str, birth: time::Date) -> anyhow::Result<String> {
     let asked = ConsentStore::new(store.clone())

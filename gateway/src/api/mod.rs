@@ -30,6 +30,7 @@ use crate::{AppState, Error, Login};
 
 pub(crate) mod care;
 pub(crate) mod links;
+pub(crate) mod received;
 pub(crate) mod warm;
 
 /// An error as the API answers it.
@@ -533,7 +534,8 @@ impl Modify for BearerScheme {
     paths(season_view, import, show, submit, publish, assign, ask, search, withdraw,
         warm::plan, warm::show, warm::hold, warm::share, warm::feedback,
         care::meet, care::distribute, care::cases, care::show, care::step, care::view, care::report,
-        links::invite, links::search, links::revoke, links::renew, links::withdraw),
+        links::invite, links::search, links::revoke, links::renew, links::withdraw,
+        received::list, received::show, received::attachment, received::export),
     modifiers(&BearerScheme),
     tags((name = "dossiers", description = "Transfer dossiers"), (name = "warm handover", description = "The handover conversation"), (name = "consent", description = "Consent records"), (name = "care", description = "The ZAT and one child, one plan"), (name = "portal", description = "The parent portal's links"))
 )]

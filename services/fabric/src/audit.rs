@@ -414,6 +414,21 @@ pub async fn released_under(db: &Db, basis: &str) -> Result<Vec<(String, String)
     })
 }
 
+/// The legal basis (as the audit log names it, e.g. `consent:<record>/<v>`)
+/// under which message `message_id` was released, if it was.
+pub async fn release_basis(db: &Db, message_id: &str) -> Result<Option<String>> {
+    with_db!(db, pool => {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT legal_basis FROM audit WHERE action = $1 AND message_id = $2 ORDER BY seq LIMIT 1",
+        )
+        .bind(Action::Released.as_str())
+        .bind(message_id)
+        .fetch_optional(pool)
+        .await?;
+        Ok(row.map(|(b,)| b))
+    })
+}
+
 /// One record of what was done with a child's data, from this node's log.
 #[derive(Clone, Debug)]
 pub struct AboutChild {
@@ -432,7 +447,10 @@ struct AboutChildRow {
 }
 
 /// The releases, deliveries, refusals and purges of messages this node sent
-/// about `child_ref`, oldest first (the parents' "who saw what").
+/// about `child_ref`, and what their recipients reported doing with them
+/// (actions starting with `recipient_`, which a slice records against the
+/// release: e.g. a received dossier read or exported), oldest first (the
+/// parents' "who saw what").
 pub async fn about_child(db: &Db, child_ref: &str) -> Result<Vec<AboutChild>> {
     with_db!(db, pool => {
         let rows: Vec<AboutChildRow> = sqlx::query_as(
@@ -440,7 +458,7 @@ pub async fn about_child(db: &Db, child_ref: &str) -> Result<Vec<AboutChild>> {
                     a.legal_basis, a.payload_sha256, a.prev_hash, a.hash, a.occurrences, \
                     a.first_at_ms, a.last_at_ms, o.released_basis \
              FROM audit a JOIN outbox o ON o.message_id = a.message_id \
-             WHERE o.child_ref = $1 AND a.action IN ($2, $3, $4, $5) \
+             WHERE o.child_ref = $1 AND (a.action IN ($2, $3, $4, $5) OR substr(a.action, 1, 10) = 'recipient_') \
              ORDER BY a.seq",
         )
         .bind(child_ref)

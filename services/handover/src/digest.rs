@@ -61,6 +61,8 @@ pub fn build(d: &Dossier) -> Digest {
         "Ondersteuning",
         (!support.is_empty()).then(|| support.join("; ")),
     );
+    add("Lezen en rekenen", reading_and_maths(d));
+    add("Toetsresultaten", other_tests(d));
     add("Afspraken", e.agreements.clone());
     add(
         "Schooladvies",
@@ -87,6 +89,131 @@ pub fn build(d: &Dossier) -> Digest {
         },
         items,
     }
+}
+
+/// A reference level (OSO codelijst 45, Meijerink) in words.
+pub fn reference_level(code: &str) -> &str {
+    match code.trim() {
+        "01" => "lager dan 1F",
+        "02" => "1F",
+        "03" => "1S",
+        "04" => "2F",
+        other => other,
+    }
+}
+
+/// Whether a test's `leergebied` is reading, language or arithmetic (the
+/// handbook's continuity of reading and arithmetic, H 7.1 and 7.3).
+fn reading_or_maths(area: &str) -> bool {
+    let area = area.to_lowercase();
+    ["lezen", "rekenen", "wiskunde", "spelling", "taal"]
+        .iter()
+        .any(|w| area.contains(w))
+}
+
+fn pupil_of(d: &Dossier) -> Option<crate::xml::Element> {
+    let root = crate::oso::assemble(&d.sections);
+    root.child("huidigeschool")?.child("leerling").cloned()
+}
+
+/// One test of `toetslijst` in a line: its area, name, date and scores.
+fn test_line(t: &crate::xml::Element) -> String {
+    let id = t.child("toetsidentificatie");
+    let area = id.and_then(|i| i.text_at("leergebied")).unwrap_or("");
+    let name = id.and_then(|i| i.text_at("toetsnaam")).unwrap_or("toets");
+    let date = t.text_at("afname/afnamedatum").map(|d| {
+        match d.split('-').collect::<Vec<_>>().as_slice() {
+            [y, m, day] => format!("{day}-{m}-{y}"),
+            _ => d.to_owned(),
+        }
+    });
+    let mut scores = Vec::new();
+    if let Some(result) = t.child("resultaat") {
+        if let Some(level) = result.text_at("toetsscore/vaardigheidsscore") {
+            scores.push(format!("vaardigheidsscore {level}"));
+        }
+        for r in result.children_named("referentiescore") {
+            if let (Some(code), Some(value)) =
+                (r.text_at("codereferentiescore"), r.text_at("waarde"))
+            {
+                scores.push(format!("{code} {value}"));
+            }
+        }
+    }
+    let mut line = if area.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{area}: {name}")
+    };
+    if let Some(date) = date {
+        line.push_str(&format!(" ({date})"));
+    }
+    if !scores.is_empty() {
+        line.push_str(&format!(": {}", scores.join(", ")));
+    }
+    line
+}
+
+/// The reading and arithmetic levels: the exit test's reference levels
+/// (per part and domain) and the reading, language and arithmetic tests.
+fn reading_and_maths(d: &Dossier) -> Option<String> {
+    let pupil = pupil_of(d)?;
+    let mut lines = Vec::new();
+    if let Some(result) = pupil
+        .child("eindtoets_basisonderwijs")
+        .and_then(|e| e.child("eindtoetsresultaat"))
+    {
+        let mut levels = Vec::new();
+        for part in result
+            .child("onderdelen")
+            .map(|o| o.children_named("onderdeel").collect())
+            .unwrap_or_else(Vec::new)
+        {
+            if let (Some(name), Some(level)) = (
+                part.text_at("onderdeelomschrijving"),
+                part.text_at("ond_referentieniveau"),
+            ) {
+                levels.push(format!("{name}: {}", reference_level(level)));
+            }
+            for domain in part
+                .child("domeinen")
+                .map(|o| o.children_named("domein").collect())
+                .unwrap_or_else(Vec::new)
+            {
+                if let (Some(name), Some(level)) = (
+                    domain.text_at("domeinomschrijving"),
+                    domain.text_at("dom_referentieniveau"),
+                ) {
+                    levels.push(format!("{name}: {}", reference_level(level)));
+                }
+            }
+        }
+        if !levels.is_empty() {
+            let test = result.text_at("toetsomschrijving").unwrap_or("eindtoets");
+            lines.push(format!("{test}: {}", levels.join("; ")));
+        }
+    }
+    if let Some(list) = pupil.child("toetslijst") {
+        for t in list.children_named("toets") {
+            let area = t.text_at("toetsidentificatie/leergebied").unwrap_or("");
+            if reading_or_maths(area) {
+                lines.push(test_line(t));
+            }
+        }
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// The other tests of the file (intelligence, development, ...).
+fn other_tests(d: &Dossier) -> Option<String> {
+    let pupil = pupil_of(d)?;
+    let lines: Vec<String> = pupil
+        .child("toetslijst")?
+        .children_named("toets")
+        .filter(|t| !reading_or_maths(t.text_at("toetsidentificatie/leergebied").unwrap_or("")))
+        .map(test_line)
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 impl Digest {
@@ -133,6 +260,26 @@ mod tests {
             ["Aandachtspunten", "Wat werkt", "Wat te vermijden"]
         );
         assert!(headings.contains(&"Contact") && headings.contains(&"Ondersteuning"));
+        let levels = &g
+            .items
+            .iter()
+            .find(|(h, _)| *h == "Lezen en rekenen")
+            .unwrap()
+            .1;
+        assert!(levels.contains("Rekenen: 2F"), "{levels}");
+        assert!(levels.contains("Lezen: lager dan 1F"), "{levels}");
+        assert!(
+            levels.contains("technisch lezen: Drempelonderzoek"),
+            "{levels}"
+        );
+        assert!(levels.contains("begrijpend lezen"), "{levels}");
+        let tests = &g
+            .items
+            .iter()
+            .find(|(h, _)| *h == "Toetsresultaten")
+            .unwrap()
+            .1;
+        assert!(tests.contains("NIO"), "{tests}");
         assert!(g.to_text().chars().count() < 4000, "one page");
     }
 }

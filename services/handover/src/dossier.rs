@@ -1415,11 +1415,16 @@ pub async fn export_oso_checked(
         };
         Ok::<_, Error>((d.dossier, claim))
     };
-    let (mut dossier, claim) = match source {
-        ExportSource::Own(id) => own(get(store, id).await?).await?,
+    let (mut dossier, claim, received) = match source {
+        ExportSource::Own(id) => {
+            let (dossier, claim) = own(get(store, id).await?).await?;
+            (dossier, claim, None)
+        }
         ExportSource::Received(message_id) => {
             let item = crate::incoming::get(store, message_id).await?;
-            if item.sender == store.party.as_str() {
+            let (dossier, claim) = if item.sender == store.party.as_str() {
+                // Handed over inside this school: the school's own record.
+                crate::incoming::dossier_of(store, &item).await?;
                 own(get(store, &item.document_id).await?).await?
             } else {
                 let dossier = crate::incoming::dossier_of(store, &item).await?;
@@ -1437,18 +1442,36 @@ pub async fn export_oso_checked(
                     Err(problem) => InzageClaim::NotClaimed(problem.as_str().to_owned()),
                 };
                 (dossier, claim)
-            }
+            };
+            (dossier, claim, Some(item))
         }
     };
     if matches!(claim, InzageClaim::NotClaimed(_)) {
         mark_unseen(&mut dossier.sections);
     }
     let xml = dossier.to_oso()?;
-    let entry = Entry {
-        payload_sha256: sha256(xml.as_bytes()).to_vec(),
-        ..actor.entry("dossier_exported", subject)
-    };
-    carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
+    match received {
+        // A reading of a received dossier: audited and told to the sending
+        // school (the guardians see it).
+        Some(item) => {
+            crate::reading::record(
+                store,
+                actor,
+                &item,
+                &dossier,
+                crate::reading::Reading::Export,
+                sha256(xml.as_bytes()).to_vec(),
+            )
+            .await?;
+        }
+        None => {
+            let entry = Entry {
+                payload_sha256: sha256(xml.as_bytes()).to_vec(),
+                ..actor.entry("dossier_exported", subject)
+            };
+            carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
+        }
+    }
     Ok((xml, claim))
 }
 

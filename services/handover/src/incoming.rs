@@ -119,16 +119,37 @@ pub async fn sync(store: &Store) -> Result<()> {
             continue;
         }
         let payload = store.received(&item.message_id).await?.map(|d| d.payload);
+        // A reading the receiving school reports goes into this school's
+        // audit log against the release (the guardians' disclosures).
+        let mut entries = Vec::new();
         let (document_id, version, status) = match item.document_type.as_str() {
             STATUS_TYPE => {
                 let s = payload
                     .as_deref()
                     .and_then(|p| v1::HandoverStatus::decode(p).ok());
-                match s {
-                    Some(s) if s.status == v1::HandoverStatusKind::ReadByMentor as i32 => {
-                        (s.document_id, s.version, "read_by_mentor")
-                    }
-                    _ => (String::new(), 0, "unknown"),
+                if let Some(s) = &s
+                    && let Some(entry) =
+                        crate::reading::record_at_sender(store, &item.sender, s).await?
+                {
+                    entries.push(entry);
+                }
+                match s.map(|s| (s.status, s)) {
+                    Some((kind, s)) => match v1::HandoverStatusKind::try_from(kind) {
+                        Ok(v1::HandoverStatusKind::ReadByMentor) => {
+                            (s.document_id, s.version, "read_by_mentor")
+                        }
+                        Ok(v1::HandoverStatusKind::ReadAtSchool) => {
+                            (s.document_id, s.version, "read_at_school")
+                        }
+                        Ok(v1::HandoverStatusKind::Exported) => {
+                            (s.document_id, s.version, "exported")
+                        }
+                        Ok(v1::HandoverStatusKind::AttachmentDownloaded) => {
+                            (s.document_id, s.version, "attachment_downloaded")
+                        }
+                        _ => (String::new(), 0, "unknown"),
+                    },
+                    None => (String::new(), 0, "unknown"),
                 }
             }
             FEEDBACK_TYPE => match payload.as_deref().and_then(single::<v1::HandoverFeedback>) {
@@ -140,8 +161,8 @@ pub async fn sync(store: &Store) -> Result<()> {
                 None => (String::new(), 0, "unknown"),
             },
         };
-        with_db!(&store.db, pool => {
-            sqlx::query(
+        audited!(&store.db, tx => {
+            let done = sqlx::query(
                 "INSERT INTO handover_status (message_id, document_id, version, from_party, status, at_ms) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (message_id) DO NOTHING",
             )
@@ -151,8 +172,13 @@ pub async fn sync(store: &Store) -> Result<()> {
             .bind(&item.sender)
             .bind(status)
             .bind(at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            // Indexed meanwhile by another caller: recorded there.
+            if done.rows_affected() == 0 {
+                entries.clear();
+            }
+            ((), entries)
         });
     }
     Ok(())
@@ -522,6 +548,7 @@ pub async fn open_digest(store: &Store, actor: &Actor, message_id: &str) -> Resu
                 version: item.version,
                 status: v1::HandoverStatusKind::ReadByMentor as i32,
                 at_ms: now,
+                reader_role: String::new(),
             }
             .encode_to_vec(),
             actor: actor.audit_name(),

@@ -29,6 +29,7 @@ pub mod inzage;
 pub mod lookup;
 pub mod model;
 pub mod oso;
+pub mod reading;
 pub mod relation;
 pub mod request;
 pub mod roles;

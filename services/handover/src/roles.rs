@@ -13,6 +13,7 @@
 //! | publish (release, or send a correction) | [`PUBLISH`] | support_coordinator_po, care_coordinator |
 //! | correct (a new version) | [`CORRECT`] | support_coordinator_po, care_coordinator |
 //! | assign a received dossier | [`assign`] | care_coordinator; at a primary school also support_coordinator_po |
+//! | read a received dossier in full (page, API, attachments) | [`assign`], or [`crate::reading::READ`] | as assign; or the mentor it is assigned to |
 //! | hand over inside the school | [`internal`] | as assign |
 //! | open the classroom digest | [`DIGEST`] | mentor or teacher, and the actor must be the assigned mentor or teacher |
 //! | warm handover (plan, record, share) | [`WARM`] | care_coordinator, support_coordinator_po, mentor |

@@ -1,0 +1,292 @@
+//! Reading a received dossier in full at the receiving school: its page, the
+//! JSON API, an attachment, the OSO export for the school's administration
+//! system. The care coordinator (at a primary school also the IB) reads
+//! every received dossier; the assigned mentor reads the one assigned to
+//! them (for what the classroom digest does not hold); anyone else is
+//! refused, and the refusal is audited.
+//!
+//! Every reading is audited here and told to the sending school the way
+//! "read by mentor" is: a `carenet.handover_status` (ids, the reader's role
+//! and a time; never a name or content), in the same transaction as the
+//! audit record. The sending school records each status it receives from a
+//! party the dossier went to in its own audit log against that release
+//! ([`record_at_sender`]), so the guardians' "wie heeft wat gezien" (the
+//! consent slice's disclosures) lists it with the release itself.
+
+use carenet_consent::Purpose;
+use carenet_fabric::audit::Entry;
+use carenet_fabric::clock::now_ms;
+use carenet_fabric::store::Store;
+use carenet_fabric::store::outbox::NewMessage;
+use carenet_fabric::{Actor, PartyId, PartyKind, Role, audited, outbox_enqueue};
+use carenet_proto::v1::{self, HandoverStatusKind, LegalBasisKind};
+use prost::Message;
+
+use crate::dossier::DOSSIER_TYPE;
+use crate::incoming::{self, Incoming, STATUS_TYPE};
+use crate::model::Dossier;
+use crate::roles::{self, Rule};
+use crate::{Error, Result};
+
+/// How a received dossier is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Its page at the receiving school.
+    Page,
+    /// Its content through the JSON API.
+    Api,
+    /// One of its attachments downloaded (page or API).
+    Attachment,
+    /// Written to an OSO file (page, API or CLI).
+    Export,
+}
+
+impl Reading {
+    /// The action of its audit record at the receiving school.
+    pub fn action(self) -> &'static str {
+        match self {
+            Reading::Page => "received_dossier_read",
+            Reading::Api => "received_dossier_read_api",
+            Reading::Attachment => "received_attachment_downloaded",
+            Reading::Export => "dossier_exported",
+        }
+    }
+
+    fn status(self) -> HandoverStatusKind {
+        match self {
+            Reading::Page | Reading::Api => HandoverStatusKind::ReadAtSchool,
+            Reading::Attachment => HandoverStatusKind::AttachmentDownloaded,
+            Reading::Export => HandoverStatusKind::Exported,
+        }
+    }
+}
+
+/// Reading a received dossier in full: the refusal's rule (the care
+/// coordinator's and IB's own right is [`roles::assign`]).
+pub const READ: Rule = Rule {
+    action: "received_dossier_read",
+    what: "reading a received dossier",
+    roles: &[
+        Role::CareCoordinator,
+        Role::SupportCoordinatorPo,
+        Role::Mentor,
+    ],
+};
+
+/// The received dossier `message_id` for `actor`, checked: the care
+/// coordinator (IB) any, the mentor the one assigned to them; anyone else is
+/// refused (audited). `kind` is this party's kind.
+pub async fn check(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    message_id: &str,
+) -> Result<Incoming> {
+    let kind = roles::own_kind(store, kind)?;
+    let coordinator = actor.may(&store.party, &roles::assign(kind)).is_ok();
+    if !coordinator && actor.may(&store.party, &roles::DIGEST).is_err() {
+        // Neither the coordinator nor a mentor: the coordinator's rule
+        // refuses it (and audits the refusal).
+        roles::check(store, actor, roles::assign(kind), message_id).await?;
+    }
+    let item = incoming::get(store, message_id).await?;
+    if !coordinator
+        && !(actor.roles.contains(&Role::Mentor)
+            && item.mentor.as_deref() == Some(actor.staff.as_str()))
+    {
+        return roles::refuse(
+            store,
+            actor,
+            READ,
+            message_id,
+            carenet_fabric::Error::PermissionDenied(
+                "a received dossier is read by the care coordinator and the mentor it is assigned to"
+                    .into(),
+            ),
+        )
+        .await;
+    }
+    if !item.available {
+        return Err(Error::NotFound(format!("received dossier {message_id}")));
+    }
+    Ok(item)
+}
+
+/// Reads the received dossier `message_id` ([`check`]), audited and told to
+/// the sending school as `how`.
+pub async fn read(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    message_id: &str,
+    how: Reading,
+) -> Result<(Incoming, Dossier)> {
+    let item = check(store, kind, actor, message_id).await?;
+    let dossier = incoming::dossier_of(store, &item).await?;
+    record(store, actor, &item, &dossier, how, Vec::new()).await?;
+    Ok((item, dossier))
+}
+
+/// Audits one reading of `item` by `actor` (with the SHA-256 of what left,
+/// for an export or attachment) and tells the sending school, in one
+/// transaction. A dossier of this school's own (a handover inside the
+/// school) is only audited.
+pub async fn record(
+    store: &Store,
+    actor: &Actor,
+    item: &Incoming,
+    dossier: &Dossier,
+    how: Reading,
+    payload_sha256: Vec<u8>,
+) -> Result<()> {
+    let mut entries = vec![Entry {
+        counterparty: item.sender.clone(),
+        payload_sha256,
+        ..actor.entry(how.action(), &item.message_id)
+    }];
+    let messages = if item.sender == store.party.as_str() {
+        Vec::new()
+    } else {
+        vec![NewMessage {
+            recipient: PartyId::parse("sender", &item.sender)?,
+            document_type: STATUS_TYPE.into(),
+            // Each reading its own document: a status is never a new
+            // version of another.
+            document_id: format!("read-{}", uuid::Uuid::now_v7().hyphenated()),
+            version: 1,
+            purpose: Purpose::TransferDossier.as_str().into(),
+            legal_basis: v1::LegalBasis {
+                kind: LegalBasisKind::StatutoryTask as i32,
+                reference: incoming::status_basis(dossier).into(),
+                consent_receipt: Vec::new(),
+            },
+            payload: v1::HandoverStatus {
+                document_id: item.document_id.clone(),
+                version: item.version,
+                status: how.status() as i32,
+                at_ms: now_ms(),
+                reader_role: actor.roles_label(),
+            }
+            .encode_to_vec(),
+            actor: actor.audit_name(),
+            child_ref: None,
+        }]
+    };
+    let ids = store.prepare(&messages).await?;
+    audited!(&store.db, tx => {
+        outbox_enqueue!(tx, &messages, &ids, &mut entries);
+        ((), entries)
+    });
+    store.wake_outbox();
+    Ok(())
+}
+
+/// The sending school's audit action for a status a receiving school sent:
+/// `recipient_digest` (the mentor opened the digest), `recipient_read`,
+/// `recipient_exported`, `recipient_attachment`; the fabric lists actions
+/// starting with `recipient_` with the release in a child's disclosures.
+pub fn sender_action(status: HandoverStatusKind) -> Option<&'static str> {
+    Some(match status {
+        HandoverStatusKind::ReadByMentor => "recipient_digest",
+        HandoverStatusKind::ReadAtSchool => "recipient_read",
+        HandoverStatusKind::Exported => "recipient_exported",
+        HandoverStatusKind::AttachmentDownloaded => "recipient_attachment",
+        HandoverStatusKind::Unspecified => return None,
+    })
+}
+
+/// The audit record the sending school keeps of a reading `from` reported:
+/// against the release of the dossier version it read (so it joins the
+/// child's disclosures), with that release's legal basis; `None` when the
+/// version never went to `from` (nobody else can claim to have read it).
+pub(crate) async fn record_at_sender(
+    store: &Store,
+    from: &str,
+    status: &v1::HandoverStatus,
+) -> Result<Option<Entry>> {
+    let Some(kind) = HandoverStatusKind::try_from(status.status)
+        .ok()
+        .and_then(sender_action)
+    else {
+        return Ok(None);
+    };
+    let Some(release) = store
+        .sent_versions(DOSSIER_TYPE, &status.document_id)
+        .await?
+        .into_iter()
+        .find(|s| s.recipient == from && s.version == status.version)
+    else {
+        return Ok(None);
+    };
+    let role = if status.reader_role.is_empty() {
+        "mentor"
+    } else {
+        status.reader_role.as_str()
+    };
+    // Roles only, as the network names them (`care_coordinator+mentor`).
+    let role: String = role
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || matches!(c, '_' | '+'))
+        .take(64)
+        .collect();
+    let basis = carenet_fabric::audit::release_basis(&store.db, &release.message_id)
+        .await?
+        .unwrap_or_default();
+    Ok(Some(Entry {
+        actor: format!("{from}[{role}]"),
+        action: kind.into(),
+        message_id: release.message_id,
+        counterparty: from.to_owned(),
+        purpose: Purpose::TransferDossier.as_str().into(),
+        legal_basis: basis,
+        payload_sha256: Vec::new(),
+    }))
+}
+
+/// One received dossier version as a list shows it.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub item: Incoming,
+    /// The pupil's name; empty when withdrawn or purged.
+    pub pupil: String,
+    /// `received`, `assigned`, `read` (by the mentor), `withdrawn` or `purged`.
+    pub status: &'static str,
+}
+
+/// The received dossier versions `actor` may read, newest first: the care
+/// coordinator (IB) every one, a mentor those assigned to them; anyone else
+/// is refused (audited). `kind` is this party's kind.
+pub async fn list(store: &Store, kind: PartyKind, actor: &Actor) -> Result<Vec<Listed>> {
+    let kind = roles::own_kind(store, kind)?;
+    let coordinator = actor.may(&store.party, &roles::assign(kind)).is_ok();
+    let mentor = actor.roles.contains(&Role::Mentor);
+    if !coordinator && !mentor {
+        roles::check(store, actor, roles::assign(kind), "received").await?;
+    }
+    let items: Vec<Incoming> = incoming::list(store)
+        .await?
+        .into_iter()
+        .filter(|i| coordinator || i.mentor.as_deref() == Some(actor.staff.as_str()))
+        .collect();
+    let mut names = incoming::pupil_names(store, &items).await?;
+    carenet_fabric::audit::append(&store.db, &[actor.entry("received_listed", "received")]).await?;
+    Ok(items
+        .into_iter()
+        .map(|item| Listed {
+            pupil: names.remove(&item.message_id).unwrap_or_default(),
+            status: status_of(&item),
+            item,
+        })
+        .collect())
+}
+
+/// A received dossier version's state, as the season view says it.
+pub fn status_of(item: &Incoming) -> &'static str {
+    match item.removed.as_deref() {
+        Some("withdrawn") => "withdrawn",
+        Some(_) => "purged",
+        None if item.opened_at_ms.is_some() => "read",
+        None if item.mentor.is_some() => "assigned",
+        None => "received",
+    }
+}
