@@ -669,16 +669,17 @@ pub async fn read_by_guardian(
     Ok(current)
 }
 
-/// Attachment `n` (1-based, in the order of [`Dossier::attachments`]) of a
-/// dossier the guardians may read ([`read_by_guardian`]'s checks): its
-/// bytes and what it is. The reading is audited
+/// An attachment of a dossier the guardians may read ([`read_by_guardian`]'s
+/// checks), as `pick` takes it from the dossier (the page numbers them; its
+/// bytes by `bytes`); `None` is not found. The reading is audited
 /// (`dossier_attachment_read_by_guardian`, with the bytes' hash).
-pub async fn attachment_by_guardian(
+pub async fn attachment_by_guardian<A>(
     store: &Store,
     link: &carenet_consent::portal::Linked,
     id: &str,
-    n: usize,
-) -> Result<(crate::model::Attachment, Vec<u8>)> {
+    pick: impl FnOnce(&Dossier) -> Option<A>,
+    bytes: impl Fn(&A) -> &[u8],
+) -> Result<A> {
     let current = get(store, id).await?;
     link.require_same_child(store, "portal_dossier", id, &current.child_ref)
         .await?;
@@ -688,21 +689,15 @@ pub async fn attachment_by_guardian(
     if current.state == DossierState::Draft {
         return Err(not_in(&current, "show it to the guardians"));
     }
-    let Some(attachment) = n
-        .checked_sub(1)
-        .and_then(|i| current.dossier.attachments().into_iter().nth(i))
-    else {
-        return Err(Error::NotFound(format!("attachment {n} of dossier {id}")));
-    };
-    let Some(bytes) = attachment.bytes() else {
-        return Err(Error::Corrupt(format!("attachment {n} of dossier {id}")));
+    let Some(attachment) = pick(&current.dossier) else {
+        return Err(Error::NotFound(format!("attachment of dossier {id}")));
     };
     let entry = Entry {
-        payload_sha256: sha256(&bytes).to_vec(),
+        payload_sha256: sha256(bytes(&attachment)).to_vec(),
         ..link.entry("dossier_attachment_read_by_guardian", id)
     };
     carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
-    Ok((attachment, bytes))
+    Ok(attachment)
 }
 
 /// Writes the OSO `inzage` block: seen, on `seen_on`, no longer provisional,
@@ -1113,6 +1108,13 @@ async fn correct_inner(
     let route = get(store, id).await?.route;
     let (kind, overstap) = route.oso_profile();
     oso::check_profile(&dossier.sections, kind, overstap)?;
+    let mut dossier = dossier.clone();
+    if route != Route::Internal {
+        // The guardians have not seen this version: what they said of the
+        // last one (the OSO inzage block, their view) is not said of it.
+        mark_unseen(&mut dossier.sections);
+        dossier.extras.guardian_view = None;
+    }
     let document = dossier.encode();
     let pupil_name = dossier.summary().pupil_name;
     // A correction may correct the pupil's number or date of birth.
