@@ -367,7 +367,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ouders/toestemming/{record}", post(portal::decide))
         .route("/ouders/dossier/{id}", get(portal::read_dossier))
         .route("/ouders/dossier/{id}/zienswijze", post(portal::give_view))
-        .route("/ouders/dossier/{id}/bijlage/{n}", get(portal::attachment))
+        .route("/ouders/dossier/{id}/bijlagen/{n}", get(portal::attachment))
         // An OSO upload of a whole class fits; anything larger is refused.
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(headers)

@@ -491,13 +491,9 @@ struct DossierPage {
     csrf: String,
     id: String,
     pupil: String,
-    school: String,
-    advice: String,
-    attention_points: String,
-    argumentation: String,
-    support: Vec<String>,
-    /// The guardians' view already given, if any.
-    view: String,
+    /// Everything the dossier holds, as the receiving school's page shows it
+    /// (the same renderer, [`crate::dossier_content`]).
+    content: crate::dossier_content::DossierContent,
     open: bool,
     /// The version shown, and the hash of its content (hex; sent back with
     /// the answer, so the akkoord is bound to exactly this content).
@@ -515,7 +511,12 @@ async fn dossier_link(state: &AppState, guardian: &Guardian, id: &str) -> Result
     Ok(portal::linked(store, guardian, &d.child_ref).await?)
 }
 
-/// `GET /ouders/dossier/{id}`: the transfer dossier as it will leave.
+/// `GET /ouders/dossier/{id}`: the transfer dossier as it will leave:
+/// every part the receiving school gets (OSO's categories, the handbook's
+/// extras, the attachments to download), in the version the guardians are
+/// asked about, with the hash of that content; their answer is bound to it.
+/// Whoever the age rules let read the dossier sees this page
+/// ([`carenet_consent::access`]).
 pub(crate) async fn read_dossier(
     State(state): State<AppState>,
     parent: Parent,
@@ -523,45 +524,40 @@ pub(crate) async fn read_dossier(
 ) -> Result<Response, Error> {
     let link = dossier_link(&state, &parent.guardian, &id).await?;
     let d = dossier::read_by_guardian(&state.inner.store, &link, &id).await?;
-    let content = carenet_handover::inzage::ContentHash::of(&d.dossier);
-    let s = d.dossier.summary();
-    let mut support = s.diagnoses.clone();
-    support.extend(s.plans.iter().map(|p| format!("Plan: {p}")));
-    if s.has_opp {
-        support.push("Er is een ontwikkelingsperspectief (OPP).".into());
-    }
+    let hash = carenet_handover::inzage::ContentHash::of(&d.dossier).hex();
+    let content = crate::dossier_content::content(&d.dossier, |n| {
+        crate::href::path(&["ouders", "dossier", &id, "bijlagen", &n.to_string()])
+    });
     Ok(render(&DossierPage {
         csrf: parent.session.csrf,
         id: d.id.clone(),
-        pupil: s.pupil_name,
-        school: s.school.unwrap_or_default(),
-        advice: s.advice.unwrap_or_default(),
-        attention_points: s.attention_points.unwrap_or_default(),
-        argumentation: s.argumentation.unwrap_or_default(),
-        support,
-        view: d.dossier.extras.guardian_view.clone().unwrap_or_default(),
+        pupil: content.pupil.clone(),
+        content,
         open: d.state == DossierState::AwaitingInspection,
         version: d.version,
-        content_short: carenet_handover::inzage::short(&content.hex()),
-        content_sha256: content.hex(),
+        content_short: carenet_handover::inzage::short(&hash),
+        content_sha256: hash,
     }))
 }
 
-/// `GET /ouders/dossier/{id}/bijlage/{n}`: attachment `n` of the dossier,
-/// as a download (never shown inline: `Content-Disposition: attachment`,
-/// the type from its bytes, never HTML); the reading is audited.
+/// `GET /ouders/dossier/{id}/bijlagen/{n}`: attachment `n` of the dossier (as
+/// the page numbers them), as a download: its content type, always
+/// `Content-Disposition: attachment`, never HTML; the reading is audited.
 pub(crate) async fn attachment(
     State(state): State<AppState>,
     parent: Parent,
     Path((id, n)): Path<(String, usize)>,
 ) -> Result<Response, Error> {
     let link = dossier_link(&state, &parent.guardian, &id).await?;
-    let (a, bytes) = dossier::attachment_by_guardian(&state.inner.store, &link, &id, n).await?;
-    Ok(crate::pages::download(
-        a.content_type(&bytes),
-        &a.download_name(&bytes),
-        bytes,
-    ))
+    let a = dossier::attachment_by_guardian(
+        &state.inner.store,
+        &link,
+        &id,
+        |d| crate::dossier_content::attachment(d, n),
+        |a| &a.bytes,
+    )
+    .await?;
+    Ok(crate::dossier_content::download(a))
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,6 @@
 -- Publishing a transfer dossier whose content hash is not the one recorded
 -- here is refused. Same version stamps as migrations/sqlite.
 
-ALTER TABLE inspection ADD COLUMN document_version INTEGER;
+ALTER TABLE inspection ADD COLUMN document_version BIGINT;
 ALTER TABLE inspection ADD COLUMN content_sha256 TEXT;
 ALTER TABLE inspection ADD COLUMN akkoord TEXT CHECK (akkoord IN ('Ja', 'Nee', 'Onbekend'));

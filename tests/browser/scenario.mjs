@@ -6,7 +6,8 @@
 // Env: PO_URL, VO_URL, SHOTS_DIR, DOSSIER_ID (po-1's draft dossier of
 // pupil-1), OTHER_CODE (an invitation for another pupil), REQUESTED_ID
 // (po-1's ready dossier of another pupil, which a second secondary school,
-// REQUESTER_NAME, asked for), CHROMIUM.
+// REQUESTER_NAME, asked for), ATTACHMENT_B64 (the groepsplan.txt attachment
+// of pupil-1's dossier, as OSO carries it), CHROMIUM.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import { verdict } from './axe.mjs';
@@ -86,6 +87,27 @@ try {
   await parent.click('a:has-text("Overdrachtsdossier")');
   check((await text(parent)).includes('Het overdrachtsdossier van'), 'guardian: reads the dossier');
   await shot(parent, '23-dossier-inzien');
+  // Inzage of what leaves: every category, the extras and the attachments,
+  // for this version, with the hash the answer is bound to.
+  const whole = await text(parent);
+  for (const heading of ['Toetsresultaten', 'Verzuim', 'Schoolloopbaan', 'Onderwijsondersteuning', 'Bijlagen', 'Wat werkt']) {
+    check((await parent.$(`main h2:has-text("${heading}")`)) !== null, `guardian: the dossier's part "${heading}" is on the page`);
+  }
+  check(whole.includes('Korte instructie, daarna zelf aan de slag.'), "guardian: the IB's 'wat werkt' that leaves");
+  check(/Versie 1\. Kenmerk van deze inhoud: [0-9a-f]{8} [0-9a-f]{8}/.test(whole), 'guardian: the version and its content hash');
+  const inhoud = await parent.inputValue('input[name="inhoud"]');
+  check(/^[0-9a-f]{64}$/.test(inhoud), 'guardian: the answer carries the content hash');
+  fs.writeFileSync(`${shots}/inzage-hash.txt`, inhoud);
+  const link = parent.locator('#bijlagen a', { hasText: 'groepsplan.txt' });
+  const href = await link.getAttribute('href');
+  const download = await parent.request.get(new URL(href, po).toString());
+  check(download.status() === 200, 'guardian: the attachment downloads');
+  check(download.headers()['content-type'] === 'application/zip', "guardian: with its content type (OSO's ZIP)");
+  check(/^attachment; filename="groepsplan\.txt\.zip"/.test(download.headers()['content-disposition'] || ''), 'guardian: as an attachment, never inline');
+  check(download.headers()['x-content-type-options'] === 'nosniff', 'guardian: never sniffed');
+  check(Buffer.compare(await download.body(), Buffer.from(process.env.ATTACHMENT_B64, 'base64')) === 0, 'guardian: the attachment byte for byte');
+  await parent.locator('#bijlagen').scrollIntoViewIfNeeded();
+  await shot(parent, '23a-dossier-bijlagen');
   await parent.fill('#zienswijze', 'Wij herkennen ons in het advies.');
   await parent.check('input[name="akkoord"][value="ja"]');
   await parent.click('button:has-text("Versturen naar school")');

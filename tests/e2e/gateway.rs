@@ -414,6 +414,12 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     assert_eq!(reply, crate::dossier_request::recorded());
     // The IB composed pupil-1's dossier (not yet seen by the guardians).
     let dossier = crate::handover::unseen_povo(Default::default());
+    let attachment = dossier
+        .attachments()
+        .into_iter()
+        .find(|a| a.file_name == "groepsplan.txt")
+        .expect("the example's attachment")
+        .encoded;
     let id = carenet_handover::dossier::create(
         &po.store,
         &ib,
@@ -455,6 +461,7 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
             ("OTHER_CODE", &other.code),
             ("REQUESTED_ID", &requested),
             ("REQUESTER_NAME", "VO 2"),
+            ("ATTACHMENT_B64", &attachment),
         ],
         "all scenario checks passed",
     )
@@ -477,6 +484,7 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "21-ouders-start",
         "22-toestemmingsvraag",
         "23-dossier-inzien",
+        "23a-dossier-bijlagen",
         "24-ingetrokken",
         "25-wie-heeft-wat",
         "26-ander-kind",
@@ -540,8 +548,30 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     );
     assert_eq!(grant.grantors[0].role, GrantorRole::Guardian as i32);
     assert_eq!(grant.grantors[0].name, "J. de Vries");
-    // The inzage: recorded by the guardian, with their view in the dossier.
+    // The inzage: recorded by the guardian, with their view in the dossier,
+    // bound to the content hash of the page they read (version 1).
     let stored = carenet_handover::dossier::get(&po.store, &id).await?;
+    let shown = std::fs::read_to_string(shots.join("inzage-hash.txt"))?;
+    let seen = carenet_consent::inspection::seen(
+        &po.store,
+        stored.inspection_id.as_deref().expect("inspected"),
+        &id,
+    )
+    .await?
+    .flatten()
+    .expect("bound to content");
+    assert_eq!(
+        (
+            seen.version,
+            seen.content_sha256.as_str(),
+            seen.akkoord.as_str()
+        ),
+        (1, shown.trim(), "Ja")
+    );
+    assert_eq!(
+        carenet_handover::inzage::ContentHash::of(&stored.dossier).hex(),
+        shown.trim()
+    );
     assert_eq!(
         stored.dossier.extras.guardian_view.as_deref(),
         Some("Wij herkennen ons in het advies.")

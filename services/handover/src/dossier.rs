@@ -676,16 +676,17 @@ pub async fn read_by_guardian(
     Ok(current)
 }
 
-/// Attachment `n` (1-based, in the order of [`Dossier::attachments`]) of a
-/// dossier the guardians may read ([`read_by_guardian`]'s checks): its
-/// bytes and what it is. The reading is audited
+/// An attachment of a dossier the guardians may read ([`read_by_guardian`]'s
+/// checks), as `pick` takes it from the dossier (the page numbers them; its
+/// bytes by `bytes`); `None` is not found. The reading is audited
 /// (`dossier_attachment_read_by_guardian`, with the bytes' hash).
-pub async fn attachment_by_guardian(
+pub async fn attachment_by_guardian<A>(
     store: &Store,
     link: &carenet_consent::portal::Linked,
     id: &str,
-    n: usize,
-) -> Result<(crate::model::Attachment, Vec<u8>)> {
+    pick: impl FnOnce(&Dossier) -> Option<A>,
+    bytes: impl Fn(&A) -> &[u8],
+) -> Result<A> {
     let current = get(store, id).await?;
     link.require_same_child(store, "portal_dossier", id, &current.child_ref)
         .await?;
@@ -695,21 +696,15 @@ pub async fn attachment_by_guardian(
     if current.state == DossierState::Draft {
         return Err(not_in(&current, "show it to the guardians"));
     }
-    let Some(attachment) = n
-        .checked_sub(1)
-        .and_then(|i| current.dossier.attachments().into_iter().nth(i))
-    else {
-        return Err(Error::NotFound(format!("attachment {n} of dossier {id}")));
-    };
-    let Some(bytes) = attachment.bytes() else {
-        return Err(Error::Corrupt(format!("attachment {n} of dossier {id}")));
+    let Some(attachment) = pick(&current.dossier) else {
+        return Err(Error::NotFound(format!("attachment of dossier {id}")));
     };
     let entry = Entry {
-        payload_sha256: sha256(&bytes).to_vec(),
+        payload_sha256: sha256(bytes(&attachment)).to_vec(),
         ..link.entry("dossier_attachment_read_by_guardian", id)
     };
     carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
-    Ok((attachment, bytes))
+    Ok(attachment)
 }
 
 /// Writes the OSO `inzage` block: seen, on `seen_on`, no longer provisional,
@@ -1120,6 +1115,13 @@ async fn correct_inner(
     let route = get(store, id).await?.route;
     let (kind, overstap) = route.oso_profile();
     oso::check_profile(&dossier.sections, kind, overstap)?;
+    let mut dossier = dossier.clone();
+    if route != Route::Internal {
+        // The guardians have not seen this version: what they said of the
+        // last one (the OSO inzage block, their view) is not said of it.
+        mark_unseen(&mut dossier.sections);
+        dossier.extras.guardian_view = None;
+    }
     let document = dossier.encode();
     let pupil_name = dossier.summary().pupil_name;
     // A correction may correct the pupil's number or date of birth.
@@ -1422,14 +1424,16 @@ pub async fn export_oso_checked(
         };
         Ok::<_, Error>((d.dossier, claim))
     };
-    // A received dossier of another school: its export is a reading,
-    // audited and told to the sending school (the guardians see it).
-    let mut reading = None;
-    let (mut dossier, claim) = match source {
-        ExportSource::Own(id) => own(get(store, id).await?).await?,
+    let (mut dossier, claim, received) = match source {
+        ExportSource::Own(id) => {
+            let (dossier, claim) = own(get(store, id).await?).await?;
+            (dossier, claim, None)
+        }
         ExportSource::Received(message_id) => {
             let item = crate::incoming::get(store, message_id).await?;
-            if item.sender == store.party.as_str() {
+            let (dossier, claim) = if item.sender == store.party.as_str() {
+                // Handed over inside this school: the school's own record.
+                crate::incoming::dossier_of(store, &item).await?;
                 own(get(store, &item.document_id).await?).await?
             } else {
                 let dossier = crate::incoming::dossier_of(store, &item).await?;
@@ -1446,32 +1450,37 @@ pub async fn export_oso_checked(
                     },
                     Err(problem) => InzageClaim::NotClaimed(problem.as_str().to_owned()),
                 };
-                reading = Some(item);
                 (dossier, claim)
-            }
+            };
+            (dossier, claim, Some(item))
         }
     };
     if matches!(claim, InzageClaim::NotClaimed(_)) {
         mark_unseen(&mut dossier.sections);
     }
     let xml = dossier.to_oso()?;
-    if let Some(item) = reading {
-        crate::reading::record(
-            store,
-            actor,
-            &item,
-            &dossier,
-            crate::reading::Reading::Export,
-            sha256(xml.as_bytes()).to_vec(),
-        )
-        .await?;
-        return Ok((xml, claim));
+    match received {
+        // A reading of a received dossier: audited and told to the sending
+        // school (the guardians see it).
+        Some(item) => {
+            crate::reading::record(
+                store,
+                actor,
+                &item,
+                &dossier,
+                crate::reading::Reading::Export,
+                sha256(xml.as_bytes()).to_vec(),
+            )
+            .await?;
+        }
+        None => {
+            let entry = Entry {
+                payload_sha256: sha256(xml.as_bytes()).to_vec(),
+                ..actor.entry("dossier_exported", subject)
+            };
+            carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
+        }
     }
-    let entry = Entry {
-        payload_sha256: sha256(xml.as_bytes()).to_vec(),
-        ..actor.entry("dossier_exported", subject)
-    };
-    carenet_fabric::audit::append(&store.db, std::slice::from_ref(&entry)).await?;
     Ok((xml, claim))
 }
 

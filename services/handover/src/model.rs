@@ -294,66 +294,6 @@ impl Attachment {
             .ok()
     }
 
-    /// What a browser is told the file is, from its bytes (OSO sends a ZIP
-    /// file; some systems send the document itself) and, for the other
-    /// types OSO allows (PDF, JPG, PNG, DOC(X), ODF, XLS(X), TXT, PPT(X)),
-    /// its name. Never a type a browser renders as a page (HTML, SVG, XML):
-    /// anything else is `application/octet-stream`.
-    pub fn content_type(&self, bytes: &[u8]) -> &'static str {
-        const MAGIC: &[(&[u8], &str)] = &[
-            (b"%PDF-", "application/pdf"),
-            (b"\x89PNG\r\n\x1a\n", "image/png"),
-            (b"\xff\xd8\xff", "image/jpeg"),
-        ];
-        if let Some((_, t)) = MAGIC.iter().find(|(m, _)| bytes.starts_with(m)) {
-            return t;
-        }
-        if bytes.starts_with(b"PK\x03\x04") {
-            // A ZIP: OSO's wrapping, or a DOCX/XLSX/PPTX/ODF (themselves ZIPs).
-            return match self.extension().as_str() {
-                "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "pptx" => {
-                    "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-                }
-                "odt" | "odf" => "application/vnd.oasis.opendocument.text",
-                "ods" => "application/vnd.oasis.opendocument.spreadsheet",
-                _ => "application/zip",
-            };
-        }
-        match self.extension().as_str() {
-            "doc" => "application/msword",
-            "xls" => "application/vnd.ms-excel",
-            "ppt" => "application/vnd.ms-powerpoint",
-            "txt" if std::str::from_utf8(bytes).is_ok() => "text/plain; charset=utf-8",
-            _ => "application/octet-stream",
-        }
-    }
-
-    /// The name to save the file under: `bestandsnaam` without any path,
-    /// with `.zip` added when the bytes are OSO's ZIP wrapping of it.
-    pub fn download_name(&self, bytes: &[u8]) -> String {
-        let base = self
-            .file_name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or_default()
-            .trim();
-        let base = if base.is_empty() { "bijlage" } else { base };
-        if self.content_type(bytes) == "application/zip" && self.extension() != "zip" {
-            format!("{base}.zip")
-        } else {
-            base.to_owned()
-        }
-    }
-
-    fn extension(&self) -> String {
-        self.file_name
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase())
-            .unwrap_or_default()
-    }
-
     /// SHA-256 of the file's bytes (of the text as it travels, if that is
     /// not base64).
     pub fn sha256(&self) -> [u8; 32] {
@@ -466,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn attachments_are_found_wherever_oso_puts_them_and_never_served_as_a_page() {
+    fn attachments_are_found_wherever_oso_puts_them() {
         let d = povo();
         let all = d.attachments();
         assert!(all.iter().any(|a| a.category == Category::Attachments));
@@ -478,26 +418,17 @@ mod tests {
             .iter()
             .find(|a| a.file_name == "groepsplan.txt")
             .unwrap();
-        let bytes = txt.bytes().unwrap();
         // OSO wraps the file in a ZIP.
-        assert_eq!(txt.content_type(&bytes), "application/zip");
-        assert_eq!(txt.download_name(&bytes), "groepsplan.txt.zip");
-        let page = Attachment {
-            file_name: "../brief.html".into(),
-            description: None,
-            category: Category::Attachments,
-            encoded: "PGgxPmhhbGxvPC9oMT4=".into(),
+        assert!(txt.bytes().unwrap().starts_with(b"PK\x03\x04"));
+        let bad = Attachment {
+            encoded: "niet base64!".into(),
+            ..txt.clone()
         };
-        let bytes = page.bytes().unwrap();
-        assert_eq!(bytes, b"<h1>hallo</h1>");
-        assert_eq!(page.content_type(&bytes), "application/octet-stream");
-        assert_eq!(page.download_name(&bytes), "brief.html");
-        let pdf = Attachment {
-            file_name: "verslag.pdf".into(),
-            encoded: "JVBERi0xLjQK".into(),
-            ..page
-        };
-        assert_eq!(pdf.content_type(&pdf.bytes().unwrap()), "application/pdf");
+        assert_eq!(bad.bytes(), None);
+        assert_eq!(
+            bad.sha256(),
+            carenet_fabric::crypto::sha256(b"niet base64!")
+        );
     }
 
     #[test]
