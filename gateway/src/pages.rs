@@ -311,6 +311,7 @@ pub(crate) async fn start(
     };
     // The actor the slices check; an invalid login ends here.
     let actor = session.actor(&state.inner.party)?;
+    set_menu(menu_for(&state, &actor));
     let (jar, notice) = notice(jar, "/");
     let mail = match state.inner.config.smtp {
         None => None,

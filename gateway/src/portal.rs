@@ -136,6 +136,16 @@ pub(crate) async fn home(
             Some("Je bent gekoppeld aan je eigen gegevens.")
         }
         "gekoppeld" => Some("Uw kind is gekoppeld."),
+        // The pupil on their own portal is addressed as "je".
+        "gegeven" if own.is_some() && children.is_empty() => {
+            Some("Je hebt toestemming gegeven. Dank je wel.")
+        }
+        "geweigerd" if own.is_some() && children.is_empty() => {
+            Some("Je hebt geen toestemming gegeven. Dat is vastgelegd.")
+        }
+        "ingetrokken" if own.is_some() && children.is_empty() => {
+            Some("Je hebt je toestemming ingetrokken. Wie de gegevens kreeg, krijgt bericht.")
+        }
         "gegeven" => Some("U heeft toestemming gegeven. Dank u wel."),
         "geweigerd" => Some("U heeft geen toestemming gegeven. Dat is vastgelegd."),
         "ingetrokken" => {

@@ -71,7 +71,7 @@ try {
   check(!own.includes('Overdrachtsdossier:'), 'pupil: no dossier offered to read here');
   await shot(pupil, '53-leerling-toestemmingsvraag');
   await pupil.click('button:has-text("Ik geef toestemming")');
-  check((await text(pupil)).includes('toestemming gegeven'), 'pupil: consent given on the portal');
+  check((await text(pupil)).includes('Je hebt toestemming gegeven'), 'pupil: consent given on the portal, said to them as "je"');
   await pupil.click('a:has-text("Mijn gegevens")');
   check((await text(pupil)).includes('Jouw toestemmingen') && (await text(pupil)).includes('gegeven'), 'pupil: their consent, given');
   await shot(pupil, '54-leerling-toestemming-gegeven');

@@ -449,3 +449,80 @@ async fn a_guardian_reads_the_plan_of_their_own_child_under_16() -> anyhow::Resu
     }
     Ok(())
 }
+
+/// ADR 0008 on both backends: a pupil is invited to the portal as themself
+/// from 16 (younger is refused, naming `invitee`); through the same login
+/// kind as a guardian, the pupil's link gives the pupil's side of the age
+/// rules: their own consent to see and decide, recorded with the pupil as
+/// grantor, which the guardian of the same pupil does not see.
+#[tokio::test]
+async fn a_pupil_of_17_links_as_themself_and_decides_their_own_consent() -> anyhow::Result<()> {
+    let (_dir, store) = fresh_store("po-1").await?;
+    let today = carenet_fabric::clock::today();
+    let born = today.replace_year(today.year() - 17)?;
+    let young = today.replace_year(today.year() - 15)?;
+    let record = ask(&store, "pupil-17", born).await?;
+    ask(&store, "pupil-15", young).await?;
+    let new = |child: &str, birth| links::NewInvitation {
+        child_ref: child.into(),
+        guardian_name: "Sem de Boer".into(),
+        child_birth_date: birth,
+        days: 30,
+    };
+    let too_young = links::invite_as(
+        &store,
+        &ib(&store),
+        &new("pupil-15", young),
+        false,
+        links::Invitee::Pupil,
+    )
+    .await
+    .expect_err("a pupil of 15 is not invited as themself");
+    assert!(too_young.to_string().starts_with("invitee:"), "{too_young}");
+    let code = links::invite_as(
+        &store,
+        &ib(&store),
+        &new("pupil-17", born),
+        false,
+        links::Invitee::Pupil,
+    )
+    .await?
+    .code;
+    let pupil = guardian(&store, "leerling-17");
+    portal::redeem(&store, &pupil, &code).await?;
+    let link = portal::linked(&store, &pupil, "pupil-17").await?;
+    assert!(link.is_pupil() && link.access().is_pupil());
+    let seen: Vec<String> = portal::consents(&store, &link)
+        .await?
+        .into_iter()
+        .map(|c| c.version.record_id)
+        .collect();
+    assert_eq!(seen, [record.clone()]);
+    let granted = portal::decide(&store, &link, &record, true, today).await?;
+    assert_eq!(granted.status(), ConsentStatus::Granted);
+    assert_eq!(
+        granted.version.grantors[0].role,
+        v1::GrantorRole::Pupil as i32
+    );
+    assert_eq!(
+        granted.version.evidence.as_ref().map(|e| e.kind),
+        Some(EvidenceKind::PortalLogin as i32)
+    );
+    // The staff list says whose login it is.
+    let listed = links::for_child(&store, &ib(&store), "pupil-17").await?;
+    assert_eq!(listed.links[0].linked_as, links::Invitee::Pupil);
+    // A guardian of the same pupil sees none of it.
+    let parent_code = invite(&store, &ib(&store), "pupil-17", born, 30, false)
+        .await?
+        .code;
+    let parent = guardian(&store, "ouder-17");
+    portal::redeem(&store, &parent, &parent_code).await?;
+    let parents = portal::linked(&store, &parent, "pupil-17").await?;
+    assert!(!parents.is_pupil());
+    assert!(portal::consents(&store, &parents).await?.is_empty());
+    let log = actions(&store).await?;
+    for a in ["pupil_invited", "pupil_linked", "guardian_linked"] {
+        assert!(log.iter().any(|l| l == a), "{a} in {log:?}");
+    }
+    Ok(())
+}
