@@ -511,6 +511,22 @@ async fn each_event_sends_one_mail_without_personal_data() -> anyhow::Result<()>
     ] {
         assert!(home.contains(label), "{label}: {home}");
     }
+    // The same in real browsers, photographed and checked by axe.
+    let shots = crate::gateway::shots_dir("notify");
+    let _ = std::fs::remove_dir_all(&shots);
+    let shots_s = shots.display().to_string();
+    crate::gateway::browser(
+        "notify.mjs",
+        &[("VO_URL", &base), ("SHOTS_DIR", &shots_s)],
+        "all notification page checks passed",
+    )
+    .await?;
+    for shot in [
+        "70-start-wat-wacht-op-mij.png",
+        "71-ouder-wat-wacht-op-u.png",
+    ] {
+        assert!(shots.join(shot).exists(), "{shot}");
+    }
     gw.stop().await;
     region.shutdown().await
 }
