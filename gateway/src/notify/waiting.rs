@@ -107,6 +107,9 @@ fn day(days: i64) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// Two ids of a row (a plan and a task, a plan and a date).
+type Pair = (String, String);
+
 /// What waits for a member of staff, as `actor` (party, staff id, roles)
 /// of a party of `kind`.
 pub(crate) async fn staff(
@@ -175,7 +178,7 @@ pub(crate) async fn staff(
     }
     // The case coordinator: overdue actions and evaluations due in their plans.
     if may(&carenet_caseplan::roles::READ) {
-        let (overdue, evaluations): (Vec<(String, String)>, Vec<(String, String)>) = with_db!(&store.db, pool => {
+        let (overdue, evaluations): (Vec<Pair>, Vec<Pair>) = with_db!(&store.db, pool => {
             let overdue = sqlx::query_as(
                 "SELECT t.plan_id, t.id FROM case_task t JOIN case_plan p ON p.id = t.plan_id \
                  WHERE p.coordinator = $1 AND p.status = 'open' \
