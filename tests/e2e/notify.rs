@@ -635,3 +635,126 @@ async fn a_guardian_with_the_daily_overview_gets_one_mail() -> anyhow::Result<()
     gw.stop().await;
     region.shutdown().await
 }
+
+/// At the sending school: feedback on a dossier came back and another
+/// school asked for a dossier; the IB gets one mail for each, naming
+/// neither the pupil nor the school, each link opening for the IB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ib_is_told_of_feedback_and_of_a_dossier_request() -> anyhow::Result<()> {
+    let mut plans = three_parties();
+    plans.push(carenet_node::region::PartyPlan::new(
+        "vo-2",
+        PartyKind::VoSchool,
+        "VO 2",
+    ));
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let po = region.handle("po-1");
+    let vo = region.handle("vo-1");
+    let ib = staff(&po.store, "ib-1", &[Role::SupportCoordinatorPo]);
+    let zc = staff(&vo.store, "zc-1", &[Role::CareCoordinator]);
+    let povo = crate::handover::unseen_povo(Extras::default());
+    let s = povo.summary();
+    let id = dossier::create(&po.store, &ib, "pupil-1", Route::PoVo, &povo).await?;
+    dossier::submit_for_inspection(&po.store, &ib, &id).await?;
+    let to = [PartyId::parse("to", "vo-1")?];
+    // The IB recorded the school the pupil goes to.
+    carenet_handover::destination::set(&po.store, &po.directory, &ib, &id, &to[0]).await?;
+    dossier::record_inspection(
+        &po.store,
+        &ib,
+        &id,
+        carenet_fabric::clock::today(),
+        dossier::GuardiansView::new(None, dossier::Akkoord::Yes),
+    )
+    .await?;
+    dossier::publish(&po.store, &po.directory, &ib, &id, &to, None).await?;
+    // The VO school sends feedback under its own consent.
+    let item = crate::handover::wait_incoming(&vo.store, 1).await?;
+    carenet_handover::incoming::register_pupil(
+        &vo.store,
+        PartyKind::VoSchool,
+        &zc,
+        &item.message_id,
+        "pupil-1",
+    )
+    .await?;
+    let record = carenet_e2e::granted_consent(
+        &vo.store,
+        Purpose::FeedbackToSender,
+        &["po-1"],
+        vec![Category::EducationalSupport],
+    )
+    .await?;
+    carenet_handover::incoming::send_feedback(
+        &vo.store,
+        &zc,
+        &item.message_id,
+        "Goed gestart in de brugklas.",
+        &record,
+        "pupil-1",
+    )
+    .await?;
+    wait_until(Duration::from_secs(30), || async {
+        crate::handover::outgoing_status(&po.store, &id)
+            .await
+            .filter(|r| r.feedback)
+    })
+    .await?;
+    // Another school asks for the pupil's dossier: it waits for the IB.
+    let (bsn, born) = ("269326728", "2003-03-17");
+    crate::dossier_request::ask(&region, "vo-2", bsn, born).await?;
+    let mut smtp = Smtp::new(region.dir.path())?;
+    smtp.start().await?;
+    let (listener, base) = bind().await?;
+    let (_provider, issuer) = provider(&[&base]).await?;
+    let mut section = smtp.section();
+    section.from = "carenet@po-1.example".into();
+    let gw = gateway_with(&region, "po-1", &issuer, listener, &base, |c| {
+        c.smtp = Some(section);
+        c.notifications = quick(7);
+        c.oidc.scopes.push("email".into());
+    })
+    .await?;
+    let jar = sign_in(&base, "/inloggen", "ib-1").await?;
+    let mails = exactly(&smtp, 2).await?;
+    let mut personal = Personal {
+        words: vec![
+            "pupil-1".into(),
+            bsn.into(),
+            born.into(),
+            "Goed gestart".into(),
+            "VO 1".into(),
+            "VO 2".into(),
+        ],
+    };
+    personal
+        .words
+        .extend(s.pupil_name.split_whitespace().map(str::to_owned));
+    personal.words.extend(s.birth_date);
+    personal.words.retain(|w| w.len() > 3);
+    for m in &mails {
+        assert_eq!(m.to, "ib-1@po-1.example");
+        personal.check(m);
+        let paths = m.paths(&base);
+        assert_eq!(paths.len(), 1, "{}", m.body);
+        let (status, text) = page(&base, &paths[0], &jar).await?;
+        assert_eq!(status, 200, "{}: {text}", paths[0]);
+    }
+    let mut events: Vec<String> = outbox(&po.store)
+        .await?
+        .into_iter()
+        .map(|(_, e, s)| format!("{e}:{s}"))
+        .collect();
+    events.sort();
+    assert_eq!(events, ["dossier_request:sent", "feedback_received:sent"]);
+    // The start page lists the feedback, linked to the dossier.
+    let (_, start) = page(&base, "/", &jar).await?;
+    assert!(start.contains("Terugkoppeling ontvangen"), "{start}");
+    assert!(
+        start.contains(&format!("href=\"/dossiers/{id}\"")),
+        "{start}"
+    );
+    gw.stop().await;
+    region.shutdown().await
+}
