@@ -47,7 +47,7 @@ async fn region() -> anyhow::Result<TestRegion> {
 /// Opens a plan for `child` at `holder` with `party` as its member (under
 /// a granted consent) and one action of that member; returns (plan id,
 /// consent record).
-async fn plan_with_member(
+pub(crate) async fn plan_with_member(
     holder: &Store,
     child: &str,
     name: &str,

@@ -758,3 +758,68 @@ async fn the_ib_is_told_of_feedback_and_of_a_dossier_request() -> anyhow::Result
     gw.stop().await;
     region.shutdown().await
 }
+
+/// A ZAT partner's staff: the plan held at the school with a task for the
+/// partner reaches the partner's node; its staff get one mail, whose link
+/// opens the partner's view of the plan, naming no pupil.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_is_told_of_a_task_in_a_plan() -> anyhow::Result<()> {
+    let plans = vec![
+        carenet_node::region::PartyPlan::new("swv", PartyKind::Swv, "SWV"),
+        carenet_node::region::PartyPlan::new("vo-1", PartyKind::VoSchool, "VO 1"),
+        carenet_node::region::PartyPlan::zat("jgz-1", "jgz", "JGZ"),
+    ];
+    let mut region = TestRegion::create(plans, Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = region.handle("vo-1");
+    let jgz = region.handle("jgz-1");
+    let (plan, _) =
+        crate::care_guard::plan_with_member(&vo.store, "pupil-7", "Sanne Bakker", "jgz-1").await?;
+    // The view with the partner's task arrives at the partner's node.
+    wait_until(Duration::from_secs(30), || async {
+        let n: i64 = carenet_fabric::with_db!(&jgz.store.db, pool => {
+            let _ = carenet_caseplan::member::sync(&jgz.store).await;
+            sqlx::query_scalar("SELECT COUNT(*) FROM case_view_in").fetch_one(pool).await.ok()?
+        });
+        (n == 1).then_some(())
+    })
+    .await?;
+    let mut smtp = Smtp::new(region.dir.path())?;
+    smtp.start().await?;
+    let (listener, base) = bind().await?;
+    let (_provider, issuer) = provider(&[&base]).await?;
+    let mut section = smtp.section();
+    section.from = "carenet@jgz-1.example".into();
+    let gw = gateway_with(&region, "jgz-1", &issuer, listener, &base, |c| {
+        c.smtp = Some(section);
+        c.notifications = quick(7);
+        c.oidc.scopes.push("email".into());
+    })
+    .await?;
+    let jar = sign_in(&base, "/inloggen", "jgz-3").await?;
+    let mails = exactly(&smtp, 1).await?;
+    let m = &mails[0];
+    assert_eq!(m.to, "jgz-3@jgz-1.example");
+    Personal {
+        words: vec![
+            "pupil-7".into(),
+            "Sanne".into(),
+            "Bakker".into(),
+            "Gesprek met de jeugdarts".into(),
+            "2013-04-02".into(),
+        ],
+    }
+    .check(m);
+    let paths = m.paths(&base);
+    assert_eq!(paths, [format!("/deelname/vo-1/{plan}")]);
+    let (status, text) = page(&base, &paths[0], &jar).await?;
+    assert_eq!(status, 200, "{text}");
+    let events: Vec<String> = outbox(&jgz.store)
+        .await?
+        .into_iter()
+        .map(|(_, e, s)| format!("{e}:{s}"))
+        .collect();
+    assert_eq!(events, ["task_assigned:sent"]);
+    gw.stop().await;
+    region.shutdown().await
+}
