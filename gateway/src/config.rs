@@ -582,6 +582,39 @@ mod tests {
     }
 
     #[test]
+    fn smtp_and_notifications_as_the_readme_shows_them() {
+        let dir = std::env::temp_dir().join(format!("carenet-gw-smtp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gateway.toml");
+        let base = r#"
+listen = "127.0.0.1:8080"
+public_url = "https://gateway.example"
+node_config = "node.toml"
+session_key_file = "session.key"
+[oidc]
+issuer = "https://idp.example"
+client_id = "gateway"
+client_secret_file = "secret"
+"#;
+        std::fs::write(&file, base).unwrap();
+        let off = GatewayConfig::load(&file).unwrap();
+        assert!(off.smtp.is_none(), "off unless configured");
+        assert_eq!(off.notifications.digest_hour, 7);
+        let on = format!(
+            "{base}[smtp]\nhost = \"smtp.school.example\"\nfrom = \"carenet@school.example\"\n\
+             username = \"carenet\"\npassword_file = \"smtp-password\"\n\
+             [notifications]\ndigest_hour = 6\n"
+        );
+        std::fs::write(&file, on).unwrap();
+        let on = GatewayConfig::load(&file).unwrap();
+        let smtp = on.smtp.expect("[smtp]");
+        assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::Starttls));
+        assert_eq!(smtp.password_file, Some(dir.join("smtp-password")));
+        assert_eq!(on.notifications.digest_hour, 6);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn the_session_key_is_made_private_once() {
         let dir = std::env::temp_dir().join(format!("carenet-gw-{}", std::process::id()));
         let mut c = config();
