@@ -133,7 +133,7 @@ pub(crate) struct Verified {
     pub claims: HashMap<String, serde_json::Value>,
     /// The standard `name` claim (the library parses it apart from the rest).
     pub name: Option<String>,
-    /// The standard `email` claim: where notifications go (ADR 0008).
+    /// The standard `email` claim: where notifications go (ADR 0009).
     pub email: Option<String>,
     pub id_token: String,
     pub access_token: String,

@@ -1,4 +1,4 @@
-//! E-mail notifications (issue 19 item 5, ADR 0008) against a real SMTP
+//! E-mail notifications (issue 19 item 5, ADR 0009) against a real SMTP
 //! server (aiosmtpd, with `tests/smtp/sink.py` writing each message it
 //! takes to a file), the gateway of a real node, and a real OpenID Connect
 //! provider whose logins carry the `email` claim: each event sends one mail

@@ -203,7 +203,7 @@ fn probes() -> Vec<Probe> {
     .collect()
 }
 
-/// The notifier's columns (ADR 0008), with the values the gateway writes.
+/// The notifier's columns (ADR 0009), with the values the gateway writes.
 fn notification_probes() -> Vec<Probe> {
     let values = |column: &str| {
         texts(

@@ -1,4 +1,4 @@
-//! E-mail notifications (ADR 0008): people are told that something waits
+//! E-mail notifications (ADR 0009): people are told that something waits
 //! for them in carenet, never what.
 //!
 //! A person's address comes from their login's `email` claim and is kept
