@@ -18,11 +18,37 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let (parts, body) = req.into_parts();
+        let bytes =
+            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+                .await
+                .map_err(|_| Error::invalid("form", "cannot be read (too large?)"))?;
+        // No text in carenet holds a NUL, and PostgreSQL refuses it: name
+        // the field here rather than fail at the database.
+        if let Some(field) = nul_field(&bytes) {
+            return Err(Error::invalid(field, "holds a NUL character"));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::extract::Form::<T>::from_request(req, state).await {
             Ok(axum::extract::Form(value)) => Ok(Form(value)),
             Err(rejection) => Err(Error::invalid("form", rejection.body_text())),
         }
     }
+}
+
+/// The name of the first field of a urlencoded body whose name or value
+/// holds a NUL (the name itself only if it is short and clean).
+fn nul_field(body: &[u8]) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| {
+            let clean = k.len() <= 32
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if clean { k } else { "form".into() }
+        })
 }
 
 /// A form read as pairs: for repeated fields (`categories`, `recipients`)
