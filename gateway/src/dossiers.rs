@@ -709,6 +709,8 @@ struct DigestPage {
     feedback_sent: Option<String>,
     child_ref: Option<String>,
     back: &'static str,
+    /// Whether this is the assigned mentor, who reads the whole dossier too.
+    full: bool,
     notice: Option<String>,
     /// Whether this person plans the handover conversation from here (the
     /// receiving side: a follow-up institution's SLB or intakecoördinator,
@@ -791,6 +793,8 @@ pub(crate) async fn digest(
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
         child_ref: item.child_ref,
         back: "samenvatting",
+        full: item.mentor.as_deref() == Some(staff.actor.staff.as_str())
+            && staff.actor.roles.contains(&carenet_fabric::Role::Mentor),
         notice,
         warm_with,
         warm,

@@ -184,6 +184,11 @@ try {
   check(mine.includes((await mentor.textContent('h1')).split(': ')[1]), "mentor: the list names the pupil");
   check((await text(mentor)).includes('Korte instructie, daarna zelf aan de slag.'), "mentor: the IB's 'wat werkt' reached the class");
   await shot(mentor, '41-samenvatting');
+  check((await text(mentor)).includes('Lezen en rekenen'), 'mentor: the digest holds the reading and arithmetic levels');
+  await mentor.click('a:has-text("Het hele dossier lezen")');
+  check((await text(mentor)).includes('Toetsresultaten'), 'mentor: the assigned mentor reads the whole dossier');
+  check(!(await mentor.isVisible('button:has-text("Toewijzen")')), 'mentor: no assigning for the mentor');
+  await mentor.goto(digestUrl);
   const season = await mentor.goto(vo + '/dossiers');
   check(season.status() === 403, 'mentor: no season view of the school (403)');
   // Consent per pupil: the mentor looks up the consents of the pupil
