@@ -504,6 +504,17 @@ impl Oidc {
     }
 }
 
+/// The scopes a client asks for: the configured ones, and `email` where
+/// the gateway mails notifications (`[smtp]`), so that a person's address
+/// is asked for only where it is used.
+fn scopes(config: &GatewayConfig, configured: &[String]) -> Vec<String> {
+    let mut scopes = configured.to_vec();
+    if config.smtp.is_some() && !scopes.iter().any(|s| s == "email") {
+        scopes.push("email".into());
+    }
+    scopes
+}
+
 /// The staff client of `config`.
 pub(crate) async fn staff_client(config: &GatewayConfig) -> Result<Oidc, Error> {
     Oidc::discover(
@@ -511,7 +522,7 @@ pub(crate) async fn staff_client(config: &GatewayConfig) -> Result<Oidc, Error> 
         &config.oidc.client_id,
         GatewayConfig::secret("oidc.client_secret_file", &config.oidc.client_secret_file)?,
         format!("{}/auth/callback", config.public_url.trim_end_matches('/')),
-        config.oidc.scopes.clone(),
+        scopes(config, &config.oidc.scopes),
         LOGIN_COOKIE,
         config.oidc.timeout_secs,
     )
@@ -532,7 +543,7 @@ pub(crate) async fn guardian_client(config: &GatewayConfig) -> Result<Option<Oid
                 "{}/ouders/auth/callback",
                 config.public_url.trim_end_matches('/')
             ),
-            g.scopes.clone(),
+            scopes(config, &g.scopes),
             crate::session::GUARDIAN_LOGIN_COOKIE,
             g.timeout_secs,
         )
