@@ -48,6 +48,26 @@ pub fn category(c: Category) -> &'static str {
     }
 }
 
+/// A data category said to the pupil themself: the few whose words name
+/// "uw kind" or "u" differ, the rest as [`category`].
+pub fn category_for_pupil(c: Category) -> &'static str {
+    match c {
+        Category::GuardianInspection => "of het dossier is ingezien",
+        Category::Pupil => "je naam, geboortedatum en adres",
+        Category::Guardians => "de namen en contactgegevens van je ouders",
+        other => category(other),
+    }
+}
+
+/// [`categories`], said to the pupil themself.
+pub fn categories_for_pupil(codes: &[String]) -> Vec<&'static str> {
+    codes
+        .iter()
+        .filter_map(|c| Category::parse("category", c).ok())
+        .map(category_for_pupil)
+        .collect()
+}
+
 pub fn categories(codes: &[String]) -> Vec<&'static str> {
     codes
         .iter()

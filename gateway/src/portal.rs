@@ -398,7 +398,11 @@ pub(crate) async fn child(
                 labels::purpose_code(&c.version.purpose)
             },
             recipients: recipients_text(&state, &c.version),
-            categories: labels::categories(&c.version.categories),
+            categories: if link.is_pupil() {
+                labels::categories_for_pupil(&c.version.categories)
+            } else {
+                labels::categories(&c.version.categories)
+            },
             until: c.version.valid_until.clone(),
             status: labels::consent_status(carenet_consent::record::status_name(c.status())),
         };

@@ -68,6 +68,7 @@ try {
   const own = await text(pupil);
   check(own.includes('De school vraagt je toestemming'), 'pupil: addressed as the one who decides');
   check(own.includes('Je overdrachtsdossier naar je nieuwe school of opleiding sturen') && own.includes('MBO 1'), 'pupil: the purpose and the mbo by name');
+  check(own.includes('je naam, geboortedatum en adres') && !own.includes('uw kind'), 'pupil: what is shared, said to them');
   check(!own.includes('Overdrachtsdossier:'), 'pupil: no dossier offered to read here');
   await shot(pupil, '53-leerling-toestemmingsvraag');
   await pupil.click('button:has-text("Ik geef toestemming")');

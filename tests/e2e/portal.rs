@@ -497,7 +497,7 @@ async fn a_pupil_of_17_links_as_themself_and_decides_their_own_consent() -> anyh
         .into_iter()
         .map(|c| c.version.record_id)
         .collect();
-    assert_eq!(seen, [record.clone()]);
+    assert_eq!(seen, std::slice::from_ref(&record));
     let granted = portal::decide(&store, &link, &record, true, today).await?;
     assert_eq!(granted.status(), ConsentStatus::Granted);
     assert_eq!(
