@@ -456,6 +456,9 @@ pub(crate) async fn publish(
 #[template(path = "incoming.html")]
 struct IncomingPage {
     csrf: String,
+    /// Who reads a pupil's dossier in class: the mentor, at a follow-up
+    /// institution the studieloopbaanbegeleider.
+    mentor_word: &'static str,
     id: String,
     pupil: String,
     sender: String,
@@ -545,6 +548,7 @@ pub(crate) async fn received(
     };
     let page = render(&IncomingPage {
         csrf: staff.session.csrf.clone(),
+        mentor_word: labels::mentor_word(state.inner.kind),
         id: item.message_id,
         pupil: summary.pupil_name,
         sender: labels::party_name(&state, &item.sender),
@@ -664,6 +668,9 @@ pub(crate) async fn assign(
 #[template(path = "mine.html")]
 struct MinePage {
     csrf: String,
+    /// Who reads a pupil's dossier in class: the mentor, at a follow-up
+    /// institution the studieloopbaanbegeleider.
+    mentor_word: &'static str,
     /// (link, pupil, received on, read)
     items: Vec<(String, String, String, bool)>,
 }
@@ -693,6 +700,7 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
         .collect();
     Ok(render(&MinePage {
         csrf: staff.session.csrf,
+        mentor_word: labels::mentor_word(state.inner.kind),
         items,
     }))
 }
@@ -701,6 +709,9 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
 #[template(path = "digest.html")]
 struct DigestPage {
     csrf: String,
+    /// Who reads a pupil's dossier in class: the mentor, at a follow-up
+    /// institution the studieloopbaanbegeleider.
+    mentor_word: &'static str,
     id: String,
     pupil: String,
     /// The digest, or `None` while the mentor has not opened it yet.
@@ -786,6 +797,7 @@ pub(crate) async fn digest(
     });
     let page = render(&DigestPage {
         csrf: staff.session.csrf,
+        mentor_word: labels::mentor_word(state.inner.kind),
         id,
         pupil,
         items,
@@ -794,7 +806,7 @@ pub(crate) async fn digest(
         child_ref: item.child_ref,
         back: "samenvatting",
         full: item.mentor.as_deref() == Some(staff.actor.staff.as_str())
-            && staff.actor.roles.contains(&carenet_fabric::Role::Mentor),
+            && carenet_handover::roles::is_mentor(&staff.actor),
         notice,
         warm_with,
         warm,

@@ -466,3 +466,12 @@ mod tests {
         assert_eq!(element_label("postcode"), "Postcode");
     }
 }
+
+/// Who reads a pupil's dossier in class at a party of `kind`: the mentor, at
+/// a follow-up institution the studieloopbaanbegeleider.
+pub fn mentor_word(kind: PartyKind) -> &'static str {
+    match kind {
+        PartyKind::Vervolg => "studieloopbaanbegeleider",
+        _ => "mentor",
+    }
+}

@@ -1,4 +1,4 @@
--- E-mail notifications (ADR 0008). A person the gateway may tell that
+-- E-mail notifications (ADR 0009). A person the gateway may tell that
 -- something waits for them: staff by their staff id, a guardian by their
 -- portal pseudonym; the address from their login's `email` claim, the roles
 -- of their last login (what waits for them follows from those) and how they

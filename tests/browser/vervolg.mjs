@@ -104,6 +104,7 @@ try {
   await intake.fill('#mentor-id', 'slb-5');
   await intake.click('button:has-text("Toewijzen")');
   check((await intake.textContent('#mentor')).includes('slb-5'), 'intake: assigned to the studieloopbaanbegeleider');
+  check((await text(intake)).includes('Gelezen door de studieloopbaanbegeleider') && !(await text(intake)).includes('Gelezen door de mentor'), 'intake: the mbo says studieloopbaanbegeleider, not mentor');
   await shot(intake, '58-mbo-toegewezen');
 
   // 5. The studieloopbaanbegeleider opens the digest.
@@ -119,6 +120,11 @@ try {
   await slb.click('button:has-text("Samenvatting openen")');
   check((await text(slb)).includes('Samenvatting voor de klas'), 'SLB: reads the digest');
   await shot(slb, '60-slb-samenvatting');
+  // What the digest does not hold, the SLB reads in the whole dossier.
+  await slb.click('a:has-text("Het hele dossier lezen")');
+  check(slb.url().startsWith(receivedUrl) && (await slb.locator('h2[id^="kop-"]').count()) > 1, 'SLB: reads the whole received dossier, section by section');
+  await shot(slb, '60a-slb-hele-dossier');
+  await slb.goto(digestUrl);
 
   // 6. The VO school sees it read, by the SLB.
   current = zc;

@@ -11,7 +11,7 @@
 use carenet_consent::links::LinkState;
 use carenet_consent::portal::{self, Guardian};
 use carenet_fabric::store::Store;
-use carenet_fabric::{Actor, PartyKind, Role, with_db};
+use carenet_fabric::{Actor, PartyKind, with_db};
 use carenet_handover::dossier::DossierState;
 use carenet_proto::v1::ConsentStatus;
 
@@ -122,8 +122,8 @@ pub(crate) async fn staff(
     let me = actor.staff.as_str();
     let now = carenet_fabric::clock::now_ms();
     let mut items = Vec::new();
-    // A mentor's new pupils whose digest they have not opened.
-    if actor.roles.contains(&Role::Mentor) {
+    // A mentor's (an SLB's) new pupils whose digest they have not opened.
+    if roles::is_mentor(actor) {
         for i in incoming::list(store).await? {
             if i.available && i.mentor.as_deref() == Some(me) && i.opened_at_ms.is_none() {
                 items.push(item(Event::NewPupil, i.message_id, "/mijn-leerlingen"));

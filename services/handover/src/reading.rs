@@ -70,6 +70,7 @@ pub const READ: Rule = Rule {
         Role::CareCoordinator,
         Role::SupportCoordinatorPo,
         Role::Mentor,
+        Role::StudyCareerCoach,
     ],
 };
 
@@ -91,7 +92,7 @@ pub async fn check(
     }
     let item = incoming::get(store, message_id).await?;
     let assigned_mentor =
-        actor.roles.contains(&Role::Mentor) && item.mentor.as_deref() == Some(actor.staff.as_str());
+        roles::is_mentor(actor) && item.mentor.as_deref() == Some(actor.staff.as_str());
     if !coordinator && !assigned_mentor {
         return roles::refuse(
             store,
@@ -258,7 +259,7 @@ pub struct Listed {
 pub async fn list(store: &Store, kind: PartyKind, actor: &Actor) -> Result<Vec<Listed>> {
     let kind = roles::own_kind(store, kind)?;
     let coordinator = actor.may(&store.party, &roles::assign(kind)).is_ok();
-    let mentor = actor.roles.contains(&Role::Mentor);
+    let mentor = roles::is_mentor(actor);
     if !coordinator && !mentor {
         roles::check(store, actor, roles::assign(kind), "received").await?;
     }

@@ -107,6 +107,15 @@ pub fn internal(kind: PartyKind) -> Rule {
     }
 }
 
+/// The roles that read a pupil's dossier in class as its mentor: the
+/// mentor, at a follow-up institution the studieloopbaanbegeleider.
+pub const MENTOR_ROLES: &[Role] = &[Mentor, StudyCareerCoach];
+
+/// Whether `actor` holds one of [`MENTOR_ROLES`].
+pub fn is_mentor(actor: &carenet_fabric::Actor) -> bool {
+    actor.roles.iter().any(|r| MENTOR_ROLES.contains(r))
+}
+
 /// Opening the digest also needs the actor to be the assigned mentor or teacher.
 pub const DIGEST: Rule = Rule {
     action: "digest_open",
