@@ -154,6 +154,14 @@ try {
   await shot(zc, '30-seizoen-vo');
   await zc.click('td a');
   const receivedUrl = zc.url();
+  // The whole received dossier, section by section, with its attachments
+  // and the OSO export.
+  const received = await text(zc);
+  for (const heading of ['Toetsresultaten', 'Verzuim', 'Schoolloopbaan', 'Wat werkt', 'Alle bijlagen']) {
+    check(received.includes(heading), `VO: the received dossier shows ${heading}`);
+  }
+  check(await zc.isVisible('button:has-text("Exporteren als OSO-bestand")'), 'VO: the OSO export is offered');
+  await shot(zc, '35-ontvangen-dossier');
   await zc.fill('#leerlingnummer', 'vo-pupil-1');
   await zc.fill('#mentor-id', 'mentor-7');
   await zc.click('button:has-text("Toewijzen")');
@@ -270,6 +278,7 @@ try {
   await parent.click('a:has-text("Wie heeft wat")');
   const seen = await text(parent);
   check(seen.includes('gegevens verstuurd') && seen.includes('toestemming ingetrokken'), 'guardian: who saw what');
+  check(seen.includes('dossier gelezen door de nieuwe school') && seen.includes('samenvatting gelezen door de mentor'), 'guardian: the receiving school read it');
   await shot(parent, '25-wie-heeft-wat');
   current = zc;
   await until(zc, receivedUrl, async (r) => r.status() === 404, 'VO: the dossier is gone after the withdrawal');

@@ -463,6 +463,7 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "32-ingetrokken-bij-vo",
         "33-warme-overdracht-ontvangen",
         "34-toestemming-vastgelegd",
+        "35-ontvangen-dossier",
         "1a-geweigerd-in-portaal",
         "40-mijn-leerlingen",
         "41-samenvatting",

@@ -379,6 +379,25 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
     )
     .await?;
     assert_eq!(read.summary().pupil_name, "Daan van de Berg");
+    // Their digest carries the reading and arithmetic levels and the tests.
+    let digest = incoming::open_digest(&vo.store, &assigned_mentor, &message).await?;
+    let item = |h: &str| {
+        digest
+            .items
+            .iter()
+            .find(|(heading, _)| *heading == h)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        item("Lezen en rekenen").contains("Rekenen: 2F"),
+        "{digest:?}"
+    );
+    assert!(
+        item("Lezen en rekenen").contains("begrijpend lezen"),
+        "{digest:?}"
+    );
+    assert!(item("Toetsresultaten").contains("NIO"), "{digest:?}");
 
     // Every reading audited at the receiving school.
     let audit = carenet_fabric::audit::list(&vo.store.db, 0, 100_000).await?;
@@ -406,7 +425,8 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         let count = |a: &str| lines.iter().filter(|d| d.action == a).count();
         (count("recipient_read") >= 3
             && count("recipient_attachment") >= 2 * expected.len()
-            && count("recipient_exported") >= 2)
+            && count("recipient_exported") >= 2
+            && count("recipient_digest") == 1)
             .then_some(lines)
     })
     .await?;

@@ -90,10 +90,9 @@ pub async fn check(
         roles::check(store, actor, roles::assign(kind), message_id).await?;
     }
     let item = incoming::get(store, message_id).await?;
-    if !coordinator
-        && !(actor.roles.contains(&Role::Mentor)
-            && item.mentor.as_deref() == Some(actor.staff.as_str()))
-    {
+    let assigned_mentor =
+        actor.roles.contains(&Role::Mentor) && item.mentor.as_deref() == Some(actor.staff.as_str());
+    if !coordinator && !assigned_mentor {
         return roles::refuse(
             store,
             actor,
