@@ -147,7 +147,7 @@ async fn a_po_vo_season_runs_step_by_step_from_the_command_line() -> anyhow::Res
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--role"));
 
-    cli(
+    let inspected = cli(
         &region,
         "po-1",
         &with(
@@ -162,6 +162,13 @@ async fn a_po_vo_season_runs_step_by_step_from_the_command_line() -> anyhow::Res
             &IB,
         ),
     )?;
+    // The inzage is bound to the content hash of this version.
+    let hash = inspected
+        .trim()
+        .rsplit_once(" v1 sha256:")
+        .map(|(_, h)| h.to_owned())
+        .unwrap_or_default();
+    assert_eq!(hash.len(), 64, "{inspected}");
     let queued = cli(
         &region,
         "po-1",
@@ -193,6 +200,21 @@ async fn a_po_vo_season_runs_step_by_step_from_the_command_line() -> anyhow::Res
     assert!(
         season.contains(&message) && season.contains("received"),
         "{season}"
+    );
+
+    // The receiving school's OSO export claims the inzage for that hash.
+    let out_file = tmp.path().join("received.xml").display().to_string();
+    let exported = cli(
+        &region,
+        "vo-1",
+        &with(
+            &["oso", "export", "--message", &message, "--out", &out_file],
+            &ZC,
+        ),
+    )?;
+    assert!(
+        exported.contains(&format!("inzage: v1 sha256:{hash} akkoord:")),
+        "{exported}"
     );
 
     // A mentor cannot assign; the care coordinator does.

@@ -544,6 +544,12 @@ pub async fn record_inspection_by_guardian(
     if current.state != DossierState::AwaitingInspection {
         return Err(not_in(&current, "give the guardians' view"));
     }
+    if content_sha256.len() != 64 || !content_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::invalid(
+            "content_sha256",
+            "64 hexadecimal characters: the hash of the content the guardians read",
+        ));
+    }
     inspect(
         store,
         Inspector::Guardian(link),
