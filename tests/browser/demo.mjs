@@ -88,6 +88,16 @@ try {
     await page.screenshot({ path: `${shots}/${String(n).padStart(2, '0')}-demo-${name}-start.png`, fullPage: true });
     await audit(page, `${String(n).padStart(2, '0')}-demo-${name}-start`);
     n += 1;
+    if (name === 'mbo') {
+      // A student's dossier from De Brug waits for the intakecoördinator,
+      // who opens and reads it in full.
+      await page.goto(at + '/dossiers');
+      check((await page.textContent('main')).includes('ontvangen, toe te wijzen'), 'the mbo: a dossier waits to be assigned');
+      await page.click('main td a');
+      check((await page.locator('h2[id^="kop-"]').count()) > 1, 'the mbo: the received dossier reads section by section');
+      await page.screenshot({ path: `${shots}/09a-demo-mbo-ontvangen.png`, fullPage: true });
+      await audit(page, '09a-demo-mbo-ontvangen');
+    }
   }
   verdict();
   console.log('all demo checks passed');

@@ -1,22 +1,13 @@
 //! A sender killed with SIGKILL in the middle of a batch loses nothing and
 //! delivers every message exactly once after it restarts.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use carenet_e2e::{TestRegion, Tuning, carenet_bin, status_document, wait_until};
+use carenet_e2e::{KillOnDrop, TestRegion, Tuning, carenet_bin, status_document, wait_until};
 use carenet_fabric::audit;
 
 use crate::three_parties;
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn spawn_node(region: &TestRegion, party: &str) -> KillOnDrop {
     KillOnDrop(

@@ -1,14 +1,14 @@
 //! Delivery over real nodes when parties are away, messages are poison and a
 //! party runs replicas (issue 9, items 4, 5 and 11).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use carenet_consent::record::{ConsentRequest, ConsentStore, Decision};
 use carenet_consent::{Category, Purpose};
 use carenet_e2e::{
-    TestRegion, Tuning, carenet_bin, document, postgres_url, status_document, wait_delivered,
-    wait_until,
+    KillOnDrop, TestRegion, Tuning, carenet_bin, document, postgres_url, status_document,
+    wait_delivered, wait_until,
 };
 use carenet_fabric::audit;
 use carenet_fabric::store::Db;
@@ -267,15 +267,6 @@ async fn a_poison_message_fails_only_itself_and_backs_off() -> anyhow::Result<()
         "{released} releases of the poison message"
     );
     region.shutdown().await
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Starts `carenet node` for `party`, listening on `listen` (a replica gets

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use carenet_e2e::carenet_bin;
+use carenet_e2e::{KillOnDrop, carenet_bin};
 
 /// A run of `n` free ports on loopback, and the demo's gateway ports after it
 /// (from base + 80).
@@ -45,8 +45,9 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
+        .map(KillOnDrop)
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let stdout = child.0.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -239,11 +240,11 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
     );
 
     let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let exit = child.wait().unwrap();
+    let exit = child.0.wait().unwrap();
     assert!(exit.success(), "demo exit: {exit:?}");
 
     // Now every node is down, and status says so.

@@ -560,3 +560,15 @@ mod tests {
         assert!(err.contains(&format!("{}:{line}:", file!())), "{err}");
     }
 }
+
+/// A child process (a `carenet node` or `carenet demo`) killed when the test
+/// drops it, also when an assertion fails first: a failed test must not
+/// leave a node running, holding its ports, files and inherited locks.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -217,6 +217,64 @@ pub(crate) async fn consent(
     Ok(id)
 }
 
+/// A student of 17's own consent to a VO->vervolg transfer, recorded by the
+/// school's care coordinator from a conversation with the student (from 16
+/// the student decides, not the guardians).
+async fn consent_of_student(
+    store: &carenet_fabric::store::Store,
+    child: &str,
+    to: &[&str],
+    categories: Vec<Category>,
+) -> anyhow::Result<String> {
+    let consents = ConsentStore::new(store.clone());
+    let actor = carenet_fabric::Actor::new(
+        store.party.clone(),
+        "zc-1",
+        [carenet_fabric::Role::CareCoordinator],
+    )?;
+    let today = carenet_fabric::clock::today();
+    let id = consents
+        .request(
+            &actor,
+            &ConsentRequest {
+                child_ref: child.into(),
+                child_birth_date: today.replace_year(today.year() - 17)?,
+                purpose: Purpose::TransferDossier,
+                recipients: to
+                    .iter()
+                    .map(|p| v1::ConsentRecipient {
+                        target: Some(Target::PartyId((*p).into())),
+                    })
+                    .collect(),
+                categories,
+                valid_from: today,
+                valid_until: None,
+            },
+        )
+        .await?
+        .version
+        .record_id;
+    consents
+        .grant(
+            &actor,
+            &id,
+            &Decision {
+                grantors: vec![v1::Grantor {
+                    role: GrantorRole::Pupil as i32,
+                    name: "leerling".into(),
+                }],
+                evidence: v1::Evidence {
+                    kind: EvidenceKind::RecordedConversation as i32,
+                    recorded_by: String::new(),
+                    document_sha256: vec![],
+                },
+                today,
+            },
+        )
+        .await?;
+    Ok(id)
+}
+
 async fn arrived(
     vo: &NodeHandle,
     from: &str,
@@ -404,6 +462,33 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
     )
     .await?;
 
+    // A VO->mbo move at De Brug, from the VOVO example: the student (17)
+    // consented themself; the dossier waits at the mbo for its
+    // intakecoördinator to read and assign to a studieloopbaanbegeleider.
+    let mbo = h("mbo-vakcollege")?;
+    let vombo = VOVO_FULL.replace("<overstap>VOVO</overstap>", "<overstap>VOMBO</overstap>");
+    let to_mbo =
+        dossier::import_oso(&brug.store, &zc_brug, &vombo, "BR-17001", Route::VoVervolg).await?;
+    let record = consent_of_student(
+        &brug.store,
+        "BR-17001",
+        &["mbo-vakcollege"],
+        Category::all()
+            .filter(|c| c.oso_element().is_some())
+            .collect(),
+    )
+    .await?;
+    dossier::publish(
+        &brug.store,
+        &brug.directory,
+        &zc_brug,
+        &to_mbo,
+        &to("mbo-vakcollege")?,
+        Some(&record),
+    )
+    .await?;
+    arrived(mbo, "vo-de-brug", &to_mbo).await?;
+
     // The last mile at Het Baken: Daan's dossier to his mentor, who reads it.
     let item = arrived(baken, "po-de-linde", &daan).await?;
     incoming::assign(
@@ -439,7 +524,7 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
         )
         .await?;
         if rows.iter().any(|r| r.id == daan && r.status == "read") {
-            return Ok(2 + generated_ids.len());
+            return Ok(3 + generated_ids.len());
         }
         anyhow::ensure!(
             Instant::now() < deadline,

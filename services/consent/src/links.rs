@@ -148,7 +148,9 @@ pub(crate) fn new_code() -> String {
 }
 
 pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    // Time-ordered (and monotonic within the process): two invitations made
+    // in the same millisecond list in the order they were made.
+    uuid::Uuid::now_v7().simple().to_string()
 }
 
 /// `text` trimmed, required and at most `max` characters, or an error naming `field`.
