@@ -151,6 +151,9 @@ pub(crate) async fn home(
         "ingetrokken" => {
             Some("U heeft uw toestemming ingetrokken. Wie de gegevens kreeg, krijgt bericht.")
         }
+        "zienswijze" if own.is_some() && children.is_empty() => {
+            Some("Je reactie is vastgelegd en gaat met het dossier mee.")
+        }
         "zienswijze" => Some("Uw reactie is vastgelegd en gaat met het dossier mee."),
         "beeindigd" => Some("De koppeling met dit kind is beëindigd. Hieronder staat waarom."),
         "meldingen" => Some("Uw keuze voor berichten per e-mail is opgeslagen."),
@@ -415,10 +418,15 @@ pub(crate) async fn child(
         .await?
         .into_iter()
         .map(|(id, _, st)| {
-            let what = if st == DossierState::AwaitingInspection {
-                "Overdrachtsdossier: lees het en geef uw reactie"
-            } else {
-                "Overdrachtsdossier"
+            let what = match st {
+                DossierState::AwaitingInspection if link.is_pupil() => {
+                    "Je overdrachtsdossier: lees het en geef je reactie"
+                }
+                DossierState::AwaitingInspection => {
+                    "Overdrachtsdossier: lees het en geef uw reactie"
+                }
+                _ if link.is_pupil() => "Je overdrachtsdossier",
+                _ => "Overdrachtsdossier",
             };
             (
                 crate::href::path(&["ouders", "dossier", &id]),
@@ -515,6 +523,8 @@ struct DossierPage {
     content_sha256: String,
     /// The hash as the page shows it (groups of eight).
     content_short: String,
+    /// The reader is the pupil themself (16 or older): the page says "je".
+    own: bool,
 }
 
 /// The guardian's link to the child `id` is about; another child's dossier
@@ -551,6 +561,7 @@ pub(crate) async fn read_dossier(
         version: d.version,
         content_short: carenet_handover::inzage::short(&hash),
         content_sha256: hash,
+        own: link.is_pupil(),
     }))
 }
 

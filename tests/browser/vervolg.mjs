@@ -69,13 +69,22 @@ try {
   check(own.includes('De school vraagt je toestemming'), 'pupil: addressed as the one who decides');
   check(own.includes('Je overdrachtsdossier naar je nieuwe school of opleiding sturen') && own.includes('MBO 1'), 'pupil: the purpose and the mbo by name');
   check(own.includes('je naam, geboortedatum en adres') && !own.includes('uw kind'), 'pupil: what is shared, said to them');
-  check(!own.includes('Overdrachtsdossier:'), 'pupil: no dossier offered to read here');
+  check(!own.includes('geef je reactie'), 'pupil: no answer asked about the dossier (the school recorded its inzage)');
   await shot(pupil, '53-leerling-toestemmingsvraag');
   await pupil.click('button:has-text("Ik geef toestemming")');
   check((await text(pupil)).includes('Je hebt toestemming gegeven'), 'pupil: consent given on the portal, said to them as "je"');
   await pupil.click('a:has-text("Mijn gegevens")');
   check((await text(pupil)).includes('Jouw toestemmingen') && (await text(pupil)).includes('gegeven'), 'pupil: their consent, given');
   await shot(pupil, '54-leerling-toestemming-gegeven');
+  // From 16 the pupil reads their own dossier as it leaves.
+  check((await pupil.locator('#dossiers a').allTextContents()).some((t) => t.includes('Je overdrachtsdossier')), 'pupil: their own dossier is listed');
+  await pupil.click('#dossiers a');
+  check(pupil.url().endsWith(`/ouders/dossier/${dossierId}`), 'pupil: the dossier page');
+  const dossierText = await text(pupil);
+  check(dossierText.includes('Je overdrachtsdossier') && !dossierText.includes('uw kind'), 'pupil: the dossier page says "je"');
+  check((await pupil.locator('h2[id^="kop-"]').count()) > 1, 'pupil: every part of the dossier, section by section');
+  check((await pupil.locator('#bijlagen a[download]').count()) > 0, 'pupil: the attachments to download');
+  await shot(pupil, '54a-leerling-dossier');
 
   // 3. The VO school sends the dossier to the mbo under the pupil's consent.
   current = zc;

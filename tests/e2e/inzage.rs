@@ -274,3 +274,246 @@ async fn the_akkoord_is_bound_to_the_version_the_guardians_saw() -> anyhow::Resu
     assert_eq!((seal.version, seal.content.hex()), (2, v2));
     region.shutdown().await
 }
+
+/// A form posted on the portal at `base` as the person with `jar`, with the
+/// page's CSRF token: the answer's status and where it redirects (or its
+/// text).
+async fn post_form(
+    base: &str,
+    action: &str,
+    jar: &crate::gateway_sessions::Jar,
+    page_text: &str,
+    fields: &[(&str, &str)],
+) -> anyhow::Result<(u16, String)> {
+    let token = crate::gateway_sessions::csrf(page_text)?;
+    let mut form = vec![("csrf", token.as_str())];
+    form.extend_from_slice(fields);
+    let answer = crate::gateway_sessions::http()
+        .post(format!("{base}{action}"))
+        .header(reqwest::header::COOKIE, jar.header())
+        .header("origin", base)
+        .form(&form)
+        .send()
+        .await?;
+    let status = answer.status().as_u16();
+    let to = answer
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    Ok((
+        status,
+        match to {
+            Some(to) => to,
+            None => answer.text().await?,
+        },
+    ))
+}
+
+/// The value of the hidden field `name` on `page`.
+fn hidden(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = page.find(&marker)? + marker.len();
+    Some(page[at..].split('"').next()?.to_owned())
+}
+
+/// Issue 19, item 4, the pupil's side: a pupil of 17 linked as themself
+/// reads their own VO→vervolg dossier on the portal as it will leave (the
+/// shared renderer: every category, the extras, the attachments, which
+/// download byte for byte) addressed as "je", and gives the inzage
+/// themself: their akkoord is bound to the content hash the page showed.
+/// A guardian of the same pupil does not see it; a login linked as the
+/// pupil cannot redeem a guardian's code for themself (the portal says so
+/// in Dutch, naming `code`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pupil_of_17_reads_their_own_vervolg_dossier_and_gives_the_akkoord() -> anyhow::Result<()>
+{
+    use crate::gateway::{bind, gateway, provider};
+    use crate::gateway_sessions::{page, sign_in};
+
+    let mut region = TestRegion::create(crate::three_parties(), Tuning::default()).await?;
+    region.start("swv").await?;
+    let vo = region.start("vo-1").await?;
+    let store = vo.store.clone();
+    let zc = staff(&store, "zc-9", &[Role::CareCoordinator]);
+    let today = carenet_fabric::clock::today();
+    let born = today.replace_year(today.year() - 17)?;
+    let child = "vo-pupil-17";
+    let mut vombo = crate::handover::unseen_vombo();
+    vombo.extras.what_works = Some("Een vaste werkplek en een planner per week.".into());
+    let id = dossier::create(&store, &zc, child, dossier::Route::VoVervolg, &vombo).await?;
+    dossier::submit_for_inspection(&store, &zc, &id).await?;
+    let expected = crate::received::attachments(&dossier::get(&store, &id).await?.dossier);
+    assert!(!expected.is_empty(), "the example has attachments");
+    let invitation = |invitee| {
+        let store = store.clone();
+        let zc = zc.clone();
+        async move {
+            anyhow::Ok(
+                links::invite_as(
+                    &store,
+                    &zc,
+                    &links::NewInvitation {
+                        child_ref: child.into(),
+                        guardian_name: "Sem de Boer".into(),
+                        child_birth_date: born,
+                        days: 30,
+                    },
+                    false,
+                    invitee,
+                )
+                .await?
+                .code,
+            )
+        }
+    };
+    let pupil_code = invitation(links::Invitee::Pupil).await?;
+    let parent_code = invitation(links::Invitee::Guardian).await?;
+
+    let (listener, base) = bind().await?;
+    let (_provider, issuer) = provider(&[&base]).await?;
+    let gw = gateway(&region, "vo-1", &issuer, listener, &base).await?;
+
+    // The pupil links with their own code.
+    let pupil = sign_in(&base, "/ouders/inloggen", "leerling-17").await?;
+    let (_, home) = page(&base, "/ouders", &pupil).await?;
+    let (status, to) = post_form(
+        &base,
+        "/ouders/koppelen",
+        &pupil,
+        &home,
+        &[("code", pupil_code.as_str())],
+    )
+    .await?;
+    assert_eq!((status, to.as_str()), (303, "/ouders?m=gekoppeld"));
+    // The guardian's code is not the pupil's to use: refused, in Dutch,
+    // naming the field; the code stays for the guardian.
+    let (_, home) = page(&base, "/ouders", &pupil).await?;
+    let (status, refused) = post_form(
+        &base,
+        "/ouders/koppelen",
+        &pupil,
+        &home,
+        &[("code", parent_code.as_str())],
+    )
+    .await?;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused.contains("code: deze code is voor een ouder of verzorger"),
+        "{refused}"
+    );
+
+    // The pupil's page lists their dossier, said to them.
+    let (status, own) = page(&base, "/ouders/kind/1", &pupil).await?;
+    assert_eq!(status, 200, "{own}");
+    let href = format!("/ouders/dossier/{id}");
+    assert!(own.contains(&format!("href=\"{href}\"")), "{own}");
+    assert!(
+        own.contains("Je overdrachtsdossier: lees het en geef je reactie"),
+        "{own}"
+    );
+    // The dossier as it leaves: every category the renderer shows, the
+    // extra, the attachments; addressed as "je".
+    let (status, shown) = page(&base, &href, &pupil).await?;
+    assert_eq!(status, 200, "{shown}");
+    assert!(shown.contains("Je overdrachtsdossier"), "{shown}");
+    assert!(!shown.contains("Het overdrachtsdossier van") && !shown.contains("Uw reactie"));
+    assert!(shown.contains("Een vaste werkplek en een planner per week."));
+    assert!(
+        shown.contains("id=\"deel-carenet-what_works\""),
+        "the extra"
+    );
+    let stored = dossier::get(&store, &id).await?;
+    for category in stored.dossier.categories() {
+        let anchor = format!("id=\"deel-{}\"", category.as_str());
+        assert!(shown.contains(&anchor), "{anchor}");
+    }
+    for s in &stored.dossier.sections {
+        let mut texts = Vec::new();
+        crate::received::plain_texts(&s.element, &mut texts);
+        for t in texts {
+            let t = crate::received::escaped(&t);
+            assert!(shown.contains(&t), "{t:?} of {} on the page", s.path());
+        }
+    }
+    for (n, (name, bytes)) in expected.iter().enumerate() {
+        let link = format!("{href}/bijlagen/{}", n + 1);
+        assert!(shown.contains(&format!("href=\"{link}\"")), "{link}");
+        let answer = crate::gateway_sessions::http()
+            .get(format!("{base}{link}"))
+            .header(reqwest::header::COOKIE, pupil.header())
+            .send()
+            .await?;
+        assert_eq!(answer.status(), 200, "{link}");
+        let disposition = answer.headers()[reqwest::header::CONTENT_DISPOSITION]
+            .to_str()?
+            .to_owned();
+        assert!(disposition.starts_with("attachment;"), "{disposition}");
+        assert_eq!(&answer.bytes().await?[..], &bytes[..], "{name}");
+    }
+    let hash = hidden(&shown, "inhoud").expect("the content hash on the form");
+    assert_eq!(hash, ContentHash::of(&stored.dossier).hex());
+
+    // A guardian of the pupil (17) does not see it: the pupil decides.
+    let parent = sign_in(&base, "/ouders/inloggen", "ouder-17").await?;
+    let (_, home) = page(&base, "/ouders", &parent).await?;
+    let (status, _) = post_form(
+        &base,
+        "/ouders/koppelen",
+        &parent,
+        &home,
+        &[("code", parent_code.as_str())],
+    )
+    .await?;
+    assert_eq!(status, 303);
+    let (status, _) = page(&base, &href, &parent).await?;
+    assert_eq!(status, 403);
+    let (_, theirs) = page(&base, "/ouders/kind/1", &parent).await?;
+    assert!(!theirs.contains(&href), "{theirs}");
+
+    // The pupil's akkoord, bound to the hash the page showed.
+    let (status, to) = post_form(
+        &base,
+        &format!("{href}/zienswijze"),
+        &pupil,
+        &shown,
+        &[
+            ("inhoud", hash.as_str()),
+            ("akkoord", "ja"),
+            ("zienswijze", "Ik wil graag eerst een rondleiding."),
+        ],
+    )
+    .await?;
+    assert_eq!((status, to.as_str()), (303, "/ouders?m=zienswijze"));
+    let (_, done) = page(&base, &to, &pupil).await?;
+    assert!(done.contains("Je reactie is vastgelegd"), "{done}");
+    gw.stop().await;
+    let ready = dossier::get(&store, &id).await?;
+    assert_eq!(ready.state, DossierState::Ready);
+    let inspection = ready.inspection_id.expect("an inzage");
+    let seen = carenet_consent::inspection::seen(&store, &inspection, &id)
+        .await?
+        .flatten()
+        .expect("bound to content");
+    assert_eq!(
+        (
+            seen.version,
+            seen.content_sha256.as_str(),
+            seen.akkoord.as_str()
+        ),
+        (1, hash.as_str(), "Ja")
+    );
+    let log = carenet_fabric::audit::list(&store.db, 0, 10_000).await?;
+    let actions: Vec<&str> = log.iter().map(|r| r.action.as_str()).collect();
+    for a in [
+        "pupil_linked",
+        "dossier_read_by_guardian",
+        "dossier_attachment_read_by_guardian",
+        "inspection_recorded",
+        "refused:guardian_link",
+        "refused:portal_dossier",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    region.shutdown().await
+}

@@ -526,3 +526,74 @@ async fn a_pupil_of_17_links_as_themself_and_decides_their_own_consent() -> anyh
     }
     Ok(())
 }
+
+/// A login is one person: a guardian's login linked to a child cannot redeem
+/// that child's pupil invitation (a code sent home), and the pupil's own
+/// login cannot redeem a guardian invitation for themself. The refusal names
+/// `code`, is audited, and leaves the invitation unused for the person it
+/// is for.
+#[tokio::test]
+async fn a_login_linked_to_a_child_cannot_redeem_the_other_roles_invitation() -> anyhow::Result<()>
+{
+    let (_dir, store) = fresh_store("po-1").await?;
+    let today = carenet_fabric::clock::today();
+    let born = today.replace_year(today.year() - 17)?;
+    let pupil_invitation = || links::NewInvitation {
+        child_ref: "pupil-17".into(),
+        guardian_name: "Sem de Boer".into(),
+        child_birth_date: born,
+        days: 30,
+    };
+    let refused_as_code =
+        |e: &Error| matches!(e, Error::InvalidArgument { field, .. } if field == "code");
+    // Mirjam is linked as a guardian; the pupil's code reaches her at home.
+    let parent_code = invite(&store, &ib(&store), "pupil-17", born, 30, false)
+        .await?
+        .code;
+    let parent = guardian(&store, "ouder-17");
+    portal::redeem(&store, &parent, &parent_code).await?;
+    let pupil_code = links::invite_as(
+        &store,
+        &ib(&store),
+        &pupil_invitation(),
+        false,
+        links::Invitee::Pupil,
+    )
+    .await?
+    .code;
+    let e = portal::redeem(&store, &parent, &pupil_code)
+        .await
+        .expect_err("a guardian's login does not become the pupil's");
+    assert!(refused_as_code(&e), "{e}");
+    assert!(e.to_string().contains("ouder"), "{e}");
+    let still = portal::linked(&store, &parent, "pupil-17").await?;
+    assert!(!still.is_pupil() && !still.access().is_pupil());
+    // The code still works for the pupil.
+    let pupil = guardian(&store, "leerling-17");
+    portal::redeem(&store, &pupil, &pupil_code).await?;
+    assert!(portal::linked(&store, &pupil, "pupil-17").await?.is_pupil());
+    // The pupil's login does not become a guardian's of themself.
+    let second_parent_code = invite(&store, &ib(&store), "pupil-17", born, 30, false)
+        .await?
+        .code;
+    let e = portal::redeem(&store, &pupil, &second_parent_code)
+        .await
+        .expect_err("the pupil's login does not become a guardian's");
+    assert!(refused_as_code(&e), "{e}");
+    assert!(portal::linked(&store, &pupil, "pupil-17").await?.is_pupil());
+    // That code still works for the second guardian.
+    let father = guardian(&store, "ouder-17b");
+    portal::redeem(&store, &father, &second_parent_code).await?;
+    assert!(
+        !portal::linked(&store, &father, "pupil-17")
+            .await?
+            .is_pupil()
+    );
+    let log = actions(&store).await?;
+    assert_eq!(
+        log.iter().filter(|a| *a == "refused:guardian_link").count(),
+        2,
+        "{log:?}"
+    );
+    Ok(())
+}

@@ -28,7 +28,7 @@ use crate::oso::validate;
 const T: Duration = Duration::from_secs(30);
 
 /// Text as askama writes it into a page.
-fn escaped(s: &str) -> String {
+pub(crate) fn escaped(s: &str) -> String {
     s.replace('&', "&#38;")
         .replace('<', "&#60;")
         .replace('>', "&#62;")
@@ -38,7 +38,7 @@ fn escaped(s: &str) -> String {
 
 /// The leaves of `e` whose text a page shows as it is (not a date, a
 /// boolean, a code with a description or an attachment's content).
-fn plain_texts(e: &Element, out: &mut Vec<String>) {
+pub(crate) fn plain_texts(e: &Element, out: &mut Vec<String>) {
     if e.name == "bestandsinhoud" || e.name == "categorie_uitlevering" {
         return;
     }
@@ -61,7 +61,7 @@ fn plain_texts(e: &Element, out: &mut Vec<String>) {
 
 /// Every attachment's bytes, in the order the page numbers them (by
 /// category, then document order).
-fn attachments(d: &Dossier) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn attachments(d: &Dossier) -> Vec<(String, Vec<u8>)> {
     fn walk(e: &Element, out: &mut Vec<(String, Vec<u8>)>) {
         if e.name == "document" {
             let text: String = e

@@ -66,6 +66,7 @@ async fn a_pupil_of_17_consents_and_the_mbo_reads_assigns_and_answers_in_the_bro
         "50-uitnodiging-leerling-zelf",
         "52-leerling-start",
         "53-leerling-toestemmingsvraag",
+        "54a-leerling-dossier",
         "56-mbo-intake-start",
         "58-mbo-toegewezen",
         "60-slb-samenvatting",

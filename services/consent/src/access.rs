@@ -139,13 +139,17 @@ impl Access {
     pub fn page(&self, page: Page) -> bool {
         match page {
             Page::Consents | Page::Disclosures => !self.nothing_to_decide(),
-            // School data: the education rules, for the guardians.
-            Page::Dossiers | Page::Plan => !self.pupil && self.decides(Regime::Education),
+            // A transfer dossier: who decides by the education rules reads
+            // it and gives the inzage (the guardians, from 16 the pupil:
+            // their own dossier, e.g. to the vervolg institution).
+            Page::Dossiers => self.decides(Regime::Education),
+            // The plan: the education rules, for the guardians.
+            Page::Plan => !self.pupil && self.decides(Regime::Education),
         }
     }
 
-    /// Whether the guardian may give their view on a transfer dossier
-    /// (inzage): as reading it.
+    /// Whether the reader (a guardian, or from 16 the pupil) may give
+    /// their view on a transfer dossier (inzage): as reading it.
     pub fn inspection(&self) -> bool {
         self.page(Page::Dossiers)
     }
@@ -266,8 +270,8 @@ mod tests {
     }
 
     /// The pupil's side: nothing before 16, then every consent the pupil
-    /// decides (alone), and who saw what under them; never the guardians'
-    /// school pages.
+    /// decides (alone), who saw what under them, and their own transfer
+    /// dossier (inzage); never the plan.
     #[test]
     fn the_pupil_decides_from_16_and_sees_their_own_consents() {
         use carenet_fabric::PartyKind::{Vervolg, ZatPartner};
@@ -284,8 +288,10 @@ mod tests {
         assert!(sixteen.consent(Purpose::TransferDossier, &mbo, None));
         assert!(sixteen.consent(Purpose::ShareWithPartner, &youth_care, None));
         assert!(sixteen.page(Page::Consents) && sixteen.page(Page::Disclosures));
-        assert!(!sixteen.page(Page::Dossiers) && !sixteen.page(Page::Plan));
-        assert!(!sixteen.inspection());
+        // Their own transfer dossier: read it and give the inzage.
+        assert!(sixteen.page(Page::Dossiers) && sixteen.inspection());
+        assert!(!sixteen.page(Page::Plan));
+        assert!(!young.page(Page::Dossiers) && !young.inspection());
         // The guardian of the same pupil, that day: nothing.
         let guardian = Access::at(Some(birth), date!(2025 - 03 - 10));
         assert!(guardian.pupil_decides());

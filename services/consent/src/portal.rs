@@ -208,8 +208,31 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
         .bind(since)
         .fetch_one(&mut *tx)
         .await?;
+        // The login's link to the invitation's child, if it has one: a
+        // login is one person, the pupil or a guardian, never both.
+        let other: Option<(String, String)> = if failures >= MAX_FAILURES {
+            None
+        } else {
+            sqlx::query_as(
+                "SELECT l.linked_as, i.child_ref FROM guardian_invitation i \
+                 JOIN guardian_link l ON l.child_ref = i.child_ref AND l.guardian = $1 \
+                 WHERE i.code_sha256 = $2 AND i.guardian IS NULL AND i.withdrawn_at_ms IS NULL \
+                 AND i.expires_at_ms > $3 AND l.linked_as <> i.invitee",
+            )
+            .bind(&guardian.id)
+            .bind(&hash[..])
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+        };
         if failures >= MAX_FAILURES {
             (Redeemed::Limited, vec![guardian.refusal("guardian_link", "attempts")])
+        } else if let Some((linked_as, child_ref)) = other {
+            // Refused before the invitation is touched: it stays unused.
+            (
+                Redeemed::OtherRole(crate::links::Invitee::stored(&linked_as)),
+                vec![guardian.refusal("guardian_link", &child_ref)],
+            )
         } else {
             let row: Option<InvitedRow> = sqlx::query_as(
                 "UPDATE guardian_invitation SET guardian = $1, redeemed_at_ms = $2 \
@@ -265,6 +288,14 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
     match outcome {
         Redeemed::Linked(child_ref) => Ok(child_ref),
         Redeemed::Refused => Err(Error::invalid("code", "unknown, already used or expired")),
+        Redeemed::OtherRole(crate::links::Invitee::Guardian) => Err(Error::invalid(
+            "code",
+            "deze code is voor de leerling zelf, en u bent al als ouder of verzorger aan deze leerling gekoppeld",
+        )),
+        Redeemed::OtherRole(crate::links::Invitee::Pupil) => Err(Error::invalid(
+            "code",
+            "deze code is voor een ouder of verzorger, en je bent al als leerling zelf gekoppeld",
+        )),
         Redeemed::Limited => Err(Error::Fabric(carenet_fabric::Error::ResourceExhausted(
             format!("{MAX_FAILURES} wrong invitation codes within an hour: try again later"),
         ))),
@@ -282,6 +313,10 @@ enum Redeemed {
     Linked(String),
     Refused,
     Limited,
+    /// The login is already linked to the invitation's child in the other
+    /// role (as given): a guardian's login cannot become the pupil's, nor
+    /// the pupil's a guardian's.
+    OtherRole(crate::links::Invitee),
 }
 
 async fn link_rows(store: &Store, guardian: &Guardian) -> Result<Vec<LinkRow>> {
