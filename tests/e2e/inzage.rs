@@ -359,7 +359,9 @@ async fn a_pupil_of_17_reads_their_own_vervolg_dossier_and_gives_the_akkoord() -
                         child_birth_date: born,
                         days: 30,
                     },
-                    false,
+                    // The school holds the pupil's dossier (the handover
+                    // slice, as the gateway asks it).
+                    true,
                     invitee,
                 )
                 .await?
@@ -375,7 +377,7 @@ async fn a_pupil_of_17_reads_their_own_vervolg_dossier_and_gives_the_akkoord() -
     let gw = gateway(&region, "vo-1", &issuer, listener, &base).await?;
 
     // The pupil links with their own code.
-    let pupil = sign_in(&base, "/ouders/inloggen", "leerling-17").await?;
+    let pupil = sign_in(&base, "/ouders/inloggen", "leerling-1").await?;
     let (_, home) = page(&base, "/ouders", &pupil).await?;
     let (status, to) = post_form(
         &base,
@@ -455,7 +457,7 @@ async fn a_pupil_of_17_reads_their_own_vervolg_dossier_and_gives_the_akkoord() -
     assert_eq!(hash, ContentHash::of(&stored.dossier).hex());
 
     // A guardian of the pupil (17) does not see it: the pupil decides.
-    let parent = sign_in(&base, "/ouders/inloggen", "ouder-17").await?;
+    let parent = sign_in(&base, "/ouders/inloggen", "ouder-2").await?;
     let (_, home) = page(&base, "/ouders", &parent).await?;
     let (status, _) = post_form(
         &base,

@@ -546,6 +546,8 @@ async fn a_login_linked_to_a_child_cannot_redeem_the_other_roles_invitation() ->
     };
     let refused_as_code =
         |e: &Error| matches!(e, Error::InvalidArgument { field, .. } if field == "code");
+    // The school holds a consent record about the pupil.
+    ask(&store, "pupil-17", born).await?;
     // Mirjam is linked as a guardian; the pupil's code reaches her at home.
     let parent_code = invite(&store, &ib(&store), "pupil-17", born, 30, false)
         .await?
