@@ -366,6 +366,21 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         .send()
         .await?;
     assert_eq!(attachment.status(), 403);
+    // Nor may they plan a warm handover about it: refused before it is looked up.
+    let (_, start) = page(&base, "/", &mentor).await?;
+    let planned = http()
+        .post(format!("{base}{path}/warme-overdracht"))
+        .header(COOKIE, mentor.header())
+        .header("origin", &base)
+        .form(&[
+            ("csrf", csrf(&start)?.as_str()),
+            ("planned_on", "2027-09-01"),
+            ("party", "po-1"),
+            ("role", "mentor"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(planned.status(), 403);
     let audit = carenet_fabric::audit::list(&vo.store.db, 0, 100_000).await?;
     let refusals = audit
         .iter()
@@ -375,7 +390,7 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
                 && r.message_id == message
         })
         .count();
-    assert_eq!(refusals, 2, "both refusals audited");
+    assert_eq!(refusals, 3, "the three refusals audited");
     // The mentor it is assigned to reads it (what the digest does not hold).
     let assigned_mentor = staff(&vo.store, "mentor-8", &[Role::Mentor]);
     let (_, read) = reading::read(
