@@ -43,12 +43,41 @@ fn nul_field(body: &[u8]) -> Option<String> {
         .ok()?
         .into_iter()
         .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-        .map(|(k, _)| {
-            let clean = k.len() <= 32
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if clean { k } else { "form".into() }
-        })
+        .map(|(k, _)| shown_field(&k, "form"))
+}
+
+/// A field name as an error may name it: the name itself if it is at most
+/// 32 characters of `[A-Za-z0-9_-]` (a name of ours), else `fallback` (a
+/// client's long or odd name is never echoed). For forms, JSON bodies and
+/// path parameters alike.
+pub(crate) fn shown_field(name: &str, fallback: &str) -> String {
+    let clean = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if clean { name } else { fallback }.to_owned()
+}
+
+/// A path of field names (`a.b[2].c`, as a JSON body's error names it) as
+/// an error may name it: every name in it [`shown_field`], else `fallback`
+/// as a whole.
+pub(crate) fn shown_path(path: &str, fallback: &str) -> String {
+    let clean = path.split('.').all(|segment| {
+        // A segment is a name, then any number of `[n]` indices.
+        let name = segment.split('[').next().unwrap_or_default();
+        let indices = &segment[name.len()..];
+        let indices_clean = indices.split('[').skip(1).all(|i| {
+            i.strip_suffix(']')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        (name.is_empty() || shown_field(name, "") == name) && indices_clean
+    });
+    if clean && !path.is_empty() {
+        path.to_owned()
+    } else {
+        fallback.to_owned()
+    }
 }
 
 /// A form read as pairs: for repeated fields (`categories`, `recipients`)
