@@ -103,8 +103,9 @@ fn item(event: Event, item: impl Into<String>, path: impl Into<String>) -> Item 
 
 /// `YYYY-MM-DD`, `days` from today (Dutch calendar).
 fn day(days: i64) -> String {
-    let d = carenet_fabric::clock::today() + time::Duration::days(days);
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    carenet_consent::record::format_date(
+        carenet_fabric::clock::today() + time::Duration::days(days),
+    )
 }
 
 /// Two ids of a row (a plan and a task, a plan and a date).
