@@ -56,7 +56,7 @@ pub(crate) fn shown_field(name: &str, fallback: &str) -> String {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if clean { name } else { fallback }.to_owned()
+    (if clean { name } else { fallback }).to_owned()
 }
 
 /// A path of field names (`a.b[2].c`, as a JSON body's error names it) as
