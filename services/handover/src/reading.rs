@@ -131,8 +131,8 @@ pub async fn read(
 }
 
 /// Audits one reading of `item` by `actor` (with the SHA-256 of what left,
-/// for an export or attachment) and tells the sending school, in one
-/// transaction. A dossier of this school's own (a handover inside the
+/// for an export or attachment) and, for the first of its kind today
+/// ([`told_today`]), tells the sending school, in one transaction. A dossier of this school's own (a handover inside the
 /// school) is only audited.
 pub async fn record(
     store: &Store,
@@ -208,13 +208,15 @@ async fn told_today(store: &Store, entry: &Entry, how: Reading) -> Result<bool> 
     let since = carenet_fabric::clock::day_start_ms(now_ms());
     // An attachment counts per attachment: the same one, by its SHA-256.
     let same_attachment = if matches!(how, Reading::Attachment) {
-        " AND payload_sha256 = $6"
+        " AND payload_sha256 = $7"
     } else {
         ""
     };
+    // The counterparty (the sending school) first: the log's index on it
+    // keeps this from reading the whole log.
     let sql = format!(
-        "SELECT seq FROM audit WHERE actor = $1 AND message_id = $2 AND at_ms >= $3 \
-         AND action IN ($4, $5){same_attachment} LIMIT 1"
+        "SELECT seq FROM audit WHERE counterparty = $6 AND actor = $1 AND message_id = $2 \
+         AND at_ms >= $3 AND action IN ($4, $5){same_attachment} LIMIT 1"
     );
     let found: Option<(i64,)> = with_db!(&store.db, pool => {
         let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -222,7 +224,8 @@ async fn told_today(store: &Store, entry: &Entry, how: Reading) -> Result<bool> 
             .bind(&entry.message_id)
             .bind(since)
             .bind(actions[0])
-            .bind(actions.get(1).copied().unwrap_or(actions[0]));
+            .bind(actions.get(1).copied().unwrap_or(actions[0]))
+            .bind(&entry.counterparty);
         let q = if same_attachment.is_empty() { q } else { q.bind(&entry.payload_sha256) };
         q.fetch_optional(pool).await?
     });
