@@ -761,6 +761,16 @@ async fn the_ib_is_told_of_feedback_and_of_a_dossier_request() -> anyhow::Result
         c.notifications = quick(7);
     })
     .await?;
+    // A team lead sees the handover overview but may not read feedback
+    // (FEEDBACK_READ): they are not told of it.
+    reqwest::Client::new()
+        .put(format!("{issuer}/test/accounts/tl-6"))
+        .json(&serde_json::json!({"staff": "tl-6", "party": "po-1",
+            "roles": ["team_lead"], "email": "tl-6@po-1.example"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    sign_in(&base, "/inloggen", "tl-6").await?;
     let jar = sign_in(&base, "/inloggen", "ib-1").await?;
     let mails = exactly(&smtp, 2).await?;
     let mut personal = Personal {
