@@ -96,3 +96,25 @@ pub(crate) fn value<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
 pub(crate) fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
     value(pairs, name).unwrap_or("")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_clean_names_are_shown() {
+        assert_eq!(shown_field("child_ref", "form"), "child_ref");
+        assert_eq!(shown_field("note-3", "form"), "note-3");
+        for odd in ["", "Daan van de Berg", "a\0b", "<script>", &"x".repeat(33)] {
+            assert_eq!(shown_field(odd, "form"), "form", "{odd:?}");
+        }
+        assert_eq!(
+            shown_path("recipients[2].party_id", "body"),
+            "recipients[2].party_id"
+        );
+        assert_eq!(shown_path("[0].x", "body"), "[0].x");
+        for odd in ["", "a.Daan van de Berg", "a[x]", "a[]", "?", "a.b[2]c"] {
+            assert_eq!(shown_path(odd, "body"), "body", "{odd:?}");
+        }
+    }
+}
