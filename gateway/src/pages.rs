@@ -44,7 +44,7 @@ async fn waiting(
     use carenet_handover::{incoming, roles, season};
     let store = &state.inner.store;
     // What the notifications mail about, derived in one place.
-    let items = derived::staff(store, state.inner.kind, actor).await?;
+    let items = derived::staff(store, actor).await?;
     let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
     let overview = may(&roles::overview(state.inner.kind));
     let mut waiting = Vec::new();
