@@ -472,7 +472,13 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
             .filter(|r| r.action == "queued" && r.actor == actor && r.counterparty == "po-1")
             .count()
     };
-    assert_eq!(told("las-zc[care_coordinator]"), 1 + expected.len() + 1);
+    // An attachment counts by its content: the example holds some twice.
+    let distinct = expected
+        .iter()
+        .map(|(_, b)| b.clone())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    assert_eq!(told("las-zc[care_coordinator]"), 1 + distinct + 1);
     assert_eq!(told("mentor-8[mentor]"), 2, "one reading and the digest");
 
     // The guardians see each kind of reading in "wie heeft wat gezien".
@@ -481,7 +487,7 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         let lines = portal::disclosures(&po.store, &link).await.ok()?;
         let count = |a: &str| lines.iter().filter(|d| d.action == a).count();
         (count("recipient_read") >= 3
-            && count("recipient_attachment") >= 2 * expected.len()
+            && count("recipient_attachment") >= 2 * distinct
             && count("recipient_exported") >= 2
             && count("recipient_digest") == 1)
             .then_some(lines)
