@@ -904,12 +904,6 @@ struct ReceivedRow {
     received_on: String,
 }
 
-fn received_on(ms: i64) -> String {
-    labels::date_text(&carenet_consent::record::format_date(
-        carenet_fabric::clock::date_of(ms),
-    ))
-}
-
 #[derive(Template)]
 #[template(path = "zat_received.html")]
 struct ReceivedPage {
@@ -938,7 +932,7 @@ pub(crate) async fn received(
                 .file
                 .as_ref()
                 .map_or_else(String::new, |f| labels::date_text(&f.meeting_on)),
-            received_on: received_on(r.received_at_ms),
+            received_on: crate::pages::date_of(r.received_at_ms),
         })
         .collect();
     Ok(render(&ReceivedPage {
@@ -977,7 +971,7 @@ pub(crate) async fn received_file(
     Ok(render(&ReceivedFilePage {
         csrf: staff.session.csrf,
         school: labels::party_name(&state, &r.school),
-        received_on: received_on(r.received_at_ms),
+        received_on: crate::pages::date_of(r.received_at_ms),
         file: r.file.map(|f| FileView {
             child_name: f.child_name,
             birth_date: labels::date_text(&f.child_birth_date),

@@ -43,12 +43,41 @@ fn nul_field(body: &[u8]) -> Option<String> {
         .ok()?
         .into_iter()
         .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-        .map(|(k, _)| {
-            let clean = k.len() <= 32
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if clean { k } else { "form".into() }
-        })
+        .map(|(k, _)| shown_field(&k, "form"))
+}
+
+/// A field name as an error may name it: the name itself if it is at most
+/// 32 characters of `[A-Za-z0-9_-]` (a name of ours), else `fallback` (a
+/// client's long or odd name is never echoed). For forms, JSON bodies and
+/// path parameters alike.
+pub(crate) fn shown_field(name: &str, fallback: &str) -> String {
+    let clean = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (if clean { name } else { fallback }).to_owned()
+}
+
+/// A path of field names (`a.b[2].c`, as a JSON body's error names it) as
+/// an error may name it: every name in it [`shown_field`], else `fallback`
+/// as a whole.
+pub(crate) fn shown_path(path: &str, fallback: &str) -> String {
+    let clean = path.split('.').all(|segment| {
+        // A segment is a name, then any number of `[n]` indices.
+        let name = segment.split('[').next().unwrap_or_default();
+        let indices = &segment[name.len()..];
+        let indices_clean = indices.split('[').skip(1).all(|i| {
+            i.strip_suffix(']')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        (name.is_empty() || shown_field(name, "") == name) && indices_clean
+    });
+    if clean && !path.is_empty() {
+        path.to_owned()
+    } else {
+        fallback.to_owned()
+    }
 }
 
 /// A form read as pairs: for repeated fields (`categories`, `recipients`)
@@ -66,4 +95,26 @@ pub(crate) fn value<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
 /// The first value of `name`, or empty.
 pub(crate) fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
     value(pairs, name).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_clean_names_are_shown() {
+        assert_eq!(shown_field("child_ref", "form"), "child_ref");
+        assert_eq!(shown_field("note-3", "form"), "note-3");
+        for odd in ["", "Daan van de Berg", "a\0b", "<script>", &"x".repeat(33)] {
+            assert_eq!(shown_field(odd, "form"), "form", "{odd:?}");
+        }
+        assert_eq!(
+            shown_path("recipients[2].party_id", "body"),
+            "recipients[2].party_id"
+        );
+        assert_eq!(shown_path("[0].x", "body"), "[0].x");
+        for odd in ["", "a.Daan van de Berg", "a[x]", "a[]", "?", "a.b[2]c"] {
+            assert_eq!(shown_path(odd, "body"), "body", "{odd:?}");
+        }
+    }
 }

@@ -307,13 +307,8 @@ pub fn party_name(state: &crate::AppState, id: &str) -> String {
 }
 
 /// A stored date (`YYYY-MM-DD`) as the pages show it (`dd-mm-jjjj`);
-/// anything else as it is.
-pub fn date_text(date: &str) -> String {
-    match date.split('-').collect::<Vec<_>>().as_slice() {
-        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}-{m}-{y}"),
-        _ => date.to_owned(),
-    }
-}
+/// anything else as it is (the one the digest uses too).
+pub use carenet_consent::record::date_text;
 
 /// A consent's recipients by name (the directory's display name, "elke
 /// <kind>" for a kind); `unknown` says a party the directory does not name.

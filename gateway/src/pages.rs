@@ -44,7 +44,7 @@ async fn waiting(
     use carenet_handover::{incoming, roles, season};
     let store = &state.inner.store;
     // What the notifications mail about, derived in one place.
-    let items = derived::staff(store, state.inner.kind, actor).await?;
+    let items = derived::staff(store, actor).await?;
     let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
     let overview = may(&roles::overview(state.inner.kind));
     let mut waiting = Vec::new();
@@ -231,8 +231,9 @@ pub fn demo_mode() -> bool {
 /// A moment as a Dutch date (dd-mm-jjjj), on the Dutch calendar (a moment
 /// just after midnight in Amsterdam is that day, not the UTC day before).
 pub(crate) fn date_of(ms: i64) -> String {
-    let d = carenet_fabric::clock::date_of(ms);
-    format!("{:02}-{:02}-{}", d.day(), d.month() as u8, d.year())
+    carenet_consent::record::date_text(&carenet_consent::record::format_date(
+        carenet_fabric::clock::date_of(ms),
+    ))
 }
 
 /// After a form: redirect to `to` (post/redirect/get, so reloading the page

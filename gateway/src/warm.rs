@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use carenet_consent::Purpose;
 use carenet_fabric::{Actor, PartyId, PartyKind, Role};
-use carenet_handover::{dossier, incoming, warm};
+use carenet_handover::{dossier, incoming, reading, warm};
 use carenet_proto::v1::{self, ParticipantRole};
 use serde::Deserialize;
 
@@ -182,8 +182,11 @@ pub(crate) async fn plan_received(
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
     let store = &state.inner.store;
-    let item = incoming::get(store, &id).await?;
-    if !item.available || item.sender == store.party.as_str() {
+    // Who may read this received dossier (the coordinator, the mentor or
+    // SLB it is assigned to), checked before it is looked up: a refusal is
+    // audited and says nothing of whether it exists.
+    let item = reading::check(store, state.inner.kind, &staff.actor, &id).await?;
+    if item.sender == store.party.as_str() {
         return Err(Error::NotFound);
     }
     let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;

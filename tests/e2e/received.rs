@@ -278,6 +278,14 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         .error_for_status()?
         .json()
         .await?;
+    // A second reading right after (a school system polling): audited, but
+    // the sending school was told already today.
+    let again = http()
+        .get(api(&format!("/received/{}", seg(&message))))
+        .bearer_auth(&las)
+        .send()
+        .await?;
+    assert_eq!(again.status(), 200);
     let sections = shown["content"]["sections"].as_array().expect("sections");
     for category in received.categories() {
         assert!(
@@ -358,6 +366,21 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         .send()
         .await?;
     assert_eq!(attachment.status(), 403);
+    // Nor may they plan a warm handover about it: refused before it is looked up.
+    let (_, start) = page(&base, "/", &mentor).await?;
+    let planned = http()
+        .post(format!("{base}{path}/warme-overdracht"))
+        .header(COOKIE, mentor.header())
+        .header("origin", &base)
+        .form(&[
+            ("csrf", csrf(&start)?.as_str()),
+            ("planned_on", "2027-09-01"),
+            ("party", "po-1"),
+            ("role", "mentor"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(planned.status(), 403);
     let audit = carenet_fabric::audit::list(&vo.store.db, 0, 100_000).await?;
     let refusals = audit
         .iter()
@@ -367,7 +390,7 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
                 && r.message_id == message
         })
         .count();
-    assert_eq!(refusals, 2, "both refusals audited");
+    assert_eq!(refusals, 3, "the three refusals audited");
     // The mentor it is assigned to reads it (what the digest does not hold).
     let assigned_mentor = staff(&vo.store, "mentor-8", &[Role::Mentor]);
     let (_, read) = reading::read(
@@ -379,6 +402,14 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
     )
     .await?;
     assert_eq!(read.summary().pupil_name, "Daan van de Berg");
+    reading::read(
+        &vo.store,
+        PartyKind::VoSchool,
+        &assigned_mentor,
+        &message,
+        reading::Reading::Api,
+    )
+    .await?;
     // Their digest carries the reading and arithmetic levels and the tests.
     let digest = incoming::open_digest(&vo.store, &assigned_mentor, &message).await?;
     let item = |h: &str| {
@@ -418,18 +449,58 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         );
     }
 
+    // Read twice, audited twice; the sending school told once per kind of
+    // reading (an attachment per attachment) per person per day.
+    let by = |action: &str, actor: &str| {
+        audit
+            .iter()
+            .filter(|r| r.action == action && r.actor == actor && r.message_id == message)
+            .count()
+    };
+    assert_eq!(
+        by("received_dossier_read_api", "las-zc[care_coordinator]"),
+        2
+    );
+    assert_eq!(
+        by("received_dossier_read", "mentor-8[mentor]")
+            + by("received_dossier_read_api", "mentor-8[mentor]"),
+        2
+    );
+    let told = |actor: &str| {
+        audit
+            .iter()
+            .filter(|r| r.action == "queued" && r.actor == actor && r.counterparty == "po-1")
+            .count()
+    };
+    // An attachment counts by its content: the example holds some twice.
+    let distinct = expected
+        .iter()
+        .map(|(_, b)| b.clone())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    assert_eq!(told("las-zc[care_coordinator]"), 1 + distinct + 1);
+    assert_eq!(told("mentor-8[mentor]"), 2, "one reading and the digest");
+
     // The guardians see each kind of reading in "wie heeft wat gezien".
     let lines = wait_until(T, || async {
         incoming::sync(&po.store).await.ok()?;
         let lines = portal::disclosures(&po.store, &link).await.ok()?;
         let count = |a: &str| lines.iter().filter(|d| d.action == a).count();
         (count("recipient_read") >= 3
-            && count("recipient_attachment") >= 2 * expected.len()
+            && count("recipient_attachment") >= 2 * distinct
             && count("recipient_exported") >= 2
             && count("recipient_digest") == 1)
             .then_some(lines)
     })
     .await?;
+    // Five readings of the content, one line per person.
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|d| d.action == "recipient_read")
+            .count(),
+        3
+    );
     let read = lines
         .iter()
         .find(|d| d.action == "recipient_read")

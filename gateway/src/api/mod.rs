@@ -117,6 +117,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
         // No text in carenet holds a NUL, and PostgreSQL refuses it: name
         // the field here rather than fail at the database.
         if let Some(field) = nul_in(&raw) {
+            let field = crate::form::shown_path(&field, "body");
             return Err(Error::invalid(field, "holds a NUL character").into());
         }
         let value = serde_path_to_error::deserialize(raw).map_err(|e| body_error(&e))?;
@@ -169,7 +170,12 @@ fn dotted(p: &str) -> String {
 fn body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
     use serde_json::error::Category;
     let inner = e.inner();
-    let path = e.path().to_string();
+    // A map's keys are the client's: a path is named only if every name in
+    // it is one an error may show.
+    let path = match e.path().to_string() {
+        p if p == "." => p,
+        p => crate::form::shown_path(&p, "body"),
+    };
     match inner.classify() {
         Category::Data => {
             let message = inner.to_string();
@@ -177,8 +183,13 @@ fn body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
                 .strip_prefix("missing field `")
                 .and_then(|m| m.split('`').next())
             {
-                Some(field) if path == "." => Error::invalid(field.to_owned(), "is missing"),
-                Some(field) => Error::invalid(format!("{path}.{field}"), "is missing"),
+                Some(field) if path == "." => {
+                    Error::invalid(crate::form::shown_field(field, "body"), "is missing")
+                }
+                Some(field) => Error::invalid(
+                    crate::form::shown_path(&format!("{path}.{field}"), "body"),
+                    "is missing",
+                ),
                 None if path == "." => Error::invalid("body", "is not the expected object"),
                 None => Error::invalid(path, "has the wrong type or value"),
             }
@@ -209,17 +220,21 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
         if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await
             && let Some((key, _)) = raw.iter().find(|(_, v)| v.contains('\0'))
         {
-            return Err(Error::invalid(key, "holds a NUL character").into());
+            return Err(Error::invalid(
+                crate::form::shown_field(key, "path"),
+                "holds a NUL character",
+            )
+            .into());
         }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => Err(match e.kind() {
                 ErrorKind::InvalidUtf8InPathParam { key } => {
-                    Error::invalid(key.clone(), "is not valid UTF-8")
+                    Error::invalid(crate::form::shown_field(key, "path"), "is not valid UTF-8")
                 }
                 ErrorKind::ParseErrorAtKey { key, .. }
                 | ErrorKind::DeserializeError { key, .. } => {
-                    Error::invalid(key.clone(), "cannot be read")
+                    Error::invalid(crate::form::shown_field(key, "path"), "cannot be read")
                 }
                 _ => Error::invalid("path", "cannot be read"),
             }

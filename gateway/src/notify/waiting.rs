@@ -11,7 +11,7 @@
 use carenet_consent::links::LinkState;
 use carenet_consent::portal::{self, Guardian};
 use carenet_fabric::store::Store;
-use carenet_fabric::{Actor, PartyKind, with_db};
+use carenet_fabric::{Actor, with_db};
 use carenet_handover::dossier::DossierState;
 use carenet_proto::v1::ConsentStatus;
 
@@ -103,20 +103,16 @@ fn item(event: Event, item: impl Into<String>, path: impl Into<String>) -> Item 
 
 /// `YYYY-MM-DD`, `days` from today (Dutch calendar).
 fn day(days: i64) -> String {
-    let d = carenet_fabric::clock::today() + time::Duration::days(days);
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    carenet_consent::record::format_date(
+        carenet_fabric::clock::today() + time::Duration::days(days),
+    )
 }
 
 /// Two ids of a row (a plan and a task, a plan and a date).
 type Pair = (String, String);
 
-/// What waits for a member of staff, as `actor` (party, staff id, roles)
-/// of a party of `kind`.
-pub(crate) async fn staff(
-    store: &Store,
-    kind: PartyKind,
-    actor: &Actor,
-) -> carenet_fabric::Result<Vec<Item>> {
+/// What waits for a member of staff, as `actor` (party, staff id, roles).
+pub(crate) async fn staff(store: &Store, actor: &Actor) -> carenet_fabric::Result<Vec<Item>> {
     use carenet_handover::{destination, incoming, roles};
     let may = |rule: &carenet_fabric::actor::Rule| actor.may(&store.party, rule).is_ok();
     let me = actor.staff.as_str();
@@ -136,8 +132,8 @@ pub(crate) async fn staff(
             items.push(item(Event::DossierRequest, w.id, "/"));
         }
     }
-    // Feedback on a dossier this school sent (the overview's roles).
-    if roles::own_kind(store, kind).is_ok_and(|k| may(&roles::overview(k))) {
+    // Feedback on a dossier this school sent: told to whoever may read it.
+    if may(&roles::FEEDBACK_READ) {
         let rows: Vec<(String, String)> = with_db!(&store.db, pool => {
             sqlx::query_as(
                 "SELECT s.message_id, s.document_id FROM handover_status s \

@@ -26,6 +26,15 @@ pub fn format_date(d: Date) -> String {
     d.format(DATE).unwrap_or_default()
 }
 
+/// A stored date (`YYYY-MM-DD`) as people read it (`dd-mm-jjjj`): the
+/// pages, the digest, the mail; anything else as it is.
+pub fn date_text(date: &str) -> String {
+    match date.split('-').collect::<Vec<_>>().as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}-{m}-{y}"),
+        _ => date.to_owned(),
+    }
+}
+
 pub fn parse_date(field: &str, s: &str) -> Result<Date> {
     Date::parse(s, DATE).map_err(|_| Error::invalid(field, "must be a date YYYY-MM-DD"))
 }

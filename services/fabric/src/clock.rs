@@ -33,6 +33,18 @@ pub fn date_of(ms: i64) -> time::Date {
         .expect("a jiff date is a valid calendar date")
 }
 
+/// The first instant (Unix milliseconds) of the Dutch calendar day holding
+/// `ms`: "today" for what is counted once a day.
+pub fn day_start_ms(ms: i64) -> i64 {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .in_tz(ZONE)
+        .and_then(|z| z.start_of_day())
+        .expect("the bundled time zone database holds Europe/Amsterdam")
+        .timestamp()
+        .as_millisecond()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +58,13 @@ mod tests {
         assert_eq!(date_of(1_798_756_200_000), date!(2026 - 12 - 31));
         // 23:30 UTC on 31 December is already New Year's Day.
         assert_eq!(date_of(1_798_759_800_000), date!(2027 - 01 - 01));
+    }
+
+    #[test]
+    fn a_dutch_day_starts_at_dutch_midnight() {
+        // 2026-06-30 22:30 UTC is 1 July 00:30: the day began 22:00 UTC.
+        assert_eq!(day_start_ms(1_782_858_600_000), 1_782_856_800_000);
+        // 2026-12-31 22:30 UTC is 31 December 23:30: the day began 30 Dec 23:00 UTC.
+        assert_eq!(day_start_ms(1_798_756_200_000), 1_798_671_600_000);
     }
 }

@@ -121,12 +121,9 @@ fn test_line(t: &crate::xml::Element) -> String {
     let id = t.child("toetsidentificatie");
     let area = id.and_then(|i| i.text_at("leergebied")).unwrap_or("");
     let name = id.and_then(|i| i.text_at("toetsnaam")).unwrap_or("toets");
-    let date = t.text_at("afname/afnamedatum").map(|d| {
-        match d.split('-').collect::<Vec<_>>().as_slice() {
-            [y, m, day] => format!("{day}-{m}-{y}"),
-            _ => d.to_owned(),
-        }
-    });
+    let date = t
+        .text_at("afname/afnamedatum")
+        .map(carenet_consent::record::date_text);
     let mut scores = Vec::new();
     if let Some(result) = t.child("resultaat") {
         if let Some(level) = result.text_at("toetsscore/vaardigheidsscore") {

@@ -5,10 +5,13 @@
 //! them (for what the classroom digest does not hold); anyone else is
 //! refused, and the refusal is audited.
 //!
-//! Every reading is audited here and told to the sending school the way
-//! "read by mentor" is: a `carenet.handover_status` (ids, the reader's role
-//! and a time; never a name or content), in the same transaction as the
-//! audit record. The sending school records each status it receives from a
+//! Every reading is audited here; the first of its kind (read, export,
+//! one attachment) by a staff member of a dossier version on a Dutch
+//! calendar day is told to the sending school the way "read by mentor" is:
+//! a `carenet.handover_status` (ids, the reader's role and a time; never a
+//! name or content), in the same transaction as the audit record. Later
+//! ones that day are audited only, so a system polling the API does not
+//! flood the sender or the guardians' list. The sending school records each status it receives from a
 //! party the dossier went to in its own audit log against that release
 //! ([`record_at_sender`]), so the guardians' "wie heeft wat gezien" (the
 //! consent slice's disclosures) lists it with the release itself.
@@ -18,7 +21,7 @@ use carenet_fabric::audit::Entry;
 use carenet_fabric::clock::now_ms;
 use carenet_fabric::store::Store;
 use carenet_fabric::store::outbox::NewMessage;
-use carenet_fabric::{Actor, PartyId, PartyKind, Role, audited, outbox_enqueue};
+use carenet_fabric::{Actor, PartyId, PartyKind, Role, audited, outbox_enqueue, with_db};
 use carenet_proto::v1::{self, HandoverStatusKind, LegalBasisKind};
 use prost::Message;
 
@@ -128,8 +131,8 @@ pub async fn read(
 }
 
 /// Audits one reading of `item` by `actor` (with the SHA-256 of what left,
-/// for an export or attachment) and tells the sending school, in one
-/// transaction. A dossier of this school's own (a handover inside the
+/// for an export or attachment) and, for the first of its kind today
+/// ([`told_today`]), tells the sending school, in one transaction. A dossier of this school's own (a handover inside the
 /// school) is only audited.
 pub async fn record(
     store: &Store,
@@ -144,7 +147,8 @@ pub async fn record(
         payload_sha256,
         ..actor.entry(how.action(), &item.message_id)
     }];
-    let messages = if item.sender == store.party.as_str() {
+    let internal = item.sender == store.party.as_str();
+    let messages = if internal || told_today(store, &entries[0], how).await? {
         Vec::new()
     } else {
         vec![NewMessage {
@@ -179,6 +183,53 @@ pub async fn record(
     });
     store.wake_outbox();
     Ok(())
+}
+
+/// The audit actions that count as the same kind of reading as `how`: the
+/// page and the API are one "read"; an export, an attachment are their own.
+fn same_kind(how: Reading) -> &'static [&'static str] {
+    match how {
+        Reading::Page | Reading::Api => &["received_dossier_read", "received_dossier_read_api"],
+        Reading::Attachment => &["received_attachment_downloaded"],
+        Reading::Export => &["dossier_exported"],
+    }
+}
+
+/// Whether the sending school was already told of this reading today: the
+/// local audit log holds a reading of the same kind ([`same_kind`]; for an
+/// attachment, of the same attachment, by its SHA-256) of the same received
+/// message (one dossier version) by the same staff member since the start
+/// of this Dutch calendar day. Every reading is audited locally; the sender
+/// (and so the guardians' "wie heeft wat gezien") hears of the first only,
+/// so a school system polling the API does not flood them. Two readings at
+/// the very same moment may both be told: a duplicate, never a loss.
+async fn told_today(store: &Store, entry: &Entry, how: Reading) -> Result<bool> {
+    let actions = same_kind(how);
+    let since = carenet_fabric::clock::day_start_ms(now_ms());
+    // An attachment counts per attachment: the same one, by its SHA-256.
+    let same_attachment = if matches!(how, Reading::Attachment) {
+        " AND payload_sha256 = $7"
+    } else {
+        ""
+    };
+    // The counterparty (the sending school) first: the log's index on it
+    // keeps this from reading the whole log.
+    let sql = format!(
+        "SELECT seq FROM audit WHERE counterparty = $6 AND actor = $1 AND message_id = $2 \
+         AND at_ms >= $3 AND action IN ($4, $5){same_attachment} LIMIT 1"
+    );
+    let found: Option<(i64,)> = with_db!(&store.db, pool => {
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(&entry.actor)
+            .bind(&entry.message_id)
+            .bind(since)
+            .bind(actions[0])
+            .bind(actions.get(1).copied().unwrap_or(actions[0]))
+            .bind(&entry.counterparty);
+        let q = if same_attachment.is_empty() { q } else { q.bind(&entry.payload_sha256) };
+        q.fetch_optional(pool).await?
+    });
+    Ok(found.is_some())
 }
 
 /// The sending school's audit action for a status a receiving school sent:
