@@ -408,6 +408,15 @@ pub fn disclosure_action(code: &str) -> &'static str {
     }
 }
 
+/// Who reads a pupil's dossier in class at a party of `kind`: the mentor, at
+/// a follow-up institution the studieloopbaanbegeleider.
+pub fn mentor_word(kind: PartyKind) -> &'static str {
+    match kind {
+        PartyKind::Vervolg => "studieloopbaanbegeleider",
+        _ => "mentor",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,14 +468,5 @@ mod tests {
             "Dagdelen geoorloofd verzuim"
         );
         assert_eq!(element_label("postcode"), "Postcode");
-    }
-}
-
-/// Who reads a pupil's dossier in class at a party of `kind`: the mentor, at
-/// a follow-up institution the studieloopbaanbegeleider.
-pub fn mentor_word(kind: PartyKind) -> &'static str {
-    match kind {
-        PartyKind::Vervolg => "studieloopbaanbegeleider",
-        _ => "mentor",
     }
 }

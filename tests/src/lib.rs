@@ -546,6 +546,18 @@ pub async fn grant_consent(store: &Store, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A child process (a `carenet node` or `carenet demo`) killed when the test
+/// drops it, also when an assertion fails first: a failed test must not
+/// leave a node running, holding its ports, files and inherited locks.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,17 +570,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains(&format!("{}:{line}:", file!())), "{err}");
-    }
-}
-
-/// A child process (a `carenet node` or `carenet demo`) killed when the test
-/// drops it, also when an assertion fails first: a failed test must not
-/// leave a node running, holding its ports, files and inherited locks.
-pub struct KillOnDrop(pub std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
