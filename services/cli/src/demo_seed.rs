@@ -167,11 +167,58 @@ pub(crate) async fn consent(
     to: &[&str],
     categories: Vec<Category>,
 ) -> anyhow::Result<String> {
+    // The school's care coordinator records the demo's consents of the
+    // guardians of a pupil of 13.
+    let by = Grantor {
+        staff: "demo-zc",
+        age: 13,
+        role: GrantorRole::Guardian,
+        name: "ouder",
+    };
+    recorded(store, child, purpose, to, categories, by).await
+}
+
+/// Who decided a demo consent, as the school recorded it from a conversation.
+struct Grantor {
+    /// The care coordinator who recorded it.
+    staff: &'static str,
+    /// The pupil's age (it decides whose consent counts).
+    age: i32,
+    role: GrantorRole,
+    name: &'static str,
+}
+
+/// A student of 17's own consent to a VO->vervolg transfer, recorded by the
+/// school's care coordinator from a conversation with the student (from 16
+/// the student decides, not the guardians).
+async fn consent_of_student(
+    store: &carenet_fabric::store::Store,
+    child: &str,
+    to: &[&str],
+    categories: Vec<Category>,
+) -> anyhow::Result<String> {
+    let by = Grantor {
+        staff: "zc-1",
+        age: 17,
+        role: GrantorRole::Pupil,
+        name: "leerling",
+    };
+    recorded(store, child, Purpose::TransferDossier, to, categories, by).await
+}
+
+/// A consent asked and granted at once, as `by` says.
+async fn recorded(
+    store: &carenet_fabric::store::Store,
+    child: &str,
+    purpose: Purpose,
+    to: &[&str],
+    categories: Vec<Category>,
+    by: Grantor,
+) -> anyhow::Result<String> {
     let consents = ConsentStore::new(store.clone());
-    // The school's care coordinator records the demo's consents.
     let actor = carenet_fabric::Actor::new(
         store.party.clone(),
-        "demo-zc",
+        by.staff,
         [carenet_fabric::Role::CareCoordinator],
     )?;
     let today = carenet_fabric::clock::today();
@@ -180,7 +227,7 @@ pub(crate) async fn consent(
             &actor,
             &ConsentRequest {
                 child_ref: child.into(),
-                child_birth_date: today.replace_year(today.year() - 13)?,
+                child_birth_date: today.replace_year(today.year() - by.age)?,
                 purpose,
                 recipients: to
                     .iter()
@@ -202,66 +249,8 @@ pub(crate) async fn consent(
             &id,
             &Decision {
                 grantors: vec![v1::Grantor {
-                    role: GrantorRole::Guardian as i32,
-                    name: "ouder".into(),
-                }],
-                evidence: v1::Evidence {
-                    kind: EvidenceKind::RecordedConversation as i32,
-                    recorded_by: String::new(),
-                    document_sha256: vec![],
-                },
-                today,
-            },
-        )
-        .await?;
-    Ok(id)
-}
-
-/// A student of 17's own consent to a VO->vervolg transfer, recorded by the
-/// school's care coordinator from a conversation with the student (from 16
-/// the student decides, not the guardians).
-async fn consent_of_student(
-    store: &carenet_fabric::store::Store,
-    child: &str,
-    to: &[&str],
-    categories: Vec<Category>,
-) -> anyhow::Result<String> {
-    let consents = ConsentStore::new(store.clone());
-    let actor = carenet_fabric::Actor::new(
-        store.party.clone(),
-        "zc-1",
-        [carenet_fabric::Role::CareCoordinator],
-    )?;
-    let today = carenet_fabric::clock::today();
-    let id = consents
-        .request(
-            &actor,
-            &ConsentRequest {
-                child_ref: child.into(),
-                child_birth_date: today.replace_year(today.year() - 17)?,
-                purpose: Purpose::TransferDossier,
-                recipients: to
-                    .iter()
-                    .map(|p| v1::ConsentRecipient {
-                        target: Some(Target::PartyId((*p).into())),
-                    })
-                    .collect(),
-                categories,
-                valid_from: today,
-                valid_until: None,
-            },
-        )
-        .await?
-        .version
-        .record_id;
-    consents
-        .grant(
-            &actor,
-            &id,
-            &Decision {
-                grantors: vec![v1::Grantor {
-                    role: GrantorRole::Pupil as i32,
-                    name: "leerling".into(),
+                    role: by.role as i32,
+                    name: by.name.into(),
                 }],
                 evidence: v1::Evidence {
                     kind: EvidenceKind::RecordedConversation as i32,
