@@ -98,6 +98,22 @@ pub(crate) struct PlanForm {
     pupil: Option<String>,
 }
 
+impl PlanForm {
+    /// The guardians and the pupil, where the form says they take part.
+    fn family(&self) -> impl Iterator<Item = v1::Participant> + use<'_> {
+        [
+            (&self.guardians, ParticipantRole::Guardian),
+            (&self.pupil, ParticipantRole::Pupil),
+        ]
+        .into_iter()
+        .filter(|(present, _)| present.is_some())
+        .map(|(_, role)| v1::Participant {
+            role: role as i32,
+            ..Default::default()
+        })
+    }
+}
+
 /// `POST /dossiers/{id}/warme-overdracht`: plan the handover conversation
 /// about this school's dossier, with the other school, the guardians and
 /// the pupil; the agenda is the handbook's for the dossier's route.
@@ -120,17 +136,7 @@ pub(crate) async fn plan(
             staff_ref: String::new(),
         },
     ];
-    for (present, role) in [
-        (&form.guardians, ParticipantRole::Guardian),
-        (&form.pupil, ParticipantRole::Pupil),
-    ] {
-        if present.is_some() {
-            participants.push(v1::Participant {
-                role: role as i32,
-                ..Default::default()
-            });
-        }
-    }
+    participants.extend(form.family());
     let warm_id = warm::plan_named(
         &state.inner.store,
         &staff.actor,
@@ -202,17 +208,7 @@ pub(crate) async fn plan_received(
             staff_ref: String::new(),
         },
     ];
-    for (present, role) in [
-        (&form.guardians, ParticipantRole::Guardian),
-        (&form.pupil, ParticipantRole::Pupil),
-    ] {
-        if present.is_some() {
-            participants.push(v1::Participant {
-                role: role as i32,
-                ..Default::default()
-            });
-        }
-    }
+    participants.extend(form.family());
     let warm_id = warm::plan_named(
         store,
         &staff.actor,
