@@ -301,7 +301,10 @@ async fn page(
         route: route_label(d.route),
         state: labels::dossier_status(d.state.as_str()),
         version: d.version,
-        advice: summary.advice.unwrap_or_default(),
+        advice: summary
+            .advice
+            .map(|a| carenet_handover::codes::advice(&a))
+            .unwrap_or_default(),
         guardian_view: d.dossier.extras.guardian_view.clone().unwrap_or_default(),
         can_submit: d.state == DossierState::Draft,
         can_inspect: inspector
@@ -555,7 +558,10 @@ pub(crate) async fn received(
         version: item.version,
         mentor: item.mentor.unwrap_or_default(),
         read: item.opened_at_ms.is_some(),
-        advice: summary.advice.unwrap_or_default(),
+        advice: summary
+            .advice
+            .map(|a| carenet_handover::codes::advice(&a))
+            .unwrap_or_default(),
         may_feedback: may(&carenet_handover::roles::FEEDBACK_SEND)
             && item.sender != store.party.as_str(),
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),

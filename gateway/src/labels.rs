@@ -256,13 +256,18 @@ pub fn element_label(name: &str) -> String {
     }
 }
 
-/// An OSO value as the dossier page shows it: booleans as ja/nee, dates as
-/// dd-mm-jjjj, delivery and akkoord codes in words; a code with an
-/// `omschrijving` attribute by that description; anything else as it is.
+/// An OSO value as the dossier page shows it: a code with an `omschrijving`
+/// attribute by that description; the code lists' codes (school advice,
+/// exit test, reference levels, sex, school kinds) in words
+/// ([`carenet_handover::codes`]); booleans as ja/nee, dates as dd-mm-jjjj,
+/// delivery and akkoord codes in words; anything else as it is.
 pub fn element_value(name: &str, value: &str, description: Option<&str>) -> String {
     let value = value.trim();
     if let Some(d) = description.filter(|d| !d.trim().is_empty()) {
         return format!("{} ({value})", d.trim());
+    }
+    if let Some(words) = carenet_handover::codes::element(name, value) {
+        return words;
     }
     match (name, value) {
         (_, "true") => "ja".into(),
@@ -274,13 +279,6 @@ pub fn element_value(name: &str, value: &str, description: Option<&str>) -> Stri
         (_, "VERBODEN") => "niet meegegeven".into(),
         (_, "OPTIONEEL") => "meegegeven".into(),
         (_, "OPT-UIT") => "niet meegegeven (ouders)".into(),
-        ("dom_referentieniveau" | "ond_referentieniveau", code) => {
-            carenet_handover::digest::reference_level(code).to_owned()
-        }
-        ("geslacht", "0") => "onbekend".into(),
-        ("geslacht", "1") => "man".into(),
-        ("geslacht", "2") => "vrouw".into(),
-        ("geslacht", "9") => "niet gespecificeerd".into(),
         _ if is_date(value) => date_text(value),
         _ => value.to_owned(),
     }
@@ -463,6 +461,11 @@ mod tests {
             "Nederland (6030)"
         );
         assert_eq!(element_value("toetsnaam", "Cito 2015", None), "Cito 2015");
+        assert_eq!(
+            element_value("advies", "40", None),
+            "vmbo gemengde leerweg (vmbo-gl)"
+        );
+        assert_eq!(element_value("geslacht", "2", None), "man");
         assert_eq!(
             element_label("dagdelengeoorloofd"),
             "Dagdelen geoorloofd verzuim"

@@ -48,9 +48,9 @@ pub(crate) fn plain_texts(e: &Element, out: &mut Vec<String>) {
             && !matches!(t, "true" | "false")
             && !(t.len() == 10 && t.as_bytes()[4] == b'-')
             && e.attributes.is_empty()
-            && !e.name.ends_with("referentieniveau")
         {
-            out.push(t.to_owned());
+            // A code of an OSO code list shows as its words.
+            out.push(carenet_handover::codes::element(&e.name, t).unwrap_or_else(|| t.to_owned()));
         }
         return;
     }
@@ -190,6 +190,13 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         ),
         ("Verzuim", "Dagdelen geoorloofd verzuim"),
         ("Schoolloopbaan", "Schoolperiode"),
+        // Codes as words: the advice (OSO codelist 2: 40, 42 and 50).
+        ("Schooladvies", "vmbo gemengde leerweg (vmbo-gl)"),
+        ("Wens van de ouders", "vmbo-gl tot en met vmbo-tl"),
+        (
+            "Wens van de leerling",
+            "vmbo theoretische leerweg (vmbo-tl)",
+        ),
     ] {
         assert!(html.contains(heading), "{heading}");
         assert!(html.contains(text), "{text}");
@@ -429,6 +436,10 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         "{digest:?}"
     );
     assert!(item("Toetsresultaten").contains("NIO"), "{digest:?}");
+    assert!(
+        item("Schooladvies").starts_with("vmbo gemengde leerweg (vmbo-gl)"),
+        "{digest:?}"
+    );
 
     // Every reading audited at the receiving school.
     let audit = carenet_fabric::audit::list(&vo.store.db, 0, 100_000).await?;

@@ -66,9 +66,12 @@ pub fn build(d: &Dossier) -> Digest {
     add("Afspraken", e.agreements.clone());
     add(
         "Schooladvies",
-        s.advice.as_ref().map(|a| match &s.exit_test_advice {
-            Some(t) => format!("{a} (doorstroomtoets: {t})"),
-            None => a.clone(),
+        s.advice.as_ref().map(|a| {
+            let a = crate::codes::advice(a);
+            match &s.exit_test_advice {
+                Some(t) => format!("{a} (doorstroomtoets: {t})"),
+                None => a,
+            }
         }),
     );
     add("Zienswijze ouders", e.guardian_view.clone());
@@ -88,17 +91,6 @@ pub fn build(d: &Dossier) -> Digest {
             s.pupil_name
         },
         items,
-    }
-}
-
-/// A reference level (OSO codelijst 45, Meijerink) in words.
-pub fn reference_level(code: &str) -> &str {
-    match code.trim() {
-        "01" => "lager dan 1F",
-        "02" => "1F",
-        "03" => "1S",
-        "04" => "2F",
-        other => other,
     }
 }
 
@@ -133,7 +125,7 @@ fn test_line(t: &crate::xml::Element) -> String {
             if let (Some(code), Some(value)) =
                 (r.text_at("codereferentiescore"), r.text_at("waarde"))
             {
-                scores.push(format!("{code} {value}"));
+                scores.push(format!("{} {value}", crate::codes::score_kind(code)));
             }
         }
     }
@@ -170,7 +162,7 @@ fn reading_and_maths(d: &Dossier) -> Option<String> {
                 part.text_at("onderdeelomschrijving"),
                 part.text_at("ond_referentieniveau"),
             ) {
-                levels.push(format!("{name}: {}", reference_level(level)));
+                levels.push(format!("{name}: {}", crate::codes::reference_level(level)));
             }
             for domain in part
                 .child("domeinen")
@@ -181,7 +173,7 @@ fn reading_and_maths(d: &Dossier) -> Option<String> {
                     domain.text_at("domeinomschrijving"),
                     domain.text_at("dom_referentieniveau"),
                 ) {
-                    levels.push(format!("{name}: {}", reference_level(level)));
+                    levels.push(format!("{name}: {}", crate::codes::reference_level(level)));
                 }
             }
         }

@@ -20,6 +20,7 @@
 //! - **one role table** ([`roles`]): every staff step takes the acting
 //!   [`carenet_fabric::Actor`], checks its role first and audits a refusal.
 
+pub mod codes;
 pub mod destination;
 pub mod digest;
 pub mod dossier;
