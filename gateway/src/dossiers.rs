@@ -566,6 +566,7 @@ async fn incoming_page(
         crate::href::path(&["ontvangen", &id, "bijlagen", &n.to_string()])
     });
     let may_assign = may(&carenet_handover::roles::assign(kind));
+    let names = crate::staff_directory::Names::load(&state).await?;
     let warm = if may(&carenet_handover::roles::warm_read(kind)) {
         carenet_handover::warm::received_about(
             store,
@@ -581,7 +582,7 @@ async fn incoming_page(
             participants: w
                 .participants
                 .iter()
-                .map(|p| crate::warm::participant_label(&state, p))
+                .map(|p| crate::warm::participant_label(&state, &names, p))
                 .collect(),
             notes: w
                 .agenda
@@ -597,7 +598,6 @@ async fn incoming_page(
     } else {
         Vec::new()
     };
-    let names = crate::staff_directory::Names::load(&state).await?;
     let (mentor_choices, teacher_choices) = if may_assign {
         (
             crate::staff_directory::choices(&state, &mentor_roles(kind)).await?,

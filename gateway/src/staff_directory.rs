@@ -228,6 +228,11 @@ impl Names {
         ))
     }
 
+    /// The name of `staff`, if the directory has one.
+    pub(crate) fn known(&self, staff: &str) -> Option<String> {
+        self.0.get(staff).cloned()
+    }
+
     /// The name of `staff`, or [`UNKNOWN`] (never the raw id).
     pub(crate) fn of(&self, staff: &str) -> String {
         self.0
@@ -283,6 +288,19 @@ pub(crate) async fn choices(state: &AppState, fits: &[Role]) -> Result<Vec<Strin
         .into_iter()
         .map(|(text, _)| text)
         .collect())
+}
+
+/// How a picker for `fits` offers `staff` ("Naam (rol)"), if the
+/// directory knows them by name: what a field proposes.
+pub(crate) async fn choice_of(
+    state: &AppState,
+    staff: &str,
+    fits: &[Role],
+) -> Result<Option<String>, Error> {
+    Ok(offered(&all(&state.inner.store.db).await?, fits)
+        .into_iter()
+        .find(|(_, s)| s == staff)
+        .map(|(text, _)| text))
 }
 
 /// (text, staff id) of each person offered for `fits`.
