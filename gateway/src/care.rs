@@ -216,7 +216,11 @@ struct ZatCasePage {
     follow_up: bool,
     plan_href: Option<String>,
     today: String,
+    /// The case coordinator the form proposes: the signed-in person, as the
+    /// picker offers them.
     me: String,
+    /// Whom the case coordinator field offers ("Naam (rol)").
+    staff_choices: Vec<String>,
     /// Who an action can be for: (party id, name).
     owners: Vec<(String, String)>,
     categories: Vec<(&'static str, &'static str)>,
@@ -292,7 +296,10 @@ pub(crate) async fn show(
             .as_ref()
             .map(|p| crate::href::path(&["plannen", p])),
         today: today(),
-        me: staff.actor.staff.clone(),
+        me: crate::staff_directory::choice_of(&state, &staff.actor.staff, &[])
+            .await?
+            .unwrap_or_else(|| staff.actor.staff.clone()),
+        staff_choices: crate::staff_directory::choices(&state, &[]).await?,
         owners,
         categories: action_categories(),
         member_rows: sent_ids
@@ -399,8 +406,17 @@ pub(crate) async fn meet(
                 ..Default::default()
             }]
         };
+        // The case coordinator is picked from the staff directory.
+        let coordinator = crate::staff_directory::resolve(&state, "coordinator", &f("coordinator"), &[])
+            .await?
+            .map_err(|unknown| {
+                Error::invalid(
+                    unknown.field,
+                    "Kies een medewerker uit de lijst bij \"Casusregisseur\": deze medewerker is niet bekend",
+                )
+            })?;
         Some(v1::ZatPlanOfAction {
-            coordinator: f("coordinator"),
+            coordinator,
             reports_back: f("reports_back"),
             evaluation_on: f("evaluation_on"),
             goals,
@@ -636,6 +652,8 @@ pub(crate) async fn show_plan(
     let p = plan::show(store, &staff.actor, &id).await?;
     let open = p.header.status == "open";
     let me = store.party.as_str();
+    // This party's staff, by name from its staff directory.
+    let names = crate::staff_directory::Names::load(&state).await?;
     let page = render(&PlanPage {
         csrf: staff.session.csrf,
         base: crate::href::path(&["plannen", &id]),
@@ -643,8 +661,11 @@ pub(crate) async fn show_plan(
         pupil: p.pupil.name.clone(),
         status: if open { "open" } else { "gesloten" },
         open,
-        coordinator: p.header.coordinator.clone(),
-        reports_back: p.header.reports_back.clone(),
+        coordinator: names.of(&p.header.coordinator),
+        // A staff id by name; a sentence ("zc-1 belt de ouders") as it is.
+        reports_back: names
+            .known(&p.header.reports_back)
+            .unwrap_or_else(|| p.header.reports_back.clone()),
         evaluation_on: labels::date_text(&p.header.evaluation_on),
         members: members(&state, &p.header.members),
         goals: goal_rows(&p.goals),
@@ -791,7 +812,8 @@ pub(crate) async fn show_view(
             .map_or_else(|| "(naam niet gedeeld)".to_owned(), |p| p.name.clone()),
         status: if open { "open" } else { "gesloten" },
         open,
-        coordinator: header.coordinator.clone(),
+        // The holder's staff: its directory is not this party's.
+        coordinator: format!("medewerker van {}", labels::party_name(&state, &holder)),
         reports_back: header.reports_back.clone(),
         evaluation_on: labels::date_text(&header.evaluation_on),
         members: members(&state, &header.members),

@@ -246,6 +246,11 @@ pub struct OidcSection {
     pub party_claim: String,
     #[serde(default = "default_roles_claim")]
     pub roles_claim: String,
+    /// The claim with the staff member's groups (classes, teams) for the
+    /// staff directory: a list or one text; the name comes from the
+    /// standard `name` claim, else `given_name` and `family_name`.
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
     /// Scopes asked for beside `openid`.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
@@ -279,8 +284,12 @@ fn default_party_claim() -> String {
 fn default_roles_claim() -> String {
     "roles".into()
 }
+fn default_groups_claim() -> String {
+    "groups".into()
+}
+/// `profile` gives the names the staff directory shows.
 fn default_scopes() -> Vec<String> {
-    vec!["carenet".into()]
+    vec!["carenet".into(), "profile".into()]
 }
 pub(crate) fn default_api_scope() -> String {
     "carenet-api".into()
@@ -454,6 +463,7 @@ impl GatewayConfig {
                 staff_claim: default_staff_claim(),
                 party_claim: default_party_claim(),
                 roles_claim: default_roles_claim(),
+                groups_claim: default_groups_claim(),
                 scopes: Vec::new(),
                 timeout_secs: default_timeout_secs(),
             },
@@ -520,6 +530,7 @@ mod tests {
                 staff_claim: default_staff_claim(),
                 party_claim: default_party_claim(),
                 roles_claim: default_roles_claim(),
+                groups_claim: default_groups_claim(),
                 scopes: default_scopes(),
                 timeout_secs: 5,
             },

@@ -180,15 +180,22 @@ async fn with_pupil(
     {
         let lines =
             carenet_consent::disclosure::who_saw_what(store, &staff.actor, child_ref).await?;
+        // People by name and role, parties by name: never `zc-1[…]` or an id.
+        let names = crate::staff_directory::Names::load(state).await?;
         p.disclosures = Some(
             lines
                 .into_iter()
                 .map(|d| {
+                    let to = if d.recipient.is_empty() {
+                        String::new()
+                    } else {
+                        labels::party_name(state, &d.recipient)
+                    };
                     (
                         date_of(d.at_ms),
                         labels::disclosure_action(&d.action),
-                        d.recipient,
-                        d.actor,
+                        to,
+                        names.actor(state, &d.actor),
                     )
                 })
                 .collect(),

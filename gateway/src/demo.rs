@@ -29,8 +29,12 @@ pub struct Persona {
 
 #[derive(Clone, Debug)]
 pub enum Who {
-    /// A staff member: staff id and role names.
-    Staff { staff: String, roles: Vec<String> },
+    /// A staff member: staff id, the name the pages show, role names.
+    Staff {
+        staff: String,
+        name: String,
+        roles: Vec<String>,
+    },
     /// A guardian: the subject a login broker would give, and a name.
     Guardian { subject: String, name: String },
 }
@@ -81,7 +85,7 @@ pub(crate) async fn sign_in(
     let expires_at_ms = now_ms() + config.session_minutes * 60_000;
     let none = Tokens::default();
     let (jar, to) = match &persona.who {
-        Who::Staff { staff, roles } => {
+        Who::Staff { staff, roles, .. } => {
             let (id, _) = sessions::create(
                 &state.inner.store.db,
                 &sessions::New {

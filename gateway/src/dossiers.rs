@@ -466,9 +466,18 @@ struct IncomingPage {
     pupil: String,
     sender: String,
     version: u32,
+    /// The assigned mentor's and teachers' names (empty: not yet assigned).
     mentor: String,
+    teachers: Vec<String>,
     read: bool,
     advice: String,
+    /// The assignment form: the people it offers ("Naam (rol)") for the
+    /// mentor and the teachers, what was typed when it came back refused,
+    /// and the refusal's field and Dutch sentence.
+    mentor_choices: Vec<String>,
+    teacher_choices: Vec<String>,
+    typed: AssignTyped,
+    refused: Option<(&'static str, String)>,
     /// Whether this member of staff sends feedback to the sending school.
     may_feedback: bool,
     /// When feedback was sent (dd-mm-jjjj).
@@ -486,6 +495,32 @@ struct IncomingPage {
     /// Whether this member of staff exports it as an OSO file.
     may_export: bool,
     notice: Option<String>,
+}
+
+impl IncomingPage {
+    /// Whether the refused assignment named `field`.
+    fn invalid(&self, field: &str) -> bool {
+        self.refused.as_ref().is_some_and(|(f, _)| *f == field)
+    }
+
+    /// The pupil number the form shows: as typed, else as registered.
+    fn child_ref_value(&self) -> &str {
+        if self.typed.child_ref.is_empty() {
+            self.child_ref.as_deref().unwrap_or("")
+        } else {
+            &self.typed.child_ref
+        }
+    }
+
+    /// (number, field name, typed value) of each teacher field.
+    fn teacher_fields(&self) -> Vec<(usize, &'static str, &str)> {
+        ["teacher_1", "teacher_2", "teacher_3"]
+            .into_iter()
+            .zip(&self.typed.teachers)
+            .enumerate()
+            .map(|(i, (field, value))| (i + 1, field, value.as_str()))
+            .collect()
+    }
 }
 
 /// A warm-handover record another school shared, as the page shows it.
@@ -509,6 +544,22 @@ pub(crate) async fn received(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id]));
+    let page = incoming_page(&state, &staff, &id, notice, AssignTyped::default(), None).await?;
+    Ok((jar, render(&page)).into_response())
+}
+
+/// The received dossier's page (for [`received`], and for a refused
+/// assignment with what was typed and why).
+async fn incoming_page(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    notice: Option<String>,
+    typed: AssignTyped,
+    refused: Option<(&'static str, String)>,
+) -> Result<IncomingPage, Error> {
+    let state = state.clone();
+    let id = id.to_owned();
     let store = &state.inner.store;
     let kind = state.inner.kind;
     let (item, d) = reading::read(store, kind, &staff.actor, &id, Reading::Page).await?;
@@ -518,6 +569,7 @@ pub(crate) async fn received(
         crate::href::path(&["ontvangen", &id, "bijlagen", &n.to_string()])
     });
     let may_assign = may(&carenet_handover::roles::assign(kind));
+    let names = crate::staff_directory::Names::load(&state).await?;
     let warm = if may(&carenet_handover::roles::warm_read(kind)) {
         carenet_handover::warm::received_about(
             store,
@@ -533,7 +585,7 @@ pub(crate) async fn received(
             participants: w
                 .participants
                 .iter()
-                .map(|p| crate::warm::participant_label(&state, p))
+                .map(|p| crate::warm::participant_label(&state, &names, p))
                 .collect(),
             notes: w
                 .agenda
@@ -549,14 +601,27 @@ pub(crate) async fn received(
     } else {
         Vec::new()
     };
-    let page = render(&IncomingPage {
+    let (mentor_choices, teacher_choices) = if may_assign {
+        (
+            crate::staff_directory::choices(&state, &mentor_roles(kind)).await?,
+            crate::staff_directory::choices(&state, TEACHER_ROLES).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(IncomingPage {
         csrf: staff.session.csrf.clone(),
         mentor_word: labels::mentor_word(state.inner.kind),
         id: item.message_id,
         pupil: summary.pupil_name,
         sender: labels::party_name(&state, &item.sender),
         version: item.version,
-        mentor: item.mentor.unwrap_or_default(),
+        mentor: item
+            .mentor
+            .as_deref()
+            .map(|m| names.of(m))
+            .unwrap_or_default(),
+        teachers: item.teachers.iter().map(|t| names.of(t)).collect(),
         read: item.opened_at_ms.is_some(),
         advice: summary
             .advice
@@ -572,8 +637,11 @@ pub(crate) async fn received(
         may_assign,
         may_export: may(&carenet_handover::roles::EXPORT),
         notice,
-    });
-    Ok((jar, page).into_response())
+        mentor_choices,
+        teacher_choices,
+        typed,
+        refused,
+    })
 }
 
 /// `GET /ontvangen/{id}/bijlagen/{n}`: attachment `n` of a received dossier,
@@ -634,14 +702,46 @@ pub(crate) fn oso_download(xml: String) -> Response {
 pub(crate) struct AssignForm {
     #[serde(default)]
     csrf: String,
-    mentor: String,
+    /// The mentor as the picker offers them ("Naam (rol)"), or a staff id.
     #[serde(default)]
-    teachers: String,
+    mentor: String,
+    /// Up to three teachers, each picked like the mentor.
+    #[serde(default)]
+    teacher_1: String,
+    #[serde(default)]
+    teacher_2: String,
+    #[serde(default)]
+    teacher_3: String,
     /// This school's own reference of the pupil.
+    #[serde(default)]
     child_ref: String,
 }
 
-/// `POST /ontvangen/{id}/toewijzen`: to the mentor (and teachers).
+/// What the assignment form held, put back when it is refused.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AssignTyped {
+    child_ref: String,
+    mentor: String,
+    teachers: [String; 3],
+}
+
+/// Who the mentor field offers: mentors, at a follow-up institution the
+/// studieloopbaanbegeleiders.
+pub(crate) fn mentor_roles(kind: carenet_fabric::PartyKind) -> Vec<carenet_fabric::Role> {
+    use carenet_fabric::Role;
+    match kind {
+        carenet_fabric::PartyKind::Vervolg => vec![Role::StudyCareerCoach, Role::Mentor],
+        _ => vec![Role::Mentor],
+    }
+}
+
+/// Who a teachers field offers.
+pub(crate) const TEACHER_ROLES: &[carenet_fabric::Role] =
+    &[carenet_fabric::Role::Teacher, carenet_fabric::Role::Mentor];
+
+/// `POST /ontvangen/{id}/toewijzen`: to the mentor (and teachers), each
+/// picked from the staff directory; one it does not know comes back on the
+/// page with what was typed and a Dutch sentence naming the field.
 pub(crate) async fn assign(
     State(state): State<AppState>,
     staff: Staff,
@@ -650,23 +750,63 @@ pub(crate) async fn assign(
     Form(form): Form<AssignForm>,
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
-    let teachers: Vec<String> = form
-        .teachers
-        .split([',', ' '])
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
     let (store, kind) = (&state.inner.store, state.inner.kind);
-    incoming::register_pupil(store, kind, &staff.actor, &id, form.child_ref.trim()).await?;
-    incoming::assign(
+    let typed = AssignTyped {
+        child_ref: form.child_ref.trim().to_owned(),
+        mentor: form.mentor.trim().to_owned(),
+        teachers: [
+            form.teacher_1.trim().to_owned(),
+            form.teacher_2.trim().to_owned(),
+            form.teacher_3.trim().to_owned(),
+        ],
+    };
+    // The role first: who may not assign learns nothing of the directory.
+    carenet_fabric::actor::require(
         store,
-        kind,
         &staff.actor,
+        &carenet_handover::roles::assign(kind),
         &id,
-        form.mentor.trim(),
-        &teachers,
     )
     .await?;
+    let mentor_word = labels::mentor_word(kind);
+    let mut refused = None;
+    let mentor =
+        match crate::staff_directory::resolve(&state, "mentor", &typed.mentor, &mentor_roles(kind))
+            .await?
+        {
+            Ok(mentor) => Some(mentor),
+            Err(unknown) => {
+                let label = if typed.mentor.is_empty() {
+                    format!("Kies een {mentor_word} uit de lijst.")
+                } else {
+                    unknown.message(mentor_word)
+                };
+                refused = Some(("mentor", label));
+                None
+            }
+        };
+    let mut teachers = Vec::new();
+    for (n, text) in typed.teachers.iter().enumerate() {
+        if text.is_empty() || refused.is_some() {
+            continue;
+        }
+        match crate::staff_directory::resolve(&state, "teachers", text, TEACHER_ROLES).await? {
+            Ok(t) => teachers.push(t),
+            Err(unknown) => {
+                let field = ["teacher_1", "teacher_2", "teacher_3"][n];
+                refused = Some((field, unknown.message(&format!("docent {}", n + 1))));
+            }
+        }
+    }
+    let Some(mentor) = mentor.filter(|_| refused.is_none()) else {
+        tracing::info!(party = %state.inner.party, "assignment refused: a person not in the staff directory");
+        let page = incoming_page(&state, &staff, &id, None, typed, refused).await?;
+        let mut response = render(&page);
+        *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        return Ok(response);
+    };
+    incoming::register_pupil(store, kind, &staff.actor, &id, &typed.child_ref).await?;
+    incoming::assign(store, kind, &staff.actor, &id, &mentor, &teachers).await?;
     Ok(Redirect::to(&crate::href::path(&["ontvangen", &id])).into_response())
 }
 

@@ -228,6 +228,7 @@ pub(crate) async fn index(
     jar: PrivateCookieJar,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, "/izo");
+    let staff_names = crate::staff_directory::Names::load(&state).await?;
     let rows = izo::list(&state.inner.store, &staff.actor)
         .await?
         .into_iter()
@@ -236,7 +237,7 @@ pub(crate) async fn index(
                 crate::href::path(&["izo", &r.id]),
                 r.child_ref,
                 state_text(r.state),
-                r.registered_by,
+                staff_names.of(&r.registered_by),
             )
         })
         .collect();
@@ -352,19 +353,24 @@ pub(crate) async fn show(
     let store = &state.inner.store;
     let case = izo::show(store, &staff.actor, &id).await?;
     let r = &case.registration;
+    // This school's staff by name (a name typed in the form stays as it is).
+    let names = crate::staff_directory::Names::load(&state).await?;
     let mut fields = vec![
         ("Leerling".to_owned(), r.child_ref.clone()),
         (
             "Geboortedatum".into(),
             labels::date_text(&r.child_birth_date),
         ),
-        ("Mentor".into(), r.mentor.clone()),
+        (
+            "Mentor".into(),
+            names.known(&r.mentor).unwrap_or_else(|| r.mentor.clone()),
+        ),
         (
             "Aangemeld".into(),
             format!(
                 "{} door {}",
                 labels::date_text(&r.registered_on),
-                r.registered_by
+                names.of(&r.registered_by)
             ),
         ),
         (

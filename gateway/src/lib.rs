@@ -34,6 +34,7 @@ mod portal;
 mod requests;
 mod session;
 pub mod sessions;
+pub mod staff_directory;
 mod warm;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use api::ApiDoc;
 pub use config::GatewayConfig;
 pub use error::Error;
 pub use notify::stored_values as notification_stored_values;
+pub use staff_directory::stored_values as staff_directory_stored_values;
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -132,7 +134,24 @@ pub async fn build_demo(
         ));
     }
     pages::mark_demo();
-    assemble(config, Login::Demo(personas)).await
+    // The demo's people are its staff list: every page names them.
+    let people: Vec<staff_directory::Line> = personas
+        .iter()
+        .filter_map(|p| match &p.who {
+            demo::Who::Staff { staff, name, roles } => Some(staff_directory::Line {
+                staff: staff.clone(),
+                name: name.clone(),
+                roles: roles.clone(),
+                groups: Vec::new(),
+            }),
+            demo::Who::Guardian { .. } => None,
+        })
+        .collect();
+    let state = assemble(config, Login::Demo(personas)).await?;
+    for person in &people {
+        staff_directory::keep(&state.inner.store.db, person).await?;
+    }
+    Ok(state)
 }
 
 async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error> {

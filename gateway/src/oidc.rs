@@ -133,6 +133,9 @@ pub(crate) struct Verified {
     pub claims: HashMap<String, serde_json::Value>,
     /// The standard `name` claim (the library parses it apart from the rest).
     pub name: Option<String>,
+    /// The name the staff directory keeps: `name`, else `given_name
+    /// family_name`.
+    pub display_name: Option<String>,
     /// The standard `email` claim: where notifications go (ADR 0009).
     pub email: Option<String>,
     pub id_token: String,
@@ -312,6 +315,17 @@ impl Oidc {
                 .name()
                 .and_then(|n| n.get(None))
                 .map(|n| n.as_str().to_owned()),
+            display_name: crate::staff_directory::login_name(
+                claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+                claims
+                    .given_name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.as_str()),
+                claims
+                    .family_name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.as_str()),
+            ),
             email: claims.email().map(|e| e.as_str().to_owned()),
             id_token: text,
             access_token: tokens.access_token,
@@ -376,6 +390,17 @@ impl Oidc {
                 .name()
                 .and_then(|n| n.get(None))
                 .map(|n| n.as_str().to_owned()),
+            display_name: crate::staff_directory::login_name(
+                claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+                claims
+                    .given_name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.as_str()),
+                claims
+                    .family_name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.as_str()),
+            ),
             email: claims.email().map(|e| e.as_str().to_owned()),
             id_token: tokens.id_token,
             access_token: tokens.access_token,
@@ -583,6 +608,7 @@ pub(crate) async fn callback(
     let config = &state.inner.config;
     let (jar, login) = staff_oidc(&state)?.finish(jar, answer).await?;
     let (staff, roles) = staff_of(&state, &login)?;
+    let groups = groups_of(config, &login);
     let tokens = Tokens {
         id_token: login.id_token,
         access_token: login.access_token,
@@ -606,6 +632,14 @@ pub(crate) async fn callback(
         &staff,
         &roles,
         login.email.as_deref(),
+    )
+    .await?;
+    crate::staff_directory::remember_login(
+        &state.inner.store.db,
+        &staff,
+        login.display_name.as_deref(),
+        &roles,
+        groups.as_deref(),
     )
     .await?;
     tracing::info!(party = %state.inner.party, "staff signed in");
@@ -637,6 +671,22 @@ pub(crate) fn staff_of(state: &AppState, login: &Verified) -> Result<(String, Ve
         _ => Vec::new(),
     };
     Ok((staff, roles))
+}
+
+/// The groups a login's `oidc.groups_claim` gives (a list or one text);
+/// `None` when the provider gives no such claim.
+fn groups_of(config: &GatewayConfig, login: &Verified) -> Option<Vec<String>> {
+    match login.claims.get(&config.oidc.groups_claim)? {
+        serde_json::Value::Array(list) => Some(
+            list.iter()
+                .filter_map(|v| v.as_str())
+                .flat_map(str::split_whitespace)
+                .map(str::to_owned)
+                .collect(),
+        ),
+        serde_json::Value::String(one) => Some(one.split_whitespace().map(str::to_owned).collect()),
+        _ => None,
+    }
 }
 
 /// `POST /uitloggen` (with the CSRF token): the session ends here and at

@@ -14,8 +14,9 @@ use crate::{AppState, Error};
 #[derive(Template)]
 #[template(path = "start.html")]
 struct Start<'a> {
-    party: &'a str,
-    staff: &'a str,
+    /// The party's and the signed-in person's names.
+    party: String,
+    staff: String,
     roles: Vec<&'static str>,
     csrf: &'a str,
     /// "Wat wacht op mij": (what, how many, the page to do it on); empty
@@ -326,8 +327,8 @@ pub(crate) async fn start(
         }
     };
     let page = render(&Start {
-        party: state.inner.party.as_str(),
-        staff: &session.staff,
+        party: crate::labels::party_name(&state, state.inner.party.as_str()),
+        staff: crate::staff_directory::name_of(&state, &session.staff).await?,
         roles: session.roles.iter().map(|r| role_label(r)).collect(),
         csrf: &session.csrf,
         waiting: waiting(&state, &actor).await?,

@@ -61,7 +61,13 @@ fn me(actor: &Actor) -> v1::Participant {
     }
 }
 
-pub(crate) fn participant_label(state: &AppState, p: &v1::Participant) -> String {
+/// Our own staff by name (from `names`); another party's person by role
+/// and party only (its staff ids mean nothing here).
+pub(crate) fn participant_label(
+    state: &AppState,
+    names: &crate::staff_directory::Names,
+    p: &v1::Participant,
+) -> String {
     let role = match ParticipantRole::try_from(p.role).unwrap_or(ParticipantRole::Unspecified) {
         ParticipantRole::SupportCoordinatorPo => "intern begeleider",
         ParticipantRole::Group8Teacher => "leerkracht groep 8",
@@ -75,10 +81,10 @@ pub(crate) fn participant_label(state: &AppState, p: &v1::Participant) -> String
         ParticipantRole::Unspecified => "onbekende rol",
     };
     let party = labels::party_name(state, &p.party_id);
-    if p.staff_ref.is_empty() {
+    if p.staff_ref.is_empty() || p.party_id != state.inner.party.as_str() {
         format!("{role}, {party}")
     } else {
-        format!("{role} {}, {party}", p.staff_ref)
+        format!("{role} {}, {party}", names.of(&p.staff_ref))
     }
 }
 
@@ -311,6 +317,7 @@ pub(crate) async fn show(
         _ => Vec::new(),
     };
     let dossier_href = back_to(&state, &record.dossier_id, own_dossier).await?;
+    let names = crate::staff_directory::Names::load(&state).await?;
     let page = render(&WarmPage {
         csrf: staff.session.csrf,
         dossier_href,
@@ -321,7 +328,7 @@ pub(crate) async fn show(
         participants: record
             .participants
             .iter()
-            .map(|p| participant_label(&state, p))
+            .map(|p| participant_label(&state, &names, p))
             .collect(),
         agenda: record
             .agenda

@@ -48,7 +48,8 @@ try {
   await signIn('ib-1');
   check(await page.isVisible('h1:has-text("Welkom")'), 'signed in: the start page');
   const body = await page.textContent('main');
-  check(body.includes('ib-1') && body.includes('po-1'), 'names the staff member and the school');
+  check(body.includes('U bent ingelogd bij PO 1 als Sanne de Vries'), 'names the staff member and the school by name');
+  check(!body.includes('ib-1') && !body.includes('po-1'), 'no staff id or party id on the start page');
   check(body.includes('intern begeleider'), 'shows the role in Dutch');
   // The imported OSO file states the inzage: the dossier is ready to send.
   const count = async (row) => (await page.textContent(`tr:has-text("${row}") td`)).trim();
@@ -132,6 +133,7 @@ try {
   await signIn('mentor-2');
   const mentorStart = await page.textContent('main');
   check(!mentorStart.includes('Dossiers samen te stellen') && mentorStart.includes('Dossiers van nieuwe leerlingen te lezen'), "a mentor: no school overview, their own pupils");
+  check(mentorStart.includes('als Joost van Dam'), 'a login without `name`: given and family name');
   await page.screenshot({ path: `${shots}/05-mentor.png`, fullPage: true });
   await audit(page, '05-mentor');
   await context.clearCookies();

@@ -22,15 +22,17 @@ const bases = process.argv.slice(2);
 // Test guardians: what a DigiD broker would give (a subject and a name).
 // Each has an e-mail address, released with the `email` scope only.
 const USERS = {
-  'ib-1': { staff: 'ib-1', party: 'po-1', roles: ['support_coordinator_po'], email: 'ib-1@po-1.example' },
-  'mentor-2': { staff: 'mentor-2', party: 'po-1', roles: ['mentor'], email: 'mentor-2@po-1.example' },
-  'zc-9': { staff: 'zc-9', party: 'vo-1', roles: ['care_coordinator'], email: 'zc-9@vo-1.example' },
-  'mentor-7': { staff: 'mentor-7', party: 'vo-1', roles: ['mentor'], email: 'mentor-7@vo-1.example' },
-  'jgz-3': { staff: 'jgz-3', party: 'jgz-1', roles: ['zat_member'], email: 'jgz-3@jgz-1.example' },
+  // Each with a name (`name`, or as `given_name` and `family_name`) and
+  // groups, for the gateway's staff directory.
+  'ib-1': { staff: 'ib-1', party: 'po-1', roles: ['support_coordinator_po'], name: 'Sanne de Vries', groups: ['zorgteam'], email: 'ib-1@po-1.example' },
+  'mentor-2': { staff: 'mentor-2', party: 'po-1', roles: ['mentor'], given_name: 'Joost', family_name: 'van Dam', groups: ['groep-8a', 'groep-8b'], email: 'mentor-2@po-1.example' },
+  'zc-9': { staff: 'zc-9', party: 'vo-1', roles: ['care_coordinator'], name: 'Ingrid Bakker', groups: ['zorgteam'], email: 'zc-9@vo-1.example' },
+  'mentor-7': { staff: 'mentor-7', party: 'vo-1', roles: ['mentor'], name: 'Mark de Wit', groups: ['1b'], email: 'mentor-7@vo-1.example' },
+  'jgz-3': { staff: 'jgz-3', party: 'jgz-1', roles: ['zat_member'], name: 'Roos Dijkstra', email: 'jgz-3@jgz-1.example' },
   'ouder-1': { name: 'J. de Vries', email: 'ouder-1@thuis.example' },
   'ouder-2': { name: 'A. Jansen', email: 'ouder-2@thuis.example' },
-  'intake-4': { staff: 'intake-4', party: 'mbo-1', roles: ['intake_coordinator'], email: 'intake-4@mbo-1.example' },
-  'slb-5': { staff: 'slb-5', party: 'mbo-1', roles: ['study_career_coach'], email: 'slb-5@mbo-1.example' },
+  'intake-4': { staff: 'intake-4', party: 'mbo-1', roles: ['intake_coordinator'], name: 'Karin Smit', email: 'intake-4@mbo-1.example' },
+  'slb-5': { staff: 'slb-5', party: 'mbo-1', roles: ['study_career_coach'], name: 'Youssef Bennani', email: 'slb-5@mbo-1.example' },
   // A pupil of 17, through the same login as guardians (ADR 0008).
   'leerling-1': { name: 'Sem de Boer', email: 'leerling-1@thuis.example' },
 };
@@ -77,7 +79,7 @@ server.listen(0, '127.0.0.1', () => {
     // (they end with the login's session at the provider).
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
     pkce: { required: () => true },
-    claims: { openid: ['sub'], carenet: ['staff', 'party', 'roles'], profile: ['name'], email: ['email'] },
+    claims: { openid: ['sub'], carenet: ['staff', 'party', 'roles', 'groups'], profile: ['name', 'given_name', 'family_name'], email: ['email'] },
     scopes: ['openid', 'carenet', 'profile', 'email', 'carenet-api'],
     conformIdTokenClaims: false,
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },

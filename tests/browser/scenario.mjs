@@ -162,10 +162,26 @@ try {
   }
   check(await zc.isVisible('button:has-text("Exporteren als OSO-bestand")'), 'VO: the OSO export is offered');
   await shot(zc, '35-ontvangen-dossier');
+  // A typo is refused: the field named, what was typed kept, nobody assigned.
   await zc.fill('#leerlingnummer', 'vo-pupil-1');
-  await zc.fill('#mentor-id', 'mentor-7');
+  await zc.fill('#mentor-id', 'mentor1');
   await zc.click('button:has-text("Toewijzen")');
-  check((await zc.textContent('#mentor')).includes('mentor-7'), 'VO: assigned to mentor-7');
+  const refusal = await zc.textContent('#fout-toewijzen');
+  check(refusal.includes('Kies een medewerker uit de lijst bij "mentor"') && refusal.includes('mentor1 is niet bekend'), 'VO: a mentor not in the staff directory is refused, the field named');
+  check((await zc.getAttribute('#mentor-id', 'aria-invalid')) === 'true', 'VO: the field is marked');
+  check((await zc.inputValue('#mentor-id')) === 'mentor1' && (await zc.inputValue('#leerlingnummer')) === 'vo-pupil-1', 'VO: what was typed is kept');
+  check((await zc.textContent('#mentor')).includes('nog niet toegewezen'), 'VO: nobody assigned');
+  await shot(zc, '31a-toewijzen-onbekend');
+  // Picked by name from the directory: the field offers "Naam (rol)".
+  const offered = await zc.$$eval('#mentoren option', (os) => os.map((o) => o.value));
+  check(offered.includes('Mark de Wit (mentor)') && !offered.some((o) => o.includes('mentor-7')), 'VO: the mentor field offers people by name and role');
+  check(!offered.some((o) => o.includes('Ingrid Bakker')), 'VO: only mentors for the mentor field');
+  await zc.fill('#mentor-id', 'Mark de Wit (mentor)');
+  await zc.fill('#docent-1', 'Fatima Yilmaz (docent)');
+  await zc.click('button:has-text("Toewijzen")');
+  check((await zc.textContent('#mentor')).includes('Mark de Wit'), 'VO: assigned to the mentor picked by name');
+  check((await zc.textContent('#docenten-toegewezen')).includes('Fatima Yilmaz'), 'VO: and the teacher, by name');
+  check(!(await text(zc)).includes('mentor-7'), 'VO: no staff id on the page');
   await shot(zc, '31-toewijzen');
 
   // 5. The mentor reads the classroom digest.

@@ -110,9 +110,9 @@ try {
   const receivedUrl = intake.url();
   check((await text(intake)).includes('VO 1'), 'intake: reads the received dossier, from VO 1');
   await intake.fill('#leerlingnummer', 'mbo-student-1');
-  await intake.fill('#mentor-id', 'slb-5');
+  await intake.fill('#mentor-id', 'Youssef Bennani (studieloopbaanbegeleider)');
   await intake.click('button:has-text("Toewijzen")');
-  check((await intake.textContent('#mentor')).includes('slb-5'), 'intake: assigned to the studieloopbaanbegeleider');
+  check((await intake.textContent('#mentor')).includes('Youssef Bennani'), 'intake: assigned to the studieloopbaanbegeleider, picked by name');
   check((await text(intake)).includes('Gelezen door de studieloopbaanbegeleider') && !(await text(intake)).includes('Gelezen door de mentor'), 'intake: the mbo says studieloopbaanbegeleider, not mentor');
   await shot(intake, '58-mbo-toegewezen');
 

@@ -154,7 +154,8 @@ async fn gateway_full(
             staff_claim: "staff".into(),
             party_claim: "party".into(),
             roles_claim: "roles".into(),
-            scopes: vec!["carenet".into()],
+            groups_claim: "groups".into(),
+            scopes: vec!["carenet".into(), "profile".into()],
             timeout_secs: 5,
         },
         portal: Default::default(),
@@ -321,6 +322,31 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
     ] {
         assert!(shots.join(shot).exists(), "{shot}");
     }
+    // The logins filled the staff directory from the provider's claims:
+    // `name` (else given and family name), the roles, the groups.
+    let people: Vec<(String, String, String, String)> =
+        carenet_gateway::staff_directory::all(&po.store.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.staff, p.name, p.roles.join(" "), p.groups.join(" ")))
+            .collect();
+    assert_eq!(
+        people,
+        [
+            (
+                "mentor-2".into(),
+                "Joost van Dam".into(),
+                "mentor".into(),
+                "groep-8a groep-8b".into()
+            ),
+            (
+                "ib-1".into(),
+                "Sanne de Vries".into(),
+                "support_coordinator_po".into(),
+                "zorgteam".into()
+            ),
+        ]
+    );
     // Viewing a page is not an audited refusal (the mentor saw no overview).
     let audit = carenet_fabric::audit::list(&po.store.db, 0, 10_000).await?;
     assert!(
@@ -443,6 +469,16 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
     )
     .await?;
 
+    // The secondary school's admin uploaded its staff list: the mentor and
+    // a teacher can be picked before they first sign in.
+    let beheer = Actor::new(vo.store.party.clone(), "beheer-1", [Role::Admin])?;
+    carenet_gateway::staff_directory::import(
+        &vo.store,
+        &beheer,
+        "staff,name,roles,groups\nmentor-7,Mark de Wit,mentor,1b\nteacher-4,Fatima Yilmaz,teacher,1b\n",
+    )
+    .await?;
+
     let (po_listener, po_base) = bind().await?;
     let (vo_listener, vo_base) = bind().await?;
     let (_provider, issuer) = provider(&[&po_base, &vo_base]).await?;
@@ -492,6 +528,7 @@ async fn a_guardian_a_school_and_the_next_school_in_real_browsers() -> anyhow::R
         "28-verzoek-bevestigd",
         "30-seizoen-vo",
         "31-toewijzen",
+        "31a-toewijzen-onbekend",
         "32-ingetrokken-bij-vo",
         "33-warme-overdracht-ontvangen",
         "34-toestemming-vastgelegd",

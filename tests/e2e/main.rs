@@ -41,6 +41,7 @@ mod received;
 mod refusals;
 mod retention;
 mod slices;
+mod staff_directory;
 mod stored_enums;
 mod telemetry;
 mod trust;

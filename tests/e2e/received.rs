@@ -355,6 +355,66 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         assert_eq!(doc["paths"][p]["get"]["operationId"], op, "{p}");
     }
 
+    // A mentor the staff directory does not know (a typo) is refused,
+    // naming the field: on the page with what was typed, nobody assigned.
+    let (_, start) = page(&base, "/", &zc).await?;
+    let typo = http()
+        .post(format!("{base}{path}/toewijzen"))
+        .header(COOKIE, zc.header())
+        .header("origin", &base)
+        .form(&[
+            ("csrf", csrf(&start)?.as_str()),
+            ("child_ref", "vo-pupil-1"),
+            ("mentor", "mentor1"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(typo.status(), 400);
+    let html = typo.text().await?;
+    assert!(
+        html.contains(
+            "Kies een medewerker uit de lijst bij &#34;mentor&#34;: mentor1 is niet bekend."
+        ),
+        "{html}"
+    );
+    assert!(html.contains("value=\"mentor1\"") && html.contains("value=\"vo-pupil-1\""));
+    assert!(html.contains("aria-invalid=\"true\""));
+    let item = incoming::get(&vo.store, &message).await?;
+    assert_eq!(
+        (item.mentor, item.child_ref),
+        (None, None),
+        "nothing assigned"
+    );
+    // And in the JSON API: 400 naming the field, never what was sent.
+    for (body, field) in [
+        (serde_json::json!({ "mentor": "mentor-8" }), "mentor"),
+        (
+            serde_json::json!({ "mentor": "zc-9", "teachers": ["docent-x"] }),
+            "teachers",
+        ),
+    ] {
+        let refused = http()
+            .post(api(&format!("/received/{}/assign", seg(&message))))
+            .bearer_auth(&las)
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(refused.status(), 400);
+        let said: serde_json::Value = refused.json().await?;
+        assert_eq!(said["error"], "invalid_argument");
+        let detail = said["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with(&format!("{field}: ")), "{detail}");
+        assert!(!detail.contains("mentor-8") && !detail.contains("docent-x"));
+    }
+    assert_eq!(incoming::get(&vo.store, &message).await?.mentor, None);
+    // The admin's staff list names mentor-8.
+    carenet_gateway::staff_directory::import(
+        &vo.store,
+        &staff(&vo.store, "beheer-1", &[Role::Admin]),
+        "mentor-8,Mark de Wit,mentor,1b\n",
+    )
+    .await?;
+
     // Assigned to mentor-8: mentor-7 is refused, and the refusal audited.
     let assigned = http()
         .post(api(&format!("/received/{}/assign", seg(&message))))

@@ -200,7 +200,29 @@ fn probes() -> Vec<Probe> {
     ]
     .into_iter()
     .chain(notification_probes())
+    .chain(staff_directory_probes())
     .collect()
+}
+
+/// The gateway's staff directory, with the sources it writes.
+fn staff_directory_probes() -> Vec<Probe> {
+    let values = carenet_gateway::staff_directory_stored_values()
+        .into_iter()
+        .find(|(c, _)| *c == "staff_directory.source")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    vec![Probe {
+        column: "staff_directory.source",
+        insert: "INSERT INTO staff_directory (staff, display_name, roles, groups, source, updated_at_ms) \
+                 VALUES ($1, 'naam', 'mentor', '', $2, 0)",
+        select: "SELECT source FROM staff_directory WHERE staff = $1",
+        blob: false,
+        values: parsed(values, |t| {
+            carenet_gateway::staff_directory::Source::parse("source", t)
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default()
+        }),
+    }]
 }
 
 /// The notifier's columns (ADR 0009), with the values the gateway writes.

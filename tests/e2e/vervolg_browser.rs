@@ -37,6 +37,14 @@ async fn a_pupil_of_17_consents_and_the_mbo_reads_assigns_and_answers_in_the_bro
         .replace("<overstap>VOVO</overstap>", "<overstap>VOMBO</overstap>");
     let id = dossier::import_oso(&vo, &zc, &vombo, child, Route::VoVervolg).await?;
     assert_eq!(dossier::get(&vo, &id).await?.state, DossierState::Ready);
+    // The mbo's staff list: its SLB is picked by name before first signing in.
+    let beheer = Actor::new(mbo.party.clone(), "beheer-1", [Role::Admin])?;
+    carenet_gateway::staff_directory::import(
+        &mbo,
+        &beheer,
+        "slb-5;Youssef Bennani;study_career_coach;ov-1\nintake-4;Karin Smit;intake_coordinator;\n",
+    )
+    .await?;
 
     let (vo_listener, vo_base) = bind().await?;
     let (mbo_listener, mbo_base) = bind().await?;

@@ -500,8 +500,11 @@ pub(crate) async fn publish(
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct AssignRequest {
-    /// The mentor's staff id.
+    /// The mentor's staff id; one the party's staff directory does not
+    /// know is refused (400, field `mentor`).
     mentor: String,
+    /// The teachers' staff ids, each in the staff directory (else 400,
+    /// field `teachers`).
     #[serde(default)]
     teachers: Vec<String>,
     /// This school's own reference of the pupil (needed before feedback).
@@ -514,7 +517,7 @@ pub(crate) struct AssignRequest {
     params(("id" = String, Path, description = "message id of the received dossier")),
     responses(
         (status = 204),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 400, description = "input that cannot be read, or a mentor or teacher not in the staff directory: the field and what is wrong", body = ApiError),
         (status = 401, description = "no valid token", body = ApiError),
         (status = 403, description = "the token or client lacks the right", body = ApiError),
         (status = 404, description = "not found, or not this caller's to see", body = ApiError),
@@ -528,10 +531,30 @@ pub(crate) async fn assign(
     Body(body): Body<AssignRequest>,
 ) -> ApiResult<StatusCode> {
     let (store, kind) = (&state.inner.store, state.inner.kind);
+    // Only people of the staff directory: a typo reaches nobody. (The role
+    // first: who may not assign learns nothing of the directory.)
+    carenet_fabric::actor::require(store, &actor, &carenet_handover::roles::assign(kind), &id)
+        .await?;
+    let mentor = crate::staff_directory::resolve(
+        &state,
+        "mentor",
+        &body.mentor,
+        &crate::dossiers::mentor_roles(kind),
+    )
+    .await?
+    .map_err(|unknown| unknown.error())?;
+    let mut teachers = Vec::new();
+    for t in &body.teachers {
+        teachers.push(
+            crate::staff_directory::resolve(&state, "teachers", t, crate::dossiers::TEACHER_ROLES)
+                .await?
+                .map_err(|unknown| unknown.error())?,
+        );
+    }
     if let Some(child_ref) = &body.child_ref {
         incoming::register_pupil(store, kind, &actor, &id, child_ref).await?;
     }
-    incoming::assign(store, kind, &actor, &id, &body.mentor, &body.teachers).await?;
+    incoming::assign(store, kind, &actor, &id, &mentor, &teachers).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

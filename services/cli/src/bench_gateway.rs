@@ -107,6 +107,7 @@ pub async fn run(
             label: format!("mentor-{s}"),
             who: Who::Staff {
                 staff: format!("mentor-{s}"),
+                name: format!("Mentor {s}"),
                 roles: vec!["care_coordinator".into(), "mentor".into()],
             },
         })

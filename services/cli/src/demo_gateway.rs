@@ -16,26 +16,74 @@ use tokio::sync::watch;
 /// Gateways listen from `port_base` + this.
 pub const GATEWAY_PORT_OFFSET: u16 = 80;
 
-fn staff(label: &str, id: &str, role: &str) -> Persona {
+fn staff(party: &str, label: &str, id: &str, role: &str) -> Persona {
+    let name = name_of(party, id);
     Persona {
-        label: format!("{label} ({id})"),
+        label: format!("{label}: {name}"),
         who: Who::Staff {
             staff: id.into(),
+            name,
             roles: vec![role.into()],
         },
     }
+}
+
+/// The name of a demo staff member: every demo person has a realistic
+/// Dutch name, so no page of the demo shows a staff id.
+fn name_of(party: &str, id: &str) -> String {
+    let name = match (party, id) {
+        ("po-de-linde", "ib-1") => "Sanne de Vries",
+        ("po-de-linde", "mentor-2") => "Joost van Dam",
+        ("po-het-kompas", "ib-1") => "Marieke Hoekstra",
+        ("po-het-kompas", "mentor-2") => "Ahmed El Amrani",
+        ("vo-het-baken", "zc-1") => "Ingrid Bakker",
+        ("vo-het-baken", "mentor-1") => "Mark de Wit",
+        ("vo-het-baken", "teacher-2") => "Fatima Yilmaz",
+        ("vo-het-baken", "tl-1") => "Peter Verhoeven",
+        ("vo-de-brug", "zc-1") => "Els Janssen",
+        ("vo-de-brug", "mentor-1") => "Daan Mulder",
+        ("vo-de-brug", "teacher-2") => "Lisa Kramer",
+        ("vo-de-brug", "tl-1") => "Henk Bosman",
+        ("mbo-vakcollege", "intake-1") => "Karin Smit",
+        ("mbo-vakcollege", "slb-1") => "Youssef Bennani",
+        ("mbo-vakcollege", "teacher-3") => "Wendy Vermeulen",
+        ("swv-rivierenland", "tb-1") => "Anouk Peters",
+        ("swv-rivierenland", "swv-1") => "Gert van Leeuwen",
+        ("jgz-regio", _) => "Roos Dijkstra",
+        ("smw-welzijn", _) => "Bas Koster",
+        ("leerplicht-regio", _) => "Hanneke de Graaf",
+        _ => "Kim de Jong",
+    };
+    name.to_owned()
+}
+
+/// Staff the demo's seed acts as who sign in as no one: its recorder of
+/// the guardians' consents (`demo-zc`) is the school's coordinator.
+fn seed_staff(party: &str, kind: PartyKind) -> Vec<carenet_gateway::staff_directory::Line> {
+    let coordinator = match kind {
+        PartyKind::PoSchool => "ib-1",
+        PartyKind::VoSchool => "zc-1",
+        _ => return Vec::new(),
+    };
+    vec![carenet_gateway::staff_directory::Line {
+        staff: "demo-zc".into(),
+        name: name_of(party, coordinator),
+        roles: vec!["care_coordinator".into()],
+        groups: Vec::new(),
+    }]
 }
 
 /// Who one can be at a demo school.
 fn personas(party: &str, kind: PartyKind) -> Vec<Persona> {
     let mut people = match kind {
         PartyKind::PoSchool => vec![
-            staff("Intern begeleider", "ib-1", "support_coordinator_po"),
-            staff("Leerkracht groep 8", "mentor-2", "mentor"),
+            staff(party, "Intern begeleider", "ib-1", "support_coordinator_po"),
+            staff(party, "Leerkracht groep 8", "mentor-2", "mentor"),
         ],
         // A ZAT partner's professional (the demo's care seed acts as
         // `<party>-1` there).
         PartyKind::ZatPartner => vec![staff(
+            party,
             "Medewerker in het ZAT",
             &format!("{party}-1"),
             "zat_member",
@@ -44,26 +92,33 @@ fn personas(party: &str, kind: PartyKind) -> Vec<Persona> {
         // and assigns, the studieloopbaanbegeleider is the student's mentor.
         PartyKind::Vervolg => vec![
             staff(
+                party,
                 "Intakecoördinator (zorgcoördinator mbo)",
                 "intake-1",
                 "intake_coordinator",
             ),
             staff(
+                party,
                 "Studieloopbaanbegeleider (SLB)",
                 "slb-1",
                 "study_career_coach",
             ),
-            staff("Docent", "teacher-3", "teacher"),
+            staff(party, "Docent", "teacher-3", "teacher"),
         ],
         PartyKind::Swv => vec![
-            staff("Trajectbegeleider", "tb-1", "trajectory_guide"),
-            staff("Medewerker samenwerkingsverband", "swv-1", "swv_staff"),
+            staff(party, "Trajectbegeleider", "tb-1", "trajectory_guide"),
+            staff(
+                party,
+                "Medewerker samenwerkingsverband",
+                "swv-1",
+                "swv_staff",
+            ),
         ],
         _ => vec![
-            staff("Zorgcoördinator", "zc-1", "care_coordinator"),
-            staff("Mentor", "mentor-1", "mentor"),
-            staff("Docent", "teacher-2", "teacher"),
-            staff("Teamleider", "tl-1", "team_lead"),
+            staff(party, "Zorgcoördinator", "zc-1", "care_coordinator"),
+            staff(party, "Mentor", "mentor-1", "mentor"),
+            staff(party, "Docent", "teacher-2", "teacher"),
+            staff(party, "Teamleider", "tl-1", "team_lead"),
         ],
     };
     if party == "po-de-linde" {
@@ -119,6 +174,9 @@ pub async fn start(
         let state = carenet_gateway::build_demo(config, personas(&p.id, kind))
             .await
             .with_context(|| format!("gateway of {}", p.id))?;
+        carenet_gateway::staff_directory::keep_listed(&state, &seed_staff(&p.id, kind))
+            .await
+            .with_context(|| format!("staff directory of {}", p.id))?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen} for the gateway of {}", p.id))?;
