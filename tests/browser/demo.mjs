@@ -19,6 +19,7 @@ try {
   await audit(page, '01-demo-inloggen');
   await page.click('button:has-text("Intern begeleider")');
   check(await page.isVisible('h1:has-text("Welkom")'), 'signed in as the IB by picking a person');
+  check((await page.textContent('main')).includes('U bent ingelogd bij Basisschool De Linde als Sanne de Vries'), 'the demo names the school and the person, never their ids');
   check((await page.textContent('#verzoeken')).includes('Dossier gevraagd door Scholengemeenschap De Brug'), "the IB's work list: a second school's request, by name");
   await page.goto(base + '/dossiers');
   const season = await page.textContent('main');
@@ -54,6 +55,8 @@ try {
   await audit(page, '05-demo-zat-casus');
   await page.goto(vo + '/plannen');
   await page.click('a:has-text("Lotte Visser")');
+  const planPage = await page.textContent('main');
+  check(planPage.includes('Ingrid Bakker') && !planPage.includes('zc-1'), 'the chair: the case coordinator by name');
   const plan = await page.textContent('#acties');
   check(['in uitvoering', 'aangenomen', 'gevraagd'].every((s) => plan.includes(s)), 'the chair: actions of four parties in several states');
   await page.screenshot({ path: `${shots}/06-demo-plan.png`, fullPage: true });
@@ -71,8 +74,8 @@ try {
   // The follow-up institution (mbo) and the SWV have their own gateways,
   // each with its own people on the sign-in page.
   const others = [
-    [process.env.DEMO_MBO_URL, 'mbo', ['Intakecoördinator (zorgcoördinator mbo) (intake-1)', 'Studieloopbaanbegeleider (SLB) (slb-1)', 'Docent (teacher-3)']],
-    [process.env.DEMO_SWV_URL, 'swv', ['Trajectbegeleider (tb-1)', 'Medewerker samenwerkingsverband (swv-1)']],
+    [process.env.DEMO_MBO_URL, 'mbo', ['Intakecoördinator (zorgcoördinator mbo): Karin Smit', 'Studieloopbaanbegeleider (SLB): Youssef Bennani', 'Docent: Wendy Vermeulen']],
+    [process.env.DEMO_SWV_URL, 'swv', ['Trajectbegeleider: Anouk Peters', 'Medewerker samenwerkingsverband: Gert van Leeuwen']],
   ];
   let n = 8;
   for (const [url, name, people] of others) {
@@ -95,6 +98,8 @@ try {
       check((await page.textContent('main')).includes('ontvangen, toe te wijzen'), 'the mbo: a dossier waits to be assigned');
       await page.click('main td a');
       check((await page.locator('h2[id^="kop-"]').count()) > 1, 'the mbo: the received dossier reads section by section');
+      const slbs = await page.$$eval('#mentoren option', (os) => os.map((o) => o.value));
+      check(JSON.stringify(slbs) === JSON.stringify(['Youssef Bennani (studieloopbaanbegeleider)']), 'the mbo: the SLB is picked by name from the staff directory');
       await page.screenshot({ path: `${shots}/09a-demo-mbo-ontvangen.png`, fullPage: true });
       await audit(page, '09a-demo-mbo-ontvangen');
     }

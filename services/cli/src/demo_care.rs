@@ -255,7 +255,7 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<Optio
             decisions: "JGZ onderzoekt, SMW begeleidt het gezin, leerplicht voert een preventief gesprek, school zorgt voor opvang.".into(),
             plan: Some(v1::ZatPlanOfAction {
                 coordinator: "zc-1".into(),
-                reports_back: "zc-1 belt Lotte en haar ouders na elke stap".into(),
+                reports_back: "De zorgcoördinator belt Lotte en haar ouders na elke stap".into(),
                 evaluation_on: day(35),
                 goals: vec![v1::CaseGoal {
                     text: "Lotte is weer elke dag op school".into(),
