@@ -36,7 +36,7 @@ struct Row {
     direction: &'static str,
     pupil: String,
     counterparty: String,
-    status: &'static str,
+    status: String,
     warm: &'static str,
     feedback: bool,
 }
@@ -80,9 +80,23 @@ pub(crate) async fn season_view(
             } else {
                 "inkomend"
             },
-            pupil: r.pupil,
-            status: labels::dossier_status_at(&state, &r.status, &r.counterparty),
-            counterparty: r.counterparty,
+            status: status_text(&state, &r),
+            // A received dossier that is gone keeps no name here: the link
+            // says what it is and opens the page that says it is gone.
+            pupil: if r.pupil.is_empty() && r.direction == "in" {
+                format!(
+                    "dossier van {}",
+                    labels::party_name(&state, &r.counterparty)
+                )
+            } else {
+                r.pupil
+            },
+            counterparty: r
+                .counterparty
+                .split_whitespace()
+                .map(|p| labels::party_name(&state, p))
+                .collect::<Vec<_>>()
+                .join(", "),
             warm: match r.warm_handover.as_str() {
                 "planned" => "gepland",
                 "held" => "gehouden",
@@ -122,8 +136,17 @@ struct DossierPage {
     can_set_destination: bool,
     /// (record id, what for)
     consents: Vec<(String, String)>,
+    /// The school the publish form proposes: the one the guardians'
+    /// consent names, else the one the pupil enrols at (the destination).
+    proposed_recipient: String,
+    /// The consent record the publish form proposes: the granted
+    /// transfer-dossier consent naming the proposed school.
+    proposed_consent: String,
+    /// What the guardians answered on the version to be sent: (seen on
+    /// dd-mm-jjjj, akkoord as words), `None` while they have not seen it.
+    answer: Option<(String, &'static str)>,
     /// Where it went and what became of it, from the season view.
-    sent: Vec<(String, &'static str)>,
+    sent: Vec<(String, String)>,
     /// The handbook's extras: (field, label, current text).
     extras: Vec<(&'static str, &'static str, String)>,
     /// Whether saving the extras makes a new version (a correction).
@@ -178,6 +201,26 @@ fn route_label(r: Route) -> &'static str {
     }
 }
 
+/// The guardians' `akkoord` (OSO codelijst 37) as the page says it.
+fn akkoord_words(code: &str) -> &'static str {
+    match code {
+        "Ja" => "akkoord met de inhoud",
+        "Nee" => "niet akkoord met de inhoud",
+        _ => "niet gezegd of ze akkoord zijn",
+    }
+}
+
+/// A season row's status in words, with the date of a withdrawal
+/// ("ingetrokken op dd-mm-jjjj").
+fn status_text(state: &AppState, r: &season::SeasonRow) -> String {
+    match r.withdrawn_at_ms {
+        Some(at) if r.status == "withdrawn" => {
+            format!("ingetrokken op {}", crate::pages::date_of(at))
+        }
+        _ => labels::dossier_status_at(state, &r.status, &r.counterparty).to_owned(),
+    }
+}
+
 /// `GET /dossiers/{id}`: one outgoing dossier and its next step.
 pub(crate) async fn show(
     State(state): State<AppState>,
@@ -216,15 +259,37 @@ async fn page(
         .actor
         .may(&store.party, &carenet_handover::roles::PUBLISH)
         .is_ok();
-    let consents = if may_publish {
-        crate::consent::granted(state, &staff.actor, &d.child_ref, None)
-            .await?
-            .into_iter()
-            .map(crate::consent::choice)
-            .collect()
+    let granted = if may_publish {
+        crate::consent::granted(state, &staff.actor, &d.child_ref, None).await?
     } else {
         Vec::new()
     };
+    // The school the guardians consented to, else the one the pupil enrols
+    // at; and the consent that names it.
+    let transfer: Vec<_> = granted
+        .iter()
+        .filter(|c| c.version.purpose == carenet_consent::Purpose::TransferDossier.as_str())
+        .collect();
+    let consented: Vec<String> = transfer
+        .iter()
+        .flat_map(|c| dossier::consented_parties(&c.version))
+        .filter(|p| recipients.iter().any(|(id, _)| id == p))
+        .collect();
+    let proposed_recipient = d
+        .destination
+        .clone()
+        .filter(|dest| consented.is_empty() || consented.contains(dest))
+        .or_else(|| consented.first().cloned())
+        .unwrap_or_default();
+    let proposed_consent = transfer
+        .iter()
+        .find(|c| dossier::consented_parties(&c.version).contains(&proposed_recipient))
+        .map(|c| c.version.record_id.clone())
+        .unwrap_or_default();
+    let consents = granted.into_iter().map(crate::consent::choice).collect();
+    let answer = dossier::guardians_answer(store, &d)
+        .await?
+        .map(|(on, akkoord)| (labels::date_text(&on), akkoord_words(&akkoord)));
     // Where it went: its season row, for the roles with the overview (asked
     // only then, so a mentor's page view is no audited refusal).
     let overview = carenet_handover::roles::overview(state.inner.kind);
@@ -233,8 +298,14 @@ async fn page(
             .await?
             .filter(|r| r.status != d.state.as_str())
             .map(|r| {
-                let status = labels::dossier_status_at(state, &r.status, &r.counterparty);
-                vec![(r.counterparty, status)]
+                let status = status_text(state, &r);
+                let to = r
+                    .counterparty
+                    .split_whitespace()
+                    .map(|p| labels::party_name(state, p))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                vec![(to, status)]
             })
             .unwrap_or_default()
     } else {
@@ -318,6 +389,9 @@ async fn page(
         can_set_destination: may_publish && !recipients.is_empty(),
         recipients,
         consents,
+        proposed_recipient,
+        proposed_consent,
+        answer,
         sent,
         extras: EXTRA_LABELS
             .iter()
