@@ -559,6 +559,51 @@ struct IncomingPage {
     notice: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "withdrawn.html")]
+struct GonePage {
+    csrf: String,
+    /// Withdrawn by the sender (else purged after its retention period).
+    withdrawn: bool,
+    sender: String,
+    received_on: String,
+    /// When the withdrawal arrived (dd-mm-jjjj).
+    on: String,
+    /// This school's own reference of the pupil, if it registered one (the
+    /// name went with the content).
+    child_ref: Option<String>,
+    back: String,
+    back_label: &'static str,
+}
+
+/// The page a received dossier that is gone opens instead of "not found",
+/// for whoever could read it ([`reading::gone`]); `None` while it is there.
+async fn gone_page(state: &AppState, staff: &Staff, id: &str) -> Result<Option<Response>, Error> {
+    let store = &state.inner.store;
+    let Some(item) = reading::gone(store, state.inner.kind, &staff.actor, id).await? else {
+        return Ok(None);
+    };
+    let overview = carenet_handover::roles::overview(state.inner.kind);
+    let (back, back_label) = if staff.actor.may(&store.party, &overview).is_ok() {
+        ("/dossiers".to_owned(), "de dossiers")
+    } else {
+        ("/mijn-leerlingen".to_owned(), "mijn leerlingen")
+    };
+    Ok(Some(render(&GonePage {
+        csrf: staff.session.csrf.clone(),
+        withdrawn: item.removed.as_deref() == Some("withdrawn"),
+        sender: labels::party_name(state, &item.sender),
+        received_on: crate::pages::date_of(item.received_at_ms),
+        on: item
+            .withdrawn_at_ms
+            .map(crate::pages::date_of)
+            .unwrap_or_default(),
+        child_ref: item.child_ref,
+        back,
+        back_label,
+    })))
+}
+
 /// A warm-handover record another school shared, as the page shows it.
 struct SharedWarm {
     held_on: String,
@@ -580,6 +625,9 @@ pub(crate) async fn received(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id]));
+    if let Some(page) = gone_page(&state, &staff, &id).await? {
+        return Ok((jar, page).into_response());
+    }
     let store = &state.inner.store;
     let kind = state.inner.kind;
     let (item, d) = reading::read(store, kind, &staff.actor, &id, Reading::Page).await?;
@@ -745,8 +793,8 @@ struct MinePage {
     /// Who reads a pupil's dossier in class: the mentor, at a follow-up
     /// institution the studieloopbaanbegeleider.
     mentor_word: &'static str,
-    /// (link, pupil, received on, read)
-    items: Vec<(String, String, String, bool)>,
+    /// (link, pupil, received on, read, withdrawn on)
+    items: Vec<(String, String, String, bool, Option<String>)>,
 }
 
 /// `GET /mijn-leerlingen`: the dossiers assigned to this mentor or teacher.
@@ -757,7 +805,8 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
         .await?
         .into_iter()
         .filter(|i| {
-            i.available && (i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me))
+            (i.available || i.removed.as_deref() == Some("withdrawn"))
+                && (i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me))
         })
         .collect();
     let mut names = incoming::pupil_names(store, &items).await?;
@@ -766,9 +815,20 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
         .map(|i| {
             (
                 crate::href::path(&["ontvangen", &i.message_id, "samenvatting"]),
-                names.remove(&i.message_id).unwrap_or_default(),
+                names.remove(&i.message_id).unwrap_or_else(|| {
+                    // Withdrawn: the name went with the content.
+                    match &i.child_ref {
+                        Some(r) => format!("leerling {r}"),
+                        None => format!("dossier van {}", labels::party_name(&state, &i.sender)),
+                    }
+                }),
                 crate::pages::date_of(i.received_at_ms),
                 i.opened_at_ms.is_some(),
+                (!i.available).then(|| {
+                    i.withdrawn_at_ms
+                        .map(crate::pages::date_of)
+                        .unwrap_or_default()
+                }),
             )
         })
         .collect();
@@ -819,11 +879,11 @@ pub(crate) async fn digest(
 ) -> Result<Response, Error> {
     let (jar, notice) =
         crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id, "samenvatting"]));
+    if let Some(page) = gone_page(&state, &staff, &id).await? {
+        return Ok((jar, page).into_response());
+    }
     let store = &state.inner.store;
     let item = incoming::get(store, &id).await?;
-    if !item.available {
-        return Err(Error::NotFound);
-    }
     let unopened_mentor =
         item.mentor.as_deref() == Some(staff.actor.staff.as_str()) && item.opened_at_ms.is_none();
     let (pupil, items) = if unopened_mentor {
