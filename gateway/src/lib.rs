@@ -35,6 +35,7 @@ mod requests;
 mod session;
 pub mod sessions;
 mod warm;
+mod withdrawal;
 
 use std::sync::Arc;
 
@@ -280,7 +281,10 @@ pub fn router(state: AppState) -> Router {
             "/ouderportaal/uitnodiging/{id}/intrekken",
             post(links::withdraw),
         )
-        .route("/toestemming/{record}/intrekken", post(consent::withdraw))
+        .route(
+            "/toestemming/{record}/intrekken",
+            get(withdrawal::confirm).post(consent::withdraw),
+        )
         .route("/toestemming/{record}/besluit", post(consent::decide))
         .route(
             "/toestemming/{record}/formulier",
