@@ -368,6 +368,18 @@ pub fn dossier_status(code: &str) -> &'static str {
     }
 }
 
+/// Where a transfer dossier stands, as a parent (or the pupil) reads it on
+/// the portal: no school jargon.
+pub fn dossier_status_for_parent(code: &str) -> &'static str {
+    match code {
+        "draft" => "de school schrijft het nog",
+        "awaiting_inspection" => "wacht op uw reactie",
+        "ready" => "klaar; de school kan het nu naar de nieuwe school sturen",
+        "published" => "naar de nieuwe school gestuurd",
+        _ => "onbekend",
+    }
+}
+
 /// A season-view status of an outgoing dossier as its sender reads it,
 /// named after whom it went to (`counterparty`: party ids, space
 /// separated): a follow-up institution's reader is the student's

@@ -369,6 +369,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ouders/kind/{n}/gezien", get(portal::seen))
         .route("/ouders/kind/{n}/plan", get(portal::plan))
         .route("/ouders/toestemming/{record}", post(portal::decide))
+        .route(
+            "/ouders/toestemming/{record}/intrekken",
+            get(portal::confirm_withdrawal),
+        )
         .route("/ouders/dossier/{id}", get(portal::read_dossier))
         .route("/ouders/dossier/{id}/zienswijze", post(portal::give_view))
         .route("/ouders/dossier/{id}/bijlagen/{n}", get(portal::attachment))
