@@ -22,7 +22,7 @@ fs.mkdirSync(shots, { recursive: true });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
 const pages = [];
 async function person(options = {}) {
-  const context = await browser.newContext(options);
+  const context = await browser.newContext({ locale: 'nl-NL', ...options });
   const page = await context.newPage();
   pages.push(page);
   return page;
