@@ -119,7 +119,8 @@ struct DossierPage {
     id: String,
     pupil: String,
     route: &'static str,
-    state: &'static str,
+    /// Its state in words ("ingetrokken op dd-mm-jjjj" once withdrawn).
+    state: String,
     version: u32,
     advice: String,
     guardian_view: String,
@@ -293,11 +294,13 @@ async fn page(
     // Where it went: its season row, for the roles with the overview (asked
     // only then, so a mentor's page view is no audited refusal).
     let overview = carenet_handover::roles::overview(state.inner.kind);
+    let mut withdrawn_on = None;
     let sent = if staff.actor.may(&store.party, &overview).is_ok() {
         season::of_dossier(store, state.inner.kind, &staff.actor, &id)
             .await?
             .filter(|r| r.status != d.state.as_str())
             .map(|r| {
+                withdrawn_on = r.withdrawn_at_ms.map(crate::pages::date_of);
                 let status = status_text(state, &r);
                 let to = r
                     .counterparty
@@ -370,7 +373,10 @@ async fn page(
         id: d.id.clone(),
         pupil: summary.pupil_name,
         route: route_label(d.route),
-        state: labels::dossier_status(d.state.as_str()),
+        state: match withdrawn_on {
+            Some(on) => format!("ingetrokken op {on}"),
+            None => labels::dossier_status(d.state.as_str()).to_owned(),
+        },
         version: d.version,
         advice: summary.advice.unwrap_or_default(),
         guardian_view: d.dossier.extras.guardian_view.clone().unwrap_or_default(),

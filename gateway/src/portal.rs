@@ -351,7 +351,7 @@ struct ChildPage {
     requests: Vec<ConsentLine>,
     current: Vec<ConsentLine>,
     /// (link, what it is, state, what the guardian answered)
-    dossiers: Vec<(String, &'static str, &'static str, String)>,
+    dossiers: Vec<(String, &'static str, String, String)>,
     /// The child's plan at this school, if there is one the guardian may see.
     has_plan: bool,
     /// Whether "who saw what" is the guardian's to see.
@@ -454,7 +454,7 @@ pub(crate) async fn child(
         }
     }
     let mut dossiers = Vec::new();
-    for (id, _, st) in dossier::for_guardian(store, &link).await? {
+    for (id, version, st) in dossier::for_guardian(store, &link).await? {
         let what = match st {
             DossierState::AwaitingInspection if link.is_pupil() => {
                 "Je overdrachtsdossier: lees het en geef je reactie"
@@ -469,10 +469,17 @@ pub(crate) async fn child(
             Some((on, akkoord)) => answer_text(&labels::date_text(&on), &akkoord, link.is_pupil()),
             None => String::new(),
         };
+        let status = match carenet_handover::season::withdrawn_at(store, &id, version).await? {
+            Some(at) => format!(
+                "ingetrokken op {}: de nieuwe school kan het niet meer lezen",
+                date_of(at)
+            ),
+            None => labels::dossier_status_for_parent(st.as_str()).to_owned(),
+        };
         dossiers.push((
             crate::href::path(&["ouders", "dossier", &id]),
             what,
-            labels::dossier_status_for_parent(st.as_str()),
+            status,
             answer,
         ));
     }

@@ -296,6 +296,7 @@ try {
   await parent.click('button:has-text("Ja, toestemming intrekken")');
   check((await text(parent)).includes('U heeft uw toestemming ingetrokken'), 'guardian: consent withdrawn');
   check(parent.url().startsWith(childUrl), "guardian: back on the child's page after withdrawing");
+  await until(parent, childUrl, async (_r, p) => (await p.textContent('#dossiers')).includes('ingetrokken op'), 'guardian: the dossier says it was withdrawn, and when');
   await shot(parent, '24-ingetrokken');
   await parent.goto(childUrl);
   await parent.click('a:has-text("Wie heeft wat")');

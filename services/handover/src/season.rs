@@ -176,11 +176,7 @@ async fn outgoing_row(store: &Store, row: OutgoingRow) -> Result<SeasonRow> {
         .any(|s| s.status == "feedback" && recipients.contains(&s.from_party.as_str()));
     // Withdrawn from every school this version went to (the basis it was
     // released under ended): that is what the sender sees, not "read".
-    let ids: Vec<String> = this_version.iter().map(|s| s.message_id.clone()).collect();
-    let withdrawn = store.withdrawn_sent(&ids).await?;
-    let withdrawn_at_ms = (!ids.is_empty() && ids.iter().all(|i| withdrawn.contains_key(i)))
-        .then(|| withdrawn.values().copied().max())
-        .flatten();
+    let withdrawn_at_ms = withdrawn_of(store, &this_version).await?;
     let status = if state != DossierState::Published {
         state.as_str().to_owned()
     } else if withdrawn_at_ms.is_some() {
@@ -217,6 +213,30 @@ async fn outgoing_row(store: &Store, row: OutgoingRow) -> Result<SeasonRow> {
         izo: false,
         withdrawn_at_ms,
     })
+}
+
+/// When these sent messages (one version, to every school it went to) were
+/// all withdrawn, if they were: the last withdrawal.
+async fn withdrawn_of(
+    store: &Store,
+    sent: &[&carenet_fabric::store::read::Sent],
+) -> Result<Option<i64>> {
+    let ids: Vec<String> = sent.iter().map(|s| s.message_id.clone()).collect();
+    let withdrawn = store.withdrawn_sent(&ids).await?;
+    Ok(
+        (!ids.is_empty() && ids.iter().all(|i| withdrawn.contains_key(i)))
+            .then(|| withdrawn.values().copied().max())
+            .flatten(),
+    )
+}
+
+/// When the current version of dossier `id` was withdrawn from every
+/// school it went to, if it was (a system read: the parent portal says it
+/// to the guardians, who see the dossier itself).
+pub async fn withdrawn_at(store: &Store, id: &str, version: u32) -> Result<Option<i64>> {
+    let sent = store.sent_versions(dossier::DOSSIER_TYPE, id).await?;
+    let this_version: Vec<_> = sent.iter().filter(|s| s.version == version).collect();
+    withdrawn_of(store, &this_version).await
 }
 
 /// Where one of this school's dossiers stands, as its season row, for the
