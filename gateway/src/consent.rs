@@ -123,10 +123,7 @@ fn page(state: &AppState, staff: &Staff) -> ConsentPage {
         PartyKind::Swv,
         PartyKind::Vervolg,
     ] {
-        recipients.push((
-            format!("kind:{}", k.as_str()),
-            format!("elke {}", labels::kind(k)),
-        ));
+        recipients.push((format!("kind:{}", k.as_str()), labels::every_kind(k)));
     }
     ConsentPage {
         csrf: staff.session.csrf.clone(),

@@ -36,7 +36,7 @@ struct Row {
     direction: &'static str,
     pupil: String,
     counterparty: String,
-    status: &'static str,
+    status: String,
     warm: &'static str,
     feedback: bool,
 }
@@ -80,9 +80,23 @@ pub(crate) async fn season_view(
             } else {
                 "inkomend"
             },
-            pupil: r.pupil,
-            status: labels::dossier_status_at(&state, &r.status, &r.counterparty),
-            counterparty: r.counterparty,
+            status: status_text(&state, &r),
+            // A received dossier that is gone keeps no name here: the link
+            // says what it is and opens the page that says it is gone.
+            pupil: if r.pupil.is_empty() && r.direction == "in" {
+                format!(
+                    "dossier van {}",
+                    labels::party_name(&state, &r.counterparty)
+                )
+            } else {
+                r.pupil
+            },
+            counterparty: r
+                .counterparty
+                .split_whitespace()
+                .map(|p| labels::party_name(&state, p))
+                .collect::<Vec<_>>()
+                .join(", "),
             warm: match r.warm_handover.as_str() {
                 "planned" => "gepland",
                 "held" => "gehouden",
@@ -105,7 +119,8 @@ struct DossierPage {
     id: String,
     pupil: String,
     route: &'static str,
-    state: &'static str,
+    /// Its state in words ("ingetrokken op dd-mm-jjjj" once withdrawn).
+    state: String,
     version: u32,
     advice: String,
     guardian_view: String,
@@ -122,8 +137,17 @@ struct DossierPage {
     can_set_destination: bool,
     /// (record id, what for)
     consents: Vec<(String, String)>,
+    /// The school the publish form proposes: the one the guardians'
+    /// consent names, else the one the pupil enrols at (the destination).
+    proposed_recipient: String,
+    /// The consent record the publish form proposes: the granted
+    /// transfer-dossier consent naming the proposed school.
+    proposed_consent: String,
+    /// What the guardians answered on the version to be sent: (seen on
+    /// dd-mm-jjjj, akkoord as words), `None` while they have not seen it.
+    answer: Option<(String, &'static str)>,
     /// Where it went and what became of it, from the season view.
-    sent: Vec<(String, &'static str)>,
+    sent: Vec<(String, String)>,
     /// The handbook's extras: (field, label, current text).
     extras: Vec<(&'static str, &'static str, String)>,
     /// Whether saving the extras makes a new version (a correction).
@@ -178,6 +202,26 @@ fn route_label(r: Route) -> &'static str {
     }
 }
 
+/// The guardians' `akkoord` (OSO codelijst 37) as the page says it.
+fn akkoord_words(code: &str) -> &'static str {
+    match code {
+        "Ja" => "akkoord met de inhoud",
+        "Nee" => "niet akkoord met de inhoud",
+        _ => "niet gezegd of ze akkoord zijn",
+    }
+}
+
+/// A season row's status in words, with the date of a withdrawal
+/// ("ingetrokken op dd-mm-jjjj").
+fn status_text(state: &AppState, r: &season::SeasonRow) -> String {
+    match r.withdrawn_at_ms {
+        Some(at) if r.status == "withdrawn" => {
+            format!("ingetrokken op {}", crate::pages::date_of(at))
+        }
+        _ => labels::dossier_status_at(state, &r.status, &r.counterparty).to_owned(),
+    }
+}
+
 /// `GET /dossiers/{id}`: one outgoing dossier and its next step.
 pub(crate) async fn show(
     State(state): State<AppState>,
@@ -216,25 +260,55 @@ async fn page(
         .actor
         .may(&store.party, &carenet_handover::roles::PUBLISH)
         .is_ok();
-    let consents = if may_publish {
-        crate::consent::granted(state, &staff.actor, &d.child_ref, None)
-            .await?
-            .into_iter()
-            .map(crate::consent::choice)
-            .collect()
+    let granted = if may_publish {
+        crate::consent::granted(state, &staff.actor, &d.child_ref, None).await?
     } else {
         Vec::new()
     };
+    // The school the guardians consented to, else the one the pupil enrols
+    // at; and the consent that names it.
+    let transfer: Vec<_> = granted
+        .iter()
+        .filter(|c| c.version.purpose == carenet_consent::Purpose::TransferDossier.as_str())
+        .collect();
+    let consented: Vec<String> = transfer
+        .iter()
+        .flat_map(|c| dossier::consented_parties(&c.version))
+        .filter(|p| recipients.iter().any(|(id, _)| id == p))
+        .collect();
+    let proposed_recipient = d
+        .destination
+        .clone()
+        .filter(|dest| consented.is_empty() || consented.contains(dest))
+        .or_else(|| consented.first().cloned())
+        .unwrap_or_default();
+    let proposed_consent = transfer
+        .iter()
+        .find(|c| dossier::consented_parties(&c.version).contains(&proposed_recipient))
+        .map(|c| c.version.record_id.clone())
+        .unwrap_or_default();
+    let consents = granted.into_iter().map(crate::consent::choice).collect();
+    let answer = dossier::guardians_answer(store, &d)
+        .await?
+        .map(|(on, akkoord)| (labels::date_text(&on), akkoord_words(&akkoord)));
     // Where it went: its season row, for the roles with the overview (asked
     // only then, so a mentor's page view is no audited refusal).
     let overview = carenet_handover::roles::overview(state.inner.kind);
+    let mut withdrawn_on = None;
     let sent = if staff.actor.may(&store.party, &overview).is_ok() {
         season::of_dossier(store, state.inner.kind, &staff.actor, &id)
             .await?
             .filter(|r| r.status != d.state.as_str())
             .map(|r| {
-                let status = labels::dossier_status_at(state, &r.status, &r.counterparty);
-                vec![(r.counterparty, status)]
+                withdrawn_on = r.withdrawn_at_ms.map(crate::pages::date_of);
+                let status = status_text(state, &r);
+                let to = r
+                    .counterparty
+                    .split_whitespace()
+                    .map(|p| labels::party_name(state, p))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                vec![(to, status)]
             })
             .unwrap_or_default()
     } else {
@@ -299,7 +373,10 @@ async fn page(
         id: d.id.clone(),
         pupil: summary.pupil_name,
         route: route_label(d.route),
-        state: labels::dossier_status(d.state.as_str()),
+        state: match withdrawn_on {
+            Some(on) => format!("ingetrokken op {on}"),
+            None => labels::dossier_status(d.state.as_str()).to_owned(),
+        },
         version: d.version,
         advice: summary
             .advice
@@ -321,6 +398,9 @@ async fn page(
         can_set_destination: may_publish && !recipients.is_empty(),
         recipients,
         consents,
+        proposed_recipient,
+        proposed_consent,
+        answer,
         sent,
         extras: EXTRA_LABELS
             .iter()
@@ -523,6 +603,51 @@ impl IncomingPage {
     }
 }
 
+#[derive(Template)]
+#[template(path = "withdrawn.html")]
+struct GonePage {
+    csrf: String,
+    /// Withdrawn by the sender (else purged after its retention period).
+    withdrawn: bool,
+    sender: String,
+    received_on: String,
+    /// When the withdrawal arrived (dd-mm-jjjj).
+    on: String,
+    /// This school's own reference of the pupil, if it registered one (the
+    /// name went with the content).
+    child_ref: Option<String>,
+    back: String,
+    back_label: &'static str,
+}
+
+/// The page a received dossier that is gone opens instead of "not found",
+/// for whoever could read it ([`reading::gone`]); `None` while it is there.
+async fn gone_page(state: &AppState, staff: &Staff, id: &str) -> Result<Option<Response>, Error> {
+    let store = &state.inner.store;
+    let Some(item) = reading::gone(store, state.inner.kind, &staff.actor, id).await? else {
+        return Ok(None);
+    };
+    let overview = carenet_handover::roles::overview(state.inner.kind);
+    let (back, back_label) = if staff.actor.may(&store.party, &overview).is_ok() {
+        ("/dossiers".to_owned(), "de dossiers")
+    } else {
+        ("/mijn-leerlingen".to_owned(), "mijn leerlingen")
+    };
+    Ok(Some(render(&GonePage {
+        csrf: staff.session.csrf.clone(),
+        withdrawn: item.removed.as_deref() == Some("withdrawn"),
+        sender: labels::party_name(state, &item.sender),
+        received_on: crate::pages::date_of(item.received_at_ms),
+        on: item
+            .withdrawn_at_ms
+            .map(crate::pages::date_of)
+            .unwrap_or_default(),
+        child_ref: item.child_ref,
+        back,
+        back_label,
+    })))
+}
+
 /// A warm-handover record another school shared, as the page shows it.
 struct SharedWarm {
     held_on: String,
@@ -544,6 +669,9 @@ pub(crate) async fn received(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id]));
+    if let Some(page) = gone_page(&state, &staff, &id).await? {
+        return Ok((jar, page).into_response());
+    }
     let page = incoming_page(&state, &staff, &id, notice, AssignTyped::default(), None).await?;
     Ok((jar, render(&page)).into_response())
 }
@@ -817,8 +945,8 @@ struct MinePage {
     /// Who reads a pupil's dossier in class: the mentor, at a follow-up
     /// institution the studieloopbaanbegeleider.
     mentor_word: &'static str,
-    /// (link, pupil, received on, read)
-    items: Vec<(String, String, String, bool)>,
+    /// (link, pupil, received on, read, withdrawn on)
+    items: Vec<(String, String, String, bool, Option<String>)>,
 }
 
 /// `GET /mijn-leerlingen`: the dossiers assigned to this mentor or teacher.
@@ -829,7 +957,8 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
         .await?
         .into_iter()
         .filter(|i| {
-            i.available && (i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me))
+            (i.available || i.removed.as_deref() == Some("withdrawn"))
+                && (i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me))
         })
         .collect();
     let mut names = incoming::pupil_names(store, &items).await?;
@@ -838,9 +967,20 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
         .map(|i| {
             (
                 crate::href::path(&["ontvangen", &i.message_id, "samenvatting"]),
-                names.remove(&i.message_id).unwrap_or_default(),
+                names.remove(&i.message_id).unwrap_or_else(|| {
+                    // Withdrawn: the name went with the content.
+                    match &i.child_ref {
+                        Some(r) => format!("leerling {r}"),
+                        None => format!("dossier van {}", labels::party_name(&state, &i.sender)),
+                    }
+                }),
                 crate::pages::date_of(i.received_at_ms),
                 i.opened_at_ms.is_some(),
+                (!i.available).then(|| {
+                    i.withdrawn_at_ms
+                        .map(crate::pages::date_of)
+                        .unwrap_or_default()
+                }),
             )
         })
         .collect();
@@ -891,11 +1031,11 @@ pub(crate) async fn digest(
 ) -> Result<Response, Error> {
     let (jar, notice) =
         crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id, "samenvatting"]));
+    if let Some(page) = gone_page(&state, &staff, &id).await? {
+        return Ok((jar, page).into_response());
+    }
     let store = &state.inner.store;
     let item = incoming::get(store, &id).await?;
-    if !item.available {
-        return Err(Error::NotFound);
-    }
     let unopened_mentor =
         item.mentor.as_deref() == Some(staff.actor.staff.as_str()) && item.opened_at_ms.is_none();
     let (pupil, items) = if unopened_mentor {

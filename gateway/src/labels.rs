@@ -113,6 +113,15 @@ pub fn kind(k: PartyKind) -> &'static str {
     }
 }
 
+/// "every party of kind `k`", with the right article: "elk
+/// samenwerkingsverband" (a het-word), "elke basisschool".
+pub fn every_kind(k: PartyKind) -> String {
+    match k {
+        PartyKind::Swv => format!("elk {}", kind(k)),
+        _ => format!("elke {}", kind(k)),
+    }
+}
+
 /// A data category as the heading of its part of a dossier, for school staff
 /// (and, on the portal, the guardians): the OSO categories and carenet's care
 /// categories.
@@ -327,10 +336,9 @@ pub fn recipients(
                     .and_then(|d| d.get(id))
                     .map_or_else(|| unknown(id), |e| e.name.clone()),
             ),
-            Some(Target::Kind(k)) => Some(format!(
-                "elke {}",
-                PartyKind::from_proto(*k).map_or("organisatie", kind)
-            )),
+            Some(Target::Kind(k)) => Some(
+                PartyKind::from_proto(*k).map_or_else(|| "elke organisatie".to_owned(), every_kind),
+            ),
             None => None,
         })
         .collect::<Vec<_>>()
@@ -362,6 +370,18 @@ pub fn dossier_status(code: &str) -> &'static str {
         "assigned" => "toegewezen, nog niet gelezen",
         "withdrawn" => "ingetrokken",
         "purged" => "verwijderd (bewaartermijn)",
+        _ => "onbekend",
+    }
+}
+
+/// Where a transfer dossier stands, as a parent (or the pupil) reads it on
+/// the portal: no school jargon.
+pub fn dossier_status_for_parent(code: &str) -> &'static str {
+    match code {
+        "draft" => "de school schrijft het nog",
+        "awaiting_inspection" => "wacht op uw reactie",
+        "ready" => "klaar; de school kan het nu naar de nieuwe school sturen",
+        "published" => "naar de nieuwe school gestuurd",
         _ => "onbekend",
     }
 }
@@ -440,6 +460,13 @@ mod tests {
         ] {
             assert_ne!(dossier_status(s), "onbekend", "{s}");
         }
+    }
+
+    #[test]
+    fn every_kind_takes_its_article() {
+        assert_eq!(every_kind(PartyKind::Swv), "elk samenwerkingsverband");
+        assert_eq!(every_kind(PartyKind::PoSchool), "elke basisschool");
+        assert_eq!(every_kind(PartyKind::Vervolg), "elke vervolgopleiding");
     }
 
     #[test]

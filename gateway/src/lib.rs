@@ -36,6 +36,7 @@ mod session;
 pub mod sessions;
 pub mod staff_directory;
 mod warm;
+mod withdrawal;
 
 use std::sync::Arc;
 
@@ -299,7 +300,10 @@ pub fn router(state: AppState) -> Router {
             "/ouderportaal/uitnodiging/{id}/intrekken",
             post(links::withdraw),
         )
-        .route("/toestemming/{record}/intrekken", post(consent::withdraw))
+        .route(
+            "/toestemming/{record}/intrekken",
+            get(withdrawal::confirm).post(consent::withdraw),
+        )
         .route("/toestemming/{record}/besluit", post(consent::decide))
         .route(
             "/toestemming/{record}/formulier",
@@ -384,6 +388,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ouders/kind/{n}/gezien", get(portal::seen))
         .route("/ouders/kind/{n}/plan", get(portal::plan))
         .route("/ouders/toestemming/{record}", post(portal::decide))
+        .route(
+            "/ouders/toestemming/{record}/intrekken",
+            get(portal::confirm_withdrawal),
+        )
         .route("/ouders/dossier/{id}", get(portal::read_dossier))
         .route("/ouders/dossier/{id}/zienswijze", post(portal::give_view))
         .route("/ouders/dossier/{id}/bijlagen/{n}", get(portal::attachment))

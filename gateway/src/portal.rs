@@ -350,8 +350,8 @@ struct ChildPage {
     name: String,
     requests: Vec<ConsentLine>,
     current: Vec<ConsentLine>,
-    /// (link, what it is, state)
-    dossiers: Vec<(String, &'static str, &'static str)>,
+    /// (link, what it is, state, what the guardian answered)
+    dossiers: Vec<(String, &'static str, String, String)>,
     /// The child's plan at this school, if there is one the guardian may see.
     has_plan: bool,
     /// Whether "who saw what" is the guardian's to see.
@@ -360,6 +360,8 @@ struct ChildPage {
     pupil_decides: Option<&'static str>,
     /// The reader is the pupil themself: the page says "je" and "mijn".
     pupil: bool,
+    /// What the last action did, said on the child's page it returns to.
+    notice: Option<&'static str>,
 }
 
 struct ConsentLine {
@@ -367,8 +369,43 @@ struct ConsentLine {
     purpose: &'static str,
     recipients: String,
     categories: Vec<&'static str>,
+    /// Until when (dd-mm-jjjj), or empty.
     until: String,
     status: &'static str,
+    /// The date of the answer or change shown (dd-mm-jjjj).
+    on: String,
+}
+
+/// What an action on the portal did, in the words of the one who did it
+/// (`pupil`: the pupil on their own page, addressed as "je").
+fn notice_text(m: &str, pupil: bool) -> Option<&'static str> {
+    Some(match (m, pupil) {
+        ("gegeven", true) => "Je hebt toestemming gegeven. Dank je wel.",
+        ("geweigerd", true) => "Je hebt geen toestemming gegeven. Dat is vastgelegd.",
+        ("ingetrokken", true) => {
+            "Je hebt je toestemming ingetrokken. Wie de gegevens kreeg, krijgt bericht en mag ze niet meer gebruiken."
+        }
+        ("zienswijze", true) => "Je reactie is vastgelegd en gaat met het dossier mee.",
+        ("gegeven", false) => "U heeft toestemming gegeven. Dank u wel.",
+        ("geweigerd", false) => "U heeft geen toestemming gegeven. Dat is vastgelegd.",
+        ("ingetrokken", false) => {
+            "U heeft uw toestemming ingetrokken. Wie de gegevens kreeg, krijgt bericht en mag ze niet meer gebruiken."
+        }
+        ("zienswijze", false) => "Uw reactie is vastgelegd en gaat met het dossier mee.",
+        _ => return None,
+    })
+}
+
+/// The child's page in the guardian's list (`/ouders/kind/{n}`) for the
+/// child `link` is about, with what was just done (`m`); the start page if
+/// the child is not (or no longer) in the list.
+async fn back_to_child(state: &AppState, link: &Linked, m: &str) -> Result<Response, Error> {
+    let links = portal::links(&state.inner.store, link.guardian()).await?;
+    let to = match links.iter().position(|l| l.child_ref == link.child_ref()) {
+        Some(i) => format!("/ouders/kind/{}?m={m}", i + 1),
+        None => format!("/ouders?m={m}"),
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 fn recipients_text(state: &AppState, c: &carenet_proto::v1::ConsentVersion) -> String {
@@ -383,6 +420,7 @@ pub(crate) async fn child(
     State(state): State<AppState>,
     parent: Parent,
     Path(n): Path<usize>,
+    Query(notice): Query<Notice>,
 ) -> Result<Response, Error> {
     let link = match nth(&state, &parent.guardian, n).await? {
         Ok(link) => link,
@@ -406,35 +444,45 @@ pub(crate) async fn child(
             } else {
                 labels::categories(&c.version.categories)
             },
-            until: c.version.valid_until.clone(),
+            until: labels::date_text(&c.version.valid_until),
             status: labels::consent_status(carenet_consent::record::status_name(c.status())),
+            on: date_of(c.version.recorded_at_ms),
         };
         match c.status() {
             ConsentStatus::Requested => requests.push(line),
             _ => current.push(line),
         }
     }
-    let dossiers = dossier::for_guardian(store, &link)
-        .await?
-        .into_iter()
-        .map(|(id, _, st)| {
-            let what = match st {
-                DossierState::AwaitingInspection if link.is_pupil() => {
-                    "Je overdrachtsdossier: lees het en geef je reactie"
-                }
-                DossierState::AwaitingInspection => {
-                    "Overdrachtsdossier: lees het en geef uw reactie"
-                }
-                _ if link.is_pupil() => "Je overdrachtsdossier",
-                _ => "Overdrachtsdossier",
-            };
-            (
-                crate::href::path(&["ouders", "dossier", &id]),
-                what,
-                labels::dossier_status(st.as_str()),
-            )
-        })
-        .collect();
+    let mut dossiers = Vec::new();
+    for (id, version, st) in dossier::for_guardian(store, &link).await? {
+        let what = match st {
+            DossierState::AwaitingInspection if link.is_pupil() => {
+                "Je overdrachtsdossier: lees het en geef je reactie"
+            }
+            DossierState::AwaitingInspection => "Overdrachtsdossier: lees het en geef uw reactie",
+            _ if link.is_pupil() => "Je overdrachtsdossier",
+            _ => "Overdrachtsdossier",
+        };
+        let answer = match dossier::guardians_answer(store, &dossier::get(store, &id).await?)
+            .await?
+        {
+            Some((on, akkoord)) => answer_text(&labels::date_text(&on), &akkoord, link.is_pupil()),
+            None => String::new(),
+        };
+        let status = match carenet_handover::season::withdrawn_at(store, &id, version).await? {
+            Some(at) => format!(
+                "ingetrokken op {}: de nieuwe school kan het niet meer lezen",
+                date_of(at)
+            ),
+            None => labels::dossier_status_for_parent(st.as_str()).to_owned(),
+        };
+        dossiers.push((
+            crate::href::path(&["ouders", "dossier", &id]),
+            what,
+            status,
+            answer,
+        ));
+    }
     let has_plan = carenet_caseplan::plan::has_plan(store, &link).await?;
     let pupil_decides = match access.age() {
         _ if link.is_pupil() && access.nothing_to_decide() => Some(
@@ -466,7 +514,22 @@ pub(crate) async fn child(
         disclosures: access.page(Page::Disclosures),
         pupil_decides,
         pupil: link.is_pupil(),
+        notice: notice_text(&notice.m, link.is_pupil()),
     }))
+}
+
+/// What the guardian (or the pupil) answered on the dossier, said back.
+fn answer_text(on: &str, akkoord: &str, pupil: bool) -> String {
+    let said = match akkoord {
+        "Ja" => "akkoord",
+        "Nee" => "niet akkoord",
+        _ => "geen antwoord op de vraag of het klopt",
+    };
+    if pupil {
+        format!("Je hebt het gelezen op {on}. Je antwoord: {said}.")
+    } else {
+        format!("U heeft het gelezen op {on}. Uw antwoord: {said}.")
+    }
 }
 
 #[derive(Deserialize)]
@@ -504,7 +567,57 @@ pub(crate) async fn decide(
         }
         _ => return Err(Error::invalid("besluit", "geven, weigeren of intrekken")),
     };
-    Ok(Redirect::to(&format!("/ouders?m={done}")).into_response())
+    back_to_child(&state, &link, done).await
+}
+
+#[derive(Template)]
+#[template(path = "portal_withdraw.html")]
+struct WithdrawPage {
+    csrf: String,
+    id: String,
+    purpose: &'static str,
+    recipients: String,
+    /// Whether it is the consent to send the transfer dossier.
+    transfer: bool,
+    /// Where "no" goes back to: the child's page.
+    back: String,
+    pupil: bool,
+}
+
+/// `GET /ouders/toestemming/{record}/intrekken`: before a guardian (or the
+/// pupil) withdraws a consent, what that does, in plain words; the button
+/// on it withdraws ([`decide`]).
+pub(crate) async fn confirm_withdrawal(
+    State(state): State<AppState>,
+    parent: Parent,
+    Path(record): Path<String>,
+) -> Result<Response, Error> {
+    let store = &state.inner.store;
+    let (link, c) = portal::linked_by_record(store, &parent.guardian, &record).await?;
+    if c.status() != ConsentStatus::Granted {
+        return Err(Error::invalid(
+            "besluit",
+            "only a given consent can be withdrawn",
+        ));
+    }
+    let links = portal::links(store, &parent.guardian).await?;
+    let back = match links.iter().position(|l| l.child_ref == link.child_ref()) {
+        Some(i) => format!("/ouders/kind/{}", i + 1),
+        None => "/ouders".to_owned(),
+    };
+    Ok(render(&WithdrawPage {
+        csrf: parent.session.csrf,
+        id: c.version.record_id.clone(),
+        purpose: if link.is_pupil() {
+            labels::purpose_code_for_pupil(&c.version.purpose)
+        } else {
+            labels::purpose_code(&c.version.purpose)
+        },
+        recipients: recipients_text(&state, &c.version),
+        transfer: c.version.purpose == carenet_consent::Purpose::TransferDossier.as_str(),
+        back,
+        pupil: link.is_pupil(),
+    }))
 }
 
 #[derive(Template)]
@@ -525,6 +638,12 @@ struct DossierPage {
     content_short: String,
     /// The reader is the pupil themself (16 or older): the page says "je".
     own: bool,
+    /// What they answered on this version, said back; empty before.
+    answer: String,
+    /// Their own words with it, if any.
+    view: String,
+    /// The child's page, where "terug" goes.
+    back: String,
 }
 
 /// The guardian's link to the child `id` is about; another child's dossier
@@ -548,6 +667,15 @@ pub(crate) async fn read_dossier(
 ) -> Result<Response, Error> {
     let link = dossier_link(&state, &parent.guardian, &id).await?;
     let d = dossier::read_by_guardian(&state.inner.store, &link, &id).await?;
+    let answer = match dossier::guardians_answer(&state.inner.store, &d).await? {
+        Some((on, akkoord)) => answer_text(&labels::date_text(&on), &akkoord, link.is_pupil()),
+        None => String::new(),
+    };
+    let links = portal::links(&state.inner.store, &parent.guardian).await?;
+    let back = match links.iter().position(|l| l.child_ref == link.child_ref()) {
+        Some(i) => format!("/ouders/kind/{}", i + 1),
+        None => "/ouders".to_owned(),
+    };
     let hash = carenet_handover::inzage::ContentHash::of(&d.dossier).hex();
     let content = crate::dossier_content::content(&d.dossier, |n| {
         crate::href::path(&["ouders", "dossier", &id, "bijlagen", &n.to_string()])
@@ -562,6 +690,13 @@ pub(crate) async fn read_dossier(
         content_short: carenet_handover::inzage::short(&hash),
         content_sha256: hash,
         own: link.is_pupil(),
+        view: if answer.is_empty() {
+            String::new()
+        } else {
+            d.dossier.extras.guardian_view.clone().unwrap_or_default()
+        },
+        answer,
+        back,
     }))
 }
 
@@ -619,7 +754,7 @@ pub(crate) async fn give_view(
     let view = GuardiansView::new(Some(form.zienswijze), akkoord);
     dossier::record_inspection_by_guardian(&state.inner.store, &link, &id, view, &form.inhoud)
         .await?;
-    Ok(Redirect::to("/ouders?m=zienswijze").into_response())
+    back_to_child(&state, &link, "zienswijze").await
 }
 
 #[derive(Template)]

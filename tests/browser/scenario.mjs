@@ -22,7 +22,7 @@ fs.mkdirSync(shots, { recursive: true });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
 const pages = [];
 async function person(options = {}) {
-  const context = await browser.newContext(options);
+  const context = await browser.newContext({ locale: 'nl-NL', ...options });
   const page = await context.newPage();
   pages.push(page);
   return page;
@@ -83,6 +83,8 @@ try {
   await shot(parent, '22-toestemmingsvraag');
   await parent.click('button:has-text("Ik geef toestemming")');
   check((await text(parent)).includes('U heeft toestemming gegeven'), 'guardian: consent granted');
+  check(parent.url().startsWith(childUrl), "guardian: back on the child's page after answering");
+  check(/Uw antwoord: toestemming gegeven op \d\d-\d\d-\d{4}/.test(await text(parent)), 'guardian: the answer and its date said back');
   await parent.goto(childUrl);
   await parent.click('a:has-text("Overdrachtsdossier")');
   check((await text(parent)).includes('Het overdrachtsdossier van'), 'guardian: reads the dossier');
@@ -110,8 +112,14 @@ try {
   await shot(parent, '23a-dossier-bijlagen');
   await parent.fill('#zienswijze', 'Wij herkennen ons in het advies.');
   await parent.check('input[name="akkoord"][value="ja"]');
+  check((await parent.textContent('#uitleg-versturen')).includes('niet naar de nieuwe school'), 'guardian: what "Versturen naar school" does, in plain words');
   await parent.click('button:has-text("Versturen naar school")');
   check((await text(parent)).includes('Uw reactie is vastgelegd'), 'guardian: view given, akkoord');
+  check(parent.url().startsWith(childUrl), "guardian: back on the child's page after the answer");
+  const answered = await parent.textContent('#dossiers');
+  check(/U heeft het gelezen op \d\d-\d\d-\d{4}\. Uw antwoord: akkoord\./.test(answered), 'guardian: what they answered on the dossier, said back');
+  check(!answered.includes('klaargezet'), 'guardian: no school jargon for the state');
+  await shot(parent, '23b-antwoord-terug');
 
   // 3. The IB publishes it to vo-1 under the guardian's consent.
   current = ib;
@@ -124,8 +132,13 @@ try {
   await ib.click('button:has-text("School vastleggen")');
   check((await ib.textContent('#bestemming')).includes('De leerling gaat naar VO 1'), 'IB: the destination recorded by name');
   check(!(await ib.textContent('#bestemming')).includes('vo-1'), 'IB: the school by name, not its id');
-  await ib.selectOption('#recipient', 'vo-1');
-  await ib.selectOption('#consent_record', { index: 1 });
+  // The form proposes the school the guardians consented to and that
+  // consent, with what the guardians answered beside the button.
+  check(await ib.inputValue('#recipient') === 'vo-1', 'IB: the consented school is proposed');
+  check(await ib.inputValue('#consent_record') !== '', "IB: the guardians' consent is proposed");
+  check((await ib.textContent('#ouders-antwoord')).includes('akkoord met de inhoud'), "IB: the guardians' akkoord beside the publish button");
+  await ib.locator('#ouders-antwoord').scrollIntoViewIfNeeded();
+  await shot(ib, '14a-versturen-voorstel');
   await ib.click('button:has-text("Versturen")');
   check((await ib.textContent('#status')).includes('verstuurd'), 'IB: published');
   await shot(ib, '14-verstuurd');
@@ -292,8 +305,14 @@ try {
   // 7. The guardian withdraws; the VO school loses access.
   current = parent;
   await parent.goto(childUrl);
-  await parent.click('button:has-text("Intrekken")');
+  await parent.click('a:has-text("Toestemming intrekken")');
+  const consequences = await text(parent);
+  check(consequences.includes('Toestemming intrekken?') && consequences.includes('De nieuwe school kan het overdrachtsdossier dan niet meer lezen'), 'guardian: asked first, with what follows in plain words');
+  await shot(parent, '24a-intrekken-bevestigen');
+  await parent.click('button:has-text("Ja, toestemming intrekken")');
   check((await text(parent)).includes('U heeft uw toestemming ingetrokken'), 'guardian: consent withdrawn');
+  check(parent.url().startsWith(childUrl), "guardian: back on the child's page after withdrawing");
+  await until(parent, childUrl, async (_r, p) => (await p.textContent('#dossiers')).includes('ingetrokken op'), 'guardian: the dossier says it was withdrawn, and when');
   await shot(parent, '24-ingetrokken');
   await parent.goto(childUrl);
   await parent.click('a:has-text("Wie heeft wat")');
@@ -302,10 +321,20 @@ try {
   check(seen.includes('dossier gelezen door de nieuwe school') && seen.includes('samenvatting gelezen door de mentor'), 'guardian: the receiving school read it');
   await shot(parent, '25-wie-heeft-wat');
   current = zc;
-  await until(zc, receivedUrl, async (r) => r.status() === 404, 'VO: the dossier is gone after the withdrawal');
+  await until(zc, receivedUrl, async (r, p) => r.status() === 200 && (await text(p)).includes('ingetrokken op'), 'VO: the dossier says it was withdrawn, and when');
+  check(!(await text(zc)).includes('Niet gevonden'), 'VO: no "not found"');
   await shot(zc, '32-ingetrokken-bij-vo');
   current = mentor;
-  check((await mentor.goto(digestUrl)).status() === 404, 'mentor: the digest is gone too');
+  await mentor.goto(vo + '/mijn-leerlingen');
+  const mineAfter = await text(mentor);
+  check(mineAfter.includes('ingetrokken op') && !mineAfter.includes('(zonder naam)'), "mentor: the list says withdrawn, and when");
+  await shot(mentor, '43-mijn-leerlingen-ingetrokken');
+  const gone = await mentor.goto(digestUrl);
+  check(gone.status() === 200 && (await text(mentor)).includes('ingetrokken op'), 'mentor: the digest link opens a page that says it was withdrawn');
+  current = ib;
+  await until(ib, `${po}/dossiers/${dossierId}`, async (_r, p) => (await text(p)).includes('ingetrokken op'), 'PO: the sending school sees the withdrawal');
+  check(!(await ib.textContent('#verstuurd')).includes('gelezen door mentor'), 'PO: not "gelezen door mentor" after the withdrawal');
+  await shot(ib, '19a-ingetrokken-bij-po');
 
   // 7b. The guardian refuses a new request on the portal: staff cannot
   // overrule that by typing; the IB records the guardians' signed form.

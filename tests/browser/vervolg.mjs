@@ -73,7 +73,7 @@ try {
   await shot(pupil, '53-leerling-toestemmingsvraag');
   await pupil.click('button:has-text("Ik geef toestemming")');
   check((await text(pupil)).includes('Je hebt toestemming gegeven'), 'pupil: consent given on the portal, said to them as "je"');
-  await pupil.click('a:has-text("Mijn gegevens")');
+  check(/\/ouders\/kind\/\d+\?m=gegeven$/.test(pupil.url()), 'pupil: back on their own page after answering');
   check((await text(pupil)).includes('Jouw toestemmingen') && (await text(pupil)).includes('gegeven'), 'pupil: their consent, given');
   await shot(pupil, '54-leerling-toestemming-gegeven');
   // From 16 the pupil reads their own dossier as it leaves.

@@ -486,9 +486,11 @@ async fn a_pupil_of_17_reads_their_own_vervolg_dossier_and_gives_the_akkoord() -
         ],
     )
     .await?;
-    assert_eq!((status, to.as_str()), (303, "/ouders?m=zienswijze"));
+    // Back on their own page, which says what they answered.
+    assert_eq!((status, to.as_str()), (303, "/ouders/kind/1?m=zienswijze"));
     let (_, done) = page(&base, &to, &pupil).await?;
     assert!(done.contains("Je reactie is vastgelegd"), "{done}");
+    assert!(done.contains("Je antwoord: akkoord."), "{done}");
     gw.stop().await;
     let ready = dossier::get(&store, &id).await?;
     assert_eq!(ready.state, DossierState::Ready);

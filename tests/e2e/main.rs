@@ -37,6 +37,7 @@ mod peer_limits;
 mod portal;
 mod portal_browser;
 mod portal_links;
+mod publish_consent;
 mod received;
 mod refusals;
 mod retention;

@@ -970,6 +970,9 @@ pub(crate) async fn release(
             to.push(r.clone());
         }
     }
+    if let Some(record) = consent_record {
+        consent_names(store, directory, &d, recipients, record).await?;
+    }
     let legal_basis = basis(&d, consent_record)?;
     // Only the content the guardians saw leaves, with the seal of what they
     // saw and said (crate::inzage).
@@ -1065,6 +1068,88 @@ pub(crate) async fn release(
     });
     store.wake_outbox();
     Ok(ids)
+}
+
+/// Refuses, before anything is written or queued, a release under consent
+/// record `record` to a school the record does not name, or under a record
+/// about another pupil or for another purpose: the receiving school would
+/// otherwise only refuse it at fetch time, after the IB thought it sent.
+async fn consent_names(
+    store: &Store,
+    directory: &Directory,
+    d: &StoredDossier,
+    recipients: &[PartyId],
+    record: &str,
+) -> Result<()> {
+    let Some(latest) = carenet_consent::record::ConsentStore::new(store.clone())
+        .latest(record)
+        .await?
+    else {
+        return Err(Error::invalid("consent_record", "no such consent record"));
+    };
+    let v = &latest.version;
+    if v.child_ref != d.child_ref {
+        return Err(Error::invalid(
+            "consent_record",
+            "this consent is about another pupil",
+        ));
+    }
+    if v.purpose != Purpose::TransferDossier.as_str() {
+        return Err(Error::invalid(
+            "consent_record",
+            "this consent is not for a transfer dossier",
+        ));
+    }
+    for r in recipients {
+        if !consent_names_party(v, directory, r) {
+            return Err(Error::invalid(
+                "recipient",
+                "the guardians' consent does not name this school: choose the school it names, or ask consent for this one",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether consent version `v` names party `r` (by id, or by its kind).
+fn consent_names_party(v: &v1::ConsentVersion, directory: &Directory, r: &PartyId) -> bool {
+    use carenet_proto::v1::consent_recipient::Target;
+    v.recipients.iter().any(|c| match &c.target {
+        Some(Target::PartyId(id)) => id == r.as_str(),
+        Some(Target::Kind(k)) => directory
+            .get(r.as_str())
+            .is_some_and(|e| e.kind.to_proto() as i32 == *k),
+        None => false,
+    })
+}
+
+/// The schools a consent version names by id (its kind-wide recipients
+/// name no school), for the publish form's proposal.
+pub fn consented_parties(v: &v1::ConsentVersion) -> Vec<String> {
+    use carenet_proto::v1::consent_recipient::Target;
+    v.recipients
+        .iter()
+        .filter_map(|c| match &c.target {
+            Some(Target::PartyId(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What the guardians answered when they saw this version: the date of
+/// their inzage (`YYYY-MM-DD`, OSO `inzagedatum`) and their `akkoord`
+/// (`Ja`, `Nee`, `Onbekend`); `None` while they have not seen it.
+pub async fn guardians_answer(
+    store: &Store,
+    d: &StoredDossier,
+) -> Result<Option<(String, String)>> {
+    Ok(match inzage_binding(store, d).await? {
+        Ok(seen) => Some((
+            seen_on_of(&d.dossier.sections).unwrap_or_default(),
+            seen.akkoord,
+        )),
+        Err(_) => None,
+    })
 }
 
 /// The parties that received any version of a dossier, by name.

@@ -74,6 +74,8 @@ pub struct Incoming {
     pub available: bool,
     /// `withdrawn` or `purged` when not available.
     pub removed: Option<String>,
+    /// When the sender's withdrawal arrived, if it did.
+    pub withdrawn_at_ms: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -279,9 +281,16 @@ async fn with_removed(store: &Store, rows: Vec<IncomingRow>) -> Result<Vec<Incom
         .map(|r| r.message_id.clone())
         .collect();
     let removed: HashMap<String, Removed> = store.removed(&ids).await?;
+    let withdrawn_at: HashMap<String, i64> = if removed.is_empty() {
+        HashMap::new()
+    } else {
+        let gone: Vec<String> = removed.keys().cloned().collect();
+        store.withdrawn_received(&gone).await?
+    };
     rows.into_iter()
         .map(|r| {
             let gone = removed.get(&r.message_id).map(|w| w.as_str().to_owned());
+            let withdrawn_at_ms = withdrawn_at.get(&r.message_id).copied();
             Ok(Incoming {
                 version: u32::try_from(r.version)
                     .map_err(|_| Error::Corrupt("handover_incoming.version".into()))?,
@@ -306,6 +315,7 @@ async fn with_removed(store: &Store, rows: Vec<IncomingRow>) -> Result<Vec<Incom
                 child_ref: r.child_ref,
                 available: gone.is_none(),
                 removed: gone,
+                withdrawn_at_ms,
             })
         })
         .collect()

@@ -115,6 +115,41 @@ pub async fn check(
     Ok(item)
 }
 
+/// A received dossier that is gone (its sender withdrew it, or its
+/// retention period ended), for whoever could read it: the coordinator, and
+/// the mentor or teachers it was assigned to, see that it is gone and when,
+/// instead of "not found". `None` while its content is there (then
+/// [`check`] decides). Nothing of the content is left to show.
+pub async fn gone(
+    store: &Store,
+    kind: PartyKind,
+    actor: &Actor,
+    message_id: &str,
+) -> Result<Option<Incoming>> {
+    let kind = roles::own_kind(store, kind)?;
+    let item = incoming::get(store, message_id).await?;
+    if item.available {
+        return Ok(None);
+    }
+    let coordinator = actor.may(&store.party, &roles::assign(kind)).is_ok();
+    let me = actor.staff.as_str();
+    let assigned = item.mentor.as_deref() == Some(me) || item.teachers.iter().any(|t| t == me);
+    if !coordinator && !assigned {
+        return roles::refuse(
+            store,
+            actor,
+            READ,
+            message_id,
+            carenet_fabric::Error::PermissionDenied(
+                "a received dossier is read by the care coordinator and the staff it is assigned to"
+                    .into(),
+            ),
+        )
+        .await;
+    }
+    Ok(Some(item))
+}
+
 /// Reads the received dossier `message_id` ([`check`]), audited and told to
 /// the sending school as `how`.
 pub async fn read(

@@ -2,7 +2,7 @@
 //! school year with where it stands, filterable, and exportable as CSV.
 //!
 //! Outgoing: `draft`, `awaiting_inspection`, `ready`, `published` (queued),
-//! `delivered`, `read` (by the mentor), with warm handover `planned`/`held`
+//! `delivered`, `read` (by the mentor) or `withdrawn`, with warm handover `planned`/`held`
 //! and whether feedback came back. Incoming: `received`, `assigned`, `read`
 //! (or `withdrawn`/`purged`), with IZO registration and feedback sent.
 //! Delivery facts come from the fabric's read API, never its tables.
@@ -30,6 +30,9 @@ pub struct SeasonRow {
     /// Outgoing: feedback came back; incoming: feedback was sent.
     pub feedback: bool,
     pub izo: bool,
+    /// When it was withdrawn (outgoing: the withdrawal notice queued;
+    /// incoming: the withdrawal arrived), status `withdrawn`.
+    pub withdrawn_at_ms: Option<i64>,
 }
 
 /// Which rows to show.
@@ -119,6 +122,7 @@ pub async fn season(
             warm_handover: String::new(),
             feedback: i.feedback_at_ms.is_some(),
             izo: i.izo_at_ms.is_some(),
+            withdrawn_at_ms: i.withdrawn_at_ms,
         });
     }
     rows.retain(|r| {
@@ -170,8 +174,13 @@ async fn outgoing_row(store: &Store, row: OutgoingRow) -> Result<SeasonRow> {
     let feedback = statuses
         .iter()
         .any(|s| s.status == "feedback" && recipients.contains(&s.from_party.as_str()));
+    // Withdrawn from every school this version went to (the basis it was
+    // released under ended): that is what the sender sees, not "read".
+    let withdrawn_at_ms = withdrawn_of(store, &this_version).await?;
     let status = if state != DossierState::Published {
         state.as_str().to_owned()
+    } else if withdrawn_at_ms.is_some() {
+        "withdrawn".into()
     } else if read {
         "read".into()
     } else if released > 0 && delivered == released {
@@ -202,7 +211,32 @@ async fn outgoing_row(store: &Store, row: OutgoingRow) -> Result<SeasonRow> {
         warm_handover: warm_handover.into(),
         feedback,
         izo: false,
+        withdrawn_at_ms,
     })
+}
+
+/// When these sent messages (one version, to every school it went to) were
+/// all withdrawn, if they were: the last withdrawal.
+async fn withdrawn_of(
+    store: &Store,
+    sent: &[&carenet_fabric::store::read::Sent],
+) -> Result<Option<i64>> {
+    let ids: Vec<String> = sent.iter().map(|s| s.message_id.clone()).collect();
+    let withdrawn = store.withdrawn_sent(&ids).await?;
+    Ok(
+        (!ids.is_empty() && ids.iter().all(|i| withdrawn.contains_key(i)))
+            .then(|| withdrawn.values().copied().max())
+            .flatten(),
+    )
+}
+
+/// When the current version of dossier `id` was withdrawn from every
+/// school it went to, if it was (a system read: the parent portal says it
+/// to the guardians, who see the dossier itself).
+pub async fn withdrawn_at(store: &Store, id: &str, version: u32) -> Result<Option<i64>> {
+    let sent = store.sent_versions(dossier::DOSSIER_TYPE, id).await?;
+    let this_version: Vec<_> = sent.iter().filter(|s| s.version == version).collect();
+    withdrawn_of(store, &this_version).await
 }
 
 /// Where one of this school's dossiers stands, as its season row, for the
@@ -297,6 +331,7 @@ mod tests {
             warm_handover: String::new(),
             feedback: false,
             izo: true,
+            withdrawn_at_ms: None,
         };
         let csv = to_csv(&[row]);
         assert!(

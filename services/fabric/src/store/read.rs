@@ -304,6 +304,55 @@ impl Store {
         Ok(())
     }
 
+    /// Of these messages this node sent, the ones it withdrew from their
+    /// recipient (a withdrawal notice naming them is queued: the basis they
+    /// were released under ended), with when.
+    pub async fn withdrawn_sent(&self, message_ids: &[String]) -> Result<HashMap<String, i64>> {
+        let mut out = HashMap::new();
+        if message_ids.is_empty() {
+            return Ok(out);
+        }
+        let rows: Vec<(Vec<u8>, i64)> = with_db!(&self.db, pool => {
+            sqlx::query_as("SELECT payload, created_at_ms FROM outbox WHERE document_type = $1")
+                .bind(super::inbox::WITHDRAWAL_TYPE)
+                .fetch_all(pool)
+                .await?
+        });
+        for (payload, at) in rows {
+            let Ok(w) = v1::Withdrawal::decode(payload.as_slice()) else {
+                continue;
+            };
+            for id in w.message_ids {
+                if message_ids.contains(&id) {
+                    let first = out.entry(id).or_insert(at);
+                    *first = (*first).min(at);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Of these received messages, the ones their sender withdrew, with
+    /// when the withdrawal arrived.
+    pub async fn withdrawn_received(&self, message_ids: &[String]) -> Result<HashMap<String, i64>> {
+        let mut out = HashMap::new();
+        for chunk in message_ids.chunks(500) {
+            let rows: Vec<(String, i64)> = with_db!(&self.db, pool => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT message_id, at_ms FROM withdrawn_message WHERE message_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(id);
+                }
+                list.push_unseparated(")");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Of these received messages, the ones whose content is gone, and why.
     pub async fn removed(&self, message_ids: &[String]) -> Result<HashMap<String, Removed>> {
         let mut out = HashMap::new();
