@@ -97,7 +97,7 @@ fn today() -> String {
 #[template(path = "zat.html")]
 struct ZatPage {
     csrf: String,
-    team: &'static str,
+    terms: crate::terms::Terms,
     /// (href, pupil, state, meeting date)
     cases: Vec<(String, String, &'static str, String)>,
     /// Accepted IZO registrations with the guardians' consent for the
@@ -144,7 +144,7 @@ pub(crate) async fn index(
     }
     let page = render(&ZatPage {
         csrf: staff.session.csrf,
-        team: carenet_referral::names::of(state.inner.kind).team,
+        terms: crate::terms::of(state.inner.kind),
         cases,
         referrable,
         waiting,

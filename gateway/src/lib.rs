@@ -33,6 +33,7 @@ mod pages;
 mod portal;
 mod requests;
 mod session;
+mod terms;
 pub mod sessions;
 mod warm;
 

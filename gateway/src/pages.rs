@@ -167,30 +167,46 @@ pub(crate) async fn menu_scope(request: Request, next: Next) -> Response {
 }
 
 /// The main menu for `actor`: only the pages whose rules let this person
-/// in, each asked of the slice's own role table (so a menu offers only what
-/// the person may do: an mbo's studieloopbaanbegeleider gets no IZO or ZAT).
+/// in, each asked of the slice's own role table, and only the pages this
+/// kind of party works with at all (a ZAT partner or the SWV has no
+/// transfer dossiers, no IZO; an mbo's studieloopbaanbegeleider gets no IZO
+/// or ZAT), named in this kind's own words ([`crate::terms`]).
 pub(crate) fn menu_for(
     state: &AppState,
     actor: &carenet_fabric::Actor,
 ) -> Vec<(&'static str, &'static str)> {
     use carenet_handover::roles;
     let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
+    let terms = crate::terms::of(state.inner.kind);
     let mut menu = vec![("/", "Start")];
     for (allowed, item) in [
         (
-            may(&roles::overview(state.inner.kind)),
+            terms.dossiers() && may(&roles::overview(state.inner.kind)),
             ("/dossiers", "Dossiers"),
         ),
-        (may(&roles::DIGEST), ("/mijn-leerlingen", "Mijn leerlingen")),
+        (
+            terms.dossiers() && may(&roles::DIGEST),
+            ("/mijn-leerlingen", "Mijn leerlingen"),
+        ),
         (
             may(&carenet_consent::roles::REQUEST),
             ("/toestemming", "Toestemming"),
         ),
-        (may(&carenet_referral::roles::REGISTER), ("/izo", "IZO")),
-        (may(&carenet_referral::roles::ZAT_CHAIR), ("/zat", "ZAT")),
+        (
+            terms.care_meetings && may(&carenet_referral::roles::REGISTER),
+            ("/izo", terms.internal_menu),
+        ),
+        (
+            terms.care_meetings && may(&carenet_referral::roles::ZAT_CHAIR),
+            ("/zat", terms.team_menu),
+        ),
         (
             may(&carenet_caseplan::roles::READ) || may(&carenet_caseplan::roles::MEMBER),
             ("/plannen", "Plannen"),
+        ),
+        (
+            may(&carenet_consent::links::LINKS),
+            ("/ouderportaal", "Ouderportaal"),
         ),
     ] {
         if allowed {

@@ -40,6 +40,7 @@ mod portal_links;
 mod received;
 mod refusals;
 mod retention;
+mod roles_browser;
 mod slices;
 mod stored_enums;
 mod telemetry;
