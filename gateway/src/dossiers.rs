@@ -103,15 +103,12 @@ pub(crate) async fn season_view(
     match query.terugkoppeling.as_deref() {
         None => {}
         Some("te-geven") => {
-            let due: std::collections::HashSet<String> = incoming::feedback_due(
-                &state.inner.store,
-                now,
-                state.inner.feedback_after_days,
-            )
-            .await?
-            .into_iter()
-            .map(|i| i.message_id)
-            .collect();
+            let due: std::collections::HashSet<String> =
+                incoming::feedback_due(&state.inner.store, now, state.inner.feedback_after_days)
+                    .await?
+                    .into_iter()
+                    .map(|i| i.message_id)
+                    .collect();
             rows.retain(|r| r.direction == "in" && due.contains(&r.id));
         }
         Some("ontvangen") => {

@@ -33,9 +33,10 @@ mod pages;
 mod portal;
 mod requests;
 mod session;
-mod terms;
 pub mod sessions;
+mod terms;
 mod warm;
+mod worklist;
 
 use std::sync::Arc;
 

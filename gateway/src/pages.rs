@@ -128,21 +128,29 @@ async fn waiting(
         // A coordinator answers for the school; a mentor for their pupils.
         let n = due
             .iter()
-            .filter(|i| school || i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me))
+            .filter(|i| {
+                school || i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me)
+            })
             .count();
         let page = if school {
             "/dossiers?terugkoppeling=te-geven"
         } else {
             "/mijn-leerlingen?terugkoppeling=te-geven"
         };
-        line(terms.receives_dossiers || n > 0, "Terugkoppeling te geven", n, page);
+        line(
+            terms.receives_dossiers || n > 0,
+            "Terugkoppeling te geven",
+            n,
+            page,
+        );
     }
     if may(&roles::FEEDBACK_READ) {
-        let mut dossiers: Vec<String> = derived::feedback_received(store, carenet_fabric::clock::now_ms())
-            .await?
-            .into_iter()
-            .map(|(_, dossier)| dossier)
-            .collect();
+        let mut dossiers: Vec<String> =
+            derived::feedback_received(store, carenet_fabric::clock::now_ms())
+                .await?
+                .into_iter()
+                .map(|(_, dossier)| dossier)
+                .collect();
         dossiers.sort_unstable();
         dossiers.dedup();
         line(
@@ -163,7 +171,12 @@ async fn waiting(
     // A ZAT member: the case files the chair sent before the meeting.
     if may(&carenet_referral::roles::ZAT_MEMBER) {
         let n = carenet_referral::zat::received_waiting(store).await?;
-        line(true, "ZAT-dossiers voor het overleg", n, "/zat/ontvangen?wacht=1");
+        line(
+            true,
+            "ZAT-dossiers voor het overleg",
+            n,
+            "/zat/ontvangen?wacht=1",
+        );
     }
     // The case coordinator: overdue actions and evaluations due.
     let holds = may(&carenet_caseplan::roles::READ);
@@ -192,14 +205,36 @@ async fn waiting(
             .filter(|l| l.received_at_ms >= now - derived::RECENT_MS)
             .count();
         // A coordinator's own plans come first; theirs as a member when any.
-        line(!holds || !own.is_empty(), "Mijn acties in plannen", own.len(), "/plannen?mijn-acties=1");
-        line(!holds || late > 0, "Mijn acties over de datum", late, "/plannen?mijn-acties=verlopen");
-        line(!holds || new > 0, "Nieuwe of gewijzigde plannen", new, "/plannen?nieuw=1");
+        line(
+            !holds || !own.is_empty(),
+            "Mijn acties in plannen",
+            own.len(),
+            "/plannen?mijn-acties=1",
+        );
+        line(
+            !holds || late > 0,
+            "Mijn acties over de datum",
+            late,
+            "/plannen?mijn-acties=verlopen",
+        );
+        line(
+            !holds || new > 0,
+            "Nieuwe of gewijzigde plannen",
+            new,
+            "/plannen?nieuw=1",
+        );
     }
     // The yearly review of the parent portal's links: the coordinators'.
     if may(&carenet_consent::links::LINKS) {
-        let due = carenet_consent::links::due_for_review(store, actor, 30).await?;
-        line(true, "Koppelingen ouderportaal te verlengen", due, "/ouderportaal?verlengen=1");
+        let due =
+            carenet_consent::links::due_for_review(store, actor, crate::links::REVIEW_AHEAD_DAYS)
+                .await?;
+        line(
+            true,
+            "Koppelingen ouderportaal te verlengen",
+            due,
+            "/ouderportaal?verlengen=1",
+        );
     }
     Ok(waiting)
 }

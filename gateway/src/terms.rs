@@ -93,6 +93,23 @@ impl Terms {
     }
 }
 
+/// The purposes of consent staff at a party of `kind` ask for: those of
+/// its own work (a ZAT partner asks no consent for a transfer dossier; the
+/// IZO's and ZAT's purposes are the schools').
+pub fn purposes(kind: PartyKind) -> Vec<carenet_consent::Purpose> {
+    use carenet_consent::Purpose;
+    let t = of(kind);
+    Purpose::all()
+        .filter(|p| match p {
+            Purpose::TransferDossier => t.sends_dossiers,
+            Purpose::DiscussInIzo | Purpose::ReferToZat => t.care_meetings,
+            Purpose::SupportRequest => t.care_meetings || kind == PartyKind::Swv,
+            Purpose::FeedbackToSender => t.dossiers(),
+            Purpose::ShareWithPartner | Purpose::CaseMembership => true,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,9 +142,30 @@ mod tests {
             assert_eq!(of(kind).internal, names.internal);
             assert_eq!(of(kind).team, names.team);
             assert!(of(kind).internal_the.ends_with(names.internal));
-            assert!(of(kind).internal_heading.to_lowercase().starts_with(&names.internal.to_lowercase()));
-            assert!(of(kind).team_heading.to_lowercase().starts_with(&names.team.to_lowercase()));
+            assert!(
+                of(kind)
+                    .internal_heading
+                    .to_lowercase()
+                    .starts_with(&names.internal.to_lowercase())
+            );
+            assert!(
+                of(kind)
+                    .team_heading
+                    .to_lowercase()
+                    .starts_with(&names.team.to_lowercase())
+            );
         }
+    }
+
+    #[test]
+    fn a_partner_is_offered_no_school_purposes() {
+        use carenet_consent::Purpose;
+        let partner = purposes(PartyKind::ZatPartner);
+        assert!(!partner.contains(&Purpose::TransferDossier));
+        assert!(!partner.contains(&Purpose::DiscussInIzo));
+        assert!(partner.contains(&Purpose::CaseMembership));
+        assert!(purposes(PartyKind::PoSchool).contains(&Purpose::TransferDossier));
+        assert!(!purposes(PartyKind::Vervolg).contains(&Purpose::TransferDossier));
     }
 
     #[test]
@@ -137,7 +175,11 @@ mod tests {
             let school = matches!(kind, PartyKind::PoSchool | PartyKind::VoSchool);
             assert_eq!(t.care_meetings, school, "{kind:?}");
             assert_eq!(t.sends_dossiers, school, "{kind:?}");
-            assert_eq!(t.dossiers(), school || kind == PartyKind::Vervolg, "{kind:?}");
+            assert_eq!(
+                t.dossiers(),
+                school || kind == PartyKind::Vervolg,
+                "{kind:?}"
+            );
         }
     }
 }

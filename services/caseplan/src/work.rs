@@ -57,16 +57,18 @@ pub async fn overdue(store: &Store, actor: &Actor, today: &str) -> Result<Vec<Ac
     carenet_fabric::audit::append(&store.db, &[entry]).await?;
     Ok(rows
         .into_iter()
-        .map(|(plan_id, name, task_id, owner, what, due_on, state)| Action {
-            holder: store.party.as_str().to_owned(),
-            plan_id,
-            pupil_name: Some(name),
-            task_id,
-            owner,
-            what,
-            due_on,
-            state,
-        })
+        .map(
+            |(plan_id, name, task_id, owner, what, due_on, state)| Action {
+                holder: store.party.as_str().to_owned(),
+                plan_id,
+                pupil_name: Some(name),
+                task_id,
+                owner,
+                what,
+                due_on,
+                state,
+            },
+        )
         .collect())
 }
 
