@@ -6,7 +6,10 @@
 // of their menu and start page opens without 403, 404, "Geen toegang" or
 // "Niet gevonden"; each start page is photographed and checked with axe.
 // Each "wat wacht op mij" line links to a filtered list holding exactly
-// the items it counts (rows marked `data-item`).
+// the items it counts (rows marked `data-item`). A primary school's menu
+// and headings say leerlingbespreking and knooppuntoverleg, never IZO or
+// ZAT; a partner's (JGZ, SMW, leerplicht, SWV) holds no school pages and
+// lists its own actions; a mentor's holds no coordinator pages.
 // Env: DEMO_PARTIES (JSON [[party, url]...]), SHOTS_DIR, CHROMIUM.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -42,6 +45,11 @@ async function opens(page, base, href, who) {
   const body = await text(page);
   const bad = refused.filter((w) => body.includes(w));
   expect(status !== 403 && status !== 404 && bad.length === 0, `${who}: ${href} opens (${status}${bad.length ? ', ' + bad.join(', ') : ''})`);
+  // Menus and headings agree: a primary school's pages say its own words.
+  if (/\/\/po-/.test(base)) {
+    const heading = (await page.textContent('h1')) || '';
+    expect(!/IZO|ZAT/.test(heading), `${who}: ${href} heads in a primary school's words (${heading.trim()})`);
+  }
 }
 
 // The site's own links in `selector`, as paths.
@@ -66,6 +74,23 @@ try {
       // The "wat wacht op mij" lines: (link, count).
       const waiting = await page.locator('#wacht tr').evaluateAll((rows) =>
         rows.map((r) => [r.querySelector('a').getAttribute('href'), Number(r.querySelector('td').textContent.trim())]));
+      // What this kind of party and role is (not) offered, in its own words.
+      const menuText = (await page.locator('nav[aria-label="Hoofdmenu"] a').allTextContents()).map((t) => t.trim());
+      const startText = await text(page);
+      const waitingText = waiting.length ? await page.textContent('#wacht') : '';
+      if (party.startsWith('po-')) {
+        expect(!menuText.some((t) => /IZO|ZAT/.test(t)), `${who}: a primary school's menu in its own words (${menuText.join(', ')})`);
+        expect(!startText.includes('Ontvangen dossiers toe te wijzen'), `${who}: no received dossiers to assign offered at a primary school`);
+      }
+      if (/^(jgz|smw|leerplicht|swv)-/.test(party)) {
+        expect(!menu.includes('/dossiers') && !menu.includes('/izo') && !menu.includes('/zat'), `${who}: a partner's menu holds no school pages`);
+        expect(!/dossiers? (samen|toe te wijzen)|Klaar om te versturen|Inzage door ouders/i.test(waitingText), `${who}: no school's dossier counts`);
+        expect(waitingText.includes('Mijn acties in plannen') && waitingText.includes('Nieuwe of gewijzigde plannen'), `${who}: their own actions and the plans new or changed`);
+      }
+      if (label.startsWith('Mentor')) {
+        expect(!menu.includes('/dossiers') && !menu.includes('/zat') && !menu.includes('/plannen'), `${who}: a mentor's menu holds no coordinator pages`);
+        expect(waitingText.includes('Dossiers van nieuwe leerlingen te lezen'), `${who}: their new pupils' dossiers to read`);
+      }
       const name = `rol-${party}-${label.replace(/[^A-Za-z]+/g, '-').replace(/-+$/, '').toLowerCase()}`;
       await shot(page, name);
       seen.push(`${who}: menu ${menu.join(' ')}`);
