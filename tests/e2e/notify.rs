@@ -815,13 +815,18 @@ async fn the_ib_is_told_of_feedback_and_of_a_dossier_request() -> anyhow::Result
         .collect();
     events.sort();
     assert_eq!(events, ["dossier_request:sent", "feedback_received:sent"]);
-    // The start page lists the feedback, linked to the dossier.
+    // The start page lists the feedback, linked to the list of the
+    // dossiers it came back on, which links the dossier.
     let (_, start) = page(&base, "/", &jar).await?;
     assert!(start.contains("Terugkoppeling ontvangen"), "{start}");
     assert!(
-        start.contains(&format!("href=\"/dossiers/{id}\"")),
+        start.contains("href=\"/dossiers?terugkoppeling=ontvangen\""),
         "{start}"
     );
+    let (status, list) = page(&base, "/dossiers?terugkoppeling=ontvangen", &jar).await?;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list.matches("<tr data-item>").count(), 1, "{list}");
+    assert!(list.contains(&format!("href=\"/dossiers/{id}\"")), "{list}");
     gw.stop().await;
     region.shutdown().await
 }
