@@ -261,13 +261,22 @@ pub(crate) fn menu_for(
     state: &AppState,
     actor: &carenet_fabric::Actor,
 ) -> Vec<(&'static str, &'static str)> {
+    menu_of(state.inner.kind, &state.inner.party, actor)
+}
+
+/// [`menu_for`] at party `party` of `kind`.
+fn menu_of(
+    kind: carenet_fabric::PartyKind,
+    party: &carenet_fabric::PartyId,
+    actor: &carenet_fabric::Actor,
+) -> Vec<(&'static str, &'static str)> {
     use carenet_handover::roles;
-    let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
-    let terms = crate::terms::of(state.inner.kind);
+    let may = |rule: &carenet_fabric::actor::Rule| actor.may(party, rule).is_ok();
+    let terms = crate::terms::of(kind);
     let mut menu = vec![("/", "Start")];
     for (allowed, item) in [
         (
-            terms.dossiers() && may(&roles::overview(state.inner.kind)),
+            terms.dossiers() && may(&roles::overview(kind)),
             ("/dossiers", "Dossiers"),
         ),
         (
@@ -572,6 +581,71 @@ mod tests {
         let local = super::SecurityHeaders::new("http://127.0.0.1:7480", &[]).unwrap();
         assert!(local.csp.to_str().unwrap().ends_with("form-action 'self'"));
         assert!(!local.hsts);
+    }
+
+    #[test]
+    fn every_role_at_every_kind_of_party_gets_its_own_menu() {
+        use carenet_fabric::{Actor, PartyId, PartyKind, Role};
+        let kinds = [
+            PartyKind::PoSchool,
+            PartyKind::VoSchool,
+            PartyKind::Vervolg,
+            PartyKind::ZatPartner,
+            PartyKind::Swv,
+        ];
+        let party = PartyId::parse("party", "p-1").unwrap();
+        for kind in kinds {
+            for role in Role::all() {
+                let actor = Actor::new(party.clone(), "staff-1", [role]).unwrap();
+                let menu = super::menu_of(kind, &party, &actor);
+                let hrefs: Vec<&str> = menu.iter().map(|(h, _)| *h).collect();
+                let school = matches!(kind, PartyKind::PoSchool | PartyKind::VoSchool);
+                let what = format!("{role} at {kind:?}: {menu:?}");
+                assert_eq!(hrefs[0], "/", "{what}");
+                if !school {
+                    assert!(
+                        !hrefs.contains(&"/izo") && !hrefs.contains(&"/zat"),
+                        "{what}"
+                    );
+                }
+                if matches!(kind, PartyKind::ZatPartner | PartyKind::Swv) {
+                    assert!(!hrefs.contains(&"/dossiers"), "{what}");
+                    assert!(!hrefs.contains(&"/mijn-leerlingen"), "{what}");
+                }
+                if kind == PartyKind::PoSchool {
+                    assert!(
+                        menu.iter()
+                            .all(|(_, l)| !l.contains("IZO") && !l.contains("ZAT")),
+                        "{what}"
+                    );
+                }
+                if matches!(role, Role::Mentor | Role::Teacher | Role::StudyCareerCoach) {
+                    assert!(
+                        !hrefs.contains(&"/zat") && !hrefs.contains(&"/plannen"),
+                        "{what}"
+                    );
+                }
+                if role == Role::Admin {
+                    assert_eq!(hrefs, ["/"], "{what}");
+                }
+                // Another party's staff get no page of this one.
+                let other = PartyId::parse("party", "p-2").unwrap();
+                assert_eq!(super::menu_of(kind, &other, &actor).len(), 1, "{what}");
+            }
+        }
+        // The mentor of a secondary school: their pupils, no coordinator's pages.
+        let mentor = Actor::new(party.clone(), "m-1", [Role::Mentor]).unwrap();
+        let menu = super::menu_of(PartyKind::VoSchool, &party, &mentor);
+        assert!(
+            menu.contains(&("/mijn-leerlingen", "Mijn leerlingen")),
+            "{menu:?}"
+        );
+        assert!(!menu.iter().any(|(h, _)| *h == "/dossiers"), "{menu:?}");
+        // The IB of a primary school: its own words.
+        let ib = Actor::new(party.clone(), "ib-1", [Role::SupportCoordinatorPo]).unwrap();
+        let menu = super::menu_of(PartyKind::PoSchool, &party, &ib);
+        assert!(menu.contains(&("/izo", "Leerlingbespreking")), "{menu:?}");
+        assert!(menu.contains(&("/zat", "Knooppuntoverleg")), "{menu:?}");
     }
 
     #[test]
