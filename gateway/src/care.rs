@@ -97,7 +97,7 @@ fn today() -> String {
 #[template(path = "zat.html")]
 struct ZatPage {
     csrf: String,
-    team: &'static str,
+    terms: crate::terms::Terms,
     /// (href, pupil, state, meeting date)
     cases: Vec<(String, String, &'static str, String)>,
     /// Accepted IZO registrations with the guardians' consent for the
@@ -144,7 +144,7 @@ pub(crate) async fn index(
     }
     let page = render(&ZatPage {
         csrf: staff.session.csrf,
-        team: carenet_referral::names::of(state.inner.kind).team,
+        terms: crate::terms::of(state.inner.kind),
         cases,
         referrable,
         waiting,
@@ -557,7 +557,15 @@ struct PlansPage {
 }
 
 /// `GET /plannen`: the plans this party holds and those it is a member of.
-pub(crate) async fn plans(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
+pub(crate) async fn plans(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(query): axum::extract::Query<crate::worklist::PlansQuery>,
+) -> Result<Response, Error> {
+    // The start page's filtered lists.
+    if let Some(page) = crate::worklist::plans(&state, &staff, &query).await? {
+        return Ok(page);
+    }
     let member::Overview {
         holds,
         held,
@@ -933,16 +941,32 @@ struct ReceivedPage {
     files: Vec<ReceivedRow>,
 }
 
+/// The filter of the received case files.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct ReceivedQuery {
+    #[serde(default)]
+    wacht: Option<String>,
+}
+
 /// `GET /zat/ontvangen`: the case files this ZAT member received (each
 /// reading audited by the slice); one the meeting's plan replaced links to
 /// the plan.
 pub(crate) async fn received(
     State(state): State<AppState>,
     staff: Staff,
+    axum::extract::Query(query): axum::extract::Query<ReceivedQuery>,
 ) -> Result<Response, Error> {
+    // `wacht=1`: the files that wait for the meeting (not yet replaced by
+    // the plan), as the start page counts them.
+    let waiting = match query.wacht.as_deref() {
+        None => false,
+        Some("1") => true,
+        Some(_) => return Err(Error::invalid("wacht", "1")),
+    };
     let files = zat::received(&state.inner.store, &staff.actor)
         .await?
         .into_iter()
+        .filter(|r| !waiting || r.file.is_some())
         .map(|r| ReceivedRow {
             href: crate::href::path(&["zat", "ontvangen", &r.message_id]),
             pupil: r.file.as_ref().map_or_else(

@@ -127,9 +127,9 @@ fn page(state: &AppState, staff: &Staff) -> ConsentPage {
     }
     ConsentPage {
         csrf: staff.session.csrf.clone(),
-        // Every purpose the consent service knows (feedback to the sending
-        // school included).
-        purposes: Purpose::all()
+        // The purposes of this kind of party's own work.
+        purposes: crate::terms::purposes(state.inner.kind)
+            .into_iter()
             .map(|p| (p.as_str(), labels::purpose(p)))
             .collect(),
         categories: Category::all()

@@ -29,6 +29,10 @@ struct SeasonPage {
     rows: Vec<Row>,
     /// (status, count, bar width in percent)
     chart: Vec<(&'static str, usize, usize)>,
+    /// Whether the rows are a filtered part of the season.
+    filtered: bool,
+    /// Whether this person reads OSO files in (composes dossiers).
+    may_import: bool,
 }
 
 struct Row {
@@ -41,19 +45,84 @@ struct Row {
     feedback: bool,
 }
 
-/// `GET /dossiers`: the season view of this school (overview roles).
+/// The season view's filters, as the start page links to them: one
+/// direction (`uit`, `in`) and status (its code), the warm handovers
+/// planned (`warm=gepland`), the feedback to give or received
+/// (`terugkoppeling=te-geven|ontvangen`).
+#[derive(Deserialize, Default)]
+pub(crate) struct SeasonQuery {
+    #[serde(default)]
+    richting: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    warm: Option<String>,
+    #[serde(default)]
+    terugkoppeling: Option<String>,
+}
+
+impl SeasonQuery {
+    fn any(&self) -> bool {
+        self.richting.is_some()
+            || self.status.is_some()
+            || self.warm.is_some()
+            || self.terugkoppeling.is_some()
+    }
+}
+
+/// `GET /dossiers`: the season view of this school (overview roles),
+/// filtered as the query asks.
 pub(crate) async fn season_view(
     State(state): State<AppState>,
     staff: Staff,
+    axum::extract::Query(query): axum::extract::Query<SeasonQuery>,
 ) -> Result<Response, Error> {
-    let rows = season::season(
+    let direction = match query.richting.as_deref() {
+        None => None,
+        Some("uit") => Some("out".to_owned()),
+        Some("in") => Some("in".to_owned()),
+        Some(_) => return Err(Error::invalid("richting", "uit of in")),
+    };
+    let mut rows = season::season(
         &state.inner.store,
         state.inner.kind,
         &staff.actor,
         season::school_year_start_ms(),
-        &season::Filter::default(),
+        &season::Filter {
+            direction,
+            status: query.status.clone(),
+        },
     )
     .await?;
+    match query.warm.as_deref() {
+        None => {}
+        Some("gepland") => rows.retain(|r| r.warm_handover == "planned"),
+        Some(_) => return Err(Error::invalid("warm", "gepland")),
+    }
+    let now = carenet_fabric::clock::now_ms();
+    match query.terugkoppeling.as_deref() {
+        None => {}
+        Some("te-geven") => {
+            let due: std::collections::HashSet<String> =
+                incoming::feedback_due(&state.inner.store, now, state.inner.feedback_after_days)
+                    .await?
+                    .into_iter()
+                    .map(|i| i.message_id)
+                    .collect();
+            rows.retain(|r| r.direction == "in" && due.contains(&r.id));
+        }
+        Some("ontvangen") => {
+            let back: std::collections::HashSet<String> =
+                crate::notify::waiting::feedback_received(&state.inner.store, now)
+                    .await?
+                    .into_iter()
+                    .map(|(_, dossier)| dossier)
+                    .collect();
+            rows.retain(|r| r.direction == "out" && back.contains(&r.id));
+        }
+        Some(_) => return Err(Error::invalid("terugkoppeling", "te-geven of ontvangen")),
+    }
+    let filtered = query.any();
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
     for r in &rows {
         let label = labels::dossier_status_at(&state, &r.status, &r.counterparty);
@@ -105,10 +174,17 @@ pub(crate) async fn season_view(
             feedback: r.feedback,
         })
         .collect();
+    let terms = crate::terms::of(state.inner.kind);
     Ok(render(&SeasonPage {
         csrf: staff.session.csrf,
         rows,
         chart,
+        filtered,
+        may_import: terms.sends_dossiers
+            && staff
+                .actor
+                .may(&state.inner.party, &carenet_handover::roles::COMPOSE)
+                .is_ok(),
     }))
 }
 
@@ -947,12 +1023,49 @@ struct MinePage {
     mentor_word: &'static str,
     /// (link, pupil, received on, read, withdrawn on)
     items: Vec<(String, String, String, bool, Option<String>)>,
+    /// Whether the list is the part the start page linked to.
+    filtered: bool,
+}
+
+/// The filters of "Mijn leerlingen", as the start page links to them.
+#[derive(Deserialize, Default)]
+pub(crate) struct MineQuery {
+    /// `1`: the new pupils whose dossier the mentor has not opened.
+    #[serde(default)]
+    ongelezen: Option<String>,
+    /// `te-geven`: the pupils whose sending school waits for feedback.
+    #[serde(default)]
+    terugkoppeling: Option<String>,
 }
 
 /// `GET /mijn-leerlingen`: the dossiers assigned to this mentor or teacher.
-pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
+pub(crate) async fn mine(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(query): axum::extract::Query<MineQuery>,
+) -> Result<Response, Error> {
     let me = staff.actor.staff.as_str();
     let store = &state.inner.store;
+    let due: Option<std::collections::HashSet<String>> = match query.terugkoppeling.as_deref() {
+        None => None,
+        Some("te-geven") => Some(
+            incoming::feedback_due(
+                store,
+                carenet_fabric::clock::now_ms(),
+                state.inner.feedback_after_days,
+            )
+            .await?
+            .into_iter()
+            .map(|i| i.message_id)
+            .collect(),
+        ),
+        Some(_) => return Err(Error::invalid("terugkoppeling", "te-geven")),
+    };
+    let unread = match query.ongelezen.as_deref() {
+        None => false,
+        Some("1") => true,
+        Some(_) => return Err(Error::invalid("ongelezen", "1")),
+    };
     let items: Vec<incoming::Incoming> = incoming::list(store)
         .await?
         .into_iter()
@@ -960,6 +1073,12 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
             (i.available || i.removed.as_deref() == Some("withdrawn"))
                 && (i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me))
         })
+        // Unread: the new pupils the mentor has not opened (as the start
+        // page counts them).
+        .filter(|i| {
+            !unread || (i.available && i.mentor.as_deref() == Some(me) && i.opened_at_ms.is_none())
+        })
+        .filter(|i| due.as_ref().is_none_or(|d| d.contains(&i.message_id)))
         .collect();
     let mut names = incoming::pupil_names(store, &items).await?;
     let items = items
@@ -988,6 +1107,7 @@ pub(crate) async fn mine(State(state): State<AppState>, staff: Staff) -> Result<
         csrf: staff.session.csrf,
         mentor_word: labels::mentor_word(state.inner.kind),
         items,
+        filtered: unread || due.is_some(),
     }))
 }
 

@@ -212,7 +212,7 @@ fn state_text(s: izo::State) -> &'static str {
 #[template(path = "izo.html")]
 struct IzoPage {
     csrf: String,
-    internal: &'static str,
+    terms: crate::terms::Terms,
     /// (href, pupil ref, state, registered by)
     rows: Vec<(String, String, &'static str, String)>,
     form: RegistrationForm,
@@ -243,7 +243,7 @@ pub(crate) async fn index(
         .collect();
     let page = render(&IzoPage {
         csrf: staff.session.csrf,
-        internal: names::of(state.inner.kind).internal,
+        terms: crate::terms::of(state.inner.kind),
         rows,
         form: RegistrationForm::of(&v1::IzoRegistration::default()),
         action: "/izo/aanmelden",

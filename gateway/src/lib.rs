@@ -35,8 +35,10 @@ mod requests;
 mod session;
 pub mod sessions;
 pub mod staff_directory;
+mod terms;
 mod warm;
 mod withdrawal;
+mod worklist;
 
 use std::sync::Arc;
 

@@ -35,6 +35,8 @@ struct LinksPage {
     /// After a lookup or an action: the pupil.
     pupil: Option<String>,
     links: Vec<LinkLine>,
+    /// Whether `links` are the links due for review (of any pupil).
+    due: bool,
     /// (id, for whom, made on, valid until)
     invitations: Vec<(String, String, String, String)>,
     notice: Option<&'static str>,
@@ -44,6 +46,8 @@ struct LinksPage {
 
 struct LinkLine {
     id: String,
+    /// The pupil's reference (shown in the list of links due).
+    child: String,
     /// "ouder" or "leerling zelf".
     who: &'static str,
     guardian: String,
@@ -67,6 +71,7 @@ fn line(l: GuardianLink) -> LinkLine {
     };
     LinkLine {
         id: l.id,
+        child: l.child_ref,
         who: match l.linked_as {
             links::Invitee::Guardian => "ouder",
             links::Invitee::Pupil => "leerling zelf",
@@ -96,6 +101,7 @@ fn page(state: &AppState, staff: &Staff) -> LinksPage {
         max_days: links::MAX_INVITATION_DAYS,
         pupil: None,
         links: Vec::new(),
+        due: false,
         invitations: Vec::new(),
         notice: None,
         code: None,
@@ -127,13 +133,39 @@ async fn with_pupil(
     Ok(p)
 }
 
-/// `GET /ouderportaal`: look up a pupil, invite a guardian.
-pub(crate) async fn index(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
+/// The filter of `/ouderportaal`: `verlengen=1`, the links due for their
+/// yearly review (as the start page counts them).
+#[derive(Deserialize, Default)]
+pub(crate) struct IndexQuery {
+    #[serde(default)]
+    verlengen: Option<String>,
+}
+
+/// How many days ahead a link counts as due for review.
+pub(crate) const REVIEW_AHEAD_DAYS: i64 = 30;
+
+/// `GET /ouderportaal`: look up a pupil, invite a guardian; with
+/// `verlengen=1`, the links to renew.
+pub(crate) async fn index(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(query): axum::extract::Query<IndexQuery>,
+) -> Result<Response, Error> {
     staff
         .actor
         .require(links::LINKS.what, links::LINKS.roles)
         .map_err(Error::Fabric)?;
-    Ok(render(&page(&state, &staff)))
+    let mut p = page(&state, &staff);
+    match query.verlengen.as_deref() {
+        None => {}
+        Some("1") => {
+            let due = links::due(&state.inner.store, &staff.actor, REVIEW_AHEAD_DAYS).await?;
+            p.links = due.into_iter().map(line).collect();
+            p.due = true;
+        }
+        Some(_) => return Err(Error::invalid("verlengen", "1")),
+    }
+    Ok(render(&p))
 }
 
 #[derive(Deserialize)]

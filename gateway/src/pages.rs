@@ -32,11 +32,15 @@ struct Start<'a> {
     mail: Option<Option<&'static str>>,
 }
 
-/// What waits for this member of staff: for the roles with the school's
-/// overview, from the season view of the transfer dossiers; feedback due to
-/// the schools dossiers came from; for a mentor or teacher, the dossiers of
-/// their new pupils not yet read. Each part is asked only of a role that
-/// may see it, so that a page view is no audited refusal.
+/// What waits for this member of staff, each line (what, how many, the
+/// filtered list that shows exactly those) asked only of a role that may do
+/// that work, at a kind of party that does it ([`crate::terms`]), so that a
+/// page view is no audited refusal and nothing leads to "Geen toegang":
+/// a coordinator the dossiers to compose, send and assign, feedback due and
+/// the overdue actions and evaluations of their plans; a mentor (an SLB)
+/// their new pupils' dossiers unread; a partner their own actions, those
+/// past their date, and the plans new or changed. Dossier requests are
+/// listed on the page itself.
 async fn waiting(
     state: &AppState,
     actor: &carenet_fabric::Actor,
@@ -44,15 +48,22 @@ async fn waiting(
     use crate::notify::waiting::{self as derived, Event};
     use carenet_handover::{incoming, roles, season};
     let store = &state.inner.store;
+    let kind = state.inner.kind;
+    let terms = crate::terms::of(kind);
     // What the notifications mail about, derived in one place.
     let items = derived::staff(store, actor).await?;
+    let counted = |event: Event| items.iter().filter(|i| i.event == event).count();
     let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
-    let overview = may(&roles::overview(state.inner.kind));
-    let mut waiting = Vec::new();
-    if overview {
+    let mut waiting: Vec<(&'static str, usize, String)> = Vec::new();
+    let mut line = |show: bool, what: &'static str, n: usize, href: &str| {
+        if show {
+            waiting.push((what, n, href.to_owned()));
+        }
+    };
+    if terms.dossiers() && may(&roles::overview(kind)) {
         let rows = season::season(
             store,
-            state.inner.kind,
+            kind,
             actor,
             season::school_year_start_ms(),
             &season::Filter::default(),
@@ -63,40 +74,52 @@ async fn waiting(
                 .filter(|r| r.direction == direction && r.status == status)
                 .count()
         };
-        waiting.extend([
-            (
-                "Dossiers samen te stellen",
-                count("out", "draft"),
-                "/dossiers",
-            ),
-            (
-                "Inzage door ouders open",
-                count("out", "awaiting_inspection"),
-                "/dossiers",
-            ),
-            ("Klaar om te versturen", count("out", "ready"), "/dossiers"),
-            (
-                "Ontvangen dossiers toe te wijzen",
-                count("in", "received"),
-                "/dossiers",
-            ),
-            (
-                "Toegewezen, nog niet gelezen",
-                count("in", "assigned"),
-                "/dossiers",
-            ),
-            (
-                "Warme overdrachten gepland",
-                rows.iter().filter(|r| r.warm_handover == "planned").count(),
-                "/dossiers",
-            ),
-        ]);
+        let sends = terms.sends_dossiers;
+        line(
+            sends && may(&roles::COMPOSE),
+            "Dossiers samen te stellen",
+            count("out", "draft"),
+            "/dossiers?richting=uit&status=draft",
+        );
+        line(
+            sends && may(&roles::INSPECTION),
+            "Inzage door ouders open",
+            count("out", "awaiting_inspection"),
+            "/dossiers?richting=uit&status=awaiting_inspection",
+        );
+        line(
+            sends && may(&roles::PUBLISH),
+            "Klaar om te versturen",
+            count("out", "ready"),
+            "/dossiers?richting=uit&status=ready",
+        );
+        // Receiving is a primary school's work only when a pupil moved
+        // between primary schools: listed when one waits.
+        let assign = may(&roles::assign(kind));
+        let received = count("in", "received");
+        let assigned = count("in", "assigned");
+        line(
+            assign && (terms.receives_dossiers || received > 0),
+            "Ontvangen dossiers toe te wijzen",
+            received,
+            "/dossiers?richting=in&status=received",
+        );
+        line(
+            assign && (terms.receives_dossiers || assigned > 0),
+            "Toegewezen, nog niet gelezen",
+            assigned,
+            "/dossiers?richting=in&status=assigned",
+        );
+        line(
+            may(&roles::WARM),
+            "Warme overdrachten gepland",
+            rows.iter().filter(|r| r.warm_handover == "planned").count(),
+            "/dossiers?warm=gepland",
+        );
     }
     let me = actor.staff.as_str();
-    let mine = |i: &incoming::Incoming| {
-        i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me)
-    };
-    if may(&roles::FEEDBACK_SEND) {
+    let school = roles::speaks_for_all(actor);
+    if terms.dossiers() && may(&roles::FEEDBACK_SEND) {
         let due = incoming::feedback_due(
             store,
             carenet_fabric::clock::now_ms(),
@@ -104,53 +127,116 @@ async fn waiting(
         )
         .await?;
         // A coordinator answers for the school; a mentor for their pupils.
-        let due = due.iter().filter(|i| overview || mine(i)).count();
-        let page = if overview {
-            "/dossiers"
+        let n = due
+            .iter()
+            .filter(|i| {
+                school || i.mentor.as_deref() == Some(me) || i.teachers.iter().any(|t| t == me)
+            })
+            .count();
+        let page = if school {
+            "/dossiers?terugkoppeling=te-geven"
         } else {
-            "/mijn-leerlingen"
+            "/mijn-leerlingen?terugkoppeling=te-geven"
         };
-        waiting.push(("Terugkoppeling te geven", due, page));
+        line(
+            terms.receives_dossiers || n > 0,
+            "Terugkoppeling te geven",
+            n,
+            page,
+        );
     }
-    // Reading is recorded for the mentor (it tells the sending school), so
-    // this counts the mentor's unread pupils (at a follow-up institution the
-    // studieloopbaanbegeleider's, who also has the overview there); a
-    // teacher has no such count.
-    let mentor = actor.has(carenet_fabric::Role::Mentor) && !overview;
-    if mentor || actor.has(carenet_fabric::Role::StudyCareerCoach) {
-        let unread = items.iter().filter(|i| i.event == Event::NewPupil).count();
-        waiting.push((
-            "Dossiers van nieuwe leerlingen te lezen",
-            unread,
-            "/mijn-leerlingen",
-        ));
+    if may(&roles::FEEDBACK_READ) {
+        let mut dossiers: Vec<String> =
+            derived::feedback_received(store, carenet_fabric::clock::now_ms())
+                .await?
+                .into_iter()
+                .map(|(_, dossier)| dossier)
+                .collect();
+        dossiers.sort_unstable();
+        dossiers.dedup();
+        line(
+            !dossiers.is_empty(),
+            "Terugkoppeling ontvangen",
+            dossiers.len(),
+            "/dossiers?terugkoppeling=ontvangen",
+        );
     }
+    // Reading is recorded for the mentor (it tells the sending school): the
+    // mentor's (at a follow-up institution the SLB's) unread pupils.
+    line(
+        terms.dossiers() && roles::is_mentor(actor),
+        "Dossiers van nieuwe leerlingen te lezen",
+        counted(Event::NewPupil),
+        "/mijn-leerlingen?ongelezen=1",
+    );
     // A ZAT member: the case files the chair sent before the meeting.
     if may(&carenet_referral::roles::ZAT_MEMBER) {
         let n = carenet_referral::zat::received_waiting(store).await?;
-        waiting.push(("ZAT-dossiers voor het overleg", n, "/zat/ontvangen"));
+        line(
+            true,
+            "ZAT-dossiers voor het overleg",
+            n,
+            "/zat/ontvangen?wacht=1",
+        );
+    }
+    // The case coordinator: overdue actions and evaluations due.
+    let holds = may(&carenet_caseplan::roles::READ);
+    line(
+        holds,
+        "Acties over de datum",
+        counted(Event::TaskOverdue),
+        "/plannen?acties=verlopen",
+    );
+    line(
+        holds,
+        "Evaluaties van een plan te houden",
+        counted(Event::EvaluationDue),
+        "/plannen?evaluatie=te-houden",
+    );
+    // A member party: its own actions in the plans it is a member of, and
+    // the plans that came in or changed.
+    if may(&carenet_caseplan::roles::MEMBER) {
+        let own = carenet_caseplan::work::own(store, actor).await?;
+        let today = derived::day(0);
+        let late = own.iter().filter(|a| a.overdue(&today)).count();
+        let now = carenet_fabric::clock::now_ms();
+        let new = carenet_caseplan::member::list(store, actor)
+            .await?
+            .iter()
+            .filter(|l| l.received_at_ms >= now - derived::RECENT_MS)
+            .count();
+        // A coordinator's own plans come first; theirs as a member when any.
+        line(
+            !holds || !own.is_empty(),
+            "Mijn acties in plannen",
+            own.len(),
+            "/plannen?mijn-acties=1",
+        );
+        line(
+            !holds || late > 0,
+            "Mijn acties over de datum",
+            late,
+            "/plannen?mijn-acties=verlopen",
+        );
+        line(
+            !holds || new > 0,
+            "Nieuwe of gewijzigde plannen",
+            new,
+            "/plannen?nieuw=1",
+        );
     }
     // The yearly review of the parent portal's links: the coordinators'.
     if may(&carenet_consent::links::LINKS) {
-        let due = carenet_consent::links::due_for_review(store, actor, 30).await?;
-        waiting.push((
+        let due =
+            carenet_consent::links::due_for_review(store, actor, crate::links::REVIEW_AHEAD_DAYS)
+                .await?;
+        line(
+            true,
             "Koppelingen ouderportaal te verlengen",
             due,
-            "/ouderportaal",
-        ));
+            "/ouderportaal?verlengen=1",
+        );
     }
-    let mut waiting: Vec<(&'static str, usize, String)> = waiting
-        .into_iter()
-        .map(|(what, n, href)| (what, n, href.to_owned()))
-        .collect();
-    // Feedback, a plan's tasks, overdue actions and evaluations due: one
-    // line per page, so each opens where it is done. (New pupils and
-    // dossier requests are listed above, from the same state.)
-    let rest: Vec<_> = items
-        .into_iter()
-        .filter(|i| !matches!(i.event, Event::NewPupil | Event::DossierRequest))
-        .collect();
-    waiting.extend(derived::grouped(&rest));
     Ok(waiting)
 }
 
@@ -168,30 +254,55 @@ pub(crate) async fn menu_scope(request: Request, next: Next) -> Response {
 }
 
 /// The main menu for `actor`: only the pages whose rules let this person
-/// in, each asked of the slice's own role table (so a menu offers only what
-/// the person may do: an mbo's studieloopbaanbegeleider gets no IZO or ZAT).
+/// in, each asked of the slice's own role table, and only the pages this
+/// kind of party works with at all (a ZAT partner or the SWV has no
+/// transfer dossiers, no IZO; an mbo's studieloopbaanbegeleider gets no IZO
+/// or ZAT), named in this kind's own words ([`crate::terms`]).
 pub(crate) fn menu_for(
     state: &AppState,
     actor: &carenet_fabric::Actor,
 ) -> Vec<(&'static str, &'static str)> {
+    menu_of(state.inner.kind, &state.inner.party, actor)
+}
+
+/// [`menu_for`] at party `party` of `kind`.
+fn menu_of(
+    kind: carenet_fabric::PartyKind,
+    party: &carenet_fabric::PartyId,
+    actor: &carenet_fabric::Actor,
+) -> Vec<(&'static str, &'static str)> {
     use carenet_handover::roles;
-    let may = |rule: &carenet_fabric::actor::Rule| actor.may(&state.inner.party, rule).is_ok();
+    let may = |rule: &carenet_fabric::actor::Rule| actor.may(party, rule).is_ok();
+    let terms = crate::terms::of(kind);
     let mut menu = vec![("/", "Start")];
     for (allowed, item) in [
         (
-            may(&roles::overview(state.inner.kind)),
+            terms.dossiers() && may(&roles::overview(kind)),
             ("/dossiers", "Dossiers"),
         ),
-        (may(&roles::DIGEST), ("/mijn-leerlingen", "Mijn leerlingen")),
+        (
+            terms.dossiers() && may(&roles::DIGEST),
+            ("/mijn-leerlingen", "Mijn leerlingen"),
+        ),
         (
             may(&carenet_consent::roles::REQUEST),
             ("/toestemming", "Toestemming"),
         ),
-        (may(&carenet_referral::roles::REGISTER), ("/izo", "IZO")),
-        (may(&carenet_referral::roles::ZAT_CHAIR), ("/zat", "ZAT")),
+        (
+            terms.care_meetings && may(&carenet_referral::roles::REGISTER),
+            ("/izo", terms.internal_menu),
+        ),
+        (
+            terms.care_meetings && may(&carenet_referral::roles::ZAT_CHAIR),
+            ("/zat", terms.team_menu),
+        ),
         (
             may(&carenet_caseplan::roles::READ) || may(&carenet_caseplan::roles::MEMBER),
             ("/plannen", "Plannen"),
+        ),
+        (
+            may(&carenet_consent::links::LINKS),
+            ("/ouderportaal", "Ouderportaal"),
         ),
     ] {
         if allowed {
@@ -471,6 +582,71 @@ mod tests {
         let local = super::SecurityHeaders::new("http://127.0.0.1:7480", &[]).unwrap();
         assert!(local.csp.to_str().unwrap().ends_with("form-action 'self'"));
         assert!(!local.hsts);
+    }
+
+    #[test]
+    fn every_role_at_every_kind_of_party_gets_its_own_menu() {
+        use carenet_fabric::{Actor, PartyId, PartyKind, Role};
+        let kinds = [
+            PartyKind::PoSchool,
+            PartyKind::VoSchool,
+            PartyKind::Vervolg,
+            PartyKind::ZatPartner,
+            PartyKind::Swv,
+        ];
+        let party = PartyId::parse("party", "p-1").unwrap();
+        for kind in kinds {
+            for role in Role::all() {
+                let actor = Actor::new(party.clone(), "staff-1", [role]).unwrap();
+                let menu = super::menu_of(kind, &party, &actor);
+                let hrefs: Vec<&str> = menu.iter().map(|(h, _)| *h).collect();
+                let school = matches!(kind, PartyKind::PoSchool | PartyKind::VoSchool);
+                let what = format!("{role} at {kind:?}: {menu:?}");
+                assert_eq!(hrefs[0], "/", "{what}");
+                if !school {
+                    assert!(
+                        !hrefs.contains(&"/izo") && !hrefs.contains(&"/zat"),
+                        "{what}"
+                    );
+                }
+                if matches!(kind, PartyKind::ZatPartner | PartyKind::Swv) {
+                    assert!(!hrefs.contains(&"/dossiers"), "{what}");
+                    assert!(!hrefs.contains(&"/mijn-leerlingen"), "{what}");
+                }
+                if kind == PartyKind::PoSchool {
+                    assert!(
+                        menu.iter()
+                            .all(|(_, l)| !l.contains("IZO") && !l.contains("ZAT")),
+                        "{what}"
+                    );
+                }
+                if matches!(role, Role::Mentor | Role::Teacher | Role::StudyCareerCoach) {
+                    assert!(
+                        !hrefs.contains(&"/zat") && !hrefs.contains(&"/plannen"),
+                        "{what}"
+                    );
+                }
+                if role == Role::Admin {
+                    assert_eq!(hrefs, ["/"], "{what}");
+                }
+                // Another party's staff get no page of this one.
+                let other = PartyId::parse("party", "p-2").unwrap();
+                assert_eq!(super::menu_of(kind, &other, &actor).len(), 1, "{what}");
+            }
+        }
+        // The mentor of a secondary school: their pupils, no coordinator's pages.
+        let mentor = Actor::new(party.clone(), "m-1", [Role::Mentor]).unwrap();
+        let menu = super::menu_of(PartyKind::VoSchool, &party, &mentor);
+        assert!(
+            menu.contains(&("/mijn-leerlingen", "Mijn leerlingen")),
+            "{menu:?}"
+        );
+        assert!(!menu.iter().any(|(h, _)| *h == "/dossiers"), "{menu:?}");
+        // The IB of a primary school: its own words.
+        let ib = Actor::new(party.clone(), "ib-1", [Role::SupportCoordinatorPo]).unwrap();
+        let menu = super::menu_of(PartyKind::PoSchool, &party, &ib);
+        assert!(menu.contains(&("/izo", "Leerlingbespreking")), "{menu:?}");
+        assert!(menu.contains(&("/zat", "Knooppuntoverleg")), "{menu:?}");
     }
 
     #[test]

@@ -60,7 +60,7 @@ try {
   check(await count('Acties over de datum') === '1', 'wat wacht op mij: an action past its date');
   check(await count('Evaluaties van een plan te houden') === '1', 'wat wacht op mij: an evaluation due');
   const planLink = await page.getAttribute('tr:has-text("Acties over de datum") a', 'href');
-  check(/^\/plannen\/[^/]+$/.test(planLink), 'linked to the plan by its id');
+  check(planLink === '/plannen?acties=verlopen', 'linked to the list of actions past their date');
   check(!page.url().includes('ib-1'), 'no personal data in the URL');
   const cookies = await context.cookies();
   const session = cookies.find((c) => c.name === 'carenet_session');
@@ -68,7 +68,11 @@ try {
   check(!session.value.includes('ib-1'), 'the session cookie is encrypted');
   await page.screenshot({ path: `${shots}/02-start.png`, fullPage: true });
   await audit(page, '02-start');
-  const opened = await page.goto(base + planLink);
+  await page.goto(base + planLink);
+  check(await page.locator('#acties tr[data-item]').count() === 1, 'the list holds the one action counted');
+  const planHref = await page.getAttribute('#acties tr[data-item] a', 'href');
+  check(/^\/plannen\/[^/]+$/.test(planHref), 'each action links to its plan by its id');
+  const opened = await page.goto(base + planHref);
   check(opened.status() === 200, 'the listed plan opens');
   await page.goto(base + '/');
 

@@ -10,7 +10,7 @@ use carenet_e2e::{KillOnDrop, carenet_bin};
 
 /// A run of `n` free ports on loopback, and the demo's gateway ports after it
 /// (from base + 80).
-fn free_port_base(n: u16) -> u16 {
+pub(crate) fn free_port_base(n: u16) -> u16 {
     'search: for _ in 0..200 {
         let base = 20_000 + fastrand_u16() % 30_000;
         for p in (base..base + n).chain(base + 80..base + 89) {

@@ -41,6 +41,7 @@ mod publish_consent;
 mod received;
 mod refusals;
 mod retention;
+mod roles_browser;
 mod slices;
 mod staff_directory;
 mod stored_enums;

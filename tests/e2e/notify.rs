@@ -532,21 +532,31 @@ async fn each_event_sends_one_mail_without_personal_data() -> anyhow::Result<()>
         .collect();
     assert_eq!(sent.len(), 7);
     assert!(log.iter().all(|r| !format!("{r:?}").contains("@")));
-    // The start page lists the coordinator's items, each linked to its plan.
+    // The start page lists the coordinator's items, each linked to the
+    // filtered list of them, which links each to its plan.
     let (_, start) = page(&base, "/", &zc).await?;
     for label in ["Acties over de datum", "Evaluaties van een plan te houden"] {
         assert!(start.contains(label), "{label}: {start}");
     }
-    let plan_links: Vec<&str> = start
-        .split("href=\"")
-        .skip(1)
-        .filter_map(|s| s.split('"').next())
-        .filter(|h| h.starts_with("/plannen/"))
-        .collect();
-    assert!(!plan_links.is_empty(), "{start}");
-    for href in plan_links {
-        let (status, _) = page(&base, href, &zc).await?;
-        assert_eq!(status, 200, "{href}");
+    let links = |html: &str, prefix: &str| -> Vec<String> {
+        html.split("href=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .filter(|h| h.starts_with(prefix))
+            .map(str::to_owned)
+            .collect()
+    };
+    let lists = links(&start, "/plannen?");
+    assert_eq!(lists.len(), 2, "{start}");
+    for list in lists {
+        let (status, html) = page(&base, &list, &zc).await?;
+        assert_eq!(status, 200, "{list}");
+        let plan_links = links(&html, "/plannen/");
+        assert!(!plan_links.is_empty(), "{html}");
+        for href in plan_links {
+            let (status, _) = page(&base, &href, &zc).await?;
+            assert_eq!(status, 200, "{href}");
+        }
     }
     // The guardian's portal lists theirs, linked.
     let (_, home) = page(&base, "/ouders", &parent).await?;
@@ -805,13 +815,18 @@ async fn the_ib_is_told_of_feedback_and_of_a_dossier_request() -> anyhow::Result
         .collect();
     events.sort();
     assert_eq!(events, ["dossier_request:sent", "feedback_received:sent"]);
-    // The start page lists the feedback, linked to the dossier.
+    // The start page lists the feedback, linked to the list of the
+    // dossiers it came back on, which links the dossier.
     let (_, start) = page(&base, "/", &jar).await?;
     assert!(start.contains("Terugkoppeling ontvangen"), "{start}");
     assert!(
-        start.contains(&format!("href=\"/dossiers/{id}\"")),
+        start.contains("href=\"/dossiers?terugkoppeling=ontvangen\""),
         "{start}"
     );
+    let (status, list) = page(&base, "/dossiers?terugkoppeling=ontvangen", &jar).await?;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list.matches("<tr data-item>").count(), 1, "{list}");
+    assert!(list.contains(&format!("href=\"/dossiers/{id}\"")), "{list}");
     gw.stop().await;
     region.shutdown().await
 }

@@ -17,9 +17,9 @@ use carenet_proto::v1::ConsentStatus;
 
 /// How long something that happened (a withdrawal confirmed, a plan changed,
 /// feedback received, a plan's tasks sent to a member) counts as waiting.
-const RECENT_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+pub(crate) const RECENT_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 /// How many days ahead a plan's evaluation counts as due.
-const EVALUATION_AHEAD_DAYS: i64 = 7;
+pub(crate) const EVALUATION_AHEAD_DAYS: i64 = 7;
 
 /// What happened, for whom: guardians get the first four, staff the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,7 +102,7 @@ fn item(event: Event, item: impl Into<String>, path: impl Into<String>) -> Item 
 }
 
 /// `YYYY-MM-DD`, `days` from today (Dutch calendar).
-fn day(days: i64) -> String {
+pub(crate) fn day(days: i64) -> String {
     carenet_consent::record::format_date(
         carenet_fabric::clock::today() + time::Duration::days(days),
     )
@@ -134,17 +134,7 @@ pub(crate) async fn staff(store: &Store, actor: &Actor) -> carenet_fabric::Resul
     }
     // Feedback on a dossier this school sent: told to whoever may read it.
     if may(&roles::FEEDBACK_READ) {
-        let rows: Vec<(String, String)> = with_db!(&store.db, pool => {
-            sqlx::query_as(
-                "SELECT s.message_id, s.document_id FROM handover_status s \
-                 JOIN handover_dossier d ON d.id = s.document_id \
-                 WHERE s.status = 'feedback' AND s.at_ms >= $1 ORDER BY s.at_ms, s.message_id",
-            )
-            .bind(now - RECENT_MS)
-            .fetch_all(pool)
-            .await?
-        });
-        for (message, dossier) in rows {
+        for (message, dossier) in feedback_received(store, now).await? {
             items.push(item(
                 Event::FeedbackReceived,
                 message,
@@ -205,6 +195,24 @@ pub(crate) async fn staff(store: &Store, actor: &Actor) -> carenet_fabric::Resul
         }
     }
     Ok(items)
+}
+
+/// Feedback that came back on this school's dossiers lately: (message,
+/// dossier), oldest first. The start page lists the dossiers of these.
+pub(crate) async fn feedback_received(
+    store: &Store,
+    now: i64,
+) -> carenet_fabric::Result<Vec<(String, String)>> {
+    Ok(with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT s.message_id, s.document_id FROM handover_status s \
+             JOIN handover_dossier d ON d.id = s.document_id \
+             WHERE s.status = 'feedback' AND s.at_ms >= $1 ORDER BY s.at_ms, s.message_id",
+        )
+        .bind(now - RECENT_MS)
+        .fetch_all(pool)
+        .await?
+    }))
 }
 
 /// What waits for a guardian, over each child they are linked to today

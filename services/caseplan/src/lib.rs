@@ -26,6 +26,7 @@ pub mod roles;
 pub mod slice;
 pub mod task;
 pub mod view;
+pub mod work;
 
 pub type Result<T, E = carenet_fabric::Error> = std::result::Result<T, E>;
 

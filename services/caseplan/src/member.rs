@@ -180,6 +180,16 @@ async fn latest(
     Ok((view, doc.header))
 }
 
+/// The latest view of one plan, unaudited, or `None` when it is gone: for
+/// the work lists ([`crate::work`]), which audit what they show.
+pub async fn latest_view(store: &Store, holder: &str, plan_id: &str) -> Result<Option<MemberView>> {
+    match latest(store, holder, plan_id).await {
+        Ok((view, _)) => Ok(Some(view)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The plan held by `holder` that came from its record `origin`
 /// `origin_id` (a ZAT case), as a view this party holds names it: the plan
 /// id, or `None` while no view of it has arrived (or it was withdrawn).

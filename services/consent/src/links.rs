@@ -591,6 +591,25 @@ pub async fn due_for_review(store: &Store, actor: &Actor, days: i64) -> Result<u
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
+/// The active links of this node due for review within `days`, the
+/// earliest first: what [`due_for_review`] counts, as a coordinator's list
+/// (the reading is audited, `guardian_links_listed`).
+pub async fn due(store: &Store, actor: &Actor, days: i64) -> Result<Vec<GuardianLink>> {
+    roles::require(store, actor, &LINKS, "due").await?;
+    let now = now_ms();
+    let rows: Vec<LinkRow> = with_db!(&store.db, pool => {
+        sqlx::query_as(link_query!(
+            "WHERE ended_at_ms IS NULL AND review_by_ms <= $1 ORDER BY review_by_ms, id"
+        ))
+        .bind(now + days * DAY_MS)
+        .fetch_all(pool)
+        .await?
+    });
+    carenet_fabric::audit::append(&store.db, &[actor.entry("guardian_links_listed", "due")])
+        .await?;
+    Ok(rows.into_iter().map(|r| r.link(now)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,153 @@
+//! What waits for a member of staff in the plans, as lists (read-only): the
+//! case coordinator's overdue actions and evaluations due in the plans they
+//! coordinate, and a member party's own open actions in the plans it is a
+//! member of. The start page counts these and links to the list that shows
+//! exactly them; the same conditions as the notifications' derivation.
+
+use carenet_fabric::store::Store;
+use carenet_fabric::{Actor, with_db};
+
+use crate::{Result, roles};
+
+/// The states in which an action still waits for its owner.
+pub const OPEN_STATES: &[&str] = &["requested", "accepted", "in_progress", "on_hold"];
+
+/// One action, as a work list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    /// The party holding the plan (this party, for the coordinator's list).
+    pub holder: String,
+    pub plan_id: String,
+    /// The pupil's name, if the reader may see it.
+    pub pupil_name: Option<String>,
+    pub task_id: String,
+    /// The party that carries it out.
+    pub owner: String,
+    pub what: String,
+    /// `YYYY-MM-DD` or empty.
+    pub due_on: String,
+    pub state: String,
+}
+
+impl Action {
+    /// Whether its date has passed on `today` (`YYYY-MM-DD`).
+    pub fn overdue(&self, today: &str) -> bool {
+        !self.due_on.is_empty() && self.due_on.as_str() < today
+    }
+}
+
+/// The open actions past their date in the open plans `actor` coordinates
+/// here, oldest date first. Audited as a listing of plans.
+pub async fn overdue(store: &Store, actor: &Actor, today: &str) -> Result<Vec<Action>> {
+    carenet_fabric::actor::require(store, actor, &roles::READ, "case").await?;
+    let rows: Vec<(String, String, String, String, String, String, String)> = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT t.plan_id, p.child_name, t.id, t.owner, t.what, t.due_on, t.state \
+             FROM case_task t JOIN case_plan p ON p.id = t.plan_id \
+             WHERE p.coordinator = $1 AND p.status = 'open' \
+             AND t.state IN ('requested', 'accepted', 'in_progress', 'on_hold') \
+             AND t.due_on <> '' AND t.due_on < $2 ORDER BY t.due_on, t.plan_id, t.id",
+        )
+        .bind(&actor.staff)
+        .bind(today)
+        .fetch_all(pool)
+        .await?
+    });
+    let entry = crate::plan::entry(actor, "case_plans_listed", "case");
+    carenet_fabric::audit::append(&store.db, &[entry]).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(plan_id, name, task_id, owner, what, due_on, state)| Action {
+                holder: store.party.as_str().to_owned(),
+                plan_id,
+                pupil_name: Some(name),
+                task_id,
+                owner,
+                what,
+                due_on,
+                state,
+            },
+        )
+        .collect())
+}
+
+/// The ids of the open plans `actor` coordinates here whose evaluation is
+/// on or before `until` (`YYYY-MM-DD`), as the start page counts them.
+pub async fn evaluations_due(store: &Store, actor: &Actor, until: &str) -> Result<Vec<String>> {
+    actor.may(&store.party, &roles::READ)?;
+    let rows: Vec<(String,)> = with_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT id FROM case_plan WHERE coordinator = $1 AND status = 'open' \
+             AND evaluation_on <> '' AND evaluation_on <= $2 ORDER BY evaluation_on, id",
+        )
+        .bind(&actor.staff)
+        .bind(until)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// This party's own open actions in the plans it is a member of (from the
+/// latest view of each), earliest date first, those without a date last.
+/// Not audited: the caller that shows them audits the plans it shows
+/// ([`audit_shown`]); a start page only counts them.
+pub async fn own(store: &Store, actor: &Actor) -> Result<Vec<Action>> {
+    actor.may(&store.party, &roles::MEMBER)?;
+    let me = store.party.as_str();
+    let mut actions = Vec::new();
+    for listed in crate::member::list(store, actor).await? {
+        let Some(view) = crate::member::latest_view(store, &listed.holder, &listed.plan_id).await?
+        else {
+            continue;
+        };
+        if view.header.as_ref().is_some_and(|h| h.status != "open") {
+            continue;
+        }
+        for t in &view.tasks {
+            if t.owner == me && OPEN_STATES.contains(&t.state.as_str()) {
+                actions.push(Action {
+                    holder: listed.holder.clone(),
+                    plan_id: listed.plan_id.clone(),
+                    pupil_name: view.pupil.as_ref().map(|p| p.name.clone()),
+                    task_id: t.id.clone(),
+                    owner: t.owner.clone(),
+                    what: t.what.clone(),
+                    due_on: t.due_on.clone(),
+                    state: t.state.clone(),
+                });
+            }
+        }
+    }
+    actions.sort_by(|a, b| {
+        (a.due_on.is_empty(), &a.due_on, &a.plan_id, &a.task_id).cmp(&(
+            b.due_on.is_empty(),
+            &b.due_on,
+            &b.plan_id,
+            &b.task_id,
+        ))
+    });
+    Ok(actions)
+}
+
+/// Records that `actor` read the plans whose actions a list showed (one
+/// entry per plan, as reading a member's view records it).
+pub async fn audit_shown(store: &Store, actor: &Actor, actions: &[Action]) -> Result<()> {
+    let mut plans: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| (a.holder.as_str(), a.plan_id.as_str()))
+        .collect();
+    plans.sort_unstable();
+    plans.dedup();
+    let entries: Vec<_> = plans
+        .into_iter()
+        .map(|(holder, plan)| carenet_fabric::audit::Entry {
+            counterparty: holder.to_owned(),
+            purpose: carenet_consent::Purpose::CaseMembership.as_str().into(),
+            ..actor.entry("case_view_read", plan)
+        })
+        .collect();
+    carenet_fabric::audit::append(&store.db, &entries).await?;
+    Ok(())
+}
