@@ -1089,7 +1089,10 @@ pub(crate) async fn mine(
                 names.remove(&i.message_id).unwrap_or_else(|| {
                     // Withdrawn: the name went with the content.
                     match &i.child_ref {
-                        Some(r) => format!("leerling {r}"),
+                        Some(r) => format!(
+                            "leerlingnummer {r}, dossier van {}",
+                            labels::party_name(&state, &i.sender)
+                        ),
                         None => format!("dossier van {}", labels::party_name(&state, &i.sender)),
                     }
                 }),

@@ -303,7 +303,8 @@ pub(crate) struct SeasonRow {
     route: String,
     version: u32,
     /// `draft`, `awaiting_inspection`, `ready`, `published`, `delivered`,
-    /// `read`; incoming `received`, `assigned`, `read`, `withdrawn`, `purged`.
+    /// `read`, `withdrawn`; incoming `received`, `assigned`, `read`,
+    /// `withdrawn`, `purged`.
     status: String,
     warm_handover: String,
     feedback: bool,
