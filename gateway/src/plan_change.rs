@@ -124,7 +124,7 @@ pub(crate) async fn show(
                 Some(v1::consent_recipient::Target::PartyId(p)) => Some(p.clone()),
                 _ => None,
             })
-            .filter(|p| p != me)
+            .filter(|p| p != me && !active.iter().any(|m| &m.party == p))
             .collect();
         let (record, what) = crate::consent::choice(c);
         parties
