@@ -490,6 +490,30 @@ fn task_row(state: &AppState, t: &v1::CaseTask, who: Option<Who>) -> TaskRow {
     }
 }
 
+/// Why the holder refused a member's progress, in Dutch (the slice writes
+/// its reason in English words on the timeline).
+fn refusal(why: &str) -> String {
+    if let Some(state) = why
+        .strip_prefix("a ")
+        .and_then(|rest| rest.split_once(" task: "))
+        .map(|(state, _)| state)
+    {
+        return format!(
+            "deze stap past niet bij de stand van de actie ({})",
+            task_state(state)
+        );
+    }
+    match why {
+        "the plan is closed" => "het plan is gesloten",
+        "this step needs a reason" => "deze stap vraagt een toelichting",
+        "a note needs text" => "een notitie zonder tekst",
+        "the task is another party's" => "de actie is van een andere organisatie",
+        "no such task" => "de actie bestaat niet (meer)",
+        _ => "deze voortgang kon niet worden verwerkt",
+    }
+    .to_owned()
+}
+
 /// (when, who, what) of a timeline line.
 fn event_row(state: &AppState, e: &v1::CaseEvent) -> (String, String, String) {
     let when = time::OffsetDateTime::from_unix_timestamp(e.at_ms / 1000)
@@ -530,7 +554,7 @@ fn event_row(state: &AppState, e: &v1::CaseEvent) -> (String, String, String) {
                 format!("actie bijgewerkt: {states} ({note})")
             }
         }
-        "progress_refused" => format!("voortgang geweigerd: {}", e.text),
+        "progress_refused" => format!("voortgang geweigerd: {}", refusal(&e.text)),
         "evaluated" => {
             // "YYYY-MM-DD: outcome"
             let (held, outcome) = e.text.split_once(": ").unwrap_or(("", e.text.as_str()));
@@ -1101,4 +1125,29 @@ pub(crate) async fn received_file(
             .plan_id
             .map(|p| crate::href::path(&["deelname", &r.school, &p])),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_holders_refusals_and_reasons_read_in_dutch() {
+        let refused = task::next(TaskState::Completed, Step::Start, Who::Owner).unwrap_err();
+        assert_eq!(
+            refusal(&refused.to_string()),
+            "deze stap past niet bij de stand van de actie (afgerond)"
+        );
+        assert_eq!(refusal("the plan is closed"), "het plan is gesloten");
+        assert_eq!(
+            refusal("something new"),
+            "deze voortgang kon niet worden verwerkt"
+        );
+        assert_eq!(task_reason("membership ended"), "lidmaatschap beëindigd");
+        assert_eq!(
+            end_reason("coordinator: gezin verhuisd"),
+            "beëindigd door de casusregisseur: gezin verhuisd"
+        );
+        assert_eq!(end_reason("consent withdrawn"), "toestemming ingetrokken");
+    }
 }
