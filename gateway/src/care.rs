@@ -53,13 +53,27 @@ pub fn step_label(step: Step) -> &'static str {
 }
 
 /// Why a membership ended, in Dutch (the slice's reasons are codes in
-/// English words).
-fn end_reason(reason: &str) -> &'static str {
+/// English words; the case coordinator's own reason is shown as written).
+fn end_reason(reason: &str) -> String {
+    if let Some(why) = reason.strip_prefix(carenet_caseplan::change::ENDED_BY_COORDINATOR) {
+        return format!("beëindigd door de casusregisseur: {why}");
+    }
     match reason {
         "consent withdrawn" => "toestemming ingetrokken",
         "period ended" => "periode voorbij",
         "consent expired" => "toestemming verlopen",
         _ => "toestemming geldt niet meer",
+    }
+    .to_owned()
+}
+
+/// A task's reason in Dutch where the slice set it (a closed plan, an
+/// ended membership); a person's own reason as written.
+fn task_reason(reason: &str) -> String {
+    match reason {
+        "plan closed" => "plan gesloten".to_owned(),
+        "membership ended" => "lidmaatschap beëindigd".to_owned(),
+        other => other.to_owned(),
     }
 }
 
@@ -74,7 +88,7 @@ fn zat_state(s: zat::State) -> &'static str {
 }
 
 /// The categories an action may have: (code, words).
-fn action_categories() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn action_categories() -> Vec<(&'static str, &'static str)> {
     [
         Category::ActionPlans,
         Category::EducationalSupport,
@@ -466,6 +480,8 @@ struct TaskRow {
     version: u32,
     /// (step code, button label, needs a reason)
     steps: Vec<(&'static str, &'static str, bool)>,
+    /// Whether its owner may send a progress note (no change of state).
+    note: bool,
 }
 
 fn task_row(state: &AppState, t: &v1::CaseTask, who: Option<Who>) -> TaskRow {
@@ -483,10 +499,35 @@ fn task_row(state: &AppState, t: &v1::CaseTask, who: Option<Who>) -> TaskRow {
         what: t.what.clone(),
         due_on: labels::date_text(&t.due_on),
         state: task_state(&t.state),
-        reason: t.reason.clone(),
+        reason: task_reason(&t.reason),
         version: t.version,
+        note: false,
         steps,
     }
+}
+
+/// Why the holder refused a member's progress, in Dutch (the slice writes
+/// its reason in English words on the timeline).
+fn refusal(why: &str) -> String {
+    if let Some(state) = why
+        .strip_prefix("a ")
+        .and_then(|rest| rest.split_once(" task: "))
+        .map(|(state, _)| state)
+    {
+        return format!(
+            "deze stap past niet bij de stand van de actie ({})",
+            task_state(state)
+        );
+    }
+    match why {
+        "the plan is closed" => "het plan is gesloten",
+        "this step needs a reason" => "deze stap vraagt een toelichting",
+        "a note needs text" => "een notitie zonder tekst",
+        "the task is another party's" => "de actie is van een andere organisatie",
+        "no such task" => "de actie bestaat niet (meer)",
+        _ => "deze voortgang kon niet worden verwerkt",
+    }
+    .to_owned()
 }
 
 /// (when, who, what) of a timeline line.
@@ -529,15 +570,67 @@ fn event_row(state: &AppState, e: &v1::CaseEvent) -> (String, String, String) {
                 format!("actie bijgewerkt: {states} ({note})")
             }
         }
-        "progress_refused" => format!("voortgang geweigerd: {}", e.text),
-        "evaluated" => format!(
-            "geëvalueerd: {}",
-            e.text
-                .replace("continue", "doorgaan")
-                .replace("adjust", "bijstellen")
-                .replace("close", "afsluiten")
-        ),
-        "plan_closed" => format!("plan gesloten: {}", e.text),
+        "progress_refused" => format!("voortgang geweigerd: {}", refusal(&e.text)),
+        "evaluated" => {
+            // "YYYY-MM-DD: outcome"
+            let (held, outcome) = e.text.split_once(": ").unwrap_or(("", e.text.as_str()));
+            let outcome = match outcome {
+                "continue" => "doorgaan",
+                "adjust" => "bijstellen",
+                "close" => "afsluiten",
+                other => other,
+            };
+            format!("geëvalueerd op {}: {outcome}", labels::date_text(held))
+        }
+        "goal_added" => format!("doel toegevoegd: {}", e.text),
+        "goal_changed" => {
+            // "text\ntarget date"
+            let (text, target) = e.text.split_once('\n').unwrap_or((e.text.as_str(), ""));
+            format!(
+                "doel gewijzigd: {text} (streefdatum {})",
+                labels::date_text(target)
+            )
+        }
+        "goal_ended" => {
+            // "status\ntext\nreason"
+            let mut parts = e.text.splitn(3, '\n');
+            let (status, text, reason) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
+            format!(
+                "doel {}: {text} ({reason})",
+                crate::plan_change::goal_status(status)
+            )
+        }
+        "task_changed" => {
+            // "owner\nwhat\ndue date"
+            let mut parts = e.text.splitn(3, '\n');
+            let (owner, what, due) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
+            format!(
+                "actie gewijzigd voor {}: {what} (klaar op {})",
+                labels::party_name(state, owner),
+                labels::date_text(due)
+            )
+        }
+        "member_removed" => {
+            // "party\nreason"
+            let (party, why) = e.text.split_once('\n').unwrap_or((e.text.as_str(), ""));
+            format!(
+                "lidmaatschap beëindigd door de casusregisseur: {} ({why})",
+                labels::party_name(state, party)
+            )
+        }
+        "task_note" => format!("notitie bij een actie: {}", e.text),
+        "plan_closed" => match e.text.as_str() {
+            "evaluated: close" => "plan gesloten na de evaluatie".to_owned(),
+            other => format!("plan gesloten: {other}"),
+        },
         _ => e.text.clone(),
     };
     (when, labels::party_name(state, &e.party), what)
@@ -547,8 +640,8 @@ fn event_row(state: &AppState, e: &v1::CaseEvent) -> (String, String, String) {
 #[template(path = "plans.html")]
 struct PlansPage {
     csrf: String,
-    /// (href, pupil, status, open tasks, members, evaluation date)
-    held: Vec<(String, String, &'static str, u64, u64, String)>,
+    /// (href, pupil, status, open tasks, members, evaluation date, new notes)
+    held: Vec<(String, String, &'static str, u64, u64, String, u64)>,
     /// (href, pupil, holder)
     member_of: Vec<(String, String, String)>,
     holds: bool,
@@ -587,6 +680,7 @@ pub(crate) async fn plans(
                     p.open_tasks,
                     p.members,
                     labels::date_text(&p.evaluation_on),
+                    p.new_notes,
                 )
             })
             .collect(),
@@ -623,8 +717,8 @@ struct PlanPage {
     evaluation_on: String,
     /// (party name, role, person, ended: "" or why)
     members: Vec<(String, String, String, String)>,
-    /// (text, measure, target date)
-    goals: Vec<(String, String, String)>,
+    /// (text, measure, target date, ended: "" or status and reason)
+    goals: Vec<(String, String, String, String)>,
     tasks: Vec<TaskRow>,
     /// (kind, text)
     notes: Vec<(String, String)>,
@@ -744,7 +838,8 @@ pub(crate) async fn step(
     let version: u32 = f("version")
         .parse()
         .map_err(|_| Error::invalid("version", "a number"))?;
-    plan::step(
+    let here = crate::href::path(&["plannen", &id]);
+    match plan::step(
         &state.inner.store,
         &staff.actor,
         &id,
@@ -753,13 +848,15 @@ pub(crate) async fn step(
         version,
         &f("reason"),
     )
-    .await?;
-    Ok(done(
-        &state,
-        jar,
-        &crate::href::path(&["plannen", &id]),
-        "De actie is bijgewerkt.",
-    ))
+    .await
+    {
+        Ok(_) => Ok(done(&state, jar, &here, "De actie is bijgewerkt.")),
+        // A second click, or a page left open: no second effect.
+        Err(carenet_fabric::Error::Aborted(_)) => {
+            Ok(done(&state, jar, &here, crate::plan_change::STALE))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /plannen/{id}/evaluatie`: an evaluation of the plan.
@@ -773,6 +870,7 @@ pub(crate) async fn evaluate(
 ) -> Result<Response, Error> {
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
+    let outcome = f("outcome");
     plan::evaluate(
         &state.inner.store,
         &staff.actor,
@@ -781,11 +879,20 @@ pub(crate) async fn evaluate(
             id: f("form_id"),
             held_on: f("held_on"),
             text: f("text"),
-            outcome: f("outcome"),
+            outcome: outcome.clone(),
             next_on: f("next_on"),
         },
     )
     .await?;
+    // "Bijstellen" leads straight to where the plan is changed.
+    if outcome == "adjust" {
+        return Ok(done(
+            &state,
+            jar,
+            &crate::href::path(&["plannen", &id, "bijstellen"]),
+            "De evaluatie is vastgelegd. Stel het plan hieronder bij.",
+        ));
+    }
     Ok(done(
         &state,
         jar,
@@ -833,6 +940,11 @@ pub(crate) async fn show_view(
                 let who = (open && t.owner == me).then_some(Who::Owner);
                 let mut row = task_row(&state, t, who);
                 row.steps.retain(|(s, _, _)| *s != "cancel");
+                row.note = who.is_some()
+                    && matches!(
+                        t.state.as_str(),
+                        "requested" | "accepted" | "in_progress" | "on_hold"
+                    );
                 row
             })
             .collect(),
@@ -847,14 +959,24 @@ pub(crate) async fn show_view(
 }
 
 /// The parts of a plan both the holder's page and a member's show.
-fn goal_rows(goals: &[v1::CaseGoal]) -> Vec<(String, String, String)> {
+fn goal_rows(goals: &[v1::CaseGoal]) -> Vec<(String, String, String, String)> {
     goals
         .iter()
         .map(|g| {
+            let ended = if matches!(g.status.as_str(), "open" | "") {
+                String::new()
+            } else {
+                format!(
+                    "{}: {}",
+                    crate::plan_change::goal_status(&g.status),
+                    g.end_reason
+                )
+            };
             (
                 g.text.clone(),
                 g.measure.clone(),
                 labels::date_text(&g.target_on),
+                ended,
             )
         })
         .collect()
@@ -906,23 +1028,43 @@ pub(crate) async fn report(
     let version: u32 = f("version")
         .parse()
         .map_err(|_| Error::invalid("version", "a number"))?;
-    member::report(
+    let here = crate::href::path(&["deelname", &holder, &id]);
+    let step = f("step");
+    match member::report(
         &state.inner.store,
         &staff.actor,
         &holder,
         &id,
         &task_id,
-        &f("step"),
+        &step,
         version,
         &f("reason"),
     )
-    .await?;
-    Ok(done(
-        &state,
-        jar,
-        &crate::href::path(&["deelname", &holder, &id]),
-        "Uw voortgang is verstuurd aan de casusregisseur.",
-    ))
+    .await
+    {
+        Ok(_) if step == carenet_caseplan::model::NOTE_STEP => Ok(done(
+            &state,
+            jar,
+            &here,
+            "Uw notitie is verstuurd aan de casusregisseur.",
+        )),
+        Ok(_) => Ok(done(
+            &state,
+            jar,
+            &here,
+            "Uw voortgang is verstuurd aan de casusregisseur.",
+        )),
+        Err(carenet_fabric::Error::Aborted(_)) => {
+            Ok(done(&state, jar, &here, crate::plan_change::STALE))
+        }
+        Err(carenet_fabric::Error::InvalidArgument { field, .. }) if field == "note" => Ok(done(
+            &state,
+            jar,
+            &here,
+            "Niet verstuurd: schrijf eerst een toelichting bij de actie.",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A received ZAT case file as a member's pages show it.
@@ -1029,4 +1171,29 @@ pub(crate) async fn received_file(
             .plan_id
             .map(|p| crate::href::path(&["deelname", &r.school, &p])),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_holders_refusals_and_reasons_read_in_dutch() {
+        let refused = task::next(TaskState::Completed, Step::Start, Who::Owner).unwrap_err();
+        assert_eq!(
+            refusal(&refused.to_string()),
+            "deze stap past niet bij de stand van de actie (afgerond)"
+        );
+        assert_eq!(refusal("the plan is closed"), "het plan is gesloten");
+        assert_eq!(
+            refusal("something new"),
+            "deze voortgang kon niet worden verwerkt"
+        );
+        assert_eq!(task_reason("membership ended"), "lidmaatschap beëindigd");
+        assert_eq!(
+            end_reason("coordinator: gezin verhuisd"),
+            "beëindigd door de casusregisseur: gezin verhuisd"
+        );
+        assert_eq!(end_reason("consent withdrawn"), "toestemming ingetrokken");
+    }
 }

@@ -30,6 +30,7 @@ mod links;
 mod notify;
 mod oidc;
 mod pages;
+mod plan_change;
 mod portal;
 mod requests;
 mod session;
@@ -329,6 +330,13 @@ pub fn router(state: AppState) -> Router {
         .route("/plannen/{id}", get(care::show_plan))
         .route("/plannen/{id}/taken/{task}", post(care::step))
         .route("/plannen/{id}/evaluatie", post(care::evaluate))
+        .route(
+            "/plannen/{id}/bijstellen",
+            get(plan_change::show).post(plan_change::add),
+        )
+        .route("/plannen/{id}/doelen/{goal}", post(plan_change::goal))
+        .route("/plannen/{id}/acties/{task}", post(plan_change::action))
+        .route("/plannen/{id}/leden/{party}", post(plan_change::end_member))
         .route("/deelname/{holder}/{id}", get(care::show_view))
         .route("/deelname/{holder}/{id}/taken/{task}", post(care::report))
         .route("/demo/inloggen", post(demo::sign_in))

@@ -822,11 +822,17 @@ pub(crate) async fn plan(
             .goals
             .iter()
             .map(|g| {
-                (
-                    g.text.clone(),
-                    g.measure.clone(),
-                    labels::date_text(&g.target_on),
-                )
+                // An ended goal says so: behaald or vervallen.
+                let text = if matches!(g.status.as_str(), "open" | "") {
+                    g.text.clone()
+                } else {
+                    format!(
+                        "{} ({})",
+                        g.text,
+                        crate::plan_change::goal_status(&g.status)
+                    )
+                };
+                (text, g.measure.clone(), labels::date_text(&g.target_on))
             })
             .collect(),
         actions: p

@@ -191,6 +191,62 @@ try {
     && (await p.textContent('#tijdlijn')).includes('Eerste afspraak gemaakt'), 'coordinator: sees the JGZ at work');
   await shot(zc, '56-casusregisseur-ziet-voortgang');
 
+  // 5a. The nurse writes a note on her action without changing its state;
+  // it waits for the coordinator as new, and shows on the plan's timeline.
+  current = nurse;
+  await nurse.goto(viewUrl);
+  await nurse.fill('#acties input[name="reason"]', 'Ouders houden een slaapdagboek bij');
+  await nurse.click('button:has-text("Notitie versturen")');
+  check((await text(nurse)).includes('Uw notitie is verstuurd'), 'JGZ: note sent');
+  current = zc;
+  await until(zc, vo + '/plannen', async (_, p) => (await text(p)).includes('1 nieuw'), 'coordinator: a new note waits');
+  await zc.goto(planUrl);
+  check((await zc.textContent('#tijdlijn')).includes('notitie bij een actie: Ouders houden een slaapdagboek bij'), 'coordinator: the note on the timeline');
+  check((await zc.textContent('#acties')).includes('in uitvoering'), 'coordinator: the note changed no state');
+
+  // 5b. An evaluation with "bijstellen" leads straight to where the plan is
+  // adjusted; an action is added and the goal's target date moved; a page
+  // left open on the old version cannot apply its form a second time.
+  await zc.fill('#eval-text', 'Slapen gaat beter; thuis nog onrust.');
+  await zc.selectOption('#eval-outcome', 'adjust');
+  await zc.fill('#eval-next', day(28));
+  await zc.click('button:has-text("Evaluatie vastleggen")');
+  check(zc.url().endsWith('/bijstellen'), 'coordinator: bijstellen opens the adjusting page');
+  check((await text(zc)).includes('Stel het plan hieronder bij'), 'coordinator: told what to do');
+  await shot(zc, '58-plan-bijstellen');
+  const adjustUrl = zc.url();
+  const stale = await zc.context().newPage();
+  await stale.goto(adjustUrl);
+  await zc.selectOption('#nieuwe-actie-wie', 'vo-1');
+  await zc.fill('#nieuwe-actie-wat', 'Gesprek met de ouders over het slapen');
+  await zc.fill('#nieuwe-actie-doel', 'Sam is weer elke dag op school');
+  await zc.fill('#nieuwe-actie-klaar', day(10));
+  await zc.click('button:has-text("Actie toevoegen")');
+  check((await text(zc)).includes('De actie is toegevoegd'), 'coordinator: action added');
+  await zc.fill('#doel-1-streef', day(70));
+  await zc.click('button:has-text("Doel wijzigen")');
+  check((await text(zc)).includes('Het doel is gewijzigd'), 'coordinator: goal changed');
+  // The other tab still shows the old version: its form has no effect.
+  await stale.fill('#doel-1-tekst', 'Dit mag niet meer landen');
+  await stale.click('button:has-text("Doel wijzigen")');
+  check((await text(stale)).includes('Dit is intussen gewijzigd; hieronder ziet u de nieuwe stand'), 'a stale form is refused in Dutch');
+  check((await stale.inputValue('#doel-1-tekst')) === 'Sam is weer elke dag op school', 'the stale form changed nothing');
+  await stale.close();
+  await zc.click('a:has-text("Terug naar het plan")');
+  const changed = await text(zc);
+  check((await zc.textContent('#acties')).includes('Gesprek met de ouders over het slapen'), 'coordinator: the new action in the plan');
+  const [y, m, d] = day(70).split('-');
+  check((await zc.textContent('#doelen')).includes(`Streefdatum: ${d}-${m}-${y}`), 'coordinator: the new target date, dd-mm-jjjj');
+  check(changed.includes('doel gewijzigd') && changed.includes('geëvalueerd op'), 'coordinator: the changes on the timeline, in Dutch');
+  check(!/\d{4}-\d{2}-\d{2}/.test(changed), 'no ISO dates on the plan page');
+  check(!/Bereikt op|adjust|requested|in_progress/.test(changed), 'no English or old words on the plan page');
+  await shot(zc, 'plan-bijgesteld');
+
+  // 5c. The nurse's node receives the new version.
+  current = nurse;
+  await until(nurse, viewUrl, async (_, p) => (await p.textContent('#acties')).includes('Gesprek met de ouders over het slapen'), 'JGZ: the adjusted plan arrived');
+  check((await text(nurse)).includes(`${d}-${m}-${y}`), 'JGZ: the new target date');
+
   // 6. The guardian sees the plan around her child on the portal.
   current = parent;
   await parent.goto(childUrl);

@@ -739,6 +739,8 @@ async fn a_zat_chair_a_guardian_and_a_partner_in_real_browsers() -> anyhow::Resu
         "55-jgz-voortgang",
         "56-casusregisseur-ziet-voortgang",
         "57-ouders-plan",
+        "58-plan-bijstellen",
+        "plan-bijgesteld",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}");
     }
@@ -778,6 +780,10 @@ async fn a_zat_chair_a_guardian_and_a_partner_in_real_browsers() -> anyhow::Resu
         "zat_distributed",
         "zat_meeting_recorded",
         "case_progress_applied",
+        "case_progress_note",
+        "case_evaluated",
+        "case_plan_added",
+        "case_goal_changed",
         "case_plan_read_by_guardian",
     ] {
         assert!(log.iter().any(|l| l == a), "{a} in vo-1's audit log");

@@ -34,6 +34,7 @@ mod operator;
 mod oso;
 mod oso_routes;
 mod peer_limits;
+mod plan_change;
 mod portal;
 mod portal_browser;
 mod portal_links;

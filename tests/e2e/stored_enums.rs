@@ -182,6 +182,15 @@ fn probes() -> Vec<Probe> {
             values: texts(["open", "closed"]),
         },
         Probe {
+            column: "case_goal.status",
+            insert: "INSERT INTO case_goal (plan_id, id, text, measure, target_on, category, created_at_ms, status) \
+                     VALUES ('probe-plan', $1, 'text', 'measure', '2027-01-01', 'action_plans', 0, $2)",
+            select: "SELECT status FROM case_goal WHERE id = $1",
+            blob: false,
+            // What caseplan::change writes when a goal ends.
+            values: texts(carenet_caseplan::change::GOAL_STATES.iter().copied()),
+        },
+        Probe {
             column: "case_task.state",
             insert: "INSERT INTO case_task (plan_id, id, owner, what, goal, due_on, category, state, version, reason, \
                      created_at_ms, updated_at_ms) \

@@ -134,6 +134,7 @@ pub(crate) async fn meet(
                 measure: g.measure,
                 target_on: g.target_on,
                 category: g.category,
+                ..Default::default()
             })
             .collect(),
         actions: p

@@ -3,7 +3,8 @@
 //! tasks with an owner, evaluations and a timeline.
 //!
 //! - At the holder (the coordinator's party): [`plan`] opens a plan or adds
-//!   to the child's open one, steps tasks, evaluates and closes;
+//!   to the child's open one, steps tasks, evaluates and closes; [`change`]
+//!   adds, edits and ends goals, actions and members after a meeting;
 //!   [`members`] keeps each membership as long as its consent and period
 //!   run; [`view`] cuts the plan into one part per data category and sends
 //!   each member its view; [`progress`] applies the members' progress.
@@ -15,6 +16,7 @@
 //! Errors are the fabric's ([`carenet_fabric::Error`]): they name the field
 //! or the state, never personal data.
 
+pub mod change;
 pub mod member;
 pub mod members;
 pub mod model;

@@ -19,7 +19,7 @@ use carenet_fabric::{Actor, Error, PartyId, audited, outbox_enqueue, with_db};
 use carenet_proto::v1;
 use prost::Message;
 
-use crate::model::{MemberView, PROGRESS_TYPE, VIEW_TYPE, plan_of_view};
+use crate::model::{MemberView, NOTE_STEP, PROGRESS_TYPE, VIEW_TYPE, plan_of_view};
 use crate::task::{self, State, Step, Who};
 use crate::{Result, roles};
 
@@ -238,7 +238,8 @@ pub async fn show(store: &Store, actor: &Actor, holder: &str, plan_id: &str) -> 
     Ok(view)
 }
 
-/// Reports a step on one of this party's own tasks to the holder: checked
+/// Reports a step on one of this party's own tasks to the holder (or, with
+/// step `note`, a progress note without a change of state): checked
 /// here against the task as the latest view shows it (`seen` is the version
 /// the step was decided on), applied there. Returns the queued message id.
 #[allow(clippy::too_many_arguments)]
@@ -253,8 +254,13 @@ pub async fn report(
     note: &str,
 ) -> Result<String> {
     carenet_fabric::actor::require(store, actor, &roles::MEMBER, plan_id).await?;
-    let step = Step::parse("step", step).map_err(|e| Error::invalid("step", e.to_string()))?;
-    if step == Step::Cancel {
+    // A note travels as progress without a step: no change of state.
+    let step = if step == NOTE_STEP {
+        None
+    } else {
+        Some(Step::parse("step", step).map_err(|e| Error::invalid("step", e.to_string()))?)
+    };
+    if step == Some(Step::Cancel) {
         return Err(Error::invalid(
             "step",
             "only the case coordinator cancels a task",
@@ -272,11 +278,25 @@ pub async fn report(
             task.owner
         )));
     }
-    let from = State::parse("state", &task.state)
-        .map_err(|_| Error::Corrupt(format!("task {task_id}")))?;
-    task::next(from, step, Who::Owner).map_err(|e| Error::FailedPrecondition(e.to_string()))?;
-    if step.needs_reason() && note.trim().is_empty() {
-        return Err(Error::invalid("note", "this step needs a reason"));
+    if view.header.as_ref().is_some_and(|h| h.status != "open") {
+        return Err(Error::FailedPrecondition(format!(
+            "case plan {plan_id} is closed"
+        )));
+    }
+    match step {
+        Some(step) => {
+            let from = State::parse("state", &task.state)
+                .map_err(|_| Error::Corrupt(format!("task {task_id}")))?;
+            task::next(from, step, Who::Owner)
+                .map_err(|e| Error::FailedPrecondition(e.to_string()))?;
+            if step.needs_reason() && note.trim().is_empty() {
+                return Err(Error::invalid("note", "this step needs a reason"));
+            }
+        }
+        None if note.trim().is_empty() => {
+            return Err(Error::invalid("note", "a note needs text"));
+        }
+        None => {}
     }
     if note.len() > 4000 {
         return Err(Error::invalid("note", "at most 4000 characters"));
@@ -294,7 +314,7 @@ pub async fn report(
     let progress = v1::CaseProgress {
         plan_id: plan_id.to_owned(),
         task_id: task_id.to_owned(),
-        step: step.as_str().to_owned(),
+        step: step.map_or(NOTE_STEP, Step::as_str).to_owned(),
         based_on_version: seen,
         note: note.trim().to_owned(),
         staff_ref: actor.staff.clone(),

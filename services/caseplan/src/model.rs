@@ -15,6 +15,10 @@ pub const VIEW_TYPE: &str = "carenet.case_view";
 /// A member's step on its own task (member → holder).
 pub const PROGRESS_TYPE: &str = "carenet.case_progress";
 
+/// The step of a member's progress note: text on its own action, no
+/// change of state.
+pub const NOTE_STEP: &str = "note";
+
 /// The category of the plan itself: header, goals by default, evaluations.
 pub const PLAN_CATEGORY: Category = Category::ActionPlans;
 

@@ -54,6 +54,8 @@ pub struct Listed {
     pub members: u64,
     pub evaluation_on: String,
     pub updated_at_ms: i64,
+    /// Members' progress notes since the holder's staff last opened the plan.
+    pub new_notes: u64,
 }
 
 pub(crate) fn entry(actor: &Actor, action: &str, plan_id: &str) -> Entry {
@@ -63,7 +65,7 @@ pub(crate) fn entry(actor: &Actor, action: &str, plan_id: &str) -> Entry {
     }
 }
 
-fn required(field: &str, value: &str) -> Result<()> {
+pub(crate) fn required(field: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
     }
@@ -73,14 +75,14 @@ fn required(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn date(field: &str, value: &str) -> Result<()> {
+pub(crate) fn date(field: &str, value: &str) -> Result<()> {
     parse_date(field, value).map_err(Error::from)?;
     Ok(())
 }
 
 /// A time-ordered id: goals, tasks and notes list in the order the plan
 /// of action named them.
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().hyphenated().to_string()
 }
 
@@ -104,6 +106,8 @@ fn validate(store: &Store, p: &mut NewPlan) -> Result<()> {
         }
         category(&format!("goals[{i}].category"), &g.category)?;
         g.id = new_id();
+        g.status = "open".into();
+        g.end_reason.clear();
     }
     for (i, n) in p.notes.iter_mut().enumerate() {
         required(&format!("notes[{i}].kind"), &n.kind)?;
@@ -172,6 +176,8 @@ struct GoalRow {
     measure: String,
     target_on: String,
     category: String,
+    status: String,
+    end_reason: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -239,7 +245,7 @@ pub async fn load(store: &Store, id: &str) -> Result<Plan> {
         .fetch_all(pool)
         .await?;
         let goals: Vec<GoalRow> = sqlx::query_as(
-            "SELECT id, text, measure, target_on, category FROM case_goal WHERE plan_id = $1 ORDER BY created_at_ms, id",
+            "SELECT id, text, measure, target_on, category, status, end_reason FROM case_goal WHERE plan_id = $1 ORDER BY created_at_ms, id",
         )
         .bind(id)
         .fetch_all(pool)
@@ -311,6 +317,8 @@ pub async fn load(store: &Store, id: &str) -> Result<Plan> {
                 measure: g.measure,
                 target_on: g.target_on,
                 category: g.category,
+                status: g.status,
+                end_reason: g.end_reason,
             })
             .collect(),
         tasks: tasks
@@ -563,6 +571,7 @@ async fn open_checked(store: &Store, actor: &Actor, new: &NewPlan) -> Result<Str
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            event!(tx, &plan_id, &party, "goal_added", "", &g.text, &g.category);
         }
         for (i, n) in new.notes.iter().enumerate() {
             sqlx::query(
@@ -609,7 +618,7 @@ async fn open_checked(store: &Store, actor: &Actor, new: &NewPlan) -> Result<Str
 }
 
 /// The plan a source (see [`NewPlan::source`]) opened or added to.
-async fn plan_of_source(store: &Store, source: &str) -> Result<Option<String>> {
+pub(crate) async fn plan_of_source(store: &Store, source: &str) -> Result<Option<String>> {
     if source.is_empty() {
         return Ok(None);
     }
@@ -635,12 +644,14 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Listed>> {
         updated_at_ms: i64,
         open_tasks: i64,
         members: i64,
+        new_notes: i64,
     }
     let rows: Vec<Row> = with_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT p.id, p.child_ref, p.child_name, p.status, p.version, p.evaluation_on, p.updated_at_ms, \
              (SELECT COUNT(*) FROM case_task t WHERE t.plan_id = p.id AND t.state IN ('requested', 'accepted', 'in_progress', 'on_hold')) AS open_tasks, \
-             (SELECT COUNT(*) FROM case_member m WHERE m.plan_id = p.id AND m.ended_at_ms IS NULL) AS members \
+             (SELECT COUNT(*) FROM case_member m WHERE m.plan_id = p.id AND m.ended_at_ms IS NULL) AS members, \
+             (SELECT COUNT(*) FROM case_event e WHERE e.plan_id = p.id AND e.kind = 'task_note' AND e.at_ms > p.notes_seen_at_ms) AS new_notes \
              FROM case_plan p ORDER BY p.updated_at_ms DESC, p.id",
         )
         .fetch_all(pool)
@@ -659,6 +670,7 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Listed>> {
             members: u64::try_from(r.members).unwrap_or_default(),
             evaluation_on: r.evaluation_on,
             updated_at_ms: r.updated_at_ms,
+            new_notes: u64::try_from(r.new_notes).unwrap_or_default(),
         })
         .collect())
 }
@@ -675,6 +687,14 @@ pub async fn show(store: &Store, actor: &Actor, id: &str) -> Result<Plan> {
         plan
     };
     carenet_fabric::audit::append(&store.db, &[entry(actor, "case_plan_viewed", id)]).await?;
+    // The members' notes shown now are no longer new (see `Listed::new_notes`).
+    with_db!(&store.db, pool => {
+        sqlx::query("UPDATE case_plan SET notes_seen_at_ms = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(id)
+            .execute(pool)
+            .await?;
+    });
     Ok(plan)
 }
 

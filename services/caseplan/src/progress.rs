@@ -24,7 +24,7 @@ use carenet_fabric::{Error, audited, with_db};
 use carenet_proto::v1;
 use prost::Message;
 
-use crate::model::{PROGRESS_TYPE, Plan, is_id};
+use crate::model::{NOTE_STEP, PROGRESS_TYPE, Plan, is_id};
 use crate::plan::{self, bump, event};
 use crate::task::{self, State, Step, Who};
 use crate::{Result, members, view};
@@ -265,6 +265,12 @@ async fn apply(
     if task.owner != sender {
         return no("the task is another party's");
     }
+    if p.step == NOTE_STEP {
+        if p.note.trim().is_empty() {
+            return no("a note needs text");
+        }
+        return Ok(Ok(note(store, message_id, sender, basis, p, task).await?));
+    }
     let step = match Step::parse("step", &p.step) {
         Ok(step) => step,
         Err(e) => return no(&e.to_string()),
@@ -317,6 +323,53 @@ async fn apply(
         Err(Error::Aborted(_)) => Box::pin(apply(store, message_id, sender, basis, p)).await,
         Err(e) => Err(e),
     }
+}
+
+/// Puts a member's progress note (no change of state) on the plan's
+/// timeline, once per message; it waits for the coordinator as a new note
+/// (`plan::Listed::new_notes`) until the plan is opened.
+async fn note(
+    store: &Store,
+    message_id: &str,
+    sender: &str,
+    basis: &str,
+    p: &v1::CaseProgress,
+    task: &v1::CaseTask,
+) -> Result<bool> {
+    let actor = match carenet_fabric::actor::check_staff_id("staff_ref", &p.staff_ref) {
+        Ok(()) => format!("{sender}:{}", p.staff_ref),
+        Err(_) => sender.to_owned(),
+    };
+    let audit = Entry {
+        actor,
+        action: "case_progress_note".into(),
+        message_id: message_id.to_owned(),
+        counterparty: sender.to_owned(),
+        purpose: "case_membership".into(),
+        legal_basis: format!("consent:{basis}"),
+        ..Entry::default()
+    };
+    let text = p.note.trim();
+    Ok(audited!(&store.db, tx => {
+        let first = sqlx::query(
+            "INSERT INTO case_progress_in (message_id, plan_id, task_id, outcome, at_ms, sender) VALUES ($1, $2, $3, 'applied', $4, $5) \
+             ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(message_id)
+        .bind(&p.plan_id)
+        .bind(&task.id)
+        .bind(now_ms())
+        .bind(sender)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if first {
+            event!(tx, &p.plan_id, sender, "task_note", &task.id, text, &task.category);
+            bump!(tx, &p.plan_id);
+        }
+        (first, if first { vec![audit] } else { Vec::new() })
+    }))
 }
 
 /// Records a refused progress message once. Its reason goes on the
