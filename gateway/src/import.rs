@@ -181,8 +181,8 @@ pub(crate) async fn upload(
         let mut jobs = state.inner.imports.lock();
         let me = staff.actor.staff.as_str();
         if jobs.values().any(|j| j.owner == me && j.finished.is_none()) {
-            return Err(Error::Fabric(carenet_fabric::Error::FailedPrecondition(
-                "an import of yours is still running: wait until it is done".into(),
+            return Err(Error::Fabric(carenet_fabric::Error::precondition(
+                "an import of yours is still running: wait until it is done",
             )));
         }
         jobs.insert(

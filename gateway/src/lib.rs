@@ -31,6 +31,7 @@ mod notify;
 mod oidc;
 mod pages;
 mod portal;
+mod reasons;
 mod requests;
 mod session;
 pub mod sessions;

@@ -264,7 +264,7 @@ pub async fn report(
     }
     let from = State::parse("state", &task.state)
         .map_err(|_| Error::Corrupt(format!("task {task_id}")))?;
-    task::next(from, step, Who::Owner).map_err(|e| Error::FailedPrecondition(e.to_string()))?;
+    task::next(from, step, Who::Owner).map_err(|e| Error::precondition(e.to_string()))?;
     if step.needs_reason() && note.trim().is_empty() {
         return Err(Error::invalid("note", "this step needs a reason"));
     }

@@ -23,8 +23,8 @@ const PURPOSE: &str = "case_membership";
 
 fn entry_of(store: &Store, party: &str) -> Result<Option<PartyEntry>> {
     let Some(directory) = store.directory() else {
-        return Err(Error::FailedPrecondition(
-            "this needs the region directory: start the node once".into(),
+        return Err(Error::precondition(
+            "this needs the region directory: start the node once",
         ));
     };
     Ok(directory.get(party))

@@ -679,7 +679,7 @@ pub async fn show(store: &Store, actor: &Actor, id: &str) -> Result<Plan> {
 }
 
 fn refused(e: task::Refused) -> Error {
-    Error::FailedPrecondition(e.to_string())
+    Error::precondition(e.to_string())
 }
 
 /// Applies one task step inside one transaction: only if the task is still
@@ -755,7 +755,7 @@ pub async fn step(
     let step = Step::parse("step", step).map_err(|e| Error::invalid("step", e.to_string()))?;
     let plan = load(store, plan_id).await?;
     if plan.header.status != "open" {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::precondition(format!(
             "case plan {plan_id} is closed"
         )));
     }
@@ -767,7 +767,7 @@ pub async fn step(
         Who::Coordinator
     } else {
         if task.owner != store.party.as_str() {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::precondition(format!(
                 "task {task_id} is {}'s: its progress comes from its own node",
                 task.owner
             )));
@@ -865,7 +865,7 @@ pub async fn evaluate(store: &Store, actor: &Actor, plan_id: &str, e: &Evaluatio
     }
     let plan = load(store, plan_id).await?;
     if plan.header.status != "open" {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::precondition(format!(
             "case plan {plan_id} is closed"
         )));
     }
@@ -938,7 +938,7 @@ pub async fn close(store: &Store, actor: &Actor, plan_id: &str, reason: &str) ->
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() != 1 {
-            return Err(Error::FailedPrecondition(format!("case plan {plan_id} is not open")));
+            return Err(Error::precondition(format!("case plan {plan_id} is not open")));
         }
         sqlx::query(
             "UPDATE case_task SET state = 'cancelled', version = version + 1, reason = 'plan closed', updated_at_ms = $1 \

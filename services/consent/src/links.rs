@@ -430,9 +430,7 @@ fn not_found(what: &str, id: &str) -> Error {
 }
 
 fn precondition(message: &str) -> Error {
-    Error::Fabric(carenet_fabric::Error::FailedPrecondition(
-        message.to_owned(),
-    ))
+    Error::Fabric(carenet_fabric::Error::precondition(message))
 }
 
 /// Ends link `link_id` now, with `reason` (Dutch, shown to the guardian on

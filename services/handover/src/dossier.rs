@@ -976,9 +976,9 @@ pub(crate) async fn release(
     let seen = match inzage_binding(store, &d).await? {
         Ok(seen) => seen,
         Err(why) => {
-            return Err(Error::Fabric(carenet_fabric::Error::FailedPrecondition(
-                format!("dossier {id}: {why}"),
-            )));
+            return Err(Error::Fabric(carenet_fabric::Error::precondition(format!(
+                "dossier {id}: {why}"
+            ))));
         }
     };
     let seen_on = seen_on_of(&d.dossier.sections).unwrap_or_default();

@@ -255,7 +255,7 @@ async fn save(store: &Store, case: &Case, from: State, audit: Entry) -> Result<(
 }
 
 fn state_error(id: &str, step: &str, state: State) -> Error {
-    Error::FailedPrecondition(format!(
+    Error::precondition(format!(
         "izo {id}: cannot {step} while it is {}",
         state.as_str()
     ))

@@ -30,9 +30,8 @@ pub fn own_kind(store: &Store) -> Result<carenet_fabric::PartyKind> {
         .and_then(|d| d.get(store.party.as_str()))
         .map(|e| e.kind)
         .ok_or_else(|| {
-            Error::FailedPrecondition(
-                "this needs the region directory to know the party's kind: start the node once"
-                    .into(),
+            Error::precondition(
+                "this needs the region directory to know the party's kind: start the node once",
             )
         })
 }
@@ -78,7 +77,7 @@ pub async fn record(
     validate(&m)?;
     let case = izo::load(store, id).await?;
     if case.state != State::Accepted {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::precondition(format!(
             "izo {id}: the meeting discusses an accepted registration, not one that is {}",
             case.state.as_str()
         )));
@@ -89,8 +88,8 @@ pub async fn record(
             .await
             .map_err(Error::from)?;
         if granted.is_empty() {
-            return Err(Error::FailedPrecondition(
-                "the leerlingbespreking (level 3) needs the guardians' consent for discuss_in_izo first".into(),
+            return Err(Error::precondition(
+                "the leerlingbespreking (level 3) needs the guardians' consent for discuss_in_izo first",
             ));
         }
     }

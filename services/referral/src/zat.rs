@@ -286,7 +286,7 @@ async fn load(store: &Store, id: &str) -> Result<Case> {
 }
 
 fn state_error(id: &str, step: &str, state: State) -> Error {
-    Error::FailedPrecondition(format!(
+    Error::precondition(format!(
         "zat {id}: cannot {step} while it is {}",
         state.as_str()
     ))
@@ -355,8 +355,8 @@ pub async fn distribute(
         ));
     }
     let Some(directory) = store.directory() else {
-        return Err(Error::FailedPrecondition(
-            "this needs the region directory: start the node once".into(),
+        return Err(Error::precondition(
+            "this needs the region directory: start the node once",
         ));
     };
     let Some(record) = ConsentStore::new(store.clone())
@@ -677,9 +677,14 @@ async fn meeting_of_another_case(store: &Store, case_id: &str, meeting_id: &str)
 /// An invalid-field error from the plan, named as the meeting's field.
 fn prefix(p: &str, e: Error) -> Error {
     match e {
-        Error::InvalidArgument { field, reason } => Error::InvalidArgument {
+        Error::InvalidArgument {
+            field,
+            reason,
+            code,
+        } => Error::InvalidArgument {
             field: format!("{p}{field}"),
             reason,
+            code,
         },
         e => e,
     }
