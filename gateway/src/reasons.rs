@@ -266,6 +266,18 @@ fn sentence(code: Reason, label: Option<&'static str>) -> (String, Option<(Strin
         Reason::UnknownPupil => {
             format!("Controleer {field}: deze leerling kennen we niet op uw school.")
         }
+        Reason::BirthDateMismatch => {
+            "Controleer de geboortedatum: die wijkt af van wat de school van de leerling heeft vastgelegd. Klopt die niet, dan past de IB'er of zorgcoördinator hem aan.".to_owned()
+        }
+        Reason::BirthDateUnknown => {
+            "De school heeft de geboortedatum van de leerling nog niet vastgelegd. Vraag de IB'er of zorgcoördinator dat eerst te doen.".to_owned()
+        }
+        Reason::RefusedOnPortal => {
+            return (
+                "De ouders weigerden in het ouderportaal. Alleen zij kunnen dat daar herzien, of een coördinator legt hun ondertekende formulier vast.".to_owned(),
+                consent(),
+            );
+        }
     };
     (text, None)
 }

@@ -264,12 +264,15 @@ pub async fn report(
     }
     let from = State::parse("state", &task.state)
         .map_err(|_| Error::Corrupt(format!("task {task_id}")))?;
-    task::next(from, step, Who::Owner).map_err(|e| Error::precondition(e.to_string()))?;
+    task::next(from, step, Who::Owner)
+        .map_err(|e| Error::precondition(e.to_string()).coded(carenet_fabric::Reason::CaseState))?;
     if step.needs_reason() && note.trim().is_empty() {
-        return Err(Error::invalid("note", "this step needs a reason"));
+        return Err(Error::invalid("note", "this step needs a reason")
+            .coded(carenet_fabric::Reason::Required));
     }
     if note.len() > 4000 {
-        return Err(Error::invalid("note", "at most 4000 characters"));
+        return Err(Error::invalid("note", "at most 4000 characters")
+            .coded(carenet_fabric::Reason::TooLong));
     }
     if seen != task.version {
         return Err(Error::Aborted(format!(

@@ -52,11 +52,18 @@ pub enum Reason {
     Duplicate,
     /// A pupil reference (leerlingnummer) this party does not know.
     UnknownPupil,
+    /// A birth date other than the one the school recorded for the pupil.
+    BirthDateMismatch,
+    /// The school has not recorded the pupil's birth date yet.
+    BirthDateUnknown,
+    /// The guardians refused on the parent portal: only they (or their
+    /// signed form) reverse it.
+    RefusedOnPortal,
 }
 
 impl Reason {
     /// Every code, for the mapping's completeness test.
-    pub const ALL: [Reason; 23] = [
+    pub const ALL: [Reason; 26] = [
         Reason::Required,
         Reason::TooLong,
         Reason::NotAChoice,
@@ -80,6 +87,9 @@ impl Reason {
         Reason::OtherPupil,
         Reason::Duplicate,
         Reason::UnknownPupil,
+        Reason::BirthDateMismatch,
+        Reason::BirthDateUnknown,
+        Reason::RefusedOnPortal,
     ];
 
     /// The code as machines read it (snake_case, stable).
@@ -108,6 +118,9 @@ impl Reason {
             Reason::OtherPupil => "other_pupil",
             Reason::Duplicate => "duplicate",
             Reason::UnknownPupil => "unknown_pupil",
+            Reason::BirthDateMismatch => "birth_date_mismatch",
+            Reason::BirthDateUnknown => "birth_date_unknown",
+            Reason::RefusedOnPortal => "refused_on_portal",
         }
     }
 

@@ -18,7 +18,7 @@ use crate::{Result, names, roles};
 
 fn required(field: &str, value: &str, what: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(Error::invalid(field, what));
+        return Err(Error::invalid(field, what).coded(carenet_fabric::Reason::Required));
     }
     Ok(())
 }
@@ -47,7 +47,8 @@ fn validate(m: &v1::IzoMinutes) -> Result<()> {
     )?;
     parse_date("evaluation_on", &m.evaluation_on).map_err(Error::from)?;
     if m.outcomes.is_empty() {
-        return Err(Error::invalid("outcomes", "choose at least one outcome"));
+        return Err(Error::invalid("outcomes", "choose at least one outcome")
+            .coded(carenet_fabric::Reason::Required));
     }
     for (i, o) in m.outcomes.iter().enumerate() {
         match IzoOutcome::try_from(*o) {
@@ -80,7 +81,8 @@ pub async fn record(
         return Err(Error::precondition(format!(
             "izo {id}: the meeting discusses an accepted registration, not one that is {}",
             case.state.as_str()
-        )));
+        ))
+        .coded(carenet_fabric::Reason::CaseState));
     }
     if names::internal_needs_consent(own_kind(store)?) {
         let granted = ConsentStore::new(store.clone())
@@ -90,7 +92,7 @@ pub async fn record(
         if granted.is_empty() {
             return Err(Error::precondition(
                 "the leerlingbespreking (level 3) needs the guardians' consent for discuss_in_izo first",
-            ));
+            ).coded(carenet_fabric::Reason::ConsentMissing));
         }
     }
     m.recorded_by = actor.staff.clone();
