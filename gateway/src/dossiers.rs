@@ -474,6 +474,9 @@ struct IncomingPage {
     child_ref: Option<String>,
     /// Where the feedback form returns to (`feedback_form.html`).
     back: &'static str,
+    /// What was typed in the feedback form, when it came back refused.
+    feedback_text: String,
+    refused: crate::reasons::Refusal,
     /// The handover conversations the sending school shared about it.
     warm: Vec<SharedWarm>,
     /// Everything the school received, section by section.
@@ -506,6 +509,27 @@ pub(crate) async fn received(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id]));
+    let page = received_page(&state, &staff, id, notice, Typed::default()).await?;
+    Ok((jar, page).into_response())
+}
+
+/// What was typed in a refused feedback form, and why it was refused: the
+/// received dossier's page or the digest shows it again.
+#[derive(Default)]
+pub(crate) struct Typed {
+    pub text: String,
+    pub refused: crate::reasons::Refusal,
+}
+
+/// The received dossier's page (`GET /ontvangen/{id}`), also as a refused
+/// feedback form comes back on it.
+pub(crate) async fn received_page(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    notice: Option<String>,
+    typed: Typed,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
     let kind = state.inner.kind;
     let (item, d) = reading::read(store, kind, &staff.actor, &id, Reading::Page).await?;
@@ -530,7 +554,7 @@ pub(crate) async fn received(
             participants: w
                 .participants
                 .iter()
-                .map(|p| crate::warm::participant_label(&state, p))
+                .map(|p| crate::warm::participant_label(state, p))
                 .collect(),
             notes: w
                 .agenda
@@ -546,12 +570,12 @@ pub(crate) async fn received(
     } else {
         Vec::new()
     };
-    let page = render(&IncomingPage {
+    Ok(render(&IncomingPage {
         csrf: staff.session.csrf.clone(),
         mentor_word: labels::mentor_word(state.inner.kind),
         id: item.message_id,
         pupil: summary.pupil_name,
-        sender: labels::party_name(&state, &item.sender),
+        sender: labels::party_name(state, &item.sender),
         version: item.version,
         mentor: item.mentor.unwrap_or_default(),
         read: item.opened_at_ms.is_some(),
@@ -561,13 +585,14 @@ pub(crate) async fn received(
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
         child_ref: item.child_ref,
         back: "",
+        feedback_text: typed.text,
+        refused: typed.refused,
         warm,
         content,
         may_assign,
         may_export: may(&carenet_handover::roles::EXPORT),
         notice,
-    });
-    Ok((jar, page).into_response())
+    }))
 }
 
 /// `GET /ontvangen/{id}/bijlagen/{n}`: attachment `n` of a received dossier,
@@ -720,6 +745,9 @@ struct DigestPage {
     feedback_sent: Option<String>,
     child_ref: Option<String>,
     back: &'static str,
+    /// What was typed in the feedback form, when it came back refused.
+    feedback_text: String,
+    refused: crate::reasons::Refusal,
     /// Whether this is the assigned mentor, who reads the whole dossier too.
     full: bool,
     notice: Option<String>,
@@ -745,6 +773,19 @@ pub(crate) async fn digest(
 ) -> Result<Response, Error> {
     let (jar, notice) =
         crate::pages::notice(jar, &crate::href::path(&["ontvangen", &id, "samenvatting"]));
+    let page = digest_page(&state, staff, id, notice, Typed::default()).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The classroom digest (`GET /ontvangen/{id}/samenvatting`), also as a
+/// refused feedback form comes back on it.
+pub(crate) async fn digest_page(
+    state: &AppState,
+    staff: Staff,
+    id: String,
+    notice: Option<String>,
+    typed: Typed,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
     let item = incoming::get(store, &id).await?;
     if !item.available {
@@ -789,13 +830,9 @@ pub(crate) async fn digest(
     } else {
         Vec::new()
     };
-    let warm_with = may_warm.then(|| {
-        (
-            item.sender.clone(),
-            labels::party_name(&state, &item.sender),
-        )
-    });
-    let page = render(&DigestPage {
+    let warm_with =
+        may_warm.then(|| (item.sender.clone(), labels::party_name(state, &item.sender)));
+    Ok(render(&DigestPage {
         csrf: staff.session.csrf,
         mentor_word: labels::mentor_word(state.inner.kind),
         id,
@@ -805,6 +842,8 @@ pub(crate) async fn digest(
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
         child_ref: item.child_ref,
         back: "samenvatting",
+        feedback_text: typed.text,
+        refused: typed.refused,
         full: item.mentor.as_deref() == Some(staff.actor.staff.as_str())
             && carenet_handover::roles::is_mentor(&staff.actor),
         notice,
@@ -812,8 +851,7 @@ pub(crate) async fn digest(
         warm,
         their_roles: crate::warm::THEIR_ROLES,
         form_id: crate::pages::form_id(),
-    });
-    Ok((jar, page).into_response())
+    }))
 }
 
 /// `POST /ontvangen/{id}/samenvatting`: the mentor opens the digest (the
