@@ -70,6 +70,10 @@ impl Ask {
         self.categories.iter().any(|c| c == code)
     }
 
+    fn is_purpose(&self, code: &str) -> bool {
+        self.purpose == code
+    }
+
     fn has_recipient(&self, value: &str) -> bool {
         self.recipients.iter().any(|r| r == value)
     }
