@@ -272,6 +272,15 @@ fn sentence(code: Reason, label: Option<&'static str>) -> (String, Option<(Strin
         Reason::BirthDateUnknown => {
             "De school heeft de geboortedatum van de leerling nog niet vastgelegd. Vraag de IB'er of zorgcoördinator dat eerst te doen.".to_owned()
         }
+        Reason::CodeUnknown => {
+            "Deze code kennen we niet, hij is al gebruikt of verlopen. Vraag de school om een nieuwe code.".to_owned()
+        }
+        Reason::CodeForPupil => {
+            "Deze code is voor de leerling zelf, en u bent al als ouder of verzorger aan deze leerling gekoppeld.".to_owned()
+        }
+        Reason::CodeForGuardian => {
+            "Deze code is voor een ouder of verzorger, en je bent al als leerling zelf gekoppeld.".to_owned()
+        }
         Reason::RefusedOnPortal => {
             return (
                 "De ouders weigerden in het ouderportaal. Alleen zij kunnen dat daar herzien, of een coördinator legt hun ondertekende formulier vast.".to_owned(),
@@ -292,9 +301,14 @@ fn generic(status: StatusCode, label: Option<&'static str>) -> String {
 }
 
 /// A field name without its path or indices: `members[2].party` → `party`.
+/// A form's numbered row (`child_ref-2`) counts as its field.
 fn bare(field: &str) -> &str {
     let last = field.rsplit('.').next().unwrap_or(field);
-    last.split('[').next().unwrap_or(last)
+    let name = last.split('[').next().unwrap_or(last);
+    match name.rsplit_once('-') {
+        Some((stem, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => stem,
+        _ => name,
+    }
 }
 
 /// A field as a sentence names it (with its article), in Dutch.
@@ -331,6 +345,7 @@ pub(crate) fn label(field: &str) -> &'static str {
         "date" | "held_on" | "planned_on" | "datum" => "de datum",
         "advice" => "het advies",
         "version" => "de versie",
+        "oso" => "het OSO-bestand",
         _ => "een van de velden",
     }
 }

@@ -59,11 +59,17 @@ pub enum Reason {
     /// The guardians refused on the parent portal: only they (or their
     /// signed form) reverse it.
     RefusedOnPortal,
+    /// An invitation code that is unknown, used or expired.
+    CodeUnknown,
+    /// An invitation code for the pupil, redeemed by a linked guardian.
+    CodeForPupil,
+    /// An invitation code for a guardian, redeemed by the linked pupil.
+    CodeForGuardian,
 }
 
 impl Reason {
     /// Every code, for the mapping's completeness test.
-    pub const ALL: [Reason; 26] = [
+    pub const ALL: [Reason; 29] = [
         Reason::Required,
         Reason::TooLong,
         Reason::NotAChoice,
@@ -90,6 +96,9 @@ impl Reason {
         Reason::BirthDateMismatch,
         Reason::BirthDateUnknown,
         Reason::RefusedOnPortal,
+        Reason::CodeUnknown,
+        Reason::CodeForPupil,
+        Reason::CodeForGuardian,
     ];
 
     /// The code as machines read it (snake_case, stable).
@@ -121,6 +130,9 @@ impl Reason {
             Reason::BirthDateMismatch => "birth_date_mismatch",
             Reason::BirthDateUnknown => "birth_date_unknown",
             Reason::RefusedOnPortal => "refused_on_portal",
+            Reason::CodeUnknown => "code_unknown",
+            Reason::CodeForPupil => "code_for_pupil",
+            Reason::CodeForGuardian => "code_for_guardian",
         }
     }
 
