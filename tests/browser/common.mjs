@@ -1,7 +1,6 @@
 // What the browser scenarios share: checks, screenshots with their
 // accessibility audit, the sign-in at the test OpenID Connect provider, and
 // waiting for asynchronous delivery between nodes.
-import { readFileSync } from 'node:fs';
 import { audit } from './axe.mjs';
 
 export const check = (cond, what) => { if (!cond) throw new Error(`failed: ${what}`); console.log(`ok: ${what}`); };
@@ -12,26 +11,11 @@ export const text = async (page) => (await page.textContent('main')) || '';
 // A guardian's phone.
 export const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
-// The slices' English reason strings (read from their sources by the e2e
-// test that starts the script: tests/e2e/english.rs), none of which may
-// appear on a page.
-const reasons = process.env.SLICE_REASONS ? JSON.parse(readFileSync(process.env.SLICE_REASONS, 'utf8')) : null;
-
-// Checks that the page's HTML holds none of the slices' English reasons.
-export async function noEnglish(page, name) {
-  if (!reasons) return;
-  const html = await page.content();
-  const found = reasons.filter((r) => html.includes(r));
-  if (found.length) throw new Error(`failed: ${name} shows English reason text: ${found.join(' | ')}`);
-  console.log(`ok: ${name}: no English reason text`);
-}
-
 // Photographs a page into `shots` and checks its accessibility and that it
-// shows no English reason text.
+// shows no English reason text (axe.mjs).
 export const shooter = (shots) => async (page, name) => {
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
   await audit(page, name);
-  await noEnglish(page, name);
 };
 
 // Signs in at `base` + `path` (the page with the way in) as `user`.
