@@ -4,7 +4,7 @@
 //! [`crate::links`]). Pupil references travel in form bodies, never in URLs.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use carenet_consent::record::{ConsentRequest, ConsentStore, Stored, parse_date};
@@ -36,7 +36,76 @@ struct ConsentPage {
     notice: Option<String>,
     /// The school's coordinator (IB, zorgcoördinator): may record a signed form.
     coordinator: bool,
+    /// What the request form shows: empty, or what was typed when it came
+    /// back refused.
+    ask: Ask,
+    /// A record's form that came back refused: (record id, name typed).
+    typed_grantor: Option<(String, String)>,
+    refused: crate::reasons::Refusal,
 }
+
+impl ConsentPage {
+    /// The name typed in record `id`'s form, when it came back refused.
+    fn typed_name(&self, id: &str) -> &str {
+        match &self.typed_grantor {
+            Some((record, name)) if record == id => name,
+            _ => "",
+        }
+    }
+}
+
+/// The request form's values.
+#[derive(Default)]
+struct Ask {
+    child_ref: String,
+    child_birth_date: String,
+    purpose: String,
+    recipients: Vec<String>,
+    categories: Vec<String>,
+    valid_until: String,
+}
+
+impl Ask {
+    fn has_category(&self, code: &str) -> bool {
+        self.categories.iter().any(|c| c == code)
+    }
+
+    fn is_purpose(&self, code: &str) -> bool {
+        self.purpose == code
+    }
+
+    fn has_recipient(&self, value: &str) -> bool {
+        self.recipients.iter().any(|r| r == value)
+    }
+
+    fn typed(pairs: &Pairs) -> Self {
+        let all = |name: &str| {
+            pairs
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        Ask {
+            child_ref: field(pairs, "child_ref").to_owned(),
+            child_birth_date: field(pairs, "child_birth_date").to_owned(),
+            purpose: field(pairs, "purpose").to_owned(),
+            recipients: all("recipients"),
+            categories: all("categories"),
+            valid_until: field(pairs, "valid_until").to_owned(),
+        }
+    }
+}
+
+/// The request form's inputs, by the slice's field names.
+const ASK_INPUTS: &[(&str, &str)] = &[
+    ("child_ref", "vraag-leerling"),
+    ("child_birth_date", "geboortedatum"),
+    ("purpose", "doel"),
+    ("recipients", "ontvanger"),
+    ("categories", "gegevens"),
+    ("valid_until", "tot"),
+];
 
 struct RecordLine {
     id: String,
@@ -143,11 +212,25 @@ fn page(state: &AppState, staff: &Staff) -> ConsentPage {
         coordinator: carenet_consent::roles::COORDINATORS
             .iter()
             .any(|r| staff.actor.has(*r)),
+        ask: Ask::default(),
+        typed_grantor: None,
+        refused: crate::reasons::Refusal::none(),
     }
 }
 
+#[derive(Deserialize)]
+pub(crate) struct IndexQuery {
+    /// A purpose to choose in the request form (a refusal's link sets it).
+    #[serde(default)]
+    doel: String,
+}
+
 /// `GET /toestemming`: the forms.
-pub(crate) async fn index(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
+pub(crate) async fn index(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<IndexQuery>,
+) -> Result<Response, Error> {
     staff
         .actor
         .require(
@@ -155,7 +238,36 @@ pub(crate) async fn index(State(state): State<AppState>, staff: Staff) -> Result
             carenet_consent::roles::LIST.roles,
         )
         .map_err(Error::Fabric)?;
-    Ok(render(&page(&state, &staff)))
+    let mut p = page(&state, &staff);
+    if Purpose::all().any(|x| x.as_str() == q.doel) {
+        p.ask.purpose = q.doel;
+    }
+    Ok(render(&p))
+}
+
+/// The page again after a refused form: with the pupil's consents when the
+/// form named a record, what was typed, and what to do.
+async fn refused_page(
+    state: &AppState,
+    staff: &Staff,
+    err: Error,
+    inputs: &[(&str, &str)],
+    record: Option<&str>,
+    fill: impl FnOnce(&mut ConsentPage),
+) -> Result<Response, Error> {
+    let refused = crate::reasons::refusal(err)?.at(inputs);
+    let mut p = page(state, staff);
+    if let Some(record) = record {
+        let latest = ConsentStore::new(state.inner.store.clone())
+            .latest(record)
+            .await?;
+        if let Some(c) = latest {
+            p = with_pupil(state, staff, p, &c.version.child_ref).await?;
+        }
+    }
+    fill(&mut p);
+    p.refused = crate::reasons::Refusal(Some(refused.clone()));
+    Ok(refused.respond(render(&p)))
 }
 
 /// Fills in the pupil's consents (and who saw what, if the role may).
@@ -230,34 +342,44 @@ pub(crate) async fn request(
 ) -> Result<Response, Error> {
     staff.check(field(&pairs, "csrf"), &headers, &state)?;
     let child_ref = field(&pairs, "child_ref").trim().to_owned();
-    let purpose = Purpose::parse("purpose", field(&pairs, "purpose"))?;
-    let mut recipients = Vec::new();
-    for (k, v) in &pairs {
-        if k == "recipients" {
-            recipients.push(parse_recipient(v)?);
+    let asked = async {
+        let purpose = Purpose::parse("purpose", field(&pairs, "purpose"))?;
+        let mut recipients = Vec::new();
+        for (k, v) in &pairs {
+            if k == "recipients" {
+                recipients.push(parse_recipient(v)?);
+            }
         }
+        let categories = pairs
+            .iter()
+            .filter(|(k, _)| k == "categories")
+            .map(|(_, v)| Category::parse("categories", v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let today = carenet_fabric::clock::today();
+        let until = field(&pairs, "valid_until");
+        let r = ConsentRequest {
+            child_ref: child_ref.clone(),
+            child_birth_date: parse_date("child_birth_date", field(&pairs, "child_birth_date"))?,
+            purpose,
+            recipients,
+            categories,
+            valid_from: today,
+            valid_until: (!until.is_empty())
+                .then(|| parse_date("valid_until", until))
+                .transpose()?,
+        };
+        ConsentStore::new(state.inner.store.clone())
+            .request_named(&staff.actor, field(&pairs, "form_id"), &r)
+            .await?;
+        Ok::<_, Error>(())
     }
-    let categories = pairs
-        .iter()
-        .filter(|(k, _)| k == "categories")
-        .map(|(_, v)| Category::parse("categories", v))
-        .collect::<Result<Vec<_>, _>>()?;
-    let today = carenet_fabric::clock::today();
-    let until = field(&pairs, "valid_until");
-    let r = ConsentRequest {
-        child_ref: child_ref.clone(),
-        child_birth_date: parse_date("child_birth_date", field(&pairs, "child_birth_date"))?,
-        purpose,
-        recipients,
-        categories,
-        valid_from: today,
-        valid_until: (!until.is_empty())
-            .then(|| parse_date("valid_until", until))
-            .transpose()?,
-    };
-    ConsentStore::new(state.inner.store.clone())
-        .request_named(&staff.actor, field(&pairs, "form_id"), &r)
-        .await?;
+    .await;
+    if let Err(e) = asked {
+        return refused_page(&state, &staff, e, ASK_INPUTS, None, |p| {
+            p.ask = Ask::typed(&pairs)
+        })
+        .await;
+    }
     let mut p = with_pupil(&state, &staff, page(&state, &staff), &child_ref).await?;
     p.notice = Some("Het verzoek om toestemming staat klaar voor de ouders.".into());
     Ok(render(&p))
@@ -281,23 +403,40 @@ pub(crate) async fn withdraw(
     Form(form): Form<WithdrawForm>,
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
-    let role = parse_grantor_role(&form.grantor_role)?;
-    let consents = ConsentStore::new(state.inner.store.clone());
-    let stored = consents
-        .withdraw(
-            &staff.actor,
-            &record,
-            vec![v1::Grantor {
-                role: role as i32,
-                name: form.grantor_name.trim().to_owned(),
-            }],
-            v1::Evidence {
-                kind: EvidenceKind::RecordedConversation as i32,
-                recorded_by: String::new(),
-                document_sha256: Vec::new(),
-            },
-        )
-        .await?;
+    let withdrawn = async {
+        let role = parse_grantor_role(&form.grantor_role)?;
+        let consents = ConsentStore::new(state.inner.store.clone());
+        let stored = consents
+            .withdraw(
+                &staff.actor,
+                &record,
+                vec![v1::Grantor {
+                    role: role as i32,
+                    name: form.grantor_name.trim().to_owned(),
+                }],
+                v1::Evidence {
+                    kind: EvidenceKind::RecordedConversation as i32,
+                    recorded_by: String::new(),
+                    document_sha256: Vec::new(),
+                },
+            )
+            .await?;
+        Ok::<_, Error>(stored)
+    }
+    .await;
+    let stored = match withdrawn {
+        Ok(stored) => stored,
+        Err(e) => {
+            return crate::withdrawal::refused(
+                &state,
+                &staff,
+                &record,
+                form.grantor_name.clone(),
+                e,
+            )
+            .await;
+        }
+    };
     let mut p = with_pupil(
         &state,
         &staff,
@@ -365,30 +504,49 @@ pub(crate) async fn decide(
     Form(form): Form<DecideForm>,
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
-    let role = parse_grantor_role(&form.grantor_role)?;
-    let decision = carenet_consent::record::Decision {
-        grantors: vec![v1::Grantor {
-            role: role as i32,
-            name: form.grantor_name.trim().to_owned(),
-        }],
-        evidence: v1::Evidence {
-            kind: EvidenceKind::RecordedConversation as i32,
-            recorded_by: String::new(),
-            document_sha256: Vec::new(),
-        },
-        today: carenet_fabric::clock::today(),
-    };
-    let consents = ConsentStore::new(state.inner.store.clone());
-    let (stored, notice) = match form.besluit.as_str() {
-        "geven" => (
-            consents.grant(&staff.actor, &record, &decision).await?,
-            "De toestemming is vastgelegd.",
-        ),
-        "weigeren" => (
-            consents.refuse(&staff.actor, &record, &decision).await?,
-            "De weigering is vastgelegd.",
-        ),
-        _ => return Err(Error::invalid("besluit", "geven or weigeren")),
+    let decided = async {
+        let role = parse_grantor_role(&form.grantor_role)?;
+        let decision = carenet_consent::record::Decision {
+            grantors: vec![v1::Grantor {
+                role: role as i32,
+                name: form.grantor_name.trim().to_owned(),
+            }],
+            evidence: v1::Evidence {
+                kind: EvidenceKind::RecordedConversation as i32,
+                recorded_by: String::new(),
+                document_sha256: Vec::new(),
+            },
+            today: carenet_fabric::clock::today(),
+        };
+        let consents = ConsentStore::new(state.inner.store.clone());
+        let (stored, notice) = match form.besluit.as_str() {
+            "geven" => (
+                consents.grant(&staff.actor, &record, &decision).await?,
+                "De toestemming is vastgelegd.",
+            ),
+            "weigeren" => (
+                consents.refuse(&staff.actor, &record, &decision).await?,
+                "De weigering is vastgelegd.",
+            ),
+            _ => return Err(Error::invalid("besluit", "geven or weigeren")),
+        };
+        Ok::<_, Error>((stored, notice))
+    }
+    .await;
+    let (stored, notice) = match decided {
+        Ok(done) => done,
+        Err(e) => {
+            let input = format!("besluit-{record}");
+            return refused_page(
+                &state,
+                &staff,
+                e,
+                &[("grantors", &input), ("name", &input)],
+                Some(&record),
+                |p| p.typed_grantor = Some((record.clone(), form.grantor_name.clone())),
+            )
+            .await;
+        }
     };
     let mut p = with_pupil(
         &state,

@@ -633,7 +633,7 @@ struct IncomingPage {
     mentor_choices: Vec<String>,
     teacher_choices: Vec<String>,
     typed: AssignTyped,
-    refused: Option<(&'static str, String)>,
+    assign_refused: Option<(&'static str, String)>,
     /// Whether this member of staff sends feedback to the sending school.
     may_feedback: bool,
     /// When feedback was sent (dd-mm-jjjj).
@@ -642,6 +642,9 @@ struct IncomingPage {
     child_ref: Option<String>,
     /// Where the feedback form returns to (`feedback_form.html`).
     back: &'static str,
+    /// What was typed in the feedback form, when it came back refused.
+    feedback_text: String,
+    refused: crate::reasons::Refusal,
     /// The handover conversations the sending school shared about it.
     warm: Vec<SharedWarm>,
     /// Everything the school received, section by section.
@@ -656,7 +659,9 @@ struct IncomingPage {
 impl IncomingPage {
     /// Whether the refused assignment named `field`.
     fn invalid(&self, field: &str) -> bool {
-        self.refused.as_ref().is_some_and(|(f, _)| *f == field)
+        self.assign_refused
+            .as_ref()
+            .is_some_and(|(f, _)| *f == field)
     }
 
     /// The pupil number the form shows: as typed, else as registered.
@@ -748,19 +753,50 @@ pub(crate) async fn received(
     if let Some(page) = gone_page(&state, &staff, &id).await? {
         return Ok((jar, page).into_response());
     }
-    let page = incoming_page(&state, &staff, &id, notice, AssignTyped::default(), None).await?;
-    Ok((jar, render(&page)).into_response())
+    let page = received_page(&state, &staff, id, notice, Typed::default()).await?;
+    Ok((jar, page).into_response())
+}
+
+/// What was typed in a refused feedback form, and why it was refused: the
+/// received dossier's page or the digest shows it again.
+#[derive(Default)]
+pub(crate) struct Typed {
+    pub text: String,
+    pub refused: crate::reasons::Refusal,
+}
+
+/// The received dossier's page (`GET /ontvangen/{id}`), also as a refused
+/// feedback form comes back on it.
+pub(crate) async fn received_page(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    notice: Option<String>,
+    feedback: Typed,
+) -> Result<Response, Error> {
+    let page = incoming_page(
+        state,
+        staff,
+        &id,
+        notice,
+        AssignTyped::default(),
+        None,
+        feedback,
+    )
+    .await?;
+    Ok(render(&page))
 }
 
 /// The received dossier's page (for [`received`], and for a refused
-/// assignment with what was typed and why).
+/// assignment or feedback form with what was typed and why).
 async fn incoming_page(
     state: &AppState,
     staff: &Staff,
     id: &str,
     notice: Option<String>,
     typed: AssignTyped,
-    refused: Option<(&'static str, String)>,
+    assign_refused: Option<(&'static str, String)>,
+    feedback: Typed,
 ) -> Result<IncomingPage, Error> {
     let state = state.clone();
     let id = id.to_owned();
@@ -844,7 +880,9 @@ async fn incoming_page(
         mentor_choices,
         teacher_choices,
         typed,
-        refused,
+        assign_refused,
+        feedback_text: feedback.text,
+        refused: feedback.refused,
     })
 }
 
@@ -1004,7 +1042,8 @@ pub(crate) async fn assign(
     }
     let Some(mentor) = mentor.filter(|_| refused.is_none()) else {
         tracing::info!(party = %state.inner.party, "assignment refused: a person not in the staff directory");
-        let page = incoming_page(&state, &staff, &id, None, typed, refused).await?;
+        let page =
+            incoming_page(&state, &staff, &id, None, typed, refused, Typed::default()).await?;
         let mut response = render(&page);
         *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
         return Ok(response);
@@ -1129,6 +1168,9 @@ struct DigestPage {
     feedback_sent: Option<String>,
     child_ref: Option<String>,
     back: &'static str,
+    /// What was typed in the feedback form, when it came back refused.
+    feedback_text: String,
+    refused: crate::reasons::Refusal,
     /// Whether this is the assigned mentor, who reads the whole dossier too.
     full: bool,
     notice: Option<String>,
@@ -1157,6 +1199,19 @@ pub(crate) async fn digest(
     if let Some(page) = gone_page(&state, &staff, &id).await? {
         return Ok((jar, page).into_response());
     }
+    let page = digest_page(&state, staff, id, notice, Typed::default()).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The classroom digest (`GET /ontvangen/{id}/samenvatting`), also as a
+/// refused feedback form comes back on it.
+pub(crate) async fn digest_page(
+    state: &AppState,
+    staff: Staff,
+    id: String,
+    notice: Option<String>,
+    typed: Typed,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
     let item = incoming::get(store, &id).await?;
     let unopened_mentor =
@@ -1198,13 +1253,9 @@ pub(crate) async fn digest(
     } else {
         Vec::new()
     };
-    let warm_with = may_warm.then(|| {
-        (
-            item.sender.clone(),
-            labels::party_name(&state, &item.sender),
-        )
-    });
-    let page = render(&DigestPage {
+    let warm_with =
+        may_warm.then(|| (item.sender.clone(), labels::party_name(state, &item.sender)));
+    Ok(render(&DigestPage {
         csrf: staff.session.csrf,
         mentor_word: labels::mentor_word(state.inner.kind),
         id,
@@ -1214,6 +1265,8 @@ pub(crate) async fn digest(
         feedback_sent: item.feedback_at_ms.map(crate::pages::date_of),
         child_ref: item.child_ref,
         back: "samenvatting",
+        feedback_text: typed.text,
+        refused: typed.refused,
         full: item.mentor.as_deref() == Some(staff.actor.staff.as_str())
             && carenet_handover::roles::is_mentor(&staff.actor),
         notice,
@@ -1221,8 +1274,7 @@ pub(crate) async fn digest(
         warm,
         their_roles: crate::warm::THEIR_ROLES,
         form_id: crate::pages::form_id(),
-    });
-    Ok((jar, page).into_response())
+    }))
 }
 
 /// `POST /ontvangen/{id}/samenvatting`: the mentor opens the digest (the

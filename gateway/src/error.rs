@@ -1,6 +1,7 @@
 //! The gateway's errors, mapped once to an HTTP answer with a Dutch page
 //! that names no personal data. Slice errors arrive as the fabric's error
-//! (every slice maps onto it once) and are mapped here by kind.
+//! (every slice maps onto it once) and are mapped here by kind; a page says
+//! a refusal in Dutch through [`crate::reasons`], never in the slice's words.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -88,7 +89,7 @@ impl Error {
                 None,
             ),
             Error::InvalidArgument { field, reason }
-            | Error::Fabric(F::InvalidArgument { field, reason }) => (
+            | Error::Fabric(F::InvalidArgument { field, reason, .. }) => (
                 StatusCode::BAD_REQUEST,
                 "Onjuiste invoer",
                 "Controleer wat u heeft ingevuld.",
@@ -98,7 +99,7 @@ impl Error {
                 StatusCode::CONFLICT,
                 "Dit kan nu niet",
                 "Deze stap past niet bij waar het dossier of de toestemming nu staat.",
-                Some(what.clone()),
+                Some(what.to_string()),
             ),
             Error::Fabric(F::Aborted(_)) => (
                 StatusCode::CONFLICT,
@@ -144,6 +145,14 @@ impl Error {
 }
 
 impl Error {
+    /// The code of a slice's refusal, if it gave one.
+    pub(crate) fn code(&self) -> Option<carenet_fabric::Reason> {
+        match self {
+            Error::Fabric(f) => f.code(),
+            _ => None,
+        }
+    }
+
     /// Logs an internal error with its own text (a database's included),
     /// which the answer never shows.
     pub(crate) fn log_internal(&self) {
@@ -158,12 +167,15 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let (status, title, text, detail) = self.describe();
+        let (status, title, text, _) = self.describe();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             self.log_internal();
         } else {
             tracing::info!(status = status.as_u16(), "refused");
         }
-        crate::pages::error_page(status, title, text, detail.as_deref())
+        // The page says it in Dutch, from the refusal's code and field; the
+        // English detail stays with the API and the log.
+        let refused = crate::reasons::refused(&self);
+        crate::pages::error_page(status, title, text, refused.as_ref())
     }
 }

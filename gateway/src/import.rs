@@ -181,8 +181,8 @@ pub(crate) async fn upload(
         let mut jobs = state.inner.imports.lock();
         let me = staff.actor.staff.as_str();
         if jobs.values().any(|j| j.owner == me && j.finished.is_none()) {
-            return Err(Error::Fabric(carenet_fabric::Error::FailedPrecondition(
-                "an import of yours is still running: wait until it is done".into(),
+            return Err(Error::Fabric(carenet_fabric::Error::precondition(
+                "an import of yours is still running: wait until it is done",
             )));
         }
         jobs.insert(
@@ -229,14 +229,15 @@ pub(crate) async fn upload(
 }
 
 /// A file's outcome when it was not imported, in the words of the error
-/// pages (an internal error is logged, without the file's content).
+/// pages, in Dutch (`crate::reasons`; an internal error is logged, without
+/// the file's content).
 fn failure(e: Error) -> String {
-    let (status, title, _, detail) = e.describe();
+    let (status, title, _, _) = e.describe();
     if status.is_server_error() {
         tracing::error!(error = %e, "OSO import");
     }
-    match detail {
-        Some(d) => format!("niet ingelezen: {title} ({d})"),
+    match crate::reasons::refused(&e) {
+        Some(r) => format!("niet ingelezen: {title} ({})", r.message),
         None => format!("niet ingelezen: {title}"),
     }
 }

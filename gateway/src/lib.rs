@@ -32,6 +32,7 @@ mod oidc;
 mod pages;
 mod plan_change;
 mod portal;
+mod reasons;
 mod requests;
 mod session;
 pub mod sessions;

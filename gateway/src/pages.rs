@@ -386,7 +386,8 @@ struct Login;
 struct ErrorPage<'a> {
     title: &'a str,
     text: &'a str,
-    detail: Option<&'a str>,
+    /// A refused step: what to do, in Dutch, and where.
+    refused: Option<&'a crate::reasons::Refused>,
 }
 
 pub(crate) fn render(t: &impl Template) -> Response {
@@ -403,12 +404,12 @@ pub(crate) fn error_page(
     status: StatusCode,
     title: &str,
     text: &str,
-    detail: Option<&str>,
+    refused: Option<&crate::reasons::Refused>,
 ) -> Response {
     let mut response = render(&ErrorPage {
         title,
         text,
-        detail,
+        refused,
     });
     *response.status_mut() = status;
     response

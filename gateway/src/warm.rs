@@ -458,29 +458,51 @@ pub(crate) async fn feedback(
     staff.check(&form.csrf, &headers, &state)?;
     let store = &state.inner.store;
     let child_ref = form.child_ref.trim();
-    let consent = crate::consent::granted(
-        &state,
-        &staff.actor,
-        child_ref,
-        Some(Purpose::FeedbackToSender),
-    )
-    .await?
-    .pop()
+    let sent = async {
+        let consent = crate::consent::granted(
+            &state,
+            &staff.actor,
+            child_ref,
+            Some(Purpose::FeedbackToSender),
+        )
+        .await?
+        .pop()
         .ok_or_else(|| {
-            Error::invalid(
+            carenet_fabric::Error::invalid(
                 "consent_record",
                 "no granted consent of the guardians for feedback about this pupil: ask for it first (Toestemming)",
             )
+            .coded(carenet_fabric::Reason::ConsentMissing)
         })?;
-    incoming::send_feedback(
-        store,
-        &staff.actor,
-        &id,
-        &form.text,
-        &consent.version.record_id,
-        child_ref,
-    )
-    .await?;
+        incoming::send_feedback(
+            store,
+            &staff.actor,
+            &id,
+            &form.text,
+            &consent.version.record_id,
+            child_ref,
+        )
+        .await?;
+        Ok::<_, Error>(())
+    }
+    .await;
+    if let Err(e) = sent {
+        // The same page again, with what was typed and what to do.
+        let code = e.code();
+        let refused = crate::reasons::refusal(e)?
+            .at(&[("text", "fb-tekst")])
+            .for_purpose(Purpose::FeedbackToSender, code);
+        let typed = crate::dossiers::Typed {
+            text: form.text,
+            refused: crate::reasons::Refusal(Some(refused.clone())),
+        };
+        let page = if form.terug == "samenvatting" {
+            crate::dossiers::digest_page(&state, staff, id, None, typed).await?
+        } else {
+            crate::dossiers::received_page(&state, &staff, id, None, typed).await?
+        };
+        return Ok(refused.respond(page));
+    }
     let back = if form.terug == "samenvatting" {
         crate::href::path(&["ontvangen", &id, "samenvatting"])
     } else {

@@ -30,6 +30,9 @@ struct ConfirmPage {
     transfer: bool,
     /// Today (dd-mm-jjjj): the date the receivers will show.
     today: String,
+    /// The name typed, when a refused form comes back.
+    typed_name: String,
+    refused: crate::reasons::Refusal,
 }
 
 /// `GET /toestemming/{record}/intrekken`: what withdrawing this consent
@@ -39,9 +42,49 @@ pub(crate) async fn confirm(
     staff: Staff,
     Path(record): Path<String>,
 ) -> Result<Response, Error> {
+    let page = confirm_page(
+        &state,
+        &staff,
+        &record,
+        String::new(),
+        crate::reasons::Refusal::none(),
+    )
+    .await?;
+    Ok(render(&page))
+}
+
+/// A refused withdrawal: the same page again, with the name typed, the
+/// field marked and what to do in Dutch.
+pub(crate) async fn refused(
+    state: &AppState,
+    staff: &Staff,
+    record: &str,
+    typed_name: String,
+    err: Error,
+) -> Result<Response, Error> {
+    let refused =
+        crate::reasons::refusal(err)?.at(&[("grantors", "grantor_name"), ("name", "grantor_name")]);
+    let page = confirm_page(
+        state,
+        staff,
+        record,
+        typed_name,
+        crate::reasons::Refusal(Some(refused.clone())),
+    )
+    .await?;
+    Ok(refused.respond(render(&page)))
+}
+
+async fn confirm_page(
+    state: &AppState,
+    staff: &Staff,
+    record: &str,
+    typed_name: String,
+    refused: crate::reasons::Refusal,
+) -> Result<ConfirmPage, Error> {
     let store = &state.inner.store;
     let history = ConsentStore::new(store.clone())
-        .show(&staff.actor, &record)
+        .show(&staff.actor, record)
         .await?;
     let Some(latest) = history.last() else {
         return Err(Error::NotFound);
@@ -56,18 +99,20 @@ pub(crate) async fn confirm(
         carenet_fabric::audit::released_under(&store.db, &basis_reference(&record))
             .await?
             .into_iter()
-            .map(|(_, party)| labels::party_name(&state, &party))
+            .map(|(_, party)| labels::party_name(state, &party))
             .collect();
     holders.sort();
     holders.dedup();
     let v = &latest.version;
-    Ok(render(&ConfirmPage {
-        csrf: staff.session.csrf,
+    Ok(ConfirmPage {
+        csrf: staff.session.csrf.clone(),
         record: v.record_id.clone(),
         purpose: labels::purpose_code(&v.purpose),
-        recipients: labels::recipients(&state, &v.recipients, |id| id.to_owned()),
+        recipients: labels::recipients(state, &v.recipients, |id| id.to_owned()),
         holders,
         transfer: v.purpose == Purpose::TransferDossier.as_str(),
         today: crate::pages::date_of(carenet_fabric::clock::now_ms()),
-    }))
+        typed_name,
+        refused,
+    })
 }

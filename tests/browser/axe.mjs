@@ -9,6 +9,20 @@ import { createRequire } from 'node:module';
 const source = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const found = [];
 
+// The slices' English reason strings (read from their sources by the e2e
+// test that starts the script: tests/e2e/english.rs), none of which may
+// appear on a page; every page audited is checked for them too.
+const reasons = process.env.SLICE_REASONS ? JSON.parse(fs.readFileSync(process.env.SLICE_REASONS, 'utf8')) : null;
+
+// Checks that the page's HTML holds none of the slices' English reasons.
+export async function noEnglish(page, name) {
+  if (!reasons) return;
+  const html = await page.content();
+  const shown = reasons.filter((r) => html.includes(r));
+  if (shown.length) throw new Error(`failed: ${name} shows English reason text: ${shown.join(' | ')}`);
+  console.log(`ok: ${name}: no English reason text`);
+}
+
 // Runs the rules on `page`; what fails is kept, named after `name`.
 export async function audit(page, name) {
   await page.evaluate(source);
@@ -20,6 +34,7 @@ export async function audit(page, name) {
     found.push(`${name}: ${v.id} (${v.impact}): ${v.help}; ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
   }
   console.log(`ok: accessibility checked on ${name} (${result.passes.length} rules pass, ${result.violations.length} fail)`);
+  await noEnglish(page, name);
 }
 
 // Throws with every failure found so far, if any.

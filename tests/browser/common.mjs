@@ -11,7 +11,8 @@ export const text = async (page) => (await page.textContent('main')) || '';
 // A guardian's phone.
 export const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
-// Photographs a page into `shots` and checks its accessibility.
+// Photographs a page into `shots` and checks its accessibility and that it
+// shows no English reason text (axe.mjs).
 export const shooter = (shots) => async (page, name) => {
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
   await audit(page, name);

@@ -80,7 +80,7 @@ try {
   await page.goto(base + '/dossiers/importeren');
   await page.setInputFiles('#oso-0', process.env.OSO_FILE);
   await page.click('button:has-text("Inlezen")');
-  check((await page.textContent('main')).includes('child_ref-0'), 'a file without its pupil reference: the error names the field of its row');
+  check((await page.textContent('main')).includes('het leerlingnummer'), 'a file without its pupil reference: the error names the field, in Dutch');
   await page.goto(base + '/dossiers/importeren');
   await page.setInputFiles('#oso-0', process.env.OSO_FILE);
   await page.fill('#child_ref-0', 'pupil-2');

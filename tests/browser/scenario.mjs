@@ -279,14 +279,53 @@ try {
   check((await text(zc)).includes('Tekent graag; trots op zijn spreekbeurt.'), "VO: the notes per agenda item");
   await shot(zc, '33-warme-overdracht-ontvangen');
 
+  // 6b'. Before any consent for feedback, the mentor's feedback is refused:
+  // the same page comes back (422) with the text typed, saying in Dutch what
+  // to do and linking to where that is done.
+  current = mentor;
+  await mentor.goto(digestUrl);
+  const typed = 'Zit goed in zijn vel; vraagt zelf om hulp bij wiskunde.';
+  await mentor.fill('#fb-tekst', typed);
+  const [refusedFeedback] = await Promise.all([
+    mentor.waitForResponse((r) => r.url().endsWith('/terugkoppeling')),
+    mentor.click('button:has-text("Terugkoppeling versturen")'),
+  ]);
+  await mentor.waitForSelector('#fout-samenvatting');
+  check(refusedFeedback.status() === 422, `mentor: feedback without consent refused with 422 (${refusedFeedback.status()})`);
+  check(await mentor.inputValue('#fb-tekst') === typed, 'mentor: the feedback typed is still there');
+  const summary = await mentor.textContent('#fout-samenvatting');
+  check(summary.includes('Vraag eerst toestemming aan de ouders voor terugkoppeling aan de school van herkomst'), 'mentor: told in Dutch to ask the guardians first');
+  check(await mentor.getAttribute('#fout-samenvatting a[href^="/toestemming"]', 'href') === '/toestemming?doel=feedback_to_sender#vragen', 'mentor: linked to asking that consent');
+  check(!(await mentor.content()).includes('consent_record'), 'mentor: no field name of the slice on the page');
+  await shot(mentor, '41-terugkoppeling-geweigerd');
+  current = zc;
+
   // 6c. vo-1 records the guardians' consent for feedback, given at school;
-  // the mentor tells po-1 how the pupil is doing; the IB reads it.
-  await zc.goto(vo + '/toestemming');
+  // the mentor tells po-1 how the pupil is doing; the IB reads it. A birth
+  // date in the future comes back on the same page with the field marked
+  // and everything typed kept; corrected, the request goes through.
+  await zc.goto(vo + '/toestemming?doel=feedback_to_sender');
+  check(await zc.inputValue('#doel') === 'feedback_to_sender', 'VO: the link chooses the purpose');
   await zc.fill('#vraag-leerling', 'vo-pupil-1');
-  await zc.fill('#geboortedatum', '2014-05-01');
-  await zc.selectOption('#doel', 'feedback_to_sender');
+  await zc.fill('#geboortedatum', '2040-05-01');
   await zc.selectOption('#ontvanger', ['po-1']);
   for (const box of await zc.$$('input[name="categories"]')) await box.check();
+  const [refusedAsk] = await Promise.all([
+    zc.waitForResponse((r) => r.url().endsWith('/toestemming/aanvragen')),
+    zc.click('button:has-text("Toestemming vragen")'),
+  ]);
+  await zc.waitForSelector('#fout-samenvatting');
+  check(refusedAsk.status() === 400, `VO: a birth date in the future refused with 400 (${refusedAsk.status()})`);
+  check(await zc.getAttribute('#geboortedatum', 'aria-invalid') === 'true', 'VO: the birth date is marked');
+  check(await zc.getAttribute('#geboortedatum', 'aria-describedby') === 'geboortedatum-fout', 'VO: and linked to its message');
+  check((await zc.textContent('#geboortedatum-fout')).includes('Controleer de geboortedatum'), 'VO: the message says it in Dutch');
+  check(await zc.getAttribute('#fout-samenvatting a', 'href') === '#geboortedatum', 'VO: the summary leads to the field');
+  check(await zc.inputValue('#vraag-leerling') === 'vo-pupil-1' && await zc.inputValue('#doel') === 'feedback_to_sender', 'VO: pupil and purpose kept');
+  check(await zc.inputValue('#geboortedatum') === '2040-05-01', 'VO: the date typed kept');
+  check((await zc.$$('input[name="categories"]:checked')).length === (await zc.$$('input[name="categories"]')).length, 'VO: the categories ticked kept');
+  check(JSON.stringify(await zc.$eval('#ontvanger', (s) => [...s.selectedOptions].map((o) => o.value))) === '["po-1"]', 'VO: the recipient chosen kept');
+  await shot(zc, '34a-toestemming-geweigerd');
+  await zc.fill('#geboortedatum', '2014-05-01');
   await zc.click('button:has-text("Toestemming vragen")');
   await zc.fill('input[name="grantor_name"]', 'J. de Vries');
   await zc.click('button:has-text("Toestemming vastleggen")');

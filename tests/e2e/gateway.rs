@@ -222,6 +222,11 @@ pub(crate) async fn browser(
     for (k, v) in env {
         command.env(k, v);
     }
+    // Every page photographed is checked for the slices' English reasons.
+    let reasons = crate::english::reasons_file(
+        &std::env::temp_dir().join(format!("carenet-reasons-{}", std::process::id())),
+    );
+    command.env("SLICE_REASONS", &reasons);
     let run = tokio::time::timeout(Duration::from_secs(300), command.output()).await??;
     let log = format!(
         "{}\n{}",
@@ -233,6 +238,7 @@ pub(crate) async fn browser(
     assert!(log.contains(passed), "{log}");
     // Every page photographed was checked for accessibility.
     assert!(log.contains("ok: no accessibility failures"), "{log}");
+    assert!(log.contains("no English reason text"), "{log}");
     Ok(())
 }
 

@@ -401,7 +401,7 @@ async fn a_pupil_of_17_reads_their_own_vervolg_dossier_and_gives_the_akkoord() -
     .await?;
     assert_eq!(status, 400, "{refused}");
     assert!(
-        refused.contains("code: deze code is voor een ouder of verzorger"),
+        refused.contains("Deze code is voor een ouder of verzorger"),
         "{refused}"
     );
 

@@ -18,6 +18,7 @@ mod crash;
 mod delivery;
 mod demo;
 mod dossier_request;
+mod english;
 mod errors;
 mod exchange;
 mod files;

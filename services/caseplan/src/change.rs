@@ -40,9 +40,10 @@ fn stale(plan_id: &str) -> Error {
 async fn current(store: &Store, plan_id: &str, seen: u64) -> Result<crate::Plan> {
     let plan = plan::load(store, plan_id).await?;
     if plan.header.status != "open" {
-        return Err(Error::FailedPrecondition(format!(
-            "case plan {plan_id} is closed"
-        )));
+        return Err(
+            Error::precondition(format!("case plan {plan_id} is closed"))
+                .coded(carenet_fabric::Reason::CaseState),
+        );
     }
     if plan.version != seen {
         return Err(stale(plan_id));
@@ -212,9 +213,8 @@ fn open_goal(plan: &crate::Plan, goal_id: &str) -> Result<v1::CaseGoal> {
         .find(|g| g.id == goal_id)
         .ok_or_else(|| Error::NotFound(format!("goal {goal_id}")))?;
     if !matches!(goal.status.as_str(), "open" | "") {
-        return Err(Error::FailedPrecondition(format!(
-            "goal {goal_id} has ended"
-        )));
+        return Err(Error::precondition(format!("goal {goal_id} has ended"))
+            .coded(carenet_fabric::Reason::CaseState));
     }
     Ok(goal.clone())
 }
@@ -257,7 +257,7 @@ pub async fn edit_task(
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(Error::FailedPrecondition(format!("task {task_id} has ended")));
+            return Err(Error::precondition(format!("task {task_id} has ended")).coded(carenet_fabric::Reason::CaseState));
         }
         event!(tx, plan_id, &party, "task_changed", task_id, format!("{}\n{what}\n{due_on}", task.owner), &task.category);
         ((), vec![audit])

@@ -279,27 +279,33 @@ pub async fn report(
         )));
     }
     if view.header.as_ref().is_some_and(|h| h.status != "open") {
-        return Err(Error::FailedPrecondition(format!(
-            "case plan {plan_id} is closed"
-        )));
+        return Err(
+            Error::precondition(format!("case plan {plan_id} is closed"))
+                .coded(carenet_fabric::Reason::CaseState),
+        );
     }
     match step {
         Some(step) => {
             let from = State::parse("state", &task.state)
                 .map_err(|_| Error::Corrupt(format!("task {task_id}")))?;
-            task::next(from, step, Who::Owner)
-                .map_err(|e| Error::FailedPrecondition(e.to_string()))?;
+            task::next(from, step, Who::Owner).map_err(|e| {
+                Error::precondition(e.to_string()).coded(carenet_fabric::Reason::CaseState)
+            })?;
             if step.needs_reason() && note.trim().is_empty() {
-                return Err(Error::invalid("note", "this step needs a reason"));
+                return Err(Error::invalid("note", "this step needs a reason")
+                    .coded(carenet_fabric::Reason::Required));
             }
         }
         None if note.trim().is_empty() => {
-            return Err(Error::invalid("note", "a note needs text"));
+            return Err(
+                Error::invalid("note", "a note needs text").coded(carenet_fabric::Reason::Required)
+            );
         }
         None => {}
     }
     if note.len() > 4000 {
-        return Err(Error::invalid("note", "at most 4000 characters"));
+        return Err(Error::invalid("note", "at most 4000 characters")
+            .coded(carenet_fabric::Reason::TooLong));
     }
     if seen != task.version {
         return Err(Error::Aborted(format!(

@@ -23,8 +23,8 @@ const PURPOSE: &str = "case_membership";
 
 fn entry_of(store: &Store, party: &str) -> Result<Option<PartyEntry>> {
     let Some(directory) = store.directory() else {
-        return Err(Error::FailedPrecondition(
-            "this needs the region directory: start the node once".into(),
+        return Err(Error::precondition(
+            "this needs the region directory: start the node once",
         ));
     };
     Ok(directory.get(party))
@@ -79,8 +79,14 @@ pub async fn check_new(
     };
     match coverage(&current, PURPOSE, Some(child_ref), &entry, today())? {
         Coverage::Covers => {}
-        Coverage::NotYet(why) => return Err(Error::invalid(field("consent_record"), why)),
-        Coverage::Refuse(why) => return Err(Error::invalid(field("consent_record"), why)),
+        Coverage::NotYet(why) => {
+            return Err(Error::invalid(field("consent_record"), why)
+                .coded(carenet_fabric::Reason::ConsentNotGranted));
+        }
+        Coverage::Refuse(why) => {
+            return Err(Error::invalid(field("consent_record"), why)
+                .coded(carenet_fabric::Reason::ConsentNotCovering));
+        }
     }
     // A member sees at least the plan itself (its header, goals, actions).
     if !current

@@ -67,10 +67,14 @@ pub(crate) fn entry(actor: &Actor, action: &str, plan_id: &str) -> Entry {
 
 pub(crate) fn required(field: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
+        return Err(
+            Error::invalid(field, "must not be empty").coded(carenet_fabric::Reason::Required)
+        );
     }
     if value.len() > 4000 {
-        return Err(Error::invalid(field, "at most 4000 characters"));
+        return Err(
+            Error::invalid(field, "at most 4000 characters").coded(carenet_fabric::Reason::TooLong)
+        );
     }
     Ok(())
 }
@@ -90,7 +94,9 @@ pub(crate) fn new_id() -> String {
 /// [`members::check_new`]); fills in ids and default categories.
 fn validate(store: &Store, p: &mut NewPlan) -> Result<()> {
     if p.child_ref.trim().is_empty() || p.child_ref.len() > 128 {
-        return Err(Error::invalid("child_ref", "1-128 characters"));
+        return Err(
+            Error::invalid("child_ref", "1-128 characters").coded(carenet_fabric::Reason::Required)
+        );
     }
     required("child_name", &p.child_name)?;
     date("child_birth_date", &p.child_birth_date)?;
@@ -699,7 +705,7 @@ pub async fn show(store: &Store, actor: &Actor, id: &str) -> Result<Plan> {
 }
 
 fn refused(e: task::Refused) -> Error {
-    Error::FailedPrecondition(e.to_string())
+    Error::precondition(e.to_string()).coded(carenet_fabric::Reason::CaseState)
 }
 
 /// Applies one task step inside one transaction: only if the task is still
@@ -775,9 +781,10 @@ pub async fn step(
     let step = Step::parse("step", step).map_err(|e| Error::invalid("step", e.to_string()))?;
     let plan = load(store, plan_id).await?;
     if plan.header.status != "open" {
-        return Err(Error::FailedPrecondition(format!(
-            "case plan {plan_id} is closed"
-        )));
+        return Err(
+            Error::precondition(format!("case plan {plan_id} is closed"))
+                .coded(carenet_fabric::Reason::CaseState),
+        );
     }
     let task = plan
         .task(task_id)
@@ -787,7 +794,7 @@ pub async fn step(
         Who::Coordinator
     } else {
         if task.owner != store.party.as_str() {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::precondition(format!(
                 "task {task_id} is {}'s: its progress comes from its own node",
                 task.owner
             )));
@@ -885,9 +892,10 @@ pub async fn evaluate(store: &Store, actor: &Actor, plan_id: &str, e: &Evaluatio
     }
     let plan = load(store, plan_id).await?;
     if plan.header.status != "open" {
-        return Err(Error::FailedPrecondition(format!(
-            "case plan {plan_id} is closed"
-        )));
+        return Err(
+            Error::precondition(format!("case plan {plan_id} is closed"))
+                .coded(carenet_fabric::Reason::CaseState),
+        );
     }
     let party = store.party.to_string();
     let audit = entry(actor, "case_evaluated", plan_id);
@@ -958,7 +966,7 @@ pub async fn close(store: &Store, actor: &Actor, plan_id: &str, reason: &str) ->
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() != 1 {
-            return Err(Error::FailedPrecondition(format!("case plan {plan_id} is not open")));
+            return Err(Error::precondition(format!("case plan {plan_id} is not open")).coded(carenet_fabric::Reason::CaseState));
         }
         sqlx::query(
             "UPDATE case_task SET state = 'cancelled', version = version + 1, reason = 'plan closed', updated_at_ms = $1 \

@@ -175,5 +175,5 @@ pub async fn answer_request(store: &Store, caller: &PartyEntry, plan_id: &str) -
     sent.into_iter()
         .next()
         .map(|(_, id)| id)
-        .ok_or_else(|| Error::FailedPrecondition("the view could not be queued".into()))
+        .ok_or_else(|| Error::precondition("the view could not be queued"))
 }

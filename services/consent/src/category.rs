@@ -121,7 +121,10 @@ impl Category {
             .iter()
             .find(|(_, n, _)| *n == value)
             .map(|(c, _, _)| *c)
-            .ok_or_else(|| Error::invalid(field, "not a known data category"))
+            .ok_or_else(|| {
+                Error::invalid(field, "not a known data category")
+                    .coded(carenet_fabric::Reason::NotAChoice)
+            })
     }
 
     pub fn from_oso_element(element: &str) -> Option<Self> {

@@ -5,8 +5,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// `code`: why, as a stable code (see `carenet_fabric::Reason`).
     #[error("{field}: {reason}")]
-    InvalidArgument { field: String, reason: String },
+    InvalidArgument {
+        field: String,
+        reason: String,
+        code: Option<carenet_fabric::Reason>,
+    },
     #[error("consent record {0}: not found")]
     NotFound(String),
     /// The change is not allowed from the record's current status.
@@ -33,6 +38,22 @@ impl Error {
         Error::InvalidArgument {
             field: field.into(),
             reason: reason.into(),
+            code: None,
+        }
+    }
+
+    /// This error with `code` saying why (see `carenet_fabric::Error::coded`).
+    pub fn coded(self, reason: carenet_fabric::Reason) -> Self {
+        match self {
+            Error::InvalidArgument {
+                field, reason: r, ..
+            } => Error::InvalidArgument {
+                field,
+                reason: r,
+                code: Some(reason),
+            },
+            Error::Fabric(f) => Error::Fabric(f.coded(reason)),
+            other => other,
         }
     }
 }
@@ -40,15 +61,20 @@ impl Error {
 impl From<Error> for carenet_fabric::Error {
     fn from(e: Error) -> Self {
         match e {
-            Error::InvalidArgument { field, reason } => {
-                carenet_fabric::Error::InvalidArgument { field, reason }
-            }
+            Error::InvalidArgument {
+                field,
+                reason,
+                code,
+            } => carenet_fabric::Error::InvalidArgument {
+                field,
+                reason,
+                code,
+            },
             Error::NotFound(id) => carenet_fabric::Error::NotFound(format!("consent record {id}")),
             Error::Fabric(f) => f,
             Error::Database(d) => carenet_fabric::Error::Database(d),
-            e @ Error::Transition { .. } => {
-                carenet_fabric::Error::FailedPrecondition(e.to_string())
-            }
+            e @ Error::Transition { .. } => carenet_fabric::Error::precondition(e.to_string())
+                .coded(carenet_fabric::Reason::ConsentState),
             Error::Conflict(record) => {
                 carenet_fabric::Error::Aborted(format!("consent record {record}"))
             }

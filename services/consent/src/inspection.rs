@@ -89,7 +89,8 @@ pub async fn record(store: &Store, actor: &Actor, i: &Inspection) -> Result<Stri
 /// that may record an inspection.
 pub fn check(actor: &Actor, i: &Inspection) -> Result<()> {
     if i.child_ref.trim().is_empty() {
-        return Err(Error::invalid("child_ref", "must not be empty"));
+        return Err(Error::invalid("child_ref", "must not be empty")
+            .coded(carenet_fabric::Reason::Required));
     }
     if i.document_id.trim().is_empty() {
         return Err(Error::invalid(

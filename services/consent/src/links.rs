@@ -164,7 +164,8 @@ fn required_text(field: &str, text: &str, max: usize) -> Result<String> {
 
 fn check_birth_date(birth: Date) -> Result<()> {
     if birth > carenet_fabric::clock::today() {
-        return Err(Error::invalid("child_birth_date", "lies in the future"));
+        return Err(Error::invalid("child_birth_date", "lies in the future")
+            .coded(carenet_fabric::Reason::DateInFuture));
     }
     Ok(())
 }
@@ -197,7 +198,9 @@ pub async fn invite_as(
     let child_ref = new.child_ref.trim();
     roles::require(store, actor, &INVITE, child_ref).await?;
     if child_ref.is_empty() || child_ref.len() > 64 {
-        return Err(Error::invalid("child_ref", "1-64 characters"));
+        return Err(
+            Error::invalid("child_ref", "1-64 characters").coded(carenet_fabric::Reason::Required)
+        );
     }
     let guardian_name = required_text("guardian_name", &new.guardian_name, MAX_NAME)?;
     check_birth_date(new.child_birth_date)?;
@@ -430,9 +433,7 @@ fn not_found(what: &str, id: &str) -> Error {
 }
 
 fn precondition(message: &str) -> Error {
-    Error::Fabric(carenet_fabric::Error::FailedPrecondition(
-        message.to_owned(),
-    ))
+    Error::Fabric(carenet_fabric::Error::precondition(message))
 }
 
 /// Ends link `link_id` now, with `reason` (Dutch, shown to the guardian on

@@ -287,15 +287,20 @@ pub async fn redeem(store: &Store, guardian: &Guardian, code: &str) -> Result<St
     });
     match outcome {
         Redeemed::Linked(child_ref) => Ok(child_ref),
-        Redeemed::Refused => Err(Error::invalid("code", "unknown, already used or expired")),
+        Redeemed::Refused => Err(
+            Error::invalid("code", "unknown, already used or expired")
+                .coded(carenet_fabric::Reason::CodeUnknown),
+        ),
         Redeemed::OtherRole(crate::links::Invitee::Guardian) => Err(Error::invalid(
             "code",
             "deze code is voor de leerling zelf, en u bent al als ouder of verzorger aan deze leerling gekoppeld",
-        )),
+        )
+        .coded(carenet_fabric::Reason::CodeForPupil)),
         Redeemed::OtherRole(crate::links::Invitee::Pupil) => Err(Error::invalid(
             "code",
             "deze code is voor een ouder of verzorger, en je bent al als leerling zelf gekoppeld",
-        )),
+        )
+        .coded(carenet_fabric::Reason::CodeForGuardian)),
         Redeemed::Limited => Err(Error::Fabric(carenet_fabric::Error::ResourceExhausted(
             format!("{MAX_FAILURES} wrong invitation codes within an hour: try again later"),
         ))),

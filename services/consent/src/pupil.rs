@@ -18,14 +18,17 @@ pub async fn record(store: &Store, actor: &Actor, child_ref: &str, birth: Date) 
     roles::require(store, actor, &roles::RECORD_PUPIL, child_ref).await?;
     check_child_ref(child_ref)?;
     if birth > carenet_fabric::clock::today() {
-        return Err(Error::invalid("child_birth_date", "lies in the future"));
+        return Err(Error::invalid("child_birth_date", "lies in the future")
+            .coded(carenet_fabric::Reason::DateInFuture));
     }
     write(store, actor, child_ref, birth).await
 }
 
 pub(crate) fn check_child_ref(child_ref: &str) -> Result<()> {
     if child_ref.trim().is_empty() || child_ref.len() > 64 {
-        return Err(Error::invalid("child_ref", "1-64 characters"));
+        return Err(
+            Error::invalid("child_ref", "1-64 characters").coded(carenet_fabric::Reason::Required)
+        );
     }
     Ok(())
 }
@@ -88,10 +91,10 @@ pub(crate) async fn for_request(
         Some(_) => Err(Error::invalid(
             "child_birth_date",
             "differs from the school's record of the pupil: a coordinator corrects the record, a request does not",
-        )),
+        ).coded(carenet_fabric::Reason::BirthDateMismatch)),
         None if roles::COORDINATORS.iter().any(|r| actor.has(*r)) => {
             if asked > carenet_fabric::clock::today() {
-                return Err(Error::invalid("child_birth_date", "lies in the future"));
+                return Err(Error::invalid("child_birth_date", "lies in the future").coded(carenet_fabric::Reason::DateInFuture));
             }
             // Two first requests at once: the first records the date, the
             // second is compared with it like any later request.
@@ -116,12 +119,12 @@ pub(crate) async fn for_request(
                 _ => Err(Error::invalid(
                     "child_birth_date",
                     "differs from the school's record of the pupil: a coordinator corrects the record, a request does not",
-                )),
+                ).coded(carenet_fabric::Reason::BirthDateMismatch)),
             }
         }
         None => Err(Error::invalid(
             "child_birth_date",
             "the school has not recorded this pupil's birth date yet: the IB or care coordinator records it",
-        )),
+        ).coded(carenet_fabric::Reason::BirthDateUnknown)),
     }
 }

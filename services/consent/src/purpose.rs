@@ -46,7 +46,7 @@ impl Purpose {
                     field,
                     "must be one of transfer_dossier, discuss_in_izo, refer_to_zat, share_with_partner, \
                      support_request, case_membership, feedback_to_sender",
-                )
+                ).coded(carenet_fabric::Reason::NotAChoice)
             })
     }
 }

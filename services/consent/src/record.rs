@@ -36,7 +36,9 @@ pub fn date_text(date: &str) -> String {
 }
 
 pub fn parse_date(field: &str, s: &str) -> Result<Date> {
-    Date::parse(s, DATE).map_err(|_| Error::invalid(field, "must be a date YYYY-MM-DD"))
+    Date::parse(s, DATE).map_err(|_| {
+        Error::invalid(field, "must be a date YYYY-MM-DD").coded(carenet_fabric::Reason::NotADate)
+    })
 }
 
 /// What staff fill in to ask for consent.
@@ -157,7 +159,7 @@ fn reversal_allowed(
                 "the guardians refused on the parent portal (version {}): they reverse it there, or a coordinator records their signed form",
                 refused.version
             ),
-        ));
+        ).coded(carenet_fabric::Reason::RefusedOnPortal));
     }
     if !roles::COORDINATORS.iter().any(|r| actor.has(*r)) {
         return Err(carenet_fabric::Error::PermissionDenied(
@@ -203,40 +205,47 @@ pub fn status_name(s: ConsentStatus) -> &'static str {
 
 fn validate_request(r: &ConsentRequest) -> Result<()> {
     if r.child_ref.trim().is_empty() || r.child_ref.len() > 64 {
-        return Err(Error::invalid("child_ref", "1-64 characters"));
+        return Err(
+            Error::invalid("child_ref", "1-64 characters").coded(carenet_fabric::Reason::Required)
+        );
     }
     if r.recipients.is_empty() {
-        return Err(Error::invalid(
-            "recipients",
-            "name at least one party or party kind",
-        ));
+        return Err(
+            Error::invalid("recipients", "name at least one party or party kind")
+                .coded(carenet_fabric::Reason::Required),
+        );
     }
     for (i, rec) in r.recipients.iter().enumerate() {
         match &rec.target {
             Some(Target::PartyId(id)) => {
-                PartyId::parse("recipient", id)
-                    .map_err(|_| Error::invalid(format!("recipients[{i}]"), "not a party id"))?;
+                PartyId::parse("recipient", id).map_err(|_| {
+                    Error::invalid(format!("recipients[{i}]"), "not a party id")
+                        .coded(carenet_fabric::Reason::UnknownParty)
+                })?;
             }
             Some(Target::Kind(k)) if carenet_fabric::PartyKind::from_proto(*k).is_some() => {}
             _ => {
                 return Err(Error::invalid(
                     format!("recipients[{i}]"),
                     "a party id or a party kind",
-                ));
+                )
+                .coded(carenet_fabric::Reason::UnknownParty));
             }
         }
     }
     if r.categories.is_empty() {
-        return Err(Error::invalid(
-            "categories",
-            "name at least one data category",
-        ));
+        return Err(
+            Error::invalid("categories", "name at least one data category")
+                .coded(carenet_fabric::Reason::Required),
+        );
     }
     if r.valid_until.is_some_and(|u| u < r.valid_from) {
-        return Err(Error::invalid("valid_until", "before valid_from"));
+        return Err(Error::invalid("valid_until", "before valid_from")
+            .coded(carenet_fabric::Reason::DatesOutOfOrder));
     }
     if r.child_birth_date > r.valid_from {
-        return Err(Error::invalid("child_birth_date", "after valid_from"));
+        return Err(Error::invalid("child_birth_date", "after valid_from")
+            .coded(carenet_fabric::Reason::DateInFuture));
     }
     Ok(())
 }
@@ -271,10 +280,10 @@ fn validate_grantors(
 ) -> Result<()> {
     for (i, g) in d.grantors.iter().enumerate() {
         if g.name.trim().is_empty() {
-            return Err(Error::invalid(
-                format!("grantors[{i}].name"),
-                "must not be empty",
-            ));
+            return Err(
+                Error::invalid(format!("grantors[{i}].name"), "must not be empty")
+                    .coded(carenet_fabric::Reason::Required),
+            );
         }
         if matches!(
             GrantorRole::try_from(g.role),
@@ -283,7 +292,8 @@ fn validate_grantors(
             return Err(Error::invalid(
                 format!("grantors[{i}].role"),
                 "guardian, legal_representative or pupil",
-            ));
+            )
+            .coded(carenet_fabric::Reason::NotAChoice));
         }
     }
     let birth = match recorded_birth {
@@ -293,7 +303,9 @@ fn validate_grantors(
     let purpose = Purpose::parse("purpose", &version.purpose)?;
     let regime = regime_of(purpose, &version.recipients, directory);
     let need = required(regime, age_on(birth, d.today));
-    grantors_suffice(need, &d.grantors).map_err(|why| Error::invalid("grantors", why))?;
+    grantors_suffice(need, &d.grantors).map_err(|why| {
+        Error::invalid("grantors", why).coded(carenet_fabric::Reason::GrantorsInsufficient)
+    })?;
     Ok(())
 }
 
@@ -710,7 +722,8 @@ impl ConsentStore {
                     && !next.valid_until.is_empty()
                     && parse_date("valid_until", &next.valid_until)? < d.today
                 {
-                    return Err(Error::invalid("valid_until", "lies in the past: ask again"));
+                    return Err(Error::invalid("valid_until", "lies in the past: ask again")
+                        .coded(carenet_fabric::Reason::DateInPast));
                 }
                 next.grantors = d.grantors.clone();
                 next.evidence = Some(evidence.clone());

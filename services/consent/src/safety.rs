@@ -37,7 +37,8 @@ pub const MAX_DAYS: i64 = 30;
 pub async fn record(store: &Store, actor: &Actor, e: &SafetyException) -> Result<String> {
     roles::require(store, actor, &roles::RECORD_SAFETY_EXCEPTION, &e.child_ref).await?;
     if e.child_ref.trim().is_empty() {
-        return Err(Error::invalid("child_ref", "must not be empty"));
+        return Err(Error::invalid("child_ref", "must not be empty")
+            .coded(carenet_fabric::Reason::Required));
     }
     if e.reason.trim().chars().count() < 10 {
         return Err(Error::invalid(

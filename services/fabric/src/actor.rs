@@ -84,6 +84,7 @@ impl Role {
             .ok_or_else(|| {
                 let names: Vec<&str> = ROLE_NAMES.iter().map(|(_, n)| *n).collect();
                 Error::invalid(field, format!("must be one of {}", names.join(", ")))
+                    .coded(crate::Reason::NotAChoice)
             })
     }
 }

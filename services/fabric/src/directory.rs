@@ -204,7 +204,7 @@ impl Directory {
             .snapshot()
             .stale(crate::clock::now_ms(), self.max_age_ms)
         {
-            Some(why) => Err(Error::FailedPrecondition(why)),
+            Some(why) => Err(Error::precondition(why)),
             None => Ok(()),
         }
     }

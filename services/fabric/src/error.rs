@@ -7,13 +7,21 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+pub use crate::reason::{Reason, Why};
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Input that does not have the required form; names the field.
+    /// `code`: why, as a stable code pages map to Dutch (`reason` is the
+    /// English text for logs and the API).
     #[error("{field}: {reason}")]
-    InvalidArgument { field: String, reason: String },
+    InvalidArgument {
+        field: String,
+        reason: String,
+        code: Option<Reason>,
+    },
     #[error("{0}: not found")]
     NotFound(String),
     #[error("unauthenticated: {0}")]
@@ -46,7 +54,7 @@ pub enum Error {
     Audit(String),
     /// The step is not allowed in the object's current state.
     #[error("{0}")]
-    FailedPrecondition(String),
+    FailedPrecondition(Why),
     /// Someone else changed the object meanwhile; try again.
     #[error("{0}: changed meanwhile, try again")]
     Aborted(String),
@@ -62,6 +70,33 @@ impl Error {
         Error::InvalidArgument {
             field: field.into(),
             reason: reason.into(),
+            code: None,
+        }
+    }
+
+    /// A refused precondition (English text, no code yet).
+    pub fn precondition(text: impl Into<String>) -> Self {
+        Error::FailedPrecondition(Why::from(text.into()))
+    }
+
+    /// This error with `code` saying why, for a refusal a person can meet
+    /// in a form (only invalid arguments and refused preconditions carry
+    /// one; any other error is returned as it is).
+    pub fn coded(mut self, reason: Reason) -> Self {
+        match &mut self {
+            Error::InvalidArgument { code, .. } => *code = Some(reason),
+            Error::FailedPrecondition(why) => why.code = Some(reason),
+            _ => {}
+        }
+        self
+    }
+
+    /// The code of a refusal, if a slice gave one.
+    pub fn code(&self) -> Option<Reason> {
+        match self {
+            Error::InvalidArgument { code, .. } => *code,
+            Error::FailedPrecondition(why) => why.code,
+            _ => None,
         }
     }
 }
@@ -160,6 +195,7 @@ impl From<Error> for Status {
             Error::InvalidArgument {
                 ref field,
                 ref reason,
+                ..
             } => {
                 // Structured details (google.rpc.BadRequest) name the field
                 // for clients; the message says the same for people.

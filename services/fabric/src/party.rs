@@ -111,6 +111,7 @@ impl PartyKind {
                     field,
                     "must be one of po_school, vo_school, swv, zat_partner, vervolg",
                 )
+                .coded(crate::Reason::NotAChoice)
             })
     }
 

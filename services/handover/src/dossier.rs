@@ -103,7 +103,8 @@ impl Route {
                 return Err(Error::invalid(
                     field,
                     "must be po_vo, po_po, vo_vo, vo_vervolg or internal",
-                ));
+                )
+                .coded(carenet_fabric::Reason::NotAChoice));
             }
         })
     }
@@ -146,7 +147,8 @@ impl Akkoord {
             "ja" | "yes" => Ok(Akkoord::Yes),
             "nee" | "no" => Ok(Akkoord::No),
             "onbekend" | "unknown" => Ok(Akkoord::Unknown),
-            _ => Err(Error::invalid(field, "must be ja, nee or onbekend")),
+            _ => Err(Error::invalid(field, "must be ja, nee or onbekend")
+                .coded(carenet_fabric::Reason::NotAChoice)),
         }
     }
 }
@@ -285,7 +287,9 @@ fn not_in(d: &StoredDossier, step: &'static str) -> Error {
 
 pub(crate) fn check_ref(field: &str, s: &str) -> Result<()> {
     if s.trim().is_empty() || s.len() > 128 {
-        return Err(Error::invalid(field, "1-128 characters"));
+        return Err(
+            Error::invalid(field, "1-128 characters").coded(carenet_fabric::Reason::Required)
+        );
     }
     Ok(())
 }
@@ -979,9 +983,9 @@ pub(crate) async fn release(
     let seen = match inzage_binding(store, &d).await? {
         Ok(seen) => seen,
         Err(why) => {
-            return Err(Error::Fabric(carenet_fabric::Error::FailedPrecondition(
-                format!("dossier {id}: {why}"),
-            )));
+            return Err(Error::Fabric(carenet_fabric::Error::precondition(format!(
+                "dossier {id}: {why}"
+            ))));
         }
     };
     let seen_on = seen_on_of(&d.dossier.sections).unwrap_or_default();

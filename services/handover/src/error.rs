@@ -12,8 +12,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// `code`: why, as a stable code (see `carenet_fabric::Reason`).
     #[error("{field}: {reason}")]
-    InvalidArgument { field: String, reason: String },
+    InvalidArgument {
+        field: String,
+        reason: String,
+        code: Option<carenet_fabric::Reason>,
+    },
     /// An OSO file that cannot be imported.
     #[error("{}line {line}: {reason}", if element.is_empty() { String::new() } else { format!("<{element}> at ") })]
     Xml {
@@ -51,6 +56,23 @@ impl Error {
         Error::InvalidArgument {
             field: field.into(),
             reason: reason.into(),
+            code: None,
+        }
+    }
+
+    /// This error with `code` saying why (see `carenet_fabric::Error::coded`).
+    pub fn coded(self, reason: carenet_fabric::Reason) -> Self {
+        match self {
+            Error::InvalidArgument {
+                field, reason: r, ..
+            } => Error::InvalidArgument {
+                field,
+                reason: r,
+                code: Some(reason),
+            },
+            Error::Consent(c) => Error::Consent(c.coded(reason)),
+            Error::Fabric(f) => Error::Fabric(f.coded(reason)),
+            other => other,
         }
     }
 
@@ -75,16 +97,20 @@ impl From<Error> for carenet_fabric::Error {
     fn from(e: Error) -> Self {
         use carenet_fabric::Error as F;
         match e {
-            Error::InvalidArgument { field, reason } => F::InvalidArgument { field, reason },
-            e @ Error::Xml { .. } => {
-                let reason = e.to_string();
-                F::InvalidArgument {
-                    field: "oso".into(),
-                    reason,
-                }
-            }
+            Error::InvalidArgument {
+                field,
+                reason,
+                code,
+            } => F::InvalidArgument {
+                field,
+                reason,
+                code,
+            },
+            e @ Error::Xml { .. } => F::invalid("oso", e.to_string()),
             Error::NotFound(what) => F::NotFound(what),
-            e @ Error::State { .. } => F::FailedPrecondition(e.to_string()),
+            e @ Error::State { .. } => {
+                F::precondition(e.to_string()).coded(carenet_fabric::Reason::DossierState)
+            }
             Error::Conflict(what) => F::Aborted(what),
             Error::Consent(c) => c.into(),
             Error::Fabric(f) => f,

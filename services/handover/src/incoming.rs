@@ -676,14 +676,16 @@ pub async fn register_for_izo(
 ) -> Result<String> {
     roles::check(store, actor, roles::IZO, message_id).await?;
     if question.trim().is_empty() {
-        return Err(Error::invalid("question", "say what the IZO is asked"));
+        return Err(Error::invalid("question", "say what the IZO is asked")
+            .coded(carenet_fabric::Reason::Required));
     }
     let reason = not_informed_reason.filter(|r| !r.trim().is_empty());
     if !guardians_informed && reason.is_none() {
         return Err(Error::invalid(
             "not_informed_reason",
             "say why the guardians are not informed",
-        ));
+        )
+        .coded(carenet_fabric::Reason::Required));
     }
     let item = get(store, message_id).await?;
     if !item.available {
@@ -816,13 +818,15 @@ pub async fn send_feedback(
     roles::check(store, actor, roles::FEEDBACK_SEND, message_id).await?;
     crate::dossier::check_ref("child_ref", child_ref)?;
     if text.trim().is_empty() {
-        return Err(Error::invalid("text", "must not be empty"));
+        return Err(
+            Error::invalid("text", "must not be empty").coded(carenet_fabric::Reason::Required)
+        );
     }
     if consent_record.trim().is_empty() {
-        return Err(Error::invalid(
-            "consent_record",
-            "feedback needs its own legal basis",
-        ));
+        return Err(
+            Error::invalid("consent_record", "feedback needs its own legal basis")
+                .coded(carenet_fabric::Reason::ConsentMissing),
+        );
     }
     let item = get(store, message_id).await?;
     if item.sender == store.party.as_str() {
@@ -857,13 +861,15 @@ pub async fn send_feedback(
             return Err(Error::invalid(
                 "child_ref",
                 "is not the pupil this school registered for the dossier",
-            ));
+            )
+            .coded(carenet_fabric::Reason::OtherPupil));
         }
         None => {
             return Err(Error::invalid(
                 "child_ref",
                 "register this school's pupil reference for the dossier first (when assigning it)",
-            ));
+            )
+            .coded(carenet_fabric::Reason::UnknownPupil));
         }
     }
     let feedback = v1::HandoverFeedback {

@@ -224,8 +224,8 @@ pub fn overview(kind: PartyKind) -> Rule {
 /// school calling itself an SWV would widen who may read).
 pub fn own_kind(store: &Store, claimed: PartyKind) -> Result<PartyKind> {
     let Some(directory) = store.directory() else {
-        return Err(carenet_fabric::Error::FailedPrecondition(
-            "this needs the region directory to know the party's kind: start the node once".into(),
+        return Err(carenet_fabric::Error::precondition(
+            "this needs the region directory to know the party's kind: start the node once",
         )
         .into());
     };
@@ -238,7 +238,7 @@ pub fn own_kind(store: &Store, claimed: PartyKind) -> Result<PartyKind> {
             claimed.as_str()
         ))
         .into()),
-        None => Err(carenet_fabric::Error::FailedPrecondition(format!(
+        None => Err(carenet_fabric::Error::precondition(format!(
             "{} is not in the region directory",
             store.party
         ))

@@ -35,7 +35,7 @@ pub async fn open_existing(url_or_path: &str) -> carenet_fabric::Result<Db> {
     match problem {
         Some(p) => {
             db.close().await;
-            Err(carenet_fabric::Error::FailedPrecondition(format!(
+            Err(carenet_fabric::Error::precondition(format!(
                 "database: {p}"
             )))
         }

@@ -90,7 +90,7 @@ pub struct Listed {
 
 fn required(field: &str, value: &str, what: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(Error::invalid(field, what));
+        return Err(Error::invalid(field, what).coded(carenet_fabric::Reason::Required));
     }
     Ok(())
 }
@@ -99,7 +99,9 @@ fn required(field: &str, value: &str, what: &str) -> Result<()> {
 /// problem, the questions and the support asked for.
 fn validate(r: &v1::IzoRegistration) -> Result<()> {
     if r.child_ref.trim().is_empty() || r.child_ref.len() > 128 {
-        return Err(Error::invalid("child_ref", "1-128 characters"));
+        return Err(
+            Error::invalid("child_ref", "1-128 characters").coded(carenet_fabric::Reason::Required)
+        );
     }
     parse_date("child_birth_date", &r.child_birth_date).map_err(carenet_fabric::Error::from)?;
     required("mentor", &r.mentor, "name the pupil's mentor (staff id)")?;
@@ -255,10 +257,11 @@ async fn save(store: &Store, case: &Case, from: State, audit: Entry) -> Result<(
 }
 
 fn state_error(id: &str, step: &str, state: State) -> Error {
-    Error::FailedPrecondition(format!(
+    Error::precondition(format!(
         "izo {id}: cannot {step} while it is {}",
         state.as_str()
     ))
+    .coded(carenet_fabric::Reason::CaseState)
 }
 
 /// The care coordinator's triage of a registered pupil. Accepting needs

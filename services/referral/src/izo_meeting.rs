@@ -18,7 +18,7 @@ use crate::{Result, names, roles};
 
 fn required(field: &str, value: &str, what: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(Error::invalid(field, what));
+        return Err(Error::invalid(field, what).coded(carenet_fabric::Reason::Required));
     }
     Ok(())
 }
@@ -30,9 +30,8 @@ pub fn own_kind(store: &Store) -> Result<carenet_fabric::PartyKind> {
         .and_then(|d| d.get(store.party.as_str()))
         .map(|e| e.kind)
         .ok_or_else(|| {
-            Error::FailedPrecondition(
-                "this needs the region directory to know the party's kind: start the node once"
-                    .into(),
+            Error::precondition(
+                "this needs the region directory to know the party's kind: start the node once",
             )
         })
 }
@@ -48,7 +47,8 @@ fn validate(m: &v1::IzoMinutes) -> Result<()> {
     )?;
     parse_date("evaluation_on", &m.evaluation_on).map_err(Error::from)?;
     if m.outcomes.is_empty() {
-        return Err(Error::invalid("outcomes", "choose at least one outcome"));
+        return Err(Error::invalid("outcomes", "choose at least one outcome")
+            .coded(carenet_fabric::Reason::Required));
     }
     for (i, o) in m.outcomes.iter().enumerate() {
         match IzoOutcome::try_from(*o) {
@@ -78,10 +78,11 @@ pub async fn record(
     validate(&m)?;
     let case = izo::load(store, id).await?;
     if case.state != State::Accepted {
-        return Err(Error::FailedPrecondition(format!(
+        return Err(Error::precondition(format!(
             "izo {id}: the meeting discusses an accepted registration, not one that is {}",
             case.state.as_str()
-        )));
+        ))
+        .coded(carenet_fabric::Reason::CaseState));
     }
     if names::internal_needs_consent(own_kind(store)?) {
         let granted = ConsentStore::new(store.clone())
@@ -89,9 +90,9 @@ pub async fn record(
             .await
             .map_err(Error::from)?;
         if granted.is_empty() {
-            return Err(Error::FailedPrecondition(
-                "the leerlingbespreking (level 3) needs the guardians' consent for discuss_in_izo first".into(),
-            ));
+            return Err(Error::precondition(
+                "the leerlingbespreking (level 3) needs the guardians' consent for discuss_in_izo first",
+            ).coded(carenet_fabric::Reason::ConsentMissing));
         }
     }
     m.recorded_by = actor.staff.clone();

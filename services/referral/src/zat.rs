@@ -103,7 +103,7 @@ fn entry(actor: &Actor, action: &str, id: &str) -> Entry {
 
 fn required(field: &str, value: &str, what: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(Error::invalid(field, what));
+        return Err(Error::invalid(field, what).coded(carenet_fabric::Reason::Required));
     }
     Ok(())
 }
@@ -121,33 +121,39 @@ async fn check_consent(store: &Store, child_ref: &str, record: &str) -> Result<(
         return Err(Error::invalid(
             FIELD,
             "a ZAT referral needs the guardians' consent for refer_to_zat: record it first",
-        ));
+        )
+        .coded(carenet_fabric::Reason::ConsentMissing));
     }
     let Some(current) = ConsentStore::new(store.clone()).latest(record).await? else {
-        return Err(Error::invalid(FIELD, "no such consent record"));
+        return Err(Error::invalid(FIELD, "no such consent record")
+            .coded(carenet_fabric::Reason::ConsentMissing));
     };
     let v = &current.version;
     if v.purpose != Purpose::ReferToZat.as_str() {
-        return Err(Error::invalid(FIELD, "is not a consent for refer_to_zat"));
+        return Err(Error::invalid(FIELD, "is not a consent for refer_to_zat")
+            .coded(carenet_fabric::Reason::ConsentNotCovering));
     }
     if v.child_ref != child_ref {
-        return Err(Error::invalid(FIELD, "is about another pupil"));
+        return Err(Error::invalid(FIELD, "is about another pupil")
+            .coded(carenet_fabric::Reason::OtherPupil));
     }
     match current.status() {
         ConsentStatus::Granted => {}
         ConsentStatus::Requested => {
-            return Err(Error::invalid(FIELD, "asked, but not granted yet"));
+            return Err(Error::invalid(FIELD, "asked, but not granted yet")
+                .coded(carenet_fabric::Reason::ConsentNotGranted));
         }
         _ => {
-            return Err(Error::invalid(
-                FIELD,
-                "is not granted (refused, withdrawn or expired)",
-            ));
+            return Err(
+                Error::invalid(FIELD, "is not granted (refused, withdrawn or expired)")
+                    .coded(carenet_fabric::Reason::ConsentNotCovering),
+            );
         }
     }
     let day = format_date(today());
     if v.valid_from > day || (!v.valid_until.is_empty() && v.valid_until < day) {
-        return Err(Error::invalid(FIELD, "is not valid today"));
+        return Err(Error::invalid(FIELD, "is not valid today")
+            .coded(carenet_fabric::Reason::ConsentExpired));
     }
     Ok(())
 }
@@ -177,7 +183,9 @@ pub async fn refer(
         _ => return Err(Error::invalid("origin", "izo or group_review")),
     }
     if r.child_ref.trim().is_empty() || r.child_ref.len() > 128 {
-        return Err(Error::invalid("child_ref", "1-128 characters"));
+        return Err(
+            Error::invalid("child_ref", "1-128 characters").coded(carenet_fabric::Reason::Required)
+        );
     }
     required("child_name", &r.child_name, "name the pupil")?;
     date("child_birth_date", &r.child_birth_date)?;
@@ -188,7 +196,8 @@ pub async fn refer(
             e => e,
         })?;
         if case.registration.child_ref != r.child_ref {
-            return Err(Error::invalid("izo_id", "is about another pupil"));
+            return Err(Error::invalid("izo_id", "is about another pupil")
+                .coded(carenet_fabric::Reason::OtherPupil));
         }
         let minutes = crate::izo_meeting::minutes_of(store, &r.izo_id).await?;
         let Some(last) = minutes.last() else {
@@ -286,10 +295,11 @@ async fn load(store: &Store, id: &str) -> Result<Case> {
 }
 
 fn state_error(id: &str, step: &str, state: State) -> Error {
-    Error::FailedPrecondition(format!(
+    Error::precondition(format!(
         "zat {id}: cannot {step} while it is {}",
         state.as_str()
     ))
+    .coded(carenet_fabric::Reason::CaseState)
 }
 
 /// The case file in sections by category: who (pupil), the question and
@@ -355,8 +365,8 @@ pub async fn distribute(
         ));
     }
     let Some(directory) = store.directory() else {
-        return Err(Error::FailedPrecondition(
-            "this needs the region directory: start the node once".into(),
+        return Err(Error::precondition(
+            "this needs the region directory: start the node once",
         ));
     };
     let Some(record) = ConsentStore::new(store.clone())
@@ -372,7 +382,8 @@ pub async fn distribute(
             return Err(Error::invalid(field, "another party, once"));
         }
         let Some(entry) = directory.get(party) else {
-            return Err(Error::invalid(field, "not a party in the region directory"));
+            return Err(Error::invalid(field, "not a party in the region directory")
+                .coded(carenet_fabric::Reason::UnknownParty));
         };
         match coverage(
             &record,
@@ -382,8 +393,16 @@ pub async fn distribute(
             today(),
         )? {
             Coverage::Covers => {}
-            Coverage::NotYet(why) => return Err(Error::invalid(field, why)),
-            Coverage::Refuse(why) => return Err(Error::invalid(field, why)),
+            Coverage::NotYet(why) => {
+                return Err(
+                    Error::invalid(field, why).coded(carenet_fabric::Reason::ConsentNotGranted)
+                );
+            }
+            Coverage::Refuse(why) => {
+                return Err(
+                    Error::invalid(field, why).coded(carenet_fabric::Reason::ConsentNotCovering)
+                );
+            }
         }
         if case.members.iter().any(|(p, _, _)| p == party) {
             continue;
@@ -506,7 +525,8 @@ pub async fn meet(
     let new_plan = match &m.plan {
         Some(plan) => {
             if plan.actions.is_empty() {
-                return Err(Error::invalid("plan.actions", "name at least one action"));
+                return Err(Error::invalid("plan.actions", "name at least one action")
+                    .coded(carenet_fabric::Reason::Required));
             }
             let note = |kind: &str, text: &str, category: &str| v1::CaseNote {
                 kind: kind.into(),
@@ -677,9 +697,14 @@ async fn meeting_of_another_case(store: &Store, case_id: &str, meeting_id: &str)
 /// An invalid-field error from the plan, named as the meeting's field.
 fn prefix(p: &str, e: Error) -> Error {
     match e {
-        Error::InvalidArgument { field, reason } => Error::InvalidArgument {
+        Error::InvalidArgument {
+            field,
+            reason,
+            code,
+        } => Error::InvalidArgument {
             field: format!("{p}{field}"),
             reason,
+            code,
         },
         e => e,
     }
