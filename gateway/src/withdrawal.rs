@@ -96,7 +96,7 @@ async fn confirm_page(
         ));
     }
     let mut holders: Vec<String> =
-        carenet_fabric::audit::released_under(&store.db, &basis_reference(&record))
+        carenet_fabric::audit::released_under(&store.db, &basis_reference(record))
             .await?
             .into_iter()
             .map(|(_, party)| labels::party_name(state, &party))
