@@ -395,6 +395,10 @@ try {
   await ib.fill('#zoek-leerling', 'pupil-1');
   await ib.click('button:has-text("Opzoeken")');
   check((await text(ib)).includes('De ouders weigerden in het ouderportaal'), 'IB: the portal refusal is named, no conversation form for it');
+  // Who saw what: people by name and Dutch role, parties by name, no ids.
+  const seenBy = await ib.textContent('main');
+  check(seenBy.includes('Sanne de Vries (intern begeleider)') && seenBy.includes('VO 1'), 'IB: who saw what names people and schools');
+  check(!seenBy.includes('ib-1') && !seenBy.includes('[support_coordinator_po]') && !seenBy.includes('vo-1'), 'IB: no staff id, role code or party id');
   await shot(ib, '1a-geweigerd-in-portaal');
   await ib.fill('form[enctype="multipart/form-data"] input[name="grantor_name"]', 'J. de Vries');
   await ib.setInputFiles('input[name="formulier"]', { name: 'formulier.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 ondertekend') });
