@@ -612,7 +612,10 @@ async fn a_nul_in_a_form_is_a_400_naming_the_field() -> anyhow::Result<()> {
     let refused = lookup("pupil\u{0}-1").await?;
     assert_eq!(refused.status().as_u16(), 400);
     let text = refused.text().await?;
-    assert!(text.contains("child_ref"), "{text}");
+    assert!(
+        text.contains("het leerlingnummer"),
+        "the field, in Dutch: {text}"
+    );
     assert!(!text.contains("pupil"), "the value is not repeated: {text}");
     assert_eq!(lookup("pupil-1").await?.status().as_u16(), 200);
     Ok(())

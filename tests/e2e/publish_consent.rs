@@ -119,9 +119,12 @@ async fn publish_proposes_the_consented_school_refuses_another_and_a_withdrawal_
     let refused = wrong.text().await?;
     assert_eq!(refused_status, 400, "{refused}");
     assert!(
-        refused.contains("recipient"),
-        "the field is named: {refused}"
+        refused.contains(
+            "De gekozen toestemming geldt niet voor deze leerling, dit doel of deze ontvanger"
+        ),
+        "the refusal says what is wrong, in Dutch: {refused}"
     );
+    assert!(!refused.contains("does not name"), "no English: {refused}");
     assert!(
         po.store.sent_versions(DOSSIER_TYPE, &id).await?.is_empty(),
         "nothing was queued"

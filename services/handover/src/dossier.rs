@@ -1089,27 +1089,30 @@ async fn consent_names(
         .latest(record)
         .await?
     else {
-        return Err(Error::invalid("consent_record", "no such consent record"));
+        return Err(Error::invalid("consent_record", "no such consent record")
+            .coded(carenet_fabric::Reason::ConsentMissing));
     };
     let v = &latest.version;
     if v.child_ref != d.child_ref {
-        return Err(Error::invalid(
-            "consent_record",
-            "this consent is about another pupil",
-        ));
+        return Err(
+            Error::invalid("consent_record", "this consent is about another pupil")
+                .coded(carenet_fabric::Reason::OtherPupil),
+        );
     }
     if v.purpose != Purpose::TransferDossier.as_str() {
         return Err(Error::invalid(
             "consent_record",
             "this consent is not for a transfer dossier",
-        ));
+        )
+        .coded(carenet_fabric::Reason::ConsentNotCovering));
     }
     for r in recipients {
         if !consent_names_party(v, directory, r) {
             return Err(Error::invalid(
                 "recipient",
                 "the guardians' consent does not name this school: choose the school it names, or ask consent for this one",
-            ));
+            )
+            .coded(carenet_fabric::Reason::ConsentNotCovering));
         }
     }
     Ok(())
