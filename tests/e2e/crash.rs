@@ -55,7 +55,11 @@ async fn sender_killed_mid_batch_delivers_everything_exactly_once() -> anyhow::R
     );
 
     let _child = spawn_node(&region, "vo-1");
-    wait_until(Duration::from_secs(120), || async {
+    // Rows the killed process had claimed wait out their lease (a replica
+    // cannot tell a dead worker from a slow one), so a kill that lands
+    // inside a claim finishes only after it: the wait covers the lease.
+    let lease = Duration::from_millis(carenet_fabric::delivery::CLAIM_LEASE_MS as u64);
+    wait_until(lease + Duration::from_secs(90), || async {
         (sender.outbox_count("delivered").await.ok()? == N as i64).then_some(())
     })
     .await?;
