@@ -177,6 +177,14 @@ fn token_error<RE: std::error::Error + 'static>(
     }
 }
 
+/// A claim's value without a language tag (names as the provider gives
+/// them).
+fn untagged<T: std::ops::Deref<Target = String>>(
+    claim: Option<&openidconnect::LocalizedClaim<T>>,
+) -> Option<&str> {
+    claim.and_then(|c| c.get(None)).map(|v| v.as_str())
+}
+
 /// The key id a JWS names in its header, if any.
 fn kid_of(jws: &str) -> Option<String> {
     use base64::Engine;
@@ -311,20 +319,11 @@ impl Oidc {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),
             claims: claims.additional_claims().claims.clone(),
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned()),
+            name: untagged(claims.name()).map(str::to_owned),
             display_name: crate::staff_directory::login_name(
-                claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
-                claims
-                    .given_name()
-                    .and_then(|n| n.get(None))
-                    .map(|n| n.as_str()),
-                claims
-                    .family_name()
-                    .and_then(|n| n.get(None))
-                    .map(|n| n.as_str()),
+                untagged(claims.name()),
+                untagged(claims.given_name()),
+                untagged(claims.family_name()),
             ),
             email: claims.email().map(|e| e.as_str().to_owned()),
             id_token: text,
@@ -386,20 +385,11 @@ impl Oidc {
             issuer: self.issuer.to_string(),
             subject: claims.subject().to_string(),
             claims: claims.additional_claims().claims.clone(),
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned()),
+            name: untagged(claims.name()).map(str::to_owned),
             display_name: crate::staff_directory::login_name(
-                claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
-                claims
-                    .given_name()
-                    .and_then(|n| n.get(None))
-                    .map(|n| n.as_str()),
-                claims
-                    .family_name()
-                    .and_then(|n| n.get(None))
-                    .map(|n| n.as_str()),
+                untagged(claims.name()),
+                untagged(claims.given_name()),
+                untagged(claims.family_name()),
             ),
             email: claims.email().map(|e| e.as_str().to_owned()),
             id_token: tokens.id_token,
