@@ -209,7 +209,7 @@ pub(crate) async fn upload(
                             "ingelezen".to_owned(),
                             Some(crate::href::path(&["dossiers", &dossier_id])),
                         ),
-                        Err(e) => (name, failure(Error::from(e)), None),
+                        Err(e) => (name, failure(e), None),
                     };
                 job_state.inner.imports.record(&job_id, Some(outcome));
             }
@@ -228,10 +228,23 @@ pub(crate) async fn upload(
     Ok(Redirect::to(&crate::href::path(&["dossiers", "importeren", &id])).into_response())
 }
 
-/// A file's outcome when it was not imported, in the words of the error
-/// pages, in Dutch (`crate::reasons`; an internal error is logged, without
-/// the file's content).
-fn failure(e: Error) -> String {
+/// A file's outcome when it was not imported, in Dutch: what is wrong with
+/// an OSO file and where (`crate::reasons::oso_problem`), otherwise in the
+/// words of the error pages (an internal error is logged, without the
+/// file's content).
+fn failure(e: carenet_handover::Error) -> String {
+    if let carenet_handover::Error::Xml {
+        element,
+        line,
+        problem,
+    } = &e
+    {
+        return format!(
+            "niet ingelezen: {}",
+            crate::reasons::oso_problem(element, *line, problem)
+        );
+    }
+    let e = Error::from(e);
     let (status, title, _, _) = e.describe();
     if status.is_server_error() {
         tracing::error!(error = %e, "OSO import");

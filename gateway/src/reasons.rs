@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use carenet_consent::Purpose;
 use carenet_fabric::Reason;
+use carenet_handover::OsoProblem;
 
 use crate::Error;
 
@@ -350,9 +351,81 @@ pub(crate) fn label(field: &str) -> &'static str {
     }
 }
 
+/// Why an OSO file was not read, in Dutch, with where in the file (its
+/// line and element: never its content).
+pub(crate) fn oso_problem(element: &str, line: u32, problem: &OsoProblem) -> String {
+    use OsoProblem::*;
+    let what = match problem {
+        TooLarge(mib) => format!("het bestand is groter dan {mib} MiB"),
+        NotWellFormed(_) => "het bestand is geen leesbare XML".to_owned(),
+        NotADossier => "het bestand is geen OSO-dossier (het begint niet met <dossier>)".to_owned(),
+        WrongNamespace => {
+            "het bestand is geen dossier volgens OSO 2019.1 (een andere versie of namespace)"
+                .to_owned()
+        }
+        TooDeep(max) => format!("de elementen zijn dieper genest dan {max} niveaus"),
+        ForeignElement => "dit element hoort niet bij een OSO-dossier".to_owned(),
+        MixedText => "er staat tekst tussen de elementen".to_owned(),
+        UnknownBlock => "dit onderdeel kent OSO 2019.1 niet".to_owned(),
+        MissingBlock => "een verplicht onderdeel ontbreekt".to_owned(),
+        NoDeliveryCategories => "de leveringscategorieën (categorie_uitlevering) ontbreken".to_owned(),
+        NotADeliveryCategory => "dit is geen leveringscategorie van OSO".to_owned(),
+        BadDeliveryValue => "de waarde moet VERPLICHT, VERBODEN, OPTIONEEL of OPT-UIT zijn".to_owned(),
+        DeliveryCategoryMissing => {
+            "de leveringscategorie van dit onderdeel staat niet in categorie_uitlevering"
+                .to_owned()
+        }
+        BadInzage => "inzage moet true of false zijn".to_owned(),
+        ForbiddenData { category, delivery } => format!(
+            "het bestand bevat gegevens in de categorie {category}, die het zelf als {delivery} aanmerkt"
+        ),
+        RequiredWithoutData => {
+            "deze categorie is als VERPLICHT aangemerkt, maar het dossier bevat er geen gegevens van"
+                .to_owned()
+        }
+        WrongKind { found, expected } => {
+            format!("het bestand is een {found}; hier wordt een {expected} verstuurd")
+        }
+        WrongTransfer { found, expected } => format!(
+            "het bestand is een overstap {found}; deze route verstuurt {}",
+            expected.join(" of ")
+        ),
+        TransferMissing { expected } => format!(
+            "de soort overstap (metadata/overstap) ontbreekt; deze route verstuurt {}",
+            expected.join(" of ")
+        ),
+    };
+    match (line, element) {
+        (0, "") => what,
+        (0, e) => format!("{what} (element <{e}>)"),
+        (l, "") => format!("{what} (regel {l})"),
+        (l, e) => format!("{what} (regel {l}, element <{e}>)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_oso_problem_reads_in_dutch_with_its_line_and_element() {
+        let wrong = OsoProblem::WrongTransfer {
+            found: "POVO".into(),
+            expected: vec!["VOVO".into(), "VOVERVOLG".into()],
+        };
+        assert_eq!(
+            oso_problem("overstap", 7, &wrong),
+            "het bestand is een overstap POVO; deze route verstuurt VOVO of VOVERVOLG (regel 7, element <overstap>)"
+        );
+        let unreadable = OsoProblem::NotWellFormed("unexpected text at 1:1".into());
+        assert_eq!(
+            oso_problem("", 1, &unreadable),
+            "het bestand is geen leesbare XML (regel 1)"
+        );
+        // The English words of the file's problem stay out of the page.
+        assert!(!oso_problem("", 1, &unreadable).contains("unexpected"));
+        assert!(!oso_problem("overstap", 7, &wrong).contains(" or "));
+    }
 
     #[test]
     fn every_code_reads_as_dutch_with_the_field() {

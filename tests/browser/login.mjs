@@ -92,7 +92,7 @@ try {
   await page.locator('#klaar').waitFor({ timeout: 60000 });
   check((await page.textContent('#klaar')).includes('Klaar: 1 ingelezen, 1 niet ingelezen'), 'the summary when all files are done');
   const outcomes = await page.$$eval('#resultaat li', (items) => items.map((li) => li.textContent));
-  check(outcomes.length === 2 && outcomes[0].includes(': ingelezen') && outcomes[1].includes('niet ingelezen: Onjuiste invoer'), 'each file has its outcome, in Dutch');
+  check(outcomes.length === 2 && outcomes[0].includes(': ingelezen') && outcomes[1].includes('niet ingelezen: het bestand is geen leesbare XML (regel 1)'), 'each file has its outcome, in Dutch');
   const again = await page.reload();
   check(again.status() === 200 && (await page.$$('#resultaat li')).length === 2, 'the finished job reads the same again');
   await page.screenshot({ path: `${shots}/06-inlezen.png`, fullPage: true });

@@ -11,7 +11,7 @@ use carenet_fabric::tls;
 use carenet_fabric::{PartyId, PartyKind, Role};
 use carenet_handover::dossier::{self, Akkoord, GuardiansView, Route};
 use carenet_handover::model::{Dossier, Extras};
-use carenet_handover::{Error, incoming, oso};
+use carenet_handover::{Error, OsoProblem, incoming, oso};
 use carenet_node::region::PartyPlan;
 use carenet_proto::v1;
 use tonic::Code;
@@ -58,13 +58,16 @@ async fn vo_to_vo_needs_inzage_and_consent_and_the_route_must_match_the_file() -
         Err(Error::Xml {
             element,
             line,
-            reason,
+            problem,
         }) => {
             assert_eq!(element, "overstap");
             assert!(line > 0);
-            assert!(
-                reason.contains("POVO") && reason.contains("VOVO"),
-                "{reason}"
+            assert_eq!(
+                problem,
+                OsoProblem::WrongTransfer {
+                    found: "POVO".into(),
+                    expected: vec!["VOVO".into()]
+                }
             );
         }
         other => panic!("expected the profile to be refused: {other:?}"),

@@ -19,12 +19,13 @@ pub enum Error {
         reason: String,
         code: Option<carenet_fabric::Reason>,
     },
-    /// An OSO file that cannot be imported.
-    #[error("{}line {line}: {reason}", if element.is_empty() { String::new() } else { format!("<{element}> at ") })]
+    /// An OSO file that cannot be imported: the element (empty when the
+    /// file as a whole), its line (0 when none) and what is wrong with it.
+    #[error("{}line {line}: {problem}", if element.is_empty() { String::new() } else { format!("<{element}> at ") })]
     Xml {
         element: String,
         line: u32,
-        reason: String,
+        problem: OsoProblem,
     },
     #[error("{0}: not found")]
     NotFound(String),
@@ -49,6 +50,102 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("stored dossier is corrupt: {0}")]
     Corrupt(String),
+}
+
+/// What is wrong with an OSO file, as a stable kind: the English text
+/// (`Display`, for the API and the CLI) and a page's Dutch sentence are both
+/// read from it. It carries codes and element names only, never content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OsoProblem {
+    /// Larger than the limit, in MiB.
+    TooLarge(usize),
+    /// Not well-formed XML (the parser's words: names and positions).
+    NotWellFormed(String),
+    /// The root element is not `<dossier>`.
+    NotADossier,
+    /// The root is not in the OSO 2019.1 dossier namespace.
+    WrongNamespace,
+    /// Nested deeper than the limit.
+    TooDeep(usize),
+    /// An element outside the dossier's namespace.
+    ForeignElement,
+    /// Text mixed with elements.
+    MixedText,
+    /// A top-level block OSO 2019.1 does not have.
+    UnknownBlock,
+    /// A required block is missing.
+    MissingBlock,
+    /// `metadata/categorie_uitlevering` is missing.
+    NoDeliveryCategories,
+    /// An element of `categorie_uitlevering` that is no delivery category.
+    NotADeliveryCategory,
+    /// A delivery category's value is not one of the four codes.
+    BadDeliveryValue,
+    /// A block whose delivery category is not in `categorie_uitlevering`.
+    DeliveryCategoryMissing,
+    /// `inzage` is not true or false.
+    BadInzage,
+    /// Data in a category the file marks as not to be delivered.
+    ForbiddenData { category: String, delivery: String },
+    /// A category marked VERPLICHT without data.
+    RequiredWithoutData,
+    /// The file is another kind of dossier than the route sends.
+    WrongKind { found: String, expected: String },
+    /// The file is another transfer than the route sends.
+    WrongTransfer {
+        found: String,
+        expected: Vec<String>,
+    },
+    /// `metadata/overstap` is missing; the route needs one of these.
+    TransferMissing { expected: Vec<String> },
+}
+
+impl std::fmt::Display for OsoProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use OsoProblem::*;
+        match self {
+            TooLarge(mib) => write!(f, "the file is larger than {mib} MiB"),
+            NotWellFormed(why) => write!(f, "not well-formed XML: {why}"),
+            NotADossier => f.write_str("the root element must be <dossier>"),
+            WrongNamespace => f.write_str(
+                "wrong namespace: expected http://www.edustandaard.nl/oso_gegevensset/2019/dossier",
+            ),
+            TooDeep(max) => write!(f, "elements nested deeper than {max} levels"),
+            ForeignElement => f.write_str("element outside the dossier's namespace"),
+            MixedText => f.write_str("text mixed with elements"),
+            UnknownBlock => f.write_str("not a block of an OSO 2019.1 dossier"),
+            MissingBlock => f.write_str("required block is missing"),
+            NoDeliveryCategories => f.write_str("categorie_uitlevering is missing"),
+            NotADeliveryCategory => f.write_str("not an OSO delivery category"),
+            BadDeliveryValue => f.write_str("must be VERPLICHT, VERBODEN, OPTIONEEL or OPT-UIT"),
+            DeliveryCategoryMissing => {
+                f.write_str("delivery category missing from categorie_uitlevering")
+            }
+            BadInzage => f.write_str("must be true or false"),
+            ForbiddenData { category, delivery } => write!(
+                f,
+                "data in category {category} which the file marks {delivery}"
+            ),
+            RequiredWithoutData => {
+                f.write_str("marked VERPLICHT but the dossier holds no such data")
+            }
+            WrongKind { found, expected } => {
+                write!(f, "the file is a {found}, this route sends a {expected}")
+            }
+            WrongTransfer { found, expected } => write!(
+                f,
+                "the file is a {found} transfer, this route sends {}",
+                expected.join(" or ")
+            ),
+            TransferMissing { expected } => {
+                write!(
+                    f,
+                    "metadata/overstap is required ({})",
+                    expected.join(" or ")
+                )
+            }
+        }
+    }
 }
 
 impl Error {
@@ -76,11 +173,11 @@ impl Error {
         }
     }
 
-    pub fn xml(element: &str, line: u32, reason: &str) -> Self {
+    pub fn xml(element: &str, line: u32, problem: OsoProblem) -> Self {
         Error::Xml {
             element: element.to_owned(),
             line,
-            reason: reason.to_owned(),
+            problem,
         }
     }
 

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use carenet_consent::Category;
 
 use crate::xml::{self, Element};
-use crate::{Error, Result};
+use crate::{Error, OsoProblem, Result};
 
 /// The namespace of an OSO 2019 dossier.
 pub const NAMESPACE: &str = "http://www.edustandaard.nl/oso_gegevensset/2019/dossier";
@@ -133,11 +133,7 @@ pub fn sections(root: &Element) -> Result<Vec<Section>> {
                 }
             }
             other => {
-                return Err(Error::xml(
-                    other,
-                    top.line,
-                    "not a block of an OSO 2019.1 dossier",
-                ));
+                return Err(Error::xml(other, top.line, OsoProblem::UnknownBlock));
             }
         }
     }
@@ -209,20 +205,20 @@ pub fn delivery_codes(root: &Element) -> Result<BTreeMap<Category, Delivery>> {
         return Err(Error::xml(
             "metadata",
             root.child("metadata").map_or(root.line, |m| m.line),
-            "categorie_uitlevering is missing",
+            OsoProblem::NoDeliveryCategories,
         ));
     };
     let mut codes = BTreeMap::new();
     for e in &block.children {
         let Some(category) = Category::from_oso_element(&e.name) else {
-            return Err(Error::xml(&e.name, e.line, "not an OSO delivery category"));
-        };
-        let Some(delivery) = e.text.as_deref().and_then(Delivery::parse) else {
             return Err(Error::xml(
                 &e.name,
                 e.line,
-                "must be VERPLICHT, VERBODEN, OPTIONEEL or OPT-UIT",
+                OsoProblem::NotADeliveryCategory,
             ));
+        };
+        let Some(delivery) = e.text.as_deref().and_then(Delivery::parse) else {
+            return Err(Error::xml(&e.name, e.line, OsoProblem::BadDeliveryValue));
         };
         codes.insert(category, delivery);
     }
@@ -231,7 +227,7 @@ pub fn delivery_codes(root: &Element) -> Result<BTreeMap<Category, Delivery>> {
             return Err(Error::xml(
                 c.oso_element().unwrap_or_default(),
                 block.line,
-                "delivery category missing from categorie_uitlevering",
+                OsoProblem::DeliveryCategoryMissing,
             ));
         }
     }
@@ -249,23 +245,15 @@ pub fn import(text: &str) -> Result<Imported> {
     let parsed = xml::parse(text)?;
     let root = parsed.root;
     if root.name != "dossier" {
-        return Err(Error::xml(
-            &root.name,
-            root.line,
-            "the root element must be <dossier>",
-        ));
+        return Err(Error::xml(&root.name, root.line, OsoProblem::NotADossier));
     }
     if parsed.namespace.as_deref() != Some(NAMESPACE) {
-        return Err(Error::xml(
-            "dossier",
-            root.line,
-            "wrong namespace: expected http://www.edustandaard.nl/oso_gegevensset/2019/dossier",
-        ));
+        return Err(Error::xml("dossier", root.line, OsoProblem::WrongNamespace));
     }
     let require = |e: Option<&Element>, name: &str, line: u32| -> Result<()> {
         match e {
             Some(_) => Ok(()),
-            None => Err(Error::xml(name, line, "required block is missing")),
+            None => Err(Error::xml(name, line, OsoProblem::MissingBlock)),
         }
     };
     require(root.child("metadata"), "metadata", root.line)?;
@@ -280,7 +268,7 @@ pub fn import(text: &str) -> Result<Imported> {
     if let Some(flag) = root.child("inzage").and_then(|i| i.child("inzage"))
         && !matches!(flag.text.as_deref(), Some("true" | "false" | "1" | "0"))
     {
-        return Err(Error::xml("inzage", flag.line, "must be true or false"));
+        return Err(Error::xml("inzage", flag.line, OsoProblem::BadInzage));
     }
     let codes = delivery_codes(&root)?;
     let sections = sections(&root)?;
@@ -291,11 +279,10 @@ pub fn import(text: &str) -> Result<Imported> {
             return Err(Error::xml(
                 &s.element.name,
                 s.element.line,
-                &format!(
-                    "data in category {} which the file marks {}",
-                    s.category.oso_element().unwrap_or_default(),
-                    delivery.code()
-                ),
+                OsoProblem::ForbiddenData {
+                    category: s.category.oso_element().unwrap_or_default().to_owned(),
+                    delivery: delivery.code().to_owned(),
+                },
             ));
         }
     }
@@ -305,7 +292,7 @@ pub fn import(text: &str) -> Result<Imported> {
             return Err(Error::xml(
                 element,
                 root.line,
-                "marked VERPLICHT but the dossier holds no such data",
+                OsoProblem::RequiredWithoutData,
             ));
         }
     }
@@ -387,15 +374,14 @@ pub fn check_profile(sections: &[Section], kind: &str, overstap: &[&str]) -> Res
             return Err(Error::xml(
                 "overdrachtsoort",
                 *line,
-                &format!("the file is a {k}, this route sends a {kind}"),
+                OsoProblem::WrongKind {
+                    found: k.clone(),
+                    expected: kind.to_owned(),
+                },
             ));
         }
         None => {
-            return Err(Error::xml(
-                "overdrachtsoort",
-                0,
-                "required block is missing",
-            ));
+            return Err(Error::xml("overdrachtsoort", 0, OsoProblem::MissingBlock));
         }
     }
     if overstap.is_empty() {
@@ -406,15 +392,17 @@ pub fn check_profile(sections: &[Section], kind: &str, overstap: &[&str]) -> Res
         Some((code, line)) => Err(Error::xml(
             "overstap",
             *line,
-            &format!(
-                "the file is a {code} transfer, this route sends {}",
-                overstap.join(" or ")
-            ),
+            OsoProblem::WrongTransfer {
+                found: code.clone(),
+                expected: overstap.iter().map(|s| (*s).to_owned()).collect(),
+            },
         )),
         None => Err(Error::xml(
             "overstap",
             0,
-            &format!("metadata/overstap is required ({})", overstap.join(" or ")),
+            OsoProblem::TransferMissing {
+                expected: overstap.iter().map(|s| (*s).to_owned()).collect(),
+            },
         )),
     }
 }

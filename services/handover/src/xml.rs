@@ -7,7 +7,7 @@
 //! messages; [`Element::write`] writes it back so that parsing the output
 //! gives the same tree.
 
-use crate::{Error, Result};
+use crate::{Error, OsoProblem, Result};
 
 /// Largest OSO file accepted: real dossiers with scanned reports run to some
 /// 50 MB (the exchange carries up to 64 MiB).
@@ -175,7 +175,11 @@ pub struct Parsed {
 /// Parses `text`; errors name the line (and, where known, the element).
 pub fn parse(text: &str) -> Result<Parsed> {
     if text.len() > MAX_XML_BYTES {
-        return Err(Error::xml("dossier", 0, "the file is larger than 64 MiB"));
+        return Err(Error::xml(
+            "dossier",
+            0,
+            OsoProblem::TooLarge(MAX_XML_BYTES >> 20),
+        ));
     }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
@@ -184,7 +188,7 @@ pub fn parse(text: &str) -> Result<Parsed> {
     };
     let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
         let pos = e.pos();
-        Error::xml("", pos.row, &format!("not well-formed XML: {e}"))
+        Error::xml("", pos.row, OsoProblem::NotWellFormed(e.to_string()))
     })?;
     let root = doc.root_element();
     let namespace = root.tag_name().namespace().map(str::to_owned);
@@ -215,18 +219,10 @@ fn convert(
     let line = lines.line_of(node.range().start);
     let name = node.tag_name().name().to_owned();
     if depth > MAX_DEPTH {
-        return Err(Error::xml(
-            &name,
-            line,
-            &format!("elements nested deeper than {MAX_DEPTH} levels"),
-        ));
+        return Err(Error::xml(&name, line, OsoProblem::TooDeep(MAX_DEPTH)));
     }
     if node.tag_name().namespace() != ns {
-        return Err(Error::xml(
-            &name,
-            line,
-            "element outside the dossier's namespace",
-        ));
+        return Err(Error::xml(&name, line, OsoProblem::ForeignElement));
     }
     let mut e = Element {
         name,
@@ -251,7 +247,7 @@ fn convert(
             e.text = Some(text);
         }
     } else if !text.trim().is_empty() {
-        return Err(Error::xml(&e.name, line, "text mixed with elements"));
+        return Err(Error::xml(&e.name, line, OsoProblem::MixedText));
     }
     Ok(e)
 }
