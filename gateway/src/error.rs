@@ -57,6 +57,10 @@ impl Error {
     /// names and ids, never personal data).
     pub(crate) fn describe(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
         use carenet_fabric::Error as F;
+        // A peer's coded refusal reads as the same refusal made here.
+        if let Some(local) = self.remote_refusal() {
+            return local.describe();
+        }
         match self {
             Error::Unauthenticated | Error::Fabric(F::Unauthenticated(_)) => (
                 StatusCode::UNAUTHORIZED,
@@ -145,6 +149,14 @@ impl Error {
 }
 
 impl Error {
+    /// A peer's coded refusal as this node's own error, if this is one.
+    pub(crate) fn remote_refusal(&self) -> Option<Error> {
+        match self {
+            Error::Fabric(f) => f.remote_refusal().map(Error::Fabric),
+            _ => None,
+        }
+    }
+
     /// The code of a slice's refusal, if it gave one.
     pub(crate) fn code(&self) -> Option<carenet_fabric::Reason> {
         match self {

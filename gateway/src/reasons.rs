@@ -130,6 +130,8 @@ pub(crate) fn refused(err: &Error) -> Option<Refused> {
             (status, Some(field.clone()), *code)
         }
         Error::Fabric(F::FailedPrecondition(why)) => (StatusCode::CONFLICT, None, why.code),
+        // A peer's refusal, when it carries one of our codes: as our own.
+        Error::Fabric(F::Remote(_)) => return refused(&err.remote_refusal()?),
         Error::Fabric(F::Database(db)) => {
             let (field, _) = carenet_fabric::error::constraint_violation(db)?;
             (StatusCode::BAD_REQUEST, Some(field), None)

@@ -340,10 +340,12 @@ impl Unknown {
     /// The refusal as the JSON API (or any caller without the page) gets
     /// it: the field named, never what was typed.
     pub(crate) fn error(&self) -> Error {
-        Error::invalid(
+        carenet_fabric::Error::invalid(
             self.field,
             "not a member of staff in this party's directory: pick one it lists",
         )
+        .coded(carenet_fabric::Reason::UnknownPerson)
+        .into()
     }
 }
 

@@ -402,6 +402,9 @@ async fn a_vo_coordinator_reads_every_category_of_a_received_dossier_and_the_gua
         assert_eq!(refused.status(), 400);
         let said: serde_json::Value = refused.json().await?;
         assert_eq!(said["error"], "invalid_argument");
+        // The field and the code, for a system to act on.
+        assert_eq!(said["field"], field, "{said}");
+        assert_eq!(said["reason"], "unknown_person", "{said}");
         let detail = said["detail"].as_str().unwrap_or_default();
         assert!(detail.starts_with(&format!("{field}: ")), "{detail}");
         assert!(!detail.contains("mentor-8") && !detail.contains("docent-x"));

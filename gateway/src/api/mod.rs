@@ -46,6 +46,15 @@ pub(crate) struct ApiError {
     /// never personal data.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    /// The field the refusal is about (`invalid_argument`), as the request
+    /// names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    /// Why, as a stable code a system can act on (e.g. `consent_missing`,
+    /// `unknown_person`, `dossier_state`), when the refusal has one; the
+    /// same codes as gRPC's `google.rpc.ErrorInfo` (domain `carenet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
 }
 
 /// The gateway's error, answered as JSON.
@@ -76,7 +85,22 @@ impl IntoResponse for Failure {
         } else {
             tracing::info!(status = status.as_u16(), "api refused");
         }
-        let mut response = (status, Json(ApiError { error, detail })).into_response();
+        let local = self.0.remote_refusal();
+        let field = match local.as_ref().unwrap_or(&self.0) {
+            Error::InvalidArgument { field, .. }
+            | Error::Fabric(carenet_fabric::Error::InvalidArgument { field, .. }) => {
+                Some(field.clone())
+            }
+            _ => None,
+        };
+        let reason = self.0.code().map(carenet_fabric::Reason::as_str);
+        let body = ApiError {
+            error,
+            detail,
+            field,
+            reason,
+        };
+        let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -91,11 +91,32 @@ impl Error {
         self
     }
 
-    /// The code of a refusal, if a slice gave one.
+    /// A peer's coded refusal (invalid argument or failed precondition,
+    /// with one of our codes) as this node's own error, so it reads the same
+    /// as a local one; `None` for anything else.
+    pub fn remote_refusal(&self) -> Option<Error> {
+        let Error::Remote(status) = self else {
+            return None;
+        };
+        let code = remote_code(status)?;
+        let refusal = match status.code() {
+            Code::InvalidArgument => {
+                let details = status.get_error_details();
+                let violation = details.bad_request()?.field_violations.first()?;
+                Error::invalid(violation.field.clone(), violation.description.clone())
+            }
+            Code::FailedPrecondition => Error::precondition(status.message()),
+            _ => return None,
+        };
+        Some(refusal.coded(code))
+    }
+
+    /// The code of a refusal, if a slice (here or at a peer) gave one.
     pub fn code(&self) -> Option<Reason> {
         match self {
             Error::InvalidArgument { code, .. } => *code,
             Error::FailedPrecondition(why) => why.code,
+            Error::Remote(status) => remote_code(status),
             _ => None,
         }
     }
@@ -189,19 +210,51 @@ pub fn database_public(err: &sqlx::Error) -> String {
     }
 }
 
+/// The domain of the refusal codes in a status's `google.rpc.ErrorInfo`.
+pub const REASON_DOMAIN: &str = "carenet";
+
+/// `details` with the refusal code `code` as a `google.rpc.ErrorInfo`
+/// (its reason in UPPER_SNAKE_CASE, as AIP-193 asks), when there is one.
+fn with_reason(mut details: ErrorDetails, code: Option<Reason>) -> ErrorDetails {
+    if let Some(code) = code {
+        details.set_error_info(
+            code.as_str().to_ascii_uppercase(),
+            REASON_DOMAIN,
+            std::collections::HashMap::new(),
+        );
+    }
+    details
+}
+
+/// The refusal code a peer's status carries, if it is one of ours.
+fn remote_code(status: &Status) -> Option<Reason> {
+    let details = status.get_error_details();
+    let info = details.error_info()?;
+    (info.domain == REASON_DOMAIN)
+        .then(|| Reason::parse(&info.reason))
+        .flatten()
+}
+
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         match err {
             Error::InvalidArgument {
                 ref field,
                 ref reason,
-                ..
+                code,
             } => {
                 // Structured details (google.rpc.BadRequest) name the field
-                // for clients; the message says the same for people.
-                let details =
-                    ErrorDetails::with_bad_request_violation(field.clone(), reason.clone());
+                // for clients, an ErrorInfo carries the refusal code; the
+                // message says the same for people.
+                let details = with_reason(
+                    ErrorDetails::with_bad_request_violation(field.clone(), reason.clone()),
+                    code,
+                );
                 Status::with_error_details(Code::InvalidArgument, err.to_string(), details)
+            }
+            Error::FailedPrecondition(ref why) if why.code.is_some() => {
+                let details = with_reason(ErrorDetails::new(), why.code);
+                Status::with_error_details(Code::FailedPrecondition, err.to_string(), details)
             }
             Error::NotFound(_) => Status::not_found(err.to_string()),
             Error::Unauthenticated(_) => Status::unauthenticated(err.to_string()),
@@ -262,6 +315,39 @@ mod tests {
         let status = Status::from(err);
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(!status.message().contains("CHECK"));
+    }
+
+    #[test]
+    fn a_refusal_code_crosses_grpc_and_reads_back_at_the_caller() {
+        let refused =
+            Error::invalid("consent_record", "no granted consent").coded(Reason::ConsentMissing);
+        let status = Status::from(refused);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let back = Error::Remote(status);
+        assert_eq!(back.code(), Some(Reason::ConsentMissing));
+        match back.remote_refusal() {
+            Some(Error::InvalidArgument { field, code, .. }) => {
+                assert_eq!(field, "consent_record");
+                assert_eq!(code, Some(Reason::ConsentMissing));
+            }
+            other => panic!("expected the field back: {other:?}"),
+        }
+
+        let state = Error::precondition("the plan is closed").coded(Reason::CaseState);
+        let back = Error::Remote(Status::from(state));
+        assert_eq!(back.code(), Some(Reason::CaseState));
+
+        // Without a code, and from another domain, none is read.
+        let plain = Error::Remote(Status::from(Error::invalid("x", "y")));
+        assert_eq!(plain.code(), None);
+        let mut other = ErrorDetails::new();
+        other.set_error_info(
+            "CONSENT_MISSING",
+            "example.org",
+            std::collections::HashMap::new(),
+        );
+        let foreign = Status::with_error_details(Code::InvalidArgument, "x", other);
+        assert_eq!(Error::Remote(foreign).code(), None);
     }
 
     #[test]

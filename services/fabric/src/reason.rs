@@ -101,6 +101,13 @@ impl Reason {
         Reason::CodeForGuardian,
     ];
 
+    /// The code `text` names (as [`Reason::as_str`] writes it, in any case).
+    pub fn parse(text: &str) -> Option<Reason> {
+        Reason::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(text))
+    }
+
     /// The code as machines read it (snake_case, stable).
     pub fn as_str(self) -> &'static str {
         match self {
