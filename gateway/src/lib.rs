@@ -370,6 +370,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases", get(api::care::cases))
         .route("/api/v1/cases/{id}", get(api::care::show))
         .route("/api/v1/cases/{id}/tasks/{task}", post(api::care::step))
+        .route("/api/v1/cases/{id}/changes", post(api::care::change))
+        .route(
+            "/api/v1/cases/{id}/goals/{goal}",
+            post(api::care::change_goal),
+        )
+        .route(
+            "/api/v1/cases/{id}/tasks/{task}/change",
+            post(api::care::change_action),
+        )
+        .route(
+            "/api/v1/cases/{id}/members/{party}/end",
+            post(api::care::end_member),
+        )
+        .route("/api/v1/cases/{id}/evaluations", post(api::care::evaluate))
         .route("/api/v1/memberships/{holder}/{id}", get(api::care::view))
         .route(
             "/api/v1/memberships/{holder}/{id}/tasks/{task}",

@@ -1064,6 +1064,112 @@ async fn the_care_api_takes_the_same_rules() -> anyhow::Result<()> {
         (p["tasks"][0]["state"] == "accepted").then_some(())
     })
     .await?;
+
+    // The plan changes through the API as on the page: decided on the
+    // version read; a stale one changes nothing.
+    let read = |http: reqwest::Client| {
+        let url = at(&vo_base, &format!("/cases/{plan_id}"));
+        let chair = chair.clone();
+        async move {
+            let p: serde_json::Value = http
+                .get(url)
+                .bearer_auth(chair)
+                .send()
+                .await?
+                .json()
+                .await?;
+            anyhow::Ok(p)
+        }
+    };
+    let before = read(http.clone()).await?;
+    let version = before["version"].as_u64().expect("a version");
+    let change = |body: serde_json::Value| {
+        http.post(at(&vo_base, &format!("/cases/{plan_id}/changes")))
+            .bearer_auth(&chair)
+            .json(&body)
+            .send()
+    };
+    let addition = |version: u64| {
+        serde_json::json!({
+            "version": version,
+            "id": "0f3c2a1e-5b6d-4c7e-8f90-a1b2c3d4e5f6",
+            "actions": [{"owner": "jgz-1", "what": "Huisbezoek", "goal": "Weer naar school", "due_on": "2030-02-01", "category": "external_care"}],
+        })
+    };
+    let stale = change(addition(version - 1)).await?;
+    assert_eq!(stale.status(), 409);
+    assert_eq!(
+        stale.json::<serde_json::Value>().await?["error"],
+        "conflict"
+    );
+    assert_eq!(change(addition(version)).await?.status(), 204);
+    // The same change again does not add a second action.
+    assert_eq!(change(addition(version + 1)).await?.status(), 409);
+    let after = read(http.clone()).await?;
+    assert_eq!(after["version"].as_u64(), Some(version + 1));
+    let added: Vec<_> = after["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["what"] == "Huisbezoek")
+        .collect();
+    assert_eq!(added.len(), 1, "{after}");
+    // A field the slice refuses is named, with its code.
+    let bad = change(serde_json::json!({
+        "version": version + 1,
+        "actions": [{"owner": "jgz-1", "what": "Bellen", "goal": "Weer naar school", "due_on": "morgen"}],
+    }))
+    .await?;
+    assert_eq!(bad.status(), 400);
+    let bad: serde_json::Value = bad.json().await?;
+    assert!(
+        bad["field"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("due_on"),
+        "{bad}"
+    );
+    // The member receives the new version.
+    carenet_e2e::wait_until(Duration::from_secs(30), || async {
+        let v: serde_json::Value = http
+            .get(at(&jgz_base, &format!("/memberships/vo-1/{plan_id}")))
+            .bearer_auth(&partner)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        v["tasks"]
+            .as_array()?
+            .iter()
+            .any(|t| t["what"] == "Huisbezoek")
+            .then_some(())
+    })
+    .await?;
+    // An evaluation; an outcome the plan does not know is named.
+    let evaluate = |outcome: &str| {
+        http.post(at(&vo_base, &format!("/cases/{plan_id}/evaluations")))
+            .bearer_auth(&chair)
+            .json(&serde_json::json!({"held_on": today, "text": "Gaat beter.", "outcome": outcome, "next_on": "2030-03-01"}))
+            .send()
+    };
+    let unknown = evaluate("later").await?;
+    assert_eq!(unknown.status(), 400);
+    assert_eq!(
+        unknown.json::<serde_json::Value>().await?["field"],
+        "outcome"
+    );
+    assert_eq!(evaluate("continue").await?.status(), 204);
+    // A teacher's system cannot change the plan.
+    let teacher_change = http
+        .post(at(&vo_base, &format!("/cases/{plan_id}/changes")))
+        .bearer_auth(&teacher)
+        .json(&addition(version + 2))
+        .send()
+        .await?;
+    assert_eq!(teacher_change.status(), 403);
+
     vo_gw.stop().await;
     jgz_gw.stop().await;
     region.shutdown().await

@@ -614,3 +614,294 @@ pub(crate) async fn received_file(
     let file = zat::received_one(&state.inner.store, &actor, &id).await?;
     Ok(Json(received_case_file(file)))
 }
+
+// ---- Changing a plan after its first meeting (as `/plannen/{id}/bijstellen`).
+//
+// Each change is decided on the plan version the caller read (`version`, from
+// `GET /api/v1/cases/{id}`): a plan changed meanwhile is a 409 and nothing is
+// written. Each change is a new version, sent to the members.
+
+impl From<Goal> for v1::CaseGoal {
+    fn from(g: Goal) -> Self {
+        v1::CaseGoal {
+            text: g.text,
+            measure: g.measure,
+            target_on: g.target_on,
+            category: g.category,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<Action> for v1::CaseAction {
+    fn from(a: Action) -> Self {
+        v1::CaseAction {
+            owner: a.owner,
+            what: a.what,
+            goal: a.goal,
+            due_on: a.due_on,
+            category: a.category,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<Member> for v1::CaseMember {
+    fn from(m: Member) -> Self {
+        v1::CaseMember {
+            party: m.party,
+            role: m.role,
+            person: m.person,
+            consent_record: m.consent_record,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ChangeRequest {
+    /// The plan version the change was decided on.
+    version: u64,
+    /// A change id the client chooses (a UUID): the same request sent again
+    /// changes nothing a second time (409).
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    goals: Vec<Goal>,
+    #[serde(default)]
+    actions: Vec<Action>,
+    #[serde(default)]
+    members: Vec<Member>,
+}
+
+/// Adds goals, actions and members to an open plan this party holds.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/changes", operation_id = "addToCasePlan", tag = "care", request_body = ChangeRequest,
+    params(("id" = String, Path, description = "plan id")),
+    responses(
+        (status = 204, description = "added; the members receive the new version"),
+        (status = 400, description = "input that cannot be read, or refused: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the plan is closed, or changed since `version`", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn change(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Body(body): Body<ChangeRequest>,
+) -> ApiResult<StatusCode> {
+    carenet_caseplan::change::add(
+        &state.inner.store,
+        &actor,
+        &id,
+        body.version,
+        &body.id,
+        carenet_caseplan::change::Addition {
+            goals: body.goals.into_iter().map(Into::into).collect(),
+            actions: body.actions.into_iter().map(Into::into).collect(),
+            members: body.members.into_iter().map(Into::into).collect(),
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct GoalChange {
+    /// The plan version the change was decided on.
+    version: u64,
+    /// `open` changes the goal's text, measure and target date; `achieved`
+    /// or `dropped` ends it with `reason`.
+    #[serde(default = "open")]
+    status: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    measure: String,
+    /// YYYY-MM-DD.
+    #[serde(default)]
+    target_on: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn open() -> String {
+    "open".to_owned()
+}
+
+/// Changes an open goal, or ends it as achieved or dropped.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/goals/{goal}", operation_id = "changeCaseGoal", tag = "care", request_body = GoalChange,
+    params(("id" = String, Path, description = "plan id"), ("goal" = String, Path, description = "goal id")),
+    responses(
+        (status = 204, description = "changed; the members receive the new version"),
+        (status = 400, description = "input that cannot be read, or refused: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the plan or goal is closed, or changed since `version`", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn change_goal(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((id, goal_id)): Path<(String, String)>,
+    Body(body): Body<GoalChange>,
+) -> ApiResult<StatusCode> {
+    let store = &state.inner.store;
+    if body.status == "open" {
+        carenet_caseplan::change::edit_goal(
+            store,
+            &actor,
+            &id,
+            body.version,
+            &goal_id,
+            &body.text,
+            &body.measure,
+            &body.target_on,
+        )
+        .await?;
+    } else {
+        carenet_caseplan::change::end_goal(
+            store,
+            &actor,
+            &id,
+            body.version,
+            &goal_id,
+            &body.status,
+            &body.reason,
+        )
+        .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ActionChange {
+    /// The plan version the change was decided on.
+    version: u64,
+    what: String,
+    /// YYYY-MM-DD.
+    due_on: String,
+}
+
+/// Changes what an open action is and when it is due (the coordinator
+/// cancels one with a step: `POST /api/v1/cases/{id}/tasks/{task}`).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}/change", operation_id = "changeCaseAction", tag = "care", request_body = ActionChange,
+    params(("id" = String, Path, description = "plan id"), ("task" = String, Path, description = "task id")),
+    responses(
+        (status = 204, description = "changed; the members receive the new version"),
+        (status = 400, description = "input that cannot be read, or refused: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the plan or action is closed, or changed since `version`", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn change_action(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((id, task_id)): Path<(String, String)>,
+    Body(body): Body<ActionChange>,
+) -> ApiResult<StatusCode> {
+    carenet_caseplan::change::edit_task(
+        &state.inner.store,
+        &actor,
+        &id,
+        body.version,
+        &task_id,
+        &body.what,
+        &body.due_on,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct MemberEnd {
+    /// The plan version the change was decided on.
+    version: u64,
+    reason: String,
+}
+
+/// Ends a member's participation; its open actions are cancelled and it
+/// gets no further versions.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/members/{party}/end", operation_id = "endCaseMember", tag = "care", request_body = MemberEnd,
+    params(("id" = String, Path, description = "plan id"), ("party" = String, Path, description = "the member party's id")),
+    responses(
+        (status = 204, description = "ended"),
+        (status = 400, description = "input that cannot be read, or refused: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the plan is closed, or changed since `version`", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn end_member(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((id, party)): Path<(String, String)>,
+    Body(body): Body<MemberEnd>,
+) -> ApiResult<StatusCode> {
+    carenet_caseplan::change::end_member(
+        &state.inner.store,
+        &actor,
+        &id,
+        body.version,
+        &party,
+        &body.reason,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct EvaluationRequest {
+    /// An evaluation id the client chooses (a UUID): the same request sent
+    /// again records one evaluation.
+    #[serde(default)]
+    id: String,
+    /// YYYY-MM-DD.
+    held_on: String,
+    text: String,
+    /// `continue`, `adjust` or `close` (closes the plan).
+    outcome: String,
+    /// The next evaluation date (YYYY-MM-DD), unless it closes the plan.
+    #[serde(default)]
+    next_on: String,
+}
+
+/// Records an evaluation of an open plan this party holds.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/evaluations", operation_id = "evaluateCasePlan", tag = "care", request_body = EvaluationRequest,
+    params(("id" = String, Path, description = "plan id")),
+    responses(
+        (status = 204, description = "recorded"),
+        (status = 400, description = "input that cannot be read, or refused: the field and what is wrong", body = ApiError),
+        (status = 401, description = "no valid token", body = ApiError),
+        (status = 403, description = "the token or client lacks the right", body = ApiError),
+        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
+        (status = 409, description = "the plan is closed", body = ApiError),
+        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn evaluate(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Body(body): Body<EvaluationRequest>,
+) -> ApiResult<StatusCode> {
+    plan::evaluate(
+        &state.inner.store,
+        &actor,
+        &id,
+        &plan::Evaluation {
+            id: body.id,
+            held_on: body.held_on,
+            text: body.text,
+            outcome: body.outcome,
+            next_on: body.next_on,
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -784,6 +784,7 @@ impl Modify for BearerScheme {
     paths(season_view, import, show, submit, publish, assign, ask, search, withdraw,
         warm::plan, warm::show, warm::hold, warm::share, warm::feedback,
         care::meet, care::distribute, care::received, care::received_file, care::cases, care::show, care::step, care::view, care::report,
+        care::change, care::change_goal, care::change_action, care::end_member, care::evaluate,
         links::invite, links::search, links::revoke, links::renew, links::withdraw,
         received::list, received::show, received::attachment, received::export),
     modifiers(&BearerScheme),
