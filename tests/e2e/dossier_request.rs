@@ -306,3 +306,31 @@ async fn a_partys_dossier_requests_are_rate_limited_and_the_flood_is_audited() -
     );
     region.shutdown().await
 }
+
+/// A client nobody here wrote (Python's grpcio) calls po-1's Handover
+/// service over mTLS as vo-1: the answer, a refusal's field and code as
+/// google.rpc details, and no call without a client certificate
+/// (tests/grpc/request_dossier.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_grpc_client_reads_the_answer_and_the_refusal_codes_over_mtls()
+-> anyhow::Result<()> {
+    let mut region = TestRegion::create(plans(), Tuning::default()).await?;
+    region.start_all().await?;
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = tokio::process::Command::new("python3")
+        .arg(repo.join("tests/grpc/request_dossier.py"))
+        .env("PROTO_ROOT", repo.join("proto"))
+        .env("CREDS", region.config("vo-1").credentials_dir())
+        .env("ADDRESS", region.address("po-1"))
+        .env("SERVER_NAME", PartyId::parse("to", "po-1")?.dns_name())
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && said.contains("all grpc checks passed"),
+        "{said}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    region.shutdown().await
+}
