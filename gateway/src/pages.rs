@@ -657,6 +657,8 @@ mod tests {
             "{menu:?}"
         );
         assert!(!menu.iter().any(|(h, _)| *h == "/dossiers"), "{menu:?}");
+        // ... and the actions of plans named to them, not the plans.
+        assert!(menu.contains(&("/mijn-acties", "Mijn acties")), "{menu:?}");
         // The IB of a primary school: its own words.
         let ib = Actor::new(party.clone(), "ib-1", [Role::SupportCoordinatorPo]).unwrap();
         let menu = super::menu_of(PartyKind::PoSchool, &party, &ib);

@@ -279,16 +279,12 @@ fn after(
     }
 }
 
-/// The page again with the refusal of an unknown "Uitvoerder".
-fn unknown_person(
-    state: &AppState,
-    jar: PrivateCookieJar,
-    id: &str,
-    unknown: &crate::staff_directory::Unknown,
-) -> Response {
+/// The page again with the refusal of an unknown "Uitvoerder" (the field
+/// named, not what was typed).
+fn unknown_person(state: &AppState, jar: PrivateCookieJar, id: &str) -> Response {
     let text = format!(
-        "Niet opgeslagen: {}.",
-        crate::my_actions::unknown_message(unknown)
+        "Niet opgeslagen: kies een medewerker uit de lijst bij \"{}\": deze medewerker is niet bekend.",
+        crate::my_actions::FIELD_LABEL
     );
     done(state, jar, &adjust_href(id), &text)
 }
@@ -329,7 +325,7 @@ pub(crate) async fn add(
             let person =
                 match crate::my_actions::resolve_person(&state, "person", &f("person")).await? {
                     Ok(p) => p,
-                    Err(unknown) => return Ok(unknown_person(&state, jar, &id, &unknown)),
+                    Err(_) => return Ok(unknown_person(&state, jar, &id)),
                 };
             addition.actions.push(v1::CaseAction {
                 owner: f("owner"),
@@ -428,7 +424,7 @@ pub(crate) async fn action(
     let seen = seen(&pairs)?;
     let person = match crate::my_actions::resolve_person(&state, "person", &f("person")).await? {
         Ok(p) => p,
-        Err(unknown) => return Ok(unknown_person(&state, jar, &id, &unknown)),
+        Err(_) => return Ok(unknown_person(&state, jar, &id)),
     };
     let result = change::edit_task(
         &state.inner.store,
