@@ -1,7 +1,8 @@
 //! "Mijn acties in plannen": the actions of a plan that name one person of
 //! this party as the one who carries them out (a mentor, a teacher, an
-//! SLB), for that person. `/mijn-acties` lists exactly what the start page
-//! counts ([`carenet_caseplan::work::named`]); each row opens
+//! SLB), for that person. `/mijn-acties?open=1` lists exactly the open ones
+//! the start page counts ([`carenet_caseplan::work::named`]), `/mijn-acties`
+//! (the menu's) those finished too; each row opens
 //! `/mijn-acties/{holder}/{plan}/{task}`, where the person reads that one
 //! action (what, its goal, the date, its state, the pupil's name) and takes
 //! its owner's steps. Nothing else of the plan reaches them: not the other
@@ -27,8 +28,12 @@ use crate::session::Staff;
 use crate::staff_directory::Unknown;
 use crate::{AppState, Error, labels};
 
-/// The list's address, as the start page and the menu link it.
+/// The list's address, as the menu links it: every action named to the
+/// person in the open plans, finished ones too.
 pub(crate) const LIST: &str = "/mijn-acties";
+
+/// The filtered list the start page links to: the open actions only.
+pub(crate) const OPEN: &str = "/mijn-acties?open=1";
 
 /// The Dutch label of the person field on the coordinator's forms.
 pub(crate) const FIELD_LABEL: &str = "Uitvoerder";
@@ -119,7 +124,16 @@ struct Row {
 #[template(path = "my_actions.html")]
 struct ListPage {
     csrf: String,
+    /// Only the open actions (the start page's list).
+    open_only: bool,
     rows: Vec<Row>,
+}
+
+/// The filter of `/mijn-acties`.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    open: Option<String>,
 }
 
 const NO_NAME: &str = "(naam niet gedeeld)";
@@ -128,11 +142,21 @@ fn href(holder: &str, plan_id: &str, task_id: &str) -> String {
     crate::href::path(&["mijn-acties", holder, plan_id, task_id])
 }
 
-/// `GET /mijn-acties`: the open actions that name the signed-in person.
-pub(crate) async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, Error> {
+/// `GET /mijn-acties`: the actions that name the signed-in person
+/// (`?open=1`: the open ones only).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+) -> Result<Response, Error> {
+    let open_only = match query.open.as_deref() {
+        None => false,
+        Some("1") => true,
+        Some(_) => return Err(Error::invalid("open", "1")),
+    };
     let store = &state.inner.store;
     carenet_fabric::actor::require(store, &staff.actor, &roles::NAMED, "case").await?;
-    let actions = work::named(store, &staff.actor).await?;
+    let actions = work::named(store, &staff.actor, open_only).await?;
     work::audit_named_shown(store, &staff.actor, &actions).await?;
     let rows = actions
         .into_iter()
@@ -147,6 +171,7 @@ pub(crate) async fn list(State(state): State<AppState>, staff: Staff) -> Result<
         .collect();
     Ok(render(&ListPage {
         csrf: staff.session.csrf,
+        open_only,
         rows,
     }))
 }

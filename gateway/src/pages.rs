@@ -227,12 +227,14 @@ async fn waiting(
     }
     // The actions of plans that name this person (a mentor's, a teacher's).
     if let Some(what) = crate::my_actions::line_for(state, actor) {
-        let n = carenet_caseplan::work::named(store, actor).await?.len();
+        let n = carenet_caseplan::work::named(store, actor, true)
+            .await?
+            .len();
         line(
             what == "Mijn acties in plannen" || n > 0,
             what,
             n,
-            crate::my_actions::LIST,
+            crate::my_actions::OPEN,
         );
     }
     // The yearly review of the parent portal's links: the coordinators'.

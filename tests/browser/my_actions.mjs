@@ -42,7 +42,7 @@ try {
   const mentor = current = await person();
   await signIn(mentor, vo, '/', 'mentor-7');
   const none = await line(mentor, 'Mijn acties in plannen');
-  check(none && none[0] === '/mijn-acties' && none[1] === 0, 'mentor: "Mijn acties in plannen" counts 0');
+  check(none && none[0] === '/mijn-acties?open=1' && none[1] === 0, 'mentor: "Mijn acties in plannen" counts 0');
   check(await mentor.locator('nav a[href="/mijn-acties"]').count() === 1, 'mentor: the menu offers "Mijn acties"');
   check(await mentor.locator('nav a[href="/plannen"]').count() === 0, 'mentor: the menu offers no plans');
 
@@ -77,10 +77,10 @@ try {
   current = mentor;
   await mentor.goto(vo + '/');
   const one = await line(mentor, 'Mijn acties in plannen');
-  check(one && one[0] === '/mijn-acties' && one[1] === 1, 'mentor: "Mijn acties in plannen" counts 1');
+  check(one && one[0] === '/mijn-acties?open=1' && one[1] === 1, 'mentor: "Mijn acties in plannen" counts 1');
   await shot(mentor, 'mijn-acties-2-start-mentor');
   await mentor.click('#wacht a:has-text("Mijn acties in plannen")');
-  check(new URL(mentor.url()).pathname === '/mijn-acties', 'mentor: the line opens her list');
+  check(new URL(mentor.url()).pathname + new URL(mentor.url()).search === '/mijn-acties?open=1', 'mentor: the line opens her list of open actions');
   check(await mentor.locator('main [data-item]').count() === 1, 'mentor: the list shows exactly the one counted');
   const listText = await text(mentor);
   check(listText.includes('Noor Jansen') && listText.includes('Dagelijkse check-in bij de mentor') && listText.includes(dutch(day(10))),
@@ -106,6 +106,9 @@ try {
   await mentor.goto(vo + '/');
   const after = await line(mentor, 'Mijn acties in plannen');
   check(after && after[1] === 0, 'mentor: the completed action no longer counts');
+  await mentor.click('nav a[href="/mijn-acties"]');
+  const all = await text(mentor);
+  check(await mentor.locator('main [data-item]').count() === 1 && all.includes('afgerond'), 'mentor: the menu\'s list keeps the completed action, afgerond');
 
   // 5. The coordinator's plan shows the new state.
   current = zc;

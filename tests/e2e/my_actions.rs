@@ -158,7 +158,10 @@ async fn a_mentor_named_on_an_action_finds_it_opens_only_it_and_completes_it() -
     );
     assert_eq!(p.tasks.len(), 2, "the refused form added nothing");
     let mentor = Actor::new(vo.party.clone(), "mentor-7", [Role::Mentor])?;
-    assert!(work::named(&vo, &mentor).await?.is_empty(), "none open");
+    assert!(
+        work::named(&vo, &mentor, true).await?.is_empty(),
+        "none open"
+    );
     // Nobody else's: another mentor is not named, and not let in.
     let other = Actor::new(vo.party.clone(), "mentor-8", [Role::Mentor])?;
     assert!(

@@ -166,20 +166,20 @@ pub async fn audit_shown(store: &Store, actor: &Actor, actions: &[Action]) -> Re
     Ok(())
 }
 
-/// The open actions of this party that name `actor` as the person who
-/// carries them out: in the open plans this party holds and in the views
-/// of plans held elsewhere, earliest date first, those without a date
-/// last. Not audited: the list that shows them audits with
-/// [`audit_named_shown`]; a start page only counts them.
-pub async fn named(store: &Store, actor: &Actor) -> Result<Vec<Action>> {
+/// The actions of this party that name `actor` as the person who carries
+/// them out (only those still open with `open_only`): in the open plans
+/// this party holds and in the views of open plans held elsewhere,
+/// earliest date first, those without a date last. Not audited: the list
+/// that shows them audits with [`audit_named_shown`]; a start page only
+/// counts them.
+pub async fn named(store: &Store, actor: &Actor, open_only: bool) -> Result<Vec<Action>> {
     actor.may(&store.party, &roles::NAMED)?;
     let me = store.party.as_str();
     let rows: Vec<(String, String, String, String, String, String)> = with_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT t.plan_id, p.child_name, t.id, t.what, t.due_on, t.state \
              FROM case_task t JOIN case_plan p ON p.id = t.plan_id \
-             WHERE t.person = $1 AND t.owner = $2 AND p.status = 'open' \
-             AND t.state IN ('requested', 'accepted', 'in_progress', 'on_hold') ORDER BY t.plan_id, t.id",
+             WHERE t.person = $1 AND t.owner = $2 AND p.status = 'open' ORDER BY t.plan_id, t.id",
         )
         .bind(&actor.staff)
         .bind(me)
@@ -213,7 +213,7 @@ pub async fn named(store: &Store, actor: &Actor) -> Result<Vec<Action>> {
             continue;
         }
         for t in &view.tasks {
-            if t.owner == me && t.person == actor.staff && OPEN_STATES.contains(&t.state.as_str()) {
+            if t.owner == me && t.person == actor.staff {
                 actions.push(Action {
                     holder: holder.clone(),
                     plan_id: plan_id.clone(),
@@ -226,6 +226,9 @@ pub async fn named(store: &Store, actor: &Actor) -> Result<Vec<Action>> {
                 });
             }
         }
+    }
+    if open_only {
+        actions.retain(|a| OPEN_STATES.contains(&a.state.as_str()));
     }
     actions.sort_by(|a, b| {
         (a.due_on.is_empty(), &a.due_on, &a.plan_id, &a.task_id).cmp(&(
