@@ -392,6 +392,7 @@ pub(crate) async fn meet(
             let person = crate::my_actions::resolve_person(
                 &state,
                 "person",
+                &f(&format!("action-{i}-owner")),
                 &f(&format!("action-{i}-person")),
             )
             .await?
@@ -801,8 +802,11 @@ pub(crate) async fn show_plan(
                     Some(Who::Coordinator)
                 };
                 let mut row = task_row(&state, t, who);
-                if !t.person.is_empty() {
+                // A member's person is named only if this directory knows them.
+                if t.owner == me && !t.person.is_empty() {
                     row.person = names.of(&t.person);
+                } else if let Some(name) = names.known(&t.person) {
+                    row.person = name;
                 }
                 if t.owner == me && open {
                     let cancel = task_row(&state, t, Some(Who::Coordinator)).steps;

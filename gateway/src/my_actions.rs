@@ -44,16 +44,25 @@ pub(crate) async fn person_choices(state: &AppState) -> Result<Vec<String>, Erro
     crate::staff_directory::choices(state, roles::NAMED.roles).await
 }
 
-/// The staff id an "Uitvoerder" field names: empty stays empty (the party
-/// carries it out); else a person of the directory (by choice, name or id)
-/// whose role may be named. Anyone else is [`Unknown`].
+/// The staff id an "Uitvoerder" field names on an action of `owner`:
+/// empty stays empty (the party carries it out); else a person of this
+/// party's directory (by choice, name or id) whose role may be named, on
+/// this party's own action. Anyone else, or anyone on another party's
+/// action (this directory does not know its people), is [`Unknown`].
 pub(crate) async fn resolve_person(
     state: &AppState,
     field: &'static str,
+    owner: &str,
     text: &str,
 ) -> Result<Result<String, Unknown>, Error> {
     if text.trim().is_empty() {
         return Ok(Ok(String::new()));
+    }
+    if owner != state.inner.party.as_str() {
+        return Ok(Err(Unknown {
+            field,
+            typed: text.trim().to_owned(),
+        }));
     }
     let staff =
         match crate::staff_directory::resolve(state, field, text, roles::NAMED.roles).await? {

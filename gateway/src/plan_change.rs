@@ -322,11 +322,17 @@ pub(crate) async fn add(
         }
         "action" => {
             // Who at this party does it: picked from the staff directory.
-            let person =
-                match crate::my_actions::resolve_person(&state, "person", &f("person")).await? {
-                    Ok(p) => p,
-                    Err(_) => return Ok(unknown_person(&state, jar, &id)),
-                };
+            let person = match crate::my_actions::resolve_person(
+                &state,
+                "person",
+                &f("owner"),
+                &f("person"),
+            )
+            .await?
+            {
+                Ok(p) => p,
+                Err(_) => return Ok(unknown_person(&state, jar, &id)),
+            };
             addition.actions.push(v1::CaseAction {
                 owner: f("owner"),
                 what: f("what"),
@@ -422,7 +428,14 @@ pub(crate) async fn action(
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
     let seen = seen(&pairs)?;
-    let person = match crate::my_actions::resolve_person(&state, "person", &f("person")).await? {
+    let person = match crate::my_actions::resolve_person(
+        &state,
+        "person",
+        state.inner.party.as_str(),
+        &f("person"),
+    )
+    .await?
+    {
         Ok(p) => p,
         Err(_) => return Ok(unknown_person(&state, jar, &id)),
     };

@@ -6,7 +6,9 @@
 //! the field); the mentor's start page counts it and links to her list;
 //! she opens the action alone and completes it; the coordinator's plan
 //! shows it. The mentor opens neither the plan nor another party's action.
-//! On SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+//! A partner's nurse named on her party's action finds and steps it from
+//! her own node the same way. On SQLite and (with `TEST_DATABASE_URL`)
+//! PostgreSQL.
 
 use carenet_caseplan::{member, plan, work};
 use carenet_consent::{Category, Purpose};
@@ -52,7 +54,8 @@ async fn a_mentor_named_on_an_action_finds_it_opens_only_it_and_completes_it() -
     )
     .await?;
     grant_consent(&vo, &consent).await?;
-    // The plan as the first meeting left it: the JGZ's action only.
+    // The plan as the first meeting left it: the JGZ's action only, naming
+    // its nurse (by the staff id the JGZ gave).
     let plan_id = plan::open(
         &vo,
         &zc,
@@ -77,7 +80,7 @@ async fn a_mentor_named_on_an_action_finds_it_opens_only_it_and_completes_it() -
                 goal: "Noor is elke dag op school".into(),
                 due_on: day(14),
                 category: "external_care".into(),
-                person: String::new(),
+                person: "jgz-3".into(),
             }],
             members: vec![v1::CaseMember {
                 party: "jgz-1".into(),
@@ -91,7 +94,7 @@ async fn a_mentor_named_on_an_action_finds_it_opens_only_it_and_completes_it() -
     )
     .await?;
     let jgz_task = plan::show(&vo, &zc, &plan_id).await?.tasks[0].id.clone();
-    // The slice refuses a person on another party's action, naming it.
+    // The slice refuses a person that is no staff id, naming the field.
     let refused = plan::check(
         &vo,
         plan::NewPlan {
@@ -107,13 +110,13 @@ async fn a_mentor_named_on_an_action_finds_it_opens_only_it_and_completes_it() -
                 goal: "Noor is elke dag op school".into(),
                 due_on: day(14),
                 category: "external_care".into(),
-                person: "mentor-7".into(),
+                person: "Mark de Wit".into(),
             }],
             ..Default::default()
         },
     )
     .await
-    .expect_err("a person on another party's action")
+    .expect_err("a name where a staff id belongs")
     .to_string();
     assert!(refused.contains("actions[0].person"), "{refused}");
 
@@ -203,5 +206,42 @@ async fn a_mentor_named_on_an_action_finds_it_opens_only_it_and_completes_it() -
     .await?;
     let seen = v.tasks.iter().find(|t| t.owner == "vo-1").expect("task");
     assert_eq!(seen.person, "mentor-7");
+
+    // The JGZ's action names its nurse: in the view at her node she finds
+    // it, opens it alone and steps it; the holder applies the step.
+    let hers = work::named(&jgz, &nurse, true).await?;
+    assert_eq!(hers.len(), 1, "{hers:?}");
+    assert_eq!(
+        (hers[0].holder.as_str(), hers[0].task_id.as_str()),
+        ("vo-1", jgz_task.as_str())
+    );
+    let task = work::named_task(&jgz, &nurse, "vo-1", &plan_id, &jgz_task).await?;
+    assert_eq!(task.pupil_name.as_deref(), Some("Noor Jansen"));
+    assert_eq!(task.goal, "Noor is elke dag op school");
+    work::named_step(
+        &jgz,
+        &nurse,
+        "vo-1",
+        &plan_id,
+        &jgz_task,
+        "accept",
+        task.task.version,
+        "",
+    )
+    .await?;
+    wait_until(std::time::Duration::from_secs(30), || async {
+        let p = plan::show(&vo, &zc, &plan_id).await.ok()?;
+        p.task(&jgz_task)
+            .is_some_and(|t| t.state == "accepted")
+            .then_some(())
+    })
+    .await?;
+    // Her colleague is not named: neither listed nor let in.
+    let colleague = Actor::new(jgz.party.clone(), "jgz-4", [Role::ZatMember])?;
+    assert!(work::named(&jgz, &colleague, false).await?.is_empty());
+    let e = work::named_task(&jgz, &colleague, "vo-1", &plan_id, &jgz_task)
+        .await
+        .expect_err("not named");
+    assert!(matches!(e, carenet_fabric::Error::NotFound(_)), "{e}");
     region.shutdown().await
 }

@@ -242,7 +242,7 @@ pub async fn edit_task(
         .task(task_id)
         .ok_or_else(|| Error::NotFound(format!("task {task_id}")))?
         .clone();
-    plan::person(store, "person", &task.owner, person)?;
+    plan::person("person", person)?;
     let (party, audit) = (
         store.party.to_string(),
         entry(actor, "case_task_changed", plan_id),
