@@ -235,6 +235,8 @@ struct ZatCasePage {
     me: String,
     /// Whom the case coordinator field offers ("Naam (rol)").
     staff_choices: Vec<String>,
+    /// Whom an action of this party may name as its "Uitvoerder".
+    person_choices: Vec<String>,
     /// Who an action can be for: (party id, name).
     owners: Vec<(String, String)>,
     categories: Vec<(&'static str, &'static str)>,
@@ -314,6 +316,7 @@ pub(crate) async fn show(
             .await?
             .unwrap_or_else(|| staff.actor.staff.clone()),
         staff_choices: crate::staff_directory::choices(&state, &[]).await?,
+        person_choices: crate::my_actions::person_choices(&state).await?,
         owners,
         categories: action_categories(),
         member_rows: sent_ids
@@ -385,12 +388,24 @@ pub(crate) async fn meet(
             if what.is_empty() {
                 continue;
             }
+            // Who at this party does it: picked from the staff directory.
+            let person = crate::my_actions::resolve_person(
+                &state,
+                "person",
+                &f(&format!("action-{i}-owner")),
+                &f(&format!("action-{i}-person")),
+            )
+            .await?
+            .map_err(|unknown| {
+                Error::invalid(unknown.field, crate::my_actions::unknown_message(&unknown))
+            })?;
             actions.push(v1::CaseAction {
                 owner: f(&format!("action-{i}-owner")),
                 what,
                 goal: f("goal_text"),
                 due_on: f(&format!("action-{i}-due")),
                 category: f(&format!("action-{i}-category")),
+                person,
             });
         }
         let mut members = Vec::new();
@@ -473,6 +488,8 @@ pub(crate) async fn meet(
 struct TaskRow {
     id: String,
     owner: String,
+    /// Who at the owner does it, by name; empty: the party.
+    person: String,
     what: String,
     due_on: String,
     state: &'static str,
@@ -496,6 +513,7 @@ fn task_row(state: &AppState, t: &v1::CaseTask, who: Option<Who>) -> TaskRow {
     TaskRow {
         id: t.id.clone(),
         owner: labels::party_name(state, &t.owner),
+        person: String::new(),
         what: t.what.clone(),
         due_on: labels::date_text(&t.due_on),
         state: task_state(&t.state),
@@ -784,6 +802,12 @@ pub(crate) async fn show_plan(
                     Some(Who::Coordinator)
                 };
                 let mut row = task_row(&state, t, who);
+                // A member's person is named only if this directory knows them.
+                if t.owner == me && !t.person.is_empty() {
+                    row.person = names.of(&t.person);
+                } else if let Some(name) = names.known(&t.person) {
+                    row.person = name;
+                }
                 if t.owner == me && open {
                     let cancel = task_row(&state, t, Some(Who::Coordinator)).steps;
                     row.steps.extend(cancel);
@@ -917,6 +941,8 @@ pub(crate) async fn show_view(
     let me = store.party.as_str();
     let header = v.header.clone().unwrap_or_default();
     let open = header.status == "open";
+    // A person named on this party's own action is one of its staff.
+    let names = crate::staff_directory::Names::load(&state).await?;
     let page = render(&PlanPage {
         csrf: staff.session.csrf,
         base: here,
@@ -939,6 +965,9 @@ pub(crate) async fn show_view(
             .map(|t| {
                 let who = (open && t.owner == me).then_some(Who::Owner);
                 let mut row = task_row(&state, t, who);
+                if t.owner == me && !t.person.is_empty() {
+                    row.person = names.of(&t.person);
+                }
                 row.steps.retain(|(s, _, _)| *s != "cancel");
                 row.note = who.is_some()
                     && matches!(

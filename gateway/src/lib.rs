@@ -27,6 +27,7 @@ mod izo;
 mod jwks;
 mod labels;
 mod links;
+mod my_actions;
 mod notify;
 mod oidc;
 mod pages;
@@ -327,6 +328,11 @@ pub fn router(state: AppState) -> Router {
         .route("/zat/{id}", get(care::show))
         .route("/zat/{id}/verspreiden", post(care::distribute))
         .route("/zat/{id}/overleg", post(care::meet))
+        .route("/mijn-acties", get(my_actions::list))
+        .route(
+            "/mijn-acties/{holder}/{plan}/{task}",
+            get(my_actions::show).post(my_actions::step),
+        )
         .route("/plannen", get(care::plans))
         .route("/plannen/{id}", get(care::show_plan))
         .route("/plannen/{id}/taken/{task}", post(care::step))

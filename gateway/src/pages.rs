@@ -225,6 +225,18 @@ async fn waiting(
             "/plannen?nieuw=1",
         );
     }
+    // The actions of plans that name this person (a mentor's, a teacher's).
+    if let Some(what) = crate::my_actions::line_for(state, actor) {
+        let n = carenet_caseplan::work::named(store, actor, true)
+            .await?
+            .len();
+        line(
+            what == "Mijn acties in plannen" || n > 0,
+            what,
+            n,
+            crate::my_actions::OPEN,
+        );
+    }
     // The yearly review of the parent portal's links: the coordinators'.
     if may(&carenet_consent::links::LINKS) {
         let due =
@@ -299,6 +311,10 @@ fn menu_of(
         (
             may(&carenet_caseplan::roles::READ) || may(&carenet_caseplan::roles::MEMBER),
             ("/plannen", "Plannen"),
+        ),
+        (
+            crate::my_actions::in_menu(party, actor),
+            (crate::my_actions::LIST, "Mijn acties"),
         ),
         (
             may(&carenet_consent::links::LINKS),
@@ -643,6 +659,8 @@ mod tests {
             "{menu:?}"
         );
         assert!(!menu.iter().any(|(h, _)| *h == "/dossiers"), "{menu:?}");
+        // ... and the actions of plans named to them, not the plans.
+        assert!(menu.contains(&("/mijn-acties", "Mijn acties")), "{menu:?}");
         // The IB of a primary school: its own words.
         let ib = Actor::new(party.clone(), "ib-1", [Role::SupportCoordinatorPo]).unwrap();
         let menu = super::menu_of(PartyKind::PoSchool, &party, &ib);

@@ -42,6 +42,10 @@ struct ActionForm {
     what: String,
     due_on: String,
     state: &'static str,
+    /// This party's own action: it may name a person ("Uitvoerder").
+    own: bool,
+    /// The person named, as the picker offers them (empty: the party).
+    person: String,
 }
 
 #[derive(Template)]
@@ -63,6 +67,8 @@ struct AdjustPage {
     /// The guardians' consents for a new member: (party:record, label).
     candidates: Vec<(String, String)>,
     categories: Vec<(&'static str, &'static str)>,
+    /// Whom an action of this party may name as its "Uitvoerder".
+    person_choices: Vec<String>,
     notice: Option<String>,
 }
 
@@ -138,6 +144,42 @@ pub(crate) async fn show(
             .collect::<Vec<_>>()
     })
     .collect();
+    let people = crate::staff_directory::all(&store.db).await?;
+    let person_choices = crate::my_actions::person_choices(&state).await?;
+    let mut actions = Vec::new();
+    for t in p.tasks.iter().filter(|t| {
+        matches!(
+            t.state.as_str(),
+            "requested" | "accepted" | "in_progress" | "on_hold"
+        )
+    }) {
+        let person = if t.person.is_empty() {
+            String::new()
+        } else {
+            crate::staff_directory::choice_of(
+                &state,
+                &t.person,
+                carenet_caseplan::roles::NAMED.roles,
+            )
+            .await?
+            .or_else(|| {
+                people
+                    .iter()
+                    .find(|p| p.staff == t.person)
+                    .map(|p| p.staff.clone())
+            })
+            .unwrap_or_else(|| t.person.clone())
+        };
+        actions.push(ActionForm {
+            id: t.id.clone(),
+            owner: labels::party_name(&state, &t.owner),
+            what: t.what.clone(),
+            due_on: t.due_on.clone(),
+            state: crate::care::task_state(&t.state),
+            own: t.owner == me,
+            person,
+        });
+    }
     let page = render(&AdjustPage {
         csrf: staff.session.csrf,
         base,
@@ -161,23 +203,7 @@ pub(crate) async fn show(
             .filter(|g| !matches!(g.status.as_str(), "open" | ""))
             .map(|g| (g.text.clone(), goal_status(&g.status), g.end_reason.clone()))
             .collect(),
-        actions: p
-            .tasks
-            .iter()
-            .filter(|t| {
-                matches!(
-                    t.state.as_str(),
-                    "requested" | "accepted" | "in_progress" | "on_hold"
-                )
-            })
-            .map(|t| ActionForm {
-                id: t.id.clone(),
-                owner: labels::party_name(&state, &t.owner),
-                what: t.what.clone(),
-                due_on: t.due_on.clone(),
-                state: crate::care::task_state(&t.state),
-            })
-            .collect(),
+        actions,
         members: active
             .iter()
             .map(|m| {
@@ -192,6 +218,7 @@ pub(crate) async fn show(
         owners,
         candidates,
         categories: crate::care::action_categories(),
+        person_choices,
         notice,
     });
     Ok((jar, page).into_response())
@@ -210,6 +237,7 @@ fn field_word(field: &str) -> &'static str {
         "owner" => "wie het doet",
         "category" => "het soort gegevens",
         "role" => "de rol",
+        "person" if field.starts_with("actions") => "de uitvoerder",
         "person" => "de contactpersoon",
         "consent_record" | "party" => "de toestemming",
         "reason" => "de reden",
@@ -251,6 +279,16 @@ fn after(
     }
 }
 
+/// The page again with the refusal of an unknown "Uitvoerder" (the field
+/// named, not what was typed).
+fn unknown_person(state: &AppState, jar: PrivateCookieJar, id: &str) -> Response {
+    let text = format!(
+        "Niet opgeslagen: kies een medewerker uit de lijst bij \"{}\": deze medewerker is niet bekend.",
+        crate::my_actions::FIELD_LABEL
+    );
+    done(state, jar, &adjust_href(id), &text)
+}
+
 fn seen(pairs: &Pairs) -> Result<u64, Error> {
     field(pairs, "plan_version")
         .trim()
@@ -283,12 +321,25 @@ pub(crate) async fn add(
             "Het doel is toegevoegd en naar de leden verstuurd."
         }
         "action" => {
+            // Who at this party does it: picked from the staff directory.
+            let person = match crate::my_actions::resolve_person(
+                &state,
+                "person",
+                &f("owner"),
+                &f("person"),
+            )
+            .await?
+            {
+                Ok(p) => p,
+                Err(_) => return Ok(unknown_person(&state, jar, &id)),
+            };
             addition.actions.push(v1::CaseAction {
                 owner: f("owner"),
                 what: f("what"),
                 goal: f("goal"),
                 due_on: f("due_on"),
                 category: f("category"),
+                person,
             });
             "De actie is toegevoegd en naar de leden verstuurd."
         }
@@ -377,6 +428,17 @@ pub(crate) async fn action(
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
     let seen = seen(&pairs)?;
+    let person = match crate::my_actions::resolve_person(
+        &state,
+        "person",
+        state.inner.party.as_str(),
+        &f("person"),
+    )
+    .await?
+    {
+        Ok(p) => p,
+        Err(_) => return Ok(unknown_person(&state, jar, &id)),
+    };
     let result = change::edit_task(
         &state.inner.store,
         &staff.actor,
@@ -385,6 +447,7 @@ pub(crate) async fn action(
         &task_id,
         &f("what"),
         &f("due_on"),
+        &person,
     )
     .await;
     after(&state, jar, &id, result, "De actie is gewijzigd.")

@@ -155,6 +155,10 @@ try {
   await zc.selectOption('#action-1-owner', 'vo-1');
   await zc.fill('#action-1-what', 'Dagelijkse check-in bij de mentor');
   await zc.fill('#action-1-due', day(7));
+  // The school's own action names who does it, picked by name.
+  const doer = (await zc.locator('#uitvoerders option').evaluateAll((os) => os.map((o) => o.value))).find((v) => v.startsWith('Ingrid Bakker ('));
+  check(Boolean(doer), 'chair: the Uitvoerder picker offers the staff by name');
+  await zc.fill('#action-1-person', doer);
   await zc.fill('#member-0-role', 'jeugdverpleegkundige');
   await zc.fill('#member-0-person', 'J. Smit');
   await zc.selectOption('#member-0-consent', { index: 1 });
@@ -163,6 +167,7 @@ try {
   check((await text(zc)).includes('het plan van aanpak staat klaar'), 'chair: meeting and plan recorded');
   const planUrl = zc.url();
   check((await zc.textContent('#acties')).includes('Slaaponderzoek door de jeugdarts'), 'chair: the actions in the plan');
+  check((await zc.locator('#acties tr', { hasText: 'Dagelijkse check-in bij de mentor' }).textContent()).includes('Ingrid Bakker'), 'chair: the plan names who does the school\'s action');
   await shot(zc, '53-plan-van-aanpak');
 
   // 4. The JGZ nurse, on her own node, reports progress. The plan replaces

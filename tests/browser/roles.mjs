@@ -90,6 +90,7 @@ try {
       if (label.startsWith('Mentor')) {
         expect(!menu.includes('/dossiers') && !menu.includes('/zat') && !menu.includes('/plannen'), `${who}: a mentor's menu holds no coordinator pages`);
         expect(waitingText.includes('Dossiers van nieuwe leerlingen te lezen'), `${who}: their new pupils' dossiers to read`);
+        expect(waitingText.includes('Mijn acties in plannen') && menu.includes('/mijn-acties'), `${who}: their own actions in plans`);
       }
       const name = `rol-${party}-${label.replace(/[^A-Za-z]+/g, '-').replace(/-+$/, '').toLowerCase()}`;
       await shot(page, name);

@@ -83,6 +83,7 @@ fn action(owner: &str, what: &str, category: &str) -> v1::CaseAction {
         goal: "Weer volledig naar school".into(),
         due_on: day(21),
         category: category.into(),
+        person: String::new(),
     }
 }
 

@@ -85,6 +85,7 @@ pub(crate) async fn plan_with_member(
                 goal: "Weer naar school".into(),
                 due_on: day(21),
                 category: "external_care".into(),
+                person: String::new(),
             }],
             members: vec![v1::CaseMember {
                 party: party.into(),

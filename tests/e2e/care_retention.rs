@@ -246,6 +246,7 @@ async fn a_closed_cases_izo_zat_and_plan_records_are_purged_after_two_years_with
                     goal: "Weer naar school".into(),
                     due_on: day(21),
                     category: "external_care".into(),
+                    person: String::new(),
                 }],
                 members: vec![v1::CaseMember {
                     party: "jgz-1".into(),
@@ -294,6 +295,7 @@ async fn a_closed_cases_izo_zat_and_plan_records_are_purged_after_two_years_with
                 goal: "Rust".into(),
                 due_on: day(21),
                 category: "action_plans".into(),
+                person: String::new(),
             }],
             source: "test:open".into(),
             ..Default::default()

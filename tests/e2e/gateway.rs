@@ -287,6 +287,7 @@ async fn staff_sign_in_through_a_real_provider_in_a_real_browser() -> anyhow::Re
                 goal: "Rust in de klas".into(),
                 due_on: day(-1),
                 category: String::new(),
+                person: String::new(),
             }],
             ..Default::default()
         },

@@ -30,6 +30,7 @@ mod inzage;
 mod izo;
 mod large;
 mod migrations;
+mod my_actions;
 mod notify;
 mod operator;
 mod oso;

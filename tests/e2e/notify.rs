@@ -259,6 +259,7 @@ async fn waiting_at_vo(region: &TestRegion, new_pupil: bool) -> anyhow::Result<(
                 goal: "Weer naar school".into(),
                 due_on: day(-2),
                 category: String::new(),
+                person: String::new(),
             }],
             ..Default::default()
         },

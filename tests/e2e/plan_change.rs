@@ -105,6 +105,7 @@ async fn a_plan_is_adjusted_after_an_evaluation_and_the_members_follow() -> anyh
                 goal: "Noor is elke dag op school".into(),
                 due_on: day(14),
                 category: "external_care".into(),
+                person: String::new(),
             }],
             members: vec![v1::CaseMember {
                 party: "jgz-1".into(),
@@ -150,6 +151,7 @@ async fn a_plan_is_adjusted_after_an_evaluation_and_the_members_follow() -> anyh
             goal: "Rust thuis bij het slapengaan".into(),
             due_on: day(35),
             category: "home_situation".into(),
+            person: String::new(),
         }],
         members: vec![v1::CaseMember {
             party: "smw-1".into(),
@@ -293,6 +295,7 @@ async fn a_plan_is_adjusted_after_an_evaluation_and_the_members_follow() -> anyh
         &jgz_task.id,
         "Slaaponderzoek en slaapdagboek",
         &day(21),
+        "",
     )
     .await?;
     let jgz_view = view_when(&jgz, &nurse, &plan_id, |v| {

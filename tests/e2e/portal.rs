@@ -401,6 +401,7 @@ async fn a_guardian_reads_the_plan_of_their_own_child_under_16() -> anyhow::Resu
                     goal: "Weer naar school".into(),
                     due_on: "2030-01-01".into(),
                     category: String::new(),
+                    person: String::new(),
                 }],
                 ..Default::default()
             },

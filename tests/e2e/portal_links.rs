@@ -504,6 +504,7 @@ fn new_plan(child: &str, born: Date) -> NewPlan {
         goal: "Weer naar school".into(),
         due_on: "2030-01-01".into(),
         category: category.into(),
+        person: String::new(),
     };
     NewPlan {
         child_ref: child.into(),

@@ -222,6 +222,7 @@ async fn a_zat_member_reads_the_case_file_until_the_plan_replaces_it_and_a_withd
                     goal: "Weer naar school".into(),
                     due_on: day(21),
                     category: "external_care".into(),
+                    person: String::new(),
                 }],
                 members: vec![v1::CaseMember {
                     party: "jgz-1".into(),

@@ -146,6 +146,7 @@ pub(crate) async fn meet(
                 goal: a.goal,
                 due_on: a.due_on,
                 category: a.category,
+                person: String::new(),
             })
             .collect(),
         members: p

@@ -219,8 +219,11 @@ fn open_goal(plan: &crate::Plan, goal_id: &str) -> Result<v1::CaseGoal> {
     Ok(goal.clone())
 }
 
-/// Changes what an open action is and when it is due; the task's version
-/// rises (its owner's step decided on the old one is judged on the new).
+/// Changes what an open action is, when it is due and who at this party
+/// does it (`person`, on this party's own action; empty: the party); the
+/// task's version rises (its owner's step decided on the old one is
+/// judged on the new).
+#[allow(clippy::too_many_arguments)]
 pub async fn edit_task(
     store: &Store,
     actor: &Actor,
@@ -229,6 +232,7 @@ pub async fn edit_task(
     task_id: &str,
     what: &str,
     due_on: &str,
+    person: &str,
 ) -> Result<()> {
     carenet_fabric::actor::require(store, actor, &roles::MANAGE, plan_id).await?;
     required("what", what)?;
@@ -238,6 +242,7 @@ pub async fn edit_task(
         .task(task_id)
         .ok_or_else(|| Error::NotFound(format!("task {task_id}")))?
         .clone();
+    plan::person("person", person)?;
     let (party, audit) = (
         store.party.to_string(),
         entry(actor, "case_task_changed", plan_id),
@@ -246,7 +251,7 @@ pub async fn edit_task(
     audited!(&store.db, tx => {
         claim!(tx, plan_id, seen);
         let done = sqlx::query(
-            "UPDATE case_task SET what = $1, due_on = $2, version = version + 1, updated_at_ms = $3 \
+            "UPDATE case_task SET what = $1, due_on = $2, version = version + 1, updated_at_ms = $3, person = $6 \
              WHERE plan_id = $4 AND id = $5 AND state IN ('requested', 'accepted', 'in_progress', 'on_hold')",
         )
         .bind(what)
@@ -254,6 +259,7 @@ pub async fn edit_task(
         .bind(now_ms())
         .bind(plan_id)
         .bind(task_id)
+        .bind(person)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {

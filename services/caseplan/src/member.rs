@@ -254,6 +254,26 @@ pub async fn report(
     note: &str,
 ) -> Result<String> {
     carenet_fabric::actor::require(store, actor, &roles::MEMBER, plan_id).await?;
+    report_checked(
+        store, actor, holder, plan_id, task_id, step, seen, note, false,
+    )
+    .await
+}
+
+/// [`report`] once the actor is allowed: a member role, or (`named`) the
+/// person this party's task names, who reports only on that task.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn report_checked(
+    store: &Store,
+    actor: &Actor,
+    holder: &str,
+    plan_id: &str,
+    task_id: &str,
+    step: &str,
+    seen: u32,
+    note: &str,
+    named: bool,
+) -> Result<String> {
     // A note travels as progress without a step: no change of state.
     let step = if step == NOTE_STEP {
         None
@@ -272,6 +292,9 @@ pub async fn report(
         .iter()
         .find(|t| t.id == task_id)
         .ok_or_else(|| Error::NotFound(format!("task {task_id}")))?;
+    if named && (task.person != actor.staff || task.owner != store.party.as_str()) {
+        return Err(Error::NotFound(format!("task {task_id}")));
+    }
     if task.owner != store.party.as_str() {
         return Err(Error::PermissionDenied(format!(
             "task {task_id} is {}'s, not this party's",

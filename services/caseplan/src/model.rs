@@ -227,6 +227,11 @@ impl MemberView {
             if !party(&t.owner) {
                 return Some(format!("tasks[{i}].owner"));
             }
+            if !t.person.is_empty()
+                && carenet_fabric::actor::check_staff_id("person", &t.person).is_err()
+            {
+                return Some(format!("tasks[{i}].person"));
+            }
         }
         for (i, g) in self.goals.iter().enumerate() {
             if !is_id(&g.id) {

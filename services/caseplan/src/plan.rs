@@ -90,6 +90,18 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().hyphenated().to_string()
 }
 
+/// Checks an action's person: empty (the owning party carries it out), or
+/// a staff id at the owning party. The pages pick it from this party's
+/// staff directory, so only on this party's own actions; a client of the
+/// API may name a member's person by the id that member gave.
+pub(crate) fn person(field: &str, person: &str) -> Result<()> {
+    if person.is_empty() {
+        return Ok(());
+    }
+    carenet_fabric::actor::check_staff_id(field, person)?;
+    Ok(())
+}
+
 /// Checks the new plan's fields (the members' consent is checked by
 /// [`members::check_new`]); fills in ids and default categories.
 fn validate(store: &Store, p: &mut NewPlan) -> Result<()> {
@@ -140,6 +152,7 @@ fn validate(store: &Store, p: &mut NewPlan) -> Result<()> {
         required(&format!("actions[{i}].what"), &a.what)?;
         required(&format!("actions[{i}].goal"), &a.goal)?;
         date(&format!("actions[{i}].due_on"), &a.due_on)?;
+        person(&format!("actions[{i}].person"), &a.person)?;
         if a.category.is_empty() {
             a.category = "action_plans".into();
         }
@@ -190,6 +203,7 @@ struct GoalRow {
 struct TaskRow {
     id: String,
     owner: String,
+    person: String,
     what: String,
     goal: String,
     due_on: String,
@@ -257,7 +271,7 @@ pub async fn load(store: &Store, id: &str) -> Result<Plan> {
         .fetch_all(pool)
         .await?;
         let tasks: Vec<TaskRow> = sqlx::query_as(
-            "SELECT id, owner, what, goal, due_on, category, state, version, reason, updated_at_ms \
+            "SELECT id, owner, person, what, goal, due_on, category, state, version, reason, updated_at_ms \
              FROM case_task WHERE plan_id = $1 ORDER BY created_at_ms, id",
         )
         .bind(id)
@@ -341,6 +355,7 @@ pub async fn load(store: &Store, id: &str) -> Result<Plan> {
                     category: t.category,
                     reason: t.reason,
                     updated_at_ms: t.updated_at_ms,
+                    person: t.person,
                 })
             })
             .collect::<Result<_>>()?,
@@ -596,7 +611,7 @@ async fn open_checked(store: &Store, actor: &Actor, new: &NewPlan) -> Result<Str
             let task_id = new_id();
             sqlx::query(
                 "INSERT INTO case_task (plan_id, id, owner, what, goal, due_on, category, state, version, reason, \
-                 created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', 1, '', $8, $8)",
+                 created_at_ms, updated_at_ms, person) VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', 1, '', $8, $8, $9)",
             )
             .bind(&plan_id)
             .bind(&task_id)
@@ -606,6 +621,7 @@ async fn open_checked(store: &Store, actor: &Actor, new: &NewPlan) -> Result<Str
             .bind(&a.due_on)
             .bind(&a.category)
             .bind(now)
+            .bind(&a.person)
             .execute(&mut *tx)
             .await?;
             event!(tx, &plan_id, &party, "task_added", &task_id, format!("{}: {}", a.owner, a.what), &a.category);
@@ -778,6 +794,23 @@ pub async fn step(
     reason: &str,
 ) -> Result<v1::CaseTask> {
     carenet_fabric::actor::require(store, actor, &roles::MANAGE, plan_id).await?;
+    step_checked(store, actor, plan_id, task_id, step, seen, reason, false).await
+}
+
+/// [`step`] once the actor is allowed: the coordinator's staff, or
+/// (`named`) the person the task names, who takes only its owner's steps
+/// on a task of this party that names them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn step_checked(
+    store: &Store,
+    actor: &Actor,
+    plan_id: &str,
+    task_id: &str,
+    step: &str,
+    seen: u32,
+    reason: &str,
+    named: bool,
+) -> Result<v1::CaseTask> {
     let step = Step::parse("step", step).map_err(|e| Error::invalid("step", e.to_string()))?;
     let plan = load(store, plan_id).await?;
     if plan.header.status != "open" {
@@ -790,6 +823,15 @@ pub async fn step(
         .task(task_id)
         .ok_or_else(|| Error::NotFound(format!("task {task_id}")))?
         .clone();
+    if named && (task.person != actor.staff || task.owner != store.party.as_str()) {
+        return Err(Error::NotFound(format!("task {task_id}")));
+    }
+    if named && step == Step::Cancel {
+        return Err(Error::invalid(
+            "step",
+            "only the case coordinator cancels a task",
+        ));
+    }
     let who = if step == Step::Cancel {
         Who::Coordinator
     } else {

@@ -42,6 +42,7 @@ fn new_plan(i: usize, owner: &str, members: Vec<v1::CaseMember>) -> NewPlan {
         goal: "Weer elke dag naar school".into(),
         due_on: day(21),
         category: category.into(),
+        person: String::new(),
     };
     let note = |kind: &str, category: &str| v1::CaseNote {
         kind: kind.into(),

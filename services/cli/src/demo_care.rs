@@ -2,8 +2,8 @@
 //! (one registration waiting for triage, one discussed with in-school
 //! support), and a ZAT case with the JGZ, school social work and the
 //! attendance officer as members, its plan of action opened with actions
-//! owned by four parties, which the partners then move from their own nodes
-//! into several states. Runs once per region (when the school hosts no ZAT
+//! owned by four parties (the school's own named to its mentor), which the
+//! partners then move from their own nodes into several states. Runs once per region (when the school hosts no ZAT
 //! case yet).
 
 use std::collections::HashMap;
@@ -92,6 +92,7 @@ fn action(owner: &str, what: &str, category: &str, due: i64) -> v1::CaseAction {
         goal: "Lotte is weer elke dag op school".into(),
         due_on: day(due),
         category: category.into(),
+        person: String::new(),
     }
 }
 
@@ -267,7 +268,12 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<Optio
                     action("jgz-regio", "Slaaponderzoek en gesprek met de jeugdarts", "external_care", 14),
                     action("smw-welzijn", "Drie gesprekken met het gezin", "home_situation", 28),
                     action("leerplicht-regio", "Preventief verzuimgesprek", "absence", 21),
-                    action(SCHOOL, "Dagelijkse check-in bij de mentor", "action_plans", 7),
+                    // The school's own action names its mentor, who finds
+                    // it under "Mijn acties in plannen".
+                    v1::CaseAction {
+                        person: "mentor-1".into(),
+                        ..action(SCHOOL, "Dagelijkse check-in bij de mentor", "action_plans", 7)
+                    },
                 ],
                 members: vec![
                     member("jgz-regio", "jeugdverpleegkundige", "J. de Vries", jgz_consent),
