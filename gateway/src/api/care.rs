@@ -56,6 +56,9 @@ pub(crate) struct Action {
     /// A data category (`action_plans`, `external_care`, …).
     #[serde(default)]
     category: String,
+    /// The staff id of the person at the owner who does it (optional).
+    #[serde(default)]
+    person: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -242,6 +245,9 @@ pub(crate) struct Task {
     version: u32,
     category: String,
     reason: String,
+    /// The staff id of the person at the owner who does it; empty when
+    /// none is named.
+    person: String,
 }
 
 fn task(t: v1::CaseTask) -> Task {
@@ -255,6 +261,7 @@ fn task(t: v1::CaseTask) -> Task {
         version: t.version,
         category: t.category,
         reason: t.reason,
+        person: t.person,
     }
 }
 
@@ -642,7 +649,7 @@ impl From<Action> for v1::CaseAction {
             goal: a.goal,
             due_on: a.due_on,
             category: a.category,
-            ..Default::default()
+            person: a.person,
         }
     }
 }
@@ -785,6 +792,10 @@ pub(crate) struct ActionChange {
     what: String,
     /// YYYY-MM-DD.
     due_on: String,
+    /// The staff id of the person at the owner who does it; empty names
+    /// no one.
+    #[serde(default)]
+    person: String,
 }
 
 /// Changes what an open action is and when it is due (the coordinator
@@ -814,6 +825,7 @@ pub(crate) async fn change_action(
         &task_id,
         &body.what,
         &body.due_on,
+        &body.person,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
