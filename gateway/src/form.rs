@@ -97,6 +97,56 @@ pub(crate) fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
     value(pairs, name).unwrap_or("")
 }
 
+/// What a refused form held, put back when its page comes again: which of
+/// the page's forms it was (a key the page gives each form) and its fields
+/// as typed. Templates read a field through [`Kept::value`] (else the
+/// form's own value), a choice through [`Kept::chose`]; askama escapes it.
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    form: String,
+    pairs: Pairs,
+}
+
+impl Kept {
+    /// The fields `pairs` of the page's form `form`.
+    pub fn of(form: impl Into<String>, pairs: Pairs) -> Self {
+        Kept {
+            form: form.into(),
+            pairs,
+        }
+    }
+
+    /// Whether form `form` came back refused.
+    pub fn is(&self, form: &str) -> bool {
+        !self.form.is_empty() && self.form == form
+    }
+
+    /// Field `name` of form `form` as typed, or `shown` (what the page
+    /// shows without a refusal).
+    pub fn value<'a>(&'a self, form: &str, name: &str, shown: &'a str) -> &'a str {
+        if self.is(form) {
+            field(&self.pairs, name)
+        } else {
+            shown
+        }
+    }
+
+    /// Whether option `option` of field `name` of form `form` is the one
+    /// chosen when it came back (else: none is, the first shows).
+    pub fn chose(&self, form: &str, name: &str, option: &str) -> bool {
+        self.is(form) && self.pairs.iter().any(|(k, v)| k == name && v == option)
+    }
+
+    /// The form's id: the refused form's own (so that, corrected and sent
+    /// twice, it still counts once), or a new one.
+    pub fn form_id(&self, form: &str) -> String {
+        match value(&self.pairs, "form_id") {
+            Some(id) if self.is(form) && !id.is_empty() => id.to_owned(),
+            _ => crate::pages::form_id(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
