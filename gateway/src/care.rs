@@ -17,9 +17,10 @@ use carenet_fabric::PartyKind;
 use carenet_proto::v1;
 use carenet_referral::{izo, zat};
 
-use crate::form::{Form, Pairs, field, value};
+use crate::form::{Form, Kept, Pairs, field, value};
 use crate::href::filters;
 use crate::pages::{done, notice, render};
+use crate::reasons::{Refusal, Refused};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
 
@@ -729,6 +730,73 @@ struct PlanPage {
     is_holder: bool,
     today: String,
     notice: Option<String>,
+    /// What a refused form held (a step's reason, the evaluation), and why.
+    kept: Kept,
+    refused: Refusal,
+}
+
+/// Which form of a plan's page was sent.
+pub(crate) enum PlanForm {
+    Evaluation,
+    /// A step (or a note) on a task, by the task's id.
+    Step(String),
+}
+
+impl PlanForm {
+    /// Its key on the page, and its inputs by the slice's field names.
+    fn inputs(&self) -> (String, Vec<(&'static str, String)>) {
+        match self {
+            PlanForm::Evaluation => (
+                "evaluatie".to_owned(),
+                [
+                    ("held_on", "eval-held"),
+                    ("text", "eval-text"),
+                    ("outcome", "eval-outcome"),
+                    ("next_on", "eval-next"),
+                ]
+                .into_iter()
+                .map(|(f, i)| (f, i.to_owned()))
+                .collect(),
+            ),
+            PlanForm::Step(task) => (
+                step_key(task),
+                vec![("reason", step_input(task)), ("note", step_input(task))],
+            ),
+        }
+    }
+}
+
+fn step_key(task: &str) -> String {
+    format!("taak-{task}")
+}
+
+fn step_input(task: &str) -> String {
+    format!("reden-{task}")
+}
+
+impl TaskRow {
+    /// The key of its step form.
+    fn key(&self) -> String {
+        step_key(&self.id)
+    }
+
+    /// The id of its reason's input.
+    fn input(&self) -> String {
+        step_input(&self.id)
+    }
+}
+
+/// A refused form of a plan's page: the form with what was typed, and
+/// the refusal marking its field.
+fn kept_on_page(kept: Option<(PlanForm, Pairs, Refused)>) -> (Kept, Refusal) {
+    match kept {
+        None => (Kept::default(), Refusal::none()),
+        Some((form, pairs, refused)) => {
+            let (key, inputs) = form.inputs();
+            let inputs: Vec<(&str, &str)> = inputs.iter().map(|(f, i)| (*f, i.as_str())).collect();
+            (Kept::of(key, pairs), Refusal(Some(refused.at(&inputs))))
+        }
+    }
 }
 
 fn note_kind(kind: &str) -> String {
@@ -750,15 +818,29 @@ pub(crate) async fn show_plan(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, &crate::href::path(&["plannen", &id]));
+    let page = plan_page(&state, &staff, &id, notice, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The holder's page of plan `id`: as it stands, or with the refused form
+/// `kept` as it was typed.
+async fn plan_page(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    notice: Option<String>,
+    kept: Option<(PlanForm, Pairs, Refused)>,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
-    let p = plan::show(store, &staff.actor, &id).await?;
+    let p = plan::show(store, &staff.actor, id).await?;
     let open = p.header.status == "open";
     let me = store.party.as_str();
     // This party's staff, by name from its staff directory.
     let names = crate::staff_directory::Names::load(&state).await?;
-    let page = render(&PlanPage {
-        csrf: staff.session.csrf,
-        base: crate::href::path(&["plannen", &id]),
+    let (kept, refused) = kept_on_page(kept);
+    Ok(render(&PlanPage {
+        csrf: staff.session.csrf.clone(),
+        base: crate::href::path(&["plannen", id]),
         holder: labels::party_name(&state, me),
         pupil: p.pupil.name.clone(),
         status: if open { "open" } else { "gesloten" },
@@ -797,8 +879,9 @@ pub(crate) async fn show_plan(
         is_holder: true,
         today: today(),
         notice,
-    });
-    Ok((jar, page).into_response())
+        kept,
+        refused,
+    }))
 }
 
 fn members(state: &AppState, members: &[v1::CaseMember]) -> Vec<(String, String, String, String)> {
@@ -855,7 +938,13 @@ pub(crate) async fn step(
         Err(carenet_fabric::Error::Aborted(_)) => {
             Ok(done(&state, jar, &here, crate::plan_change::STALE))
         }
-        Err(e) => Err(e.into()),
+        // Refused (a step that needs a reason): the page again, with it.
+        Err(e) => {
+            let refused = crate::reasons::refusal(e.into())?;
+            let kept = (PlanForm::Step(task_id), pairs, refused.clone());
+            let page = plan_page(&state, &staff, &id, None, Some(kept)).await?;
+            Ok(refused.respond(page))
+        }
     }
 }
 
@@ -871,7 +960,7 @@ pub(crate) async fn evaluate(
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
     let outcome = f("outcome");
-    plan::evaluate(
+    let evaluated = plan::evaluate(
         &state.inner.store,
         &staff.actor,
         &id,
@@ -883,7 +972,14 @@ pub(crate) async fn evaluate(
             next_on: f("next_on"),
         },
     )
-    .await?;
+    .await;
+    if let Err(e) = evaluated {
+        // The page again, with the evaluation as it was typed.
+        let refused = crate::reasons::refusal(e.into())?;
+        let kept = (PlanForm::Evaluation, pairs, refused.clone());
+        let page = plan_page(&state, &staff, &id, None, Some(kept)).await?;
+        return Ok(refused.respond(page));
+    }
     // "Bijstellen" leads straight to where the plan is changed.
     if outcome == "adjust" {
         return Ok(done(
@@ -910,17 +1006,32 @@ pub(crate) async fn show_view(
     jar: PrivateCookieJar,
     Path((holder, id)): Path<(String, String)>,
 ) -> Result<Response, Error> {
-    let here = crate::href::path(&["deelname", &holder, &id]);
-    let (jar, notice) = notice(jar, &here);
+    let (jar, notice) = notice(jar, &crate::href::path(&["deelname", &holder, &id]));
+    let page = view_page(&state, &staff, &holder, &id, notice, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// This member's page of plan `id` held by `holder`: as it stands, or
+/// with the refused form `kept` as it was typed.
+async fn view_page(
+    state: &AppState,
+    staff: &Staff,
+    holder: &str,
+    id: &str,
+    notice: Option<String>,
+    kept: Option<(PlanForm, Pairs, Refused)>,
+) -> Result<Response, Error> {
+    let here = crate::href::path(&["deelname", holder, id]);
     let store = &state.inner.store;
-    let v = member::show(store, &staff.actor, &holder, &id).await?;
+    let v = member::show(store, &staff.actor, holder, id).await?;
     let me = store.party.as_str();
     let header = v.header.clone().unwrap_or_default();
     let open = header.status == "open";
-    let page = render(&PlanPage {
-        csrf: staff.session.csrf,
+    let (kept, refused) = kept_on_page(kept);
+    Ok(render(&PlanPage {
+        csrf: staff.session.csrf.clone(),
         base: here,
-        holder: labels::party_name(&state, &holder),
+        holder: labels::party_name(&state, holder),
         pupil: v
             .pupil
             .as_ref()
@@ -928,7 +1039,7 @@ pub(crate) async fn show_view(
         status: if open { "open" } else { "gesloten" },
         open,
         // The holder's staff: its directory is not this party's.
-        coordinator: format!("medewerker van {}", labels::party_name(&state, &holder)),
+        coordinator: format!("medewerker van {}", labels::party_name(&state, holder)),
         reports_back: header.reports_back.clone(),
         evaluation_on: labels::date_text(&header.evaluation_on),
         members: members(&state, &header.members),
@@ -954,8 +1065,9 @@ pub(crate) async fn show_view(
         is_holder: false,
         today: today(),
         notice,
-    });
-    Ok((jar, page).into_response())
+        kept,
+        refused,
+    }))
 }
 
 /// The parts of a plan both the holder's page and a member's show.
@@ -1057,13 +1169,13 @@ pub(crate) async fn report(
         Err(carenet_fabric::Error::Aborted(_)) => {
             Ok(done(&state, jar, &here, crate::plan_change::STALE))
         }
-        Err(carenet_fabric::Error::InvalidArgument { field, .. }) if field == "note" => Ok(done(
-            &state,
-            jar,
-            &here,
-            "Niet verstuurd: schrijf eerst een toelichting bij de actie.",
-        )),
-        Err(e) => Err(e.into()),
+        // Refused (a note without text): the page again, with the form.
+        Err(e) => {
+            let refused = crate::reasons::refusal(e.into())?;
+            let kept = (PlanForm::Step(task_id), pairs, refused.clone());
+            let page = view_page(&state, &staff, &holder, &id, None, Some(kept)).await?;
+            Ok(refused.respond(page))
+        }
     }
 }
 
