@@ -121,7 +121,25 @@ struct ZatPage {
     /// Accepted registrations still waiting for that consent (pupil refs).
     waiting: Vec<String>,
     notice: Option<String>,
+    /// What a refused referral held, and why.
+    kept: Kept,
+    refused: Refusal,
 }
+
+/// The referral form's key on the page.
+const REFER: &str = "aanmelden";
+
+/// The referral form's inputs, by the slice's field names.
+const REFER_INPUTS: &[(&str, &str)] = &[
+    ("choice", "choice"),
+    ("izo_id", "choice"),
+    ("consent_record", "choice"),
+    ("child_ref", "choice"),
+    ("child_name", "child_name"),
+    ("meeting_on", "meeting_on"),
+    ("question", "question"),
+    ("background", "background"),
+];
 
 /// `GET /zat`: the chair's cases, and the pupils that can be referred.
 pub(crate) async fn index(
@@ -130,6 +148,18 @@ pub(crate) async fn index(
     jar: PrivateCookieJar,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, "/zat");
+    let page = zat_page(&state, &staff, notice, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The ZAT's page: as it stands, or with the refused referral `kept` as it
+/// was typed.
+async fn zat_page(
+    state: &AppState,
+    staff: &Staff,
+    notice: Option<String>,
+    kept: Option<(Pairs, Refused)>,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
     let cases = zat::list(store, &staff.actor)
         .await?
@@ -147,7 +177,7 @@ pub(crate) async fn index(
     let mut waiting = Vec::new();
     for (izo_id, child_ref) in zat::referrable(store, &staff.actor).await? {
         let granted =
-            crate::consent::granted(&state, &staff.actor, &child_ref, Some(Purpose::ReferToZat))
+            crate::consent::granted(state, &staff.actor, &child_ref, Some(Purpose::ReferToZat))
                 .await?;
         if granted.is_empty() {
             waiting.push(child_ref.clone());
@@ -157,15 +187,23 @@ pub(crate) async fn index(
             referrable.push((format!("{izo_id}:{record}"), format!("{child_ref}: {what}")));
         }
     }
-    let page = render(&ZatPage {
-        csrf: staff.session.csrf,
+    let (kept, refused) = match kept {
+        None => (Kept::default(), Refusal::none()),
+        Some((pairs, refused)) => (
+            Kept::of(REFER, pairs),
+            Refusal(Some(refused.at(REFER_INPUTS))),
+        ),
+    };
+    Ok(render(&ZatPage {
+        csrf: staff.session.csrf.clone(),
         terms: crate::terms::of(state.inner.kind),
         cases,
         referrable,
         waiting,
         notice,
-    });
-    Ok((jar, page).into_response())
+        kept,
+        refused,
+    }))
 }
 
 /// `POST /zat/aanmelden`: refer a pupil from the IZO under the guardians'
@@ -179,31 +217,45 @@ pub(crate) async fn refer(
 ) -> Result<Response, Error> {
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
-    let choice = f("choice");
-    let (izo_id, record) = choice
-        .split_once(':')
-        .ok_or_else(|| Error::invalid("choice", "choose a pupil with the guardians' consent"))?;
     let store = &state.inner.store;
-    let registration = izo::show(store, &staff.actor, izo_id).await?.registration;
-    let id = zat::refer(
-        store,
-        &staff.actor,
-        &state.inner.referral,
-        v1::ZatReferral {
-            id: f("form_id"),
-            child_ref: registration.child_ref,
-            child_name: f("child_name"),
-            child_birth_date: registration.child_birth_date,
-            origin: "izo".into(),
-            izo_id: izo_id.to_owned(),
-            question: f("question"),
-            background: f("background"),
-            consent_record: record.to_owned(),
-            meeting_on: f("meeting_on"),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let referred = async {
+        let choice = f("choice");
+        let (izo_id, record) = choice.split_once(':').ok_or_else(|| {
+            Error::invalid("choice", "choose a pupil with the guardians' consent")
+        })?;
+        let registration = izo::show(store, &staff.actor, izo_id).await?.registration;
+        let id = zat::refer(
+            store,
+            &staff.actor,
+            &state.inner.referral,
+            v1::ZatReferral {
+                id: f("form_id"),
+                child_ref: registration.child_ref,
+                child_name: f("child_name"),
+                child_birth_date: registration.child_birth_date,
+                origin: "izo".into(),
+                izo_id: izo_id.to_owned(),
+                question: f("question"),
+                background: f("background"),
+                consent_record: record.to_owned(),
+                meeting_on: f("meeting_on"),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok::<_, Error>(id)
+    }
+    .await;
+    let id = match referred {
+        Ok(id) => id,
+        // The page again, with what was typed and what to do.
+        Err(e) => {
+            let code = e.code();
+            let refused = crate::reasons::refusal(e)?.for_purpose(Purpose::ReferToZat, code);
+            let page = zat_page(&state, &staff, None, Some((pairs, refused.clone()))).await?;
+            return Ok(refused.respond(page));
+        }
+    };
     Ok(done(
         &state,
         jar,
