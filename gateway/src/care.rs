@@ -291,13 +291,108 @@ struct ZatCasePage {
     /// Who an action can be for: (party id, name).
     owners: Vec<(String, String)>,
     categories: Vec<(&'static str, &'static str)>,
-    /// (index, party id, name) of each member that can join the plan.
-    member_rows: Vec<(usize, String, String)>,
+    /// The action rows of the first meeting's form.
+    action_rows: Vec<ActionInputs>,
+    /// Each member that can join the plan, with its row's inputs.
+    member_rows: Vec<MemberInputs>,
     /// Granted consents for case_membership: (record id, label).
     memberships: Vec<(String, String)>,
     /// (held on, decisions or review)
     meetings: Vec<(String, String)>,
     notice: Option<String>,
+    /// What a refused meeting form held, and why.
+    kept: Kept,
+    refused: Refusal,
+}
+
+/// The meeting form's key on the page (the first meeting's or a
+/// follow-up's: the page shows one of them).
+const MEET: &str = "overleg";
+
+/// How many action rows the first meeting's form has.
+const ACTION_ROWS: usize = 4;
+
+/// An action row of the first meeting's form: its inputs' names, which are
+/// also their ids.
+struct ActionInputs {
+    /// From 1, as its legend counts.
+    n: usize,
+    owner: String,
+    what: String,
+    due: String,
+    category: String,
+}
+
+impl ActionInputs {
+    fn row(i: usize) -> Self {
+        let name = |what: &str| format!("action-{i}-{what}");
+        ActionInputs {
+            n: i + 1,
+            owner: name("owner"),
+            what: name("what"),
+            due: name("due"),
+            category: name("category"),
+        }
+    }
+}
+
+/// A member row of the first meeting's form: the party and its inputs'
+/// names (also their ids).
+struct MemberInputs {
+    party: String,
+    name: String,
+    party_field: String,
+    role: String,
+    person: String,
+    consent: String,
+}
+
+/// The input of the meeting form a slice's `field` names: `rows[i]` is the
+/// form row of the plan's `i`th action, `members[i]` of its `i`th member.
+fn meeting_input(field: &str, actions: &[usize], members: &[usize]) -> Option<String> {
+    let field = field.strip_prefix("plan.").unwrap_or(field);
+    // `list[i].name` → (list, i, name)
+    let indexed = field.split_once('[').and_then(|(list, rest)| {
+        let (i, name) = rest.split_once("].")?;
+        Some((list, i.parse::<usize>().ok()?, name))
+    });
+    let id = match indexed {
+        Some(("actions", i, name)) => {
+            let row = *actions.get(i)?;
+            let input = match name {
+                "owner" => "owner",
+                "due_on" => "due",
+                "category" => "category",
+                // An action's goal is the plan's goal.
+                "goal" => return Some("goal_text".to_owned()),
+                _ => "what",
+            };
+            format!("action-{row}-{input}")
+        }
+        Some(("members", i, name)) => {
+            let row = *members.get(i)?;
+            let input = match name {
+                "role" => "role",
+                "person" => "person",
+                _ => "consent",
+            };
+            format!("member-{row}-{input}")
+        }
+        Some(("goals", _, name)) => match name {
+            "measure" => "goal_measure",
+            "target_on" => "goal_target",
+            _ => "goal_text",
+        }
+        .to_owned(),
+        Some(_) => return None,
+        None => match field {
+            "actions" => "action-0-what".to_owned(),
+            "held_on" | "analysis" | "needs" | "directions" | "decisions" | "review"
+            | "close_case" | "coordinator" | "reports_back" | "evaluation_on" => field.to_owned(),
+            _ => return None,
+        },
+    };
+    Some(id)
 }
 
 /// `GET /zat/{id}`: one case: its file, to whom it went, its meetings, and
@@ -309,8 +404,21 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, &crate::href::path(&["zat", &id]));
+    let page = case_page(&state, &staff, &id, notice, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The case's page: as it stands, or with the refused meeting form `kept`
+/// as it was typed (its refusal marks its input).
+async fn case_page(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    notice: Option<String>,
+    kept: Option<(Pairs, Refused)>,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
-    let case = zat::show(store, &staff.actor, &id).await?;
+    let case = zat::show(store, &staff.actor, id).await?;
     let r = &case.referral;
     let sent_ids: Vec<String> = case.members.iter().map(|(p, _, _)| p.clone()).collect();
     let candidates = store
@@ -334,7 +442,7 @@ pub(crate) async fn show(
             .map(|p| (p.clone(), labels::party_name(&state, p))),
     );
     let memberships = crate::consent::granted(
-        &state,
+        state,
         &staff.actor,
         &r.child_ref,
         Some(Purpose::CaseMembership),
@@ -343,8 +451,12 @@ pub(crate) async fn show(
     .into_iter()
     .map(crate::consent::choice)
     .collect();
-    let page = render(&ZatCasePage {
-        csrf: staff.session.csrf,
+    let (kept, refused) = match kept {
+        None => (Kept::default(), Refusal::none()),
+        Some((pairs, refused)) => (Kept::of(MEET, pairs), Refusal(Some(refused))),
+    };
+    Ok(render(&ZatCasePage {
+        csrf: staff.session.csrf.clone(),
         team: carenet_referral::names::of(state.inner.kind).team,
         pupil: r.child_name.clone(),
         state: zat_state(case.state),
@@ -363,16 +475,27 @@ pub(crate) async fn show(
             .as_ref()
             .map(|p| crate::href::path(&["plannen", p])),
         today: today(),
-        me: crate::staff_directory::choice_of(&state, &staff.actor.staff, &[])
+        me: crate::staff_directory::choice_of(state, &staff.actor.staff, &[])
             .await?
             .unwrap_or_else(|| staff.actor.staff.clone()),
-        staff_choices: crate::staff_directory::choices(&state, &[]).await?,
+        staff_choices: crate::staff_directory::choices(state, &[]).await?,
         owners,
         categories: action_categories(),
+        action_rows: (0..ACTION_ROWS).map(ActionInputs::row).collect(),
         member_rows: sent_ids
             .iter()
             .enumerate()
-            .map(|(i, p)| (i, p.clone(), labels::party_name(&state, p)))
+            .map(|(i, p)| {
+                let name = |what: &str| format!("member-{i}-{what}");
+                MemberInputs {
+                    party: p.clone(),
+                    name: labels::party_name(state, p),
+                    party_field: name("party"),
+                    role: name("role"),
+                    person: name("person"),
+                    consent: name("consent"),
+                }
+            })
             .collect(),
         memberships,
         meetings: case
@@ -388,9 +511,10 @@ pub(crate) async fn show(
             })
             .collect(),
         notice,
-        id,
-    });
-    Ok((jar, page).into_response())
+        id: id.to_owned(),
+        kept,
+        refused,
+    }))
 }
 
 /// `POST /zat/{id}/verspreiden`: send the case file to the chosen members.
@@ -431,6 +555,10 @@ pub(crate) async fn meet(
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
     let first = f("kind") == "first";
+    // The form row of each action and member sent: a refusal names them
+    // by their place in the plan.
+    let mut action_rows = Vec::new();
+    let mut member_rows = Vec::new();
     let plan = if first {
         let mut actions = Vec::new();
         for i in 0..8 {
@@ -438,6 +566,7 @@ pub(crate) async fn meet(
             if what.is_empty() {
                 continue;
             }
+            action_rows.push(i);
             actions.push(v1::CaseAction {
                 owner: f(&format!("action-{i}-owner")),
                 what,
@@ -455,6 +584,7 @@ pub(crate) async fn meet(
             if record.is_empty() {
                 continue;
             }
+            member_rows.push(i);
             members.push(v1::CaseMember {
                 party: party.to_owned(),
                 role: f(&format!("member-{i}-role")),
@@ -473,15 +603,26 @@ pub(crate) async fn meet(
                 ..Default::default()
             }]
         };
-        // The case coordinator is picked from the staff directory.
-        let coordinator = crate::staff_directory::resolve(&state, "coordinator", &f("coordinator"), &[])
-            .await?
-            .map_err(|unknown| {
-                Error::invalid(
-                    unknown.field,
-                    "Kies een medewerker uit de lijst bij \"Casusregisseur\": deze medewerker is niet bekend",
-                )
-            })?;
+        // The case coordinator is picked from the staff directory; an
+        // unknown person comes back as the page, the field marked.
+        let coordinator =
+            match crate::staff_directory::resolve(&state, "coordinator", &f("coordinator"), &[])
+                .await?
+            {
+                Ok(staff_id) => staff_id,
+                Err(unknown) => {
+                    let refused = Refused {
+                        status: axum::http::StatusCode::BAD_REQUEST,
+                        field: Some(unknown.field.to_owned()),
+                        message: unknown.message("Casusregisseur"),
+                        link: None,
+                        input: Some("coordinator".to_owned()),
+                    };
+                    let page = case_page(&state, &staff, &id, None, Some((pairs, refused.clone())))
+                        .await?;
+                    return Ok(refused.respond(page));
+                }
+            };
         Some(v1::ZatPlanOfAction {
             coordinator,
             reports_back: f("reports_back"),
@@ -505,7 +646,22 @@ pub(crate) async fn meet(
         plan,
         ..Default::default()
     };
-    let (_, plan_id) = zat::meet(&state.inner.store, &staff.actor, &id, meeting).await?;
+    let plan_id = match zat::meet(&state.inner.store, &staff.actor, &id, meeting).await {
+        Ok((_, plan_id)) => plan_id,
+        // The page again, with what was typed and the field marked.
+        Err(e) => {
+            let e = Error::from(e);
+            let code = e.code();
+            let mut refused =
+                crate::reasons::refusal(e)?.for_purpose(Purpose::CaseMembership, code);
+            refused.input = refused
+                .field
+                .as_deref()
+                .and_then(|f| meeting_input(f, &action_rows, &member_rows));
+            let page = case_page(&state, &staff, &id, None, Some((pairs, refused.clone()))).await?;
+            return Ok(refused.respond(page));
+        }
+    };
     match plan_id {
         Some(p) if first => Ok(done(
             &state,
