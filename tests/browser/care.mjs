@@ -159,6 +159,19 @@ try {
   await zc.fill('#member-0-person', 'J. Smit');
   await zc.selectOption('#member-0-consent', { index: 1 });
   await shot(zc, '52-zat-overleg');
+  // A case coordinator the staff directory does not know (typed, not
+  // picked): the same page again, everything typed kept, the field marked.
+  const me = await zc.inputValue('#coordinator');
+  await zc.fill('#coordinator', 'Piet Onbekend');
+  await zc.click('button:has-text("Overleg en plan vastleggen")');
+  await zc.waitForSelector('#fout-samenvatting');
+  check((await zc.textContent('#fout-samenvatting')).includes('Piet Onbekend is niet bekend'), 'chair: an unknown case coordinator is refused in Dutch');
+  check(await zc.getAttribute('#coordinator', 'aria-invalid') === 'true', 'chair: the case coordinator field is marked');
+  check(await zc.inputValue('#goal_text') === 'Sam is weer elke dag op school', 'chair: the goal typed is still there');
+  check(await zc.inputValue('#action-0-what') === 'Slaaponderzoek door de jeugdarts', 'chair: the actions typed are still there');
+  check(await zc.inputValue('#member-0-consent') !== '', 'chair: the member\'s consent chosen is still chosen');
+  await shot(zc, '52a-zat-overleg-geweigerd');
+  await zc.fill('#coordinator', me);
   await zc.click('button:has-text("Overleg en plan vastleggen")');
   check((await text(zc)).includes('het plan van aanpak staat klaar'), 'chair: meeting and plan recorded');
   const planUrl = zc.url();
