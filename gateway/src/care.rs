@@ -1516,4 +1516,42 @@ mod tests {
         );
         assert_eq!(end_reason("consent withdrawn"), "toestemming ingetrokken");
     }
+
+    #[test]
+    fn a_meeting_refusal_marks_the_row_the_plan_took_its_part_from() {
+        // Rows 0 and 2 were left empty: the plan's actions came from rows
+        // 1 and 3, its member from row 2.
+        let (actions, members) = ([1, 3], [2]);
+        let input = |field: &str| meeting_input(field, &actions, &members);
+        assert_eq!(
+            input("plan.actions[1].due_on").as_deref(),
+            Some("action-3-due")
+        );
+        assert_eq!(
+            input("plan.actions[0].what").as_deref(),
+            Some("action-1-what")
+        );
+        assert_eq!(input("plan.actions[0].goal").as_deref(), Some("goal_text"));
+        assert_eq!(
+            input("plan.members[0].consent_record").as_deref(),
+            Some("member-2-consent")
+        );
+        assert_eq!(
+            input("plan.members[0].person").as_deref(),
+            Some("member-2-person")
+        );
+        assert_eq!(
+            input("plan.goals[0].target_on").as_deref(),
+            Some("goal_target")
+        );
+        assert_eq!(input("plan.actions").as_deref(), Some("action-0-what"));
+        assert_eq!(input("held_on").as_deref(), Some("held_on"));
+        assert_eq!(
+            input("plan.evaluation_on").as_deref(),
+            Some("evaluation_on")
+        );
+        // Not on the form, or out of range: no input, the summary says it.
+        assert_eq!(input("plan.actions[5].what"), None);
+        assert_eq!(input("plan"), None);
+    }
 }

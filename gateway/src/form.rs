@@ -152,6 +152,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_kept_form_gives_back_only_its_own_fields() {
+        let pairs: Pairs = vec![
+            ("form_id".into(), "f-1".into()),
+            ("what".into(), "Gesprek <thuis>".into()),
+            ("owner".into(), "jgz-1".into()),
+        ];
+        let kept = Kept::of("actie-toevoegen", pairs);
+        assert_eq!(kept.value("actie-toevoegen", "what", ""), "Gesprek <thuis>");
+        assert_eq!(kept.value("doel-toevoegen", "text", "shown"), "shown");
+        assert!(kept.chose("actie-toevoegen", "owner", "jgz-1"));
+        assert!(!kept.chose("actie-toevoegen", "owner", "vo-1"));
+        assert!(!kept.chose("doel-toevoegen", "owner", "jgz-1"));
+        assert_eq!(kept.form_id("actie-toevoegen"), "f-1");
+        assert_ne!(kept.form_id("doel-toevoegen"), "f-1");
+        let none = Kept::default();
+        assert!(!none.is(""));
+        assert_eq!(none.value("", "what", "shown"), "shown");
+    }
+
+    #[test]
     fn only_short_clean_names_are_shown() {
         assert_eq!(shown_field("child_ref", "form"), "child_ref");
         assert_eq!(shown_field("note-3", "form"), "note-3");
