@@ -277,8 +277,8 @@ struct ZatCasePage {
     meeting_on: String,
     /// The members that have the case file, by name.
     sent: Vec<String>,
-    /// Partners that could still get it: (id, name).
-    candidates: Vec<(String, String)>,
+    /// Partners that could still get it: (id, name, checkbox id).
+    candidates: Vec<(String, String, String)>,
     first_meeting: bool,
     follow_up: bool,
     plan_href: Option<String>,
@@ -308,6 +308,9 @@ struct ZatCasePage {
 /// The meeting form's key on the page (the first meeting's or a
 /// follow-up's: the page shows one of them).
 const MEET: &str = "overleg";
+
+/// The form that sends the case file: its key.
+const DISTRIBUTE: &str = "verspreiden";
 
 /// How many action rows the first meeting's form has.
 const ACTION_ROWS: usize = 4;
@@ -415,7 +418,7 @@ async fn case_page(
     staff: &Staff,
     id: &str,
     notice: Option<String>,
-    kept: Option<(Pairs, Refused)>,
+    kept: Option<(&'static str, Pairs, Refused)>,
 ) -> Result<Response, Error> {
     let store = &state.inner.store;
     let case = zat::show(store, &staff.actor, id).await?;
@@ -428,7 +431,7 @@ async fn case_page(
                 .parties()
                 .filter(|p| matches!(p.kind, PartyKind::ZatPartner | PartyKind::Swv))
                 .filter(|p| !sent_ids.contains(&p.id.to_string()))
-                .map(|p| (p.id.to_string(), p.name.clone()))
+                .map(|p| (p.id.to_string(), p.name.clone(), format!("lid-{}", p.id)))
                 .collect()
         })
         .unwrap_or_default();
@@ -453,7 +456,7 @@ async fn case_page(
     .collect();
     let (kept, refused) = match kept {
         None => (Kept::default(), Refusal::none()),
-        Some((pairs, refused)) => (Kept::of(MEET, pairs), Refusal(Some(refused))),
+        Some((form, pairs, refused)) => (Kept::of(form, pairs), Refusal(Some(refused))),
     };
     Ok(render(&ZatCasePage {
         csrf: staff.session.csrf.clone(),
@@ -532,7 +535,22 @@ pub(crate) async fn distribute(
         .filter(|(k, _)| k == "members")
         .map(|(_, v)| v.clone())
         .collect();
-    zat::distribute(&state.inner.store, &staff.actor, &id, &members).await?;
+    if let Err(e) = zat::distribute(&state.inner.store, &staff.actor, &id, &members).await {
+        // The page again, the members chosen still checked, the one the
+        // consent does not cover marked.
+        let mut refused = crate::reasons::refusal(e.into())?;
+        refused.input = refused
+            .field
+            .as_deref()
+            .and_then(|f| f.strip_prefix("members["))
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| members.get(i))
+            .map(|party| format!("lid-{party}"));
+        let kept = (DISTRIBUTE, pairs, refused.clone());
+        let page = case_page(&state, &staff, &id, None, Some(kept)).await?;
+        return Ok(refused.respond(page));
+    }
     Ok(done(
         &state,
         jar,
@@ -618,8 +636,14 @@ pub(crate) async fn meet(
                         link: None,
                         input: Some("coordinator".to_owned()),
                     };
-                    let page = case_page(&state, &staff, &id, None, Some((pairs, refused.clone())))
-                        .await?;
+                    let page = case_page(
+                        &state,
+                        &staff,
+                        &id,
+                        None,
+                        Some((MEET, pairs, refused.clone())),
+                    )
+                    .await?;
                     return Ok(refused.respond(page));
                 }
             };
@@ -658,7 +682,14 @@ pub(crate) async fn meet(
                 .field
                 .as_deref()
                 .and_then(|f| meeting_input(f, &action_rows, &member_rows));
-            let page = case_page(&state, &staff, &id, None, Some((pairs, refused.clone()))).await?;
+            let page = case_page(
+                &state,
+                &staff,
+                &id,
+                None,
+                Some((MEET, pairs, refused.clone())),
+            )
+            .await?;
             return Ok(refused.respond(page));
         }
     };

@@ -2,7 +2,8 @@
 //! the real provider and the gateway: the ZAT's first meeting with an
 //! unknown case coordinator, or an action's date that is no date, comes
 //! back as the case page with everything typed and the field marked; so do
-//! an evaluation without its date and a "bijstellen" action without a due
+//! sending the case file to a party the consent does not name, an
+//! evaluation without its date and a "bijstellen" action without a due
 //! date. Each answers 400 with a Dutch sentence and none of the slices'
 //! English reasons; corrected, the same form goes through (post/redirect/get).
 
@@ -189,6 +190,27 @@ async fn refused_zat_plan_and_evaluation_forms_come_back_with_what_was_typed() -
     let case_path = format!("/zat/{case_id}");
     let (status, case_page) = page(&base, &case_path, &chair).await?;
     assert_eq!(status, 200, "{case_page}");
+    // Sending the case file to a party the guardians' consent does not
+    // name: the page again, that party still checked and marked.
+    let (status, html, _) = post(
+        &base,
+        &format!("{case_path}/verspreiden"),
+        &chair,
+        &[("csrf", csrf(&case_page)?), ("members", "swv".to_owned())],
+    )
+    .await?;
+    assert_eq!(status, 422, "{html}");
+    dutch_refusal(
+        &html,
+        "De gekozen toestemming geldt niet voor deze leerling, dit doel of deze ontvanger.",
+    );
+    let swv = tag(&html, "lid-swv");
+    assert!(
+        swv.contains(" checked") && swv.contains("aria-invalid=\"true\""),
+        "{swv}"
+    );
+    assert!(html.contains("href=\"/toestemming#vragen\""), "{html}");
+
     let goal = "Sam gaat weer <elke> dag naar school & blijft";
     let analysis = "Slaapprobleem; spanningen thuis.";
     let meeting = |coordinator: &str, row: usize, due: &str| {
