@@ -437,12 +437,12 @@ async fn case_page(
         .unwrap_or_default();
     let mut owners = vec![(
         state.inner.party.to_string(),
-        labels::party_name(&state, state.inner.party.as_str()),
+        labels::party_name(state, state.inner.party.as_str()),
     )];
     owners.extend(
         sent_ids
             .iter()
-            .map(|p| (p.clone(), labels::party_name(&state, p))),
+            .map(|p| (p.clone(), labels::party_name(state, p))),
     );
     let memberships = crate::consent::granted(
         state,
@@ -468,7 +468,7 @@ async fn case_page(
         meeting_on: labels::date_text(&r.meeting_on),
         sent: sent_ids
             .iter()
-            .map(|p| labels::party_name(&state, p))
+            .map(|p| labels::party_name(state, p))
             .collect(),
         candidates,
         first_meeting: case.state == zat::State::Distributed,
@@ -1075,12 +1075,12 @@ async fn plan_page(
     let open = p.header.status == "open";
     let me = store.party.as_str();
     // This party's staff, by name from its staff directory.
-    let names = crate::staff_directory::Names::load(&state).await?;
+    let names = crate::staff_directory::Names::load(state).await?;
     let (kept, refused) = kept_on_page(kept);
     Ok(render(&PlanPage {
         csrf: staff.session.csrf.clone(),
         base: crate::href::path(&["plannen", id]),
-        holder: labels::party_name(&state, me),
+        holder: labels::party_name(state, me),
         pupil: p.pupil.name.clone(),
         status: if open { "open" } else { "gesloten" },
         open,
@@ -1090,7 +1090,7 @@ async fn plan_page(
             .known(&p.header.reports_back)
             .unwrap_or_else(|| p.header.reports_back.clone()),
         evaluation_on: labels::date_text(&p.header.evaluation_on),
-        members: members(&state, &p.header.members),
+        members: members(state, &p.header.members),
         goals: goal_rows(&p.goals),
         tasks: p
             .tasks
@@ -1104,9 +1104,9 @@ async fn plan_page(
                 } else {
                     Some(Who::Coordinator)
                 };
-                let mut row = task_row(&state, t, who);
+                let mut row = task_row(state, t, who);
                 if t.owner == me && open {
-                    let cancel = task_row(&state, t, Some(Who::Coordinator)).steps;
+                    let cancel = task_row(state, t, Some(Who::Coordinator)).steps;
                     row.steps.extend(cancel);
                 }
                 row
@@ -1114,7 +1114,7 @@ async fn plan_page(
             .collect(),
         notes: note_rows(&p.notes),
         evaluations: evaluation_rows(&p.evaluations),
-        events: event_rows(&state, &p.events),
+        events: event_rows(state, &p.events),
         is_holder: true,
         today: today(),
         notice,
@@ -1270,7 +1270,7 @@ async fn view_page(
     Ok(render(&PlanPage {
         csrf: staff.session.csrf.clone(),
         base: here,
-        holder: labels::party_name(&state, holder),
+        holder: labels::party_name(state, holder),
         pupil: v
             .pupil
             .as_ref()
@@ -1278,17 +1278,17 @@ async fn view_page(
         status: if open { "open" } else { "gesloten" },
         open,
         // The holder's staff: its directory is not this party's.
-        coordinator: format!("medewerker van {}", labels::party_name(&state, holder)),
+        coordinator: format!("medewerker van {}", labels::party_name(state, holder)),
         reports_back: header.reports_back.clone(),
         evaluation_on: labels::date_text(&header.evaluation_on),
-        members: members(&state, &header.members),
+        members: members(state, &header.members),
         goals: goal_rows(&v.goals),
         tasks: v
             .tasks
             .iter()
             .map(|t| {
                 let who = (open && t.owner == me).then_some(Who::Owner);
-                let mut row = task_row(&state, t, who);
+                let mut row = task_row(state, t, who);
                 row.steps.retain(|(s, _, _)| *s != "cancel");
                 row.note = who.is_some()
                     && matches!(
@@ -1300,7 +1300,7 @@ async fn view_page(
             .collect(),
         notes: note_rows(&v.notes),
         evaluations: evaluation_rows(&v.evaluations),
-        events: event_rows(&state, &v.events),
+        events: event_rows(state, &v.events),
         is_holder: false,
         today: today(),
         notice,
