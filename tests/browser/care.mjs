@@ -208,6 +208,11 @@ try {
   // it waits for the coordinator as new, and shows on the plan's timeline.
   current = nurse;
   await nurse.goto(viewUrl);
+  // A note without text: the same page, the field marked, in Dutch.
+  await nurse.click('button:has-text("Notitie versturen")');
+  await nurse.waitForSelector('#fout-samenvatting');
+  check((await nurse.textContent('#fout-samenvatting')).includes('Vul de notitie in.'), 'JGZ: a note without text is refused in Dutch');
+  check(await nurse.getAttribute('#acties input[name="reason"]', 'aria-invalid') === 'true', 'JGZ: the note field is marked');
   await nurse.fill('#acties input[name="reason"]', 'Ouders houden een slaapdagboek bij');
   await nurse.click('button:has-text("Notitie versturen")');
   check((await text(nurse)).includes('Uw notitie is verstuurd'), 'JGZ: note sent');
