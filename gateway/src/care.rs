@@ -3,7 +3,10 @@
 //! with its plan of action) and one child, one plan (the coordinator's whole
 //! plan with its tasks and timeline; a member's view from its own node, with
 //! progress on its own tasks). Each handler calls the referral or caseplan
-//! slice with the signed-in actor; the slices check roles and consent.
+//! slice with the signed-in actor; the slices check roles and consent. A
+//! refused form (a referral, a meeting, the case file's members, an
+//! evaluation, a step or a note) comes back as its page with what was
+//! typed, the field marked and what to do in Dutch ([`crate::reasons`]).
 
 use askama::Template;
 use axum::extract::{Path, State};
