@@ -2,9 +2,9 @@
 //! the real provider and the gateway: the ZAT's first meeting with an
 //! unknown case coordinator, or an action's date that is no date, comes
 //! back as the case page with everything typed and the field marked; so do
-//! sending the case file to a party the consent does not name, an
-//! evaluation without its date and a "bijstellen" action without a due
-//! date. Each answers 400 with a Dutch sentence and none of the slices'
+//! sending the case file to a party the consent does not name, a step
+//! without its reason, an evaluation without its date and a "bijstellen"
+//! action without a due date. Each answers 400 with a Dutch sentence and none of the slices'
 //! English reasons; corrected, the same form goes through (post/redirect/get).
 
 use carenet_consent::{Category, Purpose};
@@ -302,6 +302,39 @@ async fn refused_zat_plan_and_evaluation_forms_come_back_with_what_was_typed() -
     // (c) An evaluation without its date: the plan's page again, the text
     // typed and the choice made still there.
     let (_, plan_page) = page(&base, &plan_path, &chair).await?;
+
+    // A step that needs a reason (cancelling the JGZ's action) without
+    // one: the plan's page again, that action's reason marked.
+    let step_action = plan_page
+        .split("action=\"")
+        .map(|rest| &rest[..rest.find('"').unwrap_or(0)])
+        .find(|a| a.contains("/taken/"))
+        .expect("a step form")
+        .to_owned();
+    let task = step_action
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, html, _) = post(
+        &base,
+        &step_action,
+        &chair,
+        &[
+            ("csrf", csrf(&plan_page)?),
+            ("version", hidden(&plan_page, "version")?),
+            ("reason", " ".to_owned()),
+            ("step", "cancel".to_owned()),
+        ],
+    )
+    .await?;
+    assert_eq!(status, 400, "{html}");
+    dutch_refusal(&html, "Vul de reden in.");
+    assert!(
+        tag(&html, &format!("reden-{task}")).contains("aria-invalid=\"true\""),
+        "{html}"
+    );
+    assert!(html.contains("gevraagd"), "the action still stands: {html}");
     let evaluated = "Slapen gaat beter; thuis nog onrust.";
     let evaluation = |held_on: &str| {
         vec![
