@@ -3,7 +3,10 @@
 //! with its plan of action) and one child, one plan (the coordinator's whole
 //! plan with its tasks and timeline; a member's view from its own node, with
 //! progress on its own tasks). Each handler calls the referral or caseplan
-//! slice with the signed-in actor; the slices check roles and consent.
+//! slice with the signed-in actor; the slices check roles and consent. A
+//! refused form (a referral, a meeting, the case file's members, an
+//! evaluation, a step or a note) comes back as its page with what was
+//! typed, the field marked and what to do in Dutch ([`crate::reasons`]).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -17,9 +20,10 @@ use carenet_fabric::PartyKind;
 use carenet_proto::v1;
 use carenet_referral::{izo, zat};
 
-use crate::form::{Form, Pairs, field, value};
+use crate::form::{Form, Kept, Pairs, field, value};
 use crate::href::filters;
 use crate::pages::{done, notice, render};
+use crate::reasons::{Refusal, Refused};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
 
@@ -120,7 +124,25 @@ struct ZatPage {
     /// Accepted registrations still waiting for that consent (pupil refs).
     waiting: Vec<String>,
     notice: Option<String>,
+    /// What a refused referral held, and why.
+    kept: Kept,
+    refused: Refusal,
 }
+
+/// The referral form's key on the page.
+const REFER: &str = "aanmelden";
+
+/// The referral form's inputs, by the slice's field names.
+const REFER_INPUTS: &[(&str, &str)] = &[
+    ("choice", "choice"),
+    ("izo_id", "choice"),
+    ("consent_record", "choice"),
+    ("child_ref", "choice"),
+    ("child_name", "child_name"),
+    ("meeting_on", "meeting_on"),
+    ("question", "question"),
+    ("background", "background"),
+];
 
 /// `GET /zat`: the chair's cases, and the pupils that can be referred.
 pub(crate) async fn index(
@@ -129,6 +151,18 @@ pub(crate) async fn index(
     jar: PrivateCookieJar,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, "/zat");
+    let page = zat_page(&state, &staff, notice, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The ZAT's page: as it stands, or with the refused referral `kept` as it
+/// was typed.
+async fn zat_page(
+    state: &AppState,
+    staff: &Staff,
+    notice: Option<String>,
+    kept: Option<(Pairs, Refused)>,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
     let cases = zat::list(store, &staff.actor)
         .await?
@@ -146,7 +180,7 @@ pub(crate) async fn index(
     let mut waiting = Vec::new();
     for (izo_id, child_ref) in zat::referrable(store, &staff.actor).await? {
         let granted =
-            crate::consent::granted(&state, &staff.actor, &child_ref, Some(Purpose::ReferToZat))
+            crate::consent::granted(state, &staff.actor, &child_ref, Some(Purpose::ReferToZat))
                 .await?;
         if granted.is_empty() {
             waiting.push(child_ref.clone());
@@ -156,15 +190,23 @@ pub(crate) async fn index(
             referrable.push((format!("{izo_id}:{record}"), format!("{child_ref}: {what}")));
         }
     }
-    let page = render(&ZatPage {
-        csrf: staff.session.csrf,
+    let (kept, refused) = match kept {
+        None => (Kept::default(), Refusal::none()),
+        Some((pairs, refused)) => (
+            Kept::of(REFER, pairs),
+            Refusal(Some(refused.at(REFER_INPUTS))),
+        ),
+    };
+    Ok(render(&ZatPage {
+        csrf: staff.session.csrf.clone(),
         terms: crate::terms::of(state.inner.kind),
         cases,
         referrable,
         waiting,
         notice,
-    });
-    Ok((jar, page).into_response())
+        kept,
+        refused,
+    }))
 }
 
 /// `POST /zat/aanmelden`: refer a pupil from the IZO under the guardians'
@@ -178,31 +220,45 @@ pub(crate) async fn refer(
 ) -> Result<Response, Error> {
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
-    let choice = f("choice");
-    let (izo_id, record) = choice
-        .split_once(':')
-        .ok_or_else(|| Error::invalid("choice", "choose a pupil with the guardians' consent"))?;
     let store = &state.inner.store;
-    let registration = izo::show(store, &staff.actor, izo_id).await?.registration;
-    let id = zat::refer(
-        store,
-        &staff.actor,
-        &state.inner.referral,
-        v1::ZatReferral {
-            id: f("form_id"),
-            child_ref: registration.child_ref,
-            child_name: f("child_name"),
-            child_birth_date: registration.child_birth_date,
-            origin: "izo".into(),
-            izo_id: izo_id.to_owned(),
-            question: f("question"),
-            background: f("background"),
-            consent_record: record.to_owned(),
-            meeting_on: f("meeting_on"),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let referred = async {
+        let choice = f("choice");
+        let (izo_id, record) = choice.split_once(':').ok_or_else(|| {
+            Error::invalid("choice", "choose a pupil with the guardians' consent")
+        })?;
+        let registration = izo::show(store, &staff.actor, izo_id).await?.registration;
+        let id = zat::refer(
+            store,
+            &staff.actor,
+            &state.inner.referral,
+            v1::ZatReferral {
+                id: f("form_id"),
+                child_ref: registration.child_ref,
+                child_name: f("child_name"),
+                child_birth_date: registration.child_birth_date,
+                origin: "izo".into(),
+                izo_id: izo_id.to_owned(),
+                question: f("question"),
+                background: f("background"),
+                consent_record: record.to_owned(),
+                meeting_on: f("meeting_on"),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok::<_, Error>(id)
+    }
+    .await;
+    let id = match referred {
+        Ok(id) => id,
+        // The page again, with what was typed and what to do.
+        Err(e) => {
+            let code = e.code();
+            let refused = crate::reasons::refusal(e)?.for_purpose(Purpose::ReferToZat, code);
+            let page = zat_page(&state, &staff, None, Some((pairs, refused.clone()))).await?;
+            return Ok(refused.respond(page));
+        }
+    };
     Ok(done(
         &state,
         jar,
@@ -224,8 +280,8 @@ struct ZatCasePage {
     meeting_on: String,
     /// The members that have the case file, by name.
     sent: Vec<String>,
-    /// Partners that could still get it: (id, name).
-    candidates: Vec<(String, String)>,
+    /// Partners that could still get it: (id, name, checkbox id).
+    candidates: Vec<(String, String, String)>,
     first_meeting: bool,
     follow_up: bool,
     plan_href: Option<String>,
@@ -240,13 +296,114 @@ struct ZatCasePage {
     /// Who an action can be for: (party id, name).
     owners: Vec<(String, String)>,
     categories: Vec<(&'static str, &'static str)>,
-    /// (index, party id, name) of each member that can join the plan.
-    member_rows: Vec<(usize, String, String)>,
+    /// The action rows of the first meeting's form.
+    action_rows: Vec<ActionInputs>,
+    /// Each member that can join the plan, with its row's inputs.
+    member_rows: Vec<MemberInputs>,
     /// Granted consents for case_membership: (record id, label).
     memberships: Vec<(String, String)>,
     /// (held on, decisions or review)
     meetings: Vec<(String, String)>,
     notice: Option<String>,
+    /// What a refused meeting form held, and why.
+    kept: Kept,
+    refused: Refusal,
+}
+
+/// The meeting form's key on the page (the first meeting's or a
+/// follow-up's: the page shows one of them).
+const MEET: &str = "overleg";
+
+/// The form that sends the case file: its key.
+const DISTRIBUTE: &str = "verspreiden";
+
+/// How many action rows the first meeting's form has.
+const ACTION_ROWS: usize = 4;
+
+/// An action row of the first meeting's form: its inputs' names, which are
+/// also their ids.
+struct ActionInputs {
+    /// From 1, as its legend counts.
+    n: usize,
+    owner: String,
+    what: String,
+    person: String,
+    due: String,
+    category: String,
+}
+
+impl ActionInputs {
+    fn row(i: usize) -> Self {
+        let name = |what: &str| format!("action-{i}-{what}");
+        ActionInputs {
+            n: i + 1,
+            owner: name("owner"),
+            what: name("what"),
+            person: name("person"),
+            due: name("due"),
+            category: name("category"),
+        }
+    }
+}
+
+/// A member row of the first meeting's form: the party and its inputs'
+/// names (also their ids).
+struct MemberInputs {
+    party: String,
+    name: String,
+    party_field: String,
+    role: String,
+    person: String,
+    consent: String,
+}
+
+/// The input of the meeting form a slice's `field` names: `rows[i]` is the
+/// form row of the plan's `i`th action, `members[i]` of its `i`th member.
+fn meeting_input(field: &str, actions: &[usize], members: &[usize]) -> Option<String> {
+    let field = field.strip_prefix("plan.").unwrap_or(field);
+    // `list[i].name` → (list, i, name)
+    let indexed = field.split_once('[').and_then(|(list, rest)| {
+        let (i, name) = rest.split_once("].")?;
+        Some((list, i.parse::<usize>().ok()?, name))
+    });
+    let id = match indexed {
+        Some(("actions", i, name)) => {
+            let row = *actions.get(i)?;
+            let input = match name {
+                "owner" => "owner",
+                "person" => "person",
+                "due_on" => "due",
+                "category" => "category",
+                // An action's goal is the plan's goal.
+                "goal" => return Some("goal_text".to_owned()),
+                _ => "what",
+            };
+            format!("action-{row}-{input}")
+        }
+        Some(("members", i, name)) => {
+            let row = *members.get(i)?;
+            let input = match name {
+                "role" => "role",
+                "person" => "person",
+                _ => "consent",
+            };
+            format!("member-{row}-{input}")
+        }
+        Some(("goals", _, name)) => match name {
+            "measure" => "goal_measure",
+            "target_on" => "goal_target",
+            _ => "goal_text",
+        }
+        .to_owned(),
+        Some(_) => return None,
+        None => match field {
+            "actions" => "action-0-what".to_owned(),
+            "held_on" | "analysis" | "needs" | "directions" | "decisions" | "review"
+            | "close_case" | "coordinator" | "reports_back" | "evaluation_on" => field.to_owned(),
+            _ => return None,
+        },
+    };
+    Some(id)
 }
 
 /// `GET /zat/{id}`: one case: its file, to whom it went, its meetings, and
@@ -258,8 +415,21 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, &crate::href::path(&["zat", &id]));
+    let page = case_page(&state, &staff, &id, notice, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The case's page: as it stands, or with the refused meeting form `kept`
+/// as it was typed (its refusal marks its input).
+async fn case_page(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    notice: Option<String>,
+    kept: Option<(&'static str, Pairs, Refused)>,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
-    let case = zat::show(store, &staff.actor, &id).await?;
+    let case = zat::show(store, &staff.actor, id).await?;
     let r = &case.referral;
     let sent_ids: Vec<String> = case.members.iter().map(|(p, _, _)| p.clone()).collect();
     let candidates = store
@@ -269,21 +439,21 @@ pub(crate) async fn show(
                 .parties()
                 .filter(|p| matches!(p.kind, PartyKind::ZatPartner | PartyKind::Swv))
                 .filter(|p| !sent_ids.contains(&p.id.to_string()))
-                .map(|p| (p.id.to_string(), p.name.clone()))
+                .map(|p| (p.id.to_string(), p.name.clone(), format!("lid-{}", p.id)))
                 .collect()
         })
         .unwrap_or_default();
     let mut owners = vec![(
         state.inner.party.to_string(),
-        labels::party_name(&state, state.inner.party.as_str()),
+        labels::party_name(state, state.inner.party.as_str()),
     )];
     owners.extend(
         sent_ids
             .iter()
-            .map(|p| (p.clone(), labels::party_name(&state, p))),
+            .map(|p| (p.clone(), labels::party_name(state, p))),
     );
     let memberships = crate::consent::granted(
-        &state,
+        state,
         &staff.actor,
         &r.child_ref,
         Some(Purpose::CaseMembership),
@@ -292,8 +462,12 @@ pub(crate) async fn show(
     .into_iter()
     .map(crate::consent::choice)
     .collect();
-    let page = render(&ZatCasePage {
-        csrf: staff.session.csrf,
+    let (kept, refused) = match kept {
+        None => (Kept::default(), Refusal::none()),
+        Some((form, pairs, refused)) => (Kept::of(form, pairs), Refusal(Some(refused))),
+    };
+    Ok(render(&ZatCasePage {
+        csrf: staff.session.csrf.clone(),
         team: carenet_referral::names::of(state.inner.kind).team,
         pupil: r.child_name.clone(),
         state: zat_state(case.state),
@@ -302,7 +476,7 @@ pub(crate) async fn show(
         meeting_on: labels::date_text(&r.meeting_on),
         sent: sent_ids
             .iter()
-            .map(|p| labels::party_name(&state, p))
+            .map(|p| labels::party_name(state, p))
             .collect(),
         candidates,
         first_meeting: case.state == zat::State::Distributed,
@@ -312,17 +486,28 @@ pub(crate) async fn show(
             .as_ref()
             .map(|p| crate::href::path(&["plannen", p])),
         today: today(),
-        me: crate::staff_directory::choice_of(&state, &staff.actor.staff, &[])
+        me: crate::staff_directory::choice_of(state, &staff.actor.staff, &[])
             .await?
             .unwrap_or_else(|| staff.actor.staff.clone()),
-        staff_choices: crate::staff_directory::choices(&state, &[]).await?,
-        person_choices: crate::my_actions::person_choices(&state).await?,
+        staff_choices: crate::staff_directory::choices(state, &[]).await?,
+        person_choices: crate::my_actions::person_choices(state).await?,
         owners,
         categories: action_categories(),
+        action_rows: (0..ACTION_ROWS).map(ActionInputs::row).collect(),
         member_rows: sent_ids
             .iter()
             .enumerate()
-            .map(|(i, p)| (i, p.clone(), labels::party_name(&state, p)))
+            .map(|(i, p)| {
+                let name = |what: &str| format!("member-{i}-{what}");
+                MemberInputs {
+                    party: p.clone(),
+                    name: labels::party_name(state, p),
+                    party_field: name("party"),
+                    role: name("role"),
+                    person: name("person"),
+                    consent: name("consent"),
+                }
+            })
             .collect(),
         memberships,
         meetings: case
@@ -338,9 +523,10 @@ pub(crate) async fn show(
             })
             .collect(),
         notice,
-        id,
-    });
-    Ok((jar, page).into_response())
+        id: id.to_owned(),
+        kept,
+        refused,
+    }))
 }
 
 /// `POST /zat/{id}/verspreiden`: send the case file to the chosen members.
@@ -358,7 +544,22 @@ pub(crate) async fn distribute(
         .filter(|(k, _)| k == "members")
         .map(|(_, v)| v.clone())
         .collect();
-    zat::distribute(&state.inner.store, &staff.actor, &id, &members).await?;
+    if let Err(e) = zat::distribute(&state.inner.store, &staff.actor, &id, &members).await {
+        // The page again, the members chosen still checked, the one the
+        // consent does not cover marked.
+        let mut refused = crate::reasons::refusal(e.into())?;
+        refused.input = refused
+            .field
+            .as_deref()
+            .and_then(|f| f.strip_prefix("members["))
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| members.get(i))
+            .map(|party| format!("lid-{party}"));
+        let kept = (DISTRIBUTE, pairs, refused.clone());
+        let page = case_page(&state, &staff, &id, None, Some(kept)).await?;
+        return Ok(refused.respond(page));
+    }
     Ok(done(
         &state,
         jar,
@@ -381,6 +582,10 @@ pub(crate) async fn meet(
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
     let first = f("kind") == "first";
+    // The form row of each action and member sent: a refusal names them
+    // by their place in the plan.
+    let mut action_rows = Vec::new();
+    let mut member_rows = Vec::new();
     let plan = if first {
         let mut actions = Vec::new();
         for i in 0..8 {
@@ -388,17 +593,37 @@ pub(crate) async fn meet(
             if what.is_empty() {
                 continue;
             }
-            // Who at this party does it: picked from the staff directory.
-            let person = crate::my_actions::resolve_person(
+            action_rows.push(i);
+            // Who at this party does it: picked from the staff directory;
+            // an unknown person comes back as the page, that row marked.
+            let person = match crate::my_actions::resolve_person(
                 &state,
                 "person",
                 &f(&format!("action-{i}-owner")),
                 &f(&format!("action-{i}-person")),
             )
             .await?
-            .map_err(|unknown| {
-                Error::invalid(unknown.field, crate::my_actions::unknown_message(&unknown))
-            })?;
+            {
+                Ok(person) => person,
+                Err(unknown) => {
+                    let refused = Refused {
+                        status: axum::http::StatusCode::BAD_REQUEST,
+                        field: Some(format!("actions[{}].person", actions.len())),
+                        message: crate::my_actions::unknown_message(&unknown),
+                        link: None,
+                        input: Some(format!("action-{i}-person")),
+                    };
+                    let page = case_page(
+                        &state,
+                        &staff,
+                        &id,
+                        None,
+                        Some((MEET, pairs, refused.clone())),
+                    )
+                    .await?;
+                    return Ok(refused.respond(page));
+                }
+            };
             actions.push(v1::CaseAction {
                 owner: f(&format!("action-{i}-owner")),
                 what,
@@ -417,6 +642,7 @@ pub(crate) async fn meet(
             if record.is_empty() {
                 continue;
             }
+            member_rows.push(i);
             members.push(v1::CaseMember {
                 party: party.to_owned(),
                 role: f(&format!("member-{i}-role")),
@@ -435,15 +661,32 @@ pub(crate) async fn meet(
                 ..Default::default()
             }]
         };
-        // The case coordinator is picked from the staff directory.
-        let coordinator = crate::staff_directory::resolve(&state, "coordinator", &f("coordinator"), &[])
-            .await?
-            .map_err(|unknown| {
-                Error::invalid(
-                    unknown.field,
-                    "Kies een medewerker uit de lijst bij \"Casusregisseur\": deze medewerker is niet bekend",
-                )
-            })?;
+        // The case coordinator is picked from the staff directory; an
+        // unknown person comes back as the page, the field marked.
+        let coordinator =
+            match crate::staff_directory::resolve(&state, "coordinator", &f("coordinator"), &[])
+                .await?
+            {
+                Ok(staff_id) => staff_id,
+                Err(unknown) => {
+                    let refused = Refused {
+                        status: axum::http::StatusCode::BAD_REQUEST,
+                        field: Some(unknown.field.to_owned()),
+                        message: unknown.message("Casusregisseur"),
+                        link: None,
+                        input: Some("coordinator".to_owned()),
+                    };
+                    let page = case_page(
+                        &state,
+                        &staff,
+                        &id,
+                        None,
+                        Some((MEET, pairs, refused.clone())),
+                    )
+                    .await?;
+                    return Ok(refused.respond(page));
+                }
+            };
         Some(v1::ZatPlanOfAction {
             coordinator,
             reports_back: f("reports_back"),
@@ -467,7 +710,29 @@ pub(crate) async fn meet(
         plan,
         ..Default::default()
     };
-    let (_, plan_id) = zat::meet(&state.inner.store, &staff.actor, &id, meeting).await?;
+    let plan_id = match zat::meet(&state.inner.store, &staff.actor, &id, meeting).await {
+        Ok((_, plan_id)) => plan_id,
+        // The page again, with what was typed and the field marked.
+        Err(e) => {
+            let e = Error::from(e);
+            let code = e.code();
+            let mut refused =
+                crate::reasons::refusal(e)?.for_purpose(Purpose::CaseMembership, code);
+            refused.input = refused
+                .field
+                .as_deref()
+                .and_then(|f| meeting_input(f, &action_rows, &member_rows));
+            let page = case_page(
+                &state,
+                &staff,
+                &id,
+                None,
+                Some((MEET, pairs, refused.clone())),
+            )
+            .await?;
+            return Ok(refused.respond(page));
+        }
+    };
     match plan_id {
         Some(p) if first => Ok(done(
             &state,
@@ -747,6 +1012,73 @@ struct PlanPage {
     is_holder: bool,
     today: String,
     notice: Option<String>,
+    /// What a refused form held (a step's reason, the evaluation), and why.
+    kept: Kept,
+    refused: Refusal,
+}
+
+/// Which form of a plan's page was sent.
+pub(crate) enum PlanForm {
+    Evaluation,
+    /// A step (or a note) on a task, by the task's id.
+    Step(String),
+}
+
+impl PlanForm {
+    /// Its key on the page, and its inputs by the slice's field names.
+    fn inputs(&self) -> (String, Vec<(&'static str, String)>) {
+        match self {
+            PlanForm::Evaluation => (
+                "evaluatie".to_owned(),
+                [
+                    ("held_on", "eval-held"),
+                    ("text", "eval-text"),
+                    ("outcome", "eval-outcome"),
+                    ("next_on", "eval-next"),
+                ]
+                .into_iter()
+                .map(|(f, i)| (f, i.to_owned()))
+                .collect(),
+            ),
+            PlanForm::Step(task) => (
+                step_key(task),
+                vec![("reason", step_input(task)), ("note", step_input(task))],
+            ),
+        }
+    }
+}
+
+fn step_key(task: &str) -> String {
+    format!("taak-{task}")
+}
+
+fn step_input(task: &str) -> String {
+    format!("reden-{task}")
+}
+
+impl TaskRow {
+    /// The key of its step form.
+    fn key(&self) -> String {
+        step_key(&self.id)
+    }
+
+    /// The id of its reason's input.
+    fn input(&self) -> String {
+        step_input(&self.id)
+    }
+}
+
+/// A refused form of a plan's page: the form with what was typed, and
+/// the refusal marking its field.
+fn kept_on_page(kept: Option<(PlanForm, Pairs, Refused)>) -> (Kept, Refusal) {
+    match kept {
+        None => (Kept::default(), Refusal::none()),
+        Some((form, pairs, refused)) => {
+            let (key, inputs) = form.inputs();
+            let inputs: Vec<(&str, &str)> = inputs.iter().map(|(f, i)| (*f, i.as_str())).collect();
+            (Kept::of(key, pairs), Refusal(Some(refused.at(&inputs))))
+        }
+    }
 }
 
 fn note_kind(kind: &str) -> String {
@@ -768,16 +1100,30 @@ pub(crate) async fn show_plan(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, &crate::href::path(&["plannen", &id]));
+    let page = plan_page(&state, &staff, &id, notice, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The holder's page of plan `id`: as it stands, or with the refused form
+/// `kept` as it was typed.
+async fn plan_page(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    notice: Option<String>,
+    kept: Option<(PlanForm, Pairs, Refused)>,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
-    let p = plan::show(store, &staff.actor, &id).await?;
+    let p = plan::show(store, &staff.actor, id).await?;
     let open = p.header.status == "open";
     let me = store.party.as_str();
     // This party's staff, by name from its staff directory.
-    let names = crate::staff_directory::Names::load(&state).await?;
-    let page = render(&PlanPage {
-        csrf: staff.session.csrf,
-        base: crate::href::path(&["plannen", &id]),
-        holder: labels::party_name(&state, me),
+    let names = crate::staff_directory::Names::load(state).await?;
+    let (kept, refused) = kept_on_page(kept);
+    Ok(render(&PlanPage {
+        csrf: staff.session.csrf.clone(),
+        base: crate::href::path(&["plannen", id]),
+        holder: labels::party_name(state, me),
         pupil: p.pupil.name.clone(),
         status: if open { "open" } else { "gesloten" },
         open,
@@ -787,7 +1133,7 @@ pub(crate) async fn show_plan(
             .known(&p.header.reports_back)
             .unwrap_or_else(|| p.header.reports_back.clone()),
         evaluation_on: labels::date_text(&p.header.evaluation_on),
-        members: members(&state, &p.header.members),
+        members: members(state, &p.header.members),
         goals: goal_rows(&p.goals),
         tasks: p
             .tasks
@@ -801,7 +1147,7 @@ pub(crate) async fn show_plan(
                 } else {
                     Some(Who::Coordinator)
                 };
-                let mut row = task_row(&state, t, who);
+                let mut row = task_row(state, t, who);
                 // A member's person is named only if this directory knows them.
                 if t.owner == me && !t.person.is_empty() {
                     row.person = names.of(&t.person);
@@ -809,7 +1155,7 @@ pub(crate) async fn show_plan(
                     row.person = name;
                 }
                 if t.owner == me && open {
-                    let cancel = task_row(&state, t, Some(Who::Coordinator)).steps;
+                    let cancel = task_row(state, t, Some(Who::Coordinator)).steps;
                     row.steps.extend(cancel);
                 }
                 row
@@ -817,12 +1163,13 @@ pub(crate) async fn show_plan(
             .collect(),
         notes: note_rows(&p.notes),
         evaluations: evaluation_rows(&p.evaluations),
-        events: event_rows(&state, &p.events),
+        events: event_rows(state, &p.events),
         is_holder: true,
         today: today(),
         notice,
-    });
-    Ok((jar, page).into_response())
+        kept,
+        refused,
+    }))
 }
 
 fn members(state: &AppState, members: &[v1::CaseMember]) -> Vec<(String, String, String, String)> {
@@ -879,7 +1226,13 @@ pub(crate) async fn step(
         Err(carenet_fabric::Error::Aborted(_)) => {
             Ok(done(&state, jar, &here, crate::plan_change::STALE))
         }
-        Err(e) => Err(e.into()),
+        // Refused (a step that needs a reason): the page again, with it.
+        Err(e) => {
+            let refused = crate::reasons::refusal(e.into())?;
+            let kept = (PlanForm::Step(task_id), pairs, refused.clone());
+            let page = plan_page(&state, &staff, &id, None, Some(kept)).await?;
+            Ok(refused.respond(page))
+        }
     }
 }
 
@@ -895,7 +1248,7 @@ pub(crate) async fn evaluate(
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
     let outcome = f("outcome");
-    plan::evaluate(
+    let evaluated = plan::evaluate(
         &state.inner.store,
         &staff.actor,
         &id,
@@ -907,7 +1260,14 @@ pub(crate) async fn evaluate(
             next_on: f("next_on"),
         },
     )
-    .await?;
+    .await;
+    if let Err(e) = evaluated {
+        // The page again, with the evaluation as it was typed.
+        let refused = crate::reasons::refusal(e.into())?;
+        let kept = (PlanForm::Evaluation, pairs, refused.clone());
+        let page = plan_page(&state, &staff, &id, None, Some(kept)).await?;
+        return Ok(refused.respond(page));
+    }
     // "Bijstellen" leads straight to where the plan is changed.
     if outcome == "adjust" {
         return Ok(done(
@@ -934,19 +1294,34 @@ pub(crate) async fn show_view(
     jar: PrivateCookieJar,
     Path((holder, id)): Path<(String, String)>,
 ) -> Result<Response, Error> {
-    let here = crate::href::path(&["deelname", &holder, &id]);
-    let (jar, notice) = notice(jar, &here);
+    let (jar, notice) = notice(jar, &crate::href::path(&["deelname", &holder, &id]));
+    let page = view_page(&state, &staff, &holder, &id, notice, None).await?;
+    Ok((jar, page).into_response())
+}
+
+/// This member's page of plan `id` held by `holder`: as it stands, or
+/// with the refused form `kept` as it was typed.
+async fn view_page(
+    state: &AppState,
+    staff: &Staff,
+    holder: &str,
+    id: &str,
+    notice: Option<String>,
+    kept: Option<(PlanForm, Pairs, Refused)>,
+) -> Result<Response, Error> {
+    let here = crate::href::path(&["deelname", holder, id]);
     let store = &state.inner.store;
-    let v = member::show(store, &staff.actor, &holder, &id).await?;
+    let v = member::show(store, &staff.actor, holder, id).await?;
     let me = store.party.as_str();
     let header = v.header.clone().unwrap_or_default();
     let open = header.status == "open";
     // A person named on this party's own action is one of its staff.
-    let names = crate::staff_directory::Names::load(&state).await?;
-    let page = render(&PlanPage {
-        csrf: staff.session.csrf,
+    let names = crate::staff_directory::Names::load(state).await?;
+    let (kept, refused) = kept_on_page(kept);
+    Ok(render(&PlanPage {
+        csrf: staff.session.csrf.clone(),
         base: here,
-        holder: labels::party_name(&state, &holder),
+        holder: labels::party_name(state, holder),
         pupil: v
             .pupil
             .as_ref()
@@ -954,17 +1329,17 @@ pub(crate) async fn show_view(
         status: if open { "open" } else { "gesloten" },
         open,
         // The holder's staff: its directory is not this party's.
-        coordinator: format!("medewerker van {}", labels::party_name(&state, &holder)),
+        coordinator: format!("medewerker van {}", labels::party_name(state, holder)),
         reports_back: header.reports_back.clone(),
         evaluation_on: labels::date_text(&header.evaluation_on),
-        members: members(&state, &header.members),
+        members: members(state, &header.members),
         goals: goal_rows(&v.goals),
         tasks: v
             .tasks
             .iter()
             .map(|t| {
                 let who = (open && t.owner == me).then_some(Who::Owner);
-                let mut row = task_row(&state, t, who);
+                let mut row = task_row(state, t, who);
                 if t.owner == me && !t.person.is_empty() {
                     row.person = names.of(&t.person);
                 }
@@ -979,12 +1354,13 @@ pub(crate) async fn show_view(
             .collect(),
         notes: note_rows(&v.notes),
         evaluations: evaluation_rows(&v.evaluations),
-        events: event_rows(&state, &v.events),
+        events: event_rows(state, &v.events),
         is_holder: false,
         today: today(),
         notice,
-    });
-    Ok((jar, page).into_response())
+        kept,
+        refused,
+    }))
 }
 
 /// The parts of a plan both the holder's page and a member's show.
@@ -1086,13 +1462,13 @@ pub(crate) async fn report(
         Err(carenet_fabric::Error::Aborted(_)) => {
             Ok(done(&state, jar, &here, crate::plan_change::STALE))
         }
-        Err(carenet_fabric::Error::InvalidArgument { field, .. }) if field == "note" => Ok(done(
-            &state,
-            jar,
-            &here,
-            "Niet verstuurd: schrijf eerst een toelichting bij de actie.",
-        )),
-        Err(e) => Err(e.into()),
+        // Refused (a note without text): the page again, with the form.
+        Err(e) => {
+            let refused = crate::reasons::refusal(e.into())?;
+            let kept = (PlanForm::Step(task_id), pairs, refused.clone());
+            let page = view_page(&state, &staff, &holder, &id, None, Some(kept)).await?;
+            Ok(refused.respond(page))
+        }
     }
 }
 
@@ -1224,5 +1600,43 @@ mod tests {
             "beëindigd door de casusregisseur: gezin verhuisd"
         );
         assert_eq!(end_reason("consent withdrawn"), "toestemming ingetrokken");
+    }
+
+    #[test]
+    fn a_meeting_refusal_marks_the_row_the_plan_took_its_part_from() {
+        // Rows 0 and 2 were left empty: the plan's actions came from rows
+        // 1 and 3, its member from row 2.
+        let (actions, members) = ([1, 3], [2]);
+        let input = |field: &str| meeting_input(field, &actions, &members);
+        assert_eq!(
+            input("plan.actions[1].due_on").as_deref(),
+            Some("action-3-due")
+        );
+        assert_eq!(
+            input("plan.actions[0].what").as_deref(),
+            Some("action-1-what")
+        );
+        assert_eq!(input("plan.actions[0].goal").as_deref(), Some("goal_text"));
+        assert_eq!(
+            input("plan.members[0].consent_record").as_deref(),
+            Some("member-2-consent")
+        );
+        assert_eq!(
+            input("plan.members[0].person").as_deref(),
+            Some("member-2-person")
+        );
+        assert_eq!(
+            input("plan.goals[0].target_on").as_deref(),
+            Some("goal_target")
+        );
+        assert_eq!(input("plan.actions").as_deref(), Some("action-0-what"));
+        assert_eq!(input("held_on").as_deref(), Some("held_on"));
+        assert_eq!(
+            input("plan.evaluation_on").as_deref(),
+            Some("evaluation_on")
+        );
+        // Not on the form, or out of range: no input, the summary says it.
+        assert_eq!(input("plan.actions[5].what"), None);
+        assert_eq!(input("plan"), None);
     }
 }

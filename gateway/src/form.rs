@@ -97,9 +97,79 @@ pub(crate) fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
     value(pairs, name).unwrap_or("")
 }
 
+/// What a refused form held, put back when its page comes again: which of
+/// the page's forms it was (a key the page gives each form) and its fields
+/// as typed. Templates read a field through [`Kept::value`] (else the
+/// form's own value), a choice through [`Kept::chose`]; askama escapes it.
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    form: String,
+    pairs: Pairs,
+}
+
+impl Kept {
+    /// The fields `pairs` of the page's form `form`.
+    pub fn of(form: impl Into<String>, pairs: Pairs) -> Self {
+        Kept {
+            form: form.into(),
+            pairs,
+        }
+    }
+
+    /// Whether form `form` came back refused.
+    pub fn is(&self, form: &str) -> bool {
+        !self.form.is_empty() && self.form == form
+    }
+
+    /// Field `name` of form `form` as typed, or `shown` (what the page
+    /// shows without a refusal).
+    pub fn value<'a>(&'a self, form: &str, name: &str, shown: &'a str) -> &'a str {
+        if self.is(form) {
+            field(&self.pairs, name)
+        } else {
+            shown
+        }
+    }
+
+    /// Whether option `option` of field `name` of form `form` is the one
+    /// chosen when it came back (else: none is, the first shows).
+    pub fn chose(&self, form: &str, name: &str, option: &str) -> bool {
+        self.is(form) && self.pairs.iter().any(|(k, v)| k == name && v == option)
+    }
+
+    /// The form's id: the refused form's own (so that, corrected and sent
+    /// twice, it still counts once), or a new one.
+    pub fn form_id(&self, form: &str) -> String {
+        match value(&self.pairs, "form_id") {
+            Some(id) if self.is(form) && !id.is_empty() => id.to_owned(),
+            _ => crate::pages::form_id(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_form_gives_back_only_its_own_fields() {
+        let pairs: Pairs = vec![
+            ("form_id".into(), "f-1".into()),
+            ("what".into(), "Gesprek <thuis>".into()),
+            ("owner".into(), "jgz-1".into()),
+        ];
+        let kept = Kept::of("actie-toevoegen", pairs);
+        assert_eq!(kept.value("actie-toevoegen", "what", ""), "Gesprek <thuis>");
+        assert_eq!(kept.value("doel-toevoegen", "text", "shown"), "shown");
+        assert!(kept.chose("actie-toevoegen", "owner", "jgz-1"));
+        assert!(!kept.chose("actie-toevoegen", "owner", "vo-1"));
+        assert!(!kept.chose("doel-toevoegen", "owner", "jgz-1"));
+        assert_eq!(kept.form_id("actie-toevoegen"), "f-1");
+        assert_ne!(kept.form_id("doel-toevoegen"), "f-1");
+        let none = Kept::default();
+        assert!(!none.is(""));
+        assert_eq!(none.value("", "what", "shown"), "shown");
+    }
 
     #[test]
     fn only_short_clean_names_are_shown() {

@@ -316,6 +316,10 @@ fn bare(field: &str) -> &str {
 
 /// A field as a sentence names it (with its article), in Dutch.
 pub(crate) fn label(field: &str) -> &'static str {
+    // The person named on a plan's action is who carries it out.
+    if field.starts_with("action") && bare(field) == "person" {
+        return "de uitvoerder";
+    }
     match bare(field) {
         "child_ref" | "leerling" => "het leerlingnummer",
         "child_birth_date" => "de geboortedatum",
@@ -331,14 +335,15 @@ pub(crate) fn label(field: &str) -> &'static str {
         "recipients" | "recipient" => "de ontvangers",
         "categories" => "de gegevens",
         "consent_record" | "consent" => "de toestemming",
-        "mentor" | "staff" | "owner" | "assignee" => "de medewerker",
+        "mentor" | "staff" | "assignee" => "de medewerker",
+        "owner" => "wie de actie uitvoert",
         "party" | "school" | "to" | "destination" => "de school of partner",
         "members" => "de deelnemers",
         "title" => "de titel",
         "goal" | "goals" => "het doel van het plan",
         "actions" | "action" => "de actie",
         "description" => "de omschrijving",
-        "due" | "due_on" | "target_date" => "de streefdatum",
+        "due" | "due_on" | "target_date" | "target_on" => "de streefdatum",
         "outcome" | "outcomes" => "de uitkomst",
         "decision" | "besluit" => "het besluit",
         "formulier" | "form" => "het formulier",
@@ -349,6 +354,26 @@ pub(crate) fn label(field: &str) -> &'static str {
         "advice" => "het advies",
         "version" => "de versie",
         "oso" => "het OSO-bestand",
+        // The plan of action and the ZAT's forms.
+        "what" => "de omschrijving van de actie",
+        "measure" => "de manier van meten",
+        "category" => "het soort gegevens",
+        "role" => "de rol",
+        "person" => "de contactpersoon",
+        "status" => "behaald of vervallen",
+        "next_on" => "de datum van de volgende evaluatie",
+        "evaluation_on" => "de evaluatiedatum",
+        "meeting_on" => "de datum van het overleg",
+        "coordinator" => "de casusregisseur",
+        "reports_back" => "de naam van wie terugkoppelt",
+        "analysis" => "de analyse",
+        "needs" => "de behoeften van de leerling",
+        "directions" => "de oplossingsrichtingen",
+        "decisions" => "de besluiten",
+        "review" => "de besproken voortgang",
+        "background" => "de achtergrond",
+        "child_name" => "de naam van de leerling",
+        "choice" | "izo_id" => "de leerling en de toestemming",
         _ => "een van de velden",
     }
 }

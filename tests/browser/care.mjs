@@ -163,6 +163,19 @@ try {
   await zc.fill('#member-0-person', 'J. Smit');
   await zc.selectOption('#member-0-consent', { index: 1 });
   await shot(zc, '52-zat-overleg');
+  // A case coordinator the staff directory does not know (typed, not
+  // picked): the same page again, everything typed kept, the field marked.
+  const me = await zc.inputValue('#coordinator');
+  await zc.fill('#coordinator', 'Piet Onbekend');
+  await zc.click('button:has-text("Overleg en plan vastleggen")');
+  await zc.waitForSelector('#fout-samenvatting');
+  check((await zc.textContent('#fout-samenvatting')).includes('Piet Onbekend is niet bekend'), 'chair: an unknown case coordinator is refused in Dutch');
+  check(await zc.getAttribute('#coordinator', 'aria-invalid') === 'true', 'chair: the case coordinator field is marked');
+  check(await zc.inputValue('#goal_text') === 'Sam is weer elke dag op school', 'chair: the goal typed is still there');
+  check(await zc.inputValue('#action-0-what') === 'Slaaponderzoek door de jeugdarts', 'chair: the actions typed are still there');
+  check(await zc.inputValue('#member-0-consent') !== '', 'chair: the member\'s consent chosen is still chosen');
+  await shot(zc, '52a-zat-overleg-geweigerd');
+  await zc.fill('#coordinator', me);
   await zc.click('button:has-text("Overleg en plan vastleggen")');
   check((await text(zc)).includes('het plan van aanpak staat klaar'), 'chair: meeting and plan recorded');
   const planUrl = zc.url();
@@ -200,6 +213,11 @@ try {
   // it waits for the coordinator as new, and shows on the plan's timeline.
   current = nurse;
   await nurse.goto(viewUrl);
+  // A note without text: the same page, the field marked, in Dutch.
+  await nurse.click('button:has-text("Notitie versturen")');
+  await nurse.waitForSelector('#fout-samenvatting');
+  check((await nurse.textContent('#fout-samenvatting')).includes('Vul de notitie in.'), 'JGZ: a note without text is refused in Dutch');
+  check(await nurse.getAttribute('#acties input[name="reason"]', 'aria-invalid') === 'true', 'JGZ: the note field is marked');
   await nurse.fill('#acties input[name="reason"]', 'Ouders houden een slaapdagboek bij');
   await nurse.click('button:has-text("Notitie versturen")');
   check((await text(nurse)).includes('Uw notitie is verstuurd'), 'JGZ: note sent');

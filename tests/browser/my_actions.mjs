@@ -61,7 +61,9 @@ try {
   };
   await add('Mentor Onbekend');
   let page = await text(zc);
-  check(page.includes('Niet opgeslagen') && page.includes('"Uitvoerder"'), 'coordinator: an unknown person is refused, the field named');
+  check(page.includes('Kies bij de uitvoerder een medewerker uit de lijst'), 'coordinator: an unknown person is refused, the field named');
+  check((await zc.getAttribute('#nieuwe-actie-uitvoerder', 'aria-invalid')) === 'true', 'coordinator: the Uitvoerder field is marked');
+  check((await zc.inputValue('#nieuwe-actie-uitvoerder')) === 'Mentor Onbekend' && (await zc.inputValue('#nieuwe-actie-wat')) === 'Dagelijkse check-in bij de mentor', 'coordinator: what was typed is kept');
   check(!page.includes('Dagelijkse check-in'), 'coordinator: nothing was added');
   const offered = await zc.locator('#uitvoerders option').evaluateAll((os) => os.map((o) => o.value));
   check(offered.includes('Mark de Wit (mentor)'), `coordinator: the picker offers the mentor by name (${offered.join(', ')})`);

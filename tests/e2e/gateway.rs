@@ -740,6 +740,7 @@ async fn a_zat_chair_a_guardian_and_a_partner_in_real_browsers() -> anyhow::Resu
         "51a-jgz-zat-dossiers",
         "51b-jgz-zat-dossier",
         "52-zat-overleg",
+        "52a-zat-overleg-geweigerd",
         "53a-jgz-zat-dossier-vervangen",
         "53-plan-van-aanpak",
         "54-jgz-plannen",

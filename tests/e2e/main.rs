@@ -28,6 +28,7 @@ mod handover;
 mod handover_cli;
 mod inzage;
 mod izo;
+mod kept_forms;
 mod large;
 mod migrations;
 mod my_actions;
