@@ -346,6 +346,24 @@ pub(crate) fn label(field: &str) -> &'static str {
         "advice" => "het advies",
         "version" => "de versie",
         "oso" => "het OSO-bestand",
+        // The IZO's forms.
+        "problem" => "het probleem",
+        "pupil_question" => "de hulpvraag",
+        "support_question" => "de begeleidingsvraag",
+        "support_requested" | "support" => "de gevraagde ondersteuning",
+        "support_other" => "de andere ondersteuning",
+        "not_informed_reason" => "de reden waarom de ouders niet op de hoogte zijn",
+        "analysis" => "de analyse",
+        "summary" => "de samenvatting",
+        "guardians_contact" => "wie de ouders informeert",
+        "zat_question" => "de vraag aan het ZAT",
+        "evaluation_on" => "de evaluatiedatum",
+        "belongs_in_tier2"
+        | "questions_clear"
+        | "tier1_exhausted"
+        | "guardians_and_pupil_informed" => "de toetsing",
+        "with" => "met wie het gesprek was",
+        "role" => "de rol",
         _ => "een van de velden",
     }
 }
