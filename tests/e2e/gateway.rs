@@ -710,6 +710,14 @@ async fn a_zat_chair_a_guardian_and_a_partner_in_real_browsers() -> anyhow::Resu
     let jgz = region.handle("jgz-1").store;
     let zc = Actor::new(vo.party.clone(), "zc-9", [Role::CareCoordinator])?;
     let child = "zat-pupil-1";
+    // The school's staff list: the IZO's mentor is picked from it by name.
+    let beheer = Actor::new(vo.party.clone(), "beheer-1", [Role::Admin])?;
+    carenet_gateway::staff_directory::import(
+        &vo,
+        &beheer,
+        "staff,name,roles,groups\nmentor-7,Mark de Wit,mentor,1b\n",
+    )
+    .await?;
     let (vo_listener, vo_base) = bind().await?;
     let (jgz_listener, jgz_base) = bind().await?;
     let (_provider, issuer) = provider(&[&vo_base, &jgz_base]).await?;
@@ -733,6 +741,7 @@ async fn a_zat_chair_a_guardian_and_a_partner_in_real_browsers() -> anyhow::Resu
     jgz_gw.stop().await;
     for shot in [
         "45-izo-aanmelden",
+        "45a-izo-onbekende-mentor",
         "46-izo-verslag",
         "50-ouders-toestemming-zat",
         "51-zat",
