@@ -3,7 +3,8 @@
 //! record what was said and agreed, share the record with the other school;
 //! send feedback ("how is the pupil doing") from a received dossier's page.
 //! Each handler calls the handover slice with the signed-in actor; the slice
-//! checks the role.
+//! checks the role. A refused form comes back as the same page with what
+//! was typed, the field marked and a Dutch sentence ([`crate::reasons`]).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use crate::form::{Form, Pairs};
 use crate::href::filters;
 use crate::pages::{done, notice, render};
+use crate::reasons::{Refusal, refusal};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
 
@@ -88,6 +90,60 @@ pub(crate) fn participant_label(
     }
 }
 
+/// What a refused plan form held, and why: the dossier's page or the
+/// digest shows it again.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PlanTyped {
+    /// Whether a refused form is put back (else the form's defaults).
+    pub kept: bool,
+    pub planned_on: String,
+    pub party: String,
+    pub role: String,
+    pub guardians: bool,
+    pub pupil: bool,
+    pub refused: Refusal,
+}
+
+impl PlanTyped {
+    fn of(form: &PlanForm, refused: crate::reasons::Refused) -> Self {
+        PlanTyped {
+            kept: true,
+            planned_on: form.planned_on.trim().to_owned(),
+            party: form.party.clone(),
+            role: form.role.clone(),
+            guardians: form.guardians.is_some(),
+            pupil: form.pupil.is_some(),
+            refused: Refusal(Some(refused)),
+        }
+    }
+
+    /// Whether the guardians take part: as typed, else yes.
+    pub fn with_guardians(&self) -> bool {
+        !self.kept || self.guardians
+    }
+
+    /// Whether the pupil takes part: as typed, else `default`.
+    pub fn with_pupil(&self, default: bool) -> bool {
+        if self.kept { self.pupil } else { default }
+    }
+
+    pub fn is_party(&self, party: &str) -> bool {
+        self.kept && self.party == party
+    }
+
+    pub fn is_role(&self, role: &str) -> bool {
+        self.kept && self.role == role
+    }
+}
+
+/// The plan form's inputs by the slice's field names.
+const PLAN_INPUTS: &[(&str, &str)] = &[
+    ("planned_on", "planned_on"),
+    ("party", "warm-party"),
+    ("party_id", "warm-party"),
+    ("role", "warm-role"),
+];
+
 #[derive(Deserialize)]
 pub(crate) struct PlanForm {
     #[serde(default)]
@@ -132,27 +188,48 @@ pub(crate) async fn plan(
     Form(form): Form<PlanForm>,
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
-    let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
-    let party = PartyId::parse("party", &form.party)?;
-    let mut participants = vec![
-        me(&staff.actor),
-        v1::Participant {
-            role: participant_role("role", &form.role)? as i32,
-            party_id: party.to_string(),
-            staff_ref: String::new(),
-        },
-    ];
-    participants.extend(form.family());
-    let warm_id = warm::plan_named(
-        &state.inner.store,
-        &staff.actor,
-        &form.form_id,
-        &id,
-        None,
-        participants,
-        planned_on,
-    )
-    .await?;
+    let planned = async {
+        let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
+        let party = PartyId::parse("party", &form.party)?;
+        let mut participants = vec![
+            me(&staff.actor),
+            v1::Participant {
+                role: participant_role("role", &form.role)? as i32,
+                party_id: party.to_string(),
+                staff_ref: String::new(),
+            },
+        ];
+        participants.extend(form.family());
+        Ok::<_, Error>(
+            warm::plan_named(
+                &state.inner.store,
+                &staff.actor,
+                &form.form_id,
+                &id,
+                None,
+                participants,
+                planned_on,
+            )
+            .await?,
+        )
+    }
+    .await;
+    let warm_id = match planned {
+        Ok(warm_id) => warm_id,
+        Err(e) => {
+            // The dossier's page again, with what was typed and what to do.
+            let refused = refusal(e)?.at(PLAN_INPUTS);
+            let page = crate::dossiers::page(
+                &state,
+                staff,
+                &id,
+                None,
+                PlanTyped::of(&form, refused.clone()),
+            )
+            .await?;
+            return Ok(refused.respond(page));
+        }
+    };
     Ok(done(
         &state,
         jar,
@@ -201,30 +278,47 @@ pub(crate) async fn plan_received(
     if item.sender == store.party.as_str() {
         return Err(Error::NotFound);
     }
-    let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
-    // The other side is the school that sent the dossier.
-    if form.party != item.sender {
-        return Err(Error::invalid("party", "the school that sent the dossier"));
+    let planned = async {
+        let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
+        // The other side is the school that sent the dossier.
+        if form.party != item.sender {
+            return Err(Error::invalid("party", "the school that sent the dossier"));
+        }
+        let mut participants = vec![
+            me(&staff.actor),
+            v1::Participant {
+                role: participant_role("role", &form.role)? as i32,
+                party_id: item.sender.clone(),
+                staff_ref: String::new(),
+            },
+        ];
+        participants.extend(form.family());
+        Ok(warm::plan_named(
+            store,
+            &staff.actor,
+            &form.form_id,
+            &item.document_id,
+            Some(route_between(&state, &item.sender)),
+            participants,
+            planned_on,
+        )
+        .await?)
     }
-    let mut participants = vec![
-        me(&staff.actor),
-        v1::Participant {
-            role: participant_role("role", &form.role)? as i32,
-            party_id: item.sender.clone(),
-            staff_ref: String::new(),
-        },
-    ];
-    participants.extend(form.family());
-    let warm_id = warm::plan_named(
-        store,
-        &staff.actor,
-        &form.form_id,
-        &item.document_id,
-        Some(route_between(&state, &item.sender)),
-        participants,
-        planned_on,
-    )
-    .await?;
+    .await;
+    let warm_id = match planned {
+        Ok(warm_id) => warm_id,
+        Err(e) => {
+            // The digest again, with what was typed and what to do.
+            let refused = refusal(e)?.at(PLAN_INPUTS);
+            let typed = crate::dossiers::Typed {
+                plan: PlanTyped::of(&form, refused.clone()),
+                refused: Refusal(Some(refused.clone())),
+                ..Default::default()
+            };
+            let page = crate::dossiers::digest_page(&state, staff, id, None, typed).await?;
+            return Ok(refused.respond(page));
+        }
+    };
     Ok(done(
         &state,
         jar,
@@ -495,6 +589,7 @@ pub(crate) async fn feedback(
         let typed = crate::dossiers::Typed {
             text: form.text,
             refused: crate::reasons::Refusal(Some(refused.clone())),
+            ..Default::default()
         };
         let page = if form.terug == "samenvatting" {
             crate::dossiers::digest_page(&state, staff, id, None, typed).await?
