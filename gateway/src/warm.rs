@@ -364,7 +364,18 @@ struct WarmPage {
     aftercare: String,
     /// The guardians' granted consents to share under: (record id, label).
     consents: Vec<(String, String)>,
+    /// The consent a refused share form had chosen.
+    chosen_consent: String,
+    refused: Refusal,
     notice: Option<String>,
+}
+
+/// What a refused form of the warm-handover page held: the record as typed
+/// (the agenda's notes by item), or the consent the share form chose.
+#[derive(Default)]
+struct WarmKept {
+    held: Option<(String, Vec<(usize, String)>, String, String, String)>,
+    consent: String,
 }
 
 /// `GET /warme-overdracht/{id}`: one of this school's handover
@@ -376,8 +387,30 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, &crate::href::path(&["warme-overdracht", &id]));
+    let page = warm_page(
+        &state,
+        &staff,
+        &id,
+        notice,
+        WarmKept::default(),
+        Refusal::none(),
+    )
+    .await?;
+    Ok((jar, page).into_response())
+}
+
+/// One handover conversation's page (`GET /warme-overdracht/{id}`), also
+/// as a refused form comes back on it: `kept` what it held, `refused` why.
+async fn warm_page(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    notice: Option<String>,
+    kept: WarmKept,
+    refused: Refusal,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
-    let (record, status) = warm::view(store, &staff.actor, &id).await?;
+    let (record, status) = warm::view(store, &staff.actor, id).await?;
     let held = status == "held";
     // Sharing needs the guardians' consent for the transfer, about the
     // pupil of this school's own dossier.
@@ -399,7 +432,7 @@ pub(crate) async fn show(
     };
     let consents = match own {
         Some(own) if held && others && may_share => crate::consent::granted(
-            &state,
+            state,
             &staff.actor,
             &own.child_ref,
             Some(Purpose::TransferDossier),
@@ -410,34 +443,50 @@ pub(crate) async fn show(
         .collect(),
         _ => Vec::new(),
     };
-    let dossier_href = back_to(&state, &record.dossier_id, own_dossier).await?;
-    let names = crate::staff_directory::Names::load(&state).await?;
-    let page = render(&WarmPage {
-        csrf: staff.session.csrf,
+    let dossier_href = back_to(state, &record.dossier_id, own_dossier).await?;
+    let names = crate::staff_directory::Names::load(state).await?;
+    let mut agenda: Vec<(usize, String, String)> = record
+        .agenda
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (i, a.topic.clone(), a.notes.clone()))
+        .collect();
+    let (mut held_on, mut minutes, mut agreements, mut aftercare) = (
+        record.held_on.clone(),
+        record.minutes,
+        record.agreements.join("\n"),
+        record.aftercare,
+    );
+    if let Some((on, notes, said, agreed, after)) = kept.held {
+        for (i, text) in notes {
+            if let Some(item) = agenda.get_mut(i) {
+                item.2 = text;
+            }
+        }
+        (held_on, minutes, agreements, aftercare) = (on, said, agreed, after);
+    }
+    Ok(render(&WarmPage {
+        csrf: staff.session.csrf.clone(),
         dossier_href,
         planned_on: labels::date_text(&record.planned_on),
-        held_on: record.held_on.clone(),
+        held_on,
         held,
         shareable: held && others && may_share,
         participants: record
             .participants
             .iter()
-            .map(|p| participant_label(&state, &names, p))
+            .map(|p| participant_label(state, &names, p))
             .collect(),
-        agenda: record
-            .agenda
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (i, a.topic.clone(), a.notes.clone()))
-            .collect(),
-        minutes: record.minutes,
-        agreements: record.agreements.join("\n"),
-        aftercare: record.aftercare,
+        agenda,
+        minutes,
+        agreements,
+        aftercare,
         consents,
+        chosen_consent: kept.consent,
+        refused,
         notice,
         id: record.id,
-    });
-    Ok((jar, page).into_response())
+    }))
 }
 
 /// `POST /warme-overdracht/{id}/vastleggen`: what was said (per agenda
@@ -452,32 +501,69 @@ pub(crate) async fn hold(
 ) -> Result<Response, Error> {
     let field = |name: &str| crate::form::field(&pairs, name);
     staff.check(field("csrf"), &headers, &state)?;
-    let held_on = match field("held_on").trim() {
-        "" => None,
-        d => Some(dossier::parse_date("held_on", d)?),
-    };
-    let mut notes = Vec::new();
-    for (k, v) in &pairs {
-        if let Some(i) = k.strip_prefix("note-") {
-            let i: usize = i
-                .parse()
-                .map_err(|_| Error::invalid(k.as_str(), "no such agenda item"))?;
-            notes.push((i, v.trim().to_owned()));
+    let recorded = async {
+        let held_on = match field("held_on").trim() {
+            "" => None,
+            d => Some(dossier::parse_date("held_on", d)?),
+        };
+        let mut notes = Vec::new();
+        for (k, v) in &pairs {
+            if let Some(i) = k.strip_prefix("note-") {
+                let i: usize = i
+                    .parse()
+                    .map_err(|_| Error::invalid(k.as_str(), "no such agenda item"))?;
+                notes.push((i, v.trim().to_owned()));
+            }
         }
+        let held = warm::Held {
+            held_on,
+            minutes: field("minutes").trim().to_owned(),
+            notes,
+            agreements: field("agreements")
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            aftercare: field("aftercare").trim().to_owned(),
+        };
+        warm::hold(&state.inner.store, &staff.actor, &id, held).await?;
+        Ok::<_, Error>(())
     }
-    let held = warm::Held {
-        held_on,
-        minutes: field("minutes").trim().to_owned(),
-        notes,
-        agreements: field("agreements")
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        aftercare: field("aftercare").trim().to_owned(),
-    };
-    warm::hold(&state.inner.store, &staff.actor, &id, held).await?;
+    .await;
+    if let Err(e) = recorded {
+        // The page again, with the record as typed.
+        let refused = refusal(e)?.at(&[
+            ("held_on", "held_on"),
+            ("minutes", "minutes"),
+            ("agreements", "agreements"),
+            ("aftercare", "aftercare"),
+        ]);
+        let notes = pairs
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("note-")?.parse().ok()?, v.clone())))
+            .collect();
+        let kept = WarmKept {
+            held: Some((
+                field("held_on").trim().to_owned(),
+                notes,
+                field("minutes").to_owned(),
+                field("agreements").to_owned(),
+                field("aftercare").to_owned(),
+            )),
+            consent: String::new(),
+        };
+        let page = warm_page(
+            &state,
+            &staff,
+            &id,
+            None,
+            kept,
+            Refusal(Some(refused.clone())),
+        )
+        .await?;
+        return Ok(refused.respond(page));
+    }
     Ok(done(
         &state,
         jar,
@@ -509,7 +595,7 @@ pub(crate) async fn share(
     let directory = store
         .directory()
         .ok_or_else(|| Error::Config("the node's directory is not cached".into()))?;
-    warm::share(
+    let shared = warm::share(
         store,
         directory,
         &staff.actor,
@@ -517,7 +603,32 @@ pub(crate) async fn share(
         &form.consent_record,
         None,
     )
-    .await?;
+    .await;
+    if let Err(e) = shared {
+        // The page again, the consent chosen, and what to do.
+        let e: Error = e.into();
+        let code = e.code();
+        let refused = refusal(e)?
+            .at(&[
+                ("consent_record", "share-consent"),
+                ("consent", "share-consent"),
+            ])
+            .for_purpose(Purpose::TransferDossier, code);
+        let kept = WarmKept {
+            held: None,
+            consent: form.consent_record.clone(),
+        };
+        let page = warm_page(
+            &state,
+            &staff,
+            &id,
+            None,
+            kept,
+            Refusal(Some(refused.clone())),
+        )
+        .await?;
+        return Ok(refused.respond(page));
+    }
     Ok(done(
         &state,
         jar,
