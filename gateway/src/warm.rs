@@ -374,8 +374,18 @@ struct WarmPage {
 /// (the agenda's notes by item), or the consent the share form chose.
 #[derive(Default)]
 struct WarmKept {
-    held: Option<(String, Vec<(usize, String)>, String, String, String)>,
+    held: Option<HeldTyped>,
     consent: String,
+}
+
+/// The record as a refused form held it.
+struct HeldTyped {
+    held_on: String,
+    /// The agenda's notes: (item, text).
+    notes: Vec<(usize, String)>,
+    minutes: String,
+    agreements: String,
+    aftercare: String,
 }
 
 /// `GET /warme-overdracht/{id}`: one of this school's handover
@@ -457,13 +467,18 @@ async fn warm_page(
         record.agreements.join("\n"),
         record.aftercare,
     );
-    if let Some((on, notes, said, agreed, after)) = kept.held {
-        for (i, text) in notes {
+    if let Some(typed) = kept.held {
+        for (i, text) in typed.notes {
             if let Some(item) = agenda.get_mut(i) {
                 item.2 = text;
             }
         }
-        (held_on, minutes, agreements, aftercare) = (on, said, agreed, after);
+        (held_on, minutes, agreements, aftercare) = (
+            typed.held_on,
+            typed.minutes,
+            typed.agreements,
+            typed.aftercare,
+        );
     }
     Ok(render(&WarmPage {
         csrf: staff.session.csrf.clone(),
@@ -544,13 +559,13 @@ pub(crate) async fn hold(
             .filter_map(|(k, v)| Some((k.strip_prefix("note-")?.parse().ok()?, v.clone())))
             .collect();
         let kept = WarmKept {
-            held: Some((
-                field("held_on").trim().to_owned(),
+            held: Some(HeldTyped {
+                held_on: field("held_on").trim().to_owned(),
                 notes,
-                field("minutes").to_owned(),
-                field("agreements").to_owned(),
-                field("aftercare").to_owned(),
-            )),
+                minutes: field("minutes").to_owned(),
+                agreements: field("agreements").to_owned(),
+                aftercare: field("aftercare").to_owned(),
+            }),
             consent: String::new(),
         };
         let page = warm_page(
