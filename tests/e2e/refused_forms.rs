@@ -163,6 +163,87 @@ async fn refused_forms_come_back_with_what_was_typed() -> anyhow::Result<()> {
     let stored = carenet_referral::izo::show(&vo, &zc_actor, &listed[0].id).await?;
     assert_eq!(stored.registration.mentor, "mentor-7");
 
+    // Accepting without the four checks: the triage comes back with the
+    // note as typed and the first check marked.
+    let (status, none, refused) = post(
+        &vo_base,
+        &format!("{to}/beoordelen"),
+        &zc,
+        &shown,
+        &[
+            ("decision", "accept"),
+            ("note", "Snel bespreken."),
+            ("questions_clear", "ja"),
+        ],
+    )
+    .await?;
+    assert_eq!((status, none), (400, None), "{refused}");
+    assert!(refused.contains("Controleer de toetsing"), "{refused}");
+    assert!(input(&refused, "t-belongs_in_tier2").contains("aria-invalid=\"true\""));
+    assert!(input(&refused, "t-questions_clear").contains("checked"));
+    assert!(refused.contains(">Snel bespreken.</textarea>"));
+    let checks = [
+        ("decision", "accept"),
+        ("belongs_in_tier2", "ja"),
+        ("questions_clear", "ja"),
+        ("tier1_exhausted", "ja"),
+        ("guardians_and_pupil_informed", "ja"),
+    ];
+    let (status, _, _) = post(
+        &vo_base,
+        &format!("{to}/beoordelen"),
+        &zc,
+        &refused,
+        &checks,
+    )
+    .await?;
+    assert_eq!(status, 303);
+    // The minutes: who informs the guardians is one of the school's staff.
+    let (_, shown) = page(&vo_base, &to, &zc).await?;
+    let today = carenet_consent::record::format_date(carenet_fabric::clock::today());
+    let minutes = |contact: &'static str| {
+        vec![
+            ("form_id", ""),
+            ("held_on", today.as_str()),
+            ("analysis", "Meer partijen nodig."),
+            ("summary", "Naar het ZAT."),
+            ("guardians_contact", contact),
+            ("zat_question", "Hoe verder?"),
+            ("outcomes", "zat"),
+            ("evaluation_on", "2030-01-01"),
+        ]
+    };
+    let (status, none, refused) = post(
+        &vo_base,
+        &format!("{to}/verslag"),
+        &zc,
+        &shown,
+        &minutes("Piet"),
+    )
+    .await?;
+    assert_eq!((status, none), (400, None), "{refused}");
+    assert!(
+        refused.contains("Kies een medewerker uit de lijst bij &#34;Wie informeert de ouders&#34;"),
+        "{refused}"
+    );
+    assert!(input(&refused, "m-guardians_contact").contains("aria-invalid=\"true\""));
+    assert!(refused.contains(">Meer partijen nodig.</textarea>"));
+    assert!(refused.contains("name=\"outcomes\" value=\"zat\" checked"));
+    let (status, _, _) = post(
+        &vo_base,
+        &format!("{to}/verslag"),
+        &zc,
+        &refused,
+        &minutes("Mark de Wit (mentor)"),
+    )
+    .await?;
+    assert_eq!(status, 303);
+    let (_, shown) = page(&vo_base, &to, &zc).await?;
+    assert!(
+        shown.contains("De ouders worden geïnformeerd door Mark de Wit."),
+        "{shown}"
+    );
+
     // 2. The warm handover's plan form: a date that is none comes back on
     // the dossier's page with the role and who takes part as chosen.
     let ib_jar = sign_in(&po_base, "/inloggen", "ib-1").await?;
@@ -184,7 +265,10 @@ async fn refused_forms_come_back_with_what_was_typed() -> anyhow::Result<()> {
     )
     .await?;
     assert_eq!((status, to), (400, None), "{refused}");
-    assert!(refused.contains("id=\"fout-samenvatting\""), "{refused}");
+    assert!(
+        refused.contains("Vul bij de datum een datum in (dd-mm-jjjj)."),
+        "{refused}"
+    );
     let date = input(&refused, "planned_on");
     assert!(
         date.contains("aria-invalid=\"true\"") && date.contains("value=\"2027-02-30\""),
