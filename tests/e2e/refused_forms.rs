@@ -289,6 +289,46 @@ async fn refused_forms_come_back_with_what_was_typed() -> anyhow::Result<()> {
             .is_empty(),
         "nothing planned"
     );
+    // Planned; its record with a date that is none keeps what was written.
+    let (status, to, _) = post(
+        &po_base,
+        &format!("{path}/warme-overdracht"),
+        &ib_jar,
+        &refused,
+        &[
+            ("form_id", ""),
+            ("planned_on", "2027-06-15"),
+            ("party", "vo-1"),
+            ("role", "mentor"),
+            ("guardians", "ja"),
+        ],
+    )
+    .await?;
+    assert_eq!(status, 303);
+    let warm = to.expect("to the conversation");
+    let (_, shown) = page(&po_base, &warm, &ib_jar).await?;
+    let (status, none, refused) = post(
+        &po_base,
+        &format!("{warm}/vastleggen"),
+        &ib_jar,
+        &shown,
+        &[
+            ("held_on", "2027-13-01"),
+            ("note-1", "Extra tijd bij toetsen"),
+            ("minutes", "Besproken: de overstap."),
+            ("agreements", "Mentor belt ouders in week 2"),
+        ],
+    )
+    .await?;
+    assert_eq!((status, none), (400, None), "{refused}");
+    assert!(input(&refused, "held_on").contains("aria-invalid=\"true\""));
+    for typed in [
+        ">Extra tijd bij toetsen</textarea>",
+        ">Besproken: de overstap.</textarea>",
+        ">Mentor belt ouders in week 2</textarea>",
+    ] {
+        assert!(refused.contains(typed), "{typed} in {refused}");
+    }
 
     // 3. The parent portal: a wrong code keeps the page, says what to do
     // in Dutch and names no child.
