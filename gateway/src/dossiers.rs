@@ -236,6 +236,9 @@ struct DossierPage {
     /// Who the conversation can be with: (party id, name).
     warm_parties: Vec<(String, String)>,
     their_roles: &'static [(&'static str, &'static str)],
+    /// The plan form as a refused one held it; `refused` why.
+    plan: crate::warm::PlanTyped,
+    refused: crate::reasons::Refusal,
     /// Whether this member of staff reads the feedback received.
     may_read_feedback: bool,
     /// Feedback from the schools it went to: (school, written on, text).
@@ -306,14 +309,18 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = crate::pages::notice(jar, &crate::href::path(&["dossiers", &id]));
-    Ok((jar, page(&state, staff, &id, notice).await?).into_response())
+    let page = page(&state, staff, &id, notice, Default::default()).await?;
+    Ok((jar, page).into_response())
 }
 
-async fn page(
+/// One outgoing dossier's page (`GET /dossiers/{id}`), also as a refused
+/// warm-handover plan form comes back on it (`plan`: what it held, why).
+pub(crate) async fn page(
     state: &AppState,
     staff: Staff,
     id: &str,
     notice: Option<String>,
+    plan: crate::warm::PlanTyped,
 ) -> Result<Response, Error> {
     let id = id.to_owned();
     let store = &state.inner.store;
@@ -488,6 +495,8 @@ async fn page(
         warm,
         warm_parties,
         their_roles: crate::warm::THEIR_ROLES,
+        refused: plan.refused.clone(),
+        plan,
         may_read_feedback,
         feedback,
         notice,
@@ -763,6 +772,8 @@ pub(crate) async fn received(
 pub(crate) struct Typed {
     pub text: String,
     pub refused: crate::reasons::Refusal,
+    /// The warm-handover plan form, when it came back refused.
+    pub plan: crate::warm::PlanTyped,
 }
 
 /// The received dossier's page (`GET /ontvangen/{id}`), also as a refused
@@ -1181,6 +1192,8 @@ struct DigestPage {
     /// This party's conversations about the dossier: (link, date, state).
     warm: Vec<(String, String, &'static str)>,
     their_roles: &'static [(&'static str, &'static str)],
+    /// The plan form as a refused one held it.
+    plan: crate::warm::PlanTyped,
     form_id: String,
 }
 
@@ -1273,6 +1286,7 @@ pub(crate) async fn digest_page(
         warm_with,
         warm,
         their_roles: crate::warm::THEIR_ROLES,
+        plan: typed.plan,
         form_id: crate::pages::form_id(),
     }))
 }

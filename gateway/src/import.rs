@@ -8,6 +8,11 @@
 //! WCAG 2.2.1). Jobs live in the gateway's memory, for their owner only,
 //! one running at a time per owner, and are forgotten an hour after they
 //! finish; what was imported is in the node.
+//!
+//! A refused upload (a file without its pupil, none at all, another import
+//! still running) comes back as the form with the route and the pupil
+//! numbers as typed, the field marked and a Dutch sentence; a browser never
+//! refills a file input, so the page says to choose the files again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -70,7 +75,10 @@ impl Jobs {
 #[template(path = "import.html")]
 struct ImportPage {
     csrf: String,
-    rows: Vec<usize>,
+    /// (row, pupil number as typed)
+    rows: Vec<(usize, String)>,
+    route: String,
+    refused: crate::reasons::Refusal,
 }
 
 #[derive(Template)]
@@ -109,8 +117,34 @@ pub(crate) async fn form(staff: Staff) -> Result<Response, Error> {
     require_compose(&staff)?;
     Ok(render(&ImportPage {
         csrf: staff.session.csrf,
-        rows: (0..ROWS).collect(),
+        rows: (0..ROWS).map(|i| (i, String::new())).collect(),
+        route: String::new(),
+        refused: crate::reasons::Refusal::none(),
     }))
+}
+
+/// The form again after a refused upload: the route and the pupil numbers
+/// as typed, the field marked, what to do.
+fn refused_form(
+    staff: &Staff,
+    route: String,
+    refs: Vec<String>,
+    err: Error,
+) -> Result<Response, Error> {
+    let mut refused = crate::reasons::refusal(err)?;
+    // A numbered row's field is its own input.
+    refused.input = refused
+        .field
+        .as_deref()
+        .filter(|f| f.starts_with("child_ref-") || f.starts_with("oso-") || *f == "route")
+        .map(str::to_owned);
+    let page = render(&ImportPage {
+        csrf: staff.session.csrf.clone(),
+        rows: refs.into_iter().enumerate().collect(),
+        route,
+        refused: crate::reasons::Refusal(Some(refused.clone())),
+    });
+    Ok(refused.respond(page))
 }
 
 /// `POST /dossiers/importeren` (multipart): the route, and rows of an OSO
@@ -159,31 +193,42 @@ pub(crate) async fn upload(
         }
     }
     staff.check(&csrf, &headers, &state)?;
-    let route = Route::parse("route", &route)?;
+    let typed = refs.clone();
+    let parsed = Route::parse("route", &route);
+    let route = match parsed {
+        Ok(r) => r,
+        Err(e) => return refused_form(&staff, route, typed, e.into()),
+    };
     let mut rows = Vec::new();
     for (i, file) in files.into_iter().enumerate() {
         match file {
             Some(_) if refs[i].is_empty() => {
-                return Err(Error::invalid(
+                let e = carenet_fabric::Error::invalid(
                     format!("child_ref-{i}"),
                     "name the pupil this file is for",
-                ));
+                )
+                .coded(carenet_fabric::Reason::Required);
+                return refused_form(&staff, route.as_str().to_owned(), typed, e.into());
             }
             Some((name, text)) => rows.push((name, text, std::mem::take(&mut refs[i]))),
             None => {}
         }
     }
     if rows.is_empty() {
-        return Err(Error::invalid("oso-1", "choose at least one OSO file"));
+        let e = carenet_fabric::Error::invalid("oso-0", "choose at least one OSO file")
+            .coded(carenet_fabric::Reason::Required);
+        return refused_form(&staff, route.as_str().to_owned(), typed, e.into());
     }
     let id = job_id()?;
     {
         let mut jobs = state.inner.imports.lock();
         let me = staff.actor.staff.as_str();
         if jobs.values().any(|j| j.owner == me && j.finished.is_none()) {
-            return Err(Error::Fabric(carenet_fabric::Error::precondition(
+            drop(jobs);
+            let e = carenet_fabric::Error::precondition(
                 "an import of yours is still running: wait until it is done",
-            )));
+            );
+            return refused_form(&staff, route.as_str().to_owned(), typed, e.into());
         }
         jobs.insert(
             id.clone(),

@@ -4,20 +4,74 @@
 //! 21-22) and the conversations with pupil and guardians. Each handler calls
 //! the referral slice with the signed-in actor; the slice checks the role.
 //! Pupil references travel in form bodies only.
+//!
+//! The people of this school the forms name (the pupil's mentor, who
+//! informs the guardians) are picked from the staff directory by name and
+//! stored as staff ids; a name it does not know is refused. A refused form
+//! comes back as the same page with what was typed, the field marked and a
+//! Dutch sentence ([`crate::reasons`]).
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
+use carenet_consent::Purpose;
+use carenet_fabric::Role;
 use carenet_proto::v1::{self, IzoConversationWith, IzoOutcome, IzoSupportKind, IzoTriageDecision};
 use carenet_referral::{izo, izo_meeting, names};
 
 use crate::form::{Form, Pairs, field, value};
 use crate::href::filters;
 use crate::pages::{done, notice, render};
+use crate::reasons::{Refusal, Refused, refusal};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
+
+/// Who the mentor field offers: the school's mentors (at a follow-up
+/// institution its SLBs) and teachers.
+fn mentor_fits(kind: carenet_fabric::PartyKind) -> Vec<Role> {
+    let mut fits = crate::dossiers::mentor_roles(kind);
+    fits.push(Role::Teacher);
+    fits
+}
+
+/// A "pick a person" field of these forms that named nobody the staff
+/// directory knows: refused on the page, input `input` marked.
+fn unknown_person(unknown: &crate::staff_directory::Unknown, label: &str, input: &str) -> Refused {
+    let message = if unknown.typed.is_empty() {
+        format!("Kies bij \"{label}\" een medewerker uit de lijst.")
+    } else {
+        unknown.message(label)
+    };
+    Refused {
+        status: StatusCode::BAD_REQUEST,
+        field: Some(unknown.field.to_owned()),
+        message,
+        link: None,
+        input: Some(input.to_owned()),
+    }
+}
+
+/// The staff id a person field names, or the refusal of the page. Someone
+/// who may not `rule` learns nothing of the directory: the text goes on to
+/// the slice, which refuses the role (audited).
+async fn pick_person(
+    state: &AppState,
+    staff: &Staff,
+    rule: &carenet_fabric::actor::Rule,
+    (field, label, input): (&'static str, &str, &str),
+    text: &str,
+    fits: &[Role],
+) -> Result<Result<String, Refused>, Error> {
+    if staff.actor.may(&state.inner.store.party, rule).is_err() {
+        return Ok(Ok(text.to_owned()));
+    }
+    Ok(crate::staff_directory::resolve(state, field, text, fits)
+        .await?
+        .map_err(|u| unknown_person(&u, label, input)))
+}
 
 /// The registration form's free-text fields: (name, label, rows).
 const REGISTRATION_TEXT: &[(&str, &str, u8)] = &[
@@ -125,6 +179,21 @@ const MINUTES_TEXT: &[(&str, &str, u8)] = &[
     ("summary", "Samenvatting", 3),
 ];
 
+/// The minutes' text inputs by the slice's field names.
+const MINUTES_INPUTS: [(&str, &str); 11] = [
+    ("analysis", "m-analysis"),
+    ("pupil_question", "m-pupil_question"),
+    ("support_question", "m-support_question"),
+    ("done_and_result", "m-done_and_result"),
+    ("opp", "m-opp"),
+    ("needs", "m-needs"),
+    ("group_offer", "m-group_offer"),
+    ("teacher_coaching", "m-teacher_coaching"),
+    ("zat_question", "m-zat_question"),
+    ("guardians_contact", "m-guardians_contact"),
+    ("summary", "m-summary"),
+];
+
 const OUTCOMES: &[(IzoOutcome, &str, &str)] = &[
     (
         IzoOutcome::TeacherCoaching,
@@ -169,6 +238,28 @@ pub(crate) struct RegistrationForm {
 }
 
 impl RegistrationForm {
+    /// A stored registration, its mentor shown as the picker offers them
+    /// ("Naam (rol)"; a name the directory does not know as stored).
+    async fn stored(state: &AppState, r: &v1::IzoRegistration) -> Result<Self, Error> {
+        let mut form = Self::of(r);
+        if let Some(choice) =
+            crate::staff_directory::choice_of(state, &r.mentor, &mentor_fits(state.inner.kind))
+                .await?
+        {
+            form.mentor = choice;
+        }
+        Ok(form)
+    }
+
+    /// What a refused form held, as it was typed.
+    fn typed(pairs: &Pairs, readonly_child: bool) -> Self {
+        RegistrationForm {
+            informed: field(pairs, "guardians_informed") != "nee",
+            readonly_child,
+            ..Self::of(&registration(pairs))
+        }
+    }
+
     fn of(r: &v1::IzoRegistration) -> Self {
         let mut copy = r.clone();
         let mut school = r.school.clone().unwrap_or_default();
@@ -217,7 +308,10 @@ struct IzoPage {
     rows: Vec<(String, String, &'static str, String)>,
     form: RegistrationForm,
     action: &'static str,
+    /// Whom the mentor field offers ("Naam (rol)").
+    mentor_choices: Vec<String>,
     notice: Option<String>,
+    refused: Refusal,
 }
 
 /// `GET /izo`: the registrations (a coordinator's: all; others: their own)
@@ -228,7 +322,21 @@ pub(crate) async fn index(
     jar: PrivateCookieJar,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, "/izo");
-    let staff_names = crate::staff_directory::Names::load(&state).await?;
+    let form = RegistrationForm::of(&v1::IzoRegistration::default());
+    let page = index_page(&state, &staff, form, notice, Refusal::none()).await?;
+    Ok((jar, page).into_response())
+}
+
+/// The registrations and the form (`GET /izo`), also as a refused
+/// registration comes back: with what was typed and why.
+async fn index_page(
+    state: &AppState,
+    staff: &Staff,
+    form: RegistrationForm,
+    notice: Option<String>,
+    refused: Refusal,
+) -> Result<Response, Error> {
+    let staff_names = crate::staff_directory::Names::load(state).await?;
     let rows = izo::list(&state.inner.store, &staff.actor)
         .await?
         .into_iter()
@@ -241,15 +349,31 @@ pub(crate) async fn index(
             )
         })
         .collect();
-    let page = render(&IzoPage {
-        csrf: staff.session.csrf,
+    Ok(render(&IzoPage {
+        csrf: staff.session.csrf.clone(),
         terms: crate::terms::of(state.inner.kind),
         rows,
-        form: RegistrationForm::of(&v1::IzoRegistration::default()),
+        form,
         action: "/izo/aanmelden",
+        mentor_choices: crate::staff_directory::choices(state, &mentor_fits(state.inner.kind))
+            .await?,
         notice,
-    });
-    Ok((jar, page).into_response())
+        refused,
+    }))
+}
+
+/// The registration form's inputs by the slice's field names.
+fn registration_inputs() -> Vec<(&'static str, &'static str)> {
+    let mut inputs = vec![
+        ("child_ref", "child_ref"),
+        ("child_birth_date", "child_birth_date"),
+        ("mentor", "mentor"),
+        ("not_informed_reason", "not_informed_reason"),
+        ("support_requested", "support"),
+        ("support_other", "support_other"),
+    ];
+    inputs.extend(REGISTRATION_TEXT.iter().map(|(name, _, _)| (*name, *name)));
+    inputs
 }
 
 fn registration(pairs: &Pairs) -> v1::IzoRegistration {
@@ -289,15 +413,48 @@ pub(crate) async fn register(
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, Error> {
     staff.check(field(&pairs, "csrf"), &headers, &state)?;
-    let id = izo::register(
-        &state.inner.store,
-        &staff.actor,
-        v1::IzoRegistration {
-            id: field(&pairs, "form_id").trim().to_owned(),
-            ..registration(&pairs)
-        },
-    )
-    .await?;
+    let typed = registration(&pairs);
+    let registered = async {
+        let mentor = match pick_person(
+            &state,
+            &staff,
+            &carenet_referral::roles::REGISTER,
+            ("mentor", "Mentor", "mentor"),
+            &typed.mentor,
+            &mentor_fits(state.inner.kind),
+        )
+        .await?
+        {
+            Ok(mentor) => mentor,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let id = izo::register(
+            &state.inner.store,
+            &staff.actor,
+            v1::IzoRegistration {
+                id: field(&pairs, "form_id").trim().to_owned(),
+                mentor,
+                ..typed.clone()
+            },
+        )
+        .await?;
+        Ok::<_, Error>(Ok(id))
+    }
+    .await;
+    let outcome = match registered {
+        Ok(outcome) => outcome,
+        Err(e) => Err(refusal(e)?.at(&registration_inputs())),
+    };
+    let id = match outcome {
+        Ok(id) => id,
+        Err(refused) => {
+            // The same page, with what was typed and what to do.
+            let form = RegistrationForm::typed(&pairs, false);
+            let page =
+                index_page(&state, &staff, form, None, Refusal(Some(refused.clone()))).await?;
+            return Ok(refused.respond(page));
+        }
+    };
     Ok(done(
         &state,
         jar,
@@ -324,12 +481,48 @@ struct IzoCasePage {
     answer_action: String,
     minutes_fields: &'static [(&'static str, &'static str, u8)],
     outcomes: Vec<(&'static str, &'static str)>,
-    /// (held on, summary, outcomes in words)
-    minutes: Vec<(String, String, String)>,
+    /// (held on, summary, outcomes in words, who informs the guardians)
+    minutes: Vec<(String, String, String, String)>,
     /// (held on, with whom, before/after, summary)
     conversations: Vec<(String, &'static str, &'static str, String)>,
     today: String,
+    /// Whom the mentor field and the "who informs the guardians" field
+    /// offer ("Naam (rol)").
+    mentor_choices: Vec<String>,
+    staff_choices: Vec<String>,
+    /// A refused form put back, and why.
+    kept: Kept,
+    refused: Refusal,
     notice: Option<String>,
+}
+
+/// A refused form of the registration's page, put back on it: which form
+/// (`beoordelen`, `verslag`, `gesprek`) and what it held.
+#[derive(Default)]
+struct Kept {
+    form: &'static str,
+    pairs: Pairs,
+}
+
+impl Kept {
+    /// What field `name` of form `form` held, if that form was refused.
+    fn v(&self, form: &str, name: &str) -> &str {
+        self.or(form, name, "")
+    }
+
+    /// [`Kept::v`], or `default` when that form was not refused.
+    fn or<'a>(&'a self, form: &str, name: &str, default: &'a str) -> &'a str {
+        if self.form == form {
+            field(&self.pairs, name)
+        } else {
+            default
+        }
+    }
+
+    /// Whether the refused form `form` had `value` chosen for `name`.
+    fn on(&self, form: &str, name: &str, value: &str) -> bool {
+        self.form == form && self.pairs.iter().any(|(k, v)| k == name && v == value)
+    }
 }
 
 fn with_text(w: i32) -> &'static str {
@@ -350,11 +543,36 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, &crate::href::path(&["izo", &id]));
+    let page = case_page(
+        &state,
+        &staff,
+        id,
+        notice,
+        Kept::default(),
+        None,
+        Refusal::none(),
+    )
+    .await?;
+    Ok((jar, page).into_response())
+}
+
+/// A registration's page (`GET /izo/{id}`), also as a refused form comes
+/// back on it: `kept` what a form held (`answer`: the registration as
+/// typed in the answer form), `refused` why.
+async fn case_page(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    notice: Option<String>,
+    kept: Kept,
+    answer: Option<RegistrationForm>,
+    refused: Refusal,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
     let case = izo::show(store, &staff.actor, &id).await?;
     let r = &case.registration;
     // This school's staff by name (a name typed in the form stays as it is).
-    let names = crate::staff_directory::Names::load(&state).await?;
+    let names = crate::staff_directory::Names::load(state).await?;
     let mut fields = vec![
         ("Leerling".to_owned(), r.child_ref.clone()),
         (
@@ -406,7 +624,7 @@ pub(crate) async fn show(
         };
         format!(
             "{decision} door {} op {}{}",
-            t.decided_by,
+            names.of(&t.decided_by),
             labels::date_text(&t.decided_on),
             if t.note.is_empty() {
                 String::new()
@@ -419,17 +637,23 @@ pub(crate) async fn show(
         .actor
         .may(&store.party, &carenet_referral::roles::TRIAGE)
         .is_ok();
+    let answering = matches!(case.state, izo::State::Returned | izo::State::DataRequested)
+        && (coordinator || r.registered_by == staff.actor.staff);
+    let answer = match answer {
+        Some(typed) if answering => Some(typed),
+        _ if answering => Some(RegistrationForm::stored(state, r).await?),
+        _ => None,
+    };
+    let kind = state.inner.kind;
     let page = render(&IzoCasePage {
-        csrf: staff.session.csrf,
-        internal: names::of(state.inner.kind).internal,
+        csrf: staff.session.csrf.clone(),
+        internal: names::of(kind).internal,
         state: state_text(case.state),
         fields,
         triage,
         can_triage: coordinator && case.state == izo::State::Registered,
         can_meet: coordinator && case.state == izo::State::Accepted,
-        answer: (matches!(case.state, izo::State::Returned | izo::State::DataRequested)
-            && (coordinator || r.registered_by == staff.actor.staff))
-            .then(|| RegistrationForm::of(r)),
+        answer,
         answer_action: crate::href::path(&["izo", &id, "antwoorden"]),
         minutes_fields: MINUTES_TEXT,
         outcomes: OUTCOMES.iter().map(|(_, c, w)| (*c, *w)).collect(),
@@ -447,6 +671,10 @@ pub(crate) async fn show(
                     labels::date_text(&m.held_on),
                     m.summary.clone(),
                     outcomes.join(", "),
+                    // A staff id by name; text typed before the picker as it is.
+                    names
+                        .known(&m.guardians_contact)
+                        .unwrap_or_else(|| m.guardians_contact.clone()),
                 )
             })
             .collect(),
@@ -463,10 +691,39 @@ pub(crate) async fn show(
             })
             .collect(),
         today: carenet_consent::record::format_date(carenet_fabric::clock::today()),
+        mentor_choices: crate::staff_directory::choices(state, &mentor_fits(kind)).await?,
+        staff_choices: crate::staff_directory::choices(state, &[]).await?,
+        kept,
+        refused,
         notice,
         id,
     });
-    Ok((jar, page).into_response())
+    Ok(page)
+}
+
+/// A refused form of registration `id`'s page: the page again with what
+/// the form (`form`) held, the field marked and what to do.
+async fn refused_case(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    form: &'static str,
+    pairs: Pairs,
+    refused: Refused,
+) -> Result<Response, Error> {
+    let answer = (form == "antwoorden").then(|| RegistrationForm::typed(&pairs, true));
+    let kept = Kept { form, pairs };
+    let page = case_page(
+        state,
+        staff,
+        id,
+        None,
+        kept,
+        answer,
+        Refusal(Some(refused.clone())),
+    )
+    .await?;
+    Ok(refused.respond(page))
 }
 
 /// `POST /izo/{id}/beoordelen`: the coordinator's triage.
@@ -479,29 +736,47 @@ pub(crate) async fn triage(
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, Error> {
     staff.check(field(&pairs, "csrf"), &headers, &state)?;
-    let decision = match field(&pairs, "decision") {
-        "accept" => IzoTriageDecision::Accept,
-        "return" => IzoTriageDecision::Return,
-        "request_data" => IzoTriageDecision::RequestData,
-        "bilateral" => IzoTriageDecision::Bilateral,
-        _ => return Err(Error::invalid("decision", "choose a decision")),
-    };
-    let checked = |name: &str| value(&pairs, name).is_some();
-    izo::triage(
-        &state.inner.store,
-        &staff.actor,
-        &id,
-        v1::IzoTriage {
-            decision: decision as i32,
-            belongs_in_tier2: checked("belongs_in_tier2"),
-            questions_clear: checked("questions_clear"),
-            tier1_exhausted: checked("tier1_exhausted"),
-            guardians_and_pupil_informed: checked("guardians_and_pupil_informed"),
-            note: field(&pairs, "note").trim().to_owned(),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let triaged = async {
+        let decision = match field(&pairs, "decision") {
+            "accept" => IzoTriageDecision::Accept,
+            "return" => IzoTriageDecision::Return,
+            "request_data" => IzoTriageDecision::RequestData,
+            "bilateral" => IzoTriageDecision::Bilateral,
+            _ => return Err(Error::invalid("decision", "choose a decision")),
+        };
+        let checked = |name: &str| value(&pairs, name).is_some();
+        izo::triage(
+            &state.inner.store,
+            &staff.actor,
+            &id,
+            v1::IzoTriage {
+                decision: decision as i32,
+                belongs_in_tier2: checked("belongs_in_tier2"),
+                questions_clear: checked("questions_clear"),
+                tier1_exhausted: checked("tier1_exhausted"),
+                guardians_and_pupil_informed: checked("guardians_and_pupil_informed"),
+                note: field(&pairs, "note").trim().to_owned(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = triaged {
+        let refused = refusal(e)?.at(&[
+            ("decision", "decision"),
+            ("note", "note"),
+            ("belongs_in_tier2", "t-belongs_in_tier2"),
+            ("questions_clear", "t-questions_clear"),
+            ("tier1_exhausted", "t-tier1_exhausted"),
+            (
+                "guardians_and_pupil_informed",
+                "t-guardians_and_pupil_informed",
+            ),
+        ]);
+        return refused_case(&state, &staff, id, "beoordelen", pairs, refused).await;
+    }
     Ok(done(
         &state,
         jar,
@@ -521,6 +796,26 @@ pub(crate) async fn minutes(
 ) -> Result<Response, Error> {
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
+    // Who informs the guardians: one of this school's staff, by name.
+    let contact = match pick_person(
+        &state,
+        &staff,
+        &carenet_referral::roles::TRIAGE,
+        (
+            "guardians_contact",
+            "Wie informeert de ouders",
+            "m-guardians_contact",
+        ),
+        &f("guardians_contact"),
+        &[],
+    )
+    .await?
+    {
+        Ok(contact) => contact,
+        Err(refused) => {
+            return refused_case(&state, &staff, id, "verslag", pairs, refused).await;
+        }
+    };
     let mut m = v1::IzoMinutes {
         held_on: f("held_on"),
         present: f("present")
@@ -565,7 +860,21 @@ pub(crate) async fn minutes(
         };
         *slot = v;
     }
-    izo_meeting::record(&state.inner.store, &staff.actor, &id, m).await?;
+    m.guardians_contact = contact;
+    if let Err(e) = izo_meeting::record(&state.inner.store, &staff.actor, &id, m).await {
+        let code = e.code();
+        let mut inputs = vec![
+            ("held_on", "held_on"),
+            ("evaluation_on", "evaluation_on"),
+            ("outcomes", "outcomes"),
+            ("present", "present"),
+        ];
+        inputs.extend(MINUTES_INPUTS);
+        let refused = refusal(e.into())?
+            .at(&inputs)
+            .for_purpose(Purpose::DiscussInIzo, code);
+        return refused_case(&state, &staff, id, "verslag", pairs, refused).await;
+    }
     Ok(done(
         &state,
         jar,
@@ -591,7 +900,7 @@ pub(crate) async fn conversation(
         "both" => IzoConversationWith::Both,
         _ => IzoConversationWith::Unspecified,
     };
-    izo_meeting::converse(
+    let conversed = izo_meeting::converse(
         &state.inner.store,
         &staff.actor,
         &id,
@@ -604,7 +913,15 @@ pub(crate) async fn conversation(
             ..Default::default()
         },
     )
-    .await?;
+    .await;
+    if let Err(e) = conversed {
+        let refused = refusal(e.into())?.at(&[
+            ("held_on", "c-held"),
+            ("with", "c-with"),
+            ("summary", "c-summary"),
+        ]);
+        return refused_case(&state, &staff, id, "gesprek", pairs, refused).await;
+    }
     Ok(done(
         &state,
         jar,
@@ -624,7 +941,33 @@ pub(crate) async fn answer(
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, Error> {
     staff.check(field(&pairs, "csrf"), &headers, &state)?;
-    izo::answer(&state.inner.store, &staff.actor, &id, registration(&pairs)).await?;
+    let typed = registration(&pairs);
+    let mentor = match pick_person(
+        &state,
+        &staff,
+        &carenet_referral::roles::REGISTER,
+        ("mentor", "Mentor", "mentor"),
+        &typed.mentor,
+        &mentor_fits(state.inner.kind),
+    )
+    .await?
+    {
+        Ok(mentor) => mentor,
+        Err(refused) => {
+            return refused_case(&state, &staff, id, "antwoorden", pairs, refused).await;
+        }
+    };
+    let answered = izo::answer(
+        &state.inner.store,
+        &staff.actor,
+        &id,
+        v1::IzoRegistration { mentor, ..typed },
+    )
+    .await;
+    if let Err(e) = answered {
+        let refused = refusal(e.into())?.at(&registration_inputs());
+        return refused_case(&state, &staff, id, "antwoorden", pairs, refused).await;
+    }
     Ok(done(
         &state,
         jar,

@@ -73,6 +73,9 @@ struct HomePage {
     /// E-mail notifications: off (`None`), or the guardian's choice (none
     /// inside: their login gave no address).
     mail: Option<Option<&'static str>>,
+    /// The code a refused link form held, and why it was refused.
+    code: String,
+    refused: crate::reasons::Refusal,
 }
 
 /// How the portal names a child: the first name from a dossier about them,
@@ -108,6 +111,26 @@ pub(crate) async fn home(
     let Some(session) = GuardianSession::of(&state, &jar).await? else {
         return Ok(render(&LoginPage));
     };
+    home_page(
+        &state,
+        &session,
+        &notice.m,
+        String::new(),
+        crate::reasons::Refusal::none(),
+    )
+    .await
+}
+
+/// The portal's start page (`GET /ouders`), also as a refused code comes
+/// back on it: `m` the notice of the last action, `code` what was typed,
+/// `refused` why.
+async fn home_page(
+    state: &AppState,
+    session: &GuardianSession,
+    m: &str,
+    code: String,
+    refused: crate::reasons::Refusal,
+) -> Result<Response, Error> {
     let guardian = session.guardian(&state.inner.party);
     let store = &state.inner.store;
     let mut children = Vec::new();
@@ -122,7 +145,7 @@ pub(crate) async fn home(
             LinkState::Active if l.linked_as == Invitee::Pupil => own = Some(i + 1),
             LinkState::Active => {
                 let link = portal::linked(store, &guardian, &l.child_ref).await?;
-                children.push((i + 1, child_name(&state, &link).await));
+                children.push((i + 1, child_name(state, &link).await));
             }
             LinkState::Revoked { at_ms, reason } => ended.push((date_of(at_ms), reason)),
             LinkState::Lapsed { at_ms } => ended.push((
@@ -131,7 +154,7 @@ pub(crate) async fn home(
             )),
         }
     }
-    let notice = match notice.m.as_str() {
+    let notice = match m {
         "gekoppeld" if own.is_some() && children.is_empty() => {
             Some("Je bent gekoppeld aan je eigen gegevens.")
         }
@@ -172,14 +195,16 @@ pub(crate) async fn home(
         }
     };
     Ok(render(&HomePage {
-        csrf: session.csrf,
-        name: session.name,
+        csrf: session.csrf.clone(),
+        name: session.name.clone(),
         children,
         own,
         ended,
         notice,
         waiting: crate::notify::waiting::grouped(&items),
         mail,
+        code,
+        refused,
     }))
 }
 
@@ -315,7 +340,20 @@ pub(crate) async fn redeem(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, Error> {
     parent.check(&form.csrf, &headers, &state)?;
-    portal::redeem(&state.inner.store, &parent.guardian, &form.code).await?;
+    if let Err(e) = portal::redeem(&state.inner.store, &parent.guardian, &form.code).await {
+        // The start page again, the code as typed and what to do (the
+        // refusal names no child: it says only that the code does not work).
+        let refused = crate::reasons::refusal(e.into())?.at(&[("code", "code")]);
+        let page = home_page(
+            &state,
+            &parent.session,
+            "",
+            form.code.trim().chars().take(64).collect(),
+            crate::reasons::Refusal(Some(refused.clone())),
+        )
+        .await?;
+        return Ok(refused.respond(page));
+    }
     Ok(Redirect::to("/ouders?m=gekoppeld").into_response())
 }
 

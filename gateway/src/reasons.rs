@@ -374,6 +374,21 @@ pub(crate) fn label(field: &str) -> &'static str {
         "background" => "de achtergrond",
         "child_name" => "de naam van de leerling",
         "choice" | "izo_id" => "de leerling en de toestemming",
+        // The IZO's forms.
+        "problem" => "het probleem",
+        "pupil_question" => "de hulpvraag",
+        "support_question" => "de begeleidingsvraag",
+        "support_requested" | "support" => "de gevraagde ondersteuning",
+        "support_other" => "de andere ondersteuning",
+        "not_informed_reason" => "de reden waarom de ouders niet op de hoogte zijn",
+        "summary" => "de samenvatting",
+        "guardians_contact" => "wie de ouders informeert",
+        "zat_question" => "de vraag aan het ZAT",
+        "belongs_in_tier2"
+        | "questions_clear"
+        | "tier1_exhausted"
+        | "guardians_and_pupil_informed" => "de toetsing",
+        "with" => "met wie het gesprek was",
         _ => "een van de velden",
     }
 }

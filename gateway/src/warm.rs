@@ -3,7 +3,8 @@
 //! record what was said and agreed, share the record with the other school;
 //! send feedback ("how is the pupil doing") from a received dossier's page.
 //! Each handler calls the handover slice with the signed-in actor; the slice
-//! checks the role.
+//! checks the role. A refused form comes back as the same page with what
+//! was typed, the field marked and a Dutch sentence ([`crate::reasons`]).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use crate::form::{Form, Pairs};
 use crate::href::filters;
 use crate::pages::{done, notice, render};
+use crate::reasons::{Refusal, refusal};
 use crate::session::Staff;
 use crate::{AppState, Error, labels};
 
@@ -88,6 +90,60 @@ pub(crate) fn participant_label(
     }
 }
 
+/// What a refused plan form held, and why: the dossier's page or the
+/// digest shows it again.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PlanTyped {
+    /// Whether a refused form is put back (else the form's defaults).
+    pub kept: bool,
+    pub planned_on: String,
+    pub party: String,
+    pub role: String,
+    pub guardians: bool,
+    pub pupil: bool,
+    pub refused: Refusal,
+}
+
+impl PlanTyped {
+    fn of(form: &PlanForm, refused: crate::reasons::Refused) -> Self {
+        PlanTyped {
+            kept: true,
+            planned_on: form.planned_on.trim().to_owned(),
+            party: form.party.clone(),
+            role: form.role.clone(),
+            guardians: form.guardians.is_some(),
+            pupil: form.pupil.is_some(),
+            refused: Refusal(Some(refused)),
+        }
+    }
+
+    /// Whether the guardians take part: as typed, else yes.
+    pub fn with_guardians(&self) -> bool {
+        !self.kept || self.guardians
+    }
+
+    /// Whether the pupil takes part: as typed, else `default`.
+    pub fn with_pupil(&self, default: bool) -> bool {
+        if self.kept { self.pupil } else { default }
+    }
+
+    pub fn is_party(&self, party: &str) -> bool {
+        self.kept && self.party == party
+    }
+
+    pub fn is_role(&self, role: &str) -> bool {
+        self.kept && self.role == role
+    }
+}
+
+/// The plan form's inputs by the slice's field names.
+const PLAN_INPUTS: &[(&str, &str)] = &[
+    ("planned_on", "planned_on"),
+    ("party", "warm-party"),
+    ("party_id", "warm-party"),
+    ("role", "warm-role"),
+];
+
 #[derive(Deserialize)]
 pub(crate) struct PlanForm {
     #[serde(default)]
@@ -132,27 +188,48 @@ pub(crate) async fn plan(
     Form(form): Form<PlanForm>,
 ) -> Result<Response, Error> {
     staff.check(&form.csrf, &headers, &state)?;
-    let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
-    let party = PartyId::parse("party", &form.party)?;
-    let mut participants = vec![
-        me(&staff.actor),
-        v1::Participant {
-            role: participant_role("role", &form.role)? as i32,
-            party_id: party.to_string(),
-            staff_ref: String::new(),
-        },
-    ];
-    participants.extend(form.family());
-    let warm_id = warm::plan_named(
-        &state.inner.store,
-        &staff.actor,
-        &form.form_id,
-        &id,
-        None,
-        participants,
-        planned_on,
-    )
-    .await?;
+    let planned = async {
+        let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
+        let party = PartyId::parse("party", &form.party)?;
+        let mut participants = vec![
+            me(&staff.actor),
+            v1::Participant {
+                role: participant_role("role", &form.role)? as i32,
+                party_id: party.to_string(),
+                staff_ref: String::new(),
+            },
+        ];
+        participants.extend(form.family());
+        Ok::<_, Error>(
+            warm::plan_named(
+                &state.inner.store,
+                &staff.actor,
+                &form.form_id,
+                &id,
+                None,
+                participants,
+                planned_on,
+            )
+            .await?,
+        )
+    }
+    .await;
+    let warm_id = match planned {
+        Ok(warm_id) => warm_id,
+        Err(e) => {
+            // The dossier's page again, with what was typed and what to do.
+            let refused = refusal(e)?.at(PLAN_INPUTS);
+            let page = crate::dossiers::page(
+                &state,
+                staff,
+                &id,
+                None,
+                PlanTyped::of(&form, refused.clone()),
+            )
+            .await?;
+            return Ok(refused.respond(page));
+        }
+    };
     Ok(done(
         &state,
         jar,
@@ -201,30 +278,47 @@ pub(crate) async fn plan_received(
     if item.sender == store.party.as_str() {
         return Err(Error::NotFound);
     }
-    let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
-    // The other side is the school that sent the dossier.
-    if form.party != item.sender {
-        return Err(Error::invalid("party", "the school that sent the dossier"));
+    let planned = async {
+        let planned_on = dossier::parse_date("planned_on", &form.planned_on)?;
+        // The other side is the school that sent the dossier.
+        if form.party != item.sender {
+            return Err(Error::invalid("party", "the school that sent the dossier"));
+        }
+        let mut participants = vec![
+            me(&staff.actor),
+            v1::Participant {
+                role: participant_role("role", &form.role)? as i32,
+                party_id: item.sender.clone(),
+                staff_ref: String::new(),
+            },
+        ];
+        participants.extend(form.family());
+        Ok(warm::plan_named(
+            store,
+            &staff.actor,
+            &form.form_id,
+            &item.document_id,
+            Some(route_between(&state, &item.sender)),
+            participants,
+            planned_on,
+        )
+        .await?)
     }
-    let mut participants = vec![
-        me(&staff.actor),
-        v1::Participant {
-            role: participant_role("role", &form.role)? as i32,
-            party_id: item.sender.clone(),
-            staff_ref: String::new(),
-        },
-    ];
-    participants.extend(form.family());
-    let warm_id = warm::plan_named(
-        store,
-        &staff.actor,
-        &form.form_id,
-        &item.document_id,
-        Some(route_between(&state, &item.sender)),
-        participants,
-        planned_on,
-    )
-    .await?;
+    .await;
+    let warm_id = match planned {
+        Ok(warm_id) => warm_id,
+        Err(e) => {
+            // The digest again, with what was typed and what to do.
+            let refused = refusal(e)?.at(PLAN_INPUTS);
+            let typed = crate::dossiers::Typed {
+                plan: PlanTyped::of(&form, refused.clone()),
+                refused: Refusal(Some(refused.clone())),
+                ..Default::default()
+            };
+            let page = crate::dossiers::digest_page(&state, staff, id, None, typed).await?;
+            return Ok(refused.respond(page));
+        }
+    };
     Ok(done(
         &state,
         jar,
@@ -270,7 +364,28 @@ struct WarmPage {
     aftercare: String,
     /// The guardians' granted consents to share under: (record id, label).
     consents: Vec<(String, String)>,
+    /// The consent a refused share form had chosen.
+    chosen_consent: String,
+    refused: Refusal,
     notice: Option<String>,
+}
+
+/// What a refused form of the warm-handover page held: the record as typed
+/// (the agenda's notes by item), or the consent the share form chose.
+#[derive(Default)]
+struct WarmKept {
+    held: Option<HeldTyped>,
+    consent: String,
+}
+
+/// The record as a refused form held it.
+struct HeldTyped {
+    held_on: String,
+    /// The agenda's notes: (item, text).
+    notes: Vec<(usize, String)>,
+    minutes: String,
+    agreements: String,
+    aftercare: String,
 }
 
 /// `GET /warme-overdracht/{id}`: one of this school's handover
@@ -282,8 +397,30 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (jar, notice) = notice(jar, &crate::href::path(&["warme-overdracht", &id]));
+    let page = warm_page(
+        &state,
+        &staff,
+        &id,
+        notice,
+        WarmKept::default(),
+        Refusal::none(),
+    )
+    .await?;
+    Ok((jar, page).into_response())
+}
+
+/// One handover conversation's page (`GET /warme-overdracht/{id}`), also
+/// as a refused form comes back on it: `kept` what it held, `refused` why.
+async fn warm_page(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    notice: Option<String>,
+    kept: WarmKept,
+    refused: Refusal,
+) -> Result<Response, Error> {
     let store = &state.inner.store;
-    let (record, status) = warm::view(store, &staff.actor, &id).await?;
+    let (record, status) = warm::view(store, &staff.actor, id).await?;
     let held = status == "held";
     // Sharing needs the guardians' consent for the transfer, about the
     // pupil of this school's own dossier.
@@ -305,7 +442,7 @@ pub(crate) async fn show(
     };
     let consents = match own {
         Some(own) if held && others && may_share => crate::consent::granted(
-            &state,
+            state,
             &staff.actor,
             &own.child_ref,
             Some(Purpose::TransferDossier),
@@ -316,34 +453,55 @@ pub(crate) async fn show(
         .collect(),
         _ => Vec::new(),
     };
-    let dossier_href = back_to(&state, &record.dossier_id, own_dossier).await?;
-    let names = crate::staff_directory::Names::load(&state).await?;
-    let page = render(&WarmPage {
-        csrf: staff.session.csrf,
+    let dossier_href = back_to(state, &record.dossier_id, own_dossier).await?;
+    let names = crate::staff_directory::Names::load(state).await?;
+    let mut agenda: Vec<(usize, String, String)> = record
+        .agenda
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (i, a.topic.clone(), a.notes.clone()))
+        .collect();
+    let (mut held_on, mut minutes, mut agreements, mut aftercare) = (
+        record.held_on.clone(),
+        record.minutes,
+        record.agreements.join("\n"),
+        record.aftercare,
+    );
+    if let Some(typed) = kept.held {
+        for (i, text) in typed.notes {
+            if let Some(item) = agenda.get_mut(i) {
+                item.2 = text;
+            }
+        }
+        (held_on, minutes, agreements, aftercare) = (
+            typed.held_on,
+            typed.minutes,
+            typed.agreements,
+            typed.aftercare,
+        );
+    }
+    Ok(render(&WarmPage {
+        csrf: staff.session.csrf.clone(),
         dossier_href,
         planned_on: labels::date_text(&record.planned_on),
-        held_on: record.held_on.clone(),
+        held_on,
         held,
         shareable: held && others && may_share,
         participants: record
             .participants
             .iter()
-            .map(|p| participant_label(&state, &names, p))
+            .map(|p| participant_label(state, &names, p))
             .collect(),
-        agenda: record
-            .agenda
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (i, a.topic.clone(), a.notes.clone()))
-            .collect(),
-        minutes: record.minutes,
-        agreements: record.agreements.join("\n"),
-        aftercare: record.aftercare,
+        agenda,
+        minutes,
+        agreements,
+        aftercare,
         consents,
+        chosen_consent: kept.consent,
+        refused,
         notice,
         id: record.id,
-    });
-    Ok((jar, page).into_response())
+    }))
 }
 
 /// `POST /warme-overdracht/{id}/vastleggen`: what was said (per agenda
@@ -358,32 +516,69 @@ pub(crate) async fn hold(
 ) -> Result<Response, Error> {
     let field = |name: &str| crate::form::field(&pairs, name);
     staff.check(field("csrf"), &headers, &state)?;
-    let held_on = match field("held_on").trim() {
-        "" => None,
-        d => Some(dossier::parse_date("held_on", d)?),
-    };
-    let mut notes = Vec::new();
-    for (k, v) in &pairs {
-        if let Some(i) = k.strip_prefix("note-") {
-            let i: usize = i
-                .parse()
-                .map_err(|_| Error::invalid(k.as_str(), "no such agenda item"))?;
-            notes.push((i, v.trim().to_owned()));
+    let recorded = async {
+        let held_on = match field("held_on").trim() {
+            "" => None,
+            d => Some(dossier::parse_date("held_on", d)?),
+        };
+        let mut notes = Vec::new();
+        for (k, v) in &pairs {
+            if let Some(i) = k.strip_prefix("note-") {
+                let i: usize = i
+                    .parse()
+                    .map_err(|_| Error::invalid(k.as_str(), "no such agenda item"))?;
+                notes.push((i, v.trim().to_owned()));
+            }
         }
+        let held = warm::Held {
+            held_on,
+            minutes: field("minutes").trim().to_owned(),
+            notes,
+            agreements: field("agreements")
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            aftercare: field("aftercare").trim().to_owned(),
+        };
+        warm::hold(&state.inner.store, &staff.actor, &id, held).await?;
+        Ok::<_, Error>(())
     }
-    let held = warm::Held {
-        held_on,
-        minutes: field("minutes").trim().to_owned(),
-        notes,
-        agreements: field("agreements")
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        aftercare: field("aftercare").trim().to_owned(),
-    };
-    warm::hold(&state.inner.store, &staff.actor, &id, held).await?;
+    .await;
+    if let Err(e) = recorded {
+        // The page again, with the record as typed.
+        let refused = refusal(e)?.at(&[
+            ("held_on", "held_on"),
+            ("minutes", "minutes"),
+            ("agreements", "agreements"),
+            ("aftercare", "aftercare"),
+        ]);
+        let notes = pairs
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("note-")?.parse().ok()?, v.clone())))
+            .collect();
+        let kept = WarmKept {
+            held: Some(HeldTyped {
+                held_on: field("held_on").trim().to_owned(),
+                notes,
+                minutes: field("minutes").to_owned(),
+                agreements: field("agreements").to_owned(),
+                aftercare: field("aftercare").to_owned(),
+            }),
+            consent: String::new(),
+        };
+        let page = warm_page(
+            &state,
+            &staff,
+            &id,
+            None,
+            kept,
+            Refusal(Some(refused.clone())),
+        )
+        .await?;
+        return Ok(refused.respond(page));
+    }
     Ok(done(
         &state,
         jar,
@@ -415,7 +610,7 @@ pub(crate) async fn share(
     let directory = store
         .directory()
         .ok_or_else(|| Error::Config("the node's directory is not cached".into()))?;
-    warm::share(
+    let shared = warm::share(
         store,
         directory,
         &staff.actor,
@@ -423,7 +618,32 @@ pub(crate) async fn share(
         &form.consent_record,
         None,
     )
-    .await?;
+    .await;
+    if let Err(e) = shared {
+        // The page again, the consent chosen, and what to do.
+        let e: Error = e.into();
+        let code = e.code();
+        let refused = refusal(e)?
+            .at(&[
+                ("consent_record", "share-consent"),
+                ("consent", "share-consent"),
+            ])
+            .for_purpose(Purpose::TransferDossier, code);
+        let kept = WarmKept {
+            held: None,
+            consent: form.consent_record.clone(),
+        };
+        let page = warm_page(
+            &state,
+            &staff,
+            &id,
+            None,
+            kept,
+            Refusal(Some(refused.clone())),
+        )
+        .await?;
+        return Ok(refused.respond(page));
+    }
     Ok(done(
         &state,
         jar,
@@ -495,6 +715,7 @@ pub(crate) async fn feedback(
         let typed = crate::dossiers::Typed {
             text: form.text,
             refused: crate::reasons::Refusal(Some(refused.clone())),
+            ..Default::default()
         };
         let page = if form.terug == "samenvatting" {
             crate::dossiers::digest_page(&state, staff, id, None, typed).await?

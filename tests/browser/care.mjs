@@ -36,16 +36,29 @@ try {
   await zc.goto(vo + '/izo');
   await zc.fill('#child_ref', child);
   await zc.fill('#child_birth_date', '2013-04-02');
-  await zc.fill('#mentor', 'mentor-7');
+  // The mentor is picked by name from the school's staff list; a name it
+  // does not know comes back on the same page with all that was typed.
+  const offered = await zc.$$eval('#izo-mentoren option', (os) => os.map((o) => o.value));
+  check(offered.includes('Mark de Wit (mentor)') && !offered.some((o) => o.includes('mentor-7')), 'IZO: the mentor field offers people by name and role');
+  await zc.fill('#mentor', 'Mark de Witt');
   await zc.fill('#problem', 'Verzuimt steeds vaker en slaapt slecht.');
   await zc.fill('#pupil_question', 'Ik wil weer naar school.');
   await zc.fill('#support_question', 'Wat heeft Sam nodig om te komen?');
   await zc.check('input[name="support"][value="pupil"]');
   await zc.fill('#school-absence', 'Elf lesuren in zes weken.');
+  await zc.click('button:has-text("Aanmelden")');
+  await zc.waitForSelector('#fout-samenvatting');
+  check((await zc.textContent('#fout-samenvatting')).includes('Kies een medewerker uit de lijst bij "Mentor"'), 'IZO: an unknown mentor is refused in Dutch');
+  check((await zc.getAttribute('#mentor', 'aria-invalid')) === 'true', 'IZO: the mentor field is marked');
+  check((await zc.inputValue('#problem')) === 'Verzuimt steeds vaker en slaapt slecht.' && (await zc.inputValue('#mentor')) === 'Mark de Witt'
+    && (await zc.inputValue('#school-absence')) === 'Elf lesuren in zes weken.' && await zc.isChecked('input[name="support"][value="pupil"]'), 'IZO: what was typed is still there');
+  await shot(zc, '45a-izo-onbekende-mentor');
+  await zc.fill('#mentor', 'Mark de Wit (mentor)');
   await shot(zc, '45-izo-aanmelden');
   await zc.click('button:has-text("Aanmelden")');
   check((await text(zc)).includes('De leerling is aangemeld'), 'IZO: pupil registered');
   check(!zc.url().includes(child), 'no pupil reference in the URL');
+  check((await text(zc)).includes('Mark de Wit') && !(await text(zc)).includes('mentor-7'), 'IZO: the registration names the mentor');
   // A question back first; the answer comes on the same page.
   await zc.selectOption('#decision', 'return');
   await zc.fill('#note', 'Hoe gaat het thuis met slapen?');
@@ -65,12 +78,13 @@ try {
   check((await text(zc)).includes('Het gesprek is vastgelegd'), 'IZO: talk with the guardians recorded');
   await zc.fill('#m-analysis', 'Meer partijen nodig: slaap en thuis.');
   await zc.fill('#m-summary', 'Naar het ZAT.');
-  await zc.fill('#m-guardians_contact', 'mentor-7');
+  await zc.fill('#m-guardians_contact', 'Mark de Wit (mentor)');
   await zc.fill('#m-zat_question', 'Hoe helpen school en JGZ Sam samen?');
   await zc.check('input[name="outcomes"][value="zat"]');
   await zc.fill('#evaluation_on', day(28));
   await zc.click('button:has-text("Verslag vastleggen")');
   check((await text(zc)).includes('Het verslag is vastgelegd'), 'IZO: minutes recorded, outcome ZAT');
+  check((await text(zc)).includes('De ouders worden geïnformeerd door Mark de Wit'), 'IZO: who informs the guardians, by name');
   await shot(zc, '46-izo-verslag');
 
   // 1. The coordinator asks the two consents and invites the guardian.

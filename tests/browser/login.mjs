@@ -81,6 +81,9 @@ try {
   await page.setInputFiles('#oso-0', process.env.OSO_FILE);
   await page.click('button:has-text("Inlezen")');
   check((await page.textContent('main')).includes('het leerlingnummer'), 'a file without its pupil reference: the error names the field, in Dutch');
+  check((await page.getAttribute('#child_ref-0', 'aria-invalid')) === 'true' && (await page.textContent('main')).includes('Kies de bestanden opnieuw'), 'the same form, its row marked, saying to choose the files again');
+  await page.screenshot({ path: `${shots}/06a-inlezen-geweigerd.png`, fullPage: true });
+  await audit(page, '06a-inlezen-geweigerd');
   await page.goto(base + '/dossiers/importeren');
   await page.setInputFiles('#oso-0', process.env.OSO_FILE);
   await page.fill('#child_ref-0', 'pupil-2');

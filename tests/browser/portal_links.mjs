@@ -65,7 +65,9 @@ try {
   await signIn(finder, po, '/ouders', 'ouder-2');
   await finder.fill('#code', mislaid);
   await finder.click('button:has-text("Koppelen")');
-  check((await text(finder)).includes('Onjuiste invoer') && !(await text(finder)).includes('Uw kind is gekoppeld'), 'a withdrawn code links no one');
+  check((await text(finder)).includes('Deze code kennen we niet') && !(await text(finder)).includes('Uw kind is gekoppeld'), 'a withdrawn code links no one, said in Dutch');
+  check((await finder.getAttribute('#code', 'aria-invalid')) === 'true' && (await finder.inputValue('#code')) === mislaid, 'the code field is marked and keeps what was typed');
+  await shot(finder, '61a-code-onbekend');
 
   // 3. The IB sees the link and revokes it, with a reason.
   current = ib;

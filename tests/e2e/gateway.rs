@@ -711,6 +711,14 @@ async fn a_zat_chair_a_guardian_and_a_partner_in_real_browsers() -> anyhow::Resu
     let jgz = region.handle("jgz-1").store;
     let zc = Actor::new(vo.party.clone(), "zc-9", [Role::CareCoordinator])?;
     let child = "zat-pupil-1";
+    // The school's staff list: the IZO's mentor is picked from it by name.
+    let beheer = Actor::new(vo.party.clone(), "beheer-1", [Role::Admin])?;
+    carenet_gateway::staff_directory::import(
+        &vo,
+        &beheer,
+        "staff,name,roles,groups\nmentor-7,Mark de Wit,mentor,1b\n",
+    )
+    .await?;
     let (vo_listener, vo_base) = bind().await?;
     let (jgz_listener, jgz_base) = bind().await?;
     let (_provider, issuer) = provider(&[&vo_base, &jgz_base]).await?;
@@ -734,6 +742,7 @@ async fn a_zat_chair_a_guardian_and_a_partner_in_real_browsers() -> anyhow::Resu
     jgz_gw.stop().await;
     for shot in [
         "45-izo-aanmelden",
+        "45a-izo-onbekende-mentor",
         "46-izo-verslag",
         "50-ouders-toestemming-zat",
         "51-zat",
@@ -906,6 +915,15 @@ async fn the_care_api_takes_the_same_rules() -> anyhow::Result<()> {
     )
     .await?;
 
+    // The school's staff list: the case coordinator is one of its people.
+    let beheer = Actor::new(vo.party.clone(), "beheer-1", [Role::Admin])?;
+    carenet_gateway::staff_directory::import(
+        &vo,
+        &beheer,
+        "zc-9,Ingrid Bakker,care_coordinator,zorgteam\nmentor-7,Mark de Wit,mentor,1b\n",
+    )
+    .await?;
+
     let (vo_listener, vo_base) = bind().await?;
     let (jgz_listener, jgz_base) = bind().await?;
     let (_provider, issuer) = provider(&[&vo_base, &jgz_base]).await?;
@@ -940,20 +958,45 @@ async fn the_care_api_takes_the_same_rules() -> anyhow::Result<()> {
         .json()
         .await?;
     assert_eq!(sent[0]["party"], "jgz-1");
-    let meeting = |plan: bool| {
+    let meeting_by = |plan: bool, coordinator: &str| {
         let mut m = serde_json::json!({
             "held_on": today, "analysis": "Slaap.", "needs": "Rust.", "directions": "Onderzoek.",
             "decisions": "JGZ onderzoekt.",
         });
         if plan {
             m["plan"] = serde_json::json!({
-                "coordinator": "las-zc", "reports_back": "de zorgcoördinator", "evaluation_on": "2030-01-01",
+                "coordinator": coordinator, "reports_back": "de zorgcoördinator", "evaluation_on": "2030-01-01",
                 "actions": [{"owner": "jgz-1", "what": "Slaaponderzoek", "goal": "Weer naar school", "due_on": "2030-01-01", "category": "external_care"}],
                 "members": [{"party": "jgz-1", "role": "jeugdverpleegkundige", "person": "J. Smit", "consent_record": membership}],
             });
         }
         m
     };
+    let meeting = |plan: bool| meeting_by(plan, "zc-9");
+    // A case coordinator the school's staff directory does not know (a
+    // typo, or the system's own account) is refused, naming the field;
+    // nothing is recorded.
+    for unknown in ["zc-99", "las-zc"] {
+        let typo = http
+            .post(at(&vo_base, &format!("/zat/{case_id}/meetings")))
+            .bearer_auth(&chair)
+            .json(&meeting_by(true, unknown))
+            .send()
+            .await?;
+        assert_eq!(typo.status(), 400, "{unknown}");
+        let body: serde_json::Value = typo.json().await?;
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("coordinator:"),
+            "{body}"
+        );
+    }
+    assert!(
+        carenet_caseplan::plan::list(&vo, &zc).await?.is_empty(),
+        "no plan from a refused meeting"
+    );
     let no_plan = http
         .post(at(&vo_base, &format!("/zat/{case_id}/meetings")))
         .bearer_auth(&chair)
@@ -1000,6 +1043,14 @@ async fn the_care_api_takes_the_same_rules() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(teacher_read.status(), 403);
+    let shown: serde_json::Value = http
+        .get(at(&vo_base, &format!("/cases/{plan_id}")))
+        .bearer_auth(&chair)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(shown["coordinator"], "zc-9", "the coordinator picked");
 
     // The partner's system reads its view and reports from its own node.
     let view: serde_json::Value = carenet_e2e::wait_until(Duration::from_secs(30), || async {
@@ -1246,6 +1297,18 @@ async fn the_json_api_takes_bearer_tokens_and_the_same_rules() -> anyhow::Result
         carenet_handover::dossier::Route::PoVo,
     )
     .await?;
+    // The school's staff list: its own participants are its people.
+    let beheer = carenet_fabric::Actor::new(
+        po.store.party.clone(),
+        "beheer-1",
+        [carenet_fabric::Role::Admin],
+    )?;
+    carenet_gateway::staff_directory::import(
+        &po.store,
+        &beheer,
+        "ib-1,Anne de Boer,support_coordinator_po,\n",
+    )
+    .await?;
     let (listener, base) = bind().await?;
     let (_provider, issuer) = provider(&[&base]).await?;
     let gw = gateway(&region, "po-1", &issuer, listener, &base).await?;
@@ -1366,6 +1429,29 @@ async fn the_json_api_takes_bearer_tokens_and_the_same_rules() -> anyhow::Result
     assert_eq!(
         bad_role.json::<serde_json::Value>().await?["detail"],
         "participants[0].role: unknown role"
+    );
+    // One of this school's people it does not know (a typo): refused,
+    // naming the participant.
+    let typo = http
+        .post(api(&format!("/dossiers/{id}/warm-handovers")))
+        .bearer_auth(&las)
+        .json(&serde_json::json!({
+            "planned_on": "2027-06-15",
+            "participants": [
+                {"role": "care_coordinator", "party_id": "vo-1"},
+                {"role": "support_coordinator_po", "party_id": "po-1", "staff_ref": "ib1"},
+            ],
+        }))
+        .send()
+        .await?;
+    assert_eq!(typo.status(), 400);
+    let detail = typo.json::<serde_json::Value>().await?["detail"].clone();
+    assert!(
+        detail
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("participants[1].staff_ref:"),
+        "{detail}"
     );
     let planned: serde_json::Value = http
         .post(api(&format!("/dossiers/{id}/warm-handovers")))

@@ -44,6 +44,7 @@ mod portal_links;
 mod publish_consent;
 mod received;
 mod refusals;
+mod refused_forms;
 mod retention;
 mod roles_browser;
 mod slices;

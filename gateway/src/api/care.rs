@@ -63,7 +63,8 @@ pub(crate) struct Action {
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct PlanOfAction {
-    /// Staff id of the case coordinator at this school.
+    /// Staff id of the case coordinator at this school; one the school's
+    /// staff directory does not know is refused (400, field `coordinator`).
     coordinator: String,
     reports_back: String,
     evaluation_on: String,
@@ -111,7 +112,7 @@ pub(crate) struct Met {
     params(("id" = String, Path, description = "ZAT case id")),
     responses(
         (status = 201, body = Met),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 400, description = "input that cannot be read, or a case coordinator not in the staff directory (field `coordinator`): the field and what is wrong", body = ApiError),
         (status = 401, description = "no valid token", body = ApiError),
         (status = 403, description = "the token or client lacks the right", body = ApiError),
         (status = 404, description = "not found, or not this caller's to see", body = ApiError),
@@ -124,8 +125,25 @@ pub(crate) async fn meet(
     Path(id): Path<String>,
     Body(body): Body<MeetingRequest>,
 ) -> ApiResult<(StatusCode, Json<Met>)> {
+    // The case coordinator is one of this school's staff, as on the page:
+    // a typo coordinates nothing. (The role first: who may not record the
+    // meeting learns nothing of the directory.)
+    let chair = actor
+        .may(
+            &state.inner.store.party,
+            &carenet_referral::roles::ZAT_CHAIR,
+        )
+        .is_ok();
+    let coordinator = match &body.plan {
+        Some(p) if chair => Some(
+            crate::staff_directory::resolve(&state, "coordinator", &p.coordinator, &[])
+                .await?
+                .map_err(|unknown| unknown.error())?,
+        ),
+        _ => None,
+    };
     let plan = body.plan.map(|p| v1::ZatPlanOfAction {
-        coordinator: p.coordinator,
+        coordinator: coordinator.unwrap_or(p.coordinator),
         reports_back: p.reports_back,
         evaluation_on: p.evaluation_on,
         goals: p

@@ -22,7 +22,8 @@ pub(crate) struct Participant {
     /// The party a member of staff speaks for; empty for guardians and pupil.
     #[serde(default)]
     party_id: String,
-    /// A staff id at that party (never a name).
+    /// A staff id at that party (never a name); at this school one its
+    /// staff directory knows (else 400, field `participants[n].staff_ref`).
     #[serde(default)]
     staff_ref: String,
 }
@@ -61,7 +62,7 @@ pub(crate) struct Planned {
     params(("id" = String, Path, description = "dossier id")),
     responses(
         (status = 201, body = Planned),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
+        (status = 400, description = "input that cannot be read, or a participant of this school not in its staff directory: the field and what is wrong", body = ApiError),
         (status = 401, description = "no valid token", body = ApiError),
         (status = 403, description = "the token or client lacks the right", body = ApiError),
         (status = 404, description = "not found, or not this caller's to see", body = ApiError),
@@ -81,6 +82,27 @@ pub(crate) async fn plan(
         .map(|r| dossier::Route::parse("route", r))
         .transpose()?;
     let mut participants = Vec::with_capacity(body.participants.len());
+    // This school's own people are people of its staff directory (the role
+    // first: who may not plan learns nothing of the directory).
+    let own = state.inner.party.as_str();
+    if actor
+        .may(&state.inner.store.party, &carenet_handover::roles::WARM)
+        .is_ok()
+    {
+        for (i, p) in body.participants.iter().enumerate() {
+            if p.party_id == own && !p.staff_ref.is_empty() {
+                let field = format!("participants[{i}].staff_ref");
+                crate::staff_directory::resolve(&state, "staff_ref", &p.staff_ref, &[])
+                    .await?
+                    .map_err(|_| {
+                        Error::invalid(
+                            field,
+                            "not a member of staff in this party's directory: pick one it lists",
+                        )
+                    })?;
+            }
+        }
+    }
     for (i, p) in body.participants.into_iter().enumerate() {
         participants.push(v1::Participant {
             role: crate::warm::participant_role(&format!("participants[{i}].role"), &p.role)?
