@@ -1182,6 +1182,16 @@ async fn the_care_api_takes_the_same_rules() -> anyhow::Result<()> {
             .ends_with("due_on"),
         "{bad}"
     );
+    // A person named on the school's own action must be one of its staff.
+    let unknown = change(serde_json::json!({
+        "version": version + 1,
+        "actions": [{"owner": "vo-1", "what": "Bellen", "goal": "Weer naar school", "due_on": "2030-02-01", "person": "niemand-1"}],
+    }))
+    .await?;
+    assert_eq!(unknown.status(), 400);
+    let unknown: serde_json::Value = unknown.json().await?;
+    assert_eq!(unknown["field"], "actions[0].person", "{unknown}");
+    assert_eq!(unknown["reason"], "unknown_person", "{unknown}");
     // The member receives the new version.
     carenet_e2e::wait_until(Duration::from_secs(30), || async {
         let v: serde_json::Value = http

@@ -142,48 +142,17 @@ pub(crate) async fn meet(
         ),
         _ => None,
     };
-    let plan = body.plan.map(|p| v1::ZatPlanOfAction {
-        coordinator: coordinator.unwrap_or(p.coordinator),
-        reports_back: p.reports_back,
-        evaluation_on: p.evaluation_on,
-        goals: p
-            .goals
-            .into_iter()
-            .map(|g| v1::CaseGoal {
-                id: String::new(),
-                text: g.text,
-                measure: g.measure,
-                target_on: g.target_on,
-                category: g.category,
-                ..Default::default()
-            })
-            .collect(),
-        actions: p
-            .actions
-            .into_iter()
-            .map(|a| v1::CaseAction {
-                owner: a.owner,
-                what: a.what,
-                goal: a.goal,
-                due_on: a.due_on,
-                category: a.category,
-                person: String::new(),
-            })
-            .collect(),
-        members: p
-            .members
-            .into_iter()
-            .map(|m| v1::CaseMember {
-                party: m.party,
-                role: m.role,
-                person: m.person,
-                valid_from: m.valid_from,
-                valid_until: m.valid_until,
-                consent_record: m.consent_record,
-                ..Default::default()
-            })
-            .collect(),
-    });
+    let plan = match body.plan {
+        Some(p) => Some(v1::ZatPlanOfAction {
+            coordinator: coordinator.unwrap_or(p.coordinator),
+            reports_back: p.reports_back,
+            evaluation_on: p.evaluation_on,
+            goals: p.goals.into_iter().map(Into::into).collect(),
+            actions: named(&state, p.actions.into_iter().map(Into::into).collect()).await?,
+            members: p.members.into_iter().map(Into::into).collect(),
+        }),
+        None => None,
+    };
     let (meeting_id, plan_id) = zat::meet(
         &state.inner.store,
         &actor,
@@ -679,9 +648,40 @@ impl From<Member> for v1::CaseMember {
             role: m.role,
             person: m.person,
             consent_record: m.consent_record,
+            valid_from: m.valid_from,
+            valid_until: m.valid_until,
             ..Default::default()
         }
     }
+}
+
+/// The refusal of a person this party's staff directory does not know.
+fn unknown_person(field: String) -> crate::Error {
+    carenet_fabric::Error::invalid(
+        field,
+        "not a member of staff in this party's directory: pick one it lists",
+    )
+    .coded(carenet_fabric::Reason::UnknownPerson)
+    .into()
+}
+
+/// `actions` with each person named on this party's own action resolved
+/// in the staff directory, as the pages do: an unknown one is a 400 naming
+/// `actions[i].person`. (A member party's person is its own staff id; this
+/// directory does not know them, the slice checks its form.)
+async fn named(
+    state: &AppState,
+    mut actions: Vec<v1::CaseAction>,
+) -> Result<Vec<v1::CaseAction>, super::Failure> {
+    for (i, a) in actions.iter_mut().enumerate() {
+        if a.person.is_empty() || a.owner != state.inner.party.as_str() {
+            continue;
+        }
+        a.person = crate::my_actions::resolve_person(state, "person", &a.owner, &a.person)
+            .await?
+            .map_err(|_| unknown_person(format!("actions[{i}].person")))?;
+    }
+    Ok(actions)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -726,7 +726,7 @@ pub(crate) async fn change(
         &body.id,
         carenet_caseplan::change::Addition {
             goals: body.goals.into_iter().map(Into::into).collect(),
-            actions: body.actions.into_iter().map(Into::into).collect(),
+            actions: named(&state, body.actions.into_iter().map(Into::into).collect()).await?,
             members: body.members.into_iter().map(Into::into).collect(),
         },
     )
@@ -835,6 +835,11 @@ pub(crate) async fn change_action(
     Path((id, task_id)): Path<(String, String)>,
     Body(body): Body<ActionChange>,
 ) -> ApiResult<StatusCode> {
+    // Only this party's own people can be named from here (as on the page).
+    let own = state.inner.party.as_str();
+    let person = crate::my_actions::resolve_person(&state, "person", own, &body.person)
+        .await?
+        .map_err(|_| unknown_person("person".to_owned()))?;
     carenet_caseplan::change::edit_task(
         &state.inner.store,
         &actor,
@@ -843,7 +848,7 @@ pub(crate) async fn change_action(
         &task_id,
         &body.what,
         &body.due_on,
-        &body.person,
+        &person,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
