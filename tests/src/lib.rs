@@ -1,8 +1,9 @@
 //! Test harness: whole carenet regions on loopback.
 //!
 //! A region is minted per test (trust anchor, certificates, directory) in a
-//! temporary directory; nodes run in-process on pre-bound `127.0.0.1:0`
-//! listeners, on a temporary SQLite file or, when `TEST_DATABASE_URL` is set,
+//! temporary directory; nodes run in-process on loopback ports leased below
+//! the kernel's ephemeral range (a restarted node gets its port back), on a
+//! temporary SQLite file or, when `TEST_DATABASE_URL` is set,
 //! on a fresh PostgreSQL database each. Readiness is awaited by polling a
 //! condition with a deadline, never a fixed sleep.
 
@@ -57,6 +58,41 @@ pub struct TestRegion {
     pub dir: tempfile::TempDir,
     pub file: RegionFile,
     running: HashMap<String, Running>,
+    /// The nodes' ports, held for the region's life.
+    _ports: Vec<PortLease>,
+}
+
+/// A node's port, held for a test region's life. It lies below the
+/// kernel's ephemeral range (32768-60999 here), so no `127.0.0.1:0` bind
+/// and no client's source port of any process can take it while the node
+/// is stopped for a restart; a lock file keeps the other test processes
+/// off it.
+struct PortLease {
+    port: u16,
+    _lock: std::fs::File,
+}
+
+/// Leases a free port in 20000-31999 (random, so parallel test processes
+/// rarely try the same one; a held lock or a bound port is skipped).
+fn lease_port() -> anyhow::Result<PortLease> {
+    let dir = std::env::temp_dir().join("carenet-test-ports");
+    std::fs::create_dir_all(&dir)?;
+    for _ in 0..2000 {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(port.to_string()))?;
+        if lock.try_lock().is_err() {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        return Ok(PortLease { port, _lock: lock });
+    }
+    anyhow::bail!("no free test port in 20000-31999")
 }
 
 /// The PostgreSQL server to use, if the run is on PostgreSQL.
@@ -80,12 +116,14 @@ impl TestRegion {
     pub async fn create(plans: Vec<PartyPlan>, tuning: Tuning) -> anyhow::Result<Self> {
         init_logs();
         let dir = tempfile::tempdir()?;
-        let mut addresses = Vec::new();
-        for _ in &plans {
-            // Reserve a port; the node binds it again when it starts.
-            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-            addresses.push(l.local_addr()?.to_string());
-        }
+        let ports = plans
+            .iter()
+            .map(|_| lease_port())
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let addresses: Vec<String> = ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{}", p.port))
+            .collect();
         let urls = match postgres_url() {
             Some(admin) => {
                 let mut urls = Vec::new();
@@ -115,6 +153,7 @@ impl TestRegion {
             dir,
             file,
             running: HashMap::new(),
+            _ports: ports,
         })
     }
 
