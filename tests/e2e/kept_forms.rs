@@ -70,7 +70,10 @@ async fn post(
 /// A refused page: the Dutch summary, and none of the slices' English.
 fn dutch_refusal(html: &str, sentence: &str) {
     assert!(html.contains("id=\"fout-samenvatting\""), "{html}");
-    assert!(html.contains("Wat er was ingevuld, staat er nog."), "{html}");
+    assert!(
+        html.contains("Wat er was ingevuld, staat er nog."),
+        "{html}"
+    );
     assert!(html.contains(&escaped(sentence)), "{sentence} in {html}");
     for reason in crate::english::reason_strings() {
         assert!(!html.contains(&reason), "English on the page: {reason}");
