@@ -134,36 +134,14 @@ pub async fn own(store: &Store, actor: &Actor) -> Result<Vec<Action>> {
             }
         }
     }
-    actions.sort_by(|a, b| {
-        (a.due_on.is_empty(), &a.due_on, &a.plan_id, &a.task_id).cmp(&(
-            b.due_on.is_empty(),
-            &b.due_on,
-            &b.plan_id,
-            &b.task_id,
-        ))
-    });
+    by_date(&mut actions);
     Ok(actions)
 }
 
 /// Records that `actor` read the plans whose actions a list showed (one
 /// entry per plan, as reading a member's view records it).
 pub async fn audit_shown(store: &Store, actor: &Actor, actions: &[Action]) -> Result<()> {
-    let mut plans: Vec<(&str, &str)> = actions
-        .iter()
-        .map(|a| (a.holder.as_str(), a.plan_id.as_str()))
-        .collect();
-    plans.sort_unstable();
-    plans.dedup();
-    let entries: Vec<_> = plans
-        .into_iter()
-        .map(|(holder, plan)| carenet_fabric::audit::Entry {
-            counterparty: holder.to_owned(),
-            purpose: carenet_consent::Purpose::CaseMembership.as_str().into(),
-            ..actor.entry("case_view_read", plan)
-        })
-        .collect();
-    carenet_fabric::audit::append(&store.db, &entries).await?;
-    Ok(())
+    audit_plans(store, actor, actions, "case_view_read").await
 }
 
 /// The actions of this party that name `actor` as the person who carries
@@ -230,36 +208,14 @@ pub async fn named(store: &Store, actor: &Actor, open_only: bool) -> Result<Vec<
     if open_only {
         actions.retain(|a| OPEN_STATES.contains(&a.state.as_str()));
     }
-    actions.sort_by(|a, b| {
-        (a.due_on.is_empty(), &a.due_on, &a.plan_id, &a.task_id).cmp(&(
-            b.due_on.is_empty(),
-            &b.due_on,
-            &b.plan_id,
-            &b.task_id,
-        ))
-    });
+    by_date(&mut actions);
     Ok(actions)
 }
 
 /// Records that `actor` read the actions named to them that a list showed
 /// (one entry per plan; the holder is the counterparty).
 pub async fn audit_named_shown(store: &Store, actor: &Actor, actions: &[Action]) -> Result<()> {
-    let mut plans: Vec<(&str, &str)> = actions
-        .iter()
-        .map(|a| (a.holder.as_str(), a.plan_id.as_str()))
-        .collect();
-    plans.sort_unstable();
-    plans.dedup();
-    let entries: Vec<_> = plans
-        .into_iter()
-        .map(|(holder, plan)| carenet_fabric::audit::Entry {
-            counterparty: holder.to_owned(),
-            purpose: carenet_consent::Purpose::CaseMembership.as_str().into(),
-            ..actor.entry("case_named_tasks_listed", plan)
-        })
-        .collect();
-    carenet_fabric::audit::append(&store.db, &entries).await?;
-    Ok(())
+    audit_plans(store, actor, actions, "case_named_tasks_listed").await
 }
 
 /// One action of this party that names `actor`, in a plan held here
@@ -355,5 +311,39 @@ pub async fn named_step(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// Sorts a work list: dated actions first, oldest date first, then by plan
+/// and task.
+fn by_date(actions: &mut [Action]) {
+    actions.sort_by(|a, b| {
+        (a.due_on.is_empty(), &a.due_on, &a.plan_id, &a.task_id).cmp(&(
+            b.due_on.is_empty(),
+            &b.due_on,
+            &b.plan_id,
+            &b.task_id,
+        ))
+    });
+}
+
+/// One audit entry `action` per plan whose actions a list showed (the
+/// holder is the counterparty).
+async fn audit_plans(store: &Store, actor: &Actor, actions: &[Action], action: &str) -> Result<()> {
+    let mut plans: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| (a.holder.as_str(), a.plan_id.as_str()))
+        .collect();
+    plans.sort_unstable();
+    plans.dedup();
+    let entries: Vec<_> = plans
+        .into_iter()
+        .map(|(holder, plan)| carenet_fabric::audit::Entry {
+            counterparty: holder.to_owned(),
+            purpose: carenet_consent::Purpose::CaseMembership.as_str().into(),
+            ..actor.entry(action, plan)
+        })
+        .collect();
+    carenet_fabric::audit::append(&store.db, &entries).await?;
     Ok(())
 }
