@@ -13,35 +13,26 @@
 
 mod api;
 mod bearer;
-mod care;
+mod caseplan;
 pub mod config;
 mod consent;
 pub mod demo;
-mod dossier_content;
-mod dossiers;
 mod error;
 mod form;
+mod handover;
 mod href;
-mod import;
-mod izo;
 mod jwks;
 mod labels;
-mod links;
-mod my_actions;
 mod notify;
 mod oidc;
 mod pages;
-mod plan_change;
 mod portal;
 mod reasons;
-mod requests;
+mod referral;
 mod session;
 pub mod sessions;
 pub mod staff_directory;
 mod terms;
-mod warm;
-mod withdrawal;
-mod worklist;
 
 use std::sync::Arc;
 
@@ -51,7 +42,7 @@ use axum_extra::extract::cookie::Key;
 use carenet_fabric::store::Store;
 use carenet_fabric::{PartyId, PartyKind};
 
-pub use api::ApiDoc;
+pub use api::document as openapi_document;
 pub use config::GatewayConfig;
 pub use error::Error;
 pub use notify::stored_values as notification_stored_values;
@@ -81,7 +72,7 @@ pub(crate) struct Inner {
     /// The node's `[referral]` settings (ZAT from the group review).
     pub(crate) referral: carenet_referral::slice::ReferralConfig,
     /// OSO imports in progress.
-    pub(crate) imports: import::Jobs,
+    pub(crate) imports: handover::import::Jobs,
     /// Introspection answers about the JSON API's opaque tokens.
     pub(crate) introspected: bearer::Introspected,
     /// The CSP and HSTS every answer carries.
@@ -214,7 +205,7 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             key,
             feedback_after_days: node.handover.feedback_after_days,
             referral: node.referral.clone(),
-            imports: import::Jobs::default(),
+            imports: handover::import::Jobs::default(),
             introspected: bearer::Introspected::default(),
             headers,
         }),
@@ -257,175 +248,15 @@ pub fn router(state: AppState) -> Router {
         .route("/inloggen", get(oidc::login))
         .route("/auth/callback", get(oidc::callback))
         .route("/uitloggen", post(oidc::logout))
-        .route("/dossiers", get(dossiers::season_view))
-        .route(
-            "/dossiers/importeren",
-            get(import::form).post(import::upload),
-        )
-        .route("/dossiers/importeren/{job}", get(import::progress))
-        .route("/dossiers/{id}", get(dossiers::show))
-        .route("/dossiers/{id}/voorleggen", post(dossiers::submit))
-        .route("/dossiers/{id}/aanvullen", post(dossiers::extras))
-        .route("/dossiers/{id}/inzage", post(dossiers::inspection))
-        .route("/dossiers/{id}/versturen", post(dossiers::publish))
-        .route("/dossiers/{id}/bestemming", post(requests::set_destination))
-        .route("/verzoeken/{id}/bevestigen", post(requests::confirm))
-        .route("/verzoeken/{id}/afwijzen", post(requests::decline))
-        .route("/dossiers/{id}/warme-overdracht", post(warm::plan))
-        .route("/warme-overdracht/{id}", get(warm::show))
-        .route("/warme-overdracht/{id}/vastleggen", post(warm::hold))
-        .route("/warme-overdracht/{id}/delen", post(warm::share))
-        .route("/ontvangen/{id}", get(dossiers::received))
-        .route("/ontvangen/{id}/bijlagen/{n}", get(dossiers::attachment))
-        .route("/ontvangen/{id}/oso", post(dossiers::export))
-        .route("/ontvangen/{id}/toewijzen", post(dossiers::assign))
-        .route("/ontvangen/{id}/terugkoppeling", post(warm::feedback))
-        .route(
-            "/ontvangen/{id}/warme-overdracht",
-            post(warm::plan_received),
-        )
-        .route(
-            "/ontvangen/{id}/samenvatting",
-            get(dossiers::digest).post(dossiers::open_digest),
-        )
-        .route("/mijn-leerlingen", get(dossiers::mine))
         .route("/meldingen", post(pages::notifications))
-        .route("/toestemming", get(consent::index))
-        .route("/toestemming/leerling", post(consent::lookup))
-        .route("/toestemming/aanvragen", post(consent::request))
-        .route("/ouderportaal", get(links::index))
-        .route("/ouderportaal/leerling", post(links::lookup))
-        .route("/ouderportaal/uitnodigen", post(links::invite))
-        .route(
-            "/ouderportaal/koppeling/{id}/beeindigen",
-            post(links::revoke),
-        )
-        .route("/ouderportaal/koppeling/{id}/verlengen", post(links::renew))
-        .route(
-            "/ouderportaal/uitnodiging/{id}/intrekken",
-            post(links::withdraw),
-        )
-        .route(
-            "/toestemming/{record}/intrekken",
-            get(withdrawal::confirm).post(consent::withdraw),
-        )
-        .route("/toestemming/{record}/besluit", post(consent::decide))
-        .route(
-            "/toestemming/{record}/formulier",
-            post(consent::signed_form),
-        )
-        .route("/izo", get(izo::index))
-        .route("/izo/aanmelden", post(izo::register))
-        .route("/izo/{id}", get(izo::show))
-        .route("/izo/{id}/beoordelen", post(izo::triage))
-        .route("/izo/{id}/verslag", post(izo::minutes))
-        .route("/izo/{id}/gesprek", post(izo::conversation))
-        .route("/izo/{id}/antwoorden", post(izo::answer))
-        .route("/zat", get(care::index))
-        .route("/zat/aanmelden", post(care::refer))
-        .route("/zat/ontvangen", get(care::received))
-        .route("/zat/ontvangen/{id}", get(care::received_file))
-        .route("/zat/{id}", get(care::show))
-        .route("/zat/{id}/verspreiden", post(care::distribute))
-        .route("/zat/{id}/overleg", post(care::meet))
-        .route("/mijn-acties", get(my_actions::list))
-        .route(
-            "/mijn-acties/{holder}/{plan}/{task}",
-            get(my_actions::show).post(my_actions::step),
-        )
-        .route("/plannen", get(care::plans))
-        .route("/plannen/{id}", get(care::show_plan))
-        .route("/plannen/{id}/taken/{task}", post(care::step))
-        .route("/plannen/{id}/evaluatie", post(care::evaluate))
-        .route(
-            "/plannen/{id}/bijstellen",
-            get(plan_change::show).post(plan_change::add),
-        )
-        .route("/plannen/{id}/doelen/{goal}", post(plan_change::goal))
-        .route("/plannen/{id}/acties/{task}", post(plan_change::action))
-        .route("/plannen/{id}/leden/{party}", post(plan_change::end_member))
-        .route("/deelname/{holder}/{id}", get(care::show_view))
-        .route("/deelname/{holder}/{id}/taken/{task}", post(care::report))
         .route("/demo/inloggen", post(demo::sign_in))
         .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/season", get(api::season_view))
-        .route("/api/v1/dossiers", post(api::import))
-        .route("/api/v1/dossiers/{id}", get(api::show))
-        .route("/api/v1/dossiers/{id}/submit", post(api::submit))
-        .route("/api/v1/dossiers/{id}/publish", post(api::publish))
-        .route("/api/v1/received", get(api::received::list))
-        .route("/api/v1/received/{id}", get(api::received::show))
-        .route("/api/v1/received/{id}/oso", get(api::received::export))
-        .route(
-            "/api/v1/received/{id}/attachments/{n}",
-            get(api::received::attachment),
-        )
-        .route("/api/v1/received/{id}/assign", post(api::assign))
-        .route("/api/v1/received/{id}/feedback", post(api::warm::feedback))
-        .route(
-            "/api/v1/dossiers/{id}/warm-handovers",
-            post(api::warm::plan),
-        )
-        .route("/api/v1/warm-handovers/{id}", get(api::warm::show))
-        .route("/api/v1/warm-handovers/{id}/record", post(api::warm::hold))
-        .route("/api/v1/warm-handovers/{id}/share", post(api::warm::share))
-        .route("/api/v1/zat/{id}/meetings", post(api::care::meet))
-        .route("/api/v1/zat/{id}/distribute", post(api::care::distribute))
-        .route("/api/v1/zat/received", get(api::care::received))
-        .route("/api/v1/zat/received/{id}", get(api::care::received_file))
-        .route("/api/v1/cases", get(api::care::cases))
-        .route("/api/v1/cases/{id}", get(api::care::show))
-        .route("/api/v1/cases/{id}/tasks/{task}", post(api::care::step))
-        .route("/api/v1/cases/{id}/changes", post(api::care::change))
-        .route(
-            "/api/v1/cases/{id}/goals/{goal}",
-            post(api::care::change_goal),
-        )
-        .route(
-            "/api/v1/cases/{id}/tasks/{task}/change",
-            post(api::care::change_action),
-        )
-        .route(
-            "/api/v1/cases/{id}/members/{party}/end",
-            post(api::care::end_member),
-        )
-        .route("/api/v1/cases/{id}/evaluations", post(api::care::evaluate))
-        .route("/api/v1/memberships/{holder}/{id}", get(api::care::view))
-        .route(
-            "/api/v1/memberships/{holder}/{id}/tasks/{task}",
-            post(api::care::report),
-        )
-        .route("/api/v1/consents", post(api::ask))
-        .route("/api/v1/consents/search", post(api::search))
-        .route("/api/v1/consents/{record}/withdraw", post(api::withdraw))
-        .route("/api/v1/guardian-invitations", post(api::links::invite))
-        .route(
-            "/api/v1/guardian-invitations/{id}/withdraw",
-            post(api::links::withdraw),
-        )
-        .route("/api/v1/guardian-links/search", post(api::links::search))
-        .route(
-            "/api/v1/guardian-links/{id}/revoke",
-            post(api::links::revoke),
-        )
-        .route("/api/v1/guardian-links/{id}/renew", post(api::links::renew))
-        .route("/ouders", get(portal::home))
-        .route("/ouders/inloggen", get(portal::login))
-        .route("/ouders/auth/callback", get(portal::callback))
-        .route("/ouders/uitloggen", post(portal::logout))
-        .route("/ouders/koppelen", post(portal::redeem))
-        .route("/ouders/meldingen", post(portal::notifications))
-        .route("/ouders/kind/{n}", get(portal::child))
-        .route("/ouders/kind/{n}/gezien", get(portal::seen))
-        .route("/ouders/kind/{n}/plan", get(portal::plan))
-        .route("/ouders/toestemming/{record}", post(portal::decide))
-        .route(
-            "/ouders/toestemming/{record}/intrekken",
-            get(portal::confirm_withdrawal),
-        )
-        .route("/ouders/dossier/{id}", get(portal::read_dossier))
-        .route("/ouders/dossier/{id}/zienswijze", post(portal::give_view))
-        .route("/ouders/dossier/{id}/bijlagen/{n}", get(portal::attachment))
+        // Each slice's pages and API, from its own folder (ADR 0004).
+        .merge(handover::routes())
+        .merge(consent::routes())
+        .merge(referral::routes())
+        .merge(caseplan::routes())
+        .merge(portal::routes())
         // An OSO upload of a whole class fits; anything larger is refused.
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(headers)

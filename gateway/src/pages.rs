@@ -24,7 +24,7 @@ struct Start<'a> {
     waiting: Vec<(&'static str, usize, String)>,
     /// Requests for a dossier from a school that is not the pupil's
     /// recorded destination, waiting for the IB's answer.
-    requests: Vec<crate::requests::RequestRow>,
+    requests: Vec<crate::handover::requests::RequestRow>,
     notice: Option<String>,
     /// E-mail notifications: `None` when they are off (no `[smtp]`);
     /// else the person's choice, `None` inside when their login gave no
@@ -226,7 +226,7 @@ async fn waiting(
         );
     }
     // The actions of plans that name this person (a mentor's, a teacher's).
-    if let Some(what) = crate::my_actions::line_for(state, actor) {
+    if let Some(what) = crate::caseplan::my_actions::line_for(state, actor) {
         let n = carenet_caseplan::work::named(store, actor, true)
             .await?
             .len();
@@ -234,14 +234,17 @@ async fn waiting(
             what == "Mijn acties in plannen" || n > 0,
             what,
             n,
-            crate::my_actions::OPEN,
+            crate::caseplan::my_actions::OPEN,
         );
     }
     // The yearly review of the parent portal's links: the coordinators'.
     if may(&carenet_consent::links::LINKS) {
-        let due =
-            carenet_consent::links::due_for_review(store, actor, crate::links::REVIEW_AHEAD_DAYS)
-                .await?;
+        let due = carenet_consent::links::due_for_review(
+            store,
+            actor,
+            crate::consent::links::REVIEW_AHEAD_DAYS,
+        )
+        .await?;
         line(
             true,
             "Koppelingen ouderportaal te verlengen",
@@ -313,8 +316,8 @@ fn menu_of(
             ("/plannen", "Plannen"),
         ),
         (
-            crate::my_actions::in_menu(party, actor),
-            (crate::my_actions::LIST, "Mijn acties"),
+            crate::caseplan::my_actions::in_menu(party, actor),
+            (crate::caseplan::my_actions::LIST, "Mijn acties"),
         ),
         (
             may(&carenet_consent::links::LINKS),
@@ -460,7 +463,7 @@ pub(crate) async fn start(
         roles: session.roles.iter().map(|r| role_label(r)).collect(),
         csrf: &session.csrf,
         waiting: waiting(&state, &actor).await?,
-        requests: crate::requests::work_list(&state, &actor).await?,
+        requests: crate::handover::requests::work_list(&state, &actor).await?,
         notice,
         mail,
     });

@@ -178,7 +178,7 @@ pub(crate) async fn current(
                 .filter(|(staff, _)| *staff == row.subject)
                 .map(|(_, roles)| (roles, String::new(), login)),
             Kind::Guardian => {
-                let guardian = crate::portal::guardian_of(state, &login);
+                let guardian = crate::portal::pages::guardian_of(state, &login);
                 (guardian.id == row.subject).then(|| (Vec::new(), guardian.name, login))
             }
         },

@@ -15,25 +15,15 @@
 use axum::Json;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
-use carenet_consent::record::{ConsentRequest, ConsentStore, Stored, parse_date, status_name};
-use carenet_consent::{Category, Purpose};
-use carenet_fabric::{Actor, PartyId, PartyKind, Role};
-use carenet_handover::dossier::{self, Route};
-use carenet_handover::{incoming, season};
-use carenet_proto::v1::{self, EvidenceKind, consent_recipient::Target};
-use serde::{Deserialize, Serialize};
+use carenet_fabric::{Actor, Role};
+use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{AppState, Error, Login};
-
-pub(crate) mod care;
-pub(crate) mod links;
-pub(crate) mod received;
-pub(crate) mod warm;
 
 /// An error as the API answers it.
 #[derive(Serialize, ToSchema)]
@@ -111,11 +101,11 @@ impl IntoResponse for Failure {
     }
 }
 
-type ApiResult<T> = Result<T, Failure>;
+pub(crate) type ApiResult<T> = Result<T, Failure>;
 
 /// A JSON body; one that cannot be read is a 400 naming the field and what
 /// is wrong with it, as JSON (never the value sent: it may be personal data).
-pub(crate) struct Body<T>(T);
+pub(crate) struct Body<T>(pub(crate) T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Failure;
@@ -269,7 +259,7 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
 }
 
 /// The system calling, as the actor the slices check.
-pub(crate) struct Caller(Actor);
+pub(crate) struct Caller(pub(crate) Actor);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Failure;
@@ -315,450 +305,6 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// One row of the season view.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct SeasonRow {
-    /// `out` or `in`.
-    direction: String,
-    /// Outgoing: the dossier id; incoming: the message id.
-    id: String,
-    pupil: String,
-    counterparty: String,
-    route: String,
-    version: u32,
-    /// `draft`, `awaiting_inspection`, `ready`, `published`, `delivered`,
-    /// `read`, `withdrawn`; incoming `received`, `assigned`, `read`,
-    /// `withdrawn`, `purged`.
-    status: String,
-    warm_handover: String,
-    feedback: bool,
-}
-
-/// The season view of this school year.
-#[utoipa::path(get, path = "/api/v1/season", operation_id = "getSeason", tag = "dossiers",
-    responses(
-        (status = 200, body = [SeasonRow]),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn season_view(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-) -> ApiResult<Json<Vec<SeasonRow>>> {
-    let rows = season::season(
-        &state.inner.store,
-        state.inner.kind,
-        &actor,
-        season::school_year_start_ms(),
-        &season::Filter::default(),
-    )
-    .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|r| SeasonRow {
-                direction: r.direction.into(),
-                id: r.id,
-                pupil: r.pupil,
-                counterparty: r.counterparty,
-                route: r.route,
-                version: r.version,
-                status: r.status,
-                warm_handover: r.warm_handover,
-                feedback: r.feedback,
-            })
-            .collect(),
-    ))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(crate) struct ImportRequest {
-    /// The school's own pupil reference.
-    child_ref: String,
-    /// `po_vo`, `po_po`, `vo_vo`, `vo_vervolg` or `internal`.
-    route: String,
-    /// The OSO 2019.1 file, as text.
-    oso: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Created {
-    id: String,
-}
-
-/// Imports an OSO file as a draft dossier (or ready, if it states its inzage).
-#[utoipa::path(post, path = "/api/v1/dossiers", operation_id = "importDossier", tag = "dossiers", request_body = ImportRequest,
-    responses(
-        (status = 201, body = Created),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
-        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn import(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Body(body): Body<ImportRequest>,
-) -> ApiResult<(StatusCode, Json<Created>)> {
-    let route = Route::parse("route", &body.route)?;
-    let id = dossier::import_oso(
-        &state.inner.store,
-        &actor,
-        &body.oso,
-        &body.child_ref,
-        route,
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct DossierView {
-    id: String,
-    route: String,
-    state: String,
-    version: u32,
-    pupil_name: String,
-    advice: Option<String>,
-    guardian_view: Option<String>,
-}
-
-/// One outgoing dossier (the reading is audited).
-#[utoipa::path(get, path = "/api/v1/dossiers/{id}", operation_id = "getDossier", tag = "dossiers",
-    params(("id" = String, Path, description = "dossier id")),
-    responses(
-        (status = 200, body = DossierView),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn show(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<DossierView>> {
-    let d = dossier::view(&state.inner.store, &actor, &id).await?;
-    let s = d.dossier.summary();
-    Ok(Json(DossierView {
-        id: d.id,
-        route: d.route.as_str().into(),
-        state: d.state.as_str().into(),
-        version: d.version,
-        pupil_name: s.pupil_name,
-        advice: s.advice,
-        guardian_view: d.dossier.extras.guardian_view,
-    }))
-}
-
-/// Puts a draft dossier before the guardians (inzage).
-#[utoipa::path(post, path = "/api/v1/dossiers/{id}/submit", operation_id = "submitDossier", tag = "dossiers",
-    params(("id" = String, Path, description = "dossier id")),
-    responses(
-        (status = 204),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
-        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn submit(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    dossier::submit_for_inspection(&state.inner.store, &actor, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(crate) struct PublishRequest {
-    /// The receiving party's id.
-    recipient: String,
-    /// The guardians' consent record it goes out under, if any.
-    consent_record: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Published {
-    message_ids: Vec<String>,
-}
-
-/// Releases a ready dossier to the receiving school.
-#[utoipa::path(post, path = "/api/v1/dossiers/{id}/publish", operation_id = "publishDossier", tag = "dossiers", request_body = PublishRequest,
-    params(("id" = String, Path, description = "dossier id")),
-    responses(
-        (status = 200, body = Published),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
-        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn publish(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(id): Path<String>,
-    Body(body): Body<PublishRequest>,
-) -> ApiResult<Json<Published>> {
-    let store = &state.inner.store;
-    let recipient = PartyId::parse("recipient", &body.recipient)?;
-    let directory = store
-        .directory()
-        .ok_or_else(|| Error::Config("the node's directory is not cached".into()))?;
-    let message_ids = dossier::publish(
-        store,
-        directory,
-        &actor,
-        &id,
-        std::slice::from_ref(&recipient),
-        body.consent_record.as_deref(),
-    )
-    .await?;
-    Ok(Json(Published { message_ids }))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(crate) struct AssignRequest {
-    /// The mentor's staff id; one the party's staff directory does not
-    /// know is refused (400, field `mentor`).
-    mentor: String,
-    /// The teachers' staff ids, each in the staff directory (else 400,
-    /// field `teachers`).
-    #[serde(default)]
-    teachers: Vec<String>,
-    /// This school's own reference of the pupil (needed before feedback).
-    #[serde(default)]
-    child_ref: Option<String>,
-}
-
-/// Assigns a received dossier to the mentor (and teachers).
-#[utoipa::path(post, path = "/api/v1/received/{id}/assign", operation_id = "assignReceivedDossier", tag = "dossiers", request_body = AssignRequest,
-    params(("id" = String, Path, description = "message id of the received dossier")),
-    responses(
-        (status = 204),
-        (status = 400, description = "input that cannot be read, or a mentor or teacher not in the staff directory: the field and what is wrong", body = ApiError),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
-        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn assign(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(id): Path<String>,
-    Body(body): Body<AssignRequest>,
-) -> ApiResult<StatusCode> {
-    let (store, kind) = (&state.inner.store, state.inner.kind);
-    // Only people of the staff directory: a typo reaches nobody. (The role
-    // first: who may not assign learns nothing of the directory.)
-    carenet_fabric::actor::require(store, &actor, &carenet_handover::roles::assign(kind), &id)
-        .await?;
-    let mentor = crate::staff_directory::resolve(
-        &state,
-        "mentor",
-        &body.mentor,
-        &crate::dossiers::mentor_roles(kind),
-    )
-    .await?
-    .map_err(|unknown| unknown.error())?;
-    let mut teachers = Vec::new();
-    for t in &body.teachers {
-        teachers.push(
-            crate::staff_directory::resolve(&state, "teachers", t, crate::dossiers::TEACHER_ROLES)
-                .await?
-                .map_err(|unknown| unknown.error())?,
-        );
-    }
-    if let Some(child_ref) = &body.child_ref {
-        incoming::register_pupil(store, kind, &actor, &id, child_ref).await?;
-    }
-    incoming::assign(store, kind, &actor, &id, &mentor, &teachers).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(crate) struct ConsentAsk {
-    /// A record id the client chooses (a UUID): the same request sent
-    /// again asks once and answers with that record as it stands.
-    #[serde(default)]
-    id: String,
-    child_ref: String,
-    /// YYYY-MM-DD.
-    child_birth_date: String,
-    /// `transfer_dossier`, `discuss_in_izo`, `refer_to_zat`,
-    /// `share_with_partner`, `support_request`, `case_membership`.
-    purpose: String,
-    /// Party ids, or `kind:<party kind>`.
-    recipients: Vec<String>,
-    /// Data category codes.
-    categories: Vec<String>,
-    /// YYYY-MM-DD, or none: until withdrawn.
-    valid_until: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Consent {
-    record_id: String,
-    version: u32,
-    purpose: String,
-    /// `requested`, `granted`, `refused`, `withdrawn`, `expired`.
-    status: String,
-    recipients: Vec<String>,
-    categories: Vec<String>,
-    valid_until: Option<String>,
-}
-
-fn consent_json(c: &Stored) -> Consent {
-    Consent {
-        record_id: c.version.record_id.clone(),
-        version: c.version.version,
-        purpose: c.version.purpose.clone(),
-        status: status_name(c.status()).into(),
-        recipients: c
-            .version
-            .recipients
-            .iter()
-            .map(|r| match &r.target {
-                Some(Target::PartyId(id)) => id.clone(),
-                Some(Target::Kind(k)) => {
-                    format!(
-                        "kind:{}",
-                        PartyKind::from_proto(*k).map_or("unknown", |k| k.as_str())
-                    )
-                }
-                None => String::new(),
-            })
-            .collect(),
-        categories: c.version.categories.clone(),
-        valid_until: (!c.version.valid_until.is_empty()).then(|| c.version.valid_until.clone()),
-    }
-}
-
-/// Asks for consent (the guardians decide on the portal or at school).
-#[utoipa::path(post, path = "/api/v1/consents", operation_id = "requestConsent", tag = "consent", request_body = ConsentAsk,
-    responses(
-        (status = 201, body = Consent),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
-        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn ask(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Body(body): Body<ConsentAsk>,
-) -> ApiResult<(StatusCode, Json<Consent>)> {
-    let recipients = body
-        .recipients
-        .iter()
-        .map(|r| crate::consent::parse_recipient(r))
-        .collect::<Result<Vec<_>, _>>()?;
-    let categories = body
-        .categories
-        .iter()
-        .map(|c| Category::parse("categories", c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let request = ConsentRequest {
-        child_ref: body.child_ref,
-        child_birth_date: parse_date("child_birth_date", &body.child_birth_date)?,
-        purpose: Purpose::parse("purpose", &body.purpose)?,
-        recipients,
-        categories,
-        valid_from: carenet_fabric::clock::today(),
-        valid_until: body
-            .valid_until
-            .as_deref()
-            .map(|u| parse_date("valid_until", u))
-            .transpose()?,
-    };
-    let stored = ConsentStore::new(state.inner.store.clone())
-        .request_named(&actor, &body.id, &request)
-        .await?;
-    Ok((StatusCode::CREATED, Json(consent_json(&stored))))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(crate) struct ChildQuery {
-    child_ref: String,
-}
-
-/// The current version of each of a pupil's consents (a POST: the pupil
-/// reference stays out of URLs and logs).
-#[utoipa::path(post, path = "/api/v1/consents/search", operation_id = "searchConsents", tag = "consent", request_body = ChildQuery,
-    responses(
-        (status = 200, body = [Consent]),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
-        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn search(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Body(body): Body<ChildQuery>,
-) -> ApiResult<Json<Vec<Consent>>> {
-    let list = ConsentStore::new(state.inner.store.clone())
-        .list(&actor, &body.child_ref)
-        .await?;
-    Ok(Json(list.iter().map(consent_json).collect()))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(crate) struct WithdrawRequest {
-    /// Who withdrew, as the school knows them (kept on this node).
-    grantor_name: String,
-    /// `guardian`, `legal_representative` or `pupil`.
-    grantor_role: String,
-}
-
-/// Records a withdrawal given at school; every recipient is told.
-#[utoipa::path(post, path = "/api/v1/consents/{record}/withdraw", operation_id = "withdrawConsent", tag = "consent", request_body = WithdrawRequest,
-    params(("record" = String, Path, description = "consent record id")),
-    responses(
-        (status = 200, body = Consent),
-        (status = 400, description = "input that cannot be read: the field and what is wrong", body = ApiError),
-        (status = 401, description = "no valid token", body = ApiError),
-        (status = 403, description = "the token or client lacks the right", body = ApiError),
-        (status = 404, description = "not found, or not this caller's to see", body = ApiError),
-        (status = 409, description = "the state does not allow it, or it changed meanwhile", body = ApiError),
-        (status = 503, description = "the identity provider or a peer does not answer in time", body = ApiError)),
-    security(("bearer" = [])))]
-pub(crate) async fn withdraw(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(record): Path<String>,
-    Body(body): Body<WithdrawRequest>,
-) -> ApiResult<Json<Consent>> {
-    let role = crate::consent::parse_grantor_role(&body.grantor_role)?;
-    let stored = ConsentStore::new(state.inner.store.clone())
-        .withdraw(
-            &actor,
-            &record,
-            vec![v1::Grantor {
-                role: role as i32,
-                name: body.grantor_name,
-            }],
-            v1::Evidence {
-                kind: EvidenceKind::RecordedConversation as i32,
-                recorded_by: String::new(),
-                document_sha256: Vec::new(),
-            },
-        )
-        .await?;
-    Ok(Json(consent_json(&stored)))
-}
-
 struct BearerScheme;
 
 impl Modify for BearerScheme {
@@ -778,21 +324,27 @@ impl Modify for BearerScheme {
     }
 }
 
+/// The document's frame: its title, the bearer scheme and the tags. Each
+/// slice adds its own paths ([`document`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "carenet gateway API", version = "1", description = "The actions of a school's carenet node for its own systems, under the same rules as its staff."),
-    paths(season_view, import, show, submit, publish, assign, ask, search, withdraw,
-        warm::plan, warm::show, warm::hold, warm::share, warm::feedback,
-        care::meet, care::distribute, care::received, care::received_file, care::cases, care::show, care::step, care::view, care::report,
-        care::change, care::change_goal, care::change_action, care::end_member, care::evaluate,
-        links::invite, links::search, links::revoke, links::renew, links::withdraw,
-        received::list, received::show, received::attachment, received::export),
     modifiers(&BearerScheme),
     tags((name = "dossiers", description = "Transfer dossiers"), (name = "warm handover", description = "The handover conversation"), (name = "consent", description = "Consent records"), (name = "care", description = "The ZAT and one child, one plan"), (name = "portal", description = "The parent portal's links"))
 )]
-pub struct ApiDoc;
+struct Frame;
+
+/// The OpenAPI document: the frame with every slice's paths and schemas.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = Frame::openapi();
+    doc.merge(crate::handover::Api::openapi());
+    doc.merge(crate::consent::Api::openapi());
+    doc.merge(crate::referral::Api::openapi());
+    doc.merge(crate::caseplan::Api::openapi());
+    doc
+}
 
 /// `GET /api/v1/openapi.json`.
 pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(document())
 }

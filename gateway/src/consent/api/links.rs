@@ -11,8 +11,9 @@ use carenet_consent::record::{format_date, parse_date};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, Body, Caller, ChildQuery, Path};
+use super::ChildQuery;
 use crate::AppState;
+use crate::api::{ApiError, ApiResult, Body, Caller, Path};
 
 fn date(ms: i64) -> String {
     format_date(carenet_fabric::clock::date_of(ms))

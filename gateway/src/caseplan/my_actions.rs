@@ -175,7 +175,7 @@ pub(crate) async fn list(
             holder: labels::party_name(&state, &a.holder),
             what: a.what,
             due: labels::date_text(&a.due_on),
-            state: crate::care::task_state(&a.state),
+            state: crate::caseplan::plans::task_state(&a.state),
         })
         .collect();
     Ok(render(&ListPage {
@@ -228,7 +228,7 @@ pub(crate) async fn show(
             .map(|step| {
                 (
                     step.as_str(),
-                    crate::care::step_label(step),
+                    crate::caseplan::plans::step_label(step),
                     step.needs_reason(),
                 )
             })
@@ -246,7 +246,7 @@ pub(crate) async fn show(
         what: t.what.clone(),
         goal: named.goal.clone(),
         due: labels::date_text(&t.due_on),
-        state: crate::care::task_state(&t.state),
+        state: crate::caseplan::plans::task_state(&t.state),
         reason: t.reason.clone(),
         version: t.version,
         steps,
@@ -286,7 +286,7 @@ pub(crate) async fn step(
     let text = match result {
         Ok(()) if holder == state.inner.party.as_str() => "De stap is vastgelegd.",
         Ok(()) => "De stap is verstuurd naar de organisatie die het plan houdt.",
-        Err(F::Aborted(_)) => crate::plan_change::STALE,
+        Err(F::Aborted(_)) => crate::caseplan::plan_change::STALE,
         Err(F::InvalidArgument { field, .. }) if field == "reason" || field == "note" => {
             "Niet vastgelegd: deze stap vraagt een toelichting. Vul die in en probeer het opnieuw."
         }

@@ -32,7 +32,7 @@ use crate::{AppState, Error, labels};
 /// Who the mentor field offers: the school's mentors (at a follow-up
 /// institution its SLBs) and teachers.
 fn mentor_fits(kind: carenet_fabric::PartyKind) -> Vec<Role> {
-    let mut fits = crate::dossiers::mentor_roles(kind);
+    let mut fits = crate::handover::dossiers::mentor_roles(kind);
     fits.push(Role::Teacher);
     fits
 }

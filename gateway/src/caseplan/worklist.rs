@@ -74,7 +74,7 @@ fn action_rows(state: &AppState, actions: Vec<work::Action>, own: bool) -> Vec<A
             what: a.what,
             owner: labels::party_name(state, &a.owner),
             due: labels::date_text(&a.due_on),
-            state: crate::care::task_state(&a.state),
+            state: crate::caseplan::plans::task_state(&a.state),
         })
         .collect()
 }

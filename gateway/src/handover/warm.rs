@@ -219,7 +219,7 @@ pub(crate) async fn plan(
         Err(e) => {
             // The dossier's page again, with what was typed and what to do.
             let refused = refusal(e)?.at(PLAN_INPUTS);
-            let page = crate::dossiers::page(
+            let page = crate::handover::dossiers::page(
                 &state,
                 staff,
                 &id,
@@ -310,12 +310,13 @@ pub(crate) async fn plan_received(
         Err(e) => {
             // The digest again, with what was typed and what to do.
             let refused = refusal(e)?.at(PLAN_INPUTS);
-            let typed = crate::dossiers::Typed {
+            let typed = crate::handover::dossiers::Typed {
                 plan: PlanTyped::of(&form, refused.clone()),
                 refused: Refusal(Some(refused.clone())),
                 ..Default::default()
             };
-            let page = crate::dossiers::digest_page(&state, staff, id, None, typed).await?;
+            let page =
+                crate::handover::dossiers::digest_page(&state, staff, id, None, typed).await?;
             return Ok(refused.respond(page));
         }
     };
@@ -441,7 +442,7 @@ async fn warm_page(
         None => false,
     };
     let consents = match own {
-        Some(own) if held && others && may_share => crate::consent::granted(
+        Some(own) if held && others && may_share => crate::consent::pages::granted(
             state,
             &staff.actor,
             &own.child_ref,
@@ -449,7 +450,7 @@ async fn warm_page(
         )
         .await?
         .into_iter()
-        .map(crate::consent::choice)
+        .map(crate::consent::pages::choice)
         .collect(),
         _ => Vec::new(),
     };
@@ -679,7 +680,7 @@ pub(crate) async fn feedback(
     let store = &state.inner.store;
     let child_ref = form.child_ref.trim();
     let sent = async {
-        let consent = crate::consent::granted(
+        let consent = crate::consent::pages::granted(
             &state,
             &staff.actor,
             child_ref,
@@ -712,15 +713,15 @@ pub(crate) async fn feedback(
         let refused = crate::reasons::refusal(e)?
             .at(&[("text", "fb-tekst")])
             .for_purpose(Purpose::FeedbackToSender, code);
-        let typed = crate::dossiers::Typed {
+        let typed = crate::handover::dossiers::Typed {
             text: form.text,
             refused: crate::reasons::Refusal(Some(refused.clone())),
             ..Default::default()
         };
         let page = if form.terug == "samenvatting" {
-            crate::dossiers::digest_page(&state, staff, id, None, typed).await?
+            crate::handover::dossiers::digest_page(&state, staff, id, None, typed).await?
         } else {
-            crate::dossiers::received_page(&state, &staff, id, None, typed).await?
+            crate::handover::dossiers::received_page(&state, &staff, id, None, typed).await?
         };
         return Ok(refused.respond(page));
     }

@@ -296,7 +296,7 @@ async fn page(
             .iter()
             .map(|m| (m.party.clone(), labels::party_name(state, &m.party))),
     );
-    let candidates = crate::consent::granted(
+    let candidates = crate::consent::pages::granted(
         state,
         &staff.actor,
         &p.child_ref,
@@ -315,7 +315,7 @@ async fn page(
             })
             .filter(|p| p != me && !active.iter().any(|m| &m.party == p))
             .collect();
-        let (record, what) = crate::consent::choice(c);
+        let (record, what) = crate::consent::pages::choice(c);
         parties
             .into_iter()
             .map(|party| {
@@ -341,7 +341,7 @@ async fn page(
         })
         .collect();
     let people = crate::staff_directory::all(&store.db).await?;
-    let person_choices = crate::my_actions::person_choices(state).await?;
+    let person_choices = crate::caseplan::my_actions::person_choices(state).await?;
     let mut actions = Vec::new();
     for (i, t) in p
         .tasks
@@ -377,7 +377,7 @@ async fn page(
             owner: labels::party_name(state, &t.owner),
             what: t.what.clone(),
             due_on: t.due_on.clone(),
-            state: crate::care::task_state(&t.state),
+            state: crate::caseplan::plans::task_state(&t.state),
             own: t.owner == me,
             person,
         });
@@ -421,7 +421,7 @@ async fn page(
         members,
         owners,
         candidates,
-        categories: crate::care::action_categories(),
+        categories: crate::caseplan::plans::action_categories(),
         person_choices,
         notice,
         kept,
@@ -517,7 +517,7 @@ pub(crate) async fn add(
         }
         "action" => {
             // Who at this party does it: picked from the staff directory.
-            let person = match crate::my_actions::resolve_person(
+            let person = match crate::caseplan::my_actions::resolve_person(
                 &state,
                 "person",
                 &f("owner"),
@@ -634,7 +634,7 @@ pub(crate) async fn action(
     let f = |name: &str| field(&pairs, name).trim().to_owned();
     staff.check(&f("csrf"), &headers, &state)?;
     let seen = seen(&pairs)?;
-    let person = match crate::my_actions::resolve_person(
+    let person = match crate::caseplan::my_actions::resolve_person(
         &state,
         "person",
         state.inner.party.as_str(),

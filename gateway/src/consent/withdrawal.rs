@@ -2,7 +2,7 @@
 //! guardians (or the pupil) gave at school: one page that says in plain
 //! Dutch what follows (who loses the data, what the receiving school and
 //! its mentor see, what the parents see), with the form that records it.
-//! The withdrawal itself is [`crate::consent::withdraw`].
+//! The withdrawal itself is [`crate::consent::pages::withdraw`].
 
 use askama::Template;
 use axum::extract::{Path, State};

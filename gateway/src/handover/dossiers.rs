@@ -237,7 +237,7 @@ struct DossierPage {
     warm_parties: Vec<(String, String)>,
     their_roles: &'static [(&'static str, &'static str)],
     /// The plan form as a refused one held it; `refused` why.
-    plan: crate::warm::PlanTyped,
+    plan: crate::handover::warm::PlanTyped,
     refused: crate::reasons::Refusal,
     /// Whether this member of staff reads the feedback received.
     may_read_feedback: bool,
@@ -320,7 +320,7 @@ pub(crate) async fn page(
     staff: Staff,
     id: &str,
     notice: Option<String>,
-    plan: crate::warm::PlanTyped,
+    plan: crate::handover::warm::PlanTyped,
 ) -> Result<Response, Error> {
     let id = id.to_owned();
     let store = &state.inner.store;
@@ -344,7 +344,7 @@ pub(crate) async fn page(
         .may(&store.party, &carenet_handover::roles::PUBLISH)
         .is_ok();
     let granted = if may_publish {
-        crate::consent::granted(state, &staff.actor, &d.child_ref, None).await?
+        crate::consent::pages::granted(state, &staff.actor, &d.child_ref, None).await?
     } else {
         Vec::new()
     };
@@ -370,7 +370,10 @@ pub(crate) async fn page(
         .find(|c| dossier::consented_parties(&c.version).contains(&proposed_recipient))
         .map(|c| c.version.record_id.clone())
         .unwrap_or_default();
-    let consents = granted.into_iter().map(crate::consent::choice).collect();
+    let consents = granted
+        .into_iter()
+        .map(crate::consent::pages::choice)
+        .collect();
     let answer = dossier::guardians_answer(store, &d)
         .await?
         .map(|(on, akkoord)| (labels::date_text(&on), akkoord_words(&akkoord)));
@@ -494,7 +497,7 @@ pub(crate) async fn page(
         may_warm,
         warm,
         warm_parties,
-        their_roles: crate::warm::THEIR_ROLES,
+        their_roles: crate::handover::warm::THEIR_ROLES,
         refused: plan.refused.clone(),
         plan,
         may_read_feedback,
@@ -657,7 +660,7 @@ struct IncomingPage {
     /// The handover conversations the sending school shared about it.
     warm: Vec<SharedWarm>,
     /// Everything the school received, section by section.
-    content: crate::dossier_content::DossierContent,
+    content: crate::handover::dossier_content::DossierContent,
     /// Whether this member of staff assigns it (the care coordinator).
     may_assign: bool,
     /// Whether this member of staff exports it as an OSO file.
@@ -773,7 +776,7 @@ pub(crate) struct Typed {
     pub text: String,
     pub refused: crate::reasons::Refusal,
     /// The warm-handover plan form, when it came back refused.
-    pub plan: crate::warm::PlanTyped,
+    pub plan: crate::handover::warm::PlanTyped,
 }
 
 /// The received dossier's page (`GET /ontvangen/{id}`), also as a refused
@@ -816,7 +819,7 @@ async fn incoming_page(
     let (item, d) = reading::read(store, kind, &staff.actor, &id, Reading::Page).await?;
     let summary = d.summary();
     let may = |rule: &carenet_fabric::actor::Rule| staff.actor.may(&store.party, rule).is_ok();
-    let content = crate::dossier_content::content(&d, |n| {
+    let content = crate::handover::dossier_content::content(&d, |n| {
         crate::href::path(&["ontvangen", &id, "bijlagen", &n.to_string()])
     });
     let may_assign = may(&carenet_handover::roles::assign(kind));
@@ -836,7 +839,7 @@ async fn incoming_page(
             participants: w
                 .participants
                 .iter()
-                .map(|p| crate::warm::participant_label(&state, &names, p))
+                .map(|p| crate::handover::warm::participant_label(&state, &names, p))
                 .collect(),
             notes: w
                 .agenda
@@ -908,7 +911,7 @@ pub(crate) async fn attachment(
     let store = &state.inner.store;
     let item = reading::check(store, state.inner.kind, &staff.actor, &id).await?;
     let d = incoming::dossier_of(store, &item).await?;
-    let a = crate::dossier_content::attachment(&d, n).ok_or(Error::NotFound)?;
+    let a = crate::handover::dossier_content::attachment(&d, n).ok_or(Error::NotFound)?;
     reading::record(
         store,
         &staff.actor,
@@ -918,7 +921,7 @@ pub(crate) async fn attachment(
         carenet_fabric::crypto::sha256(&a.bytes).to_vec(),
     )
     .await?;
-    Ok(crate::dossier_content::download(a))
+    Ok(crate::handover::dossier_content::download(a))
 }
 
 /// `POST /ontvangen/{id}/oso`: the received dossier as an OSO 2019.1 file
@@ -944,7 +947,7 @@ pub(crate) async fn export(
 
 /// An OSO file as a download.
 pub(crate) fn oso_download(xml: String) -> Response {
-    crate::dossier_content::download(crate::dossier_content::Attachment {
+    crate::handover::dossier_content::download(crate::handover::dossier_content::Attachment {
         file_name: "overstapdossier.xml".into(),
         content_type: "application/xml; charset=utf-8",
         bytes: xml.into_bytes(),
@@ -1193,7 +1196,7 @@ struct DigestPage {
     warm: Vec<(String, String, &'static str)>,
     their_roles: &'static [(&'static str, &'static str)],
     /// The plan form as a refused one held it.
-    plan: crate::warm::PlanTyped,
+    plan: crate::handover::warm::PlanTyped,
     form_id: String,
 }
 
@@ -1285,7 +1288,7 @@ pub(crate) async fn digest_page(
         notice,
         warm_with,
         warm,
-        their_roles: crate::warm::THEIR_ROLES,
+        their_roles: crate::handover::warm::THEIR_ROLES,
         plan: typed.plan,
         form_id: crate::pages::form_id(),
     }))

@@ -10,7 +10,8 @@ use carenet_proto::v1::{self, ParticipantRole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, Body, Caller, Path, Published};
+use super::Published;
+use crate::api::{ApiError, ApiResult, Body, Caller, Path};
 use crate::{AppState, Error};
 
 /// One who takes part in the conversation.
@@ -105,8 +106,10 @@ pub(crate) async fn plan(
     }
     for (i, p) in body.participants.into_iter().enumerate() {
         participants.push(v1::Participant {
-            role: crate::warm::participant_role(&format!("participants[{i}].role"), &p.role)?
-                as i32,
+            role: crate::handover::warm::participant_role(
+                &format!("participants[{i}].role"),
+                &p.role,
+            )? as i32,
             party_id: p.party_id,
             staff_ref: p.staff_ref,
         });

@@ -1,5 +1,5 @@
 //! Received dossiers in the JSON API: the list (with filters), one dossier's
-//! content (the same sections as its page, [`crate::dossier_content`]), its
+//! content (the same sections as its page, [`crate::handover::dossier_content`]), its
 //! attachments and its OSO 2019.1 export. The care coordinator reads every
 //! one, a mentor the ones assigned to them; every reading is audited and
 //! told to the sending school, as on the pages ([`carenet_handover::reading`]).
@@ -15,8 +15,8 @@ use carenet_handover::reading::{self, Reading};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, Caller};
-use crate::dossier_content::{self, DossierContent};
+use crate::api::{ApiError, ApiResult, Caller};
+use crate::handover::dossier_content::{self, DossierContent};
 use crate::{AppState, Error, labels};
 
 /// One received dossier version.
@@ -214,5 +214,5 @@ pub(crate) async fn export(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let xml = dossier::export_oso(&state.inner.store, &actor, &ExportSource::Received(id)).await?;
-    Ok(crate::dossiers::oso_download(xml))
+    Ok(crate::handover::dossiers::oso_download(xml))
 }

@@ -427,7 +427,7 @@ pub(crate) async fn withdraw(
     let stored = match withdrawn {
         Ok(stored) => stored,
         Err(e) => {
-            return crate::withdrawal::refused(
+            return crate::consent::withdrawal::refused(
                 &state,
                 &staff,
                 &record,

@@ -665,8 +665,8 @@ struct DossierPage {
     id: String,
     pupil: String,
     /// Everything the dossier holds, as the receiving school's page shows it
-    /// (the same renderer, [`crate::dossier_content`]).
-    content: crate::dossier_content::DossierContent,
+    /// (the same renderer, [`crate::handover::dossier_content`]).
+    content: crate::handover::dossier_content::DossierContent,
     open: bool,
     /// The version shown, and the hash of its content (hex; sent back with
     /// the answer, so the akkoord is bound to exactly this content).
@@ -715,7 +715,7 @@ pub(crate) async fn read_dossier(
         None => "/ouders".to_owned(),
     };
     let hash = carenet_handover::inzage::ContentHash::of(&d.dossier).hex();
-    let content = crate::dossier_content::content(&d.dossier, |n| {
+    let content = crate::handover::dossier_content::content(&d.dossier, |n| {
         crate::href::path(&["ouders", "dossier", &id, "bijlagen", &n.to_string()])
     });
     Ok(render(&DossierPage {
@@ -751,11 +751,11 @@ pub(crate) async fn attachment(
         &state.inner.store,
         &link,
         &id,
-        |d| crate::dossier_content::attachment(d, n),
+        |d| crate::handover::dossier_content::attachment(d, n),
         |a| &a.bytes,
     )
     .await?;
-    Ok(crate::dossier_content::download(a))
+    Ok(crate::handover::dossier_content::download(a))
 }
 
 #[derive(Deserialize)]
@@ -867,7 +867,7 @@ pub(crate) async fn plan(
                     format!(
                         "{} ({})",
                         g.text,
-                        crate::plan_change::goal_status(&g.status)
+                        crate::caseplan::plan_change::goal_status(&g.status)
                     )
                 };
                 (text, g.measure.clone(), labels::date_text(&g.target_on))
@@ -881,7 +881,7 @@ pub(crate) async fn plan(
                     labels::party_name(&state, &t.owner),
                     t.what.clone(),
                     labels::date_text(&t.due_on),
-                    crate::care::task_state(&t.state),
+                    crate::caseplan::plans::task_state(&t.state),
                 )
             })
             .collect(),
