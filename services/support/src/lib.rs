@@ -16,8 +16,10 @@
 //! - [`deadline`]: the legal clocks of the procedure as derived rows,
 //!   written by the step that starts one and closed by the step that meets
 //!   it;
-//! - [`request`]: the stored requests and every staff step, each taking the
-//!   [`carenet_fabric::Actor`] and one row of [`roles`];
+//! - [`request`]: the stored requests and the school's steps, the
+//!   arrivals at the SWV and the statuses back at the school;
+//! - [`intake`]: the SWV's steps (loket, trajectbegeleider); every staff
+//!   step takes the [`carenet_fabric::Actor`] and one row of [`roles`];
 //! - [`slice`]: the document types and `[support]`.
 //!
 //! Errors are the fabric's ([`carenet_fabric::Error`]): they name the field,
@@ -25,6 +27,11 @@
 
 pub mod check;
 pub mod clock;
+pub mod deadline;
+pub mod intake;
 pub mod model;
+pub mod request;
+pub mod roles;
+pub mod slice;
 
 pub type Result<T, E = carenet_fabric::Error> = std::result::Result<T, E>;

@@ -335,7 +335,7 @@ pub fn check_detail(kind: Kind, school: PartyKind, detail: &Detail) -> Result<()
         }
         match detail.cost_cents {
             None => return Err(required("cost_cents", "its cost")),
-            Some(c) if !(0..=100_000_000_00).contains(&c) => {
+            Some(c) if !(0..=10_000_000_000).contains(&c) => {
                 return Err(Error::invalid(
                     "cost_cents",
                     "euro cents, from 0 up to 100 million euro",
