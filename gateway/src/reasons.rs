@@ -284,6 +284,18 @@ fn sentence(code: Reason, label: Option<&'static str>) -> (String, Option<(Strin
         Reason::CodeForGuardian => {
             "Deze code is voor een ouder of verzorger, en je bent al als leerling zelf gekoppeld.".to_owned()
         }
+        Reason::AdviceCount => "Voor een toelaatbaarheidsverklaring zijn twee aparte, schriftelijke deskundigenadviezen nodig. Voeg het ontbrekende advies toe.".to_owned(),
+        Reason::AdviceSamePerson => "De twee adviezen zijn van dezelfde deskundige. Het tweede advies moet van een andere deskundige komen.".to_owned(),
+        Reason::AdviceFirstQualification => "De eerste deskundige moet orthopedagoog of psycholoog zijn.".to_owned(),
+        Reason::AdviceSecondQualification => "De tweede deskundige moet kinderpsycholoog, pedagoog of orthopedagoog, kinderpsychiater, maatschappelijk werker of arts zijn.".to_owned(),
+        Reason::AdviceNotIndependent => "Deze deskundige werkt bij de school die de aanvraag doet en is dus niet onafhankelijk. Vraag het advies aan een deskundige van buiten die school.".to_owned(),
+        Reason::AdviceCollective => "Een gezamenlijk advies of een advies van een commissie telt niet: elke deskundige geeft een eigen, apart ondertekend advies.".to_owned(),
+        Reason::AdviceReasoning => "Elk advies toetst aan het ondersteuningsplan van het samenwerkingsverband en legt uit waarom een arrangement op een reguliere school niet volstaat. Vul aan wat ontbreekt.".to_owned(),
+        Reason::DecisionReasons => "Een besluit is schriftelijk gemotiveerd. Vul de motivering in.".to_owned(),
+        Reason::DecisionDates => "Vul de begin- en einddatum van het besluit in; de einddatum ligt na de begindatum. Een afwijzing heeft geen looptijd.".to_owned(),
+        Reason::DecisionCategory => "Een toegekende toelaatbaarheidsverklaring noemt het schooltype en de categorie (laag, midden of hoog); een ander besluit noemt die niet.".to_owned(),
+        Reason::ViewMissing => "Voeg de zienswijze van de ouders toe voordat u de aanvraag indient.".to_owned(),
+        Reason::VoiceMissing => "Leg vast wat de leerling zelf vindt, of waarom dat niet is gevraagd, voordat u de aanvraag indient.".to_owned(),
         Reason::RefusedOnPortal => {
             return (
                 "De ouders weigerden in het ouderportaal. Alleen zij kunnen dat daar herzien, of een coördinator legt hun ondertekende formulier vast.".to_owned(),

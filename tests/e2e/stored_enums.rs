@@ -209,8 +209,195 @@ fn probes() -> Vec<Probe> {
     ]
     .into_iter()
     .chain(notification_probes())
+    .chain(support_probes())
     .chain(staff_directory_probes())
     .collect()
+}
+
+/// The support slice's columns (issue 21), each with every variant of its
+/// enum; the rows hang off one probe request (their foreign key).
+fn support_probes() -> Vec<Probe> {
+    use carenet_support::check::Qualification;
+    use carenet_support::deadline::DeadlineKind;
+    use carenet_support::model::{
+        ArrangementLevel, Category, HistorySource, Kind, Line, ObjectionOutcome, Outcome,
+        ParticipantRole, SchoolType, State,
+    };
+    fn all<T: Copy + 'static>(
+        values: &'static [T],
+        text: fn(T) -> &'static str,
+        parse: fn(&str) -> String,
+    ) -> Vec<Value> {
+        parsed(values.iter().map(|v| text(*v)), parse)
+    }
+    /// A request row with `$values` (`$1` its id).
+    macro_rules! request {
+        ($values:literal) => {
+            concat!(
+                "INSERT INTO support_request (id, school, swv, child_ref, child_name, child_birth_date, kind, level, \
+                 support_asked, cost_cents, school_type, category, previous_decision, question, opp_text, opp_ref, \
+                 guardian_view, pupil_voice, voice_reason, consent_record, applied_on, state, version, created_by, \
+                 submitted_on, trajectory_guide, completeness_question, completeness_answer, exit_report, aftercare, \
+                 created_at_ms, updated_at_ms) VALUES ",
+                $values
+            )
+        };
+    }
+    vec![
+        Probe {
+            column: "support_request.kind",
+            insert: request!(
+                "($1, 'po-1', 'swv', 'c', 'n', '2016-01-01', $2, NULL, '', NULL, NULL, NULL, '', '', '', '', '', '', '', '', '', 'draft', 1, 's', '', '', '', '', '', '', 0, 0)"
+            ),
+            select: "SELECT kind FROM support_request WHERE id = $1",
+            blob: false,
+            values: all(Kind::ALL, Kind::as_str, |t| {
+                Kind::parse("kind", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_request.state",
+            insert: request!(
+                "($1, 'po-1', 'swv', 'c', 'n', '2016-01-01', 'pro', NULL, '', NULL, NULL, NULL, '', '', '', '', '', '', '', '', '', $2, 1, 's', '', '', '', '', '', '', 0, 0)"
+            ),
+            select: "SELECT state FROM support_request WHERE id = $1",
+            blob: false,
+            values: all(State::ALL, State::as_str, |t| {
+                State::parse("state", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_request.level",
+            insert: request!(
+                "($1, 'po-1', 'swv', 'c', 'n', '2016-01-01', 'arrangement', $2, 'x', 100, NULL, NULL, '', '', '', '', '', '', '', '', '', 'draft', 1, 's', '', '', '', '', '', '', 0, 0)"
+            ),
+            select: "SELECT level FROM support_request WHERE id = $1",
+            blob: false,
+            values: all(ArrangementLevel::ALL, ArrangementLevel::as_str, |t| {
+                ArrangementLevel::parse("level", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_request.school_type",
+            insert: request!(
+                "($1, 'po-1', 'swv', 'c', 'n', '2016-01-01', 'admission_statement', NULL, '', NULL, $2, 'low', '', '', '', '', '', '', '', '', '', 'draft', 1, 's', '', '', '', '', '', '', 0, 0)"
+            ),
+            select: "SELECT school_type FROM support_request WHERE id = $1",
+            blob: false,
+            values: all(SchoolType::ALL, SchoolType::as_str, |t| {
+                SchoolType::parse("school_type", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_request.category",
+            insert: request!(
+                "($1, 'po-1', 'swv', 'c', 'n', '2016-01-01', 'admission_statement', NULL, '', NULL, 'so', $2, '', '', '', '', '', '', '', '', '', 'draft', 1, 's', '', '', '', '', '', '', 0, 0)"
+            ),
+            select: "SELECT category FROM support_request WHERE id = $1",
+            blob: false,
+            values: all(Category::ALL, Category::as_str, |t| {
+                Category::parse("category", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_history.source",
+            insert: "INSERT INTO support_history (request_id, position, source, line, source_ref, snapshot, added_by, created_at_ms) \
+                     VALUES ('probe-support', 100 + CAST(substr($1, length($1)) AS INTEGER), $2, 'first', '', $1, 's', 0)",
+            select: "SELECT source FROM support_history WHERE snapshot = $1",
+            blob: false,
+            values: all(HistorySource::ALL, HistorySource::as_str, |t| {
+                HistorySource::parse("source", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_history.line",
+            insert: "INSERT INTO support_history (request_id, position, source, line, source_ref, snapshot, added_by, created_at_ms) \
+                     VALUES ('probe-support', 200 + CAST(substr($1, length($1)) AS INTEGER), 'school', $2, '', $1, 's', 0)",
+            select: "SELECT line FROM support_history WHERE snapshot = $1",
+            blob: false,
+            values: all(Line::ALL, Line::as_str, |t| {
+                Line::parse("line", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_advice.qualification",
+            insert: "INSERT INTO support_advice (request_id, position, advisor_name, advisor_registration, qualification, \
+                     employer_party, employer_name, document_ref, signatories, by_committee, support_plan_test, why_not_regular, \
+                     written_on, recorded_by, created_at_ms) \
+                     VALUES ('probe-support', CAST(substr($1, length($1)) AS INTEGER), $1, '', $2, '', 'e', 'd', 1, false, 't', 'w', '2026-01-01', 's', 0)",
+            select: "SELECT qualification FROM support_advice WHERE advisor_name = $1",
+            blob: false,
+            values: all(Qualification::ALL, Qualification::as_str, |t| {
+                Qualification::parse("qualification", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_mdo_participant.role",
+            insert: "INSERT INTO support_mdo_participant (request_id, position, role, name, party) \
+                     VALUES ('probe-support', CAST(substr($1, length($1)) AS INTEGER), $2, $1, '')",
+            select: "SELECT role FROM support_mdo_participant WHERE name = $1",
+            blob: false,
+            values: all(ParticipantRole::ALL, ParticipantRole::as_str, |t| {
+                ParticipantRole::parse("role", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_decision.outcome",
+            insert: "INSERT INTO support_decision (id, request_id, outcome, reasons, starts_on, ends_on, school_type, category, \
+                     guardians_agree, hearing, decided_on, decided_by, created_at_ms) \
+                     VALUES ($1, $1, $2, 'r', '', '', NULL, NULL, true, '', '2026-01-01', 's', 0)",
+            select: "SELECT outcome FROM support_decision WHERE id = $1",
+            blob: false,
+            values: all(Outcome::ALL, Outcome::as_str, |t| {
+                Outcome::parse("outcome", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_objection.outcome",
+            insert: "INSERT INTO support_objection (request_id, lodged_on, grounds, defence_sent_on, committee_advice, \
+                     committee_advised_on, outcome, reasons, decided_on, recorded_by, updated_at_ms) \
+                     VALUES ($1, '2026-01-01', 'g', '', '', '', $2, '', '', 's', 0)",
+            select: "SELECT outcome FROM support_objection WHERE request_id = $1",
+            blob: false,
+            values: all(ObjectionOutcome::ALL, ObjectionOutcome::as_str, |t| {
+                ObjectionOutcome::parse("outcome", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+        Probe {
+            column: "support_deadline.kind",
+            insert: "INSERT INTO support_deadline (request_id, kind, starts_on, due_on, extended, met_at_ms, created_at_ms) \
+                     VALUES ('probe-support', $2, '2026-01-01', $1, false, NULL, 0)",
+            select: "SELECT kind FROM support_deadline WHERE due_on = $1",
+            blob: false,
+            values: all(DeadlineKind::ALL, DeadlineKind::as_str, |t| {
+                DeadlineKind::parse("kind", t)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        },
+    ]
 }
 
 /// The gateway's staff directory, with the sources it writes.
@@ -309,6 +496,21 @@ async fn every_stored_enum_value_is_accepted_and_reads_back_the_same() -> anyhow
         false,
     )
     .await?;
+    // The support rows' request (their foreign key), and one request per
+    // decision and objection probe (one of each per request).
+    let support_request = "INSERT INTO support_request (id, school, swv, child_ref, child_name, child_birth_date, kind, level, \
+         support_asked, cost_cents, school_type, category, previous_decision, question, opp_text, opp_ref, guardian_view, \
+         pupil_voice, voice_reason, consent_record, applied_on, state, version, created_by, submitted_on, trajectory_guide, \
+         completeness_question, completeness_answer, exit_report, aftercare, created_at_ms, updated_at_ms) \
+         VALUES ($1, 'po-1', 'swv', 'c', 'n', '2016-01-01', 'pro', NULL, '', NULL, NULL, NULL, '', '', '', '', '', '', '', '', $2, \
+         'draft', 1, 's', '', '', '', '', '', '', 0, 0)";
+    let mut keys = vec!["probe-support".to_owned()];
+    for column in ["support_decision-outcome", "support_objection-outcome"] {
+        keys.extend((0..2).map(|n| format!("{column}-{n}")));
+    }
+    for key in &keys {
+        execute(&store.db, support_request, key, "", false).await?;
+    }
     let mut refused = Vec::new();
     let mut checked = 0;
     for probe in probes() {

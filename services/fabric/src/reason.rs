@@ -65,11 +65,35 @@ pub enum Reason {
     CodeForPupil,
     /// An invitation code for a guardian, redeemed by the linked pupil.
     CodeForGuardian,
+    /// A TLV without its two separate written expert advices.
+    AdviceCount,
+    /// A TLV's two advices by one person.
+    AdviceSamePerson,
+    /// A TLV's first advisor who is no orthopedagogue or psychologist.
+    AdviceFirstQualification,
+    /// A TLV's second advisor of a kind the law does not name.
+    AdviceSecondQualification,
+    /// An advisor employed by the school that asks for the TLV.
+    AdviceNotIndependent,
+    /// A collective advice: one document signed by both, or a committee's.
+    AdviceCollective,
+    /// An advice that does not test against the SWV's support plan or say why a regular school's arrangement does not suffice.
+    AdviceReasoning,
+    /// An SWV decision without its written reasons.
+    DecisionReasons,
+    /// An SWV decision without its start and end date (or with the end first).
+    DecisionDates,
+    /// A granted TLV without its school type and category, or another decision with one.
+    DecisionCategory,
+    /// A support request without the guardians' view (zienswijze).
+    ViewMissing,
+    /// A support request without the pupil's voice (hoorrecht) or the reason it was not recorded.
+    VoiceMissing,
 }
 
 impl Reason {
     /// Every code, for the mapping's completeness test.
-    pub const ALL: [Reason; 29] = [
+    pub const ALL: [Reason; 41] = [
         Reason::Required,
         Reason::TooLong,
         Reason::NotAChoice,
@@ -99,6 +123,18 @@ impl Reason {
         Reason::CodeUnknown,
         Reason::CodeForPupil,
         Reason::CodeForGuardian,
+        Reason::AdviceCount,
+        Reason::AdviceSamePerson,
+        Reason::AdviceFirstQualification,
+        Reason::AdviceSecondQualification,
+        Reason::AdviceNotIndependent,
+        Reason::AdviceCollective,
+        Reason::AdviceReasoning,
+        Reason::DecisionReasons,
+        Reason::DecisionDates,
+        Reason::DecisionCategory,
+        Reason::ViewMissing,
+        Reason::VoiceMissing,
     ];
 
     /// The code `text` names (as [`Reason::as_str`] writes it, in any case).
@@ -140,6 +176,18 @@ impl Reason {
             Reason::CodeUnknown => "code_unknown",
             Reason::CodeForPupil => "code_for_pupil",
             Reason::CodeForGuardian => "code_for_guardian",
+            Reason::AdviceCount => "advice_count",
+            Reason::AdviceSamePerson => "advice_same_person",
+            Reason::AdviceFirstQualification => "advice_first_qualification",
+            Reason::AdviceSecondQualification => "advice_second_qualification",
+            Reason::AdviceNotIndependent => "advice_not_independent",
+            Reason::AdviceCollective => "advice_collective",
+            Reason::AdviceReasoning => "advice_reasoning",
+            Reason::DecisionReasons => "decision_reasons",
+            Reason::DecisionDates => "decision_dates",
+            Reason::DecisionCategory => "decision_category",
+            Reason::ViewMissing => "view_missing",
+            Reason::VoiceMissing => "voice_missing",
         }
     }
 

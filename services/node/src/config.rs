@@ -53,6 +53,9 @@ pub struct NodeConfig {
     /// The case-plan slice's section.
     #[serde(default)]
     pub caseplan: carenet_caseplan::slice::CaseplanConfig,
+    /// The support slice's section (the SWV's requests and decisions).
+    #[serde(default)]
+    pub support: carenet_support::slice::SupportConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -225,6 +228,7 @@ impl Default for NodeConfig {
             handover: carenet_handover::slice::HandoverConfig::default(),
             referral: carenet_referral::slice::ReferralConfig::default(),
             caseplan: carenet_caseplan::slice::CaseplanConfig::default(),
+            support: carenet_support::slice::SupportConfig::default(),
         }
     }
 }
@@ -251,6 +255,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("handover", &self.handover)
             .field("referral", &self.referral)
             .field("caseplan", &self.caseplan)
+            .field("support", &self.support)
             .finish()
     }
 }
@@ -272,6 +277,7 @@ const SECTIONS: &[&str] = &[
     "handover",
     "referral",
     "caseplan",
+    "support",
 ];
 
 /// `p` if absolute, else `base/p`.
@@ -419,6 +425,7 @@ impl NodeConfig {
         }
         self.handover.validate()?;
         self.caseplan.validate()?;
+        self.support.validate()?;
         if self.purge_interval_secs == 0 {
             return Err(Error::invalid("purge_interval_secs", "must be at least 1"));
         }

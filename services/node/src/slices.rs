@@ -1,7 +1,7 @@
 //! The slices a node is composed of, and the registry they make.
 //!
 //! A node runs the fabric, consent, transfer-dossier, referral (IZO and
-//! ZAT) and case-plan slices ([`standard`]); the care slices of later work
+//! ZAT), case-plan and support (the SWV's requests) slices ([`standard`]); the care slices of later work
 //! join this list. Tests and
 //! benchmarks add slices of their own with [`crate::Node::build_with`].
 //! Operator commands check what they queue against the same registry
@@ -14,6 +14,7 @@ use carenet_consent::slice::ConsentSlice;
 use carenet_fabric::slice::{FabricSlice, Registry, Slice};
 use carenet_handover::slice::HandoverSlice;
 use carenet_referral::slice::ReferralSlice;
+use carenet_support::slice::SupportSlice;
 
 use crate::{NodeConfig, Result};
 
@@ -30,6 +31,9 @@ pub fn standard(config: &NodeConfig) -> Vec<Arc<dyn Slice>> {
         }),
         Arc::new(CaseplanSlice {
             config: config.caseplan.clone(),
+        }),
+        Arc::new(SupportSlice {
+            config: config.support.clone(),
         }),
     ]
 }
@@ -63,6 +67,7 @@ mod tests {
         let r = Registry::new(standard(&config).iter().map(|s| s.as_ref())).expect("registry");
         assert!(r.document_type("carenet.transfer_dossier").is_some());
         assert!(r.document_type("carenet.withdrawal").is_some());
+        assert!(r.document_type("carenet.support_request").is_some());
         assert!(r.rpc_kinds("/carenet.v1.Exchange/Fetch").is_some());
     }
 
