@@ -18,6 +18,7 @@ pub mod config;
 mod consent;
 pub mod demo;
 mod error;
+mod figure;
 mod form;
 mod handover;
 mod href;
