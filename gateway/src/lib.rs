@@ -33,6 +33,7 @@ mod referral;
 mod session;
 pub mod sessions;
 pub mod staff_directory;
+mod support;
 mod terms;
 
 use std::sync::Arc;
@@ -72,6 +73,10 @@ pub(crate) struct Inner {
     pub(crate) feedback_after_days: u32,
     /// The node's `[referral]` settings (ZAT from the group review).
     pub(crate) referral: carenet_referral::slice::ReferralConfig,
+    /// The node's `[support]` settings (decision time, a TLV's validity).
+    pub(crate) support: carenet_support::slice::SupportConfig,
+    /// "Today" for the support slice's legal clocks: the wall clock.
+    pub(crate) clock: Arc<dyn carenet_support::clock::Clock>,
     /// OSO imports in progress.
     pub(crate) imports: handover::import::Jobs,
     /// Introspection answers about the JSON API's opaque tokens.
@@ -206,6 +211,8 @@ async fn assemble(config: GatewayConfig, login: Login) -> Result<AppState, Error
             key,
             feedback_after_days: node.handover.feedback_after_days,
             referral: node.referral.clone(),
+            support: node.support.clone(),
+            clock: Arc::new(carenet_support::clock::WallClock),
             imports: handover::import::Jobs::default(),
             introspected: bearer::Introspected::default(),
             headers,
@@ -258,6 +265,7 @@ pub fn router(state: AppState) -> Router {
         .merge(referral::routes())
         .merge(caseplan::routes())
         .merge(portal::routes())
+        .merge(support::routes())
         // An OSO upload of a whole class fits; anything larger is refused.
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(headers)

@@ -323,6 +323,18 @@ fn menu_of(
             may(&carenet_consent::links::LINKS),
             ("/ouderportaal", "Ouderportaal"),
         ),
+        (
+            terms.care_meetings && may(&carenet_support::roles::SCHOOL),
+            ("/ondersteuning", "Ondersteuning SWV"),
+        ),
+        (
+            kind == carenet_fabric::PartyKind::Swv && may(&carenet_support::roles::SWV_READ),
+            ("/ondersteuning", "Aanvragen"),
+        ),
+        (
+            kind == carenet_fabric::PartyKind::Swv && may(&carenet_support::roles::SWV_READ),
+            ("/ondersteuning/overzicht", "Overzicht regio"),
+        ),
     ] {
         if allowed {
             menu.push(item);

@@ -340,6 +340,7 @@ pub(crate) fn role_label(role: &str) -> &'static str {
 
 /// A signed-in staff member and the actor the slices check; a request
 /// without a valid session is refused (401) before the handler runs.
+#[derive(Clone)]
 pub(crate) struct Staff {
     pub session: Session,
     pub actor: Actor,

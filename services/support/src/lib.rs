@@ -28,8 +28,10 @@
 pub mod check;
 pub mod clock;
 pub mod deadline;
+pub mod draft;
 pub mod intake;
 pub mod model;
+pub mod overview;
 pub mod request;
 pub mod roles;
 pub mod slice;
