@@ -431,3 +431,64 @@ fn a_broken_swv_dossier_is_refused_naming_the_element() {
         assert!(e.contains("line"), "{e}");
     }
 }
+
+#[test]
+fn carenet_oso_check_swv_reads_rewrites_and_refuses_without_a_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let carenet = |args: &[&str]| {
+        Command::new(carenet_e2e::carenet_bin())
+            .args(args)
+            .output()
+            .expect("run carenet")
+    };
+    // The primary school's example, written again as a VO request.
+    let source = vendored("POSWV");
+    let out_file = tmp.path().join("as-vo.xml");
+    let out = carenet(&[
+        "oso",
+        "check-swv",
+        &source.display().to_string(),
+        "--profile",
+        "VOSWV",
+        "--out",
+        &out_file.display().to_string(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("POSWV: 5 guardians, 10 school years"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Berg"), "no names: {stdout}");
+    assert_valid_swv_dossier(&out_file);
+    let written = std::fs::read_to_string(&out_file).unwrap();
+    assert!(written.contains("<overstap>VOSWV</overstap>"));
+    assert!(
+        !written.contains("<voorschools>"),
+        "VOSWV forbids pre-school blocks"
+    );
+
+    // A file with a BSN is refused, naming the element and the rule.
+    let bad = tmp.path().join("bsn.xml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&source).unwrap().replacen(
+            "<leerlingid>",
+            "<bsn>123456782</bsn><leerlingid>",
+            1,
+        ),
+    )
+    .unwrap();
+    let out = carenet(&["oso", "check-swv", &bad.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("<bsn> at line") && stderr.contains("PaO.LL12"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("123456782"), "{stderr}");
+}

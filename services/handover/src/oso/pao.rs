@@ -89,6 +89,16 @@ impl PaoProfile {
             _ => None,
         }
     }
+
+    /// The profile of a request from a party of kind `kind`: POSWV from a
+    /// primary school, VOSWV from a secondary school, none from others.
+    pub fn for_party(kind: carenet_fabric::PartyKind) -> Option<Self> {
+        match kind {
+            carenet_fabric::PartyKind::PoSchool => Some(PaoProfile::Poswv),
+            carenet_fabric::PartyKind::VoSchool => Some(PaoProfile::Voswv),
+            _ => None,
+        }
+    }
 }
 
 /// The `overdrachtsoort` of every SWV dossier (codelist 29).
@@ -570,6 +580,84 @@ impl std::fmt::Debug for Document {
             .field("description", &self.description)
             .field("content", &format_args!("{} bytes", self.content.len()))
             .finish()
+    }
+}
+
+impl SwvDossier {
+    /// What the dossier holds, as counts: for a check's report or a list,
+    /// never a name or a text.
+    pub fn summary(&self) -> Summary {
+        let s = &self.support;
+        let documents = self.documents();
+        Summary {
+            guardians: self.guardians.len(),
+            school_years: self.career.len(),
+            needs: s.needs.is_some(),
+            diagnoses: s.diagnoses.len(),
+            action_plans: s.action_plans.len(),
+            opp: s.opp.is_some(),
+            tlvs: s.tlvs.len(),
+            arrangements: s.arrangements.len() + s.cluster12.len(),
+            lwoo: s.lwoo.is_some(),
+            documents: documents.len(),
+            document_bytes: documents.iter().map(|d| d.content.len()).sum(),
+            records: self.records.len(),
+        }
+    }
+
+    /// Every document in the dossier, wherever it sits, in document order.
+    pub fn documents(&self) -> Vec<&Document> {
+        let s = &self.support;
+        let mut out: Vec<&Document> = Vec::new();
+        out.extend(s.needs.iter());
+        out.extend(s.diagnoses.iter().flat_map(|d| &d.documents));
+        out.extend(s.action_plans.iter().filter_map(|p| p.document.as_ref()));
+        out.extend(s.opp.iter().flat_map(|o| &o.documents));
+        out.extend(s.tlvs.iter().filter_map(|t| t.document.as_ref()));
+        out.extend(s.lwoo.iter().filter_map(|l| l.document.as_ref()));
+        out.extend(s.rvc.iter().flat_map(|r| &r.documents));
+        out.extend(&self.attachments);
+        out
+    }
+}
+
+/// Counts of what an SWV dossier holds ([`SwvDossier::summary`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub guardians: usize,
+    pub school_years: usize,
+    pub needs: bool,
+    pub diagnoses: usize,
+    pub action_plans: usize,
+    pub opp: bool,
+    pub tlvs: usize,
+    pub arrangements: usize,
+    pub lwoo: bool,
+    pub documents: usize,
+    pub document_bytes: usize,
+    pub records: usize,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        write!(
+            f,
+            "{} guardians, {} school years; support: needs {}, {} diagnoses, {} action plans, \
+             OPP {}, {} TLVs, {} arrangements, LWOO {}; {} documents ({} KiB); {} records",
+            self.guardians,
+            self.school_years,
+            yes(self.needs),
+            self.diagnoses,
+            self.action_plans,
+            yes(self.opp),
+            self.tlvs,
+            self.arrangements,
+            yes(self.lwoo),
+            self.documents,
+            self.document_bytes.div_ceil(1024),
+            self.records,
+        )
     }
 }
 

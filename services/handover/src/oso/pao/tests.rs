@@ -210,3 +210,24 @@ fn a_twenty_megabyte_dossier_exports_and_imports() {
     let back = import(out.as_bytes()).unwrap();
     assert_eq!(back.dossier, d);
 }
+
+#[test]
+fn the_summary_counts_without_naming_anyone() {
+    let d = import(&example("POSWV")).unwrap().dossier;
+    let s = d.summary();
+    assert_eq!((s.guardians, s.school_years, s.action_plans), (5, 10, 1));
+    assert_eq!(s.documents, d.documents().len());
+    // needs, 2 diagnoses' documents, the plan's, 2 of the OPP, the TLV's, 2 attachments
+    assert_eq!(s.documents, 9);
+    let text = s.to_string();
+    assert!(text.starts_with("5 guardians, 10 school years"), "{text}");
+    assert!(
+        !text.contains("Berg") && !text.contains("Testschool"),
+        "{text}"
+    );
+    assert_eq!(
+        PaoProfile::for_party(carenet_fabric::PartyKind::VoSchool),
+        Some(PaoProfile::Voswv)
+    );
+    assert_eq!(PaoProfile::for_party(carenet_fabric::PartyKind::Swv), None);
+}
