@@ -122,8 +122,24 @@ fn leaf(e: &Element) -> Result<String> {
 pub(super) const DATE: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 
+/// An `xs:date`. A time zone (`Z`, `+01:00`) is allowed and dropped: a
+/// date in a dossier is a calendar day.
 fn date(e: &Element) -> Result<Date> {
-    Date::parse(leaf(e)?.trim(), DATE).map_err(|_| {
+    let text = leaf(e)?;
+    let text = text.trim();
+    let day = text.get(..10).filter(|_| {
+        let zone = &text[10..];
+        zone.is_empty()
+            || zone == "Z"
+            || (zone.len() == 6
+                && zone.starts_with(['+', '-'])
+                && zone.as_bytes()[3] == b':'
+                && zone[1..3]
+                    .bytes()
+                    .chain(zone[4..].bytes())
+                    .all(|b| b.is_ascii_digit()))
+    });
+    day.and_then(|d| Date::parse(d, DATE).ok()).ok_or_else(|| {
         Error::pao(
             &e.name,
             e.line,

@@ -231,3 +231,65 @@ fn the_summary_counts_without_naming_anyone() {
     );
     assert_eq!(PaoProfile::for_party(carenet_fabric::PartyKind::Swv), None);
 }
+
+#[test]
+fn dates_with_a_time_zone_are_read_as_their_day() {
+    let text = example_text("POSWV")
+        .replace(
+            "<geboortedatum>2003-03-17<",
+            "<geboortedatum>2003-03-17+01:00<",
+        )
+        .replace("<datum>2016-01-02<", "<datum>2016-01-02Z<");
+    let d = import(text.as_bytes()).unwrap().dossier;
+    assert_eq!(d.pupil.birth_date, date!(2003 - 03 - 17));
+    assert_eq!(d.written.date, date!(2016 - 01 - 02));
+    for bad in [
+        "2003-03-17+1",
+        "2003-03-17T10:00:00",
+        "2003-3-17",
+        "17-03-2003",
+    ] {
+        let text = example_text("POSWV").replace(
+            "<geboortedatum>2003-03-17<",
+            &format!("<geboortedatum>{bad}<"),
+        );
+        let e = import(text.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains("<geboortedatum> at line") && e.contains("a date"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn no_input_makes_the_swv_importer_panic() {
+    // Mutated real SWV dossiers: truncations, byte flips, duplicated and
+    // deleted spans. Import may refuse, never panic; what it reads exports.
+    let seeds = [example("POSWV"), example("VOSWV")];
+    let mut rng = fastrand::Rng::with_seed(0x5357_5632);
+    for _ in 0..600 {
+        let mut b = seeds[rng.usize(..seeds.len())].clone();
+        for _ in 0..rng.usize(1..5) {
+            let i = rng.usize(..b.len());
+            match rng.u8(..4) {
+                0 => b.truncate(i),
+                1 => b[i] = rng.u8(..),
+                2 => {
+                    let j = (i + rng.usize(..200)).min(b.len());
+                    let span = b[i..j].to_vec();
+                    b.splice(i..i, span);
+                }
+                _ => {
+                    let j = (i + rng.usize(..200)).min(b.len());
+                    b.drain(i..j);
+                }
+            }
+            if b.is_empty() {
+                break;
+            }
+        }
+        if let Ok(read) = import(&b) {
+            let _ = export(&read.dossier, read.profile);
+        }
+    }
+}
