@@ -76,6 +76,11 @@ pub(super) fn secret_placeholder(kind: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `e` has a `list` holding at least one `item`.
+fn has_item(e: &Element, list: &str, item: &str) -> bool {
+    e.child(list).and_then(|l| l.child(item)).is_some()
+}
+
 fn is_true(e: Option<&Element>) -> bool {
     matches!(e.and_then(|e| e.text.as_deref()), Some("true" | "1"))
 }
@@ -125,16 +130,10 @@ pub(super) fn check(root: &Element, profile: PaoProfile) -> Result<()> {
     let Some(school) = root.child("huidigeschool") else {
         return Err(required("huidigeschool", root, "PaO.SL01"));
     };
-    if !school
-        .child("adreslijst")
-        .is_some_and(|l| l.child("adres").is_some())
-    {
+    if !has_item(school, "adreslijst", "adres") {
         return Err(required("adreslijst", school, "PaO.SL01"));
     }
-    if !school
-        .child("communicatielijst")
-        .is_some_and(|l| l.child("communicatie").is_some())
-    {
+    if !has_item(school, "communicatielijst", "communicatie") {
         return Err(required("communicatielijst", school, "PaO.SL02"));
     }
     let Some(pupil) = school.child("leerling") else {
@@ -172,10 +171,7 @@ fn check_pupil(pupil: &Element, profile: PaoProfile) -> Result<()> {
     } else if addresses.is_none() && pupil.child("adresbuitenland").is_none() {
         return Err(required("adreslijst", pupil, "PaO.LL05"));
     }
-    if !pupil
-        .child("schoolloopbaanlijst")
-        .is_some_and(|l| l.child("schoolloopbaan").is_some())
-    {
+    if !has_item(pupil, "schoolloopbaanlijst", "schoolloopbaan") {
         return Err(required("schoolloopbaanlijst", pupil, "PaO.SL01"));
     }
     if is_true(pupil.child("verzorgersaansprakelijk")) && pupil.child("verzorger").is_none() {
