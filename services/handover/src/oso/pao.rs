@@ -52,12 +52,20 @@
 //! test blocks carenet carries as written ([`SwvDossier::records`]); the
 //! official validator checks them.
 //!
+//! **Values** are checked in both directions for the forms the XSD and the
+//! shared rules give them: BRIN and vestigingscode, school year, the code
+//! lists of contacts, addresses, sex, relation, jaargroep, weight, diagnose
+//! codes, the e-mail form (OG.01), a date of death only for a deceased
+//! guardian (OG.04), and no called name, sex or secret address for the
+//! family doctor (OG.05, which export leaves out).
+//!
 //! **Left out on import:** a guardian's `iban`. The profile allows it, but a
 //! bank account has no place in a support request (it forbids `banknummer`
 //! for the same reason).
 
 mod read;
 mod rules;
+mod values;
 mod write;
 
 use time::Date;

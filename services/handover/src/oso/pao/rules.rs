@@ -140,7 +140,8 @@ pub(super) fn check(root: &Element, profile: PaoProfile) -> Result<()> {
         return Err(required("leerling", school, "PaO.LL01"));
     };
     check_pupil(pupil, profile)?;
-    check_contacts(root)
+    check_contacts(root)?;
+    super::values::check(root, "")
 }
 
 fn check_pupil(pupil: &Element, profile: PaoProfile) -> Result<()> {
@@ -191,9 +192,13 @@ fn check_pupil(pupil: &Element, profile: PaoProfile) -> Result<()> {
 }
 
 /// PaO.LL08: every secret phone number or e-mail address in the dossier
-/// carries the placeholder, never the real one. The walk is bounded by the
-/// parser's depth limit.
+/// carries the placeholder, never the real one; and every e-mail address
+/// has the rules' form (OG.01). The walk is bounded by the parser's depth
+/// limit.
 fn check_contacts(e: &Element) -> Result<()> {
+    if e.name == "communicatie" {
+        super::values::check_email(e)?;
+    }
     if e.name == "communicatie" && is_true(e.child("geheim")) {
         let kind = e.text_at("soort").unwrap_or_default();
         if let (Some(placeholder), Some(number)) = (secret_placeholder(kind), e.child("nummer"))

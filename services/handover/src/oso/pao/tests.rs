@@ -293,3 +293,52 @@ fn no_input_makes_the_swv_importer_panic() {
         }
     }
 }
+
+#[test]
+fn values_of_the_wrong_form_are_refused_both_ways() {
+    let text = example_text("POSWV");
+    for (bad, expect) in [
+        (
+            text.replacen("<brincode>00YY</brincode>", "<brincode>00yy</brincode>", 1),
+            "<brincode> at line 83: must be a BRIN",
+        ),
+        (
+            text.replacen("<soort>telefoon</soort>", "<soort>fax</soort>", 1),
+            "<soort> at line",
+        ),
+        (
+            text.replacen("<code>", "<code>F99.9</code><code>", 1),
+            "<code> at line",
+        ),
+        (
+            text.replacen(">leerling@leerling.nl<", ">leerling.nl<", 1),
+            "<nummer> at line",
+        ),
+        (
+            text.replacen("<jaargroep>8</jaargroep>", "<jaargroep>9</jaargroep>", 1),
+            "<jaargroep> at line",
+        ),
+    ] {
+        let e = import(bad.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains(expect), "{expect:?} not in {e:?}");
+    }
+    let mut d = import(text.as_bytes()).unwrap().dossier;
+    d.school.brin = "Regenboog".to_owned();
+    let e = export(&d, PaoProfile::Poswv).unwrap_err().to_string();
+    assert!(e.contains("<brincode>") && e.contains("a BRIN"), "{e}");
+    assert!(!e.contains("Regenboog"), "{e}");
+    let mut d = import(text.as_bytes()).unwrap().dossier;
+    d.attachments[0].file_name = " ".to_owned();
+    let e = export(&d, PaoProfile::Poswv).unwrap_err().to_string();
+    assert!(
+        e.contains("<bestandsnaam>") && e.contains("not empty"),
+        "{e}"
+    );
+    // The doctor's called name and sex are left out, not refused (OG.05).
+    let mut d = import(text.as_bytes()).unwrap().dossier;
+    let doctor = d.pupil.doctor.as_mut().unwrap();
+    doctor.sex = Some("2".to_owned());
+    doctor.name.called = Some("Ben".to_owned());
+    let out = export(&d, PaoProfile::Poswv).unwrap();
+    assert!(!out.contains("<roepnaam>Ben</roepnaam>"));
+}

@@ -371,7 +371,15 @@ fn pupil(d: &SwvDossier, profile: PaoProfile) -> Element {
         .opt("nnca", p.nnca.as_deref())
         .opt_boolean("tehuis", p.care_home);
     if let Some(doctor) = &p.doctor {
-        b.child(person("huisarts", doctor));
+        // No called name, sex or secret address for a doctor (OG.05).
+        let mut doctor = doctor.clone();
+        doctor.name.called = None;
+        doctor.sex = None;
+        if doctor.address_secret == Some(true) {
+            doctor.address_secret = None;
+            doctor.addresses.clear();
+        }
+        b.child(person("huisarts", &doctor));
     }
     b.opt_boolean("verzorgersaansprakelijk", p.guardians_liable);
     if let Some(i) = &p.liable_institution {
