@@ -29,8 +29,9 @@ pub enum Error {
     },
     /// An OSO SWV dossier (PaO profile POSWV or VOSWV) that breaks a rule
     /// of its profile or holds a value of the wrong form: the element, its
-    /// line (0 when written by carenet) and what is wrong.
-    #[error("{}line {line}: {problem}", if element.is_empty() { String::new() } else { format!("<{element}> at ") })]
+    /// line (0 when written by carenet: then no line is named) and what is
+    /// wrong.
+    #[error("{}: {problem}", where_in_file(element, *line))]
     Pao {
         element: String,
         line: u32,
@@ -154,6 +155,15 @@ impl std::fmt::Display for OsoProblem {
                 )
             }
         }
+    }
+}
+
+/// "<element> at line N", "<element>" (built in code) or "line N".
+fn where_in_file(element: &str, line: u32) -> String {
+    match (element, line) {
+        ("", l) => format!("line {l}"),
+        (e, 0) => format!("<{e}>"),
+        (e, l) => format!("<{e}> at line {l}"),
     }
 }
 

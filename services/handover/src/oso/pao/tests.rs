@@ -326,7 +326,7 @@ fn values_of_the_wrong_form_are_refused_both_ways() {
     d.school.brin = "Regenboog".to_owned();
     let e = export(&d, PaoProfile::Poswv).unwrap_err().to_string();
     assert!(e.contains("<brincode>") && e.contains("a BRIN"), "{e}");
-    assert!(!e.contains("Regenboog"), "{e}");
+    assert!(!e.contains("Regenboog") && !e.contains("line 0"), "{e}");
     let mut d = import(text.as_bytes()).unwrap().dossier;
     d.attachments[0].file_name = " ".to_owned();
     let e = export(&d, PaoProfile::Poswv).unwrap_err().to_string();
