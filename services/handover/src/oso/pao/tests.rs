@@ -342,3 +342,13 @@ fn values_of_the_wrong_form_are_refused_both_ways() {
     let out = export(&d, PaoProfile::Poswv).unwrap();
     assert!(!out.contains("<roepnaam>Ben</roepnaam>"));
 }
+
+#[test]
+fn a_file_with_a_byte_order_mark_is_read() {
+    // Windows systems often write one before the XML declaration.
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(example("VOSWV"));
+    assert_eq!(import(&bytes).unwrap(), import(&example("VOSWV")).unwrap());
+    let e = import(b"\xFF\xFE<dossier/>").unwrap_err().to_string();
+    assert!(e.contains("not UTF-8") && e.contains("line 1"), "{e}");
+}
