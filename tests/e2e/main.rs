@@ -35,6 +35,7 @@ mod my_actions;
 mod notify;
 mod operator;
 mod oso;
+mod oso_pao;
 mod oso_routes;
 mod peer_limits;
 mod plan_change;

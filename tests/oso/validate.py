@@ -2,12 +2,15 @@
 """Independent validation of OSO files that carenet exports.
 
 Checks each FILE against the OSO 2019.1 XSD (lxml) and the official business
-rules (ValideerOverstapprofielen.xsl, XSLT 2.0, run by saxonche). With
---same-as ORIGINAL, also checks that FILE holds exactly the values of ORIGINAL
-(element paths, attributes and texts in order). Prints one line per problem
-and exits 1 if there is any.
+rules (XSLT 2.0, run by saxonche) of the file's own kind: an SWV dossier
+(overdrachtsoort swv-dossier, profiles POSWV and VOSWV) against
+ValideerSwvPaO-profielen.xsl in --pao-dir, every other dossier against
+ValideerOverstapprofielen.xsl in --oso-dir. With --same-as ORIGINAL, also
+checks that FILE holds exactly the values of ORIGINAL (element paths,
+attributes and texts in order). Prints one line per problem, then
+"FILE: ok (RULES)" or "FILE: invalid (RULES)", and exits 1 if there is any.
 
-usage: validate.py [--oso-dir DIR] [--same-as ORIGINAL] FILE...
+usage: validate.py [--oso-dir DIR] [--pao-dir DIR] [--same-as ORIGINAL] FILE...
 """
 import argparse
 import os
@@ -17,6 +20,7 @@ import lxml.etree as ET
 from saxonche import PySaxonProcessor
 
 MELDINGEN = "{http://www.edustandaard.nl/oso_gegevensset/2019/schemas/Meldingen}"
+DOSSIER = "{http://www.edustandaard.nl/oso_gegevensset/2019/dossier}"
 
 
 def values(path):
@@ -32,19 +36,37 @@ def values(path):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    default_oso = os.path.normpath(os.path.join(here, "..", "..", "vendor", "oso", "OV"))
+    vendor = os.path.normpath(os.path.join(here, "..", "..", "vendor", "oso"))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--oso-dir", default=default_oso)
+    ap.add_argument("--oso-dir", default=os.path.join(vendor, "OV"))
+    ap.add_argument("--pao-dir", default=os.path.join(vendor, "PaO"))
     ap.add_argument("--same-as")
     ap.add_argument("files", nargs="+")
     args = ap.parse_args()
-    schema = ET.XMLSchema(ET.parse(os.path.join(args.oso_dir, "OSO_gegevensset_2019.1.xsd")))
     problems = 0
     with PySaxonProcessor(license=False) as proc:
-        rules = proc.new_xslt30_processor().compile_stylesheet(
-            stylesheet_file=os.path.join(args.oso_dir, "ValideerOverstapprofielen.xsl"))
+        compiled = {}
+
+        def rules_for(tree):
+            """The XSD and compiled business rules for a dossier's kind."""
+            kind = tree.findtext(DOSSIER + "overdrachtsoort")
+            if kind == "swv-dossier":
+                d, xsl = args.pao_dir, "ValideerSwvPaO-profielen.xsl"
+            else:
+                d, xsl = args.oso_dir, "ValideerOverstapprofielen.xsl"
+            if xsl not in compiled:
+                compiled[xsl] = (
+                    ET.XMLSchema(ET.parse(os.path.join(d, "OSO_gegevensset_2019.1.xsd"))),
+                    proc.new_xslt30_processor().compile_stylesheet(
+                        stylesheet_file=os.path.abspath(os.path.join(d, xsl))),
+                )
+            return (xsl,) + compiled[xsl]
+
         for f in args.files:
-            if not schema.validate(ET.parse(f)):
+            before = problems
+            tree = ET.parse(f)
+            name, schema, rules = rules_for(tree)
+            if not schema.validate(tree):
                 for err in schema.error_log:
                     print(f"{f}: xsd: line {err.line}: {err.message}")
                     problems += 1
@@ -61,7 +83,7 @@ def main():
                     diff = next((x, y) for x, y in zip(a + [None], b + [None]) if x != y)
                     print(f"{f}: differs from {args.same_as}: {diff[0]} != {diff[1]}")
                     problems += 1
-            print(f"{f}: {'ok' if problems == 0 else 'invalid'}")
+            print(f"{f}: {'ok' if problems == before else 'invalid'} ({name})")
     sys.exit(1 if problems else 0)
 
 

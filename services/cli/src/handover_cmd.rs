@@ -57,6 +57,19 @@ pub enum OsoCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Check an OSO SWV dossier (PaO profile POSWV or VOSWV, the dossier of
+    /// a support request) without a node: read it as carenet imports one,
+    /// against the profile's rules, and print its profile and what it holds
+    /// (counts only). With --out, write it again as carenet exports it
+    /// (for --profile, default the file's own).
+    CheckSwv {
+        file: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// POSWV or VOSWV.
+        #[arg(long)]
+        profile: Option<String>,
+    },
 }
 
 /// The handbook's extras of a dossier; an empty text clears a field.
@@ -498,6 +511,25 @@ fn participant(s: &str) -> anyhow::Result<v1::Participant> {
 
 pub async fn oso(cmd: OsoCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        OsoCommand::CheckSwv { file, out, profile } => {
+            use carenet_handover::oso::pao;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let read = pao::import(&bytes)?;
+            let profile = match profile {
+                Some(code) => pao::PaoProfile::parse(&code)
+                    .with_context(|| format!("--profile: {code} is not POSWV or VOSWV"))?,
+                None => read.profile,
+            };
+            println!("{}: {}", read.profile.code(), read.dossier.summary());
+            if let Some(out) = out {
+                let text = pao::export(&read.dossier, profile)?;
+                std::fs::write(&out, text)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                println!("written as {} to {}", profile.code(), out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         OsoCommand::Import {
             file,
             target,

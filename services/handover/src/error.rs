@@ -27,6 +27,16 @@ pub enum Error {
         line: u32,
         problem: OsoProblem,
     },
+    /// An OSO SWV dossier (PaO profile POSWV or VOSWV) that breaks a rule
+    /// of its profile or holds a value of the wrong form: the element, its
+    /// line (0 when written by carenet: then no line is named) and what is
+    /// wrong.
+    #[error("{}: {problem}", where_in_file(element, *line))]
+    Pao {
+        element: String,
+        line: u32,
+        problem: PaoProblem,
+    },
     #[error("{0}: not found")]
     NotFound(String),
     /// The step is not allowed in the dossier's current state.
@@ -148,6 +158,49 @@ impl std::fmt::Display for OsoProblem {
     }
 }
 
+/// "<element> at line N", "<element>" (built in code) or "line N".
+fn where_in_file(element: &str, line: u32) -> String {
+    match (element, line) {
+        ("", l) => format!("line {l}"),
+        (e, 0) => format!("<{e}>"),
+        (e, l) => format!("<{e}> at line {l}"),
+    }
+}
+
+/// What is wrong with an OSO SWV dossier beyond what every OSO file is
+/// checked for ([`OsoProblem`]): a rule of the official PaO rules
+/// (`ValideerSwvPaO-profielen.xsl`, named by its code such as `PaO.LL12`) or
+/// a value of the wrong form. Codes and element names only, never content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaoProblem {
+    /// The profile forbids this element (rule, profile code).
+    Forbidden {
+        rule: &'static str,
+        profile: &'static str,
+    },
+    /// The profile requires this element (rule).
+    Required { rule: &'static str },
+    /// A value that is not of the form the XSD gives (what it must be).
+    BadValue { expected: &'static str },
+    /// An element that does not belong where it stands.
+    Unexpected,
+}
+
+impl std::fmt::Display for PaoProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PaoProblem::Forbidden { rule, profile } => {
+                write!(f, "forbidden in an SWV dossier {profile} (rule {rule})")
+            }
+            PaoProblem::Required { rule } => {
+                write!(f, "required in an SWV dossier (rule {rule})")
+            }
+            PaoProblem::BadValue { expected } => write!(f, "must be {expected}"),
+            PaoProblem::Unexpected => f.write_str("not an element of this block"),
+        }
+    }
+}
+
 impl Error {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidArgument {
@@ -170,6 +223,14 @@ impl Error {
             Error::Consent(c) => Error::Consent(c.coded(reason)),
             Error::Fabric(f) => Error::Fabric(f.coded(reason)),
             other => other,
+        }
+    }
+
+    pub fn pao(element: &str, line: u32, problem: PaoProblem) -> Self {
+        Error::Pao {
+            element: element.to_owned(),
+            line,
+            problem,
         }
     }
 
@@ -203,7 +264,7 @@ impl From<Error> for carenet_fabric::Error {
                 reason,
                 code,
             },
-            e @ Error::Xml { .. } => F::invalid("oso", e.to_string()),
+            e @ (Error::Xml { .. } | Error::Pao { .. }) => F::invalid("oso", e.to_string()),
             Error::NotFound(what) => F::NotFound(what),
             e @ Error::State { .. } => {
                 F::precondition(e.to_string()).coded(carenet_fabric::Reason::DossierState)

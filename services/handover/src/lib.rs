@@ -39,4 +39,4 @@ pub mod slice;
 pub mod warm;
 pub mod xml;
 
-pub use error::{Error, OsoProblem, Result};
+pub use error::{Error, OsoProblem, PaoProblem, Result};

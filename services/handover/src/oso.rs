@@ -20,6 +20,8 @@ use carenet_consent::Category;
 use crate::xml::{self, Element};
 use crate::{Error, OsoProblem, Result};
 
+pub mod pao;
+
 /// The namespace of an OSO 2019 dossier.
 pub const NAMESPACE: &str = "http://www.edustandaard.nl/oso_gegevensset/2019/dossier";
 
@@ -65,7 +67,7 @@ pub const SUPPORT: &str = "huidigeschool/leerling/onderwijsondersteuning";
 
 /// The category of a child `name` of `leerling` (OS.cat05–16); everything
 /// else about the pupil is *leerling*.
-fn pupil_child_category(name: &str) -> Category {
+pub(crate) fn pupil_child_category(name: &str) -> Category {
     match name {
         "verzorgersaansprakelijk" | "aansprakelijkeinstelling" | "verzorger" => Category::Guardians,
         "vanpeuterspeelzaal" | "naampeuterspeelzaal" | "voorschools" | "vroegschools" => {
@@ -105,15 +107,24 @@ impl Section {
 
 /// Cuts a `dossier` element into sections, in document order.
 pub fn sections(root: &Element) -> Result<Vec<Section>> {
+    Ok(parts(root)?
+        .into_iter()
+        .map(|(category, parent, e)| section(category, parent, e))
+        .collect())
+}
+
+/// The sections of a `dossier` element as borrowed parts: category, parent
+/// path and element, in document order (what [`sections`] copies).
+pub(crate) fn parts(root: &Element) -> Result<Vec<(Category, &'static str, &Element)>> {
     let mut out = Vec::new();
     for top in &root.children {
         match top.name.as_str() {
-            "metadata" | "overdrachtsoort" => out.push(section(Category::Metadata, "", top)),
-            "inzage" => out.push(section(Category::GuardianInspection, "", top)),
+            "metadata" | "overdrachtsoort" => out.push((Category::Metadata, "", top)),
+            "inzage" => out.push((Category::GuardianInspection, "", top)),
             "huidigeschool" => {
                 for s in &top.children {
                     if s.name != "leerling" {
-                        out.push(section(Category::School, SCHOOL, s));
+                        out.push((Category::School, SCHOOL, s));
                         continue;
                     }
                     for p in &s.children {
@@ -124,10 +135,10 @@ pub fn sections(root: &Element) -> Result<Vec<Section>> {
                                 } else {
                                     Category::EducationalSupport
                                 };
-                                out.push(section(category, SUPPORT, o));
+                                out.push((category, SUPPORT, o));
                             }
                         } else {
-                            out.push(section(pupil_child_category(&p.name), PUPIL, p));
+                            out.push((pupil_child_category(&p.name), PUPIL, p));
                         }
                     }
                 }
@@ -242,6 +253,16 @@ pub struct Imported {
 
 /// Reads an OSO 2019.1 dossier. Nothing of a file that fails a check is kept.
 pub fn import(text: &str) -> Result<Imported> {
+    let root = checked(text)?;
+    Ok(Imported {
+        sections: sections(&root)?,
+    })
+}
+
+/// Parses an OSO 2019.1 dossier and runs the checks every profile shares:
+/// root and namespace, the required blocks, the delivery codes and the data
+/// each code allows. The error names the element and its line.
+pub(crate) fn checked(text: &str) -> Result<Element> {
     let parsed = xml::parse(text)?;
     let root = parsed.root;
     if root.name != "dossier" {
@@ -271,16 +292,16 @@ pub fn import(text: &str) -> Result<Imported> {
         return Err(Error::xml("inzage", flag.line, OsoProblem::BadInzage));
     }
     let codes = delivery_codes(&root)?;
-    let sections = sections(&root)?;
-    let present: BTreeSet<Category> = sections.iter().map(|s| s.category).collect();
-    for s in &sections {
-        let delivery = codes[&s.category];
+    let parts = parts(&root)?;
+    let present: BTreeSet<Category> = parts.iter().map(|(c, _, _)| *c).collect();
+    for (category, _, e) in &parts {
+        let delivery = codes[category];
         if !delivery.allows_data() {
             return Err(Error::xml(
-                &s.element.name,
-                s.element.line,
+                &e.name,
+                e.line,
                 OsoProblem::ForbiddenData {
-                    category: s.category.oso_element().unwrap_or_default().to_owned(),
+                    category: category.oso_element().unwrap_or_default().to_owned(),
                     delivery: delivery.code().to_owned(),
                 },
             ));
@@ -296,7 +317,7 @@ pub fn import(text: &str) -> Result<Imported> {
             ));
         }
     }
-    Ok(Imported { sections })
+    Ok(root)
 }
 
 /// Writes a valid OSO file from sections (in document order), e.g. what a
@@ -349,12 +370,20 @@ pub struct Profile {
 
 /// Reads the file's profile from its sections.
 pub fn profile(sections: &[Section]) -> Profile {
-    let top = |name: &str| {
+    stated(|name| {
         sections
             .iter()
             .find(|s| s.parent.is_empty() && s.element.name == name)
             .map(|s| &s.element)
-    };
+    })
+}
+
+/// Reads the profile of a whole `dossier` element.
+pub(crate) fn profile_of(root: &Element) -> Profile {
+    stated(|name| root.child(name))
+}
+
+fn stated<'a>(top: impl Fn(&str) -> Option<&'a Element>) -> Profile {
     Profile {
         kind: top("overdrachtsoort").and_then(|e| Some((e.text.clone()?, e.line))),
         overstap: top("metadata")
@@ -367,7 +396,11 @@ pub fn profile(sections: &[Section]) -> Profile {
 /// `overdrachtsoort` and, when `overstap` is not empty, one of those codes
 /// as its `metadata/overstap`. The error names the element and its line.
 pub fn check_profile(sections: &[Section], kind: &str, overstap: &[&str]) -> Result<()> {
-    let p = profile(sections);
+    check_stated(&profile(sections), kind, overstap)
+}
+
+/// [`check_profile`] on a profile already read.
+pub(crate) fn check_stated(p: &Profile, kind: &str, overstap: &[&str]) -> Result<()> {
     match &p.kind {
         Some((k, _)) if k == kind => {}
         Some((k, line)) => {
