@@ -392,6 +392,8 @@ struct ChildPage {
     dossiers: Vec<(String, &'static str, String, String)>,
     /// The child's plan at this school, if there is one the guardian may see.
     has_plan: bool,
+    /// The school's support requests about the child (the SWV's slice).
+    support: Vec<crate::support::portal::Line>,
     /// Whether "who saw what" is the guardian's to see.
     disclosures: bool,
     /// Why the page shows nothing about the child, where the pupil decides.
@@ -522,6 +524,7 @@ pub(crate) async fn child(
         ));
     }
     let has_plan = carenet_caseplan::plan::has_plan(store, &link).await?;
+    let support = crate::support::portal::lines(&state, &link, n).await?;
     let pupil_decides = match access.age() {
         _ if link.is_pupil() && access.nothing_to_decide() => Some(
             "Je bent jonger dan 16. Je ouders beslissen nu nog over je gegevens; \
@@ -549,6 +552,7 @@ pub(crate) async fn child(
         current,
         dossiers,
         has_plan,
+        support,
         disclosures: access.page(Page::Disclosures),
         pupil_decides,
         pupil: link.is_pupil(),

@@ -10,6 +10,7 @@
 pub(crate) mod history;
 pub(crate) mod loket;
 pub(crate) mod overview;
+pub(crate) mod portal;
 pub(crate) mod school;
 pub(crate) mod words;
 
@@ -53,4 +54,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ondersteuning/{id}/advies", post(loket::advice))
         .route("/ondersteuning/{id}/adviezen", post(loket::advise))
         .route("/ondersteuning/{id}/besluit", post(loket::decide))
+        .route("/ouders/kind/{n}/ondersteuning/{id}", get(portal::show))
+        .route(
+            "/ouders/kind/{n}/ondersteuning/{id}/zienswijze",
+            post(portal::give_view),
+        )
 }

@@ -32,6 +32,7 @@ pub mod draft;
 pub mod intake;
 pub mod model;
 pub mod overview;
+pub mod portal;
 pub mod request;
 pub mod roles;
 pub mod slice;
