@@ -7,13 +7,15 @@
 //! the committee; the legal clocks on a clock the test moves; and the
 //! `carenet support` command on a node's data directory.
 //!
-//! The request and its statuses are handed between the nodes' stores here
-//! as the exchange's arrival would hand them (`receive`, `apply_status`).
+//! The request travels from the school's node to the SWV's as an exchange
+//! document under the guardians' consent, and each status comes back the
+//! same way; the test waits for each arrival.
 
 use std::process::Command;
+use std::time::Duration;
 
 use carenet_consent::{Category as ConsentCategory, Purpose};
-use carenet_e2e::{TestRegion, Tuning, asked_consent, grant_consent};
+use carenet_e2e::{TestRegion, Tuning, asked_consent, grant_consent, wait_until};
 use carenet_fabric::store::Store;
 use carenet_fabric::{Actor, Error, PartyId, Reason, Role};
 use carenet_support::check::{Advice, Decision, Qualification};
@@ -24,10 +26,29 @@ use carenet_support::model::{
     Category, Detail, HistorySource, Kind, Line, ObjectionOutcome, Outcome, ParticipantRole,
     SchoolType, State,
 };
-use carenet_support::request::{self, HistoryItem, NewRequest, Participant, Status};
+use carenet_support::request::{self, HistoryItem, NewRequest, Participant, Request};
 use carenet_support::slice::SupportConfig;
 
 const CHILD: &str = "LL-5101";
+const T: Duration = Duration::from_secs(30);
+
+/// Waits until request `id` at `store` is in `state`.
+async fn arrives(store: &Store, id: &str, state: State) -> anyhow::Result<Request> {
+    let waited = wait_until(T, || async move {
+        request::load(store, id)
+            .await
+            .ok()
+            .filter(|r| r.state == state)
+    })
+    .await;
+    match waited {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            let now = request::load(store, id).await.map(|r| r.state);
+            anyhow::bail!("{e}: {} waited for {state}, has {now:?}", store.party)
+        }
+    }
+}
 
 fn staff(store: &Store, id: &str, roles: &[Role]) -> Actor {
     Actor::new(store.party.clone(), id, roles.iter().copied()).unwrap()
@@ -204,17 +225,21 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
         .expect_err("once");
     assert_eq!(refusal(&e).0, Some(Reason::Duplicate));
 
-    // It arrives at the SWV: the decision time runs.
+    // It arrives at the SWV over the exchange: the decision time runs.
+    arrives(&swv, &id, State::Submitted).await?;
     let school = PartyId::parse("school", "po-1")?;
-    let swv_party = PartyId::parse("swv", "swv")?;
-    // Not from another school.
+    // Not taken in again, and never as another school's.
     let vo = PartyId::parse("school", "vo-1")?;
     assert!(
         request::receive(&swv, &clock, &config, &vo, sent.clone())
             .await
             .is_err()
     );
-    request::receive(&swv, &clock, &config, &school, sent.clone()).await?;
+    assert!(
+        request::receive(&swv, &clock, &config, &school, sent.clone())
+            .await
+            .is_err()
+    );
     assert_eq!(request::list(&swv, &loket).await?.len(), 1);
     assert!(
         request::list(&po, &ib)
@@ -223,7 +248,8 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
             .all(|l| l.school == "po-1")
     );
 
-    // The loket asks a completeness question; the school answers it.
+    // The loket asks a completeness question; the school sees it and
+    // answers on the same request, which the SWV receives.
     let v = version(&swv, &id).await;
     // The trajectbegeleider cannot return it; the loket can.
     assert!(
@@ -239,35 +265,24 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
         "Wilt u het verslag van de orthopedagoog toevoegen?",
     )
     .await?;
-    let status = |state: State, question: &str| Status {
-        request_id: id.clone(),
-        state,
-        completeness_question: question.into(),
-        trajectory_guide: String::new(),
-        decision: None,
-    };
-    request::apply_status(
-        &po,
-        &swv_party,
-        &status(State::Returned, "Wilt u het verslag toevoegen?"),
-    )
-    .await?;
-    let v = version(&po, &id).await;
+    let returned = arrives(&po, &id, State::Returned).await?;
+    assert_eq!(
+        returned.completeness_question,
+        "Wilt u het verslag van de orthopedagoog toevoegen?"
+    );
     request::answer(
         &po,
         &ib,
         &id,
-        v,
+        returned.version,
         "Toegevoegd: verslag van 12 oktober (bijlage).",
     )
     .await?;
-    request::receive_answer(
-        &swv,
-        &school,
-        &id,
-        "Toegevoegd: verslag van 12 oktober (bijlage).",
-    )
-    .await?;
+    let answered = arrives(&swv, &id, State::Answered).await?;
+    assert_eq!(
+        answered.completeness_answer,
+        "Toegevoegd: verslag van 12 oktober (bijlage)."
+    );
 
     // A trajectbegeleider is named; the MDO is planned with school and
     // guardians, and held.
@@ -472,20 +487,9 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
     );
 
     // The decision returns to the school: its duty of care is met.
-    request::apply_status(
-        &po,
-        &swv_party,
-        &Status {
-            request_id: id.clone(),
-            state: State::Decided,
-            completeness_question: String::new(),
-            trajectory_guide: "tb-1".into(),
-            decision: Some(stored.clone()),
-        },
-    )
-    .await?;
-    let at_school = request::show(&po, &ib, &id).await?;
+    let at_school = arrives(&po, &id, State::Decided).await?;
     assert_eq!(at_school.decision, Some(stored));
+    assert_eq!(at_school.trajectory_guide, "tb-1");
     assert!(deadline::due(&po, &clock, 3650).await?.is_empty());
 
     // An objection: the defence is due in 14 days, the committee's advice
@@ -543,6 +547,7 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
     .await?;
     let r = request::show(&swv, &loket, &id).await?;
     assert_eq!(r.state, State::ObjectionDecided);
+    arrives(&po, &id, State::ObjectionDecided).await?;
     assert_eq!(
         r.objection.unwrap().outcome,
         Some(ObjectionOutcome::Dismissed)
@@ -562,8 +567,8 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
     renew.detail.previous_decision = decision_id.clone();
     renew.guardian_view = "Wij willen dat Daan op het SO blijft.".into();
     let renewal = request::create(&po, &ib, renew).await?;
-    let sent = request::submit(&po, &ib, &clock, &renewal, 1).await?;
-    request::receive(&swv, &clock, &config, &school, sent).await?;
+    request::submit(&po, &ib, &clock, &renewal, 1).await?;
+    arrives(&swv, &renewal, State::Submitted).await?;
     let open: Vec<DeadlineKind> = deadline::due(&swv, &clock, 3650)
         .await?
         .into_iter()

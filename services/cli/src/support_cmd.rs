@@ -39,14 +39,7 @@ pub enum SupportCommand {
         json: bool,
     },
     /// Drafts a request at the school (prints its id and state).
-    Create {
-        #[command(flatten)]
-        target: TargetArgs,
-        #[command(flatten)]
-        actor: ActorArgs,
-        #[command(flatten)]
-        form: Form,
-    },
+    Create(Box<CreateArgs>),
     /// Submits a draft to the SWV (prints its id and state).
     Submit {
         #[command(flatten)]
@@ -56,6 +49,16 @@ pub enum SupportCommand {
         #[arg(long)]
         request: String,
     },
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    actor: ActorArgs,
+    #[command(flatten)]
+    form: Form,
 }
 
 /// A request's form as flags.
@@ -300,11 +303,12 @@ pub async fn run(command: SupportCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        SupportCommand::Create {
-            target,
-            actor,
-            form,
-        } => {
+        SupportCommand::Create(args) => {
+            let CreateArgs {
+                target,
+                actor,
+                form,
+            } = *args;
             let store = target.open().await?;
             let actor = actor.actor(&store)?;
             let id = request::create(&store, &actor, form.request()?).await?;

@@ -60,6 +60,15 @@ macro_rules! insert_decision {
     };
 }
 
+/// After a step the school sees: its status back to the school (a
+/// request that arrived over the exchange). A status that cannot be queued
+/// now is logged; the next step's status carries the state again.
+async fn status(store: &Store, id: &str, actor: &Actor) {
+    if let Err(e) = crate::exchange::send_status(store, id, &actor.audit_name()).await {
+        tracing::warn!(error = %e, "support status not queued");
+    }
+}
+
 /// The received request `id` at version `seen`, with the state `step` by
 /// `who` leads to.
 async fn stepped(
@@ -100,6 +109,7 @@ pub async fn return_question(
             .await?;
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -119,6 +129,7 @@ pub async fn assign(store: &Store, actor: &Actor, id: &str, seen: u64, guide: &s
             .await?;
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -193,6 +204,7 @@ pub async fn plan_mdo(
         }
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -222,6 +234,7 @@ pub async fn hold_mdo(
             .await?;
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -331,6 +344,7 @@ pub async fn advise(store: &Store, actor: &Actor, id: &str, seen: u64) -> Result
         claim!(tx, id, r.state, seen, to);
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -392,6 +406,7 @@ pub async fn decide(
         }
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(stored.id)
 }
 
@@ -437,6 +452,7 @@ pub async fn object(
         deadline_open!(tx, id, DeadlineKind::ObjectionDefence, lodged, lodged + OBJECTION_DEFENCE);
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -570,6 +586,7 @@ pub async fn decide_objection(
         }
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 

@@ -627,18 +627,33 @@ pub async fn submit(
     } else {
         date("applied_on", &r.applied_on)?
     };
+    let sent = Request {
+        state: to,
+        submitted_on: format_date(today),
+        applied_on: format_date(applied),
+        ..r.clone()
+    };
+    let messages = [crate::exchange::request_message(
+        &sent,
+        1,
+        &actor.audit_name(),
+    )?];
+    let ids = store.prepare(&messages).await?;
     let audit = entry(actor, "support_submitted", id);
     audited!(&store.db, tx => {
         claim!(tx, id, r.state, seen, to);
         sqlx::query("UPDATE support_request SET submitted_on = $1, applied_on = $2 WHERE id = $3")
-            .bind(format_date(today))
-            .bind(format_date(applied))
+            .bind(&sent.submitted_on)
+            .bind(&sent.applied_on)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         deadline_open!(tx, id, DeadlineKind::DutyOfCare, applied, applied + DUTY_OF_CARE);
-        ((), vec![audit])
+        let mut entries = vec![audit];
+        carenet_fabric::outbox_enqueue!(tx, &messages, &ids, &mut entries);
+        ((), entries)
     });
+    store.wake_outbox();
     load(store, id).await
 }
 
@@ -651,6 +666,18 @@ pub async fn answer(store: &Store, actor: &Actor, id: &str, seen: u64, text: &st
     own_request(store, &r)?;
     let to = next(r.kind, r.state, Step::Answer, Who::School)?;
     required("answer", text)?;
+    let answered = Request {
+        state: to,
+        completeness_answer: text.to_owned(),
+        ..r.clone()
+    };
+    // A later version of the same document: the request, with the answer.
+    let messages = [crate::exchange::request_message(
+        &answered,
+        r.version + 1,
+        &actor.audit_name(),
+    )?];
+    let ids = store.prepare(&messages).await?;
     let audit = entry(actor, "support_answered", id);
     audited!(&store.db, tx => {
         claim!(tx, id, r.state, seen, to);
@@ -659,8 +686,11 @@ pub async fn answer(store: &Store, actor: &Actor, id: &str, seen: u64, text: &st
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        ((), vec![audit])
+        let mut entries = vec![audit];
+        carenet_fabric::outbox_enqueue!(tx, &messages, &ids, &mut entries);
+        ((), entries)
     });
+    store.wake_outbox();
     Ok(())
 }
 
@@ -847,6 +877,8 @@ pub struct Status {
     pub completeness_question: String,
     pub trajectory_guide: String,
     pub decision: Option<StoredDecision>,
+    /// The request's version at the SWV when it was sent.
+    pub version: u64,
 }
 
 /// At the school's node: the SWV `from` says where the school's request
@@ -873,7 +905,21 @@ pub async fn apply_status(store: &Store, from: &PartyId, status: &Status) -> Res
         ..entry(&system, &format!("support_status_{}", status.state), id)
     };
     let now = now_ms();
+    let version = i64::try_from(status.version).unwrap_or(i64::MAX);
     audited!(&store.db, tx => {
+        // Statuses may arrive out of order: only a newer one applies.
+        let newer = sqlx::query(
+            "UPDATE support_request SET status_version = $1 WHERE id = $2 AND status_version < $1",
+        )
+        .bind(version)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !newer {
+            return Ok(());
+        }
         claim!(tx, id, r.state, r.version, status.state);
         sqlx::query(
             "UPDATE support_request SET completeness_question = $1, trajectory_guide = $2 WHERE id = $3",
