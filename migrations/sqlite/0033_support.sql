@@ -37,6 +37,12 @@ CREATE TABLE support_request (
     completeness_answer TEXT NOT NULL,
     exit_report         TEXT NOT NULL,
     aftercare           TEXT NOT NULL,
+    -- At the SWV: the legal basis the request arrived under (the
+    -- guardians' consent record and its receipt), for the statuses back.
+    -- At the school: the version of the last status the SWV sent that
+    -- was applied (an older one arriving late changes nothing).
+    status_version      INTEGER NOT NULL DEFAULT 0,
+    legal_basis         BLOB,
     created_at_ms       INTEGER NOT NULL,
     updated_at_ms       INTEGER NOT NULL
 );
@@ -144,3 +150,9 @@ CREATE TABLE support_deadline (
     PRIMARY KEY (request_id, kind)
 );
 CREATE INDEX support_deadline_open ON support_deadline (due_on) WHERE met_at_ms IS NULL;
+
+-- The support documents this node received and took in (a request or an
+-- answer at the SWV, a status at the school), each once.
+CREATE TABLE support_in (
+    message_id      TEXT PRIMARY KEY
+);

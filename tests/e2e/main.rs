@@ -51,6 +51,7 @@ mod roles_browser;
 mod slices;
 mod staff_directory;
 mod stored_enums;
+mod support;
 mod telemetry;
 mod trust;
 mod vervolg_browser;

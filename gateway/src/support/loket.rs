@@ -218,6 +218,7 @@ pub(crate) async fn hold_mdo(
 }
 
 const ADVICE_INPUTS: &[(&str, &str)] = &[
+    ("position", "position"),
     ("advisor_name", "advisor_name"),
     ("advisor_registration", "advisor_registration"),
     ("qualification", "qualification"),
@@ -278,7 +279,19 @@ pub(crate) async fn advice(
                 why_not_regular: text(&pairs, "why_not_regular"),
                 written_on: text(&pairs, "written_on"),
             };
-            intake::record_advice(&state.inner.store, &staff.actor, &rid, seen(&pairs)?, a).await?;
+            let position = match text(&pairs, "position").as_str() {
+                "1" => 1,
+                _ => 0,
+            };
+            intake::record_advice(
+                &state.inner.store,
+                &staff.actor,
+                &rid,
+                seen(&pairs)?,
+                position,
+                a,
+            )
+            .await?;
             Ok(())
         },
     )

@@ -15,7 +15,6 @@ use carenet_consent::Purpose;
 use carenet_fabric::PartyKind;
 use carenet_support::check::Qualification;
 use carenet_support::deadline;
-use carenet_support::draft::{self, DraftChange};
 use carenet_support::model::{
     ArrangementLevel, Category, Detail, HistorySource, Kind, Line, ParticipantRole, SchoolType,
     State as RequestState,
@@ -821,20 +820,29 @@ pub(crate) async fn update(
         },
         |state, staff, pairs| async move {
             let f = |name: &str| field(&pairs, name).trim().to_owned();
-            draft::update(
-                &state.inner.store,
+            let store = &state.inner.store;
+            let r = request::show(store, &staff.actor, &rid).await?;
+            request::revise(
+                store,
                 &staff.actor,
                 &rid,
                 seen(&pairs)?,
-                DraftChange {
+                NewRequest {
+                    swv: r.swv,
+                    child_ref: r.child_ref,
+                    child_name: r.child_name,
+                    child_birth_date: r.child_birth_date,
+                    kind: Some(r.kind),
+                    detail: r.detail,
                     question: f("question"),
                     opp_text: f("opp_text"),
-                    opp_ref: String::new(),
+                    opp_ref: r.opp_ref,
                     guardian_view: f("guardian_view"),
                     pupil_voice: f("pupil_voice"),
                     voice_reason: f("voice_reason"),
                     consent_record: f("consent_record"),
                     applied_on: f("applied_on"),
+                    history: Vec::new(),
                 },
             )
             .await?;

@@ -16,6 +16,7 @@ mod gateway_cmd;
 mod handover_cmd;
 mod izo_cmd;
 mod portal_cmd;
+mod support_cmd;
 mod target;
 
 use std::path::PathBuf;
@@ -77,6 +78,9 @@ enum Command {
     /// One child, one plan: the plans this party holds or is a member of.
     #[command(subcommand)]
     Case(care_cmd::CaseCommand),
+    /// The SWV's support requests: a school's own, or those an SWV received.
+    #[command(subcommand)]
+    Support(support_cmd::SupportCommand),
     /// The audit chain.
     #[command(subcommand)]
     Audit(commands::AuditCommand),
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
             Command::Izo(c) => izo_cmd::run(c).await,
             Command::Zat(c) => care_cmd::run_zat(c).await,
             Command::Case(c) => care_cmd::run_case(c).await,
+            Command::Support(c) => support_cmd::run(c).await,
             Command::Audit(c) => commands::audit(c).await,
             Command::Outbox(c) => commands::outbox(c).await,
             Command::Bench(c) => bench::run(c).await,

@@ -305,8 +305,12 @@ impl ReleasePolicy for ConsentPolicy {
 
 /// What a member may send back to the holder of the record under the
 /// holder's own receipt: (purpose, document type). Progress on a case
-/// plan's tasks.
-pub const ANSWERS: &[(&str, &str)] = &[("case_membership", "carenet.case_progress")];
+/// plan's tasks; the SWV's status of a school's support request.
+pub const ANSWERS: &[(&str, &str)] = &[
+    ("case_membership", "carenet.case_progress"),
+    // The SWV's status of a school's support request, back to the school.
+    ("support_request", "carenet.support_status"),
+];
 
 /// One answer as [`answer_receipt`] checks it.
 pub struct Answer<'a> {

@@ -60,6 +60,15 @@ macro_rules! insert_decision {
     };
 }
 
+/// After a step the school sees: its status back to the school (a
+/// request that arrived over the exchange). A status that cannot be queued
+/// now is logged; the next step's status carries the state again.
+async fn status(store: &Store, id: &str, actor: &Actor) {
+    if let Err(e) = crate::exchange::send_status(store, id, &actor.audit_name()).await {
+        tracing::warn!(error = %e, "support status not queued");
+    }
+}
+
 /// The received request `id` at version `seen`, with the state `step` by
 /// `who` leads to.
 async fn stepped(
@@ -100,6 +109,7 @@ pub async fn return_question(
             .await?;
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -119,6 +129,7 @@ pub async fn assign(store: &Store, actor: &Actor, id: &str, seen: u64, guide: &s
             .await?;
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -193,6 +204,7 @@ pub async fn plan_mdo(
         }
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -222,19 +234,23 @@ pub async fn hold_mdo(
             .await?;
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
 /// Records one written expert advice on a TLV (in intake, or around the
-/// MDO); the legal guards run when the advices are concluded
-/// ([`advise`]). Returns its position (0: the first advice).
+/// MDO) at `position` (0: the first advice, 1: the second): a new one at
+/// the end, or one that replaces the advice there (an advice the checks
+/// refused, replaced by another expert's). The legal guards run when the
+/// advices are concluded ([`advise`]).
 pub async fn record_advice(
     store: &Store,
     actor: &Actor,
     id: &str,
     seen: u64,
+    position: usize,
     advice: Advice,
-) -> Result<usize> {
+) -> Result<()> {
     carenet_fabric::actor::require(store, actor, &roles::GUIDE, id).await?;
     let r = load(store, id).await?;
     received_request(store, &r)?;
@@ -270,15 +286,29 @@ pub async fn record_advice(
     limited("support_plan_test", &advice.support_plan_test)?;
     limited("why_not_regular", &advice.why_not_regular)?;
     date("written_on", &advice.written_on)?;
-    let position = r.advices.len();
-    let audit = entry(actor, "support_advice_recorded", id);
+    if position > r.advices.len() {
+        return Err(Error::invalid(
+            "position",
+            format!("the next advice is number {}", r.advices.len()),
+        ));
+    }
+    let action = if position < r.advices.len() {
+        "support_advice_replaced"
+    } else {
+        "support_advice_recorded"
+    };
+    let audit = entry(actor, action, id);
     audited!(&store.db, tx => {
         claim!(tx, id, r.state, seen, r.state);
         sqlx::query(
             "INSERT INTO support_advice (request_id, position, advisor_name, advisor_registration, qualification, \
              employer_party, employer_name, document_ref, signatories, by_committee, support_plan_test, \
              why_not_regular, written_on, recorded_by, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (request_id, position) DO UPDATE SET advisor_name = $3, advisor_registration = $4, \
+             qualification = $5, employer_party = $6, employer_name = $7, document_ref = $8, signatories = $9, \
+             by_committee = $10, support_plan_test = $11, why_not_regular = $12, written_on = $13, recorded_by = $14, \
+             created_at_ms = $15",
         )
         .bind(id)
         .bind(i64::try_from(position).unwrap_or(i64::MAX))
@@ -299,7 +329,7 @@ pub async fn record_advice(
         .await?;
         ((), vec![audit])
     });
-    Ok(position)
+    Ok(())
 }
 
 /// Concludes a TLV's advices after the MDO: the legal guards must hold
@@ -314,6 +344,7 @@ pub async fn advise(store: &Store, actor: &Actor, id: &str, seen: u64) -> Result
         claim!(tx, id, r.state, seen, to);
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -375,6 +406,7 @@ pub async fn decide(
         }
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(stored.id)
 }
 
@@ -420,6 +452,7 @@ pub async fn object(
         deadline_open!(tx, id, DeadlineKind::ObjectionDefence, lodged, lodged + OBJECTION_DEFENCE);
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 
@@ -553,6 +586,7 @@ pub async fn decide_objection(
         }
         ((), vec![audit])
     });
+    status(store, id, actor).await;
     Ok(())
 }
 

@@ -20,7 +20,9 @@
 //!   arrivals at the SWV and the statuses back at the school;
 //! - [`intake`]: the SWV's steps (loket, trajectbegeleider); every staff
 //!   step takes the [`carenet_fabric::Actor`] and one row of [`roles`];
-//! - [`slice`]: the document types and `[support]`.
+//! - [`exchange`]: the request travelling to the SWV under the consent
+//!   for `support_request`, and the statuses back (the arrival job);
+//! - [`slice`]: the document types, the arrival job and `[support]`.
 //!
 //! Errors are the fabric's ([`carenet_fabric::Error`]): they name the field,
 //! the rule or the state, never personal data.
@@ -28,7 +30,7 @@
 pub mod check;
 pub mod clock;
 pub mod deadline;
-pub mod draft;
+pub mod exchange;
 pub mod intake;
 pub mod model;
 pub mod overview;

@@ -374,10 +374,9 @@ macro_rules! claim {
     };
 }
 
-/// Drafts a request at the school's node; returns its id. The school's
-/// kind comes from the region directory; the SWV must be one.
-pub async fn create(store: &Store, actor: &Actor, new: NewRequest) -> Result<String> {
-    carenet_fabric::actor::require(store, actor, &roles::SCHOOL, "support:new").await?;
+/// Checks a draft's fields against the school's kind (from the region
+/// directory) and the SWV it goes to; returns the kind.
+fn validate(store: &Store, new: &NewRequest) -> Result<Kind> {
     let school = own_kind(store)?;
     let Some(kind) = new.kind else {
         return Err(Error::invalid("kind", "choose the kind of support").coded(Reason::Required));
@@ -405,6 +404,14 @@ pub async fn create(store: &Store, actor: &Actor, new: NewRequest) -> Result<Str
     if !new.consent_record.is_empty() && !is_id(&new.consent_record) {
         return Err(Error::invalid("consent_record", "a consent record's id"));
     }
+    Ok(kind)
+}
+
+/// Drafts a request at the school's node; returns its id. The school's
+/// kind comes from the region directory; the SWV must be one.
+pub async fn create(store: &Store, actor: &Actor, new: NewRequest) -> Result<String> {
+    carenet_fabric::actor::require(store, actor, &roles::SCHOOL, "support:new").await?;
+    let kind = validate(store, &new)?;
     check_history(&new.history)?;
     let id = new_id();
     let history: Vec<HistoryItem> = new
@@ -454,6 +461,72 @@ pub async fn create(store: &Store, actor: &Actor, new: NewRequest) -> Result<Str
         ((), vec![audit])
     });
     Ok(id)
+}
+
+/// Revises a draft (or a returned request): every field of the form
+/// again, the pupil and the SWV unchanged; the history is added to with
+/// [`add_history`].
+pub async fn revise(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    seen: u64,
+    new: NewRequest,
+) -> Result<()> {
+    carenet_fabric::actor::require(store, actor, &roles::SCHOOL, id).await?;
+    let r = load(store, id).await?;
+    own_request(store, &r)?;
+    if !matches!(r.state, State::Draft | State::Returned) {
+        return Err(Error::precondition(format!(
+            "support request {id} is {}: it is revised while it is a draft or returned",
+            r.state
+        ))
+        .coded(Reason::CaseState));
+    }
+    if new.child_ref != r.child_ref {
+        return Err(
+            Error::invalid("child_ref", "a revision is about the same pupil")
+                .coded(Reason::OtherPupil),
+        );
+    }
+    if new.swv != r.swv {
+        return Err(
+            Error::invalid("swv", "a revision goes to the same SWV").coded(Reason::PartyMismatch)
+        );
+    }
+    let kind = validate(store, &new)?;
+    let audit = entry(actor, "support_revised", id);
+    audited!(&store.db, tx => {
+        claim!(tx, id, r.state, seen, r.state);
+        sqlx::query(
+            "UPDATE support_request SET child_name = $1, child_birth_date = $2, kind = $3, level = $4, support_asked = $5, \
+             cost_cents = $6, school_type = $7, category = $8, previous_decision = $9, question = $10, opp_text = $11, \
+             opp_ref = $12, guardian_view = $13, pupil_voice = $14, voice_reason = $15, consent_record = $16, \
+             applied_on = $17 WHERE id = $18",
+        )
+        .bind(&new.child_name)
+        .bind(&new.child_birth_date)
+        .bind(kind.as_str())
+        .bind(new.detail.level.map(|l| l.as_str()))
+        .bind(&new.detail.support_asked)
+        .bind(new.detail.cost_cents)
+        .bind(new.detail.school_type.map(|t| t.as_str()))
+        .bind(new.detail.category.map(|c| c.as_str()))
+        .bind(&new.detail.previous_decision)
+        .bind(&new.question)
+        .bind(&new.opp_text)
+        .bind(&new.opp_ref)
+        .bind(&new.guardian_view)
+        .bind(&new.pupil_voice)
+        .bind(&new.voice_reason)
+        .bind(&new.consent_record)
+        .bind(&new.applied_on)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        ((), vec![audit])
+    });
+    Ok(())
 }
 
 /// Adds to a draft's (or a returned request's) documented history: what
@@ -554,18 +627,33 @@ pub async fn submit(
     } else {
         date("applied_on", &r.applied_on)?
     };
+    let sent = Request {
+        state: to,
+        submitted_on: format_date(today),
+        applied_on: format_date(applied),
+        ..r.clone()
+    };
+    let messages = [crate::exchange::request_message(
+        &sent,
+        1,
+        &actor.audit_name(),
+    )?];
+    let ids = store.prepare(&messages).await?;
     let audit = entry(actor, "support_submitted", id);
     audited!(&store.db, tx => {
         claim!(tx, id, r.state, seen, to);
         sqlx::query("UPDATE support_request SET submitted_on = $1, applied_on = $2 WHERE id = $3")
-            .bind(format_date(today))
-            .bind(format_date(applied))
+            .bind(&sent.submitted_on)
+            .bind(&sent.applied_on)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         deadline_open!(tx, id, DeadlineKind::DutyOfCare, applied, applied + DUTY_OF_CARE);
-        ((), vec![audit])
+        let mut entries = vec![audit];
+        carenet_fabric::outbox_enqueue!(tx, &messages, &ids, &mut entries);
+        ((), entries)
     });
+    store.wake_outbox();
     load(store, id).await
 }
 
@@ -578,6 +666,18 @@ pub async fn answer(store: &Store, actor: &Actor, id: &str, seen: u64, text: &st
     own_request(store, &r)?;
     let to = next(r.kind, r.state, Step::Answer, Who::School)?;
     required("answer", text)?;
+    let answered = Request {
+        state: to,
+        completeness_answer: text.to_owned(),
+        ..r.clone()
+    };
+    // A later version of the same document: the request, with the answer.
+    let messages = [crate::exchange::request_message(
+        &answered,
+        r.version + 1,
+        &actor.audit_name(),
+    )?];
+    let ids = store.prepare(&messages).await?;
     let audit = entry(actor, "support_answered", id);
     audited!(&store.db, tx => {
         claim!(tx, id, r.state, seen, to);
@@ -586,8 +686,11 @@ pub async fn answer(store: &Store, actor: &Actor, id: &str, seen: u64, text: &st
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        ((), vec![audit])
+        let mut entries = vec![audit];
+        carenet_fabric::outbox_enqueue!(tx, &messages, &ids, &mut entries);
+        ((), entries)
     });
+    store.wake_outbox();
     Ok(())
 }
 
@@ -774,6 +877,8 @@ pub struct Status {
     pub completeness_question: String,
     pub trajectory_guide: String,
     pub decision: Option<StoredDecision>,
+    /// The request's version at the SWV when it was sent.
+    pub version: u64,
 }
 
 /// At the school's node: the SWV `from` says where the school's request
@@ -800,7 +905,21 @@ pub async fn apply_status(store: &Store, from: &PartyId, status: &Status) -> Res
         ..entry(&system, &format!("support_status_{}", status.state), id)
     };
     let now = now_ms();
+    let version = i64::try_from(status.version).unwrap_or(i64::MAX);
     audited!(&store.db, tx => {
+        // Statuses may arrive out of order: only a newer one applies.
+        let newer = sqlx::query(
+            "UPDATE support_request SET status_version = $1 WHERE id = $2 AND status_version < $1",
+        )
+        .bind(version)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !newer {
+            return Ok(());
+        }
         claim!(tx, id, r.state, r.version, status.state);
         sqlx::query(
             "UPDATE support_request SET completeness_question = $1, trajectory_guide = $2 WHERE id = $3",
@@ -1142,10 +1261,13 @@ struct ListRow {
 /// The requests, newest change first: at a school its own (for the IB and
 /// the zorgcoördinator), at an SWV the ones it received (for its staff).
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Listed>> {
-    let at_school = actor.may(&store.party, &roles::SCHOOL).is_ok();
-    if !at_school {
-        carenet_fabric::actor::require(store, actor, &roles::SWV_READ, "support").await?;
-    }
+    let at_school = own_kind(store)? != PartyKind::Swv;
+    let rule = if at_school {
+        &roles::SCHOOL
+    } else {
+        &roles::SWV_READ
+    };
+    carenet_fabric::actor::require(store, actor, rule, "support").await?;
     let rows: Vec<ListRow> = with_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT id, school, child_ref, kind, state, version, trajectory_guide, submitted_on, updated_at_ms \

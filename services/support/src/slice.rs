@@ -1,11 +1,11 @@
 //! The support slice as a node composes it: the request the school sends
 //! its SWV (under the guardians' or the pupil's consent for
 //! `support_request`), the status the SWV sends back (the state, a
-//! completeness question, the written decision), and its config section
-//! `[support]`.
+//! completeness question, the written decision), the arrival job that
+//! takes them in, and its config section `[support]`.
 
 use carenet_fabric::PartyKind::{self, PoSchool, Swv, VoSchool};
-use carenet_fabric::slice::{DocumentType, RetentionClock, Slice};
+use carenet_fabric::slice::{DocumentType, Job, JobContext, RetentionClock, Slice};
 use carenet_proto::v1::LegalBasisKind::Consent;
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +105,19 @@ impl Slice for SupportSlice {
 
     fn document_types(&self) -> &'static [DocumentType] {
         TYPES
+    }
+
+    fn arrival_jobs(&self) -> Vec<Job> {
+        let config = self.config.clone();
+        vec![Job {
+            name: "support arrivals",
+            run: Box::new(move |ctx: JobContext| {
+                let config = config.clone();
+                Box::pin(async move {
+                    crate::exchange::sync(&ctx.store, &crate::clock::WallClock, &config).await
+                })
+            }),
+        }]
     }
 }
 
