@@ -122,6 +122,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ),
             Err(e) => eprintln!("demo seeding of care coordination failed: {e:#}"),
         }
+        match crate::demo_support::seed(&handles).await {
+            Ok(0) => {}
+            Ok(n) => println!(
+                "seeded support: {n} requests to the SWV; see `carenet support list --data-dir {} --party swv-rivierenland --by swv-1 --role swv_staff`",
+                data_dir.display()
+            ),
+            Err(e) => eprintln!("demo seeding of the SWV's support requests failed: {e:#}"),
+        }
     });
 
     crate::shutdown_signal().await;

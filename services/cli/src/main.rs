@@ -12,6 +12,7 @@ mod demo;
 mod demo_care;
 mod demo_gateway;
 mod demo_seed;
+mod demo_support;
 mod gateway_cmd;
 mod handover_cmd;
 mod izo_cmd;
