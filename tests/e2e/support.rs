@@ -576,6 +576,25 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
         .collect();
     assert_eq!(open, vec![DeadlineKind::Decision]);
 
+    // The school withdraws the re-indication before a decision: the SWV
+    // learns it, and its decision time stops.
+    let v = version(&po, &renewal).await;
+    request::withdraw(&po, &ib, &renewal, v).await?;
+    arrives(&swv, &renewal, State::Withdrawn).await?;
+    assert!(deadline::due(&swv, &clock, 3650).await?.is_empty());
+    assert!(deadline::due(&po, &clock, 3650).await?.is_empty());
+    // A withdrawn request is not withdrawn again.
+    let v = version(&po, &renewal).await;
+    assert_eq!(
+        refusal(
+            &request::withdraw(&po, &ib, &renewal, v)
+                .await
+                .expect_err("final")
+        )
+        .0,
+        Some(Reason::CaseState)
+    );
+
     region.shutdown().await
 }
 
