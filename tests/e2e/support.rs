@@ -576,6 +576,25 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
         .collect();
     assert_eq!(open, vec![DeadlineKind::Decision]);
 
+    // The school withdraws the re-indication before a decision: the SWV
+    // learns it, and its decision time stops.
+    let v = version(&po, &renewal).await;
+    request::withdraw(&po, &ib, &renewal, v).await?;
+    arrives(&swv, &renewal, State::Withdrawn).await?;
+    assert!(deadline::due(&swv, &clock, 3650).await?.is_empty());
+    assert!(deadline::due(&po, &clock, 3650).await?.is_empty());
+    // A withdrawn request is not withdrawn again.
+    let v = version(&po, &renewal).await;
+    assert_eq!(
+        refusal(
+            &request::withdraw(&po, &ib, &renewal, v)
+                .await
+                .expect_err("final")
+        )
+        .0,
+        Some(Reason::CaseState)
+    );
+
     region.shutdown().await
 }
 
@@ -716,5 +735,163 @@ async fn the_support_command_drafts_submits_lists_and_shows_on_a_node() -> anyho
     assert_eq!(shown["detail"]["cost_cents"], 450000);
     assert_eq!(shown["detail"]["level"], "medium");
     assert_eq!(shown["history"][0]["source"], "school");
+    region.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_placement_is_decided_without_advices_and_closed_with_its_exit_report()
+-> anyhow::Result<()> {
+    let mut region = TestRegion::create(crate::three_parties(), Tuning::default()).await?;
+    region.start_all().await?;
+    let vo = region.handle("vo-1").store;
+    let swv = region.handle("swv").store;
+    let zc = staff(&vo, "zc-1", &[Role::CareCoordinator]);
+    let loket = staff(&swv, "loket-1", &[Role::SwvStaff]);
+    let guide = staff(&swv, "tb-1", &[Role::TrajectoryGuide]);
+    let config = SupportConfig::default();
+    let clock = SetClock::at(carenet_fabric::clock::today());
+    let consent = asked_consent(
+        &vo,
+        CHILD,
+        Purpose::SupportRequest,
+        &["swv"],
+        vec![ConsentCategory::Pupil, ConsentCategory::EducationalSupport],
+    )
+    .await?;
+    grant_consent(&vo, &consent).await?;
+    let mut rebound = form(&consent);
+    rebound.kind = Some(Kind::Rebound);
+    rebound.detail = Detail {
+        support_asked: "Acht weken rebound: rust, structuur en terugkeer naar de klas.".into(),
+        ..Detail::default()
+    };
+    rebound.guardian_view = "Wij vinden een time-out goed, als hij ingeschreven blijft.".into();
+    // A secondary school asks no SO; a rebound carries no TLV category.
+    let mut wrong = rebound.clone();
+    wrong.detail.category = Some(Category::High);
+    let e = request::create(&vo, &zc, wrong)
+        .await
+        .expect_err("category");
+    assert_eq!(refusal(&e).1, "category");
+    let id = request::create(&vo, &zc, rebound).await?;
+    request::submit(&vo, &zc, &clock, &id, 1).await?;
+    // The history went along: the consent covers only the request itself
+    // (educational_support), so the history (care_history) stayed at the school.
+    let arrived = arrives(&swv, &id, State::Submitted).await?;
+    assert!(arrived.history.is_empty());
+    assert_eq!(request::load(&vo, &id).await?.history.len(), 2);
+
+    let v = version(&swv, &id).await;
+    intake::assign(&swv, &loket, &id, v, "tb-1").await?;
+    let v = version(&swv, &id).await;
+    let participants = vec![
+        Participant {
+            role: ParticipantRole::School,
+            name: "Zorgcoördinator".into(),
+            party: "vo-1".into(),
+        },
+        Participant {
+            role: ParticipantRole::Guardians,
+            name: "Vader".into(),
+            party: String::new(),
+        },
+        Participant {
+            role: ParticipantRole::Pupil,
+            name: "Daan".into(),
+            party: String::new(),
+        },
+    ];
+    intake::plan_mdo(&swv, &guide, &id, v, "2026-12-17", participants).await?;
+    let v = version(&swv, &id).await;
+    intake::hold_mdo(
+        &swv,
+        &guide,
+        &id,
+        v,
+        "2026-12-17",
+        "Rebound voor acht weken.",
+    )
+    .await?;
+    // No advices for a rebound, and no step to `advised`.
+    let v = version(&swv, &id).await;
+    let e = intake::record_advice(&swv, &guide, &id, v, 0, first_advice())
+        .await
+        .expect_err("not a TLV");
+    assert_eq!(refusal(&e).1, "kind");
+    assert_eq!(
+        refusal(
+            &intake::advise(&swv, &guide, &id, v)
+                .await
+                .expect_err("no advised")
+        )
+        .0,
+        Some(Reason::CaseState)
+    );
+    let today = clock.today();
+    let granted = Decision {
+        outcome: Outcome::Granted,
+        reasons: "De school heeft alles geprobeerd; een tijdelijke plek geeft rust.".into(),
+        starts_on: carenet_consent::record::format_date(today),
+        ends_on: carenet_consent::record::format_date(today + time::Duration::weeks(8)),
+        school_type: None,
+        category: Some(Category::Low),
+        guardians_agree: true,
+        hearing: String::new(),
+    };
+    let e = intake::decide(&swv, &loket, &clock, &config, &id, v, granted.clone())
+        .await
+        .expect_err("a category");
+    assert_eq!(
+        refusal(&e),
+        (Some(Reason::DecisionCategory), "category".into())
+    );
+    intake::decide(
+        &swv,
+        &loket,
+        &clock,
+        &config,
+        &id,
+        v,
+        Decision {
+            category: None,
+            ..granted
+        },
+    )
+    .await?;
+    arrives(&vo, &id, State::Decided).await?;
+    // No re-indication for a rebound: only the objection window runs.
+    let open: Vec<DeadlineKind> = deadline::due(&swv, &clock, 3650)
+        .await?
+        .into_iter()
+        .map(|d| d.kind)
+        .collect();
+    assert_eq!(open, vec![DeadlineKind::ObjectionWindow]);
+    // The placement ends with its exit report and aftercare, once.
+    let v = version(&swv, &id).await;
+    let e = intake::close_rebound(&swv, &guide, &id, v, "Gaat weer naar de klas.", "")
+        .await
+        .expect_err("aftercare");
+    assert_eq!(refusal(&e).1, "aftercare");
+    intake::close_rebound(
+        &swv,
+        &guide,
+        &id,
+        v,
+        "Daan gaat weer naar de klas; hij werkt met een rustplek.",
+        "Zes weken wekelijks contact tussen mentor en trajectbegeleider.",
+    )
+    .await?;
+    let closed = request::show(&swv, &guide, &id).await?;
+    assert!(closed.exit_report.starts_with("Daan gaat weer"));
+    let v = closed.version;
+    assert_eq!(
+        refusal(
+            &intake::close_rebound(&swv, &guide, &id, v, "x", "y")
+                .await
+                .expect_err("once")
+        )
+        .0,
+        Some(Reason::CaseState)
+    );
     region.shutdown().await
 }

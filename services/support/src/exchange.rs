@@ -8,7 +8,8 @@
 //!
 //! [`sync`] is the slice's arrival job on both sides: at the SWV it takes
 //! in requests and answers ([`crate::request::receive`],
-//! [`crate::request::receive_answer`]); at the school it applies the
+//! [`crate::request::receive_answer`], [`crate::request::receive_withdrawal`]);
+//! at the school it applies the
 //! statuses ([`crate::request::apply_status`]). Each message is taken in
 //! once (`support_in`); one that is refused is logged by its id and field,
 //! never its content.
@@ -83,6 +84,7 @@ pub fn to_document(r: &Request) -> v1::SupportRequestDocument {
             })
             .collect(),
         completeness_answer: r.completeness_answer.clone(),
+        withdrawn: r.state == State::Withdrawn,
     }
 }
 
@@ -404,15 +406,24 @@ async fn take_request(
     header: &v1::EnvelopeHeader,
     payload: &[u8],
 ) -> Result<()> {
-    let r = from_document(read_request(payload)?)?;
+    let doc = read_request(payload)?;
+    let withdrawn = doc.withdrawn;
+    let r = from_document(doc)?;
     let id = r.id.clone();
     let known = match crate::request::load(store, &id).await {
         Ok(_) => true,
         Err(Error::NotFound(_)) => false,
         Err(e) => return Err(e),
     };
+    if known && withdrawn {
+        return crate::request::receive_withdrawal(store, sender, &id).await;
+    }
     if known {
         return crate::request::receive_answer(store, sender, &id, &r.completeness_answer).await;
+    }
+    if withdrawn {
+        // Withdrawn before it was taken in: there is nothing to hold.
+        return Ok(());
     }
     crate::request::receive(store, clock, config, sender, r).await?;
     if let Some(basis) = &header.legal_basis {

@@ -695,17 +695,61 @@ pub async fn answer(store: &Store, actor: &Actor, id: &str, seen: u64, text: &st
 }
 
 /// The school withdraws its request before a decision; its duty-of-care
-/// clock stops.
+/// clock stops, and a submitted request's withdrawal travels to the SWV
+/// (a later version of the document).
 pub async fn withdraw(store: &Store, actor: &Actor, id: &str, seen: u64) -> Result<()> {
     carenet_fabric::actor::require(store, actor, &roles::SCHOOL, id).await?;
     let r = load(store, id).await?;
     own_request(store, &r)?;
     let to = next(r.kind, r.state, Step::Withdraw, Who::School)?;
+    let messages = if r.state == State::Draft {
+        Vec::new()
+    } else {
+        let withdrawn = Request {
+            state: to,
+            ..r.clone()
+        };
+        vec![crate::exchange::request_message(
+            &withdrawn,
+            r.version + 1,
+            &actor.audit_name(),
+        )?]
+    };
+    let ids = store.prepare(&messages).await?;
     let audit = entry(actor, "support_withdrawn", id);
     let now = now_ms();
     audited!(&store.db, tx => {
         claim!(tx, id, r.state, seen, to);
         deadline_close!(tx, id, DeadlineKind::DutyOfCare, now);
+        let mut entries = vec![audit];
+        carenet_fabric::outbox_enqueue!(tx, &messages, &ids, &mut entries);
+        ((), entries)
+    });
+    store.wake_outbox();
+    Ok(())
+}
+
+/// At the SWV's node: the requesting school `from` withdrew the request
+/// before a decision; the SWV's decision time stops.
+pub async fn receive_withdrawal(store: &Store, from: &PartyId, id: &str) -> Result<()> {
+    let r = load(store, id).await?;
+    received_request(store, &r)?;
+    if r.school != from.as_str() {
+        return Err(
+            Error::invalid("school", "only the requesting school withdraws")
+                .coded(Reason::PartyMismatch),
+        );
+    }
+    let to = next(r.kind, r.state, Step::Withdraw, Who::School)?;
+    let system = Actor::system(store.party.clone());
+    let audit = Entry {
+        counterparty: from.to_string(),
+        ..entry(&system, "support_withdrawal_received", id)
+    };
+    let now = now_ms();
+    audited!(&store.db, tx => {
+        claim!(tx, id, r.state, r.version, to);
+        deadline_close!(tx, id, DeadlineKind::Decision, now);
         ((), vec![audit])
     });
     Ok(())
