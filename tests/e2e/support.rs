@@ -287,7 +287,7 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
     // A trajectbegeleider is named; the MDO is planned with school and
     // guardians, and held.
     let v = version(&swv, &id).await;
-    intake::assign(&swv, &loket, &id, v, "tb-1").await?;
+    intake::assign(&swv, &loket, &id, v, "tb-1", "Anouk Peters").await?;
     let participants = vec![
         Participant {
             role: ParticipantRole::School,
@@ -782,7 +782,7 @@ async fn a_rebound_placement_is_decided_without_advices_and_closed_with_its_exit
     assert_eq!(request::load(&vo, &id).await?.history.len(), 2);
 
     let v = version(&swv, &id).await;
-    intake::assign(&swv, &loket, &id, v, "tb-1").await?;
+    intake::assign(&swv, &loket, &id, v, "tb-1", "Anouk Peters").await?;
     let v = version(&swv, &id).await;
     let participants = vec![
         Participant {

@@ -103,12 +103,14 @@ pub(crate) async fn assign(
                 Ok(staff_id) => staff_id,
                 Err(unknown) => return Err(unknown.error()),
             };
+            let name = crate::staff_directory::name_of(&state, &guide).await?;
             intake::assign(
                 &state.inner.store,
                 &staff.actor,
                 &rid,
                 seen(&pairs)?,
                 &guide,
+                &name,
             )
             .await?;
             Ok(())

@@ -68,7 +68,6 @@ pub(crate) async fn index(
     let store = &state.inner.store;
     let at_swv = state.inner.kind == PartyKind::Swv;
     let listed = request::list(store, &staff.actor).await?;
-    let names = crate::staff_directory::Names::load(&state).await?;
     let mut rows = Vec::new();
     let mut pupils = std::collections::HashMap::new();
     for l in &listed {
@@ -83,11 +82,7 @@ pub(crate) async fn index(
             state: words::state(l.state, at_swv),
             party: labels::party_name(&state, if at_swv { &l.school } else { &r.swv }),
             submitted: labels::date_text(&l.submitted_on),
-            guide: if l.trajectory_guide.is_empty() {
-                String::new()
-            } else {
-                names.of(&l.trajectory_guide)
-            },
+            guide: r.trajectory_guide_name.clone(),
         });
     }
     let mut due = Vec::new();
@@ -656,11 +651,7 @@ pub(crate) async fn request_page(
         details,
         school: labels::party_name(state, &r.school),
         swv: labels::party_name(state, &r.swv),
-        guide: if r.trajectory_guide.is_empty() {
-            String::new()
-        } else {
-            names.of(&r.trajectory_guide)
-        },
+        guide: r.trajectory_guide_name.clone(),
         history,
         consent: if r.consent_record.is_empty() {
             "nog niet gekozen".into()

@@ -172,6 +172,26 @@ pub(crate) async fn consent(
     let by = Grantor {
         staff: "demo-zc",
         age: 13,
+        born: None,
+        role: GrantorRole::Guardian,
+        name: "ouder",
+    };
+    recorded(store, child, purpose, to, categories, by).await
+}
+
+/// [`consent`] about a pupil born on `born`.
+pub(crate) async fn consent_born(
+    store: &carenet_fabric::store::Store,
+    child: &str,
+    born: time::Date,
+    purpose: Purpose,
+    to: &[&str],
+    categories: Vec<Category>,
+) -> anyhow::Result<String> {
+    let by = Grantor {
+        staff: "demo-zc",
+        age: 13,
+        born: Some(born),
         role: GrantorRole::Guardian,
         name: "ouder",
     };
@@ -184,6 +204,8 @@ struct Grantor {
     staff: &'static str,
     /// The pupil's age (it decides whose consent counts).
     age: i32,
+    /// The pupil's birth date, when the demo knows it (else `age` years ago).
+    born: Option<time::Date>,
     role: GrantorRole,
     name: &'static str,
 }
@@ -200,6 +222,7 @@ async fn consent_of_student(
     let by = Grantor {
         staff: "zc-1",
         age: 17,
+        born: None,
         role: GrantorRole::Pupil,
         name: "leerling",
     };
@@ -227,7 +250,10 @@ async fn recorded(
             &actor,
             &ConsentRequest {
                 child_ref: child.into(),
-                child_birth_date: today.replace_year(today.year() - by.age)?,
+                child_birth_date: match by.born {
+                    Some(d) => d,
+                    None => today.replace_year(today.year() - by.age)?,
+                },
                 purpose,
                 recipients: to
                     .iter()

@@ -32,7 +32,7 @@ use carenet_support::model::{
 use carenet_support::request::{self, HistoryItem, NewRequest, Participant};
 use carenet_support::slice::SupportConfig;
 
-use crate::demo_seed::consent;
+use crate::demo_seed::consent_born;
 
 const SWV: &str = "swv-rivierenland";
 
@@ -72,9 +72,15 @@ async fn draft(
     question: &str,
     view: &str,
 ) -> anyhow::Result<String> {
-    let record = consent(
+    // The birth date as the school recorded it, if it did.
+    let born = match carenet_consent::pupil::birth_date(p.school, p.child_ref).await? {
+        Some(d) => d,
+        None => carenet_consent::record::parse_date("born", p.born)?,
+    };
+    let record = consent_born(
         p.school,
         p.child_ref,
+        born,
         Purpose::SupportRequest,
         &[SWV],
         vec![
@@ -84,11 +90,6 @@ async fn draft(
         ],
     )
     .await?;
-    // The birth date as the school recorded it (from its first consent).
-    let born = match carenet_consent::pupil::birth_date(p.school, p.child_ref).await? {
-        Some(d) => carenet_consent::record::format_date(d),
-        None => p.born.to_owned(),
-    };
     let id = request::create(
         p.school,
         p.by,
@@ -96,7 +97,7 @@ async fn draft(
             swv: SWV.into(),
             child_ref: p.child_ref.into(),
             child_name: p.name.into(),
-            child_birth_date: born,
+            child_birth_date: carenet_consent::record::format_date(born),
             kind: Some(kind),
             detail,
             question: question.into(),
@@ -173,7 +174,15 @@ async fn intake_to_mdo(
     id: &str,
     school: &str,
 ) -> anyhow::Result<()> {
-    intake::assign(swv, loket, id, version(swv, id).await?, "tb-1").await?;
+    intake::assign(
+        swv,
+        loket,
+        id,
+        version(swv, id).await?,
+        "tb-1",
+        "Anouk Peters",
+    )
+    .await?;
     intake::plan_mdo(
         swv,
         guide,
@@ -424,7 +433,15 @@ pub async fn seed(handles: &HashMap<String, NodeHandle>) -> anyhow::Result<usize
     )
     .await?;
     submit(&sem, swv, &sem_id).await?;
-    intake::assign(swv, &loket, &sem_id, version(swv, &sem_id).await?, "tb-1").await?;
+    intake::assign(
+        swv,
+        &loket,
+        &sem_id,
+        version(swv, &sem_id).await?,
+        "tb-1",
+        "Anouk Peters",
+    )
+    .await?;
     intake::plan_mdo(
         swv,
         &guide,

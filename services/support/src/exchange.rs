@@ -140,6 +140,7 @@ pub fn from_document(d: v1::SupportRequestDocument) -> Result<Request> {
         created_by: d.created_by,
         submitted_on: d.submitted_on,
         trajectory_guide: String::new(),
+        trajectory_guide_name: String::new(),
         completeness_question: String::new(),
         completeness_answer: d.completeness_answer,
         exit_report: String::new(),
@@ -158,6 +159,7 @@ pub fn status_of(r: &Request) -> v1::SupportStatus {
         state: r.state.as_str().into(),
         completeness_question: r.completeness_question.clone(),
         trajectory_guide: r.trajectory_guide.clone(),
+        trajectory_guide_name: r.trajectory_guide_name.clone(),
         version: r.version,
         decision: r.decision.as_ref().map(|d| v1::SupportDecision {
             id: d.id.clone(),
@@ -213,6 +215,7 @@ pub fn status_from(s: v1::SupportStatus) -> Result<Status> {
         request_id: s.request_id,
         completeness_question: s.completeness_question,
         trajectory_guide: s.trajectory_guide,
+        trajectory_guide_name: s.trajectory_guide_name,
     })
 }
 

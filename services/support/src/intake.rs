@@ -115,15 +115,24 @@ pub async fn return_question(
 
 /// The loket names the trajectbegeleider (a staff id at the SWV, named to
 /// school and guardians): the request is in intake.
-pub async fn assign(store: &Store, actor: &Actor, id: &str, seen: u64, guide: &str) -> Result<()> {
+/// `guide_name` is how school and guardians read the trajectbegeleider.
+pub async fn assign(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    seen: u64,
+    guide: &str,
+    guide_name: &str,
+) -> Result<()> {
     carenet_fabric::actor::require(store, actor, &roles::LOKET, id).await?;
     carenet_fabric::actor::check_staff_id("trajectory_guide", guide)?;
     let (r, to) = stepped(store, id, seen, Step::Assign, Who::Loket).await?;
     let audit = entry(actor, "support_assigned", id);
     audited!(&store.db, tx => {
         claim!(tx, id, r.state, seen, to);
-        sqlx::query("UPDATE support_request SET trajectory_guide = $1 WHERE id = $2")
+        sqlx::query("UPDATE support_request SET trajectory_guide = $1, trajectory_guide_name = $2 WHERE id = $3")
             .bind(guide)
+            .bind(guide_name.trim())
             .bind(id)
             .execute(&mut *tx)
             .await?;

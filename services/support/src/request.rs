@@ -142,6 +142,8 @@ pub struct Request {
     pub created_by: String,
     pub submitted_on: String,
     pub trajectory_guide: String,
+    /// The trajectbegeleider by name (named to school and guardians).
+    pub trajectory_guide_name: String,
     pub completeness_question: String,
     pub completeness_answer: String,
     pub exit_report: String,
@@ -444,6 +446,7 @@ pub async fn create(store: &Store, actor: &Actor, new: NewRequest) -> Result<Str
         created_by: actor.staff.clone(),
         submitted_on: String::new(),
         trajectory_guide: String::new(),
+        trajectory_guide_name: String::new(),
         completeness_question: String::new(),
         completeness_answer: String::new(),
         exit_report: String::new(),
@@ -920,6 +923,8 @@ pub struct Status {
     pub state: State,
     pub completeness_question: String,
     pub trajectory_guide: String,
+    /// The trajectbegeleider's name, as the school and the guardians read it.
+    pub trajectory_guide_name: String,
     pub decision: Option<StoredDecision>,
     /// The request's version at the SWV when it was sent.
     pub version: u64,
@@ -966,10 +971,11 @@ pub async fn apply_status(store: &Store, from: &PartyId, status: &Status) -> Res
         }
         claim!(tx, id, r.state, r.version, status.state);
         sqlx::query(
-            "UPDATE support_request SET completeness_question = $1, trajectory_guide = $2 WHERE id = $3",
+            "UPDATE support_request SET completeness_question = $1, trajectory_guide = $2, trajectory_guide_name = $3 WHERE id = $4",
         )
         .bind(&status.completeness_question)
         .bind(&status.trajectory_guide)
+        .bind(&status.trajectory_guide_name)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -1010,6 +1016,7 @@ struct RequestRow {
     created_by: String,
     submitted_on: String,
     trajectory_guide: String,
+    trajectory_guide_name: String,
     completeness_question: String,
     completeness_answer: String,
     exit_report: String,
@@ -1084,8 +1091,8 @@ struct ObjectionRow {
 const SELECT_REQUEST: &str = "SELECT id, school, swv, child_ref, child_name, child_birth_date, kind, level, \
      support_asked, cost_cents, school_type, category, previous_decision, question, opp_text, opp_ref, \
      guardian_view, pupil_voice, voice_reason, consent_record, applied_on, state, version, created_by, \
-     submitted_on, trajectory_guide, completeness_question, completeness_answer, exit_report, aftercare \
-     FROM support_request WHERE id = $1";
+     submitted_on, trajectory_guide, trajectory_guide_name, completeness_question, completeness_answer, exit_report, \
+     aftercare FROM support_request WHERE id = $1";
 
 /// The whole request, read without an audit entry (the callers audit).
 pub async fn load(store: &Store, id: &str) -> Result<Request> {
@@ -1174,6 +1181,7 @@ pub async fn load(store: &Store, id: &str) -> Result<Request> {
         created_by: row.created_by,
         submitted_on: row.submitted_on,
         trajectory_guide: row.trajectory_guide,
+        trajectory_guide_name: row.trajectory_guide_name,
         completeness_question: row.completeness_question,
         completeness_answer: row.completeness_answer,
         exit_report: row.exit_report,
