@@ -576,7 +576,15 @@ pub(crate) async fn request_page(
     if let Some(d) = &r.decision {
         decision.push(("Besluit", words::outcome(d.decision.outcome).to_owned()));
         decision.push(("Genomen op", labels::date_text(&d.decided_on)));
-        decision.push(("Door", names.of(&d.decided_by)));
+        decision.push((
+            "Door",
+            if at_swv {
+                names.of(&d.decided_by)
+            } else {
+                // At the school: the SWV decides, as an organisation.
+                labels::party_name(state, &r.swv)
+            },
+        ));
         if !d.decision.starts_on.is_empty() {
             decision.push(("Geldig van", labels::date_text(&d.decision.starts_on)));
             decision.push(("Geldig tot en met", labels::date_text(&d.decision.ends_on)));
