@@ -172,6 +172,42 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
     );
     assert_eq!(member["member_of"][0]["pupil_name"], "Lotte Visser");
 
+    // And the SWV: five requests arrived over the exchange, in the states
+    // the loket meets; Noor's is a draft at her school.
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("demo did not seed support; got {lines:?}"));
+        if line.starts_with("seeded support: ") {
+            break;
+        }
+        lines.push(line);
+    }
+    let received = cli(
+        "swv-rivierenland",
+        &[
+            "support",
+            "list",
+            "--by",
+            "swv-1",
+            "--role",
+            "swv_staff",
+            "--json",
+        ],
+    );
+    let mut states: Vec<&str> = received
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    states.sort();
+    assert_eq!(
+        states,
+        ["decided", "decided", "mdo_held", "mdo_planned", "returned"],
+        "{received}"
+    );
+
     // The web UI, in a real browser, through the demo sign-in.
     let shots = crate::gateway::shots_dir("demo");
     let _ = std::fs::remove_dir_all(&shots);
@@ -212,6 +248,24 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
     );
     assert!(
         run.status.success() && log.contains("all demo checks passed"),
+        "{log}"
+    );
+
+    // The SWV's requests from the guardian's portal to the decision.
+    let run = Command::new("node")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/support.mjs"))
+        .env("DEMO_URL", &gateway)
+        .env("DEMO_SWV_URL", &swv)
+        .env("SHOTS_DIR", &shots)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success() && log.contains("all support checks passed"),
         "{log}"
     );
 
