@@ -38,7 +38,7 @@ pub(crate) struct Row {
 const BAR: u32 = 14;
 const GAP: u32 = 10;
 /// Where the bars start (the labels are left of it) and their full length.
-const LABEL_WIDTH: u32 = 200;
+const LABEL_WIDTH: u32 = 250;
 const BAR_WIDTH: u32 = 320;
 /// Room for the value after the longest bar.
 const VALUE_WIDTH: u32 = 70;
@@ -95,7 +95,7 @@ impl Figure {
             out.push_str(&format!(
                 "<text x=\"{}\" y=\"{middle}\" text-anchor=\"end\" fill=\"#1a1a1a\">{}</text>",
                 LABEL_WIDTH - 8,
-                escape(&shorten(&row.label, 28))
+                escape(&shorten(&row.label, 32))
             ));
             for (s, value) in row.values.iter().enumerate().take(n as usize) {
                 let y = top + s as u32 * BAR;

@@ -26,6 +26,7 @@ use carenet_support::model::{
     Category, Detail, HistorySource, Kind, Line, ObjectionOutcome, Outcome, ParticipantRole,
     SchoolType, State,
 };
+use carenet_support::overview;
 use carenet_support::request::{self, HistoryItem, NewRequest, Participant, Request};
 use carenet_support::slice::SupportConfig;
 
@@ -490,7 +491,30 @@ async fn a_tlv_request_runs_from_the_school_to_a_decision_that_holds_in_an_objec
     let at_school = arrives(&po, &id, State::Decided).await?;
     assert_eq!(at_school.decision, Some(stored));
     assert_eq!(at_school.trajectory_guide, "tb-1");
+    assert_eq!(at_school.trajectory_guide_name, "Anouk Peters");
     assert!(deadline::due(&po, &clock, 3650).await?.is_empty());
+
+    // The region's overview at the SWV (SQL aggregates on both backends):
+    // this month one request, granted; the TLV ends within three months
+    // only once the clock is near its end; a school has no overview.
+    let o = overview::read(&swv, &loket, &clock).await?;
+    assert_eq!(o.per_month.len(), 1);
+    assert_eq!(
+        (
+            o.per_month[0].requested,
+            o.per_month[0].granted,
+            o.per_month[0].refused
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(o.per_school.len(), 1);
+    assert_eq!(o.per_school[0].key, "po-1");
+    assert_eq!(o.per_school[0].kind, Some(Kind::AdmissionStatement));
+    assert_eq!(o.waiting.len(), 1);
+    assert_eq!(o.waiting[0].decided, 1);
+    assert!(o.waiting[0].average_days >= 43, "{:?}", o.waiting);
+    assert!(o.expiring.is_empty());
+    assert!(overview::read(&po, &ib, &clock).await.is_err());
 
     // An objection: the defence is due in 14 days, the committee's advice
     // 4 weeks after it; the decision on it closes them.

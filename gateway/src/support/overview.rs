@@ -128,13 +128,13 @@ async fn figures(
         id: "wachttijd",
         caption: "Wachttijd van aanvraag tot besluit, in dagen".into(),
         category: "Soort".into(),
-        series: vec!["Gemiddeld".into(), "Langst".into(), "Besluiten".into()],
+        series: vec!["Gemiddeld".into(), "Langst".into()],
         rows: o
             .waiting
             .iter()
             .map(|w| Row {
                 label: words::kind(w.kind).to_owned(),
-                values: vec![w.average_days, w.longest_days, w.decided],
+                values: vec![w.average_days, w.longest_days],
             })
             .collect(),
     };
