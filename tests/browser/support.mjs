@@ -7,7 +7,9 @@
 // decision with its reasons reaches the IB and the guardian. The loket's
 // region overview shows its charts beside their tables, and a figure
 // downloads as CSV. Every page is photographed and checked with axe.
-// Env: DEMO_URL (De Linde), DEMO_SWV_URL, SHOTS_DIR, CHROMIUM.
+// Het Baken's zorgcoördinator starts a request from Lotte's ZAT case, with
+// the history its IZO minutes, meetings and plan hold.
+// Env: DEMO_URL (De Linde), DEMO_VO_URL (Het Baken), DEMO_SWV_URL, SHOTS_DIR, CHROMIUM.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import { verdict } from './axe.mjs';
@@ -15,6 +17,7 @@ import { check, phone, shooter, text, until } from './common.mjs';
 
 const linde = process.env.DEMO_URL.replace(/\/$/, '');
 const swv = process.env.DEMO_SWV_URL.replace(/\/$/, '');
+const baken = process.env.DEMO_VO_URL.replace(/\/$/, '');
 const shots = process.env.SHOTS_DIR;
 fs.mkdirSync(shots, { recursive: true });
 const shot = shooter(shots);
@@ -147,6 +150,23 @@ try {
   }, href);
   check(status === 200 && type.startsWith('text/csv'), 'overview: a figure downloads as CSV');
   check(body.replace(/^\uFEFF/, '').startsWith('Maand;Aangevraagd;Toegekend;Afgewezen'), 'overview: the CSV has the table with Dutch headers');
+  // 9. A request starts from the ZAT case, with what the records hold.
+  const zc = current = await demoPerson(baken, 'Zorgcoördinator');
+  await zc.goto(baken + '/zat');
+  await zc.click('a:has-text("Lotte Visser")');
+  await zc.click('a:has-text("Ondersteuning aanvragen bij het samenwerkingsverband")');
+  const form = await text(zc);
+  check(form.includes('Overleg ZAT van') && form.includes('Doel uit het plan') && form.includes('Verslag interne zorg van'),
+    "zorgcoördinator: the form offers the ZAT meeting, the plan's goal and the IZO minutes");
+  await shot(zc, 'steun-10-nieuwe-aanvraag');
+  await zc.selectOption('#kind', 'outreach_support');
+  await zc.fill('#support_asked', 'Een gedragsspecialist begeleidt Lotte en haar mentor bij de terugkeer.');
+  await zc.fill('#question', 'Hoe helpen we Lotte om weer elke dag te komen?');
+  await zc.fill('#opp_text', 'Groeidocument: doelen verzuim en welbevinden, met de ouders besproken.');
+  await zc.fill('#pupil_voice', 'Ik wil wel, maar de ochtend is moeilijk.');
+  await zc.click('button:has-text("Opslaan als concept")');
+  const saved = await text(zc);
+  check(saved.includes('De aanvraag staat klaar als concept') && saved.includes('Overleg ZAT'), 'zorgcoördinator: the draft holds the chosen history');
   verdict();
   console.log('all support checks passed');
 } catch (e) {

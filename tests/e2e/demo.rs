@@ -255,6 +255,7 @@ fn demo_region_starts_reports_healthy_and_stops_on_sigint() {
     let run = Command::new("node")
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/support.mjs"))
         .env("DEMO_URL", &gateway)
+        .env("DEMO_VO_URL", url_of("vo-het-baken"))
         .env("DEMO_SWV_URL", &swv)
         .env("SHOTS_DIR", &shots)
         .output()

@@ -467,6 +467,9 @@ pub(crate) async fn register(
 #[template(path = "izo_case.html")]
 struct IzoCasePage {
     csrf: String,
+    /// Where a support request to the SWV starts from this registration
+    /// (at a primary school: level 5), for those who may make one.
+    support_href: Option<String>,
     internal: &'static str,
     id: String,
     state: &'static str,
@@ -647,6 +650,11 @@ async fn case_page(
     let kind = state.inner.kind;
     let page = render(&IzoCasePage {
         csrf: staff.session.csrf.clone(),
+        support_href: staff
+            .actor
+            .may(&state.inner.party, &carenet_support::roles::SCHOOL)
+            .is_ok()
+            .then(|| format!("/ondersteuning/nieuw?izo={}", crate::href::segment(&id))),
         internal: names::of(kind).internal,
         state: state_text(case.state),
         fields,

@@ -213,6 +213,9 @@ struct ZatCasePage {
     first_meeting: bool,
     follow_up: bool,
     plan_href: Option<String>,
+    /// Where a support request to the SWV starts from this case (the
+    /// ZAT's escalation), for those who may make one.
+    support_href: Option<String>,
     today: String,
     /// The case coordinator the form proposes: the signed-in person, as the
     /// picker offers them.
@@ -413,6 +416,11 @@ async fn case_page(
             .plan_id
             .as_ref()
             .map(|p| crate::href::path(&["plannen", p])),
+        support_href: staff
+            .actor
+            .may(&state.inner.party, &carenet_support::roles::SCHOOL)
+            .is_ok()
+            .then(|| format!("/ondersteuning/nieuw?zat={}", crate::href::segment(id))),
         today: today(),
         me: crate::staff_directory::choice_of(state, &staff.actor.staff, &[])
             .await?

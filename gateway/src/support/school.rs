@@ -71,18 +71,15 @@ pub(crate) async fn index(
     let mut rows = Vec::new();
     let mut pupils = std::collections::HashMap::new();
     for l in &listed {
-        // The list holds references only: the pupil's name is read from
-        // the request (each reading is audited by the slice).
-        let r = request::load(store, &l.id).await?;
-        pupils.insert(l.id.clone(), r.child_name.clone());
+        pupils.insert(l.id.clone(), l.child_name.clone());
         rows.push(Row {
             href: crate::href::path(&["ondersteuning", &l.id]),
-            pupil: r.child_name,
+            pupil: l.child_name.clone(),
             kind: words::kind(l.kind),
             state: words::state(l.state, at_swv),
-            party: labels::party_name(&state, if at_swv { &l.school } else { &r.swv }),
+            party: labels::party_name(&state, if at_swv { &l.school } else { &l.swv }),
             submitted: labels::date_text(&l.submitted_on),
-            guide: r.trajectory_guide_name.clone(),
+            guide: l.trajectory_guide_name.clone(),
         });
     }
     let mut due = Vec::new();

@@ -160,11 +160,15 @@ pub struct Request {
 pub struct Listed {
     pub id: String,
     pub school: String,
+    pub swv: String,
     pub child_ref: String,
+    /// The pupil's name, for the staff lists (the listing is audited).
+    pub child_name: String,
     pub kind: Kind,
     pub state: State,
     pub version: u64,
     pub trajectory_guide: String,
+    pub trajectory_guide_name: String,
     pub submitted_on: String,
     pub updated_at_ms: i64,
 }
@@ -1301,11 +1305,14 @@ pub async fn show(store: &Store, actor: &Actor, id: &str) -> Result<Request> {
 struct ListRow {
     id: String,
     school: String,
+    swv: String,
     child_ref: String,
+    child_name: String,
     kind: String,
     state: String,
     version: i64,
     trajectory_guide: String,
+    trajectory_guide_name: String,
     submitted_on: String,
     updated_at_ms: i64,
 }
@@ -1322,8 +1329,8 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Listed>> {
     carenet_fabric::actor::require(store, actor, rule, "support").await?;
     let rows: Vec<ListRow> = with_db!(&store.db, pool => {
         sqlx::query_as(
-            "SELECT id, school, child_ref, kind, state, version, trajectory_guide, submitted_on, updated_at_ms \
-             FROM support_request WHERE (school = $1) = $2 ORDER BY updated_at_ms DESC, id",
+            "SELECT id, school, swv, child_ref, child_name, kind, state, version, trajectory_guide, trajectory_guide_name, \
+             submitted_on, updated_at_ms FROM support_request WHERE (school = $1) = $2 ORDER BY updated_at_ms DESC, id",
         )
         .bind(store.party.as_str())
         .bind(at_school)
@@ -1340,8 +1347,11 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Listed>> {
                     .map_err(|_| Error::Corrupt("support_request.version".into()))?,
                 id: r.id,
                 school: r.school,
+                swv: r.swv,
                 child_ref: r.child_ref,
+                child_name: r.child_name,
                 trajectory_guide: r.trajectory_guide,
+                trajectory_guide_name: r.trajectory_guide_name,
                 submitted_on: r.submitted_on,
                 updated_at_ms: r.updated_at_ms,
             })
