@@ -55,6 +55,18 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The SWV's region overview over the requests of a whole region.
+    Support {
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 60)]
+        schools: usize,
+        /// Overview reads timed.
+        #[arg(long, default_value_t = 200)]
+        reads: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The web UI under load: concurrent staff sessions on a secondary
     /// school's gateway, each opening the season view and a classroom
     /// digest in turn; p50/p99 per page.
@@ -95,6 +107,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             samples,
             database_url,
         } => crate::bench_caseplan::run(cases, samples, database_url.as_deref()).await,
+        BenchCommand::Support {
+            requests,
+            schools,
+            reads,
+            database_url,
+        } => crate::bench_support::run(requests, schools, reads, database_url.as_deref()).await,
         BenchCommand::Gateway {
             sessions,
             rounds,

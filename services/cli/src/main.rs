@@ -5,6 +5,7 @@ mod bench;
 mod bench_caseplan;
 mod bench_gateway;
 mod bench_handover;
+mod bench_support;
 mod care_cmd;
 mod commands;
 mod consent_cmd;
