@@ -7,10 +7,7 @@
 //! are the slice's; a refused form comes back on the request's page with
 //! what was typed.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
-use axum_extra::extract::PrivateCookieJar;
 use carenet_fabric::Role;
 use carenet_support::check::{Advice, Decision, Qualification};
 use carenet_support::intake;
@@ -18,9 +15,8 @@ use carenet_support::model::{Category, Outcome, ParticipantRole, SchoolType};
 use carenet_support::request::Participant;
 
 use super::school::{Posted, StepForm, seen, step};
-use crate::form::{Form, Pairs, field};
-use crate::session::Staff;
-use crate::{AppState, Error};
+use crate::Error;
+use crate::form::{Pairs, field};
 
 fn text(pairs: &Pairs, name: &str) -> String {
     field(pairs, name).trim().to_owned()
@@ -28,30 +24,15 @@ fn text(pairs: &Pairs, name: &str) -> String {
 
 /// `POST /ondersteuning/{id}/vraag`: the loket returns the request to the
 /// school with a completeness question.
-pub(crate) async fn question(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn question(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "vraag",
             inputs: &[("question", "question")],
             done: "De vraag is naar de school gestuurd.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             intake::return_question(
                 &state.inner.store,
                 &staff.actor,
@@ -68,30 +49,15 @@ pub(crate) async fn question(
 
 /// `POST /ondersteuning/{id}/trajectbegeleider`: the loket names the
 /// trajectbegeleider, picked by name from the staff directory.
-pub(crate) async fn assign(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn assign(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "trajectbegeleider",
             inputs: &[("trajectory_guide", "trajectory_guide")],
             done: "De trajectbegeleider is aangewezen.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             let guide = match crate::staff_directory::resolve(
                 &state,
                 "trajectory_guide",
@@ -124,24 +90,9 @@ pub(crate) const MDO_ROWS: usize = 6;
 
 /// `POST /ondersteuning/{id}/mdo`: the trajectbegeleider plans the MDO
 /// with its participants (the school and the guardians always).
-pub(crate) async fn plan_mdo(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn plan_mdo(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "mdo",
             inputs: &[
@@ -150,7 +101,7 @@ pub(crate) async fn plan_mdo(
             ],
             done: "Het MDO is gepland.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             let mut participants = Vec::new();
             for i in 0..MDO_ROWS {
                 let role = text(&pairs, &format!("participant-{i}-role"));
@@ -180,30 +131,15 @@ pub(crate) async fn plan_mdo(
 }
 
 /// `POST /ondersteuning/{id}/mdo-verslag`: the MDO held, with its outcome.
-pub(crate) async fn hold_mdo(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn hold_mdo(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "mdo-verslag",
             inputs: &[("held_on", "held_on"), ("outcome", "mdo_outcome")],
             done: "Het MDO is vastgelegd.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             intake::hold_mdo(
                 &state.inner.store,
                 &staff.actor,
@@ -235,30 +171,15 @@ const ADVICE_INPUTS: &[(&str, &str)] = &[
 ];
 
 /// `POST /ondersteuning/{id}/advies`: one written expert advice on a TLV.
-pub(crate) async fn advice(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn advice(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "advies",
             inputs: ADVICE_INPUTS,
             done: "Het advies is vastgelegd.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             let signatories = match text(&pairs, "signatories").as_str() {
                 "" => 1,
                 n => n
@@ -302,30 +223,15 @@ pub(crate) async fn advice(
 
 /// `POST /ondersteuning/{id}/adviezen`: concludes a TLV's advices (the
 /// legal guards run).
-pub(crate) async fn advise(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn advise(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "adviezen",
             inputs: ADVICE_INPUTS,
             done: "De adviezen zijn afgerond; de aanvraag gaat naar het besluit.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             intake::advise(&state.inner.store, &staff.actor, &rid, seen(&pairs)?).await?;
             Ok(())
         },
@@ -346,30 +252,15 @@ const DECISION_INPUTS: &[(&str, &str)] = &[
 
 /// `POST /ondersteuning/{id}/besluit`: the loket's written, reasoned
 /// decision.
-pub(crate) async fn decide(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn decide(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "besluit",
             inputs: DECISION_INPUTS,
             done: "Het besluit is vastgelegd en gaat naar de school en de ouders.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             let opt = |name: &str| {
                 let v = text(&pairs, name);
                 (!v.is_empty()).then_some(v)

@@ -727,7 +727,8 @@ pub(crate) fn seen(pairs: &Pairs) -> Result<u64, Error> {
         .map_err(|_| Error::invalid("version", "the version the page showed"))
 }
 
-/// A step's form as it was posted to request `id`.
+/// A step's form as it was posted to request `id`, with who posted it:
+/// what every step handler of the request's page takes.
 pub(crate) struct Posted {
     pub state: AppState,
     pub staff: Staff,
@@ -735,6 +736,31 @@ pub(crate) struct Posted {
     pub headers: HeaderMap,
     pub id: String,
     pub pairs: Pairs,
+}
+
+impl axum::extract::FromRequest<AppState> for Posted {
+    type Rejection = Error;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Error> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = req.into_parts();
+        let staff = Staff::from_request_parts(&mut parts, state).await?;
+        let jar = PrivateCookieJar::from_headers(&parts.headers, state.inner.key.clone());
+        let Path(id) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| Error::NotFound)?;
+        let headers = parts.headers.clone();
+        let req = axum::extract::Request::from_parts(parts, body);
+        let Form(pairs) = Form::<Pairs>::from_request(req, state).await?;
+        Ok(Posted {
+            state: state.clone(),
+            staff,
+            jar,
+            headers,
+            id,
+            pairs,
+        })
+    }
 }
 
 /// A step's form on the request's page: its key, its inputs by the
@@ -749,7 +775,7 @@ pub(crate) struct StepForm {
 /// `form.done`; refused, the page again with the form kept.
 pub(crate) async fn step<F, Fut>(p: Posted, form: StepForm, run: F) -> Result<Response, Error>
 where
-    F: FnOnce(AppState, Staff, Pairs) -> Fut,
+    F: FnOnce(AppState, Staff, Pairs, String) -> Fut,
     Fut: std::future::Future<Output = Result<(), Error>>,
 {
     let Posted {
@@ -762,7 +788,7 @@ where
     } = p;
     staff.check(field(&pairs, "csrf").trim(), &headers, &state)?;
     let here = crate::href::path(&["ondersteuning", &id]);
-    match run(state.clone(), staff.clone(), pairs.clone()).await {
+    match run(state.clone(), staff.clone(), pairs.clone(), id.clone()).await {
         Ok(()) => Ok(done(&state, jar, &here, form.done)),
         Err(e) => {
             let code = e.code();
@@ -791,30 +817,15 @@ const DRAFT_INPUTS: &[(&str, &str)] = &[
 ];
 
 /// `POST /ondersteuning/{id}/aanpassen`: mends the draft.
-pub(crate) async fn update(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn update(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "aanpassen",
             inputs: DRAFT_INPUTS,
             done: "Het concept is bijgewerkt.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             let f = |name: &str| field(&pairs, name).trim().to_owned();
             let store = &state.inner.store;
             let r = request::show(store, &staff.actor, &rid).await?;
@@ -849,30 +860,15 @@ pub(crate) async fn update(
 }
 
 /// `POST /ondersteuning/{id}/indienen`: submits the draft to the SWV.
-pub(crate) async fn submit(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn submit(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "indienen",
             inputs: DRAFT_INPUTS,
             done: "De aanvraag is ingediend bij het samenwerkingsverband.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             request::submit(
                 &state.inner.store,
                 &staff.actor,
@@ -888,30 +884,15 @@ pub(crate) async fn submit(
 }
 
 /// `POST /ondersteuning/{id}/antwoorden`: answers the SWV's question.
-pub(crate) async fn answer(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn answer(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "antwoorden",
             inputs: &[("answer", "answer")],
             done: "Het antwoord is verstuurd.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             request::answer(
                 &state.inner.store,
                 &staff.actor,
@@ -927,30 +908,15 @@ pub(crate) async fn answer(
 }
 
 /// `POST /ondersteuning/{id}/intrekken`: withdraws the request.
-pub(crate) async fn withdraw(
-    State(state): State<AppState>,
-    staff: Staff,
-    jar: PrivateCookieJar,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, Error> {
-    let rid = id.clone();
+pub(crate) async fn withdraw(p: Posted) -> Result<Response, Error> {
     step(
-        Posted {
-            state,
-            staff,
-            jar,
-            headers,
-            id,
-            pairs,
-        },
+        p,
         StepForm {
             key: "intrekken",
             inputs: &[],
             done: "De aanvraag is ingetrokken.",
         },
-        |state, staff, pairs| async move {
+        |state, staff, pairs, rid| async move {
             request::withdraw(&state.inner.store, &staff.actor, &rid, seen(&pairs)?).await?;
             Ok(())
         },
